@@ -1,0 +1,35 @@
+# wf — one entry point for a new clone. Only Python 3.11+ and make are assumed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test proto lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: start a dev server on embedded PostgreSQL at 127.0.0.1:7233
+run: $(STAMP)
+	$(BIN)/wf server start-dev
+
+## test: run the whole test suite against a real server and embedded PostgreSQL
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## proto: regenerate the committed wire modules in wf/ from proto/
+proto: $(STAMP)
+	rm -rf wf/v1 && mkdir -p wf/v1
+	cd proto && ../$(BIN)/python -m grpc_tools.protoc -I . --python_out=.. --pyi_out=.. \
+		--grpc_python_out=.. wf/v1/*.proto
+	touch wf/v1/__init__.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy worker_sdk history matching server
+
+clean:
+	rm -rf $(VENV) build *.egg-info

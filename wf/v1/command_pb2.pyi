@@ -1,0 +1,80 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from wf.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CommandType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COMMAND_TYPE_UNSPECIFIED: _ClassVar[CommandType]
+    COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: _ClassVar[CommandType]
+    COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: _ClassVar[CommandType]
+    COMMAND_TYPE_START_TIMER: _ClassVar[CommandType]
+    COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: _ClassVar[CommandType]
+    COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: _ClassVar[CommandType]
+    COMMAND_TYPE_CANCEL_TIMER: _ClassVar[CommandType]
+    COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: _ClassVar[CommandType]
+    COMMAND_TYPE_RECORD_MARKER: _ClassVar[CommandType]
+    COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: _ClassVar[CommandType]
+COMMAND_TYPE_UNSPECIFIED: CommandType
+COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: CommandType
+COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: CommandType
+COMMAND_TYPE_START_TIMER: CommandType
+COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: CommandType
+COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: CommandType
+COMMAND_TYPE_CANCEL_TIMER: CommandType
+COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: CommandType
+COMMAND_TYPE_RECORD_MARKER: CommandType
+COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: CommandType
+
+class Command(_message.Message):
+    __slots__ = ("command_type", "schedule_activity_task_command_attributes", "complete_workflow_execution_command_attributes", "fail_workflow_execution_command_attributes")
+    COMMAND_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    command_type: CommandType
+    schedule_activity_task_command_attributes: ScheduleActivityTaskCommandAttributes
+    complete_workflow_execution_command_attributes: CompleteWorkflowExecutionCommandAttributes
+    fail_workflow_execution_command_attributes: FailWorkflowExecutionCommandAttributes
+    def __init__(self, command_type: _Optional[_Union[CommandType, str]] = ..., schedule_activity_task_command_attributes: _Optional[_Union[ScheduleActivityTaskCommandAttributes, _Mapping]] = ..., complete_workflow_execution_command_attributes: _Optional[_Union[CompleteWorkflowExecutionCommandAttributes, _Mapping]] = ..., fail_workflow_execution_command_attributes: _Optional[_Union[FailWorkflowExecutionCommandAttributes, _Mapping]] = ...) -> None: ...
+
+class ScheduleActivityTaskCommandAttributes(_message.Message):
+    __slots__ = ("activity_id", "activity_type", "task_queue", "input", "schedule_to_close_timeout", "schedule_to_start_timeout", "start_to_close_timeout", "heartbeat_timeout", "retry_policy")
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TO_START_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    START_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    activity_id: str
+    activity_type: _common_pb2.ActivityType
+    task_queue: _common_pb2.TaskQueue
+    input: _common_pb2.Payloads
+    schedule_to_close_timeout: _duration_pb2.Duration
+    schedule_to_start_timeout: _duration_pb2.Duration
+    start_to_close_timeout: _duration_pb2.Duration
+    heartbeat_timeout: _duration_pb2.Duration
+    retry_policy: _common_pb2.RetryPolicy
+    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., schedule_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ...) -> None: ...
+
+class CompleteWorkflowExecutionCommandAttributes(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.Payloads
+    def __init__(self, result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...
+
+class FailWorkflowExecutionCommandAttributes(_message.Message):
+    __slots__ = ("failure",)
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    failure: _common_pb2.Failure
+    def __init__(self, failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,243 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TaskQueueKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TASK_QUEUE_KIND_UNSPECIFIED: _ClassVar[TaskQueueKind]
+    TASK_QUEUE_KIND_NORMAL: _ClassVar[TaskQueueKind]
+    TASK_QUEUE_KIND_STICKY: _ClassVar[TaskQueueKind]
+
+class WorkflowExecutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WORKFLOW_EXECUTION_STATUS_UNSPECIFIED: _ClassVar[WorkflowExecutionStatus]
+    WORKFLOW_EXECUTION_STATUS_RUNNING: _ClassVar[WorkflowExecutionStatus]
+    WORKFLOW_EXECUTION_STATUS_COMPLETED: _ClassVar[WorkflowExecutionStatus]
+    WORKFLOW_EXECUTION_STATUS_FAILED: _ClassVar[WorkflowExecutionStatus]
+    WORKFLOW_EXECUTION_STATUS_CANCELED: _ClassVar[WorkflowExecutionStatus]
+    WORKFLOW_EXECUTION_STATUS_TERMINATED: _ClassVar[WorkflowExecutionStatus]
+    WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: _ClassVar[WorkflowExecutionStatus]
+    WORKFLOW_EXECUTION_STATUS_TIMED_OUT: _ClassVar[WorkflowExecutionStatus]
+
+class RetryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETRY_STATE_UNSPECIFIED: _ClassVar[RetryState]
+    RETRY_STATE_IN_PROGRESS: _ClassVar[RetryState]
+    RETRY_STATE_NON_RETRYABLE_FAILURE: _ClassVar[RetryState]
+    RETRY_STATE_TIMEOUT: _ClassVar[RetryState]
+    RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED: _ClassVar[RetryState]
+    RETRY_STATE_RETRY_POLICY_NOT_SET: _ClassVar[RetryState]
+    RETRY_STATE_INTERNAL_SERVER_ERROR: _ClassVar[RetryState]
+    RETRY_STATE_CANCEL_REQUESTED: _ClassVar[RetryState]
+
+class TimeoutType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIMEOUT_TYPE_UNSPECIFIED: _ClassVar[TimeoutType]
+    TIMEOUT_TYPE_START_TO_CLOSE: _ClassVar[TimeoutType]
+    TIMEOUT_TYPE_SCHEDULE_TO_START: _ClassVar[TimeoutType]
+    TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: _ClassVar[TimeoutType]
+    TIMEOUT_TYPE_HEARTBEAT: _ClassVar[TimeoutType]
+
+class WorkflowTaskFailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_UNKNOWN_WORKFLOW_TYPE: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_PAYLOAD_TOO_LARGE: _ClassVar[WorkflowTaskFailedCause]
+TASK_QUEUE_KIND_UNSPECIFIED: TaskQueueKind
+TASK_QUEUE_KIND_NORMAL: TaskQueueKind
+TASK_QUEUE_KIND_STICKY: TaskQueueKind
+WORKFLOW_EXECUTION_STATUS_UNSPECIFIED: WorkflowExecutionStatus
+WORKFLOW_EXECUTION_STATUS_RUNNING: WorkflowExecutionStatus
+WORKFLOW_EXECUTION_STATUS_COMPLETED: WorkflowExecutionStatus
+WORKFLOW_EXECUTION_STATUS_FAILED: WorkflowExecutionStatus
+WORKFLOW_EXECUTION_STATUS_CANCELED: WorkflowExecutionStatus
+WORKFLOW_EXECUTION_STATUS_TERMINATED: WorkflowExecutionStatus
+WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: WorkflowExecutionStatus
+WORKFLOW_EXECUTION_STATUS_TIMED_OUT: WorkflowExecutionStatus
+RETRY_STATE_UNSPECIFIED: RetryState
+RETRY_STATE_IN_PROGRESS: RetryState
+RETRY_STATE_NON_RETRYABLE_FAILURE: RetryState
+RETRY_STATE_TIMEOUT: RetryState
+RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED: RetryState
+RETRY_STATE_RETRY_POLICY_NOT_SET: RetryState
+RETRY_STATE_INTERNAL_SERVER_ERROR: RetryState
+RETRY_STATE_CANCEL_REQUESTED: RetryState
+TIMEOUT_TYPE_UNSPECIFIED: TimeoutType
+TIMEOUT_TYPE_START_TO_CLOSE: TimeoutType
+TIMEOUT_TYPE_SCHEDULE_TO_START: TimeoutType
+TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: TimeoutType
+TIMEOUT_TYPE_HEARTBEAT: TimeoutType
+WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_UNKNOWN_WORKFLOW_TYPE: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_PAYLOAD_TOO_LARGE: WorkflowTaskFailedCause
+
+class Payload(_message.Message):
+    __slots__ = ("metadata", "data")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    metadata: _containers.ScalarMap[str, bytes]
+    data: bytes
+    def __init__(self, metadata: _Optional[_Mapping[str, bytes]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class Payloads(_message.Message):
+    __slots__ = ("payloads",)
+    PAYLOADS_FIELD_NUMBER: _ClassVar[int]
+    payloads: _containers.RepeatedCompositeFieldContainer[Payload]
+    def __init__(self, payloads: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ...) -> None: ...
+
+class WorkflowExecution(_message.Message):
+    __slots__ = ("workflow_id", "run_id")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: str
+    run_id: str
+    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class WorkflowType(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ActivityType(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class TaskQueue(_message.Message):
+    __slots__ = ("name", "kind")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: TaskQueueKind
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[TaskQueueKind, str]] = ...) -> None: ...
+
+class RetryPolicy(_message.Message):
+    __slots__ = ("initial_interval", "backoff_coefficient", "maximum_interval", "maximum_attempts", "non_retryable_error_types")
+    INITIAL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    BACKOFF_COEFFICIENT_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    NON_RETRYABLE_ERROR_TYPES_FIELD_NUMBER: _ClassVar[int]
+    initial_interval: _duration_pb2.Duration
+    backoff_coefficient: float
+    maximum_interval: _duration_pb2.Duration
+    maximum_attempts: int
+    non_retryable_error_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, initial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_coefficient: _Optional[float] = ..., maximum_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., maximum_attempts: _Optional[int] = ..., non_retryable_error_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Failure(_message.Message):
+    __slots__ = ("message", "source", "stack_trace", "cause", "application_failure_info", "timeout_failure_info", "canceled_failure_info", "terminated_failure_info", "server_failure_info", "activity_failure_info", "child_workflow_execution_failure_info")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STACK_TRACE_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_FAILURE_INFO_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FAILURE_INFO_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_FAILURE_INFO_FIELD_NUMBER: _ClassVar[int]
+    TERMINATED_FAILURE_INFO_FIELD_NUMBER: _ClassVar[int]
+    SERVER_FAILURE_INFO_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FAILURE_INFO_FIELD_NUMBER: _ClassVar[int]
+    CHILD_WORKFLOW_EXECUTION_FAILURE_INFO_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    source: str
+    stack_trace: str
+    cause: Failure
+    application_failure_info: ApplicationFailureInfo
+    timeout_failure_info: TimeoutFailureInfo
+    canceled_failure_info: CanceledFailureInfo
+    terminated_failure_info: TerminatedFailureInfo
+    server_failure_info: ServerFailureInfo
+    activity_failure_info: ActivityFailureInfo
+    child_workflow_execution_failure_info: ChildWorkflowExecutionFailureInfo
+    def __init__(self, message: _Optional[str] = ..., source: _Optional[str] = ..., stack_trace: _Optional[str] = ..., cause: _Optional[_Union[Failure, _Mapping]] = ..., application_failure_info: _Optional[_Union[ApplicationFailureInfo, _Mapping]] = ..., timeout_failure_info: _Optional[_Union[TimeoutFailureInfo, _Mapping]] = ..., canceled_failure_info: _Optional[_Union[CanceledFailureInfo, _Mapping]] = ..., terminated_failure_info: _Optional[_Union[TerminatedFailureInfo, _Mapping]] = ..., server_failure_info: _Optional[_Union[ServerFailureInfo, _Mapping]] = ..., activity_failure_info: _Optional[_Union[ActivityFailureInfo, _Mapping]] = ..., child_workflow_execution_failure_info: _Optional[_Union[ChildWorkflowExecutionFailureInfo, _Mapping]] = ...) -> None: ...
+
+class ApplicationFailureInfo(_message.Message):
+    __slots__ = ("type", "non_retryable", "details")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    NON_RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    non_retryable: bool
+    details: Payloads
+    def __init__(self, type: _Optional[str] = ..., non_retryable: _Optional[bool] = ..., details: _Optional[_Union[Payloads, _Mapping]] = ...) -> None: ...
+
+class TimeoutFailureInfo(_message.Message):
+    __slots__ = ("timeout_type", "last_heartbeat_details")
+    TIMEOUT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    timeout_type: TimeoutType
+    last_heartbeat_details: Payloads
+    def __init__(self, timeout_type: _Optional[_Union[TimeoutType, str]] = ..., last_heartbeat_details: _Optional[_Union[Payloads, _Mapping]] = ...) -> None: ...
+
+class CanceledFailureInfo(_message.Message):
+    __slots__ = ("details",)
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    details: Payloads
+    def __init__(self, details: _Optional[_Union[Payloads, _Mapping]] = ...) -> None: ...
+
+class TerminatedFailureInfo(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServerFailureInfo(_message.Message):
+    __slots__ = ("non_retryable",)
+    NON_RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    non_retryable: bool
+    def __init__(self, non_retryable: _Optional[bool] = ...) -> None: ...
+
+class ActivityFailureInfo(_message.Message):
+    __slots__ = ("scheduled_event_id", "started_event_id", "identity", "activity_type", "activity_id", "retry_state")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_STATE_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    started_event_id: int
+    identity: str
+    activity_type: ActivityType
+    activity_id: str
+    retry_state: RetryState
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., identity: _Optional[str] = ..., activity_type: _Optional[_Union[ActivityType, _Mapping]] = ..., activity_id: _Optional[str] = ..., retry_state: _Optional[_Union[RetryState, str]] = ...) -> None: ...
+
+class ChildWorkflowExecutionFailureInfo(_message.Message):
+    __slots__ = ("namespace", "workflow_execution", "workflow_type", "initiated_event_id", "started_event_id", "retry_state")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
+    INITIATED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_STATE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_execution: WorkflowExecution
+    workflow_type: WorkflowType
+    initiated_event_id: int
+    started_event_id: int
+    retry_state: RetryState
+    def __init__(self, namespace: _Optional[str] = ..., workflow_execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., workflow_type: _Optional[_Union[WorkflowType, _Mapping]] = ..., initiated_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., retry_state: _Optional[_Union[RetryState, str]] = ...) -> None: ...

@@ -1,0 +1,298 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from wf.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_TASK_STARTED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_TASK_COMPLETED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_TASK_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVITY_TASK_STARTED: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVITY_TASK_COMPLETED: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVITY_TASK_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVITY_TASK_CANCELED: _ClassVar[EventType]
+    EVENT_TYPE_TIMER_STARTED: _ClassVar[EventType]
+    EVENT_TYPE_TIMER_FIRED: _ClassVar[EventType]
+    EVENT_TYPE_TIMER_CANCELED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: _ClassVar[EventType]
+    EVENT_TYPE_MARKER_RECORDED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: _ClassVar[EventType]
+    EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: _ClassVar[EventType]
+EVENT_TYPE_UNSPECIFIED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: EventType
+EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: EventType
+EVENT_TYPE_WORKFLOW_TASK_STARTED: EventType
+EVENT_TYPE_WORKFLOW_TASK_COMPLETED: EventType
+EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: EventType
+EVENT_TYPE_WORKFLOW_TASK_FAILED: EventType
+EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: EventType
+EVENT_TYPE_ACTIVITY_TASK_STARTED: EventType
+EVENT_TYPE_ACTIVITY_TASK_COMPLETED: EventType
+EVENT_TYPE_ACTIVITY_TASK_FAILED: EventType
+EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: EventType
+EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: EventType
+EVENT_TYPE_ACTIVITY_TASK_CANCELED: EventType
+EVENT_TYPE_TIMER_STARTED: EventType
+EVENT_TYPE_TIMER_FIRED: EventType
+EVENT_TYPE_TIMER_CANCELED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: EventType
+EVENT_TYPE_MARKER_RECORDED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: EventType
+EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: EventType
+
+class HistoryEvent(_message.Message):
+    __slots__ = ("event_id", "event_time", "event_type", "workflow_execution_started_event_attributes", "workflow_execution_completed_event_attributes", "workflow_execution_failed_event_attributes", "workflow_execution_timed_out_event_attributes", "workflow_task_scheduled_event_attributes", "workflow_task_started_event_attributes", "workflow_task_completed_event_attributes", "workflow_task_timed_out_event_attributes", "workflow_task_failed_event_attributes", "activity_task_scheduled_event_attributes", "activity_task_started_event_attributes", "activity_task_completed_event_attributes", "activity_task_failed_event_attributes", "activity_task_timed_out_event_attributes")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_STARTED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_COMPLETED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_TIMED_OUT_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_SCHEDULED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_STARTED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_COMPLETED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_TIMED_OUT_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_FAILED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASK_SCHEDULED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASK_STARTED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASK_COMPLETED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASK_FAILED_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASK_TIMED_OUT_EVENT_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    event_id: int
+    event_time: _timestamp_pb2.Timestamp
+    event_type: EventType
+    workflow_execution_started_event_attributes: WorkflowExecutionStartedEventAttributes
+    workflow_execution_completed_event_attributes: WorkflowExecutionCompletedEventAttributes
+    workflow_execution_failed_event_attributes: WorkflowExecutionFailedEventAttributes
+    workflow_execution_timed_out_event_attributes: WorkflowExecutionTimedOutEventAttributes
+    workflow_task_scheduled_event_attributes: WorkflowTaskScheduledEventAttributes
+    workflow_task_started_event_attributes: WorkflowTaskStartedEventAttributes
+    workflow_task_completed_event_attributes: WorkflowTaskCompletedEventAttributes
+    workflow_task_timed_out_event_attributes: WorkflowTaskTimedOutEventAttributes
+    workflow_task_failed_event_attributes: WorkflowTaskFailedEventAttributes
+    activity_task_scheduled_event_attributes: ActivityTaskScheduledEventAttributes
+    activity_task_started_event_attributes: ActivityTaskStartedEventAttributes
+    activity_task_completed_event_attributes: ActivityTaskCompletedEventAttributes
+    activity_task_failed_event_attributes: ActivityTaskFailedEventAttributes
+    activity_task_timed_out_event_attributes: ActivityTaskTimedOutEventAttributes
+    def __init__(self, event_id: _Optional[int] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_type: _Optional[_Union[EventType, str]] = ..., workflow_execution_started_event_attributes: _Optional[_Union[WorkflowExecutionStartedEventAttributes, _Mapping]] = ..., workflow_execution_completed_event_attributes: _Optional[_Union[WorkflowExecutionCompletedEventAttributes, _Mapping]] = ..., workflow_execution_failed_event_attributes: _Optional[_Union[WorkflowExecutionFailedEventAttributes, _Mapping]] = ..., workflow_execution_timed_out_event_attributes: _Optional[_Union[WorkflowExecutionTimedOutEventAttributes, _Mapping]] = ..., workflow_task_scheduled_event_attributes: _Optional[_Union[WorkflowTaskScheduledEventAttributes, _Mapping]] = ..., workflow_task_started_event_attributes: _Optional[_Union[WorkflowTaskStartedEventAttributes, _Mapping]] = ..., workflow_task_completed_event_attributes: _Optional[_Union[WorkflowTaskCompletedEventAttributes, _Mapping]] = ..., workflow_task_timed_out_event_attributes: _Optional[_Union[WorkflowTaskTimedOutEventAttributes, _Mapping]] = ..., workflow_task_failed_event_attributes: _Optional[_Union[WorkflowTaskFailedEventAttributes, _Mapping]] = ..., activity_task_scheduled_event_attributes: _Optional[_Union[ActivityTaskScheduledEventAttributes, _Mapping]] = ..., activity_task_started_event_attributes: _Optional[_Union[ActivityTaskStartedEventAttributes, _Mapping]] = ..., activity_task_completed_event_attributes: _Optional[_Union[ActivityTaskCompletedEventAttributes, _Mapping]] = ..., activity_task_failed_event_attributes: _Optional[_Union[ActivityTaskFailedEventAttributes, _Mapping]] = ..., activity_task_timed_out_event_attributes: _Optional[_Union[ActivityTaskTimedOutEventAttributes, _Mapping]] = ...) -> None: ...
+
+class History(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[HistoryEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ...) -> None: ...
+
+class WorkflowExecutionStartedEventAttributes(_message.Message):
+    __slots__ = ("workflow_type", "task_queue", "input", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "identity", "original_execution_run_id", "first_execution_run_id", "attempt", "retry_policy", "workflow_execution_expiration_time", "request_id")
+    WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_RUN_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_EXECUTION_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_EXECUTION_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_EXPIRATION_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_type: _common_pb2.WorkflowType
+    task_queue: _common_pb2.TaskQueue
+    input: _common_pb2.Payloads
+    workflow_execution_timeout: _duration_pb2.Duration
+    workflow_run_timeout: _duration_pb2.Duration
+    workflow_task_timeout: _duration_pb2.Duration
+    identity: str
+    original_execution_run_id: str
+    first_execution_run_id: str
+    attempt: int
+    retry_policy: _common_pb2.RetryPolicy
+    workflow_execution_expiration_time: _timestamp_pb2.Timestamp
+    request_id: str
+    def __init__(self, workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., identity: _Optional[str] = ..., original_execution_run_id: _Optional[str] = ..., first_execution_run_id: _Optional[str] = ..., attempt: _Optional[int] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., workflow_execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class WorkflowExecutionCompletedEventAttributes(_message.Message):
+    __slots__ = ("result", "workflow_task_completed_event_id")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_COMPLETED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.Payloads
+    workflow_task_completed_event_id: int
+    def __init__(self, result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_task_completed_event_id: _Optional[int] = ...) -> None: ...
+
+class WorkflowExecutionFailedEventAttributes(_message.Message):
+    __slots__ = ("failure", "retry_state", "workflow_task_completed_event_id")
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    RETRY_STATE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_COMPLETED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    failure: _common_pb2.Failure
+    retry_state: _common_pb2.RetryState
+    workflow_task_completed_event_id: int
+    def __init__(self, failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., retry_state: _Optional[_Union[_common_pb2.RetryState, str]] = ..., workflow_task_completed_event_id: _Optional[int] = ...) -> None: ...
+
+class WorkflowExecutionTimedOutEventAttributes(_message.Message):
+    __slots__ = ("retry_state",)
+    RETRY_STATE_FIELD_NUMBER: _ClassVar[int]
+    retry_state: _common_pb2.RetryState
+    def __init__(self, retry_state: _Optional[_Union[_common_pb2.RetryState, str]] = ...) -> None: ...
+
+class WorkflowTaskScheduledEventAttributes(_message.Message):
+    __slots__ = ("task_queue", "start_to_close_timeout", "attempt")
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    START_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    task_queue: _common_pb2.TaskQueue
+    start_to_close_timeout: _duration_pb2.Duration
+    attempt: int
+    def __init__(self, task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., start_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class WorkflowTaskStartedEventAttributes(_message.Message):
+    __slots__ = ("scheduled_event_id", "identity", "request_id")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    identity: str
+    request_id: str
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class WorkflowTaskCompletedEventAttributes(_message.Message):
+    __slots__ = ("scheduled_event_id", "started_event_id", "identity", "binary_checksum")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    BINARY_CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    started_event_id: int
+    identity: str
+    binary_checksum: str
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., identity: _Optional[str] = ..., binary_checksum: _Optional[str] = ...) -> None: ...
+
+class WorkflowTaskTimedOutEventAttributes(_message.Message):
+    __slots__ = ("scheduled_event_id", "started_event_id", "timeout_type")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    started_event_id: int
+    timeout_type: _common_pb2.TimeoutType
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., timeout_type: _Optional[_Union[_common_pb2.TimeoutType, str]] = ...) -> None: ...
+
+class WorkflowTaskFailedEventAttributes(_message.Message):
+    __slots__ = ("scheduled_event_id", "started_event_id", "cause", "failure", "identity")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    started_event_id: int
+    cause: _common_pb2.WorkflowTaskFailedCause
+    failure: _common_pb2.Failure
+    identity: str
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., cause: _Optional[_Union[_common_pb2.WorkflowTaskFailedCause, str]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class ActivityTaskScheduledEventAttributes(_message.Message):
+    __slots__ = ("activity_id", "activity_type", "task_queue", "input", "schedule_to_close_timeout", "schedule_to_start_timeout", "start_to_close_timeout", "heartbeat_timeout", "workflow_task_completed_event_id", "retry_policy")
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TO_START_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    START_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_COMPLETED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    activity_id: str
+    activity_type: _common_pb2.ActivityType
+    task_queue: _common_pb2.TaskQueue
+    input: _common_pb2.Payloads
+    schedule_to_close_timeout: _duration_pb2.Duration
+    schedule_to_start_timeout: _duration_pb2.Duration
+    start_to_close_timeout: _duration_pb2.Duration
+    heartbeat_timeout: _duration_pb2.Duration
+    workflow_task_completed_event_id: int
+    retry_policy: _common_pb2.RetryPolicy
+    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., schedule_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_completed_event_id: _Optional[int] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ...) -> None: ...
+
+class ActivityTaskStartedEventAttributes(_message.Message):
+    __slots__ = ("scheduled_event_id", "identity", "request_id", "attempt", "last_failure")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    identity: str
+    request_id: str
+    attempt: int
+    last_failure: _common_pb2.Failure
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., attempt: _Optional[int] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+
+class ActivityTaskCompletedEventAttributes(_message.Message):
+    __slots__ = ("result", "scheduled_event_id", "started_event_id", "identity")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.Payloads
+    scheduled_event_id: int
+    started_event_id: int
+    identity: str
+    def __init__(self, result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class ActivityTaskFailedEventAttributes(_message.Message):
+    __slots__ = ("failure", "scheduled_event_id", "started_event_id", "identity", "retry_state")
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    RETRY_STATE_FIELD_NUMBER: _ClassVar[int]
+    failure: _common_pb2.Failure
+    scheduled_event_id: int
+    started_event_id: int
+    identity: str
+    retry_state: _common_pb2.RetryState
+    def __init__(self, failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., identity: _Optional[str] = ..., retry_state: _Optional[_Union[_common_pb2.RetryState, str]] = ...) -> None: ...
+
+class ActivityTaskTimedOutEventAttributes(_message.Message):
+    __slots__ = ("failure", "scheduled_event_id", "started_event_id", "retry_state")
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_STATE_FIELD_NUMBER: _ClassVar[int]
+    failure: _common_pb2.Failure
+    scheduled_event_id: int
+    started_event_id: int
+    retry_state: _common_pb2.RetryState
+    def __init__(self, failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., retry_state: _Optional[_Union[_common_pb2.RetryState, str]] = ...) -> None: ...

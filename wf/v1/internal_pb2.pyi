@@ -1,0 +1,115 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from wf.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TaskToken(_message.Message):
+    __slots__ = ("namespace", "workflow_id", "run_id", "scheduled_event_id", "started_event_id", "attempt")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_id: str
+    run_id: str
+    scheduled_event_id: int
+    started_event_id: int
+    attempt: int
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class ActivityState(_message.Message):
+    __slots__ = ("scheduled_event_id", "activity_id", "activity_type", "task_queue", "scheduled_time", "schedule_to_close_timeout", "schedule_to_start_timeout", "start_to_close_timeout", "heartbeat_timeout", "retry_policy", "attempt", "started_time", "last_worker_identity", "last_failure", "current_attempt_scheduled_time", "backing_off", "started_request_id")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TO_START_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    START_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_WORKER_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ATTEMPT_SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    BACKING_OFF_FIELD_NUMBER: _ClassVar[int]
+    STARTED_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    activity_id: str
+    activity_type: str
+    task_queue: str
+    scheduled_time: _timestamp_pb2.Timestamp
+    schedule_to_close_timeout: _duration_pb2.Duration
+    schedule_to_start_timeout: _duration_pb2.Duration
+    start_to_close_timeout: _duration_pb2.Duration
+    heartbeat_timeout: _duration_pb2.Duration
+    retry_policy: _common_pb2.RetryPolicy
+    attempt: int
+    started_time: _timestamp_pb2.Timestamp
+    last_worker_identity: str
+    last_failure: _common_pb2.Failure
+    current_attempt_scheduled_time: _timestamp_pb2.Timestamp
+    backing_off: bool
+    started_request_id: str
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., activity_id: _Optional[str] = ..., activity_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schedule_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., attempt: _Optional[int] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_worker_identity: _Optional[str] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., current_attempt_scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backing_off: _Optional[bool] = ..., started_request_id: _Optional[str] = ...) -> None: ...
+
+class WorkflowTaskState(_message.Message):
+    __slots__ = ("scheduled_event_id", "started_event_id", "attempt", "scheduled_time", "started_time", "backing_off")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    BACKING_OFF_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    started_event_id: int
+    attempt: int
+    scheduled_time: _timestamp_pb2.Timestamp
+    started_time: _timestamp_pb2.Timestamp
+    backing_off: bool
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backing_off: _Optional[bool] = ...) -> None: ...
+
+class MutableState(_message.Message):
+    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt")
+    class ActivitiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: ActivityState
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[_Union[ActivityState, _Mapping]] = ...) -> None: ...
+    WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_RUN_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    LAST_COMPLETED_WORKFLOW_TASK_STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_WORKFLOW_TASK_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    workflow_type: str
+    task_queue: str
+    workflow_task_timeout: _duration_pb2.Duration
+    workflow_run_timeout: _duration_pb2.Duration
+    workflow_execution_timeout: _duration_pb2.Duration
+    workflow_task: WorkflowTaskState
+    activities: _containers.MessageMap[int, ActivityState]
+    workflow_task_needed: bool
+    last_completed_workflow_task_started_event_id: int
+    last_workflow_task_failure: _common_pb2.Failure
+    workflow_task_attempt: int
+    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ...) -> None: ...

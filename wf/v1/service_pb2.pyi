@@ -1,0 +1,362 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from wf.v1 import common_pb2 as _common_pb2
+from wf.v1 import command_pb2 as _command_pb2
+from wf.v1 import history_pb2 as _history_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class WorkflowIdReusePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: _ClassVar[WorkflowIdReusePolicy]
+    WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: _ClassVar[WorkflowIdReusePolicy]
+    WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: _ClassVar[WorkflowIdReusePolicy]
+    WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: _ClassVar[WorkflowIdReusePolicy]
+
+class HistoryEventFilterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HISTORY_EVENT_FILTER_TYPE_UNSPECIFIED: _ClassVar[HistoryEventFilterType]
+    HISTORY_EVENT_FILTER_TYPE_ALL_EVENT: _ClassVar[HistoryEventFilterType]
+    HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT: _ClassVar[HistoryEventFilterType]
+
+class PendingActivityState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PENDING_ACTIVITY_STATE_UNSPECIFIED: _ClassVar[PendingActivityState]
+    PENDING_ACTIVITY_STATE_SCHEDULED: _ClassVar[PendingActivityState]
+    PENDING_ACTIVITY_STATE_STARTED: _ClassVar[PendingActivityState]
+    PENDING_ACTIVITY_STATE_BACKING_OFF: _ClassVar[PendingActivityState]
+WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: WorkflowIdReusePolicy
+WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: WorkflowIdReusePolicy
+WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: WorkflowIdReusePolicy
+WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: WorkflowIdReusePolicy
+HISTORY_EVENT_FILTER_TYPE_UNSPECIFIED: HistoryEventFilterType
+HISTORY_EVENT_FILTER_TYPE_ALL_EVENT: HistoryEventFilterType
+HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT: HistoryEventFilterType
+PENDING_ACTIVITY_STATE_UNSPECIFIED: PendingActivityState
+PENDING_ACTIVITY_STATE_SCHEDULED: PendingActivityState
+PENDING_ACTIVITY_STATE_STARTED: PendingActivityState
+PENDING_ACTIVITY_STATE_BACKING_OFF: PendingActivityState
+
+class GetSystemInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetSystemInfoResponse(_message.Message):
+    __slots__ = ("server_version",)
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    server_version: str
+    def __init__(self, server_version: _Optional[str] = ...) -> None: ...
+
+class StartWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_id", "workflow_type", "task_queue", "input", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "identity", "request_id", "workflow_id_reuse_policy", "retry_policy")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_RUN_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_REUSE_POLICY_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_id: str
+    workflow_type: _common_pb2.WorkflowType
+    task_queue: _common_pb2.TaskQueue
+    input: _common_pb2.Payloads
+    workflow_execution_timeout: _duration_pb2.Duration
+    workflow_run_timeout: _duration_pb2.Duration
+    workflow_task_timeout: _duration_pb2.Duration
+    identity: str
+    request_id: str
+    workflow_id_reuse_policy: WorkflowIdReusePolicy
+    retry_policy: _common_pb2.RetryPolicy
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., workflow_id_reuse_policy: _Optional[_Union[WorkflowIdReusePolicy, str]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ...) -> None: ...
+
+class StartWorkflowExecutionResponse(_message.Message):
+    __slots__ = ("run_id", "started")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    started: bool
+    def __init__(self, run_id: _Optional[str] = ..., started: _Optional[bool] = ...) -> None: ...
+
+class GetWorkflowExecutionHistoryRequest(_message.Message):
+    __slots__ = ("namespace", "execution", "maximum_page_size", "next_page_token", "wait_new_event", "history_event_filter_type")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WAIT_NEW_EVENT_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_EVENT_FILTER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    execution: _common_pb2.WorkflowExecution
+    maximum_page_size: int
+    next_page_token: bytes
+    wait_new_event: bool
+    history_event_filter_type: HistoryEventFilterType
+    def __init__(self, namespace: _Optional[str] = ..., execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., maximum_page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ..., wait_new_event: _Optional[bool] = ..., history_event_filter_type: _Optional[_Union[HistoryEventFilterType, str]] = ...) -> None: ...
+
+class GetWorkflowExecutionHistoryResponse(_message.Message):
+    __slots__ = ("history", "next_page_token", "run_id")
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    history: _history_pb2.History
+    next_page_token: bytes
+    run_id: str
+    def __init__(self, history: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., next_page_token: _Optional[bytes] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class WorkflowExecutionInfo(_message.Message):
+    __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "task_queue", "execution_duration")
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_DURATION_FIELD_NUMBER: _ClassVar[int]
+    execution: _common_pb2.WorkflowExecution
+    type: _common_pb2.WorkflowType
+    start_time: _timestamp_pb2.Timestamp
+    close_time: _timestamp_pb2.Timestamp
+    status: _common_pb2.WorkflowExecutionStatus
+    history_length: int
+    task_queue: str
+    execution_duration: _duration_pb2.Duration
+    def __init__(self, execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., task_queue: _Optional[str] = ..., execution_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class PendingActivityInfo(_message.Message):
+    __slots__ = ("activity_id", "activity_type", "state", "attempt", "maximum_attempts", "scheduled_time", "last_started_time", "last_failure", "last_worker_identity", "next_attempt_schedule_time", "scheduled_event_id")
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    LAST_WORKER_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_SCHEDULE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    activity_id: str
+    activity_type: _common_pb2.ActivityType
+    state: PendingActivityState
+    attempt: int
+    maximum_attempts: int
+    scheduled_time: _timestamp_pb2.Timestamp
+    last_started_time: _timestamp_pb2.Timestamp
+    last_failure: _common_pb2.Failure
+    last_worker_identity: str
+    next_attempt_schedule_time: _timestamp_pb2.Timestamp
+    scheduled_event_id: int
+    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., state: _Optional[_Union[PendingActivityState, str]] = ..., attempt: _Optional[int] = ..., maximum_attempts: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_worker_identity: _Optional[str] = ..., next_attempt_schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_event_id: _Optional[int] = ...) -> None: ...
+
+class PendingWorkflowTaskInfo(_message.Message):
+    __slots__ = ("scheduled_event_id", "attempt", "scheduled_time", "started_time", "last_failure")
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    attempt: int
+    scheduled_time: _timestamp_pb2.Timestamp
+    started_time: _timestamp_pb2.Timestamp
+    last_failure: _common_pb2.Failure
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+
+class DescribeWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace", "execution")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    execution: _common_pb2.WorkflowExecution
+    def __init__(self, namespace: _Optional[str] = ..., execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ...) -> None: ...
+
+class DescribeWorkflowExecutionResponse(_message.Message):
+    __slots__ = ("workflow_execution_info", "pending_activities", "pending_workflow_task", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "result", "failure")
+    WORKFLOW_EXECUTION_INFO_FIELD_NUMBER: _ClassVar[int]
+    PENDING_ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
+    PENDING_WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_RUN_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    workflow_execution_info: WorkflowExecutionInfo
+    pending_activities: _containers.RepeatedCompositeFieldContainer[PendingActivityInfo]
+    pending_workflow_task: PendingWorkflowTaskInfo
+    workflow_execution_timeout: _duration_pb2.Duration
+    workflow_run_timeout: _duration_pb2.Duration
+    workflow_task_timeout: _duration_pb2.Duration
+    result: _common_pb2.Payloads
+    failure: _common_pb2.Failure
+    def __init__(self, workflow_execution_info: _Optional[_Union[WorkflowExecutionInfo, _Mapping]] = ..., pending_activities: _Optional[_Iterable[_Union[PendingActivityInfo, _Mapping]]] = ..., pending_workflow_task: _Optional[_Union[PendingWorkflowTaskInfo, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+
+class ListWorkflowExecutionsRequest(_message.Message):
+    __slots__ = ("namespace", "page_size", "next_page_token", "query")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    page_size: int
+    next_page_token: bytes
+    query: str
+    def __init__(self, namespace: _Optional[str] = ..., page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ..., query: _Optional[str] = ...) -> None: ...
+
+class ListWorkflowExecutionsResponse(_message.Message):
+    __slots__ = ("executions", "next_page_token")
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    executions: _containers.RepeatedCompositeFieldContainer[WorkflowExecutionInfo]
+    next_page_token: bytes
+    def __init__(self, executions: _Optional[_Iterable[_Union[WorkflowExecutionInfo, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
+
+class PollWorkflowTaskQueueRequest(_message.Message):
+    __slots__ = ("namespace", "task_queue", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    task_queue: _common_pb2.TaskQueue
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class PollWorkflowTaskQueueResponse(_message.Message):
+    __slots__ = ("task_token", "workflow_execution", "workflow_type", "previous_started_event_id", "started_event_id", "attempt", "history", "scheduled_time", "started_time")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    task_token: bytes
+    workflow_execution: _common_pb2.WorkflowExecution
+    workflow_type: _common_pb2.WorkflowType
+    previous_started_event_id: int
+    started_event_id: int
+    attempt: int
+    history: _history_pb2.History
+    scheduled_time: _timestamp_pb2.Timestamp
+    started_time: _timestamp_pb2.Timestamp
+    def __init__(self, task_token: _Optional[bytes] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., previous_started_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., history: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RespondWorkflowTaskCompletedRequest(_message.Message):
+    __slots__ = ("task_token", "commands", "identity")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    task_token: bytes
+    commands: _containers.RepeatedCompositeFieldContainer[_command_pb2.Command]
+    identity: str
+    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondWorkflowTaskCompletedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RespondWorkflowTaskFailedRequest(_message.Message):
+    __slots__ = ("task_token", "cause", "failure", "identity")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    task_token: bytes
+    cause: _common_pb2.WorkflowTaskFailedCause
+    failure: _common_pb2.Failure
+    identity: str
+    def __init__(self, task_token: _Optional[bytes] = ..., cause: _Optional[_Union[_common_pb2.WorkflowTaskFailedCause, str]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondWorkflowTaskFailedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PollActivityTaskQueueRequest(_message.Message):
+    __slots__ = ("namespace", "task_queue", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    task_queue: _common_pb2.TaskQueue
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class PollActivityTaskQueueResponse(_message.Message):
+    __slots__ = ("task_token", "workflow_type", "workflow_execution", "activity_type", "activity_id", "input", "scheduled_time", "current_attempt_scheduled_time", "started_time", "attempt", "schedule_to_close_timeout", "start_to_close_timeout", "heartbeat_timeout", "retry_policy", "heartbeat_details", "workflow_namespace")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ATTEMPT_SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    START_TO_CLOSE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    task_token: bytes
+    workflow_type: _common_pb2.WorkflowType
+    workflow_execution: _common_pb2.WorkflowExecution
+    activity_type: _common_pb2.ActivityType
+    activity_id: str
+    input: _common_pb2.Payloads
+    scheduled_time: _timestamp_pb2.Timestamp
+    current_attempt_scheduled_time: _timestamp_pb2.Timestamp
+    started_time: _timestamp_pb2.Timestamp
+    attempt: int
+    schedule_to_close_timeout: _duration_pb2.Duration
+    start_to_close_timeout: _duration_pb2.Duration
+    heartbeat_timeout: _duration_pb2.Duration
+    retry_policy: _common_pb2.RetryPolicy
+    heartbeat_details: _common_pb2.Payloads
+    workflow_namespace: str
+    def __init__(self, task_token: _Optional[bytes] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., activity_id: _Optional[str] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., current_attempt_scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., schedule_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., heartbeat_details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_namespace: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskCompletedRequest(_message.Message):
+    __slots__ = ("task_token", "result", "identity")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    task_token: bytes
+    result: _common_pb2.Payloads
+    identity: str
+    def __init__(self, task_token: _Optional[bytes] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskCompletedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RespondActivityTaskFailedRequest(_message.Message):
+    __slots__ = ("task_token", "failure", "identity")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    task_token: bytes
+    failure: _common_pb2.Failure
+    identity: str
+    def __init__(self, task_token: _Optional[bytes] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskFailedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
