@@ -1,0 +1,36 @@
+"""Limits the history service enforces, with the defaults Temporal users know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit names the ``wf server`` flag that raises it in its error message."""
+
+    max_payload_bytes: int = 2 * 1024 * 1024
+    warn_payload_bytes: int = 512 * 1024
+    max_history_events: int = 51_200
+    max_history_bytes: int = 50 * 1024 * 1024
+    max_pending_activities: int = 2_000
+    max_id_length: int = 1_000
+    default_workflow_task_timeout: timedelta = timedelta(seconds=10)
+    max_workflow_task_timeout: timedelta = timedelta(minutes=2)
+    # Back-off between attempts of a failing workflow task: doubles from the first, up to the cap.
+    workflow_task_retry_first: timedelta = timedelta(seconds=1)
+    workflow_task_retry_cap: timedelta = timedelta(seconds=60)
+
+    FLAGS: ClassVar[dict[str, str]] = {
+        "max_payload_bytes": "--max-payload-bytes",
+        "max_history_events": "--max-history-events",
+        "max_history_bytes": "--max-history-bytes",
+        "max_pending_activities": "--max-pending-activities",
+        "max_id_length": "--max-id-length",
+    }
+
+    def describe(self, name: str) -> str:
+        """'<limit> of <value> (raise it with <flag>)' for error messages."""
+        return f"{name.replace('_', ' ')} of {getattr(self, name):,} (raise it with `wf server {self.FLAGS[name]}`)"

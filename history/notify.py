@@ -1,0 +1,102 @@
+"""Cross-process wake-ups over PostgreSQL LISTEN/NOTIFY.
+
+Several ``wf server`` processes share one database. When one commits a task that no local poller
+took, or closes a run, it publishes a short message on the ``wf`` channel; every process listens and
+wakes its own waiters. Messages are hints: a lost one delays work, never loses it, because task rows
+and events are in the database.
+
+Publishing goes through one dedicated connection and is batched, so it adds no round trip and no
+lock to the transaction that wrote the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wf"
+
+
+class Notifier:
+    """Publishes and receives messages on the ``wf`` channel."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._handlers: dict[str, list[Callable[[str], None]]] = {}
+        self._pending: list[str] = []
+        self._wake = asyncio.Event()
+        self._listen_conn: asyncpg.Connection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    def subscribe(self, prefix: str, handler: Callable[[str], None]) -> None:
+        """Call ``handler(rest)`` for each message ``prefix|rest`` (from any process, this one too)."""
+        self._handlers.setdefault(prefix, []).append(handler)
+
+    def publish(self, prefix: str, body: str) -> None:
+        self._pending.append(f"{prefix}|{body}")
+        self._wake.set()
+
+    async def start(self) -> None:
+        await self._listen()
+        self._tasks.append(asyncio.create_task(self._publisher(), name="wf-notify-publisher"))
+        self._tasks.append(asyncio.create_task(self._watch_listener(), name="wf-notify-listener"))
+
+    async def _listen(self) -> None:
+        self._listen_conn = await asyncpg.connect(self._dsn)
+        await self._listen_conn.add_listener(CHANNEL, self._on_message)
+
+    async def _watch_listener(self) -> None:
+        """Reconnect the listening connection when the database restarts under it."""
+        while not self._closed:
+            await asyncio.sleep(1.0)
+            if self._listen_conn is None or self._listen_conn.is_closed():
+                try:
+                    await self._listen()
+                    log.info("listening for notifications again")
+                    # Anything published meanwhile was missed: tell every subscriber to look again.
+                    for handlers in self._handlers.values():
+                        for handler in handlers:
+                            handler("")
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("cannot listen for notifications yet: %s", exc)
+
+    async def close(self) -> None:
+        self._closed = True
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._listen_conn is not None:
+            await self._listen_conn.close()
+
+    def _on_message(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        prefix, _, rest = payload.partition("|")
+        for handler in self._handlers.get(prefix, ()):
+            try:
+                handler(rest)
+            except Exception:  # a bad handler must not stop the listener
+                log.exception("notification handler failed for %r", payload)
+
+    async def _publisher(self) -> None:
+        conn: asyncpg.Connection | None = None
+        while not self._closed:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = list(dict.fromkeys(self._pending)), []
+            if not batch:
+                continue
+            try:
+                if conn is None or conn.is_closed():
+                    conn = await asyncpg.connect(self._dsn)
+                await conn.execute("SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m", CHANNEL, batch)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("could not publish %d notifications: %s", len(batch), exc)
+                conn = None
+                await asyncio.sleep(0.5)
+        if conn is not None:
+            await conn.close()

@@ -1,0 +1,105 @@
+"""The database schema as SQLAlchemy Core tables: the one description of wf's tables.
+
+Migrations in ``migrations/versions`` create exactly this; ``tests/test_migrations.py`` checks that a
+database migrated from empty to head matches it. Every table is keyed by (namespace, workflow_id) first
+where it belongs to one execution, so that it can be distributed by that key later.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("namespace", Text, primary_key=True),
+    Column("workflow_id", Text, primary_key=True),
+    Column("run_id", Text, primary_key=True),
+    Column("workflow_type", Text, nullable=False),
+    Column("task_queue", Text, nullable=False),
+    # WorkflowExecutionStatus numbers from the wire contract.
+    Column("status", SmallInteger, nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("close_time", DateTime(timezone=True)),
+    Column("request_id", Text, nullable=False),
+    Column("next_event_id", BigInteger, nullable=False),
+    Column("history_size", BigInteger, nullable=False),
+    # Optimistic concurrency: every write names the version it read and bumps it.
+    Column("db_version", BigInteger, nullable=False),
+    # wf.v1.MutableState, serialized.
+    Column("state", LargeBinary, nullable=False),
+    # At most one running run per workflow id.
+    Index(
+        "executions_one_running",
+        "namespace",
+        "workflow_id",
+        unique=True,
+        postgresql_where=text("status = 1"),
+    ),
+    Index("executions_by_start", "namespace", text("start_time DESC")),
+    Index("executions_by_type", "namespace", "workflow_type", text("start_time DESC")),
+)
+
+# Append-only: rows are inserted, never updated or deleted while the execution is retained.
+history_events = Table(
+    "history_events",
+    metadata,
+    Column("namespace", Text, primary_key=True),
+    Column("workflow_id", Text, primary_key=True),
+    Column("run_id", Text, primary_key=True),
+    Column("event_id", BigInteger, primary_key=True),
+    Column("event_type", SmallInteger, nullable=False),
+    # wf.v1.HistoryEvent, serialized.
+    Column("data", LargeBinary, nullable=False),
+)
+
+# The transactional outbox of work for workers: written in the same transaction as the event that
+# caused it, deleted in the same transaction as the event that records its start.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("namespace", Text, nullable=False),
+    Column("task_queue", Text, nullable=False),
+    # history.tasks.TaskKind: frozen numbers.
+    Column("kind", SmallInteger, nullable=False),
+    Column("workflow_id", Text, nullable=False),
+    Column("run_id", Text, nullable=False),
+    Column("scheduled_event_id", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("tasks_by_queue", "namespace", "task_queue", "kind", "id"),
+    Index("tasks_by_run", "namespace", "workflow_id", "run_id"),
+)
+
+# Durable timers: user timers, timeouts and retry back-off. Keyed per run by a name the state machine
+# chooses, so setting a timer again replaces it and deleting one needs no lookup.
+timers = Table(
+    "timers",
+    metadata,
+    Column("namespace", Text, primary_key=True),
+    Column("workflow_id", Text, primary_key=True),
+    Column("run_id", Text, primary_key=True),
+    Column("timer_key", Text, primary_key=True),
+    Column("fire_at", DateTime(timezone=True), nullable=False),
+    # history.tasks.TimerKind: frozen numbers.
+    Column("kind", SmallInteger, nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Index("timers_by_fire_at", "fire_at"),
+)

@@ -1,0 +1,386 @@
+"""The execution store: wf's persistence in domain words, with the SQL behind it.
+
+Every state change of an execution is written by one SQL statement (data-modifying CTEs), so one
+round trip and one commit: the execution row is updated only if its ``db_version`` still is the one
+that was read (optimistic concurrency), and the events, task rows and timer rows of the change are
+written only if that update happened. A change that claims a task or a fired timer deletes that row in
+the same statement and happens only if the row was still there, so a task or timer is claimed once
+across all server processes.
+
+The hot path uses asyncpg directly with prepared statements; the schema itself lives in
+``history.schema`` and changes only through migrations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+import asyncpg
+
+from history.errors import ConcurrentUpdate
+from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    """One execution row as read (``state`` is the serialized wf.v1.MutableState)."""
+
+    namespace: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    status: int
+    start_time: datetime
+    close_time: datetime | None
+    request_id: str
+    next_event_id: int
+    history_size: int
+    db_version: int
+    state: bytes
+
+
+@dataclass(slots=True)
+class Mutation:
+    """Everything one operation changes, written atomically by :meth:`Store.write`."""
+
+    record: ExecutionRecord
+    # The version that was read; 0 creates the execution.
+    expected_version: int
+    events: list[tuple[int, int, bytes]] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
+    timers: list[TimerRow] = field(default_factory=list)
+    deleted_timer_keys: list[str] = field(default_factory=list)
+    # A task row or fired timer this change consumes: the change happens only if it still exists.
+    claimed_task_id: int | None = None
+    claimed_timer_key: str | None = None
+    # The run closes: its remaining task and timer rows go.
+    closes: bool = False
+
+
+class WriteRejected(Exception):
+    """A create whose workflow id is taken, or a change whose claimed row was already gone."""
+
+
+_EXEC_COLUMNS = (
+    "namespace, workflow_id, run_id, workflow_type, task_queue, status, start_time, close_time, "
+    "request_id, next_event_id, history_size, db_version, state"
+)
+
+# Parameters shared by both statements: $1-$3 the run, $4.. the parts of the change.
+_CHILD_WRITES = """
+, ev AS (
+  INSERT INTO history_events (namespace, workflow_id, run_id, event_id, event_type, data)
+  SELECT $1, $2, $3, e.id, e.t, e.d FROM unnest($4::bigint[], $5::smallint[], $6::bytea[]) AS e(id, t, d)
+  WHERE EXISTS (SELECT 1 FROM {gate})
+), tk AS (
+  INSERT INTO tasks (namespace, task_queue, kind, workflow_id, run_id, scheduled_event_id, attempt)
+  SELECT $1, t.q, t.k, $2, $3, t.s, t.a
+  FROM unnest($7::text[], $8::smallint[], $9::bigint[], $10::int[]) WITH ORDINALITY AS t(q, k, s, a, n)
+  WHERE EXISTS (SELECT 1 FROM {gate})
+  ORDER BY t.n
+  RETURNING id
+), tm AS (
+  INSERT INTO timers (namespace, workflow_id, run_id, timer_key, fire_at, kind, event_id, attempt)
+  SELECT $1, $2, $3, m.key, m.f, m.k, m.e, m.a
+  FROM unnest($11::text[], $12::timestamptz[], $13::smallint[], $14::bigint[], $15::int[]) AS m(key, f, k, e, a)
+  WHERE EXISTS (SELECT 1 FROM {gate})
+  ON CONFLICT (namespace, workflow_id, run_id, timer_key) DO UPDATE
+    SET fire_at = EXCLUDED.fire_at, kind = EXCLUDED.kind, event_id = EXCLUDED.event_id,
+        attempt = EXCLUDED.attempt
+), tm_del AS (
+  DELETE FROM timers
+  WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = ANY($16::text[])
+    AND EXISTS (SELECT 1 FROM {gate})
+)
+"""
+
+_CREATE = (
+    """
+WITH ins AS (
+  INSERT INTO executions ("""
+    + _EXEC_COLUMNS
+    + """)
+  SELECT $1, $2, $3, $17, $18, $19, $20, NULL, $21, $22, $23, 1, $24
+  WHERE NOT EXISTS (
+    SELECT 1 FROM executions WHERE namespace = $1 AND workflow_id = $2 AND request_id = $21
+  )
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+)"""
+    + _CHILD_WRITES.format(gate="ins")
+    + """
+SELECT (SELECT count(*) FROM ins) AS written, ARRAY(SELECT id FROM tk ORDER BY id) AS task_ids
+"""
+)
+
+
+def _update_sql(claims_task: bool, claims_timer: bool, closes: bool) -> str:
+    claims = []
+    sql = "WITH "
+    if claims_task:
+        sql += (
+            "claim_task AS (DELETE FROM tasks WHERE id = "
+            "(SELECT id FROM tasks WHERE id = $24 FOR UPDATE SKIP LOCKED) RETURNING 1), "
+        )
+        claims.append("AND EXISTS (SELECT 1 FROM claim_task)")
+    if claims_timer:
+        sql += (
+            "claim_timer AS (DELETE FROM timers WHERE ctid = (SELECT ctid FROM timers "
+            "WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = $25 "
+            "FOR UPDATE SKIP LOCKED) RETURNING 1), "
+        )
+        claims.append("AND EXISTS (SELECT 1 FROM claim_timer)")
+    sql += (
+        "upd AS (UPDATE executions SET status = $17, close_time = $18, next_event_id = $19, "
+        "history_size = $20, state = $21, db_version = db_version + 1 "
+        "WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND db_version = $22 "
+        + " ".join(claims)
+        + " RETURNING 1)"
+    )
+    sql += _CHILD_WRITES.format(gate="upd")
+    if closes:
+        sql += (
+            ", close_tasks AS (DELETE FROM tasks WHERE namespace = $1 AND workflow_id = $2 "
+            "AND run_id = $3 AND EXISTS (SELECT 1 FROM upd))"
+            ", close_timers AS (DELETE FROM timers WHERE namespace = $1 AND workflow_id = $2 "
+            "AND run_id = $3 AND EXISTS (SELECT 1 FROM upd))"
+        )
+    # $23-$25 are always sent so every variant takes the same parameters. When the update did not
+    # happen, wf_abort() raises, so nothing of the statement (a claim included) is kept.
+    reason = "'version'"
+    if claims_task:
+        reason = "CASE WHEN (SELECT count(*) FROM claim_task) = 0 THEN 'claim' ELSE 'version' END"
+    elif claims_timer:
+        reason = "CASE WHEN (SELECT count(*) FROM claim_timer) = 0 THEN 'claim' ELSE 'version' END"
+    sql += (
+        " SELECT CASE WHEN (SELECT count(*) FROM upd) = 0 THEN wf_abort(" + reason + ") ELSE 1 END AS written,"
+        " ARRAY(SELECT id FROM tk ORDER BY id) AS task_ids,"
+        " $23::int AS unused, $24::bigint AS task_id, $25::text AS timer_key"
+    )
+    return sql
+
+
+_UPDATE_SQL = {
+    (t, m, c): _update_sql(t, m, c) for t in (False, True) for m in (False, True) for c in (False, True)
+}
+
+
+def _child_params(m: Mutation) -> list[Any]:
+    r = m.record
+    return [
+        r.namespace,
+        r.workflow_id,
+        r.run_id,
+        [e[0] for e in m.events],
+        [e[1] for e in m.events],
+        [e[2] for e in m.events],
+        [t.task_queue for t in m.tasks],
+        [int(t.kind) for t in m.tasks],
+        [t.scheduled_event_id for t in m.tasks],
+        [t.attempt for t in m.tasks],
+        [t.key for t in m.timers],
+        [t.fire_at for t in m.timers],
+        [int(t.kind) for t in m.timers],
+        [t.event_id for t in m.timers],
+        [t.attempt for t in m.timers],
+        m.deleted_timer_keys,
+    ]
+
+
+class Store:
+    """wf's persistence: executions, history events, task rows and timer rows."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def write(self, m: Mutation) -> list[int]:
+        """Write one change atomically; returns the ids given to ``m.tasks``, in order.
+
+        Raises:
+            WriteRejected: a create found the id taken (or the request id used), or a claimed task or
+                timer row was already gone.
+            ConcurrentUpdate: the execution's version is no longer ``m.expected_version``.
+        """
+        r = m.record
+        params = _child_params(m)
+        if m.expected_version == 0:
+            params += [
+                r.workflow_type,
+                r.task_queue,
+                r.status,
+                r.start_time,
+                r.request_id,
+                r.next_event_id,
+                r.history_size,
+                r.state,
+            ]
+            row = await self.pool.fetchrow(_CREATE, *params)
+            assert row is not None
+            if not row["written"]:
+                raise WriteRejected("workflow id taken or request id already used")
+            return list(row["task_ids"])
+        sql = _UPDATE_SQL[(m.claimed_task_id is not None, m.claimed_timer_key is not None, m.closes)]
+        params += [
+            r.status,
+            r.close_time,
+            r.next_event_id,
+            r.history_size,
+            r.state,
+            m.expected_version,
+            0,
+            m.claimed_task_id or 0,
+            m.claimed_timer_key or "",
+        ]
+        try:
+            row = await self.pool.fetchrow(sql, *params)
+        except asyncpg.PostgresError as exc:
+            if getattr(exc, "sqlstate", None) != "WF001":
+                raise
+            if str(exc) == "claim":
+                raise WriteRejected("task or timer already taken") from None
+            raise ConcurrentUpdate(f"{r.workflow_id}/{r.run_id} changed since it was read") from None
+        assert row is not None
+        return list(row["task_ids"])
+
+    async def load(self, namespace: str, workflow_id: str, run_id: str) -> ExecutionRecord | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3",
+            namespace,
+            workflow_id,
+            run_id,
+        )
+        return ExecutionRecord(**dict(row)) if row is not None else None
+
+    async def latest_run(self, namespace: str, workflow_id: str) -> ExecutionRecord | None:
+        """The running run of a workflow id, or else its most recently started one."""
+        row = await self.pool.fetchrow(
+            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE namespace = $1 AND workflow_id = $2 "
+            "ORDER BY (status = 1) DESC, start_time DESC LIMIT 1",
+            namespace,
+            workflow_id,
+        )
+        return ExecutionRecord(**dict(row)) if row is not None else None
+
+    async def run_for_request(self, namespace: str, workflow_id: str, request_id: str) -> str | None:
+        return await self.pool.fetchval(  # type: ignore[no-any-return]
+            "SELECT run_id FROM executions WHERE namespace = $1 AND workflow_id = $2 AND request_id = $3",
+            namespace,
+            workflow_id,
+            request_id,
+        )
+
+    async def read_events(
+        self, namespace: str, workflow_id: str, run_id: str, first_event_id: int = 1, limit: int = 0
+    ) -> list[bytes]:
+        """Serialized events from ``first_event_id`` on, in order (``limit`` 0: all)."""
+        rows = await self.pool.fetch(
+            "SELECT data FROM history_events WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 "
+            "AND event_id >= $4 ORDER BY event_id LIMIT $5",
+            namespace,
+            workflow_id,
+            run_id,
+            first_event_id,
+            limit if limit > 0 else None,
+        )
+        return [r["data"] for r in rows]
+
+    async def read_event(self, namespace: str, workflow_id: str, run_id: str, event_id: int) -> bytes | None:
+        return await self.pool.fetchval(  # type: ignore[no-any-return]
+            "SELECT data FROM history_events WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 "
+            "AND event_id = $4",
+            namespace,
+            workflow_id,
+            run_id,
+            event_id,
+        )
+
+    async def backlog(
+        self, namespace: str, task_queue: str, kind: TaskKind, after_id: int, limit: int
+    ) -> list[TaskRow]:
+        """Task rows of a queue in id order, past ``after_id`` (claimed later, by :meth:`write`)."""
+        rows = await self.pool.fetch(
+            "SELECT id, workflow_id, run_id, scheduled_event_id, attempt FROM tasks "
+            "WHERE namespace = $1 AND task_queue = $2 AND kind = $3 AND id > $4 "
+            "ORDER BY id LIMIT $5",
+            namespace,
+            task_queue,
+            int(kind),
+            after_id,
+            limit,
+        )
+        return [
+            TaskRow(
+                namespace,
+                task_queue,
+                kind,
+                r["workflow_id"],
+                r["run_id"],
+                r["scheduled_event_id"],
+                r["attempt"],
+                r["id"],
+            )
+            for r in rows
+        ]
+
+    async def backlog_size(self, namespace: str, task_queue: str, kind: TaskKind) -> int:
+        return await self.pool.fetchval(  # type: ignore[no-any-return]
+            "SELECT count(*) FROM tasks WHERE namespace = $1 AND task_queue = $2 AND kind = $3",
+            namespace,
+            task_queue,
+            int(kind),
+        )
+
+    async def due_timers(self, now: datetime, limit: int) -> list[TimerRow]:
+        rows = await self.pool.fetch(
+            "SELECT namespace, workflow_id, run_id, timer_key, fire_at, kind, event_id, attempt "
+            "FROM timers WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2",
+            now,
+            limit,
+        )
+        return [
+            TimerRow(
+                r["namespace"],
+                r["workflow_id"],
+                r["run_id"],
+                r["timer_key"],
+                r["fire_at"],
+                TimerKind(r["kind"]),
+                r["event_id"],
+                r["attempt"],
+            )
+            for r in rows
+        ]
+
+    async def next_fire_at(self) -> datetime | None:
+        return await self.pool.fetchval("SELECT min(fire_at) FROM timers")  # type: ignore[no-any-return]
+
+    async def list_executions(
+        self,
+        namespace: str,
+        conditions: Sequence[tuple[str, Any]],
+        page_size: int,
+        before: tuple[datetime, str, str] | None,
+    ) -> list[ExecutionRecord]:
+        """Executions newest first, filtered by equality on whitelisted columns."""
+        allowed = {"workflow_id", "workflow_type", "status", "task_queue", "run_id"}
+        where = ["namespace = $1"]
+        params: list[Any] = [namespace]
+        for column, value in conditions:
+            if column not in allowed:
+                raise ValueError(f"cannot filter on {column}")
+            params.append(value)
+            where.append(f"{column} = ${len(params)}")
+        if before is not None:
+            params.extend(before)
+            n = len(params)
+            where.append(f"(start_time, workflow_id, run_id) < (${n - 2}, ${n - 1}, ${n})")
+        params.append(page_size)
+        rows = await self.pool.fetch(
+            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE {' AND '.join(where)} "
+            f"ORDER BY start_time DESC, workflow_id DESC, run_id DESC LIMIT ${len(params)}",
+            *params,
+        )
+        return [ExecutionRecord(**dict(r)) for r in rows]

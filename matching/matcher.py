@@ -1,0 +1,182 @@
+"""Matching: hands each task to exactly one long-polling worker.
+
+A task row is written by history in the same transaction as the event that caused it. After commit,
+history offers the task here: a poller already waiting in this process gets it at once (sync match).
+Otherwise it stays in the backlog, which is the task table itself: a poller looks there first, and
+other server processes learn of new rows through a LISTEN/NOTIFY hint. Whoever takes a task claims its
+row in the transaction that records the start, so a task is handed out once across all processes;
+a row that a crashed or cancelled poller took but never started is still in the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from history.notify import Notifier
+from history.service import TaskGone
+from history.store import Store
+from history.tasks import TaskKind, TaskRow
+
+R = TypeVar("R")
+QueueKey = tuple[str, str, TaskKind]
+
+
+@dataclass(slots=True)
+class PollerInfo:
+    identity: str
+    last_seen: float
+
+
+@dataclass(slots=True)
+class _Queue:
+    waiters: deque[asyncio.Future[TaskRow | None]] = field(default_factory=deque)
+    # Bumped by every offer or hint, so a poller can tell whether something came while it looked.
+    generation: int = 0
+    pollers: dict[str, float] = field(default_factory=dict)
+    # Task ids a local poller is claiming right now: the others skip them.
+    starting: set[int] = field(default_factory=set)
+
+
+class Matcher:
+    """Long-poll dispatch over the task table for every task queue this process serves."""
+
+    def __init__(self, store: Store, notifier: Notifier, *, backlog_batch: int = 16) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.backlog_batch = backlog_batch
+        self._queues: dict[QueueKey, _Queue] = {}
+        notifier.subscribe("t", self._on_hint)
+
+    def _queue(self, key: QueueKey) -> _Queue:
+        q = self._queues.get(key)
+        if q is None:
+            q = self._queues[key] = _Queue()
+        return q
+
+    # -- from history, after commit ---------------------------------------------------------------
+
+    def offer(self, tasks: list[TaskRow]) -> None:
+        """New task rows were committed: give each to a waiting poller, else tell other processes."""
+        for task in tasks:
+            key = (task.namespace, task.task_queue, task.kind)
+            q = self._queue(key)
+            q.generation += 1
+            while q.waiters:
+                fut = q.waiters.popleft()
+                if not fut.done():
+                    fut.set_result(task)
+                    break
+            else:
+                self.notifier.publish("t", "\x1f".join((task.namespace, str(int(task.kind)), task.task_queue)))
+
+    def _on_hint(self, body: str) -> None:
+        if not body:  # the listener reconnected: wake everyone to look at the table
+            for q in self._queues.values():
+                self._wake_all(q)
+            return
+        namespace, kind, name = body.split("\x1f", 2)
+        q = self._queues.get((namespace, name, TaskKind(int(kind))))
+        if q is not None:
+            self._wake_all(q)
+
+    @staticmethod
+    def _wake_all(q: _Queue) -> None:
+        q.generation += 1
+        while q.waiters:
+            fut = q.waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+
+    # -- from pollers -----------------------------------------------------------------------------
+
+    async def poll(
+        self,
+        namespace: str,
+        task_queue: str,
+        kind: TaskKind,
+        identity: str,
+        timeout: float,
+        start: Callable[[TaskRow], Awaitable[R]],
+    ) -> R | None:
+        """Wait up to ``timeout`` seconds for a task and claim it with ``start``; None if none came.
+
+        ``start`` records the task as started (claiming its row) and raises TaskGone when the task was
+        taken elsewhere or is no longer wanted; the poll then goes on.
+        """
+        key = (namespace, task_queue, kind)
+        q = self._queue(key)
+        q.pollers[identity] = time.time()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            generation = q.generation
+            result = await self._from_backlog(q, key, start)
+            if result is not None:
+                return result
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            if q.generation != generation:
+                continue  # something arrived while we looked
+            fut: asyncio.Future[TaskRow | None] = loop.create_future()
+            q.waiters.append(fut)
+            try:
+                task = await asyncio.wait_for(fut, remaining)
+            except TimeoutError:
+                return None
+            except asyncio.CancelledError:
+                # The poller went away just as a task was handed to it: pass the task on.
+                if fut.done() and not fut.cancelled() and (handed := fut.result()) is not None:
+                    self.offer([handed])
+                raise
+            finally:
+                try:
+                    q.waiters.remove(fut)
+                except ValueError:
+                    pass
+            if task is None:
+                continue
+            try:
+                return await self._start(q, task, start)
+            except TaskGone:
+                continue
+
+    async def _start(self, q: _Queue, task: TaskRow, start: Callable[[TaskRow], Awaitable[R]]) -> R:
+        q.starting.add(task.id)
+        try:
+            return await start(task)
+        finally:
+            q.starting.discard(task.id)
+
+    async def _from_backlog(
+        self, q: _Queue, key: QueueKey, start: Callable[[TaskRow], Awaitable[R]]
+    ) -> R | None:
+        rows = await self.store.backlog(*key, after_id=0, limit=self.backlog_batch + len(q.starting))
+        for task in rows:
+            if task.id in q.starting:
+                continue
+            try:
+                result = await self._start(q, task, start)
+            except TaskGone:
+                continue
+            if len(rows) > 1 and q.waiters:
+                # More may be waiting in the table: let another local poller look too.
+                fut = q.waiters.popleft()
+                if not fut.done():
+                    fut.set_result(None)
+            return result
+        return None
+
+    # -- introspection ----------------------------------------------------------------------------
+
+    def pollers(self, namespace: str, task_queue: str, kind: TaskKind, within: float = 300.0) -> list[PollerInfo]:
+        q = self._queues.get((namespace, task_queue, kind))
+        if q is None:
+            return []
+        cutoff = time.time() - within
+        return [PollerInfo(i, t) for i, t in q.pollers.items() if t >= cutoff]

@@ -1,0 +1,90 @@
+"""Assembly of one ``wf server`` process: database pool, history, matching, timers, gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+import asyncpg
+import grpc
+
+from history.notify import Notifier
+from history.service import HistoryService
+from history.store import Store
+from history.timers import TimerProcessor
+from matching import Matcher
+from server.config import ServerConfig
+from server.frontend import WorkflowService
+from wf.v1 import service_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A ``postgresql://`` URL as asyncpg takes it (SQLAlchemy's ``+asyncpg`` suffix removed)."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("postgresql", "postgres", "postgresql+asyncpg"):
+        raise ValueError(f"not a PostgreSQL URL: {url!r} (expected postgresql://user@host:port/db)")
+    return "postgresql" + url[len(scheme):]
+
+
+class Server:
+    """One running wf server; ``await start()`` then ``await stop()``."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.port = config.port
+        self._grpc: grpc.aio.Server | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._notifier: Notifier | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self.history: HistoryService | None = None
+
+    async def start(self) -> None:
+        cfg = self.config
+        dsn = asyncpg_dsn(cfg.db_url)
+        self._pool = await asyncpg.create_pool(dsn, min_size=2, max_size=cfg.db_pool_size)
+        self._notifier = Notifier(dsn)
+        await self._notifier.start()
+        store = Store(self._pool)
+        matcher = Matcher(store, self._notifier)
+        history = HistoryService(store, self._notifier, cfg.limits, on_tasks=matcher.offer)
+        timers = TimerProcessor(history, poll_interval=cfg.timer_poll_interval)
+        history.on_timer = timers.wake
+        self.history = history
+        self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
+
+        self._grpc = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", cfg.max_grpc_message_bytes),
+                ("grpc.max_send_message_length", -1),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        service_pb2_grpc.add_WorkflowServiceServicer_to_server(WorkflowService(cfg, history, matcher), self._grpc)
+        self.port = self._grpc.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen on {cfg.host}:{cfg.port} (is another server using the port?)")
+        await self._grpc.start()
+        log.info("wf server listening on %s:%d", cfg.host, self.port)
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.host}:{self.port}"
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop taking requests, let running ones finish for ``grace`` seconds, then close."""
+        if self._grpc is not None:
+            await self._grpc.stop(grace)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._notifier is not None:
+            await self._notifier.close()
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def wait(self) -> None:
+        assert self._grpc is not None
+        await self._grpc.wait_for_termination()

@@ -1,0 +1,149 @@
+"""``wf server …`` and ``wf db …``: run a server process, migrate a database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from history.limits import Limits
+from server.config import ServerConfig
+
+log = logging.getLogger("wf.server")
+
+
+def _default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("wf"))
+
+
+def _limit_options(f):  # type: ignore[no-untyped-def]
+    defaults = Limits()
+    options = [
+        click.option("--max-payload-bytes", type=click.IntRange(min=1), default=defaults.max_payload_bytes,
+                     show_default=True, help="Largest payload (input, result) a request may carry."),
+        click.option("--max-pending-activities", type=click.IntRange(min=1),
+                     default=defaults.max_pending_activities, show_default=True,
+                     help="Most activities one run may have pending."),
+        click.option("--max-id-length", type=click.IntRange(min=1), default=defaults.max_id_length,
+                     show_default=True, help="Longest workflow id, type, task queue or activity id."),
+        click.option("--long-poll-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+                     help="Seconds a poll for tasks waits before answering empty."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _config(db_url: str, ip: str, port: int, opts: dict[str, object]) -> ServerConfig:
+    limits = Limits(
+        max_payload_bytes=int(opts["max_payload_bytes"]),  # type: ignore[call-overload]
+        max_pending_activities=int(opts["max_pending_activities"]),  # type: ignore[call-overload]
+        max_id_length=int(opts["max_id_length"]),  # type: ignore[call-overload]
+    )
+    return ServerConfig(
+        db_url=db_url, host=ip, port=port, limits=limits,
+        long_poll_timeout=float(opts["long_poll_timeout"]),  # type: ignore[arg-type]
+    )
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("WF_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+async def _serve(config: ServerConfig, *, banner: str) -> None:
+    from server.app import Server
+
+    server = Server(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    click.echo(f"wf server listening on {server.address}{banner}", err=True)
+    await stop.wait()
+    click.echo("wf server stopping…", err=True)
+    await server.stop()
+
+
+@click.group("server")
+def server_group() -> None:
+    """Run a wf server."""
+
+
+@server_group.command("start-dev")
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7233, show_default=True, type=click.IntRange(0, 65535), help="gRPC port.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the embedded PostgreSQL keeps its data (default: the user's data directory).")
+@_limit_options
+def start_dev(ip: str, port: int, data_dir: Path | None, **opts: object) -> None:
+    """Start a server on an embedded PostgreSQL; Ctrl-C stops both, data is kept for the next start."""
+    from server.embedded import EmbeddedPostgres
+
+    _setup_logging()
+    data_dir = (data_dir or _default_data_dir()).expanduser().resolve()
+    pg = EmbeddedPostgres(data_dir)
+    url = pg.start()
+    try:
+        asyncio.run(_prepare_embedded(pg, url))
+        asyncio.run(_serve(_config(url, ip, port, opts), banner=f" (embedded PostgreSQL in {pg.pgdata})"))
+    finally:
+        pg.stop()
+
+
+async def _prepare_embedded(pg: object, url: str) -> None:
+    import migrations
+
+    await pg.ensure_database()  # type: ignore[attr-defined]
+    await asyncio.to_thread(migrations.upgrade, url)
+
+
+@server_group.command("start")
+@click.option("--db", "db_url", envvar="WF_DB_URL", required=True,
+              help="PostgreSQL URL, e.g. postgresql://wf:secret@db:5432/wf (or WF_DB_URL).")
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7233, show_default=True, type=click.IntRange(0, 65535), help="gRPC port.")
+@click.option("--migrate/--no-migrate", default=True, show_default=True,
+              help="Bring the schema up to date before serving.")
+@_limit_options
+def start(db_url: str, ip: str, port: int, migrate: bool, **opts: object) -> None:
+    """Start a server on an existing PostgreSQL (14 or newer)."""
+    _setup_logging()
+    if migrate:
+        _migrate(db_url)
+    asyncio.run(_serve(_config(db_url, ip, port, opts), banner=""))
+
+
+def _migrate(db_url: str) -> None:
+    import migrations
+
+    try:
+        migrations.upgrade(db_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--db") from None
+    except OSError as exc:
+        click.echo(f"error: cannot reach the database: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage wf's database schema."""
+
+
+@db_group.command("migrate")
+@click.option("--db", "db_url", envvar="WF_DB_URL", required=True, help="PostgreSQL URL (or WF_DB_URL).")
+def migrate(db_url: str) -> None:
+    """Bring the database schema up to date (safe to run again)."""
+    _migrate(db_url)
+    click.echo("database schema is up to date")

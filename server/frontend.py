@@ -1,0 +1,296 @@
+"""The gRPC frontend: validates every request and hands it to history or matching.
+
+Each RPC is one small method. Domain errors become gRPC statuses here, at the boundary:
+InvalidArgument → INVALID_ARGUMENT, NotFound → NOT_FOUND, AlreadyExists → ALREADY_EXISTS,
+FailedPrecondition → FAILED_PRECONDITION, LimitExceeded → RESOURCE_EXHAUSTED, an unreachable
+database → UNAVAILABLE. Nothing a client sends can crash the server.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+import grpc
+from google.protobuf.duration_pb2 import Duration
+
+from history import errors
+from history.limits import Limits
+from history.service import HistoryService, TaskGone, decode_token
+from history.tasks import TaskKind, TaskRow
+from matching import Matcher
+from server.config import ServerConfig
+from wf.v1 import common_pb2, service_pb2, service_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+_STATUS: list[tuple[type[Exception], grpc.StatusCode]] = [
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.LimitExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.ConcurrentUpdate, grpc.StatusCode.ABORTED),
+]
+
+
+def rpc(
+    method: Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]],
+) -> Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]:
+    """Map errors raised by one RPC handler to gRPC statuses."""
+
+    @functools.wraps(method)
+    async def handler(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
+        try:
+            return await method(self, request, context)
+        except errors.HistoryError as exc:
+            for kind, code in _STATUS:
+                if isinstance(exc, kind):
+                    if isinstance(exc, errors.AlreadyExists):
+                        await context.send_initial_metadata((("wf-run-id", exc.run_id),))
+                    await context.abort(code, str(exc))
+            raise
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                asyncpg.CannotConnectNowError) as exc:
+            log.warning("%s: database unavailable: %s", method.__name__, exc)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"database unavailable: {exc}")
+            raise
+        except asyncpg.PostgresError as exc:
+            log.exception("%s failed in the database", method.__name__)
+            await context.abort(grpc.StatusCode.INTERNAL, f"database error: {exc}")
+            raise
+
+    return handler
+
+
+class Validator:
+    """Request checks shared by the RPCs; each raises InvalidArgument or LimitExceeded."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def name(self, value: str, what: str) -> str:
+        if not value or not value.strip():
+            raise errors.InvalidArgument(f"{what} is required")
+        if len(value) > self.limits.max_id_length:
+            raise errors.InvalidArgument(
+                f"{what} is {len(value):,} characters, over the {self.limits.describe('max_id_length')}"
+            )
+        return value
+
+    def duration(self, d: Duration, what: str) -> None:
+        if d.seconds < 0 or d.nanos < 0:
+            raise errors.InvalidArgument(f"{what} must not be negative")
+
+    def payloads(self, p: common_pb2.Payloads, what: str) -> None:
+        size = sum(len(x.data) + sum(len(k) + len(v) for k, v in x.metadata.items()) for x in p.payloads)
+        if size > self.limits.max_payload_bytes:
+            raise errors.LimitExceeded(
+                f"{what} is {size:,} bytes, over the {self.limits.describe('max_payload_bytes')}"
+            )
+        if size > self.limits.warn_payload_bytes:
+            log.warning("%s is %s bytes (warning threshold %s)", what, f"{size:,}", f"{self.limits.warn_payload_bytes:,}")
+
+    def token(self, data: bytes) -> Any:
+        if not data:
+            raise errors.InvalidArgument("task_token is required")
+        return decode_token(data)
+
+
+_QUERY_FIELDS = {
+    "WorkflowId": "workflow_id",
+    "WorkflowType": "workflow_type",
+    "ExecutionStatus": "status",
+    "TaskQueue": "task_queue",
+    "RunId": "run_id",
+}
+_STATUS_NAMES = {
+    "running": 1, "completed": 2, "failed": 3, "canceled": 4, "terminated": 5, "continuedasnew": 6, "timedout": 7,
+}
+_CONDITION = re.compile(r"""\s*(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)")\s*""")
+
+
+def parse_list_query(query: str) -> list[tuple[str, object]]:
+    """``Field = 'value' AND …`` → [(column, value)]; raises InvalidArgument naming what is wrong."""
+    if not query.strip():
+        return []
+    conditions: list[tuple[str, object]] = []
+    for part in re.split(r"\s+AND\s+", query.strip(), flags=re.IGNORECASE):
+        m = _CONDITION.fullmatch(part)
+        if not m:
+            raise errors.InvalidArgument(
+                f"cannot read the list query at {part!r}: write conditions as Field = 'value' joined by AND"
+            )
+        field, value = m.group(1), m.group(2) if m.group(2) is not None else m.group(3)
+        if field not in _QUERY_FIELDS:
+            raise errors.InvalidArgument(
+                f"unknown list query field {field!r}; known: {', '.join(sorted(_QUERY_FIELDS))}"
+            )
+        column = _QUERY_FIELDS[field]
+        if column == "status":
+            code = _STATUS_NAMES.get(value.replace("_", "").lower())
+            if code is None:
+                raise errors.InvalidArgument(
+                    f"unknown ExecutionStatus {value!r}; known: Running, Completed, Failed, Canceled, "
+                    "Terminated, ContinuedAsNew, TimedOut"
+                )
+            conditions.append((column, code))
+        else:
+            conditions.append((column, value))
+    return conditions
+
+
+class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
+    def __init__(self, config: ServerConfig, history: HistoryService, matcher: Matcher) -> None:
+        self.config = config
+        self.history = history
+        self.matcher = matcher
+        self.check = Validator(config.limits)
+
+    def _poll_timeout(self, context: grpc.aio.ServicerContext) -> float:
+        remaining = context.time_remaining()
+        timeout = self.config.long_poll_timeout
+        if remaining is not None:
+            # Answer empty a little before the caller's own deadline, so it gets an answer, not an error.
+            timeout = min(timeout, max(0.0, remaining - 1.0))
+        return timeout
+
+    @rpc
+    async def GetSystemInfo(self, request: Any, context: Any) -> service_pb2.GetSystemInfoResponse:
+        from server import __version__
+
+        return service_pb2.GetSystemInfoResponse(server_version=__version__)
+
+    @rpc
+    async def StartWorkflowExecution(
+        self, request: service_pb2.StartWorkflowExecutionRequest, context: Any
+    ) -> service_pb2.StartWorkflowExecutionResponse:
+        c = self.check
+        c.name(request.namespace, "namespace")
+        c.name(request.workflow_id, "workflow_id")
+        c.name(request.workflow_type.name, "workflow_type")
+        c.name(request.task_queue.name, "task_queue")
+        if request.request_id:
+            c.name(request.request_id, "request_id")
+        c.duration(request.workflow_execution_timeout, "workflow_execution_timeout")
+        c.duration(request.workflow_run_timeout, "workflow_run_timeout")
+        c.duration(request.workflow_task_timeout, "workflow_task_timeout")
+        c.payloads(request.input, "workflow input")
+        run_id, started = await self.history.start_workflow(request)
+        return service_pb2.StartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+    @rpc
+    async def GetWorkflowExecutionHistory(
+        self, request: service_pb2.GetWorkflowExecutionHistoryRequest, context: Any
+    ) -> service_pb2.GetWorkflowExecutionHistoryResponse:
+        self.check.name(request.namespace, "namespace")
+        self.check.name(request.execution.workflow_id, "execution.workflow_id")
+        if request.next_page_token and len(request.next_page_token) != 8:
+            raise errors.InvalidArgument("next_page_token is malformed")
+        wait = self._poll_timeout(context) if request.wait_new_event else 0.0
+        return await self.history.get_history(request, wait)
+
+    @rpc
+    async def DescribeWorkflowExecution(
+        self, request: service_pb2.DescribeWorkflowExecutionRequest, context: Any
+    ) -> service_pb2.DescribeWorkflowExecutionResponse:
+        self.check.name(request.namespace, "namespace")
+        self.check.name(request.execution.workflow_id, "execution.workflow_id")
+        return await self.history.describe(
+            request.namespace, request.execution.workflow_id, request.execution.run_id
+        )
+
+    @rpc
+    async def ListWorkflowExecutions(
+        self, request: service_pb2.ListWorkflowExecutionsRequest, context: Any
+    ) -> service_pb2.ListWorkflowExecutionsResponse:
+        self.check.name(request.namespace, "namespace")
+        if request.page_size < 0:
+            raise errors.InvalidArgument("page_size must not be negative")
+        conditions = parse_list_query(request.query)
+        return await self.history.list_executions(
+            request.namespace, conditions, request.page_size, request.next_page_token
+        )
+
+    @rpc
+    async def PollWorkflowTaskQueue(
+        self, request: service_pb2.PollWorkflowTaskQueueRequest, context: Any
+    ) -> service_pb2.PollWorkflowTaskQueueResponse:
+        self.check.name(request.namespace, "namespace")
+        self.check.name(request.task_queue.name, "task_queue")
+
+        async def start(task: TaskRow) -> service_pb2.PollWorkflowTaskQueueResponse:
+            return await self.history.record_workflow_task_started(task, request.identity)
+
+        response = await self.matcher.poll(
+            request.namespace, request.task_queue.name, TaskKind.WORKFLOW, request.identity,
+            self._poll_timeout(context), start,
+        )
+        return response or service_pb2.PollWorkflowTaskQueueResponse()
+
+    @rpc
+    async def RespondWorkflowTaskCompleted(
+        self, request: service_pb2.RespondWorkflowTaskCompletedRequest, context: Any
+    ) -> service_pb2.RespondWorkflowTaskCompletedResponse:
+        token = self.check.token(request.task_token)
+        for command in request.commands:
+            kind = command.WhichOneof("attributes")
+            if kind == "schedule_activity_task_command_attributes":
+                self.check.payloads(command.schedule_activity_task_command_attributes.input, "activity input")
+            elif kind == "complete_workflow_execution_command_attributes":
+                self.check.payloads(command.complete_workflow_execution_command_attributes.result, "workflow result")
+        result = await self.history.complete_workflow_task(token, list(request.commands), request.identity)
+        if result.error:
+            raise errors.InvalidArgument(f"workflow task failed: {result.error}")
+        return service_pb2.RespondWorkflowTaskCompletedResponse()
+
+    @rpc
+    async def RespondWorkflowTaskFailed(
+        self, request: service_pb2.RespondWorkflowTaskFailedRequest, context: Any
+    ) -> service_pb2.RespondWorkflowTaskFailedResponse:
+        token = self.check.token(request.task_token)
+        await self.history.fail_workflow_task(token, request.cause, request.failure, request.identity)
+        return service_pb2.RespondWorkflowTaskFailedResponse()
+
+    @rpc
+    async def PollActivityTaskQueue(
+        self, request: service_pb2.PollActivityTaskQueueRequest, context: Any
+    ) -> service_pb2.PollActivityTaskQueueResponse:
+        self.check.name(request.namespace, "namespace")
+        self.check.name(request.task_queue.name, "task_queue")
+
+        async def start(task: TaskRow) -> service_pb2.PollActivityTaskQueueResponse:
+            return await self.history.record_activity_task_started(task, request.identity)
+
+        response = await self.matcher.poll(
+            request.namespace, request.task_queue.name, TaskKind.ACTIVITY, request.identity,
+            self._poll_timeout(context), start,
+        )
+        return response or service_pb2.PollActivityTaskQueueResponse()
+
+    @rpc
+    async def RespondActivityTaskCompleted(
+        self, request: service_pb2.RespondActivityTaskCompletedRequest, context: Any
+    ) -> service_pb2.RespondActivityTaskCompletedResponse:
+        token = self.check.token(request.task_token)
+        self.check.payloads(request.result, "activity result")
+        await self.history.complete_activity_task(token, request.result, request.identity)
+        return service_pb2.RespondActivityTaskCompletedResponse()
+
+    @rpc
+    async def RespondActivityTaskFailed(
+        self, request: service_pb2.RespondActivityTaskFailedRequest, context: Any
+    ) -> service_pb2.RespondActivityTaskFailedResponse:
+        token = self.check.token(request.task_token)
+        await self.history.fail_activity_task(token, request.failure, request.identity)
+        return service_pb2.RespondActivityTaskFailedResponse()
+
+
+__all__ = ["WorkflowService", "parse_list_query", "TaskGone"]

@@ -1,0 +1,52 @@
+"""``wf``: the command line for wf servers and workflows.
+
+``wf workflow …`` talks to a server over gRPC with the SDK's client. ``wf server …`` and ``wf db …``
+need the server packages, which are imported only when those commands run, so the SDK itself never
+depends on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+_LAZY = {
+    "server": ("server.cli", "server_group"),
+    "db": ("server.cli", "db_group"),
+}
+
+
+class _Root(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> Any:
+        if name in _LAZY:
+            module, attr = _LAZY[name]
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except ImportError as exc:
+                raise click.ClickException(
+                    f"`wf {name}` needs the wf server installed (pip install wf-server): {exc}"
+                ) from exc
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Root)
+@click.version_option(package_name="wf-server", prog_name="wf")
+def main() -> None:
+    """wf: durable workflows for Python on PostgreSQL."""
+
+
+def _register() -> None:
+    from worker_sdk._cli import workflow_cmds
+
+    main.add_command(workflow_cmds.workflow_group)
+
+
+try:
+    _register()
+except ImportError:  # pragma: no cover - during bootstrap, before the workflow commands exist
+    pass
