@@ -1,0 +1,36 @@
+"""wf's worker SDK: write workflows and activities, run workers, start and follow workflows.
+
+    from worker_sdk import workflow, activity, Client, Worker, RetryPolicy
+    from worker_sdk.errors import ApplicationError, ActivityError, WorkflowFailureError
+"""
+
+from worker_sdk import activity, workflow
+from worker_sdk._client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowIDReusePolicy,
+)
+from worker_sdk._converter import DataConverter, PayloadCodec, PayloadConverter
+from worker_sdk._retry import RetryPolicy
+from worker_sdk._worker import Worker
+
+__all__ = [
+    "activity",
+    "workflow",
+    "Client",
+    "Worker",
+    "RetryPolicy",
+    "WorkflowHandle",
+    "WorkflowExecution",
+    "WorkflowExecutionDescription",
+    "WorkflowExecutionStatus",
+    "WorkflowHistory",
+    "WorkflowIDReusePolicy",
+    "DataConverter",
+    "PayloadCodec",
+    "PayloadConverter",
+]

@@ -1,0 +1,409 @@
+"""The client: start workflows and talk to them over gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import json_format
+
+from worker_sdk._converter import DataConverter
+from worker_sdk._definition import WorkflowDefinition
+from worker_sdk._failure import from_failure
+from worker_sdk._retry import RetryPolicy
+from worker_sdk.errors import (
+    RPCError,
+    TerminatedError,
+    TimeoutError,
+    TimeoutType,
+    WorkflowAlreadyStartedError,
+    WorkflowFailureError,
+)
+from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED)
+# How long calls keep retrying while the server is unreachable (e.g. restarting).
+_RETRY_FOR = 60.0
+
+
+def default_identity() -> str:
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+class WorkflowExecutionStatus(enum.IntEnum):
+    RUNNING = 1
+    COMPLETED = 2
+    FAILED = 3
+    CANCELED = 4
+    TERMINATED = 5
+    CONTINUED_AS_NEW = 6
+    TIMED_OUT = 7
+
+
+class WorkflowIDReusePolicy(enum.IntEnum):
+    ALLOW_DUPLICATE = 1
+    ALLOW_DUPLICATE_FAILED_ONLY = 2
+    REJECT_DUPLICATE = 3
+
+
+@dataclass(frozen=True)
+class WorkflowExecution:
+    """One run as listed or described."""
+
+    id: str
+    run_id: str
+    workflow_type: str
+    status: WorkflowExecutionStatus
+    task_queue: str
+    start_time: datetime
+    close_time: datetime | None
+    history_length: int
+
+    @staticmethod
+    def from_proto(info: service_pb2.WorkflowExecutionInfo) -> WorkflowExecution:
+        return WorkflowExecution(
+            id=info.execution.workflow_id,
+            run_id=info.execution.run_id,
+            workflow_type=info.type.name,
+            status=WorkflowExecutionStatus(info.status),
+            task_queue=info.task_queue,
+            start_time=info.start_time.ToDatetime(UTC),
+            close_time=info.close_time.ToDatetime(UTC) if info.HasField("close_time") else None,
+            history_length=info.history_length,
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowExecutionDescription(WorkflowExecution):
+    """``handle.describe()``: the run, its pending work, and the last workflow-task failure."""
+
+    raw: service_pb2.DescribeWorkflowExecutionResponse = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def pending_activities(self) -> list[service_pb2.PendingActivityInfo]:
+        return list(self.raw.pending_activities)
+
+    @property
+    def last_workflow_task_failure(self) -> common_pb2.Failure | None:
+        p = self.raw.pending_workflow_task
+        return p.last_failure if self.raw.HasField("pending_workflow_task") and p.HasField("last_failure") else None
+
+
+@dataclass
+class WorkflowHistory:
+    """A run's events; ``to_json()`` gives the form ``wf workflow show --output json`` prints."""
+
+    workflow_id: str
+    events: list[history_pb2.HistoryEvent]
+
+    def to_json(self) -> str:
+        history = history_pb2.History(events=self.events)
+        return json_format.MessageToJson(history, indent=2)
+
+    @staticmethod
+    def from_json(workflow_id: str, text: str) -> WorkflowHistory:
+        history = json_format.Parse(text, history_pb2.History())
+        return WorkflowHistory(workflow_id, list(history.events))
+
+
+def _rpc_error(exc: grpc.aio.AioRpcError) -> RPCError:
+    return RPCError(exc.details() or str(exc.code()), exc.code())
+
+
+class Client:
+    """A connection to a wf server for one namespace. Create it with :meth:`connect`."""
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        namespace: str,
+        data_converter: DataConverter,
+        identity: str,
+        target: str,
+    ) -> None:
+        self._channel = channel
+        self.service = service_pb2_grpc.WorkflowServiceStub(channel)
+        self.namespace = namespace
+        self.data_converter = data_converter
+        self.identity = identity
+        self.target = target
+
+    @classmethod
+    async def connect(
+        cls,
+        target: str = "localhost:7233",
+        *,
+        namespace: str = "default",
+        data_converter: DataConverter | None = None,
+        identity: str | None = None,
+        timeout: timedelta = timedelta(seconds=10),
+    ) -> Client:
+        """Connect to the server at ``target`` ("host:port") and check that it answers."""
+        channel = grpc.aio.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", -1),
+                ("grpc.max_send_message_length", -1),
+                ("grpc.keepalive_time_ms", 30_000),
+            ],
+        )
+        client = cls(
+            channel,
+            namespace=namespace,
+            data_converter=data_converter or DataConverter.default,
+            identity=identity or default_identity(),
+            target=target,
+        )
+        try:
+            await client.service.GetSystemInfo(
+                service_pb2.GetSystemInfoRequest(), timeout=timeout.total_seconds(), wait_for_ready=True
+            )
+        except grpc.aio.AioRpcError as exc:
+            await channel.close()
+            raise RPCError(f"cannot reach a wf server at {target}: {exc.details()}", exc.code()) from exc
+        return client
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def call(
+        self,
+        method: Callable[..., Awaitable[T]],
+        request: Any,
+        *,
+        timeout: float | None = 30.0,
+        retry: bool = True,
+    ) -> T:
+        """One RPC, retried while the server is unavailable; errors become :class:`RPCError`."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + _RETRY_FOR
+        delay = 0.05
+        while True:
+            try:
+                return await method(request, timeout=timeout)
+            except grpc.aio.AioRpcError as exc:
+                if not retry or exc.code() not in _RETRYABLE or loop.time() >= give_up:
+                    raise _rpc_error(exc) from exc
+                log.debug("retrying %s after %s", getattr(method, "_method", method), exc.code())
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    # -- workflows --------------------------------------------------------------------------------
+
+    async def start_workflow(
+        self,
+        workflow: Any,
+        *args: Any,
+        id: str,
+        task_queue: str,
+        execution_timeout: timedelta | None = None,
+        run_timeout: timedelta | None = None,
+        task_timeout: timedelta | None = None,
+        id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        retry_policy: RetryPolicy | None = None,
+        request_id: str | None = None,
+        result_type: Any = None,
+    ) -> WorkflowHandle:
+        """Start a workflow and return a handle to it.
+
+        Args:
+            workflow: the workflow's run method (``Greeting.run``), its class, a decorated function,
+                or its type name.
+            *args: the workflow's arguments.
+            id: the workflow id, unique among running workflows of the namespace.
+            task_queue: the task queue its workers poll.
+
+        Raises:
+            WorkflowAlreadyStartedError: a workflow with this id is running (or may not be reused).
+        """
+        if isinstance(workflow, str):
+            name, hint = workflow, result_type
+        else:
+            defn = WorkflowDefinition.of(workflow)
+            name, hint = defn.name, result_type or defn.return_hint
+        req = service_pb2.StartWorkflowExecutionRequest(
+            namespace=self.namespace,
+            workflow_id=id,
+            workflow_type=common_pb2.WorkflowType(name=name),
+            task_queue=common_pb2.TaskQueue(name=task_queue),
+            input=await self.data_converter.encode(args),
+            identity=self.identity,
+            # The same request id on every retry of this call: a lost answer does not start twice.
+            request_id=request_id or str(uuid.uuid4()),
+            workflow_id_reuse_policy=int(id_reuse_policy),  # type: ignore[arg-type]
+        )
+        for label, value in (
+            ("workflow_execution_timeout", execution_timeout),
+            ("workflow_run_timeout", run_timeout),
+            ("workflow_task_timeout", task_timeout),
+        ):
+            if value is not None:
+                if value <= timedelta(0):
+                    raise ValueError(f"{label} must be positive, got {value}")
+                getattr(req, label).FromTimedelta(value)
+        if retry_policy is not None:
+            req.retry_policy.CopyFrom(retry_policy.to_proto())
+        try:
+            resp = await self.call(self.service.StartWorkflowExecution, req)
+        except RPCError as exc:
+            if exc.status == grpc.StatusCode.ALREADY_EXISTS:
+                raise WorkflowAlreadyStartedError(id, name) from exc
+            raise
+        return WorkflowHandle(self, id, run_id=resp.run_id, result_type=hint, first_run_id=resp.run_id)
+
+    async def execute_workflow(self, workflow: Any, *args: Any, **options: Any) -> Any:
+        """Start a workflow and wait for its result (see :meth:`start_workflow`)."""
+        handle = await self.start_workflow(workflow, *args, **options)
+        return await handle.result()
+
+    def get_workflow_handle(
+        self, workflow_id: str, *, run_id: str | None = None, result_type: Any = None
+    ) -> WorkflowHandle:
+        """A handle to an existing workflow (its latest run when ``run_id`` is None)."""
+        return WorkflowHandle(self, workflow_id, run_id=run_id, result_type=result_type)
+
+    async def list_workflows(self, query: str = "", *, page_size: int = 100) -> AsyncIterator[WorkflowExecution]:
+        """Runs matching ``query`` (e.g. ``WorkflowType = 'Greeting' AND ExecutionStatus = 'Running'``),
+        newest first."""
+        token = b""
+        while True:
+            resp = await self.call(
+                self.service.ListWorkflowExecutions,
+                service_pb2.ListWorkflowExecutionsRequest(
+                    namespace=self.namespace, query=query, page_size=page_size, next_page_token=token
+                ),
+            )
+            for info in resp.executions:
+                yield WorkflowExecution.from_proto(info)
+            token = resp.next_page_token
+            if not token:
+                return
+
+    async def count_workflows(self, query: str = "") -> int:
+        """How many runs match ``query``."""
+        count = 0
+        async for _ in self.list_workflows(query, page_size=1000):
+            count += 1
+        return count
+
+
+class WorkflowHandle:
+    """A workflow started or looked up by a :class:`Client`."""
+
+    def __init__(
+        self,
+        client: Client,
+        id: str,
+        *,
+        run_id: str | None = None,
+        result_type: Any = None,
+        first_run_id: str | None = None,
+    ) -> None:
+        self.client = client
+        self.id = id
+        self.run_id = run_id
+        self.first_run_id = first_run_id
+        self.result_type = result_type
+
+    def _execution(self) -> common_pb2.WorkflowExecution:
+        return common_pb2.WorkflowExecution(workflow_id=self.id, run_id=self.run_id or "")
+
+    async def result(self, *, timeout: timedelta | None = None) -> Any:
+        """Wait for the run to close and return its result.
+
+        Raises:
+            WorkflowFailureError: the run failed, timed out, was cancelled or terminated; ``cause``
+                holds the failure (e.g. an ActivityError caused by the activity's ApplicationError).
+        """
+        client = self.client
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout.total_seconds() if timeout is not None else None
+        while True:
+            wait = 70.0 if deadline is None else max(0.1, min(70.0, deadline - loop.time()))
+            resp = await client.call(
+                client.service.GetWorkflowExecutionHistory,
+                service_pb2.GetWorkflowExecutionHistoryRequest(
+                    namespace=client.namespace,
+                    execution=self._execution(),
+                    wait_new_event=True,
+                    history_event_filter_type=service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+                ),
+                timeout=wait,
+            )
+            if resp.history.events:
+                return await self._close_result(resp.history.events[0])
+            if deadline is not None and loop.time() >= deadline:
+                raise asyncio.TimeoutError(f"workflow {self.id!r} did not close within {timeout}")
+
+    async def _close_result(self, event: history_pb2.HistoryEvent) -> Any:
+        conv = self.client.data_converter
+        kind = event.WhichOneof("attributes")
+        if kind == "workflow_execution_completed_event_attributes":
+            values = await conv.decode(event.workflow_execution_completed_event_attributes.result, [self.result_type])
+            return values[0] if values else None
+        if kind == "workflow_execution_failed_event_attributes":
+            failure = common_pb2.Failure()
+            failure.CopyFrom(event.workflow_execution_failed_event_attributes.failure)
+            await conv.decode_message(failure)
+            raise WorkflowFailureError(
+                "workflow failed", cause=from_failure(failure, conv), status=WorkflowExecutionStatus.FAILED
+            )
+        if kind == "workflow_execution_timed_out_event_attributes":
+            raise WorkflowFailureError(
+                "workflow timed out",
+                cause=TimeoutError("workflow timed out", type=TimeoutType.START_TO_CLOSE),
+                status=WorkflowExecutionStatus.TIMED_OUT,
+            )
+        raise WorkflowFailureError(
+            f"workflow closed as {event.event_type}", cause=TerminatedError("workflow closed without a result")
+        )
+
+    async def describe(self) -> WorkflowExecutionDescription:
+        resp = await self.client.call(
+            self.client.service.DescribeWorkflowExecution,
+            service_pb2.DescribeWorkflowExecutionRequest(namespace=self.client.namespace, execution=self._execution()),
+        )
+        base = WorkflowExecution.from_proto(resp.workflow_execution_info)
+        return WorkflowExecutionDescription(**base.__dict__, raw=resp)
+
+    async def fetch_history(self) -> WorkflowHistory:
+        """Every event of the run, in order."""
+        events: list[history_pb2.HistoryEvent] = []
+        token = b""
+        while True:
+            resp = await self.client.call(
+                self.client.service.GetWorkflowExecutionHistory,
+                service_pb2.GetWorkflowExecutionHistoryRequest(
+                    namespace=self.client.namespace, execution=self._execution(), next_page_token=token
+                ),
+            )
+            events.extend(resp.history.events)
+            if self.run_id is None and resp.run_id:
+                self.run_id = resp.run_id
+            token = resp.next_page_token
+            if not token:
+                return WorkflowHistory(self.id, events)
+
+
+def history_to_dict(history: WorkflowHistory) -> dict[str, Any]:
+    return json.loads(history.to_json())  # type: ignore[no-any-return]

@@ -1,0 +1,109 @@
+"""What the decorators record: workflow and activity definitions, found again from user objects."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_WORKFLOW_ATTR = "__wf_workflow_definition__"
+_RUN_ATTR = "__wf_workflow_run__"
+_ACTIVITY_ATTR = "__wf_activity_definition__"
+
+
+def _param_hints(fn: Callable[..., Any], skip_self: bool) -> tuple[list[Any], Any]:
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolved forward references: decode untyped
+        hints = {}
+    params = list(inspect.signature(fn).parameters.values())
+    if skip_self and params:
+        params = params[1:]
+    arg_hints = [
+        hints.get(p.name)
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    return arg_hints, hints.get("return")
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    name: str
+    # The class (None for a workflow written as a plain async function).
+    cls: type | None
+    run_fn: Callable[..., Any]
+    arg_hints: list[Any]
+    return_hint: Any
+
+    @staticmethod
+    def of(obj: Any) -> WorkflowDefinition:
+        """The definition behind a workflow class, its run method, or a decorated function."""
+        defn = getattr(obj, _WORKFLOW_ATTR, None)
+        if isinstance(defn, WorkflowDefinition):
+            return defn
+        raise TypeError(
+            f"{getattr(obj, '__qualname__', obj)!r} is not a workflow: decorate the class with "
+            "@workflow.defn and its entry method with @workflow.run"
+        )
+
+
+def define_workflow(obj: Any, name: str | None) -> Any:
+    if inspect.isclass(obj):
+        runs = [m for _, m in inspect.getmembers(obj, inspect.isfunction) if getattr(m, _RUN_ATTR, False)]
+        if len(runs) != 1:
+            raise TypeError(
+                f"workflow class {obj.__qualname__} needs exactly one method decorated with @workflow.run "
+                f"(found {len(runs)})"
+            )
+        run = runs[0]
+        if not inspect.iscoroutinefunction(run):
+            raise TypeError(f"{obj.__qualname__}.{run.__name__} must be `async def`")
+        arg_hints, ret = _param_hints(run, skip_self=True)
+        defn = WorkflowDefinition(name or obj.__name__, obj, run, arg_hints, ret)
+        setattr(obj, _WORKFLOW_ATTR, defn)
+        setattr(run, _WORKFLOW_ATTR, defn)
+        return obj
+    if inspect.iscoroutinefunction(obj):
+        arg_hints, ret = _param_hints(obj, skip_self=False)
+        defn = WorkflowDefinition(name or obj.__name__, None, obj, arg_hints, ret)
+        setattr(obj, _WORKFLOW_ATTR, defn)
+        return obj
+    raise TypeError("@workflow.defn goes on a class (with an @workflow.run method) or an `async def` function")
+
+
+def mark_run(fn: Any) -> Any:
+    if not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"@workflow.run method {fn.__qualname__} must be `async def`")
+    setattr(fn, _RUN_ATTR, True)
+    return fn
+
+
+@dataclass(frozen=True)
+class ActivityDefinition:
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    arg_hints: list[Any]
+    return_hint: Any
+
+    @staticmethod
+    def of(obj: Any) -> ActivityDefinition:
+        defn = getattr(obj, _ACTIVITY_ATTR, None)
+        if isinstance(defn, ActivityDefinition):
+            return defn
+        raise TypeError(f"{getattr(obj, '__qualname__', obj)!r} is not an activity: decorate it with @activity.defn")
+
+
+def define_activity(fn: Any, name: str | None) -> Any:
+    if not callable(fn) or inspect.isclass(fn):
+        raise TypeError("@activity.defn goes on a function (async def, or def to run in a thread)")
+    arg_hints, ret = _param_hints(fn, skip_self=inspect.ismethod(fn))
+    setattr(
+        fn,
+        _ACTIVITY_ATTR,
+        ActivityDefinition(name or fn.__name__, fn, inspect.iscoroutinefunction(fn), arg_hints, ret),
+    )
+    return fn

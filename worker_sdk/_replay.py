@@ -1,0 +1,170 @@
+"""History → activations → commands: the one path both the worker and the replayer take.
+
+A history is cut into activations at each WorkflowTaskStarted that was followed by
+WorkflowTaskCompleted (a failed or timed-out workflow task left no trace in the workflow's state), plus
+the last one when a workflow task is being answered now. Events between activations resolve pending
+operations; the commands an activation produces must match, in order, the command events recorded
+after its WorkflowTaskCompleted. Any difference is a :class:`NondeterminismError` naming the event,
+what history holds, what the code asked for, and where.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC
+
+from worker_sdk._converter import DataConverter
+from worker_sdk._definition import WorkflowDefinition
+from worker_sdk._instance import Info, PendingCommand, WorkflowInstance
+from worker_sdk.errors import NondeterminismError
+from wf.v1 import command_pb2, history_pb2
+
+H = history_pb2
+
+# Events that record a command, and the command each records.
+_COMMAND_OF_EVENT = {
+    H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: command_pb2.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+    H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: command_pb2.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+    H.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: command_pb2.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+}
+
+
+def event_name(event_type: int) -> str:
+    """EVENT_TYPE_ACTIVITY_TASK_SCHEDULED → ActivityTaskScheduled."""
+    raw = H.EventType.Name(event_type).removeprefix("EVENT_TYPE_")  # type: ignore[arg-type]
+    return "".join(part.capitalize() for part in raw.split("_"))
+
+
+def command_name(command_type: int) -> str:
+    raw = command_pb2.CommandType.Name(command_type).removeprefix("COMMAND_TYPE_")  # type: ignore[arg-type]
+    return "".join(part.capitalize() for part in raw.split("_"))
+
+
+@dataclass
+class WorkflowTaskInput:
+    namespace: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    history: history_pb2.History
+
+
+def _describe_event(event: history_pb2.HistoryEvent) -> str:
+    name = event_name(event.event_type)
+    if event.HasField("activity_task_scheduled_event_attributes"):
+        a = event.activity_task_scheduled_event_attributes
+        return f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
+    return name
+
+
+def _describe_command(pending: PendingCommand) -> str:
+    c = pending.command
+    name = command_name(c.command_type)
+    if c.HasField("schedule_activity_task_command_attributes"):
+        a = c.schedule_activity_task_command_attributes
+        name = f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
+    return f"{name} at {pending.origin}"
+
+
+def _matches(event: history_pb2.HistoryEvent, command: command_pb2.Command) -> bool:
+    if _COMMAND_OF_EVENT.get(event.event_type) != command.command_type:
+        return False
+    if event.HasField("activity_task_scheduled_event_attributes"):
+        e = event.activity_task_scheduled_event_attributes
+        c = command.schedule_activity_task_command_attributes
+        return e.activity_id == c.activity_id and e.activity_type.name == c.activity_type.name
+    return True
+
+
+def run_workflow_task(
+    task: WorkflowTaskInput,
+    lookup: Callable[[str], WorkflowDefinition | None],
+    converter: DataConverter,
+) -> list[command_pb2.Command]:
+    """Replay ``task.history`` and return the commands of its last (current) workflow task.
+
+    For a closed history (the replayer's case) it checks the whole history and returns [].
+    """
+    events = task.history.events
+    if not events or events[0].event_type != H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        raise NondeterminismError("history does not begin with WorkflowExecutionStarted")
+    started = events[0].workflow_execution_started_event_attributes
+    defn = lookup(task.workflow_type)
+    if defn is None:
+        raise LookupError(task.workflow_type)
+    info = Info(
+        namespace=task.namespace,
+        workflow_id=task.workflow_id,
+        run_id=task.run_id,
+        workflow_type=task.workflow_type,
+        task_queue=started.task_queue.name,
+        attempt=started.attempt or 1,
+        start_time=events[0].event_time.ToDatetime(UTC),
+    )
+    instance = WorkflowInstance(defn, info, converter)
+    instance.start(started.input)
+    expected: deque[PendingCommand] = deque()
+    activity_ids: dict[int, str] = {}
+    last_index = len(events) - 1
+    for i, event in enumerate(events):
+        t = event.event_type
+        if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            is_current = i == last_index
+            if not is_current and events[i + 1].event_type != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                continue  # a failed or timed-out attempt: it changed nothing
+            if expected:
+                raise _unmatched(event.event_id, expected[0])
+            commands = instance.activate(
+                event.event_time.ToDatetime(UTC), replaying=not is_current, history_length=i + 1
+            )
+            if is_current:
+                return [c.command for c in commands]
+            expected = deque(commands)
+        elif t in _COMMAND_OF_EVENT:
+            if not expected:
+                raise NondeterminismError(
+                    f"nondeterminism at history event {event.event_id}: history recorded "
+                    f"{_describe_event(event)}, but the workflow code issued no such command"
+                )
+            pending = expected.popleft()
+            if not _matches(event, pending.command):
+                raise NondeterminismError(
+                    f"nondeterminism at history event {event.event_id}: history recorded "
+                    f"{_describe_event(event)}, but the workflow code asked for {_describe_command(pending)}"
+                )
+            if t == H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                activity_ids[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
+        elif t == H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            a = event.activity_task_completed_event_attributes
+            instance.resolve_activity(activity_ids.get(a.scheduled_event_id, ""), result=a.result)
+        elif t == H.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+            f = event.activity_task_failed_event_attributes
+            instance.resolve_activity(
+                activity_ids.get(f.scheduled_event_id, ""),
+                failure=f.failure,
+                scheduled_event_id=f.scheduled_event_id,
+                started_event_id=f.started_event_id,
+                retry_state=f.retry_state,
+            )
+        elif t == H.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+            o = event.activity_task_timed_out_event_attributes
+            instance.resolve_activity(
+                activity_ids.get(o.scheduled_event_id, ""),
+                failure=o.failure,
+                scheduled_event_id=o.scheduled_event_id,
+                started_event_id=o.started_event_id,
+                retry_state=o.retry_state,
+                timed_out=True,
+            )
+    if expected:
+        raise _unmatched(events[-1].event_id + 1, expected[0])
+    return []
+
+
+def _unmatched(event_id: int, pending: PendingCommand) -> NondeterminismError:
+    return NondeterminismError(
+        f"nondeterminism at history event {event_id}: the workflow code asked for "
+        f"{_describe_command(pending)}, which the history does not record"
+    )

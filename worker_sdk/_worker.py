@@ -1,0 +1,349 @@
+"""The worker: long-polls a task queue, runs workflow tasks by replay and activities by calling them."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import logging
+from collections.abc import Sequence
+from datetime import UTC, timedelta
+from typing import Any
+
+import grpc
+
+from worker_sdk import activity as _activity
+from worker_sdk._client import Client
+from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
+from worker_sdk._failure import to_failure
+from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
+from worker_sdk.errors import ApplicationError, NondeterminismError, RPCError
+from wf.v1 import common_pb2, history_pb2, service_pb2
+
+log = logging.getLogger(__name__)
+
+_POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
+
+
+def _duration(d: Any) -> timedelta | None:
+    return d.ToTimedelta() if d.seconds or d.nanos else None
+
+
+class Worker:
+    """Runs workflows and activities from one task queue.
+
+    Use it as ``async with Worker(...):`` (it runs in the background until the block ends) or
+    ``await worker.run()`` (until :meth:`shutdown` is called or the task is cancelled).
+
+    Args:
+        client: the connected client to poll through.
+        task_queue: the task queue to poll.
+        workflows: ``@workflow.defn`` classes or functions this worker runs.
+        activities: ``@activity.defn`` functions this worker runs.
+        max_concurrent_workflow_tasks: workflow tasks run at once (replays are CPU work).
+        max_concurrent_activities: activities run at once.
+        activity_executor: thread pool for ``def`` activities (default: one of
+            ``max_concurrent_activities`` threads).
+        graceful_shutdown_timeout: on shutdown, how long running activities may finish before they
+            are cancelled (their tasks then time out on the server and are retried).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        workflows: Sequence[Any] = (),
+        activities: Sequence[Any] = (),
+        max_concurrent_workflow_tasks: int = 100,
+        max_concurrent_activities: int = 100,
+        workflow_task_pollers: int = 2,
+        activity_task_pollers: int = 2,
+        activity_executor: concurrent.futures.Executor | None = None,
+        graceful_shutdown_timeout: timedelta = timedelta(0),
+        identity: str | None = None,
+    ) -> None:
+        if not task_queue:
+            raise ValueError("task_queue is required")
+        if not workflows and not activities:
+            raise ValueError("a Worker needs at least one workflow or activity")
+        if max_concurrent_workflow_tasks < 1 or max_concurrent_activities < 1:
+            raise ValueError("concurrency limits must be at least 1")
+        self.client = client
+        self.task_queue = task_queue
+        self.identity = identity or client.identity
+        self._workflows: dict[str, WorkflowDefinition] = {}
+        for w in workflows:
+            defn = WorkflowDefinition.of(w)
+            if defn.name in self._workflows:
+                raise ValueError(f"workflow type {defn.name!r} is registered twice")
+            self._workflows[defn.name] = defn
+        self._activities: dict[str, ActivityDefinition] = {}
+        for a in activities:
+            adefn = ActivityDefinition.of(a)
+            if adefn.name in self._activities:
+                raise ValueError(f"activity type {adefn.name!r} is registered twice")
+            self._activities[adefn.name] = adefn
+        self._wf_slots = asyncio.Semaphore(max_concurrent_workflow_tasks)
+        self._act_slots = asyncio.Semaphore(max_concurrent_activities)
+        self._wf_pollers = workflow_task_pollers
+        self._act_pollers = activity_task_pollers
+        self._own_executor = activity_executor is None and any(not a.is_async for a in self._activities.values())
+        self._activity_executor = activity_executor or (
+            concurrent.futures.ThreadPoolExecutor(max_concurrent_activities, thread_name_prefix="wf-activity")
+            if self._own_executor
+            else None
+        )
+        self._workflow_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wf-workflow")
+        self._graceful = graceful_shutdown_timeout
+        self._stop = asyncio.Event()
+        self._run_task: asyncio.Task[None] | None = None
+        self._workflow_tasks: set[asyncio.Task[None]] = set()
+        self._activity_tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll and work until :meth:`shutdown` (or cancellation); then stop gracefully."""
+        pollers: list[asyncio.Task[None]] = []
+        if self._workflows:
+            pollers += [asyncio.create_task(self._poll_workflow_tasks()) for _ in range(self._wf_pollers)]
+        if self._activities:
+            pollers += [asyncio.create_task(self._poll_activity_tasks()) for _ in range(self._act_pollers)]
+        try:
+            await self._stop.wait()
+        finally:
+            for p in pollers:
+                p.cancel()
+            await asyncio.gather(*pollers, return_exceptions=True)
+            await self._drain()
+
+    async def _drain(self) -> None:
+        if self._workflow_tasks:
+            await asyncio.gather(*self._workflow_tasks, return_exceptions=True)
+        if self._activity_tasks:
+            _, pending = await asyncio.wait(self._activity_tasks, timeout=self._graceful.total_seconds() or None)
+            if self._graceful.total_seconds() == 0:
+                pending = set()
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        self._workflow_executor.shutdown(wait=False)
+        if self._own_executor and self._activity_executor is not None:
+            self._activity_executor.shutdown(wait=False)
+
+    async def shutdown(self) -> None:
+        """Stop polling, let running tasks finish (activities up to the graceful timeout), return."""
+        self._stop.set()
+        if self._run_task is not None:
+            await asyncio.gather(self._run_task, return_exceptions=True)
+
+    async def __aenter__(self) -> Worker:
+        self._run_task = asyncio.create_task(self.run(), name=f"wf worker {self.task_queue}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+
+    # -- polling -----------------------------------------------------------------------------------
+
+    async def _poll_loop(
+        self, slots: asyncio.Semaphore, poll: Any, handle: Any, running: set[asyncio.Task[None]], what: str
+    ) -> None:
+        delay = 0.1
+        while not self._stop.is_set():
+            await slots.acquire()
+            try:
+                resp = await poll()
+            except grpc.aio.AioRpcError as exc:
+                slots.release()
+                if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    continue
+                log.warning("polling %s tasks on %r failed (%s); retrying in %.1fs",
+                            what, self.task_queue, exc.details() or exc.code(), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            except BaseException:
+                slots.release()
+                raise
+            delay = 0.1
+            if not resp.task_token:
+                slots.release()
+                continue
+            task = asyncio.create_task(handle(resp))
+            running.add(task)
+
+            def done(t: asyncio.Task[None]) -> None:
+                running.discard(t)
+                slots.release()
+
+            task.add_done_callback(done)
+
+    async def _poll_workflow_tasks(self) -> None:
+        req = service_pb2.PollWorkflowTaskQueueRequest(
+            namespace=self.client.namespace,
+            task_queue=common_pb2.TaskQueue(name=self.task_queue),
+            identity=self.identity,
+        )
+
+        async def poll() -> service_pb2.PollWorkflowTaskQueueResponse:
+            return await self.client.service.PollWorkflowTaskQueue(req, timeout=_POLL_TIMEOUT)
+
+        await self._poll_loop(self._wf_slots, poll, self._handle_workflow_task, self._workflow_tasks, "workflow")
+
+    async def _poll_activity_tasks(self) -> None:
+        req = service_pb2.PollActivityTaskQueueRequest(
+            namespace=self.client.namespace,
+            task_queue=common_pb2.TaskQueue(name=self.task_queue),
+            identity=self.identity,
+        )
+
+        async def poll() -> service_pb2.PollActivityTaskQueueResponse:
+            return await self.client.service.PollActivityTaskQueue(req, timeout=_POLL_TIMEOUT)
+
+        await self._poll_loop(self._act_slots, poll, self._handle_activity_task, self._activity_tasks, "activity")
+
+    # -- workflow tasks ----------------------------------------------------------------------------
+
+    async def _handle_workflow_task(self, resp: service_pb2.PollWorkflowTaskQueueResponse) -> None:
+        conv = self.client.data_converter
+        execution = resp.workflow_execution
+        name = resp.workflow_type.name
+        try:
+            if name not in self._workflows:
+                raise _UnknownType(
+                    f"workflow type {name!r} is not registered on this worker "
+                    f"(task queue {self.task_queue!r} has: {', '.join(sorted(self._workflows)) or 'none'})"
+                )
+            history = history_pb2.History()
+            history.CopyFrom(resp.history)
+            await conv.decode_message(history)
+            task = WorkflowTaskInput(
+                self.client.namespace, execution.workflow_id, execution.run_id, name, history
+            )
+            commands = await asyncio.get_running_loop().run_in_executor(
+                self._workflow_executor,
+                contextvars.copy_context().run,
+                run_workflow_task,
+                task,
+                self._workflows.get,
+                conv,
+            )
+            for command in commands:
+                await conv.encode_message(command)
+        except Exception as exc:
+            if isinstance(exc, NondeterminismError):
+                code = history_pb2.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+            elif isinstance(exc, _UnknownType):
+                code = history_pb2.WORKFLOW_TASK_FAILED_CAUSE_UNKNOWN_WORKFLOW_TYPE
+            else:
+                code = history_pb2.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
+            log.warning(
+                "workflow task of %s (%s) failed and will be retried: %s",
+                execution.workflow_id, name, exc, exc_info=not isinstance(exc, (NondeterminismError, _UnknownType)),
+            )
+            failure = to_failure(exc, conv)
+            await self._respond(
+                self.client.service.RespondWorkflowTaskFailed,
+                service_pb2.RespondWorkflowTaskFailedRequest(
+                    task_token=resp.task_token, cause=code, failure=failure, identity=self.identity
+                ),
+            )
+            return
+        await self._respond(
+            self.client.service.RespondWorkflowTaskCompleted,
+            service_pb2.RespondWorkflowTaskCompletedRequest(
+                task_token=resp.task_token, commands=commands, identity=self.identity
+            ),
+        )
+
+    async def _respond(self, method: Any, request: Any) -> bool:
+        try:
+            await self.client.call(method, request)
+        except RPCError as exc:
+            if exc.status == grpc.StatusCode.NOT_FOUND:
+                log.info("the server no longer wanted this answer: %s", exc.message)
+            else:
+                log.warning("answering a task failed: %s (%s)", exc.message, exc.status)
+            return False
+        return True
+
+    # -- activities --------------------------------------------------------------------------------
+
+    async def _handle_activity_task(self, resp: service_pb2.PollActivityTaskQueueResponse) -> None:
+        conv = self.client.data_converter
+        name = resp.activity_type.name
+        defn = self._activities.get(name)
+        info = _activity.Info(
+            activity_id=resp.activity_id,
+            activity_type=name,
+            attempt=resp.attempt,
+            task_queue=self.task_queue,
+            workflow_namespace=resp.workflow_namespace,
+            workflow_id=resp.workflow_execution.workflow_id,
+            workflow_run_id=resp.workflow_execution.run_id,
+            workflow_type=resp.workflow_type.name,
+            scheduled_time=resp.scheduled_time.ToDatetime(UTC),
+            current_attempt_scheduled_time=resp.current_attempt_scheduled_time.ToDatetime(UTC),
+            started_time=resp.started_time.ToDatetime(UTC),
+            schedule_to_close_timeout=_duration(resp.schedule_to_close_timeout),
+            start_to_close_timeout=_duration(resp.start_to_close_timeout),
+            heartbeat_timeout=_duration(resp.heartbeat_timeout),
+            task_token=resp.task_token,
+        )
+        try:
+            if defn is None:
+                raise ApplicationError(
+                    f"activity type {name!r} is not registered on this worker "
+                    f"(task queue {self.task_queue!r} has: {', '.join(sorted(self._activities)) or 'none'})",
+                    type="NotFoundError",
+                )
+            args = await conv.decode(resp.input, defn.arg_hints)
+            _activity._current.set(info)
+            if defn.is_async:
+                result = await defn.fn(*args)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(
+                    self._activity_executor, contextvars.copy_context().run, defn.fn, *args
+                )
+        except asyncio.CancelledError:
+            raise  # the worker is stopping: the server times this attempt out and retries it
+        except Exception as exc:
+            if not isinstance(exc, ApplicationError):
+                log.warning("activity %s (%s) attempt %d failed: %r", name, resp.activity_id, resp.attempt, exc)
+            await self._fail_activity(resp.task_token, exc)
+            return
+        payloads = await conv.encode([result])
+        try:
+            await self.client.call(
+                self.client.service.RespondActivityTaskCompleted,
+                service_pb2.RespondActivityTaskCompletedRequest(
+                    task_token=resp.task_token, result=payloads, identity=self.identity
+                ),
+            )
+        except RPCError as exc:
+            if exc.status == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                # The result is over a server limit: fail the activity for good, saying which limit.
+                await self._fail_activity(
+                    resp.task_token,
+                    ApplicationError(exc.message, type="PayloadSizeLimitExceeded", non_retryable=True),
+                )
+            elif exc.status == grpc.StatusCode.NOT_FOUND:
+                log.info("activity %s result not wanted any more: %s", name, exc.message)
+            else:
+                log.warning("reporting activity %s result failed: %s", name, exc.message)
+
+    async def _fail_activity(self, token: bytes, exc: BaseException) -> None:
+        await self._respond(
+            self.client.service.RespondActivityTaskFailed,
+            service_pb2.RespondActivityTaskFailedRequest(
+                task_token=token, failure=to_failure(exc, self.client.data_converter), identity=self.identity
+            ),
+        )
+
+
+class _UnknownType(Exception):
+    pass

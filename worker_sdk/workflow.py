@@ -1,0 +1,138 @@
+"""Writing workflows: decorators, and the calls workflow code makes.
+
+Every function here asks the workflow run whose deterministic loop is running to do the work, and
+raises a clear error when called outside workflow code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as _random
+import uuid as _uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, overload
+
+from worker_sdk._definition import define_workflow, mark_run
+from worker_sdk._instance import Info, ReplayAwareLogger, current_instance
+from worker_sdk._retry import RetryPolicy
+
+__all__ = [
+    "defn",
+    "run",
+    "execute_activity",
+    "start_activity",
+    "ActivityHandle",
+    "now",
+    "random",
+    "uuid4",
+    "info",
+    "Info",
+    "logger",
+    "in_workflow",
+]
+
+T = TypeVar("T")
+ActivityHandle = asyncio.Future
+
+logger = ReplayAwareLogger(logging.getLogger("worker_sdk.workflow"), {})
+"""Logs from workflow code; prints nothing while the run is being replayed."""
+
+
+@overload
+def defn(cls: T) -> T: ...
+@overload
+def defn(*, name: str | None = None) -> Callable[[T], T]: ...
+def defn(cls: Any = None, *, name: str | None = None) -> Any:
+    """Declare a workflow: a class with one ``@workflow.run`` method, or a plain ``async def``.
+
+    Args:
+        name: the workflow type name; defaults to the class (or function) name.
+    """
+    if cls is not None:
+        return define_workflow(cls, None)
+    return lambda obj: define_workflow(obj, name)
+
+
+def run(fn: T) -> T:
+    """Mark the ``async def`` entry method of a workflow class."""
+    return mark_run(fn)  # type: ignore[no-any-return]
+
+
+def start_activity(
+    activity: Any,
+    *args: Any,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    activity_id: str | None = None,
+    result_type: Any = None,
+) -> asyncio.Future[Any]:
+    """Schedule an activity and return a handle to await its result.
+
+    Args:
+        activity: an ``@activity.defn`` function, or an activity type name.
+        *args: the activity's arguments.
+        task_queue: where to run it (default: the workflow's task queue).
+        schedule_to_close_timeout: limit on the whole activity, all retries included.
+        schedule_to_start_timeout: limit on waiting in the queue for a worker (per attempt).
+        start_to_close_timeout: limit on one attempt. One of this or schedule_to_close is required.
+        heartbeat_timeout: limit between heartbeats.
+        retry_policy: how failed attempts are retried (default: Temporal's, unlimited attempts).
+        activity_id: an id unique within the run (default: a sequence number).
+        result_type: the type to decode the result into (default: the function's return hint).
+    """
+    return current_instance("workflow.start_activity()").schedule_activity(
+        activity,
+        args,
+        task_queue=task_queue,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+        activity_id=activity_id,
+        result_type=result_type,
+    )
+
+
+async def execute_activity(activity: Any, *args: Any, **options: Any) -> Any:
+    """Run an activity and return its result; see :func:`start_activity` for the options.
+
+    Raises:
+        ActivityError: the activity failed for good; its ``cause`` is the last attempt's error.
+    """
+    return await start_activity(activity, *args, **options)
+
+
+def now() -> datetime:
+    """The workflow's clock: the time its current workflow task started (UTC, deterministic)."""
+    return current_instance("workflow.now()").now
+
+
+def random() -> _random.Random:
+    """A random generator seeded per run: the same numbers on every replay."""
+    return current_instance("workflow.random()").random
+
+
+def uuid4() -> _uuid.UUID:
+    """A UUID from the run's deterministic random generator."""
+    return current_instance("workflow.uuid4()").uuid4()
+
+
+def info() -> Info:
+    """This run's id, type, task queue, attempt and history length."""
+    return current_instance("workflow.info()").info
+
+
+def in_workflow() -> bool:
+    """Whether the caller is running as workflow code."""
+    try:
+        current_instance("")
+    except RuntimeError:
+        return False
+    return True
