@@ -15,8 +15,10 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
+
+from google.protobuf.message import Message
 
 from history import retry
 from history.errors import (
@@ -161,7 +163,7 @@ class HistoryService:
 
     def _after_commit(self, ex: Execution, record: ExecutionRecord, task_ids: list[int]) -> None:
         if ex.tasks:
-            self.on_tasks([dataclasses.replace(t, id=i) for t, i in zip(ex.tasks, task_ids)])
+            self.on_tasks([dataclasses.replace(t, id=i) for t, i in zip(ex.tasks, task_ids, strict=True)])
         if ex.timers:
             self.on_timer(min(t.fire_at for t in ex.timers.values()))
         if ex.events:
@@ -393,17 +395,20 @@ class HistoryService:
 
         def op(ex: Execution) -> CompletionResult:
             wt = self._started_workflow_task(ex, token)
+            over = self._over_limit(ex, commands)
+            if over is not None:
+                return self._fail_for_limit(ex, wt, over, identity)
             error = self._validate_commands(ex, commands)
             if error is None and ex.state.workflow_task_needed and _closes(commands):
                 # New events arrived while the worker ran: it must see them before the run may close.
                 return self._fail_task(
-                    ex, wt, H.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                    ex, wt, C.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
                     C.Failure(message="new events arrived while the workflow task ran"), identity,
                     retry_now=True,
                 )
             if error is not None:
                 return self._fail_task(
-                    ex, wt, H.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES,
+                    ex, wt, C.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES,
                     C.Failure(message=error, source="wf-server"), identity,
                 )
             ex.delete_timer("wft")
@@ -458,6 +463,56 @@ class HistoryService:
         else:
             ex.retry_workflow_task_later(attempt + 1)
         return CompletionResult(error=failure.message)
+
+    def _over_limit(self, ex: Execution, commands: list[command_pb2.Command]) -> str | None:
+        """The hard limit these commands would break, described, or None."""
+        limits = self.limits
+        for i, command in enumerate(commands):
+            size = _payloads_size(command)
+            if size > limits.max_payload_bytes:
+                return (
+                    f"command {i} ({command_pb2.CommandType.Name(command.command_type)}) carries {size:,} "
+                    f"bytes of payload, over the {limits.describe('max_payload_bytes')}"
+                )
+        # Every command adds about one event; the completion and close add two more.
+        events = ex.record.next_event_id - 1 + len(commands) + 2
+        if events > limits.max_history_events:
+            return f"the history would grow to {events:,} events, over the {limits.describe('max_history_events')}"
+        if ex.record.history_size > limits.max_history_bytes:
+            return (
+                f"the history is {ex.record.history_size:,} bytes, over the "
+                f"{limits.describe('max_history_bytes')}"
+            )
+        return None
+
+    def _fail_for_limit(
+        self, ex: Execution, wt: internal_pb2.WorkflowTaskState, reason: str, identity: str
+    ) -> CompletionResult:
+        """Past a hard limit the run fails for good, with a failure that names the limit."""
+        ex.delete_timer("wft")
+        failure = C.Failure(
+            message=reason,
+            source="wf-server",
+            application_failure_info=C.ApplicationFailureInfo(type="LimitExceeded", non_retryable=True),
+        )
+        ex.add_event(
+            H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+            workflow_task_failed_event_attributes=H.WorkflowTaskFailedEventAttributes(
+                scheduled_event_id=wt.scheduled_event_id,
+                started_event_id=wt.started_event_id,
+                cause=C.WORKFLOW_TASK_FAILED_CAUSE_PAYLOAD_TOO_LARGE,
+                failure=failure,
+                identity=identity,
+            ),
+        )
+        ex.add_event(
+            H.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+            workflow_execution_failed_event_attributes=H.WorkflowExecutionFailedEventAttributes(
+                failure=failure, retry_state=C.RETRY_STATE_NON_RETRYABLE_FAILURE
+            ),
+        )
+        ex.close(C.WORKFLOW_EXECUTION_STATUS_FAILED)
+        return CompletionResult()
 
     async def fail_workflow_task(
         self, token: internal_pb2.TaskToken, cause: int, failure: common_pb2.Failure, identity: str
@@ -988,6 +1043,21 @@ def _timeout_failure(timeout_type: int) -> common_pb2.Failure:
         source="wf-server",
         timeout_failure_info=C.TimeoutFailureInfo(timeout_type=timeout_type),  # type: ignore[arg-type]
     )
+
+
+def _payloads_size(message: Message) -> int:
+    """Bytes of payload data anywhere inside ``message``."""
+    if isinstance(message, C.Payload):
+        return len(message.data) + sum(len(k) + len(v) for k, v in message.metadata.items())
+    total = 0
+    for field, value in message.ListFields():
+        if field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        if field.label == field.LABEL_REPEATED:
+            total += sum(_payloads_size(v) for v in value)
+        else:
+            total += _payloads_size(value)
+    return total
 
 
 def _is_close(command: command_pb2.Command) -> bool:

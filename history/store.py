@@ -13,9 +13,10 @@ The hot path uses asyncpg directly with prepared statements; the schema itself l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 import asyncpg
 

@@ -240,12 +240,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self, request: service_pb2.RespondWorkflowTaskCompletedRequest, context: Any
     ) -> service_pb2.RespondWorkflowTaskCompletedResponse:
         token = self.check.token(request.task_token)
-        for command in request.commands:
-            kind = command.WhichOneof("attributes")
-            if kind == "schedule_activity_task_command_attributes":
-                self.check.payloads(command.schedule_activity_task_command_attributes.input, "activity input")
-            elif kind == "complete_workflow_execution_command_attributes":
-                self.check.payloads(command.complete_workflow_execution_command_attributes.result, "workflow result")
+        # Payload and history limits are checked by history: past one, the workflow fails cleanly.
         result = await self.history.complete_workflow_task(token, list(request.commands), request.identity)
         if result.error:
             raise errors.InvalidArgument(f"workflow task failed: {result.error}")

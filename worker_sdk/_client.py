@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import enum
 import json
 import logging
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import json_format
 
+from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._failure import from_failure
@@ -29,7 +31,6 @@ from worker_sdk.errors import (
     WorkflowAlreadyStartedError,
     WorkflowFailureError,
 )
-from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,13 @@ class Client:
         data_converter: DataConverter | None = None,
         identity: str | None = None,
         timeout: timedelta = timedelta(seconds=10),
+        wait_for_ready: bool = True,
     ) -> Client:
-        """Connect to the server at ``target`` ("host:port") and check that it answers."""
+        """Connect to the server at ``target`` ("host:port") and check that it answers.
+
+        With ``wait_for_ready`` (the default) the check waits up to ``timeout`` for a server that is
+        still starting; without it a refused connection fails at once (the CLI's choice).
+        """
         channel = grpc.aio.insecure_channel(
             target,
             options=[
@@ -170,7 +176,7 @@ class Client:
         )
         try:
             await client.service.GetSystemInfo(
-                service_pb2.GetSystemInfoRequest(), timeout=timeout.total_seconds(), wait_for_ready=True
+                service_pb2.GetSystemInfoRequest(), timeout=timeout.total_seconds(), wait_for_ready=wait_for_ready
             )
         except grpc.aio.AioRpcError as exc:
             await channel.close()
@@ -353,7 +359,7 @@ class WorkflowHandle:
             if resp.history.events:
                 return await self._close_result(resp.history.events[0])
             if deadline is not None and loop.time() >= deadline:
-                raise asyncio.TimeoutError(f"workflow {self.id!r} did not close within {timeout}")
+                raise builtins.TimeoutError(f"workflow {self.id!r} did not close within {timeout}")
 
     async def _close_result(self, event: history_pb2.HistoryEvent) -> Any:
         conv = self.client.data_converter

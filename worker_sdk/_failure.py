@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from wf.v1 import common_pb2
 from worker_sdk._converter import DataConverter
 from worker_sdk.errors import (
     ActivityError,
@@ -18,7 +19,6 @@ from worker_sdk.errors import (
     TimeoutError,
     TimeoutType,
 )
-from wf.v1 import common_pb2
 
 SOURCE = "PythonSDK"
 

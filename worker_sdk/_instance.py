@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wf.v1 import command_pb2, common_pb2
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import from_failure, to_failure
 from worker_sdk._loop import WorkflowLoop
 from worker_sdk._retry import RetryPolicy
 from worker_sdk.errors import ActivityError, FailureError, RetryState
-from wf.v1 import command_pb2, common_pb2
 
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__))
 _ASYNCIO_DIR = os.path.dirname(os.path.abspath(asyncio.__file__))

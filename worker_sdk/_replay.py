@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 
+from wf.v1 import command_pb2, history_pb2
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._instance import Info, PendingCommand, WorkflowInstance
 from worker_sdk.errors import NondeterminismError
-from wf.v1 import command_pb2, history_pb2
 
 H = history_pb2
 

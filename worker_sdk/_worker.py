@@ -12,13 +12,13 @@ from typing import Any
 
 import grpc
 
+from wf.v1 import common_pb2, history_pb2, service_pb2
 from worker_sdk import activity as _activity
 from worker_sdk._client import Client
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
 from worker_sdk.errors import ApplicationError, NondeterminismError, RPCError
-from wf.v1 import common_pb2, history_pb2, service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -235,11 +235,11 @@ class Worker:
                 await conv.encode_message(command)
         except Exception as exc:
             if isinstance(exc, NondeterminismError):
-                code = history_pb2.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+                code = common_pb2.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
             elif isinstance(exc, _UnknownType):
-                code = history_pb2.WORKFLOW_TASK_FAILED_CAUSE_UNKNOWN_WORKFLOW_TYPE
+                code = common_pb2.WORKFLOW_TASK_FAILED_CAUSE_UNKNOWN_WORKFLOW_TYPE
             else:
-                code = history_pb2.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
+                code = common_pb2.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
             log.warning(
                 "workflow task of %s (%s) failed and will be retried: %s",
                 execution.workflow_id, name, exc, exc_info=not isinstance(exc, (NondeterminismError, _UnknownType)),

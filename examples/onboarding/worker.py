@@ -1,0 +1,40 @@
+"""Run a worker for the onboarding example until Ctrl-C (or SIGTERM).
+
+    .venv/bin/python examples/onboarding/worker.py   # WF_ADDRESS=host:port to use another server
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from workflows import TASK_QUEUE, Onboarding, check_account_status, send_tips_email, send_welcome_email
+
+from worker_sdk import Client, Worker
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    address = os.environ.get("WF_ADDRESS", "localhost:7233")
+    client = await Client.connect(address)
+    worker = Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[Onboarding],
+        activities=[send_welcome_email, check_account_status, send_tips_email],
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))
+    print(f"worker polling task queue {TASK_QUEUE!r} on {address}; Ctrl-C to stop", flush=True)
+    try:
+        await worker.run()
+    finally:
+        await client.close()
+    print("worker stopped", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
