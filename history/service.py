@@ -1053,7 +1053,7 @@ def _payloads_size(message: Message) -> int:
     for field, value in message.ListFields():
         if field.message_type is None or field.message_type.GetOptions().map_entry:
             continue
-        if field.label == field.LABEL_REPEATED:
+        if field.is_repeated:
             total += sum(_payloads_size(v) for v in value)
         else:
             total += _payloads_size(value)

@@ -66,6 +66,12 @@ def rpc(
             log.exception("%s failed in the database", method.__name__)
             await context.abort(grpc.StatusCode.INTERNAL, f"database error: {exc}")
             raise
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            log.exception("%s failed", method.__name__)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); see the server log")
+            raise
 
     return handler
 

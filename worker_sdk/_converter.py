@@ -198,7 +198,7 @@ async def _visit_payloads(
             for v in value.values():
                 if isinstance(v, Message):
                     await _visit_payloads(v, fn)
-        elif field.label == field.LABEL_REPEATED:
+        elif field.is_repeated:
             for item in value:
                 await _visit_payloads(item, fn)
         else:
