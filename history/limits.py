@@ -7,6 +7,17 @@ from datetime import timedelta
 from typing import ClassVar
 
 
+# The longest timeout, retry interval or back-off the server accepts (Temporal caps timers at 100
+# years too): a fire time further out cannot be computed, and the request is refused instead.
+MAX_DURATION_SECONDS = 100 * 365 * 24 * 3600
+
+
+def id_length(value: str) -> int:
+    """The length an id limit counts: UTF-8 bytes (as Temporal does), since ids are indexed and an
+    index entry must fit in a third of a database page."""
+    return len(value.encode())
+
+
 @dataclass(frozen=True)
 class Limits:
     """Every limit names the ``wf server`` flag that raises it in its error message."""

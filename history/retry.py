@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
+from history.limits import MAX_DURATION_SECONDS
 from history.mutable_state import duration, is_set
 from wf.v1 import common_pb2
 
@@ -31,7 +33,9 @@ def validate(policy: common_pb2.RetryPolicy) -> str | None:
         return "retry_policy.initial_interval must not be negative"
     if policy.maximum_interval.seconds < 0 or policy.maximum_interval.nanos < 0:
         return "retry_policy.maximum_interval must not be negative"
-    if policy.backoff_coefficient != 0 and policy.backoff_coefficient < 1:
+    if max(policy.initial_interval.seconds, policy.maximum_interval.seconds) > MAX_DURATION_SECONDS:
+        return "retry_policy intervals must not be longer than 100 years"
+    if policy.backoff_coefficient != 0 and not policy.backoff_coefficient >= 1:  # NaN too
         return "retry_policy.backoff_coefficient must be 1 or more"
     if policy.maximum_attempts < 0:
         return "retry_policy.maximum_attempts must not be negative (0 means unlimited)"
@@ -60,9 +64,14 @@ def next_delay(
         return None, common_pb2.RETRY_STATE_NON_RETRYABLE_FAILURE
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, common_pb2.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
-    initial = duration(policy.initial_interval)
-    delay = initial * (policy.backoff_coefficient ** (attempt - 1))
-    delay = min(delay, duration(policy.maximum_interval))
+    # In float seconds, capped before it becomes a timedelta: with unlimited attempts the uncapped
+    # back-off outgrows timedelta (attempt 48 with the defaults) and then float itself.
+    try:
+        factor = policy.backoff_coefficient ** (attempt - 1)
+    except OverflowError:
+        factor = math.inf
+    seconds = duration(policy.initial_interval).total_seconds() * factor
+    delay = timedelta(seconds=min(seconds, duration(policy.maximum_interval).total_seconds(), MAX_DURATION_SECONDS))
     if deadline is not None and now + delay >= deadline:
         return None, common_pb2.RETRY_STATE_TIMEOUT
     return delay, common_pb2.RETRY_STATE_IN_PROGRESS

@@ -29,7 +29,7 @@ from history.errors import (
     InvalidArgument,
     NotFound,
 )
-from history.limits import Limits
+from history.limits import MAX_DURATION_SECONDS, Limits, id_length
 from history.mutable_state import RUNNING, Execution, activity_timer_key, duration, is_set
 from history.notify import Notifier
 from history.store import ExecutionRecord, Store, WriteRejected
@@ -189,15 +189,16 @@ class HistoryService:
             self._cache.drop(key)  # type: ignore[arg-type]
             self._wake(key)  # type: ignore[arg-type]
 
-    async def wait_for_change(self, key: tuple[str, str, str], timeout: float) -> None:
-        """Return when the run gets new events here or closes elsewhere, or after ``timeout``."""
+    async def wait_for_change(self, key: tuple[str, str, str], timeout: float) -> bool:
+        """Wait until the run gets new events here or closes elsewhere (True), or ``timeout`` (False)."""
         event = self._watchers.get(key)
         if event is None:
             event = self._watchers[key] = asyncio.Event()
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
-            pass
+            return False
+        return True
 
     # -- starting ---------------------------------------------------------------------------------
 
@@ -545,15 +546,19 @@ class HistoryService:
                 pending_ids.add(a.activity_id)
                 if not a.activity_type.name:
                     return f"command {i}: activity_type is empty"
-                if len(a.activity_id) > limits.max_id_length or len(a.activity_type.name) > limits.max_id_length:
+                if max(id_length(a.activity_id), id_length(a.activity_type.name)) > limits.max_id_length:
                     return f"command {i}: activity id or type is longer than the {limits.describe('max_id_length')}"
-                if len(a.task_queue.name) > limits.max_id_length:
+                if id_length(a.task_queue.name) > limits.max_id_length:
                     return f"command {i}: task queue name is longer than the {limits.describe('max_id_length')}"
+                if "\x00" in a.task_queue.name:
+                    return f"command {i}: task queue name must not contain NUL characters"
                 for name in ("schedule_to_close_timeout", "schedule_to_start_timeout",
                              "start_to_close_timeout", "heartbeat_timeout"):
                     d = getattr(a, name)
                     if d.seconds < 0 or d.nanos < 0:
                         return f"command {i}: {name} must not be negative"
+                    if d.seconds > MAX_DURATION_SECONDS:
+                        return f"command {i}: {name} must not be longer than 100 years"
                 if not is_set(a.schedule_to_close_timeout) and not is_set(a.start_to_close_timeout):
                     return f"command {i}: set schedule_to_close_timeout or start_to_close_timeout"
                 problem = retry.validate(a.retry_policy)
@@ -960,7 +965,8 @@ class HistoryService:
     ) -> service_pb2.GetWorkflowExecutionHistoryResponse:
         """A page of events; with ``wait_new_event``, a long poll for events past the page token."""
         ex = req.execution
-        record = await self.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
+        cached = self._cache.get((req.namespace, ex.workflow_id, ex.run_id)) if ex.run_id else None
+        record = cached or await self.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
         key = (req.namespace, record.workflow_id, record.run_id)
         first = int.from_bytes(req.next_page_token, "big") if req.next_page_token else 1
         page = req.maximum_page_size if req.maximum_page_size > 0 else 1000
@@ -992,8 +998,9 @@ class HistoryService:
                 token = first.to_bytes(8, "big")
                 return service_pb2.GetWorkflowExecutionHistoryResponse(next_page_token=token, run_id=record.run_id)
             # Another server may change the run without telling us: look again now and then.
-            await self.wait_for_change(key, min(remaining, 5.0))
-            record = await self.store.load(*key) or record
+            woken = await self.wait_for_change(key, min(remaining, 5.0))
+            cached = self._cache.get(key) if woken else None
+            record = cached or await self.store.load(*key) or record
 
     async def list_executions(
         self, namespace: str, conditions: list[tuple[str, object]], page_size: int, token: bytes

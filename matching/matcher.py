@@ -40,15 +40,23 @@ class _Queue:
     pollers: dict[str, float] = field(default_factory=dict)
     # Task ids a local poller is claiming right now: the others skip them.
     starting: set[int] = field(default_factory=set)
+    # Whether the task table may hold rows for this queue that no local poller was handed. Pollers
+    # read the table only then (or every ``rescan_interval`` at least), so a queue served by sync
+    # match costs no query per poll.
+    maybe_backlog: bool = True
+    last_scan: float = 0.0
 
 
 class Matcher:
     """Long-poll dispatch over the task table for every task queue this process serves."""
 
-    def __init__(self, store: Store, notifier: Notifier, *, backlog_batch: int = 16) -> None:
+    def __init__(
+        self, store: Store, notifier: Notifier, *, backlog_batch: int = 16, rescan_interval: float = 5.0
+    ) -> None:
         self.store = store
         self.notifier = notifier
         self.backlog_batch = backlog_batch
+        self.rescan_interval = rescan_interval
         self._queues: dict[QueueKey, _Queue] = {}
         notifier.subscribe("t", self._on_hint)
 
@@ -72,6 +80,7 @@ class Matcher:
                     fut.set_result(task)
                     break
             else:
+                q.maybe_backlog = True
                 self.notifier.publish("t", "\x1f".join((task.namespace, str(int(task.kind)), task.task_queue)))
 
     def _on_hint(self, body: str) -> None:
@@ -86,6 +95,7 @@ class Matcher:
 
     @staticmethod
     def _wake_all(q: _Queue) -> None:
+        q.maybe_backlog = True
         q.generation += 1
         while q.waiters:
             fut = q.waiters.popleft()
@@ -156,7 +166,14 @@ class Matcher:
     async def _from_backlog(
         self, q: _Queue, key: QueueKey, start: Callable[[TaskRow], Awaitable[R]]
     ) -> R | None:
+        now = time.monotonic()
+        if not q.maybe_backlog and now - q.last_scan < self.rescan_interval:
+            return None
+        generation = q.generation
+        q.last_scan = now
         rows = await self.store.backlog(*key, after_id=0, limit=self.backlog_batch + len(q.starting))
+        if not rows and q.generation == generation:
+            q.maybe_backlog = False
         for task in rows:
             if task.id in q.starting:
                 continue

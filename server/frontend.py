@@ -19,7 +19,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 
 from history import errors
-from history.limits import Limits
+from history.limits import MAX_DURATION_SECONDS, Limits, id_length
 from history.service import HistoryService, TaskGone, decode_token
 from history.tasks import TaskKind, TaskRow
 from matching import Matcher
@@ -85,15 +85,20 @@ class Validator:
     def name(self, value: str, what: str) -> str:
         if not value or not value.strip():
             raise errors.InvalidArgument(f"{what} is required")
-        if len(value) > self.limits.max_id_length:
+        if "\x00" in value:
+            raise errors.InvalidArgument(f"{what} must not contain NUL characters")
+        size = id_length(value)
+        if size > self.limits.max_id_length:
             raise errors.InvalidArgument(
-                f"{what} is {len(value):,} characters, over the {self.limits.describe('max_id_length')}"
+                f"{what} is {size:,} bytes (UTF-8), over the {self.limits.describe('max_id_length')}"
             )
         return value
 
     def duration(self, d: Duration, what: str) -> None:
         if d.seconds < 0 or d.nanos < 0:
             raise errors.InvalidArgument(f"{what} must not be negative")
+        if d.seconds > MAX_DURATION_SECONDS:
+            raise errors.InvalidArgument(f"{what} must not be longer than 100 years")
 
     def payloads(self, p: common_pb2.Payloads, what: str) -> None:
         size = sum(len(x.data) + sum(len(k) + len(v) for k, v in x.metadata.items()) for x in p.payloads)

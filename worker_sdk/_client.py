@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -288,7 +288,7 @@ class Client:
         """A handle to an existing workflow (its latest run when ``run_id`` is None)."""
         return WorkflowHandle(self, workflow_id, run_id=run_id, result_type=result_type)
 
-    async def list_workflows(self, query: str = "", *, page_size: int = 100) -> AsyncIterator[WorkflowExecution]:
+    async def list_workflows(self, query: str = "", *, page_size: int = 100) -> AsyncGenerator[WorkflowExecution, None]:
         """Runs matching ``query`` (e.g. ``WorkflowType = 'Greeting' AND ExecutionStatus = 'Running'``),
         newest first."""
         token = b""

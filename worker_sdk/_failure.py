@@ -28,8 +28,8 @@ def to_failure(exc: BaseException, converter: DataConverter) -> common_pb2.Failu
     failure = common_pb2.Failure(source=SOURCE)
     failure.message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     failure.stack_trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, chain=False))
-    if isinstance(exc, FailureError) and exc.failure is not None and not isinstance(exc, ApplicationError):
-        # A failure received from the server and re-raised: keep what it said.
+    if isinstance(exc, FailureError) and exc.failure is not None:
+        # A failure received from the server and raised again: keep what it said, stack trace included.
         failure.CopyFrom(exc.failure)
         return failure
     if isinstance(exc, ApplicationError):

@@ -242,7 +242,9 @@ class Worker:
                 code = common_pb2.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
             log.warning(
                 "workflow task of %s (%s) failed and will be retried: %s",
-                execution.workflow_id, name, exc, exc_info=not isinstance(exc, (NondeterminismError, _UnknownType)),
+                execution.workflow_id, name, exc,
+                # The traceback once per failing task, not on every retry of it.
+                exc_info=resp.attempt <= 1 and not isinstance(exc, (NondeterminismError, _UnknownType)),
             )
             failure = to_failure(exc, conv)
             await self._respond(

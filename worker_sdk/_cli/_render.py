@@ -150,12 +150,6 @@ def failure_detail(failure: common_pb2.Failure) -> RenderableType:
     return Group(*parts)
 
 
-def failure_dict(failure: common_pb2.Failure) -> dict[str, Any]:
-    from google.protobuf import json_format
-
-    return json_format.MessageToDict(failure)
-
-
 # -- tables -------------------------------------------------------------------------------------
 
 
@@ -238,7 +232,7 @@ def describe_renderables(resp: service_pb2.DescribeWorkflowExecutionResponse) ->
         out += [
             Text("\nPending workflow task", style="bold underline"),
             key_values([
-                ("Scheduled event", str(wt.scheduled_event_id)),
+                ("Scheduled event", str(wt.scheduled_event_id or "")),
                 ("Attempt", str(wt.attempt)),
                 ("Scheduled time", fmt_time(wt.scheduled_time)),
                 ("Started time", fmt_time(wt.started_time)),
@@ -268,7 +262,8 @@ def event_details(event: history_pb2.HistoryEvent) -> str:
     kind = event.WhichOneof("attributes")
     parts: list[str] = []
     if kind == "workflow_execution_started_event_attributes":
-        parts = [f"type={a.workflow_type.name}", f"taskQueue={a.task_queue.name}", f"input={payloads_text(a.input)}"]
+        parts = [f"type={a.workflow_type.name}", f"taskQueue={a.task_queue.name}"]
+        parts += [f"input={payloads_text(a.input)}"] if a.input.payloads else []
     elif kind == "workflow_execution_completed_event_attributes":
         parts = [f"result={payloads_text(a.result)}"]
     elif kind in ("workflow_execution_failed_event_attributes", "activity_task_failed_event_attributes",
@@ -290,8 +285,8 @@ def event_details(event: history_pb2.HistoryEvent) -> str:
     elif kind == "workflow_task_timed_out_event_attributes":
         parts = [f"timeoutType={enum_name(common_pb2.TimeoutType, a.timeout_type, 'TIMEOUT_TYPE_')}"]
     elif kind == "activity_task_scheduled_event_attributes":
-        parts = [f"activityType={a.activity_type.name}", f"activityId={a.activity_id}",
-                 f"input={payloads_text(a.input)}"]
+        parts = [f"activityType={a.activity_type.name}", f"activityId={a.activity_id}"]
+        parts += [f"input={payloads_text(a.input)}"] if a.input.payloads else []
     elif kind == "activity_task_started_event_attributes":
         parts = [f"scheduledEventId={a.scheduled_event_id}", f"attempt={a.attempt}"]
         if a.HasField("last_failure"):

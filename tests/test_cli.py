@@ -1,0 +1,291 @@
+"""``wf workflow …`` as users run it: the real console script in a subprocess, against the session server,
+with a worker for the test's task queue running in the test process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest_asyncio
+from google.protobuf import json_format
+
+from server.app import Server
+from tests.helpers import assert_eventually, free_port
+from wf.v1 import history_pb2
+from worker_sdk import Client, Worker, activity, workflow
+from worker_sdk.errors import ApplicationError
+
+WF = str(Path(sys.executable).parent / "wf")
+SECONDS_5 = timedelta(seconds=5)
+
+
+@activity.defn
+async def cli_greet(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+@activity.defn
+async def cli_charge(amount: int) -> None:
+    raise ApplicationError(f"card declined for {amount}", type="CardDeclined", non_retryable=True)
+
+
+@activity.defn
+async def cli_nap(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "rested"
+
+
+@workflow.defn
+class CliGreeting:
+    @workflow.run
+    async def run(self, name: str, punctuation: str = "") -> str:
+        greeting = await workflow.execute_activity(cli_greet, name, start_to_close_timeout=SECONDS_5)
+        return greeting + punctuation
+
+
+@workflow.defn
+class CliCharge:
+    @workflow.run
+    async def run(self, amount: int) -> None:
+        await workflow.execute_activity(cli_charge, amount, start_to_close_timeout=SECONDS_5)
+
+
+@workflow.defn
+class CliNapper:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        return await workflow.execute_activity(cli_nap, seconds, start_to_close_timeout=SECONDS_5)
+
+
+@workflow.defn
+class CliBuggy:
+    @workflow.run
+    async def run(self) -> None:
+        raise RuntimeError("bug in workflow code")  # not a FailureError: fails the task, not the run
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(server: Server) -> AsyncIterator[Client]:
+    async with await Client.connect(server.address) as c:
+        yield c
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
+    async with Worker(
+        client, task_queue=task_queue, workflows=[CliGreeting, CliCharge, CliBuggy, CliNapper],
+        activities=[cli_greet, cli_charge, cli_nap],
+    ) as w:
+        yield w
+
+
+async def wf(
+    *args: str, address: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``wf workflow ARGS --address ADDRESS``, run without blocking the event loop the server runs on."""
+    cmd = [WF, "workflow", *args, *(["--address", address] if address else [])]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | (env or {})
+    return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=30, env=environ)
+
+
+def run_with_stderr_on_a_terminal(cmd: list[str]) -> tuple[int, str, str]:
+    """Run ``cmd`` with stdout piped and stderr on a pseudo-terminal, as when a person watches."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm"}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=env, text=True) as proc:
+        os.close(slave)
+        err = b""
+        while True:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # Linux: EIO once the child has closed its end
+                    chunk = b""
+                if not chunk:
+                    break
+                err += chunk
+            elif proc.poll() is not None:
+                break
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+    os.close(master)
+    return proc.wait(timeout=30), out, err.decode(errors="replace")
+
+
+def wid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def test_start_then_result(server: Server, worker: Worker, task_queue: str) -> None:
+    workflow_id = wid("cli-start")
+    started = await wf("start", "--type", "CliGreeting", "-t", task_queue, "-w", workflow_id,
+                       "-i", '"CLI"', "-i", '"?"', "-o", "json", address=server.address)
+    assert started.returncode == 0, started.stderr
+    ids = json.loads(started.stdout)
+    assert ids["workflowId"] == workflow_id and ids["runId"]
+
+    result = await wf("result", "-w", workflow_id, address=server.address)
+    assert result.returncode == 0, result.stderr
+    assert '"Hello, CLI!?"' in result.stdout and ids["runId"] in result.stdout
+
+    as_json = await wf("result", "-w", workflow_id, "-r", ids["runId"], "-o", "json", address=server.address)
+    assert json.loads(as_json.stdout) == {
+        "workflowId": workflow_id, "runId": ids["runId"], "status": "COMPLETED", "result": "Hello, CLI!?"
+    }
+
+
+async def test_execute_prints_the_result(server: Server, worker: Worker, task_queue: str) -> None:
+    workflow_id = wid("cli-execute")
+    done = await wf("execute", "--type", "CliGreeting", "--task-queue", task_queue, "--workflow-id", workflow_id,
+                    "--input", '"world"', "--execution-timeout", "1m", "--output", "json", address=server.address)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["workflowId"] == workflow_id and out["runId"]
+    assert (out["status"], out["result"]) == ("COMPLETED", "Hello, world!")
+    assert done.stderr == ""  # no spinner when stderr is not a terminal
+
+
+async def test_execute_shows_progress_on_a_terminal(server: Server, worker: Worker, task_queue: str) -> None:
+    workflow_id = wid("cli-progress")
+    cmd = [WF, "workflow", "execute", "--type", "CliNapper", "-t", task_queue, "-w", workflow_id, "-i", "1.5",
+           "-o", "json", "--address", server.address]
+    code, out, err = await asyncio.to_thread(run_with_stderr_on_a_terminal, cmd)
+    assert code == 0, err
+    assert json.loads(out)["result"] == "rested"
+    assert f"Waiting for {workflow_id}" in err
+    assert "activity cli_nap" in err  # the status line follows the run's pending work
+
+
+async def test_execute_failing_workflow_prints_the_chain(server: Server, worker: Worker, task_queue: str) -> None:
+    workflow_id = wid("cli-fail")
+    done = await wf("execute", "--type", "CliCharge", "-t", task_queue, "-w", workflow_id, "-i", "42",
+                    address=server.address)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED" in done.stdout
+    assert "ActivityError(cli_charge)" in done.stdout
+    assert "caused by CardDeclined: card declined for 42" in done.stdout
+    assert "Traceback" not in done.stderr
+
+    as_json = await wf("result", "-w", workflow_id, "-o", "json", address=server.address)
+    assert as_json.returncode == 1
+    out = json.loads(as_json.stdout)
+    assert out["status"] == "FAILED"
+    assert out["failure"]["cause"]["message"] == "card declined for 42"
+
+
+async def test_describe(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliGreeting.run, "describe", id=wid("cli-describe"), task_queue=task_queue)
+    await handle.result()
+
+    as_json = await wf("describe", "-w", handle.id, "-o", "json", address=server.address)
+    assert as_json.returncode == 0, as_json.stderr
+    info = json.loads(as_json.stdout)["workflowExecutionInfo"]
+    assert info["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED"
+    assert info["execution"] == {"workflowId": handle.id, "runId": handle.run_id}
+
+    table = await wf("describe", "-w", handle.id, address=server.address)
+    assert table.returncode == 0, table.stderr
+    for expected in (handle.id, handle.run_id or "", "CliGreeting", "COMPLETED", task_queue, '"Hello, describe!"'):
+        assert expected in table.stdout
+
+
+async def test_describe_shows_a_failing_workflow_task_with_its_traceback(
+    server: Server, client: Client, worker: Worker, task_queue: str
+) -> None:
+    handle = await client.start_workflow(
+        "CliBuggy", id=wid("cli-buggy"), task_queue=task_queue, run_timeout=timedelta(seconds=20)
+    )
+
+    async def task_failed() -> None:
+        assert (await handle.describe()).last_workflow_task_failure is not None
+
+    await assert_eventually(task_failed)
+    table = await wf("describe", "-w", handle.id, address=server.address)
+    assert table.returncode == 0, table.stderr
+    assert "Pending workflow task" in table.stdout
+    assert "RuntimeError: bug in workflow code" in table.stdout
+    assert "Traceback" in table.stdout and "test_cli.py" in table.stdout  # the worker's stack trace
+
+
+async def test_show(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliGreeting.run, "show", id=wid("cli-show"), task_queue=task_queue)
+    await handle.result()
+
+    table = await wf("show", "-w", handle.id, address=server.address)
+    assert table.returncode == 0, table.stderr
+    for expected in ("WorkflowExecutionStarted", "ActivityTaskScheduled", "activityType=cli_greet",
+                     "ActivityTaskCompleted", '"Hello, show!"', "WorkflowExecutionCompleted"):
+        assert expected in table.stdout
+
+    as_json = await wf("show", "-w", handle.id, "-r", handle.run_id or "", "-o", "json", address=server.address)
+    assert as_json.returncode == 0, as_json.stderr
+    history = json_format.Parse(as_json.stdout, history_pb2.History())
+    assert len(history.events) == len((await handle.fetch_history()).events)
+
+
+async def test_list_with_a_query(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    greetings = [
+        await client.start_workflow(CliGreeting.run, "list", id=wid("cli-list"), task_queue=task_queue)
+        for _ in range(2)
+    ]
+    charge = await client.start_workflow(CliCharge.run, 1, id=wid("cli-list-other"), task_queue=task_queue)
+    for h in greetings:
+        await h.result()
+    query = f"WorkflowType = 'CliGreeting' AND TaskQueue = '{task_queue}' AND ExecutionStatus = 'Completed'"
+
+    # Options on the group and the address from the environment, as scripts often do.
+    listed = await wf("-o", "json", "list", "-q", query, env={"WF_ADDRESS": server.address})
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert {r["workflowId"] for r in rows} == {h.id for h in greetings}
+    assert {(r["type"], r["status"]) for r in rows} == {("CliGreeting", "COMPLETED")}
+
+    table = await wf("list", "--query", f"TaskQueue = '{task_queue}'", address=server.address)
+    assert table.returncode == 0, table.stderr
+    assert all(h.id in table.stdout for h in [*greetings, charge])
+
+    limited = await wf("list", "-q", query, "--limit", "1", "-o", "json", address=server.address)
+    assert len(json.loads(limited.stdout)) == 1
+
+    bad = await wf("list", "-q", "Color = 'red'", address=server.address)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: unknown list query field 'Color'") and "(INVALID_ARGUMENT)" in bad.stderr
+
+
+async def test_id_reuse_policy(server: Server, worker: Worker, task_queue: str) -> None:
+    workflow_id = wid("cli-reuse")
+    args = ["execute", "--type", "CliGreeting", "-t", task_queue, "-w", workflow_id, "-i", '"again"']
+    assert (await wf(*args, address=server.address)).returncode == 0
+    again = await wf(*args, "--id-reuse-policy", "RejectDuplicate", address=server.address)
+    assert again.returncode == 1
+    assert "error:" in again.stderr and "(ALREADY_EXISTS)" in again.stderr
+
+
+async def test_bad_input_json_is_a_usage_error() -> None:
+    done = await wf("start", "--type", "X", "-t", "q", "-i", "{not json", address="127.0.0.1:1")
+    assert done.returncode == 2
+    assert "'{not json' is not JSON" in done.stderr and "--input" in done.stderr
+
+
+async def test_unknown_workflow_id(server: Server) -> None:
+    for command in ("describe", "result", "show"):
+        done = await wf(command, "-w", "no-such-workflow", address=server.address)
+        assert done.returncode == 1, command
+        assert done.stderr.strip() == "error: workflow 'no-such-workflow' not found in namespace 'default' (NOT_FOUND)"
+
+
+async def test_unreachable_server() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    done = await wf("list", address=address)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: cannot reach a wf server at {address}")
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,402 @@
+"""``wf workflow …``: start, follow and inspect workflows from a shell.
+
+Flag names follow Temporal's CLI (``--workflow-id/-w``, ``--run-id/-r``, ``--type``, ``--task-queue/-t``,
+``--input/-i``, ``--query/-q``, ``--output/-o``) so its users' habits and scripts carry over. The
+connection options (``--address``, ``--namespace``, ``--output``) are accepted on the group and on each
+command; a command's own value wins. Tables go to stdout for people, ``--output json`` for scripts;
+progress and errors go to stderr. Exit codes: 0 done, 1 the workflow failed or the server said no,
+2 bad usage (click's), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import click
+from google.protobuf import json_format
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+from worker_sdk._cli import _render as render
+from worker_sdk._client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowHandle,
+    WorkflowIDReusePolicy,
+    default_identity,
+)
+from worker_sdk.errors import FailureError, RPCError, WorkflowAlreadyStartedError, WorkflowFailureError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_REUSE_POLICIES = {
+    "AllowDuplicate": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    "AllowDuplicateFailedOnly": WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    "RejectDuplicate": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+}
+
+
+@dataclass
+class _Settings:
+    """Where to connect and how to print, gathered from the group's and the command's options."""
+
+    address: str = field(default_factory=lambda: os.environ.get("WF_ADDRESS", "localhost:7233"))
+    namespace: str = field(default_factory=lambda: os.environ.get("WF_NAMESPACE", "default"))
+    output: str = "table"
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+
+class CliError(click.ClickException):
+    """A failure to report as ``error: …`` on stderr with exit code 1, without a traceback."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+def _override(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        setattr(ctx.ensure_object(_Settings), str(param.name), value)
+    return value
+
+
+def _connection_options(*, group: bool) -> Callable[[F], F]:
+    """``--address``, ``--namespace``, ``--output``: with env and defaults on the group, and as
+    overrides on each command (so ``wf workflow list -o json`` works as Temporal users type it)."""
+    kw: dict[str, Any] = {} if group else {"default": None, "expose_value": False, "callback": _override}
+    env: dict[str, Any] = {"show_envvar": True, "show_default": True} if group else {}
+    suffix = "" if group else " [env {}; default {}]"
+    options = [
+        click.option("--address", **({"envvar": "WF_ADDRESS", "default": "localhost:7233"} if group else kw),
+                     **env, help="The server's host:port." + suffix.format("WF_ADDRESS", "localhost:7233")),
+        click.option("--namespace", "-n", **({"envvar": "WF_NAMESPACE", "default": "default"} if group else kw),
+                     **env, help="The namespace." + suffix.format("WF_NAMESPACE", "default")),
+        click.option("--output", "-o", type=click.Choice(["table", "json"]),
+                     **({"default": "table"} if group else kw), **env,
+                     help="table for people, json for scripts."),
+    ]
+
+    def decorate(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def _parse_inputs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[Any]:
+    args = []
+    for value in values:
+        try:
+            args.append(json.loads(value))
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(
+                f"{value!r} is not JSON ({exc.msg}); each --input is one argument as JSON, "
+                "so a string needs quotes: -i '\"text\"'",
+                ctx=ctx, param=param,
+            ) from exc
+    return args
+
+
+class _Duration(click.ParamType[timedelta]):
+    """Seconds (``30``, ``1.5``) or a Go-style duration as Temporal's CLI takes it (``90s``, ``1h30m``)."""
+
+    name = "duration"
+    _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)")
+    _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = self._PART.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                self.fail(f"{value!r} is not a duration: give seconds (30) or e.g. 90s, 5m, 1h30m", param, ctx)
+            seconds = sum(float(n) * self._UNIT[u] for n, u in parts)
+        if seconds <= 0:
+            self.fail(f"{value!r} must be positive", param, ctx)
+        return timedelta(seconds=seconds)
+
+
+def _start_options(f: F) -> F:
+    options = [
+        click.option("--type", "workflow_type", required=True, help="The workflow type name."),
+        click.option("--task-queue", "-t", required=True, help="The task queue its workers poll."),
+        click.option("--workflow-id", "-w", help="The workflow id (default: a new UUID)."),
+        click.option("--input", "-i", "inputs", multiple=True, callback=_parse_inputs, metavar="JSON",
+                     help="One argument as JSON; repeat it for several arguments."),
+        click.option("--execution-timeout", type=_Duration(), help="Limit on the whole execution, all runs."),
+        click.option("--run-timeout", type=_Duration(), help="Limit on a single run."),
+        click.option("--task-timeout", type=_Duration(), help="Limit on one workflow task (default 10s)."),
+        click.option("--id-reuse-policy", type=click.Choice(list(_REUSE_POLICIES)),
+                     help="May a closed workflow's id start a new run? (default AllowDuplicate)"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run_options(f: F) -> F:
+    f = click.option("--run-id", "-r", help="A run of the workflow (default: its latest run).")(f)
+    return click.option("--workflow-id", "-w", required=True, help="The workflow id.")(f)
+
+
+# -- running a command --------------------------------------------------------------------------
+
+
+def _run(body: Callable[[Client, _Settings], Awaitable[int]]) -> None:
+    """Connect, run ``body``, close; turn server errors into one line on stderr and exit codes."""
+    ctx = click.get_current_context()
+    settings = ctx.find_object(_Settings) or _Settings()
+
+    async def main() -> int:
+        try:
+            client = await Client.connect(
+                settings.address, namespace=settings.namespace,
+                identity=f"wf-cli:{default_identity()}", wait_for_ready=False,
+            )
+        except RPCError as exc:
+            raise CliError(
+                f"{exc.message} ({exc.status.name})\n"
+                "hint: is a server running there? Start one with `wf server start-dev`, "
+                "or point --address / WF_ADDRESS at yours."
+            ) from exc
+        try:
+            return await body(client, settings)
+        finally:
+            await client.close()
+
+    try:
+        code = asyncio.run(main())
+    except RPCError as exc:
+        raise CliError(f"{exc.message} ({exc.status.name})") from exc
+    except WorkflowAlreadyStartedError as exc:
+        raise CliError(f"{exc} (ALREADY_EXISTS)") from exc
+    except KeyboardInterrupt:
+        click.echo("interrupted (a started workflow keeps running on the server)", err=True)
+        ctx.exit(130)
+    ctx.exit(code)
+
+
+def _print(*renderables: RenderableType) -> None:
+    """Print for people. Piped output is not cut to 80 columns (ids and event names survive
+    ``| grep``), and table cells' trailing padding is trimmed."""
+    wide = Console().is_terminal or "COLUMNS" in os.environ
+    console = Console(highlight=False, emoji=False, markup=False, width=None if wide else 240)
+    with console.capture() as captured:
+        for renderable in renderables:
+            console.print(renderable)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=render.json_default, ensure_ascii=False))
+
+
+async def _start(client: Client, opts: dict[str, Any]) -> WorkflowHandle:
+    policy = opts["id_reuse_policy"]
+    return await client.start_workflow(
+        opts["workflow_type"], *opts["inputs"],
+        id=opts["workflow_id"] or str(uuid.uuid4()),
+        task_queue=opts["task_queue"],
+        execution_timeout=opts["execution_timeout"],
+        run_timeout=opts["run_timeout"],
+        task_timeout=opts["task_timeout"],
+        id_reuse_policy=_REUSE_POLICIES[policy] if policy else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+
+
+def _progress(d: WorkflowExecutionDescription) -> Text:
+    """The one status line shown while waiting: history size, pending work, a failing workflow task."""
+    parts = [f"Waiting for {d.id}: {d.history_length} events"]
+    for a in d.pending_activities[:3]:
+        attempt = f" attempt {a.attempt}" if a.attempt > 1 else ""
+        last = f": {a.last_failure.message}" if a.HasField("last_failure") else ""
+        parts.append(f"activity {a.activity_type.name}{attempt}{last}")
+    failure = d.last_workflow_task_failure
+    if failure is not None:
+        n = d.raw.pending_workflow_task.attempt
+        parts.append(f"workflow task failing (attempt {n}, see wf workflow describe): {failure.message}")
+    return Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
+
+
+async def _wait(handle: WorkflowHandle) -> Any:
+    """``handle.result()``, with a live status line on stderr when a person is watching."""
+    err = Console(stderr=True, highlight=False)
+    if not err.is_terminal:
+        return await handle.result()
+    task = asyncio.ensure_future(handle.result())
+    with err.status(Text(f"Waiting for {handle.id}…", no_wrap=True, overflow="ellipsis")) as status:
+        while not (await asyncio.wait({task}, timeout=1.0))[0]:
+            with contextlib.suppress(RPCError):
+                status.update(_progress(await handle.describe()))
+    return task.result()
+
+
+async def _report_outcome(handle: WorkflowHandle, workflow_type: str, settings: _Settings) -> int:
+    """Wait for the run, print its result (exit 0) or its failure chain (exit 1)."""
+    out: dict[str, Any] = {"workflowId": handle.id, "runId": handle.run_id}
+    try:
+        out |= {"status": "COMPLETED", "result": await _wait(handle)}
+    except WorkflowFailureError as exc:
+        status = exc.status.name if exc.status is not None else (await handle.describe()).status.name
+        cause = exc.cause
+        failure = cause.failure if isinstance(cause, FailureError) else None
+        lines = render.exception_lines(cause)
+        out |= {"status": status,
+                "failure": json_format.MessageToDict(failure) if failure is not None else {"message": lines[0]}}
+    if settings.json:
+        _print_json(out)
+    else:
+        rows = [("Workflow ID", handle.id), ("Run ID", handle.run_id or ""), ("Type", workflow_type),
+                ("Status", out["status"])]
+        if "result" in out:
+            rows.append(("Result", render.to_json(out["result"])))
+        else:
+            rows.append(("Failure", render.chain_text(lines)))
+        _print(render.key_values(rows))
+    return 0 if "result" in out else 1
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+@click.group("workflow")
+@_connection_options(group=True)
+@click.pass_context
+def workflow_group(ctx: click.Context, address: str, namespace: str, output: str) -> None:
+    """Start, follow and inspect workflows."""
+    ctx.obj = _Settings(address=address, namespace=namespace, output=output)
+
+
+@workflow_group.command("start")
+@_start_options
+@_connection_options(group=False)
+def start_cmd(**opts: Any) -> None:
+    """Start a workflow and print its workflow id and run id."""
+
+    async def body(client: Client, settings: _Settings) -> int:
+        handle = await _start(client, opts)
+        if settings.json:
+            _print_json({"workflowId": handle.id, "runId": handle.run_id})
+        else:
+            _print(render.key_values([
+                ("Workflow ID", handle.id), ("Run ID", handle.run_id or ""), ("Type", opts["workflow_type"]),
+                ("Namespace", settings.namespace), ("Task queue", opts["task_queue"]),
+            ]))
+        return 0
+
+    _run(body)
+
+
+@workflow_group.command("execute")
+@_start_options
+@_connection_options(group=False)
+def execute_cmd(**opts: Any) -> None:
+    """Start a workflow, wait for it, and print its result.
+
+    While it runs, a status line on stderr shows its progress. If it fails, the failure chain is
+    printed and the exit code is 1.
+    """
+
+    async def body(client: Client, settings: _Settings) -> int:
+        handle = await _start(client, opts)
+        return await _report_outcome(handle, opts["workflow_type"], settings)
+
+    _run(body)
+
+
+@workflow_group.command("result")
+@_run_options
+@_connection_options(group=False)
+def result_cmd(workflow_id: str, run_id: str | None) -> None:
+    """Wait for a workflow to close and print its result (exit 1 with its failure if it failed)."""
+
+    async def body(client: Client, settings: _Settings) -> int:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        described = await handle.describe()  # an unknown id fails here, before any waiting
+        handle.run_id = described.run_id
+        return await _report_outcome(handle, described.workflow_type, settings)
+
+    _run(body)
+
+
+@workflow_group.command("describe")
+@_run_options
+@_connection_options(group=False)
+def describe_cmd(workflow_id: str, run_id: str | None) -> None:
+    """Show a run: its status, pending activities, the pending workflow task with its last failure
+    (message and stack trace), and its result or failure once closed."""
+
+    async def body(client: Client, settings: _Settings) -> int:
+        described = await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+        if settings.json:
+            _print_json(json_format.MessageToDict(described.raw))
+        else:
+            _print(*render.describe_renderables(described.raw))
+        return 0
+
+    _run(body)
+
+
+@workflow_group.command("show")
+@_run_options
+@_connection_options(group=False)
+def show_cmd(workflow_id: str, run_id: str | None) -> None:
+    """Show a run's event history.
+
+    With --output json it prints the history as protobuf JSON (wf.v1.History), the form a replayer
+    loads: wf workflow show -w ID -o json > history.json
+    """
+
+    async def body(client: Client, settings: _Settings) -> int:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        if settings.json:
+            click.echo(history.to_json())
+        else:
+            _print(render.history_table(history.events))
+        return 0
+
+    _run(body)
+
+
+@workflow_group.command("list")
+@click.option("--query", "-q", default="", metavar="QUERY",
+              help="A filter: WorkflowType = 'Greeting' AND ExecutionStatus = 'Running'. "
+                   "Fields: WorkflowId, WorkflowType, ExecutionStatus, TaskQueue, RunId.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many runs (newest first).")
+@_connection_options(group=False)
+def list_cmd(query: str, limit: int | None) -> None:
+    """List workflow runs, newest first."""
+
+    async def body(client: Client, settings: _Settings) -> int:
+        executions = []
+        page_size = min(limit or 100, 1000)
+        async for execution in client.list_workflows(query, page_size=page_size):
+            executions.append(execution)
+            if limit is not None and len(executions) >= limit:
+                break
+        if settings.json:
+            _print_json([render.execution_json(e) for e in executions])
+        else:
+            _print(render.executions_table(executions))
+        return 0
+
+    _run(body)
