@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
-
 # The longest timeout, retry interval or back-off the server accepts (Temporal caps timers at 100
 # years too): a fire time further out cannot be computed, and the request is refused instead.
 MAX_DURATION_SECONDS = 100 * 365 * 24 * 3600

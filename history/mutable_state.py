@@ -165,7 +165,7 @@ class Execution:
         for e in self.events:
             data = e.SerializeToString()
             record.history_size += len(data)
-            events.append((e.event_id, e.event_type, data))
+            events.append((e.event_id, int(e.event_type), data))
         return Mutation(
             record=record,
             expected_version=0 if self.new else self.record.db_version,

@@ -184,10 +184,11 @@ class HistoryService:
                 self._cache.drop(key)
                 self._wake(key)
             return
-        key = tuple(body.split("\x1f"))
-        if len(key) == 3:
-            self._cache.drop(key)  # type: ignore[arg-type]
-            self._wake(key)  # type: ignore[arg-type]
+        parts = body.split("\x1f")
+        if len(parts) == 3:
+            key = (parts[0], parts[1], parts[2])
+            self._cache.drop(key)
+            self._wake(key)
 
     async def wait_for_change(self, key: tuple[str, str, str], timeout: float) -> bool:
         """Wait until the run gets new events here or closes elsewhere (True), or ``timeout`` (False)."""
@@ -909,7 +910,9 @@ class HistoryService:
             raise NotFound(f"{what} not found in namespace {namespace!r}")
         return record
 
-    async def describe(self, namespace: str, workflow_id: str, run_id: str) -> service_pb2.DescribeWorkflowExecutionResponse:
+    async def describe(
+        self, namespace: str, workflow_id: str, run_id: str
+    ) -> service_pb2.DescribeWorkflowExecutionResponse:
         record = await self.resolve_run(namespace, workflow_id, run_id)
         state = internal_pb2.MutableState.FromString(record.state)
         resp = service_pb2.DescribeWorkflowExecutionResponse(
@@ -1039,7 +1042,7 @@ def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo
 
 
 def _timeout_failure(timeout_type: int) -> common_pb2.Failure:
-    names = {
+    names: dict[int, str] = {
         C.TIMEOUT_TYPE_START_TO_CLOSE: "start-to-close",
         C.TIMEOUT_TYPE_SCHEDULE_TO_START: "schedule-to-start",
         C.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: "schedule-to-close",

@@ -89,9 +89,9 @@ class Matcher:
                 self._wake_all(q)
             return
         namespace, kind, name = body.split("\x1f", 2)
-        q = self._queues.get((namespace, name, TaskKind(int(kind))))
-        if q is not None:
-            self._wake_all(q)
+        queue = self._queues.get((namespace, name, TaskKind(int(kind))))
+        if queue is not None:
+            self._wake_all(queue)
 
     @staticmethod
     def _wake_all(q: _Queue) -> None:

@@ -69,7 +69,9 @@ class Server:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        service_pb2_grpc.add_WorkflowServiceServicer_to_server(WorkflowService(cfg, history, matcher), self._grpc)
+        service_pb2_grpc.add_WorkflowServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            WorkflowService(cfg, history, matcher), self._grpc
+        )
         self.port = self._grpc.add_insecure_port(f"{cfg.host}:{cfg.port}")
         if self.port == 0:
             raise OSError(f"cannot listen on {cfg.host}:{cfg.port} (is another server using the port?)")

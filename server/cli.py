@@ -7,7 +7,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,7 +25,7 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("wf"))
 
 
-def _limit_options(f):  # type: ignore[no-untyped-def]
+def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
     defaults = Limits()
     options = [
         click.option("--max-payload-bytes", type=click.IntRange(min=1), default=defaults.max_payload_bytes,

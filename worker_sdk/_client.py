@@ -137,7 +137,7 @@ class Client:
         target: str,
     ) -> None:
         self._channel = channel
-        self.service = service_pb2_grpc.WorkflowServiceStub(channel)
+        self.service = service_pb2_grpc.WorkflowServiceStub(channel)  # type: ignore[no-untyped-call]
         self.namespace = namespace
         self.data_converter = data_converter
         self.identity = identity

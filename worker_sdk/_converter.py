@@ -112,7 +112,9 @@ def convert(value: Any, hint: Any) -> Any:
         return value
     if dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
-        kwargs = {f.name: convert(value[f.name], hints.get(f.name)) for f in dataclasses.fields(hint) if f.name in value}
+        kwargs = {
+            f.name: convert(value[f.name], hints.get(f.name)) for f in dataclasses.fields(hint) if f.name in value
+        }
         return hint(**kwargs)
     validate = getattr(hint, "model_validate", None)  # pydantic v2
     if callable(validate):

@@ -78,7 +78,7 @@ class WorkflowInstance:
         self.defn = defn
         self.info = info
         self.converter = converter
-        self.loop = WorkflowLoop()
+        self.loop = WorkflowLoop()  # type: ignore[abstract]  # the methods it lacks are ones workflows must not use
         self.loop.instance = self  # type: ignore[attr-defined]
         self.commands: list[PendingCommand] = []
         self.activities: dict[str, _PendingActivity] = {}
@@ -277,8 +277,8 @@ class ReplayAwareLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         try:
             instance = current_instance("workflow.logger")
         except RuntimeError:
-            return self.logger.isEnabledFor(level)
-        return not instance.replaying and self.logger.isEnabledFor(level)
+            return bool(self.logger.isEnabledFor(level))
+        return not instance.replaying and bool(self.logger.isEnabledFor(level))
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         try:

@@ -36,14 +36,14 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
 
     # -- scheduling ------------------------------------------------------------------------------
 
-    def call_soon(
+    def call_soon(  # type: ignore[override]
         self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> asyncio.Handle:
         handle = asyncio.Handle(callback, args, self, context)
         self._ready.append(handle)
         return handle
 
-    def call_soon_threadsafe(
+    def call_soon_threadsafe(  # type: ignore[override]
         self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> asyncio.Handle:
         raise WorkflowLoopError("call_soon_threadsafe: workflows are single-threaded; use an activity")
@@ -83,7 +83,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def set_time(self, seconds: float) -> None:
         self._time = seconds
 
-    def call_later(
+    def call_later(  # type: ignore[override]
         self, delay: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> asyncio.TimerHandle:
         raise WorkflowLoopError(
@@ -91,7 +91,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
             "wait for an activity or a condition instead"
         )
 
-    def call_at(
+    def call_at(  # type: ignore[override]
         self, when: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> asyncio.TimerHandle:
         return self.call_later(when - self._time, callback, *args, context=context)
@@ -135,7 +135,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         return refused
 
     _io = "do I/O in an activity"
-    run_in_executor = _refuse("run_in_executor", "run blocking work in an activity")
+    run_in_executor = _refuse("run_in_executor", "run blocking work in an activity")  # type: ignore[assignment]
     getaddrinfo = _refuse("getaddrinfo", _io)
     getnameinfo = _refuse("getnameinfo", _io)
     create_connection = _refuse("create_connection", _io)
@@ -147,15 +147,15 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     connect_write_pipe = _refuse("connect_write_pipe", _io)
     subprocess_exec = _refuse("subprocess_exec", "run subprocesses in an activity")
     subprocess_shell = _refuse("subprocess_shell", "run subprocesses in an activity")
-    add_reader = _refuse("add_reader", _io)
+    add_reader = _refuse("add_reader", _io)  # type: ignore[assignment]
     remove_reader = _refuse("remove_reader", _io)
-    add_writer = _refuse("add_writer", _io)
+    add_writer = _refuse("add_writer", _io)  # type: ignore[assignment]
     remove_writer = _refuse("remove_writer", _io)
     sock_recv = _refuse("sock_recv", _io)
     sock_sendall = _refuse("sock_sendall", _io)
     sock_connect = _refuse("sock_connect", _io)
     sock_accept = _refuse("sock_accept", _io)
-    add_signal_handler = _refuse("add_signal_handler", "workflows do not receive OS signals")
+    add_signal_handler = _refuse("add_signal_handler", "workflows do not receive OS signals")  # type: ignore[assignment]
     remove_signal_handler = _refuse("remove_signal_handler", "workflows do not receive OS signals")
     run_forever = _refuse("run_forever", "the worker runs the workflow loop")
     run_until_complete = _refuse("run_until_complete", "await the coroutine instead")

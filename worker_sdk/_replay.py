@@ -33,12 +33,12 @@ _COMMAND_OF_EVENT = {
 
 def event_name(event_type: int) -> str:
     """EVENT_TYPE_ACTIVITY_TASK_SCHEDULED → ActivityTaskScheduled."""
-    raw = H.EventType.Name(event_type).removeprefix("EVENT_TYPE_")  # type: ignore[arg-type]
+    raw = H.EventType.Name(event_type).removeprefix("EVENT_TYPE_")
     return "".join(part.capitalize() for part in raw.split("_"))
 
 
 def command_name(command_type: int) -> str:
-    raw = command_pb2.CommandType.Name(command_type).removeprefix("COMMAND_TYPE_")  # type: ignore[arg-type]
+    raw = command_pb2.CommandType.Name(command_type).removeprefix("COMMAND_TYPE_")
     return "".join(part.capitalize() for part in raw.split("_"))
 
 

@@ -189,7 +189,10 @@ class Worker:
         )
 
         async def poll() -> service_pb2.PollWorkflowTaskQueueResponse:
-            return await self.client.service.PollWorkflowTaskQueue(req, timeout=_POLL_TIMEOUT)
+            resp: service_pb2.PollWorkflowTaskQueueResponse = await self.client.service.PollWorkflowTaskQueue(
+                req, timeout=_POLL_TIMEOUT
+            )
+            return resp
 
         await self._poll_loop(self._wf_slots, poll, self._handle_workflow_task, self._workflow_tasks, "workflow")
 
@@ -201,7 +204,10 @@ class Worker:
         )
 
         async def poll() -> service_pb2.PollActivityTaskQueueResponse:
-            return await self.client.service.PollActivityTaskQueue(req, timeout=_POLL_TIMEOUT)
+            resp: service_pb2.PollActivityTaskQueueResponse = await self.client.service.PollActivityTaskQueue(
+                req, timeout=_POLL_TIMEOUT
+            )
+            return resp
 
         await self._poll_loop(self._act_slots, poll, self._handle_activity_task, self._activity_tasks, "activity")
 
