@@ -142,9 +142,18 @@ class HistoryService:
     async def _update(self, key: tuple[str, str, str], op: Callable[[Execution], T]) -> T:
         for _ in range(20):
             async with self._lock(key):
+                cached = self._cache.get(key) is not None
                 record = await self._load(key)
                 ex = Execution(dataclasses.replace(record), _now(), self.limits)
-                result = op(ex)
+                try:
+                    result = op(ex)
+                except (HistoryError, TaskGone):
+                    if cached:
+                        # The cached copy may be behind a change another server made (a task
+                        # scheduled or started there): refuse only on what the database holds.
+                        self._cache.drop(key)
+                        continue
+                    raise
                 if not ex.changed:
                     return result
                 mutation = ex.mutation()
@@ -198,6 +207,8 @@ class HistoryService:
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
+            if self._watchers.get(key) is event and not event._waiters:  # type: ignore[attr-defined]
+                del self._watchers[key]  # nobody else waits: do not keep it for a run that may never change
             return False
         return True
 
@@ -317,7 +328,7 @@ class HistoryService:
         """Claim a workflow task for a poller and build its response (raises TaskGone if stale)."""
         key = (task.namespace, task.workflow_id, task.run_id)
 
-        def op(ex: Execution) -> int:
+        def op(ex: Execution) -> tuple[internal_pb2.WorkflowTaskState, int, str]:
             wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
             if (
                 not ex.running
@@ -343,20 +354,21 @@ class HistoryService:
                 event.event_id,
                 wt.attempt,
             )
-            return wt.attempt
+            started = internal_pb2.WorkflowTaskState()
+            started.CopyFrom(wt)
+            return started, ex.state.last_completed_workflow_task_started_event_id, ex.record.workflow_type
 
         try:
-            attempt = await self._update(key, op)
+            wt, previous_started, workflow_type = await self._update(key, op)
         except (TaskGone, NotFound):
             await self.store.pool.execute("DELETE FROM tasks WHERE id = $1", task.id)
             raise TaskGone("stale workflow task") from None
-        record = await self._load(key)
-        state = internal_pb2.MutableState.FromString(record.state)
-        events = await self.store.read_events(*key)
+        attempt = wt.attempt
+        # Up to this task's WorkflowTaskStarted: events appended since belong to the next task.
+        events = await self.store.read_events(*key, 1, wt.started_event_id)
         history = H.History()
         for data in events:
             history.events.add().MergeFromString(data)
-        wt = state.workflow_task
         token = internal_pb2.TaskToken(
             namespace=task.namespace,
             workflow_id=task.workflow_id,
@@ -368,8 +380,8 @@ class HistoryService:
         return service_pb2.PollWorkflowTaskQueueResponse(
             task_token=encode_token(token),
             workflow_execution=C.WorkflowExecution(workflow_id=task.workflow_id, run_id=task.run_id),
-            workflow_type=C.WorkflowType(name=record.workflow_type),
-            previous_started_event_id=state.last_completed_workflow_task_started_event_id,
+            workflow_type=C.WorkflowType(name=workflow_type),
+            previous_started_event_id=previous_started,
             started_event_id=wt.started_event_id,
             attempt=attempt,
             history=history,
