@@ -207,7 +207,7 @@ class HistoryService:
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
-            if self._watchers.get(key) is event and not event._waiters:  # type: ignore[attr-defined]
+            if self._watchers.get(key) is event and not event._waiters:
                 del self._watchers[key]  # nobody else waits: do not keep it for a run that may never change
             return False
         return True
