@@ -43,4 +43,5 @@ class Limits:
 
     def describe(self, name: str) -> str:
         """'<limit> of <value> (raise it with <flag>)' for error messages."""
-        return f"{name.replace('_', ' ')} of {getattr(self, name):,} (raise it with `wf server {self.FLAGS[name]}`)"
+        value = getattr(self, name)
+        return f"{name.replace('_', ' ')} of {value:,} (raise it with `{self.FLAGS[name]}` on `wf server start`)"

@@ -980,8 +980,8 @@ class HistoryService:
     ) -> service_pb2.GetWorkflowExecutionHistoryResponse:
         """A page of events; with ``wait_new_event``, a long poll for events past the page token."""
         ex = req.execution
-        cached = self._cache.get((req.namespace, ex.workflow_id, ex.run_id)) if ex.run_id else None
-        record = cached or await self.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
+        # From the database: another server may have moved the run on since this one cached it.
+        record = await self.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
         key = (req.namespace, record.workflow_id, record.run_id)
         first = int.from_bytes(req.next_page_token, "big") if req.next_page_token else 1
         page = req.maximum_page_size if req.maximum_page_size > 0 else 1000
@@ -1014,6 +1014,7 @@ class HistoryService:
                 return service_pb2.GetWorkflowExecutionHistoryResponse(next_page_token=token, run_id=record.run_id)
             # Another server may change the run without telling us: look again now and then.
             woken = await self.wait_for_change(key, min(remaining, 5.0))
+            # Woken by a commit in this process, the cache holds it; otherwise ask the database.
             cached = self._cache.get(key) if woken else None
             record = cached or await self.store.load(*key) or record
 

@@ -35,6 +35,10 @@ def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Most activities one run may have pending."),
         click.option("--max-id-length", type=click.IntRange(min=1), default=defaults.max_id_length,
                      show_default=True, help="Longest workflow id, type, task queue or activity id."),
+        click.option("--max-history-events", type=click.IntRange(min=10), default=defaults.max_history_events,
+                     show_default=True, help="Most events one run's history may hold; past it the run fails."),
+        click.option("--max-history-bytes", type=click.IntRange(min=1024), default=defaults.max_history_bytes,
+                     show_default=True, help="Largest one run's history may grow; past it the run fails."),
         click.option("--long-poll-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
                      help="Seconds a poll for tasks waits before answering empty."),
     ]
@@ -48,6 +52,8 @@ def _config(db_url: str, ip: str, port: int, opts: dict[str, object]) -> ServerC
         max_payload_bytes=int(opts["max_payload_bytes"]),  # type: ignore[call-overload]
         max_pending_activities=int(opts["max_pending_activities"]),  # type: ignore[call-overload]
         max_id_length=int(opts["max_id_length"]),  # type: ignore[call-overload]
+        max_history_events=int(opts["max_history_events"]),  # type: ignore[call-overload]
+        max_history_bytes=int(opts["max_history_bytes"]),  # type: ignore[call-overload]
     )
     return ServerConfig(
         db_url=db_url, host=ip, port=port, limits=limits,

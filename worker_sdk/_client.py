@@ -22,7 +22,6 @@ from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._failure import from_failure
-from worker_sdk._retry import RetryPolicy
 from worker_sdk.errors import (
     RPCError,
     TerminatedError,
@@ -226,7 +225,6 @@ class Client:
         run_timeout: timedelta | None = None,
         task_timeout: timedelta | None = None,
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        retry_policy: RetryPolicy | None = None,
         request_id: str | None = None,
         result_type: Any = None,
     ) -> WorkflowHandle:
@@ -267,8 +265,6 @@ class Client:
                 if value <= timedelta(0):
                     raise ValueError(f"{label} must be positive, got {value}")
                 getattr(req, label).FromTimedelta(value)
-        if retry_policy is not None:
-            req.retry_policy.CopyFrom(retry_policy.to_proto())
         try:
             resp = await self.call(self.service.StartWorkflowExecution, req)
         except RPCError as exc:
