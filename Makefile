@@ -1,13 +1,17 @@
 # wf — one entry point for a new clone. Only Python 3.11+ and make are assumed.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test proto lint clean
 
+# The virtualenv is created and the project installed on first use, and again when pyproject.toml changes.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { \
+		$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+			echo "wf needs Python 3.11 or newer: install it, or run make PYTHON=/path/to/python3.11" >&2; exit 1; }; \
+		echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -27,6 +31,7 @@ proto: $(STAMP)
 		--grpc_python_out=.. wf/v1/*.proto
 	touch wf/v1/__init__.py
 
+## lint: ruff and mypy (strict)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy worker_sdk history matching server

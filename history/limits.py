@@ -31,7 +31,7 @@ class Limits:
     max_workflow_task_timeout: timedelta = timedelta(minutes=2)
     # Back-off between attempts of a failing workflow task: doubles from the first, up to the cap.
     workflow_task_retry_first: timedelta = timedelta(seconds=1)
-    workflow_task_retry_cap: timedelta = timedelta(seconds=60)
+    workflow_task_retry_cap: timedelta = timedelta(minutes=10)
 
     FLAGS: ClassVar[dict[str, str]] = {
         "max_payload_bytes": "--max-payload-bytes",

@@ -1,0 +1,107 @@
+"""The examples under ``examples/`` run end to end: their own workflows and activities, a real worker,
+the session's server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import pytest_asyncio
+
+from server.app import Server
+from worker_sdk import Client, Worker
+from worker_sdk.errors import ActivityError, ApplicationError, WorkflowFailureError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    """``examples/<name>/workflows.py`` as module ``examples_<name>_workflows``.
+
+    Each example's workflows module is called ``workflows`` (its scripts import it by that name), so
+    the tests give each a name of its own. It is registered in ``sys.modules`` so the type hints of its
+    dataclasses resolve when payloads are decoded.
+    """
+    module_name = f"examples_{name}_workflows"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / name / "workflows.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+hello = load_example("hello")
+onboarding = load_example("onboarding")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(server: Server) -> AsyncIterator[Client]:
+    c = await Client.connect(server.address)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+@pytest.mark.parametrize("name", ["hello", "onboarding"])
+def test_each_example_has_a_worker_and_a_starter(name: str) -> None:
+    for script in ("workflows.py", "worker.py", "starter.py"):
+        assert (EXAMPLES / name / script).is_file(), f"examples/{name}/{script} is missing"
+
+
+async def test_hello_greets(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[hello.Greeting], activities=[hello.greet]):
+        result = await client.execute_workflow(
+            hello.Greeting.run, "world", id=f"greet-{task_queue}", task_queue=task_queue
+        )
+    assert result == "Hello, world!"
+
+
+def onboarding_worker(client: Client, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[onboarding.Onboarding],
+        activities=[onboarding.send_welcome_email, onboarding.check_account_status, onboarding.send_tips_email],
+    )
+
+
+async def test_onboarding_waits_for_the_account_then_sends_tips(client: Client, task_queue: str) -> None:
+    user = onboarding.User(id="ada", email="ada@example.com", name="Ada")
+    request = onboarding.OnboardingInput(user, status_retry_interval=timedelta(milliseconds=100))
+    async with onboarding_worker(client, task_queue):
+        summary = await client.execute_workflow(
+            onboarding.Onboarding.run, request, id=f"onboarding-{task_queue}", task_queue=task_queue
+        )
+    assert summary == onboarding.OnboardingSummary(
+        user_id="ada", emails_sent=["welcome-ada", "tips-ada"], status_checks=onboarding.ACTIVE_ON_ATTEMPT
+    )
+
+
+async def test_onboarding_fails_when_the_account_never_becomes_active(client: Client, task_queue: str) -> None:
+    user = onboarding.User(id="bob", email="bob@example.com", name="Bob")
+    request = onboarding.OnboardingInput(
+        user,
+        status_retry_interval=timedelta(milliseconds=100),
+        status_max_attempts=onboarding.ACTIVE_ON_ATTEMPT - 1,
+    )
+    async with onboarding_worker(client, task_queue):
+        with pytest.raises(WorkflowFailureError) as failed:
+            await client.execute_workflow(
+                onboarding.Onboarding.run, request, id=f"onboarding-{task_queue}", task_queue=task_queue
+            )
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "AccountNeverActive"
+    activity_error = cause.__cause__
+    assert isinstance(activity_error, ActivityError)
+    last_attempt = activity_error.cause
+    assert isinstance(last_attempt, ApplicationError) and last_attempt.type == "AccountNotActive"

@@ -1,0 +1,72 @@
+"""What ships beside the code: docker-compose.yml and its Dockerfile, the CI entry point, the README.
+
+No Docker engine runs where the tests run: ``docker-compose config`` validates the file without one,
+and the commands in it are checked to be the ``wf`` commands the rest of the suite runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WF_START = "wf server start --db postgresql://wf:wf@postgres:5432/wf --ip 0.0.0.0 --port 7233"
+
+
+def compose_service(name: str) -> str:
+    """The text of one top-level service block of docker-compose.yml."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    match = re.search(rf"^  {name}:\n((?:    .*\n|\s*\n)*)", text, re.MULTILINE)
+    assert match, f"docker-compose.yml has no service {name!r}"
+    return match.group(1)
+
+
+def test_docker_compose_config_is_valid() -> None:
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("docker-compose is not installed (Debian: apt-get install docker-compose)")
+    result = subprocess.run(
+        [compose, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_runs_wf_server_start_on_postgres() -> None:
+    wf = compose_service("wf")
+    assert f"command: {WF_START}" in wf
+    assert re.search(r"build: \.$", wf, re.MULTILINE)
+    assert re.search(r"condition: service_healthy", wf)
+    assert '"7233:7233"' in wf
+
+    postgres = compose_service("postgres")
+    assert "image: postgres:16" in postgres
+    for var in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"):
+        assert f"{var}: wf" in postgres
+    assert "pg_isready" in postgres
+
+
+def test_dockerfile_installs_the_package_and_starts_the_same_server() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile
+    assert re.search(r"^RUN pip install .*\.$", dockerfile, re.MULTILINE)
+    cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert cmd, "the Dockerfile has no CMD"
+    assert " ".join(json.loads(cmd.group(1))) == WF_START
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "__pycache__"} <= set(ignored)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("make ") and "test" in line]
+    assert commands == ["make test"], commands
+    ci = ROOT / ".ci" / "run"
+    assert os.access(ci, os.X_OK), ".ci/run is not executable"
+    lines = [line for line in ci.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert lines[-1] == "make test"
