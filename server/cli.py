@@ -41,13 +41,29 @@ def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Largest one run's history may grow; past it the run fails."),
         click.option("--long-poll-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
                      help="Seconds a poll for tasks waits before answering empty."),
+        click.option("--otel-console", is_flag=True, default=False,
+                     help="Print an OpenTelemetry span for every RPC to stderr (for debugging)."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
+def _setup_tracing(enabled: object) -> None:
+    if not enabled:
+        return
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "wf-server"}))
+    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
+    trace.set_tracer_provider(provider)
+
+
 def _config(db_url: str, ip: str, port: int, opts: dict[str, object]) -> ServerConfig:
+    _setup_tracing(opts.get("otel_console"))
     limits = Limits(
         max_payload_bytes=int(opts["max_payload_bytes"]),  # type: ignore[call-overload]
         max_pending_activities=int(opts["max_pending_activities"]),  # type: ignore[call-overload]

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import asyncpg
 import grpc
 from google.protobuf.duration_pb2 import Duration
+from opentelemetry import trace
 
 from history import errors
 from history.limits import MAX_DURATION_SECONDS, Limits, id_length
@@ -27,6 +28,9 @@ from server.config import ServerConfig
 from wf.v1 import common_pb2, service_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
+# Spans go wherever the process's TracerProvider sends them (nowhere unless one is configured, e.g. by
+# `wf server start --otel-console` or an OpenTelemetry distro).
+tracer = trace.get_tracer("wf.server")
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -46,8 +50,14 @@ def rpc(
 ) -> Callable[[Any, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]]:
     """Map errors raised by one RPC handler to gRPC statuses."""
 
+    span_name = f"wf.v1.WorkflowService/{method.__name__}"
+
     @functools.wraps(method)
     async def handler(self: Any, request: Req, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
+        with tracer.start_as_current_span(span_name, kind=trace.SpanKind.SERVER):
+            return await _handle(self, request, context)
+
+    async def _handle(self: Any, request: Req, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
         try:
             return await method(self, request, context)
         except errors.HistoryError as exc:
