@@ -84,19 +84,22 @@ class Notifier:
 
     async def _publisher(self) -> None:
         conn: asyncpg.Connection | None = None
-        while not self._closed:
-            await self._wake.wait()
-            self._wake.clear()
-            batch, self._pending = list(dict.fromkeys(self._pending)), []
-            if not batch:
-                continue
-            try:
-                if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(self._dsn)
-                await conn.execute("SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m", CHANNEL, batch)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("could not publish %d notifications: %s", len(batch), exc)
-                conn = None
-                await asyncio.sleep(0.5)
-        if conn is not None:
-            await conn.close()
+        try:
+            while not self._closed:
+                await self._wake.wait()
+                self._wake.clear()
+                batch, self._pending = list(dict.fromkeys(self._pending)), []
+                if not batch:
+                    continue
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = await asyncpg.connect(self._dsn)
+                    await conn.execute("SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m", CHANNEL, batch)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("could not publish %d notifications: %s", len(batch), exc)
+                    conn = None
+                    await asyncio.sleep(0.5)
+        finally:
+            # close() cancels this task while it waits: the connection must not leak then either.
+            if conn is not None and not conn.is_closed():
+                conn.terminate()

@@ -1028,7 +1028,7 @@ class HistoryService:
                 before = (datetime.fromisoformat(ts), wid, rid)
             except ValueError as exc:
                 raise InvalidArgument("next_page_token is malformed") from exc
-        size = page_size if 0 < page_size <= 1000 else 100
+        size = min(page_size, 1000) if page_size > 0 else 100
         records = await self.store.list_executions(namespace, conditions, size, before)
         resp = service_pb2.ListWorkflowExecutionsResponse(executions=[execution_info(r) for r in records])
         if len(records) == size:

@@ -33,8 +33,10 @@ def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-pending-activities", type=click.IntRange(min=1),
                      default=defaults.max_pending_activities, show_default=True,
                      help="Most activities one run may have pending."),
-        click.option("--max-id-length", type=click.IntRange(min=1), default=defaults.max_id_length,
-                     show_default=True, help="Longest workflow id, type, task queue or activity id."),
+        click.option("--max-id-length", type=click.IntRange(min=1, max=defaults.max_id_length),
+                     default=defaults.max_id_length, show_default=True,
+                     help="Longest workflow id, type, task queue or activity id, in UTF-8 bytes "
+                     "(at most 1,000: the schema's indexes hold no longer keys)."),
         click.option("--max-history-events", type=click.IntRange(min=10), default=defaults.max_history_events,
                      show_default=True, help="Most events one run's history may hold; past it the run fails."),
         click.option("--max-history-bytes", type=click.IntRange(min=1024), default=defaults.max_history_bytes,

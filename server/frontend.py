@@ -19,7 +19,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from opentelemetry import trace
 
-from history import errors
+from history import errors, retry
 from history.limits import MAX_DURATION_SECONDS, Limits, id_length
 from history.service import HistoryService, TaskGone, decode_token
 from history.tasks import TaskKind, TaskRow
@@ -205,6 +205,8 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         c.duration(request.workflow_execution_timeout, "workflow_execution_timeout")
         c.duration(request.workflow_run_timeout, "workflow_run_timeout")
         c.duration(request.workflow_task_timeout, "workflow_task_timeout")
+        if request.HasField("retry_policy") and (problem := retry.validate(request.retry_policy)):
+            raise errors.InvalidArgument(problem)
         c.payloads(request.input, "workflow input")
         run_id, started = await self.history.start_workflow(request)
         return service_pb2.StartWorkflowExecutionResponse(run_id=run_id, started=started)

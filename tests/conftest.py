@@ -7,23 +7,28 @@ a fresh task queue, so tests never see each other's tasks.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import grpc
-import pytest
-import pytest_asyncio
+# Before grpc loads: the tests fork (pg_ctl, `wf server` subprocesses) while gRPC threads run, and
+# gRPC's fork handlers only apply to processes that go on using gRPC after fork(), which ours never do.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-import migrations
-from server.app import Server
-from server.config import ServerConfig
-from server.embedded import EmbeddedPostgres
-from wf.v1 import service_pb2_grpc
+import asyncio  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import grpc  # noqa: E402
+import pytest  # noqa: E402
+import pytest_asyncio  # noqa: E402
+
+import migrations  # noqa: E402
+from server.app import Server  # noqa: E402
+from server.config import ServerConfig  # noqa: E402
+from server.embedded import EmbeddedPostgres  # noqa: E402
+from wf.v1 import service_pb2_grpc  # noqa: E402
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import inspect
 import os
-import re
 import shutil
 import signal
 import socket
@@ -18,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,9 +35,7 @@ T = TypeVar("T")
 # -- waiting for conditions ----------------------------------------------------------------------
 
 
-async def assert_eventually(
-    fn: Callable[[], T | Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
-) -> T:
+async def assert_eventually(fn: Callable[[], T | Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05) -> T:
     """Call ``fn`` until it passes, and return what it returned.
 
     ``fn`` (sync or async) fails by raising AssertionError or by returning False; anything else is a
@@ -162,6 +160,20 @@ async def wf_server_process(
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
+def new_id(prefix: str = "wf") -> str:
+    """A workflow (or request) id no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
+    """The gRPC error an awaited call ends with (fails the test if the call succeeds)."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as exc:
+        return exc
+    raise AssertionError("the call succeeded; a gRPC error was expected")
+
+
 # -- building requests ---------------------------------------------------------------------------
 
 
@@ -249,7 +261,9 @@ def complete_workflow(result: bytes | None = None) -> command_pb2.Command:
     )
 
 
-def application_failure(message: str, error_type: str = "TestError", *, non_retryable: bool = False) -> common_pb2.Failure:
+def application_failure(
+    message: str, error_type: str = "TestError", *, non_retryable: bool = False
+) -> common_pb2.Failure:
     return common_pb2.Failure(
         message=message,
         source="tests",
@@ -286,14 +300,18 @@ async def poll_activity_task(
     )
 
 
-async def next_workflow_task(stub: Stub, task_queue: str, *, within: float = 10.0, **kw: Any) -> service_pb2.PollWorkflowTaskQueueResponse:
+async def next_workflow_task(
+    stub: Stub, task_queue: str, *, within: float = 10.0, **kw: Any
+) -> service_pb2.PollWorkflowTaskQueueResponse:
     """The next workflow task on the queue; fails the test if none comes ``within`` seconds."""
     resp = await poll_workflow_task(stub, task_queue, timeout=within + 1.0, **kw)
     assert resp.task_token, f"no workflow task on {task_queue!r} within {within}s"
     return resp
 
 
-async def next_activity_task(stub: Stub, task_queue: str, *, within: float = 10.0, **kw: Any) -> service_pb2.PollActivityTaskQueueResponse:
+async def next_activity_task(
+    stub: Stub, task_queue: str, *, within: float = 10.0, **kw: Any
+) -> service_pb2.PollActivityTaskQueueResponse:
     """The next activity task on the queue; fails the test if none comes ``within`` seconds."""
     resp = await poll_activity_task(stub, task_queue, timeout=within + 1.0, **kw)
     assert resp.task_token, f"no activity task on {task_queue!r} within {within}s"
@@ -307,7 +325,9 @@ async def complete_workflow_task(stub: Stub, task_token: bytes, *commands: comma
     )
 
 
-async def describe(stub: Stub, workflow_id: str, run_id: str = "", *, namespace: str = "default") -> service_pb2.DescribeWorkflowExecutionResponse:
+async def describe(
+    stub: Stub, workflow_id: str, run_id: str = "", *, namespace: str = "default"
+) -> service_pb2.DescribeWorkflowExecutionResponse:
     return await stub.DescribeWorkflowExecution(
         service_pb2.DescribeWorkflowExecutionRequest(
             namespace=namespace, execution=common_pb2.WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
@@ -316,7 +336,9 @@ async def describe(stub: Stub, workflow_id: str, run_id: str = "", *, namespace:
     )
 
 
-async def fetch_history(stub: Stub, workflow_id: str, run_id: str = "", *, namespace: str = "default") -> history_pb2.History:
+async def fetch_history(
+    stub: Stub, workflow_id: str, run_id: str = "", *, namespace: str = "default"
+) -> history_pb2.History:
     """The whole history of a run as it is now (every page, no waiting)."""
     history = history_pb2.History()
     token = b""
@@ -335,7 +357,9 @@ async def fetch_history(stub: Stub, workflow_id: str, run_id: str = "", *, names
             return history
 
 
-async def list_all(stub: Stub, query: str, *, page_size: int = 0, namespace: str = "default") -> list[service_pb2.WorkflowExecutionInfo]:
+async def list_all(
+    stub: Stub, query: str, *, page_size: int = 0, namespace: str = "default"
+) -> list[service_pb2.WorkflowExecutionInfo]:
     """Every execution matching ``query``, following the page tokens."""
     found: list[service_pb2.WorkflowExecutionInfo] = []
     token = b""
@@ -368,10 +392,6 @@ def event_types(history: history_pb2.History) -> list[str]:
 
 def events_of(history: history_pb2.History, name: str) -> list[history_pb2.HistoryEvent]:
     return [e for e in history.events if event_name(e.event_type) == name]
-
-
-def camel_to_snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 # -- a scripted raw worker -----------------------------------------------------------------------
@@ -468,6 +488,7 @@ async def background(*coroutines: Awaitable[None]) -> AsyncIterator[list[asyncio
         for t in tasks:
             t.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-    failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
-    if failures:
-        raise failures[0]
+        failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
+        if failures:
+            # Raised here, a worker's error is shown first; a failure of the block stays as its context.
+            raise failures[0]

@@ -73,7 +73,8 @@ def test_error_exports() -> None:
     for name in errors.__all__:
         assert name in public(errors)
     # Every error the SDK raises shares one root.
-    for name in ("FailureError", "WorkflowFailureError", "WorkflowAlreadyStartedError", "NondeterminismError", "RPCError"):
+    roots = ("FailureError", "WorkflowFailureError", "WorkflowAlreadyStartedError", "NondeterminismError", "RPCError")
+    for name in roots:
         assert issubclass(getattr(errors, name), errors.WfError)
 
 

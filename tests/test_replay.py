@@ -11,14 +11,13 @@ import pytest
 import pytest_asyncio
 
 from server.app import Server
+from tests.helpers import assert_eventually
+from wf.v1 import history_pb2
 from worker_sdk import Client, Worker, activity, workflow
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
 from worker_sdk.errors import NondeterminismError
-from wf.v1 import history_pb2
-
-from tests.helpers import assert_eventually
 
 T = timedelta(seconds=5)
 

@@ -12,7 +12,12 @@ import pytest
 import pytest_asyncio
 
 from server.app import Server
+from tests.helpers import assert_eventually
+from wf.v1 import history_pb2
 from worker_sdk import Client, RetryPolicy, Worker, WorkflowExecutionStatus, activity, workflow
+from worker_sdk._converter import DataConverter
+from worker_sdk._definition import WorkflowDefinition
+from worker_sdk._replay import WorkflowTaskInput, event_name, run_workflow_task
 from worker_sdk.errors import (
     ActivityError,
     ApplicationError,
@@ -22,12 +27,6 @@ from worker_sdk.errors import (
     WorkflowAlreadyStartedError,
     WorkflowFailureError,
 )
-from worker_sdk._replay import WorkflowTaskInput, event_name, run_workflow_task
-from worker_sdk._converter import DataConverter
-from worker_sdk._definition import WorkflowDefinition
-from wf.v1 import history_pb2
-
-from tests.helpers import assert_eventually
 
 FAST_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_interval=timedelta(milliseconds=200))
 SECONDS_5 = timedelta(seconds=5)
@@ -407,11 +406,11 @@ async def test_oversized_result_fails_the_workflow_naming_the_limit(client: Clie
 async def test_list_workflows_filters_by_type(client: Client, task_queue: str) -> None:
     async with Worker(client, task_queue=task_queue, workflows=[plain_function_workflow]):
         for i in range(3):
-            await client.execute_workflow(plain_function_workflow, i, i, id=f"list-{task_queue}-{i}", task_queue=task_queue)
-    found = [
-        w async for w in client.list_workflows("WorkflowType = 'plain_function_workflow' AND ExecutionStatus = 'Completed'")
-        if w.task_queue == task_queue
-    ]
+            await client.execute_workflow(
+                plain_function_workflow, i, i, id=f"list-{task_queue}-{i}", task_queue=task_queue
+            )
+    query = "WorkflowType = 'plain_function_workflow' AND ExecutionStatus = 'Completed'"
+    found = [w async for w in client.list_workflows(query) if w.task_queue == task_queue]
     assert sorted(w.id for w in found) == [f"list-{task_queue}-{i}" for i in range(3)]
 
 
