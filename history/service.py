@@ -49,9 +49,11 @@ class TaskGone(Exception):
 
 @dataclasses.dataclass
 class CompletionResult:
-    """What RespondWorkflowTaskCompleted answers: an error message when a command was refused."""
+    """What RespondWorkflowTaskCompleted answers: an error message when a command was refused, and
+    the activities started eagerly for the worker (their state and input)."""
 
     error: str | None = None
+    eager: list[tuple[internal_pb2.ActivityState, common_pb2.Payloads]] = dataclasses.field(default_factory=list)
 
 
 def _now() -> datetime:
@@ -437,15 +439,29 @@ class HistoryService:
             ex.state.last_completed_workflow_task_started_event_id = wt.started_event_id
             ex.state.ClearField("last_workflow_task_failure")
             ex.state.ClearField("workflow_task")
+            result = CompletionResult()
             for command in commands:
-                self._apply_command(ex, command, completed.event_id)
+                self._apply_command(ex, command, completed.event_id, result, identity)
                 if ex.closes:
+                    result.eager.clear()
                     break
             if not ex.closes and ex.state.workflow_task_needed:
                 ex.schedule_workflow_task()
-            return CompletionResult()
+            return result
 
         return await self._update(key, op)
+
+    async def eager_activity_tasks(
+        self, token: internal_pb2.TaskToken, result: CompletionResult
+    ) -> list[service_pb2.PollActivityTaskQueueResponse]:
+        """Poll responses for the activities a workflow task completion started eagerly."""
+        if not result.eager:
+            return []
+        record = await self._load((token.namespace, token.workflow_id, token.run_id))
+        return [
+            activity_task_response(token.namespace, token.workflow_id, token.run_id, record.workflow_type, a, input)
+            for a, input in result.eager
+        ]
 
     def _fail_task(
         self,
@@ -581,10 +597,26 @@ class HistoryService:
                     return f"command {i}: more pending activities than the {limits.describe('max_pending_activities')}"
         return None
 
-    def _apply_command(self, ex: Execution, command: command_pb2.Command, completed_id: int) -> None:
+    def _apply_command(
+        self,
+        ex: Execution,
+        command: command_pb2.Command,
+        completed_id: int,
+        result: CompletionResult,
+        identity: str,
+    ) -> None:
         kind = command.WhichOneof("attributes")
         if kind == "schedule_activity_task_command_attributes":
-            self._schedule_activity(ex, command.schedule_activity_task_command_attributes, completed_id)
+            a = command.schedule_activity_task_command_attributes
+            state = self._schedule_activity(ex, a, completed_id)
+            if a.request_eager_execution and state.task_queue == ex.record.task_queue:
+                # Started now, in this same commit, for the worker that asked: no task row, no poll.
+                self._start_activity_attempt(ex, state, identity)
+                started = internal_pb2.ActivityState()
+                started.CopyFrom(state)
+                result.eager.append((started, a.input))
+            else:
+                self._dispatch_activity_attempt(ex, state)
         elif kind == "complete_workflow_execution_command_attributes":
             ex.add_event(
                 H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
@@ -607,7 +639,7 @@ class HistoryService:
 
     def _schedule_activity(
         self, ex: Execution, a: command_pb2.ScheduleActivityTaskCommandAttributes, completed_id: int
-    ) -> None:
+    ) -> internal_pb2.ActivityState:
         attrs = H.ActivityTaskScheduledEventAttributes(
             activity_id=a.activity_id,
             activity_type=a.activity_type,
@@ -642,7 +674,6 @@ class HistoryService:
         state.heartbeat_timeout.CopyFrom(attrs.heartbeat_timeout)
         state.retry_policy.CopyFrom(attrs.retry_policy)
         state.attempt = 1
-        self._dispatch_activity_attempt(ex, state)
         if is_set(state.schedule_to_close_timeout):
             ex.set_timer(
                 activity_timer_key(sid, "s2c"),
@@ -651,6 +682,20 @@ class HistoryService:
                 sid,
                 1,
             )
+        return state
+
+    @staticmethod
+    def _start_activity_attempt(ex: Execution, a: internal_pb2.ActivityState, identity: str) -> None:
+        a.started_time.FromDatetime(ex.now)
+        a.last_worker_identity = identity
+        ex.delete_timer(activity_timer_key(a.scheduled_event_id, "s2s"))
+        ex.set_timer(
+            activity_timer_key(a.scheduled_event_id, "stc"),
+            duration(a.start_to_close_timeout),
+            TimerKind.ACTIVITY_START_TO_CLOSE,
+            a.scheduled_event_id,
+            a.attempt,
+        )
 
     @staticmethod
     def _dispatch_activity_attempt(ex: Execution, a: internal_pb2.ActivityState) -> None:
@@ -676,16 +721,7 @@ class HistoryService:
             if a is None or a.attempt != task.attempt or a.HasField("started_time") or a.backing_off:
                 raise TaskGone("stale activity task")
             ex.claimed_task_id = task.id
-            a.started_time.FromDatetime(ex.now)
-            a.last_worker_identity = identity
-            ex.delete_timer(activity_timer_key(a.scheduled_event_id, "s2s"))
-            ex.set_timer(
-                activity_timer_key(a.scheduled_event_id, "stc"),
-                duration(a.start_to_close_timeout),
-                TimerKind.ACTIVITY_START_TO_CLOSE,
-                a.scheduled_event_id,
-                a.attempt,
-            )
+            self._start_activity_attempt(ex, a, identity)
             result = internal_pb2.ActivityState()
             result.CopyFrom(a)
             return result
@@ -698,29 +734,8 @@ class HistoryService:
         record = await self._load(key)
         data = await self.store.read_event(*key, task.scheduled_event_id)
         scheduled = H.HistoryEvent.FromString(data or b"").activity_task_scheduled_event_attributes
-        token = internal_pb2.TaskToken(
-            namespace=task.namespace,
-            workflow_id=task.workflow_id,
-            run_id=task.run_id,
-            scheduled_event_id=task.scheduled_event_id,
-            attempt=a.attempt,
-        )
-        return service_pb2.PollActivityTaskQueueResponse(
-            task_token=encode_token(token),
-            workflow_type=C.WorkflowType(name=record.workflow_type),
-            workflow_execution=C.WorkflowExecution(workflow_id=task.workflow_id, run_id=task.run_id),
-            activity_type=C.ActivityType(name=a.activity_type),
-            activity_id=a.activity_id,
-            input=scheduled.input,
-            scheduled_time=a.scheduled_time,
-            current_attempt_scheduled_time=a.current_attempt_scheduled_time,
-            started_time=a.started_time,
-            attempt=a.attempt,
-            schedule_to_close_timeout=a.schedule_to_close_timeout,
-            start_to_close_timeout=a.start_to_close_timeout,
-            heartbeat_timeout=a.heartbeat_timeout,
-            retry_policy=a.retry_policy,
-            workflow_namespace=task.namespace,
+        return activity_task_response(
+            task.namespace, task.workflow_id, task.run_id, record.workflow_type, a, scheduled.input
         )
 
     @staticmethod
@@ -1037,6 +1052,41 @@ class HistoryService:
                 (last.start_time.isoformat(), last.workflow_id, last.run_id)
             ).encode()
         return resp
+
+
+def activity_task_response(
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    workflow_type: str,
+    a: internal_pb2.ActivityState,
+    input: common_pb2.Payloads,
+) -> service_pb2.PollActivityTaskQueueResponse:
+    """What a worker gets for a started activity attempt, by poll or eagerly."""
+    token = internal_pb2.TaskToken(
+        namespace=namespace,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        scheduled_event_id=a.scheduled_event_id,
+        attempt=a.attempt,
+    )
+    return service_pb2.PollActivityTaskQueueResponse(
+        task_token=encode_token(token),
+        workflow_type=C.WorkflowType(name=workflow_type),
+        workflow_execution=C.WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+        activity_type=C.ActivityType(name=a.activity_type),
+        activity_id=a.activity_id,
+        input=input,
+        scheduled_time=a.scheduled_time,
+        current_attempt_scheduled_time=a.current_attempt_scheduled_time,
+        started_time=a.started_time,
+        attempt=a.attempt,
+        schedule_to_close_timeout=a.schedule_to_close_timeout,
+        start_to_close_timeout=a.start_to_close_timeout,
+        heartbeat_timeout=a.heartbeat_timeout,
+        retry_policy=a.retry_policy,
+        workflow_namespace=namespace,
+    )
 
 
 def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo:

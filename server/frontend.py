@@ -269,7 +269,9 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         result = await self.history.complete_workflow_task(token, list(request.commands), request.identity)
         if result.error:
             raise errors.InvalidArgument(f"workflow task failed: {result.error}")
-        return service_pb2.RespondWorkflowTaskCompletedResponse()
+        return service_pb2.RespondWorkflowTaskCompletedResponse(
+            activity_tasks=await self.history.eager_activity_tasks(token, result)
+        )
 
     @rpc
     async def RespondWorkflowTaskFailed(

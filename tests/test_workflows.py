@@ -449,3 +449,12 @@ def test_worker_refuses_undecorated_workflows() -> None:
 
     with pytest.raises(TypeError, match="@workflow.defn"):
         WorkflowDefinition.of(NotAWorkflow)
+
+
+async def test_activities_come_back_started_with_the_workflow_task(client: Client, task_queue: str) -> None:
+    # No activity pollers at all: the activity can only run because the workflow task's completion
+    # handed it back already started (eager execution), without a trip through the task queue.
+    worker = Worker(client, task_queue=task_queue, workflows=[Greeting], activities=[greet], activity_task_pollers=0)
+    async with worker:
+        result = await client.execute_workflow(Greeting.run, "eager", id=f"eager-{task_queue}", task_queue=task_queue)
+    assert result == "Hello, eager!"

@@ -23,6 +23,8 @@ from worker_sdk.errors import ApplicationError, NondeterminismError, RPCError
 log = logging.getLogger(__name__)
 
 _POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
+# Activities a workflow task may ask to get back started in its completion, skipping the task queue.
+_MAX_EAGER_ACTIVITIES = 3
 
 
 def _duration(d: Any) -> timedelta | None:
@@ -260,23 +262,58 @@ class Worker:
                 ),
             )
             return
-        await self._respond(
+        reserved = await self._reserve_eager_activities(commands)
+        completed = await self._respond(
             self.client.service.RespondWorkflowTaskCompleted,
             service_pb2.RespondWorkflowTaskCompletedRequest(
                 task_token=resp.task_token, commands=commands, identity=self.identity
             ),
         )
+        eager = list(completed.activity_tasks) if completed is not None else []
+        for task in eager[:reserved]:
+            self._run_activity_in_slot(task)
+        for _ in range(reserved - min(len(eager), reserved)):
+            self._act_slots.release()
 
-    async def _respond(self, method: Any, request: Any) -> bool:
+    async def _reserve_eager_activities(self, commands: list[Any]) -> int:
+        """Ask for activities this worker runs to come back started with the completion, one free
+        activity slot each: that saves a poll and a database commit per activity."""
+        reserved = 0
+        if self._stop.is_set() or not self._activities:
+            return 0
+        for command in commands:
+            if reserved >= _MAX_EAGER_ACTIVITIES or self._act_slots.locked():
+                break
+            if command.WhichOneof("attributes") != "schedule_activity_task_command_attributes":
+                continue
+            a = command.schedule_activity_task_command_attributes
+            if a.task_queue.name in ("", self.task_queue) and a.activity_type.name in self._activities:
+                await self._act_slots.acquire()  # does not wait: locked() was just checked
+                a.request_eager_execution = True
+                reserved += 1
+        return reserved
+
+    def _run_activity_in_slot(self, task: service_pb2.PollActivityTaskQueueResponse) -> None:
+        """Run an activity whose slot is already taken; the slot is released when it ends."""
+        running = asyncio.create_task(self._handle_activity_task(task))
+        self._activity_tasks.add(running)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._activity_tasks.discard(t)
+            self._act_slots.release()
+
+        running.add_done_callback(done)
+
+    async def _respond(self, method: Any, request: Any) -> Any:
+        """Answer a task; the response, or None when the server refused it (logged)."""
         try:
-            await self.client.call(method, request)
+            return await self.client.call(method, request)
         except RPCError as exc:
             if exc.status == grpc.StatusCode.NOT_FOUND:
                 log.info("the server no longer wanted this answer: %s", exc.message)
             else:
                 log.warning("answering a task failed: %s (%s)", exc.message, exc.status)
-            return False
-        return True
+            return None
 
     # -- activities --------------------------------------------------------------------------------
 

@@ -268,8 +268,10 @@ class RespondWorkflowTaskCompletedRequest(_message.Message):
     def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("activity_tasks",)
+    ACTIVITY_TASKS_FIELD_NUMBER: _ClassVar[int]
+    activity_tasks: _containers.RepeatedCompositeFieldContainer[PollActivityTaskQueueResponse]
+    def __init__(self, activity_tasks: _Optional[_Iterable[_Union[PollActivityTaskQueueResponse, _Mapping]]] = ...) -> None: ...
 
 class RespondWorkflowTaskFailedRequest(_message.Message):
     __slots__ = ("task_token", "cause", "failure", "identity")
