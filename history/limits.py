@@ -26,6 +26,8 @@ class Limits:
     max_history_events: int = 51_200
     max_history_bytes: int = 50 * 1024 * 1024
     max_pending_activities: int = 2_000
+    max_pending_timers: int = 2_000
+    max_signals_per_run: int = 10_000
     max_id_length: int = 1_000
     default_workflow_task_timeout: timedelta = timedelta(seconds=10)
     max_workflow_task_timeout: timedelta = timedelta(minutes=2)
@@ -38,6 +40,8 @@ class Limits:
         "max_history_events": "--max-history-events",
         "max_history_bytes": "--max-history-bytes",
         "max_pending_activities": "--max-pending-activities",
+        "max_pending_timers": "--max-pending-timers",
+        "max_signals_per_run": "--max-signals-per-run",
         "max_id_length": "--max-id-length",
     }
 

@@ -27,6 +27,7 @@ from history.errors import (
     FailedPrecondition,
     HistoryError,
     InvalidArgument,
+    LimitExceeded,
     NotFound,
 )
 from history.limits import MAX_DURATION_SECONDS, Limits, id_length
@@ -249,6 +250,22 @@ class HistoryService:
                     return existing, False
                 latest = await self.store.latest_run(req.namespace, req.workflow_id)
                 if latest is not None and latest.status == RUNNING:
+                    conflict = req.workflow_id_conflict_policy
+                    try:
+                        if req.signal_name:
+                            await self._signal_run(latest, req.signal_name, req.signal_input, req.identity, request_id)
+                            return latest.run_id, False
+                        if conflict == service_pb2.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+                            return latest.run_id, False
+                        if conflict == service_pb2.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+                            await self.terminate(
+                                req.namespace, req.workflow_id, latest.run_id,
+                                f"terminated by a new start of {req.workflow_id!r} (conflict policy TerminateExisting)",
+                                C.Payloads(), req.identity,
+                            )
+                            continue
+                    except FailedPrecondition:
+                        continue  # it closed meanwhile: start anew
                     raise AlreadyExists(
                         f"workflow {req.workflow_id!r} is already running (run {latest.run_id})",
                         latest.run_id,
@@ -309,6 +326,8 @@ class HistoryService:
                 now + duration(req.workflow_execution_timeout)
             )
         ex.add_event(H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, workflow_execution_started_event_attributes=started)
+        if req.signal_name:
+            self._append_signal(ex, req.signal_name, req.signal_input, req.identity, request_id)
         ex.schedule_workflow_task()
         if is_set(req.workflow_run_timeout):
             ex.set_timer("run-timeout", duration(req.workflow_run_timeout), TimerKind.WORKFLOW_RUN_TIMEOUT, 0, 1)
@@ -321,6 +340,94 @@ class HistoryService:
                 1,
             )
         return ex
+
+    # -- talking to a running workflow -----------------------------------------------------------
+
+    async def _running(self, namespace: str, workflow_id: str, run_id: str) -> ExecutionRecord:
+        """The named run (or the latest), which must be running."""
+        record = await self.resolve_run(namespace, workflow_id, run_id)
+        if record.status != RUNNING:
+            raise FailedPrecondition(
+                f"workflow {workflow_id!r} (run {record.run_id}) is already closed"
+            )
+        return record
+
+    def _append_signal(
+        self, ex: Execution, name: str, input: common_pb2.Payloads, identity: str, request_id: str
+    ) -> None:
+        s = ex.state
+        if request_id and request_id in s.recent_signal_request_ids:
+            return  # a retry of a signal already recorded
+        if s.signal_count >= self.limits.max_signals_per_run:
+            raise LimitExceeded(
+                f"{ex.describe()} has received {s.signal_count:,} signals, the "
+                f"{self.limits.describe('max_signals_per_run')}; continue-as-new resets the count"
+            )
+        ex.add_event(
+            H.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+            workflow_execution_signaled_event_attributes=H.WorkflowExecutionSignaledEventAttributes(
+                signal_name=name, input=input, identity=identity
+            ),
+        )
+        s.signal_count += 1
+        if request_id:
+            s.recent_signal_request_ids.append(request_id)
+            if len(s.recent_signal_request_ids) > 64:
+                del s.recent_signal_request_ids[0]
+
+    async def _signal_run(
+        self, record: ExecutionRecord, name: str, input: common_pb2.Payloads, identity: str, request_id: str
+    ) -> None:
+        def op(ex: Execution) -> None:
+            if not ex.running:
+                raise FailedPrecondition(f"{ex.describe()} is already closed: the signal was not delivered")
+            self._append_signal(ex, name, input, identity, request_id)
+            if ex.changed:
+                ex.schedule_workflow_task()
+
+        await self._update((record.namespace, record.workflow_id, record.run_id), op)
+
+    async def signal(self, req: service_pb2.SignalWorkflowExecutionRequest) -> None:
+        e = req.workflow_execution
+        record = await self._running(req.namespace, e.workflow_id, e.run_id)
+        await self._signal_run(record, req.signal_name, req.input, req.identity, req.request_id)
+
+    async def request_cancel(self, namespace: str, workflow_id: str, run_id: str, reason: str, identity: str) -> None:
+        record = await self._running(namespace, workflow_id, run_id)
+
+        def op(ex: Execution) -> None:
+            if not ex.running:
+                raise FailedPrecondition(f"{ex.describe()} is already closed")
+            if ex.state.cancel_requested:
+                return  # asked before: once is enough
+            ex.state.cancel_requested = True
+            ex.add_event(
+                H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+                workflow_execution_cancel_requested_event_attributes=H.WorkflowExecutionCancelRequestedEventAttributes(
+                    cause=reason, identity=identity
+                ),
+            )
+            ex.schedule_workflow_task()
+
+        await self._update((namespace, record.workflow_id, record.run_id), op)
+
+    async def terminate(
+        self, namespace: str, workflow_id: str, run_id: str, reason: str, details: common_pb2.Payloads, identity: str
+    ) -> None:
+        record = await self._running(namespace, workflow_id, run_id)
+
+        def op(ex: Execution) -> None:
+            if not ex.running:
+                raise FailedPrecondition(f"{ex.describe()} is already closed")
+            ex.add_event(
+                H.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+                workflow_execution_terminated_event_attributes=H.WorkflowExecutionTerminatedEventAttributes(
+                    reason=reason, details=details, identity=identity
+                ),
+            )
+            ex.close(C.WORKFLOW_EXECUTION_STATUS_TERMINATED)
+
+        await self._update((namespace, record.workflow_id, record.run_id), op)
 
     # -- workflow tasks ---------------------------------------------------------------------------
 
@@ -415,7 +522,9 @@ class HistoryService:
             if over is not None:
                 return self._fail_for_limit(ex, wt, over, identity)
             error = self._validate_commands(ex, commands)
-            if error is None and ex.state.workflow_task_needed and _closes(commands):
+            if ex.state.workflow_task_needed and (
+                (error is None and _closes(commands)) or _cancels_what_is_gone(ex, commands)
+            ):
                 # New events arrived while the worker ran: it must see them before the run may close.
                 return self._fail_task(
                     ex, wt, C.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
@@ -559,6 +668,7 @@ class HistoryService:
 
     def _validate_commands(self, ex: Execution, commands: list[command_pb2.Command]) -> str | None:
         pending_ids = {a.activity_id for a in ex.state.activities.values()}
+        timers = set(ex.state.timers)
         limits = self.limits
         for i, command in enumerate(commands):
             kind = command.WhichOneof("attributes")
@@ -595,6 +705,31 @@ class HistoryService:
                     return f"command {i}: {problem}"
                 if len(pending_ids) > limits.max_pending_activities:
                     return f"command {i}: more pending activities than the {limits.describe('max_pending_activities')}"
+            elif kind == "start_timer_command_attributes":
+                t = command.start_timer_command_attributes
+                if not t.timer_id or id_length(t.timer_id) > limits.max_id_length:
+                    return f"command {i}: timer_id must be 1 to {limits.max_id_length} bytes"
+                if t.timer_id in timers:
+                    return f"command {i}: timer id {t.timer_id!r} is already in use by a pending timer"
+                d = t.start_to_fire_timeout
+                if d.seconds < 0 or d.nanos < 0 or not is_set(d):
+                    return f"command {i}: start_to_fire_timeout must be positive"
+                if d.seconds > MAX_DURATION_SECONDS:
+                    return f"command {i}: start_to_fire_timeout must not be longer than 100 years"
+                timers.add(t.timer_id)
+                if len(timers) > limits.max_pending_timers:
+                    return f"command {i}: more pending timers than the {limits.describe('max_pending_timers')}"
+            elif kind == "cancel_timer_command_attributes":
+                timer_id = command.cancel_timer_command_attributes.timer_id
+                if timer_id not in timers:
+                    return f"command {i}: no pending timer {timer_id!r} to cancel"
+                timers.discard(timer_id)
+            elif kind == "request_cancel_activity_task_command_attributes":
+                sid = command.request_cancel_activity_task_command_attributes.scheduled_event_id
+                if sid not in ex.state.activities:
+                    return f"command {i}: no pending activity scheduled by event {sid} to cancel"
+            elif kind not in _KNOWN_COMMANDS:
+                return f"command {i}: unknown command {kind}"
         return None
 
     def _apply_command(
@@ -636,6 +771,63 @@ class HistoryService:
                 ),
             )
             ex.close(C.WORKFLOW_EXECUTION_STATUS_FAILED)
+        elif kind == "cancel_workflow_execution_command_attributes":
+            ex.add_event(
+                H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+                workflow_execution_canceled_event_attributes=H.WorkflowExecutionCanceledEventAttributes(
+                    workflow_task_completed_event_id=completed_id,
+                    details=command.cancel_workflow_execution_command_attributes.details,
+                ),
+            )
+            ex.close(C.WORKFLOW_EXECUTION_STATUS_CANCELED)
+        elif kind == "start_timer_command_attributes":
+            t = command.start_timer_command_attributes
+            event = ex.add_event(
+                H.EVENT_TYPE_TIMER_STARTED,
+                timer_started_event_attributes=H.TimerStartedEventAttributes(
+                    timer_id=t.timer_id,
+                    start_to_fire_timeout=t.start_to_fire_timeout,
+                    workflow_task_completed_event_id=completed_id,
+                ),
+            )
+            ex.state.timers[t.timer_id] = event.event_id
+            ex.set_timer(
+                _user_timer_key(t.timer_id), duration(t.start_to_fire_timeout), TimerKind.USER_TIMER, event.event_id, 1
+            )
+        elif kind == "cancel_timer_command_attributes":
+            timer_id = command.cancel_timer_command_attributes.timer_id
+            started_id = ex.state.timers.pop(timer_id)
+            ex.add_event(
+                H.EVENT_TYPE_TIMER_CANCELED,
+                timer_canceled_event_attributes=H.TimerCanceledEventAttributes(
+                    timer_id=timer_id,
+                    started_event_id=started_id,
+                    workflow_task_completed_event_id=completed_id,
+                    identity=identity,
+                ),
+            )
+            ex.delete_timer(_user_timer_key(timer_id))
+        elif kind == "request_cancel_activity_task_command_attributes":
+            sid = command.request_cancel_activity_task_command_attributes.scheduled_event_id
+            act = ex.state.activities[sid]
+            requested = ex.add_event(
+                H.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+                activity_task_cancel_requested_event_attributes=H.ActivityTaskCancelRequestedEventAttributes(
+                    scheduled_event_id=sid, workflow_task_completed_event_id=completed_id
+                ),
+            )
+            if act.HasField("started_time"):
+                # The worker learns of it from its next heartbeat, and answers with a cancellation.
+                act.cancel_requested = True
+                act.cancel_requested_event_id = requested.event_id
+            else:
+                ex.add_event(
+                    H.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+                    activity_task_canceled_event_attributes=H.ActivityTaskCanceledEventAttributes(
+                        latest_cancel_requested_event_id=requested.event_id, scheduled_event_id=sid
+                    ),
+                )
+                self._finish_activity(ex, act)
 
     def _schedule_activity(
         self, ex: Execution, a: command_pb2.ScheduleActivityTaskCommandAttributes, completed_id: int
@@ -696,6 +888,14 @@ class HistoryService:
             a.scheduled_event_id,
             a.attempt,
         )
+        if is_set(a.heartbeat_timeout):
+            ex.set_timer(
+                activity_timer_key(a.scheduled_event_id, "hb"),
+                duration(a.heartbeat_timeout),
+                TimerKind.ACTIVITY_HEARTBEAT,
+                a.scheduled_event_id,
+                a.attempt,
+            )
 
     @staticmethod
     def _dispatch_activity_attempt(ex: Execution, a: internal_pb2.ActivityState) -> None:
@@ -799,6 +999,52 @@ class HistoryService:
 
         await self._update(key, op)
 
+    async def heartbeat_activity_task(
+        self, token: internal_pb2.TaskToken, details: common_pb2.Payloads, identity: str
+    ) -> bool:
+        """Record progress details; returns whether cancellation of the activity was requested."""
+        key = (token.namespace, token.workflow_id, token.run_id)
+
+        def op(ex: Execution) -> bool:
+            a = self._started_activity(ex, token)
+            a.heartbeat_details.CopyFrom(details)
+            a.last_heartbeat_time.FromDatetime(ex.now)
+            ex.changed = True
+            if is_set(a.heartbeat_timeout):
+                ex.set_timer(
+                    activity_timer_key(a.scheduled_event_id, "hb"),
+                    duration(a.heartbeat_timeout),
+                    TimerKind.ACTIVITY_HEARTBEAT,
+                    a.scheduled_event_id,
+                    a.attempt,
+                )
+            return a.cancel_requested
+
+        return await self._update(key, op)
+
+    async def cancel_activity_task(
+        self, token: internal_pb2.TaskToken, details: common_pb2.Payloads, identity: str
+    ) -> None:
+        """The activity stopped because its cancellation was requested."""
+        key = (token.namespace, token.workflow_id, token.run_id)
+
+        def op(ex: Execution) -> None:
+            a = self._started_activity(ex, token)
+            started_id = self._record_activity_started_event(ex, a)
+            ex.add_event(
+                H.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+                activity_task_canceled_event_attributes=H.ActivityTaskCanceledEventAttributes(
+                    details=details,
+                    latest_cancel_requested_event_id=a.cancel_requested_event_id,
+                    scheduled_event_id=a.scheduled_event_id,
+                    started_event_id=started_id,
+                    identity=identity,
+                ),
+            )
+            self._finish_activity(ex, a)
+
+        await self._update(key, op)
+
     def _activity_attempt_failed(
         self, ex: Execution, a: internal_pb2.ActivityState, failure: common_pb2.Failure
     ) -> None:
@@ -816,6 +1062,8 @@ class HistoryService:
             a.backing_off = True
             a.attempt += 1
             ex.delete_timer(activity_timer_key(sid, "stc"))
+            ex.delete_timer(activity_timer_key(sid, "hb"))
+            a.cancel_requested = False
             ex.set_timer(activity_timer_key(sid, "retry"), delay, TimerKind.ACTIVITY_RETRY, sid, a.attempt)
             return
         started_id = self._record_activity_started_event(ex, a) if a.HasField("started_time") else 0
@@ -864,6 +1112,18 @@ class HistoryService:
     def _on_timer(self, ex: Execution, timer: TimerRow) -> None:
         kind = timer.kind
         s = ex.state
+        if kind == TimerKind.USER_TIMER:
+            timer_id = timer.key[len(_USER_TIMER_PREFIX):]
+            if s.timers.get(timer_id) == timer.event_id:
+                del s.timers[timer_id]
+                ex.add_event(
+                    H.EVENT_TYPE_TIMER_FIRED,
+                    timer_fired_event_attributes=H.TimerFiredEventAttributes(
+                        timer_id=timer_id, started_event_id=timer.event_id
+                    ),
+                )
+                ex.schedule_workflow_task()
+            return
         if kind in (TimerKind.WORKFLOW_TASK_TIMEOUT, TimerKind.WORKFLOW_TASK_RETRY):
             wt = s.workflow_task if s.HasField("workflow_task") else None
             if wt is None or wt.attempt != timer.attempt:
@@ -904,6 +1164,9 @@ class HistoryService:
         elif kind == TimerKind.ACTIVITY_START_TO_CLOSE:
             if started and a.attempt == timer.attempt:
                 self._activity_attempt_failed(ex, a, _timeout_failure(C.TIMEOUT_TYPE_START_TO_CLOSE))
+        elif kind == TimerKind.ACTIVITY_HEARTBEAT:
+            if started and a.attempt == timer.attempt:
+                self._activity_attempt_failed(ex, a, _timeout_failure(C.TIMEOUT_TYPE_HEARTBEAT))
         elif kind == TimerKind.ACTIVITY_SCHEDULE_TO_START:
             if not started and not a.backing_off and a.attempt == timer.attempt:
                 self._activity_timed_out(ex, a, C.TIMEOUT_TYPE_SCHEDULE_TO_START)
@@ -1085,6 +1348,7 @@ def activity_task_response(
         start_to_close_timeout=a.start_to_close_timeout,
         heartbeat_timeout=a.heartbeat_timeout,
         retry_policy=a.retry_policy,
+        heartbeat_details=a.heartbeat_details if a.HasField("heartbeat_details") else None,
         workflow_namespace=namespace,
     )
 
@@ -1133,10 +1397,44 @@ def _payloads_size(message: Message) -> int:
     return total
 
 
+_KNOWN_COMMANDS = {
+    "schedule_activity_task_command_attributes",
+    "complete_workflow_execution_command_attributes",
+    "fail_workflow_execution_command_attributes",
+    "cancel_workflow_execution_command_attributes",
+    "start_timer_command_attributes",
+    "cancel_timer_command_attributes",
+    "request_cancel_activity_task_command_attributes",
+}
+_USER_TIMER_PREFIX = "t:"
+
+
+def _user_timer_key(timer_id: str) -> str:
+    return _USER_TIMER_PREFIX + timer_id
+
+
+def _cancels_what_is_gone(ex: Execution, commands: list[command_pb2.Command]) -> bool:
+    """Whether a command cancels a timer or activity that finished while the workflow task ran."""
+    started_here = set()
+    for command in commands:
+        kind = command.WhichOneof("attributes")
+        if kind == "start_timer_command_attributes":
+            started_here.add(command.start_timer_command_attributes.timer_id)
+        elif kind == "cancel_timer_command_attributes":
+            timer_id = command.cancel_timer_command_attributes.timer_id
+            if timer_id not in ex.state.timers and timer_id not in started_here:
+                return True
+        elif kind == "request_cancel_activity_task_command_attributes":
+            if command.request_cancel_activity_task_command_attributes.scheduled_event_id not in ex.state.activities:
+                return True
+    return False
+
+
 def _is_close(command: command_pb2.Command) -> bool:
     return command.WhichOneof("attributes") in (
         "complete_workflow_execution_command_attributes",
         "fail_workflow_execution_command_attributes",
+        "cancel_workflow_execution_command_attributes",
     )
 
 

@@ -37,6 +37,10 @@ def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      default=defaults.max_id_length, show_default=True,
                      help="Longest workflow id, type, task queue or activity id, in UTF-8 bytes "
                      "(at most 1,000: the schema's indexes hold no longer keys)."),
+        click.option("--max-pending-timers", type=click.IntRange(min=1), default=defaults.max_pending_timers,
+                     show_default=True, help="Most timers one run may have pending."),
+        click.option("--max-signals-per-run", type=click.IntRange(min=1), default=defaults.max_signals_per_run,
+                     show_default=True, help="Most signals one run may receive."),
         click.option("--max-history-events", type=click.IntRange(min=10), default=defaults.max_history_events,
                      show_default=True, help="Most events one run's history may hold; past it the run fails."),
         click.option("--max-history-bytes", type=click.IntRange(min=1024), default=defaults.max_history_bytes,
@@ -71,6 +75,8 @@ def _config(db_url: str, ip: str, port: int, opts: dict[str, object]) -> ServerC
         max_pending_activities=int(opts["max_pending_activities"]),  # type: ignore[call-overload]
         max_id_length=int(opts["max_id_length"]),  # type: ignore[call-overload]
         max_history_events=int(opts["max_history_events"]),  # type: ignore[call-overload]
+        max_pending_timers=int(opts["max_pending_timers"]),  # type: ignore[call-overload]
+        max_signals_per_run=int(opts["max_signals_per_run"]),  # type: ignore[call-overload]
         max_history_bytes=int(opts["max_history_bytes"]),  # type: ignore[call-overload]
     )
     return ServerConfig(

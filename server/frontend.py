@@ -208,6 +208,9 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         if request.HasField("retry_policy") and (problem := retry.validate(request.retry_policy)):
             raise errors.InvalidArgument(problem)
         c.payloads(request.input, "workflow input")
+        if request.signal_name:
+            c.name(request.signal_name, "signal_name")
+            c.payloads(request.signal_input, "signal input")
         run_id, started = await self.history.start_workflow(request)
         return service_pb2.StartWorkflowExecutionResponse(run_id=run_id, started=started)
 
@@ -313,6 +316,67 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         token = self.check.token(request.task_token)
         await self.history.fail_activity_task(token, request.failure, request.identity)
         return service_pb2.RespondActivityTaskFailedResponse()
+
+
+
+    # -- activity heartbeats and cancellation ------------------------------------------------------
+
+    @rpc
+    async def RecordActivityTaskHeartbeat(
+        self, request: service_pb2.RecordActivityTaskHeartbeatRequest, context: Any
+    ) -> service_pb2.RecordActivityTaskHeartbeatResponse:
+        token = self.check.token(request.task_token)
+        self.check.payloads(request.details, "heartbeat details")
+        cancel = await self.history.heartbeat_activity_task(token, request.details, request.identity)
+        return service_pb2.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
+
+    @rpc
+    async def RespondActivityTaskCanceled(
+        self, request: service_pb2.RespondActivityTaskCanceledRequest, context: Any
+    ) -> service_pb2.RespondActivityTaskCanceledResponse:
+        token = self.check.token(request.task_token)
+        self.check.payloads(request.details, "cancellation details")
+        await self.history.cancel_activity_task(token, request.details, request.identity)
+        return service_pb2.RespondActivityTaskCanceledResponse()
+
+    # -- talking to running workflows --------------------------------------------------------------
+
+    @rpc
+    async def SignalWorkflowExecution(
+        self, request: service_pb2.SignalWorkflowExecutionRequest, context: Any
+    ) -> service_pb2.SignalWorkflowExecutionResponse:
+        c = self.check
+        c.name(request.namespace, "namespace")
+        c.name(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        c.name(request.signal_name, "signal_name")
+        if request.request_id:
+            c.name(request.request_id, "request_id")
+        c.payloads(request.input, "signal input")
+        await self.history.signal(request)
+        return service_pb2.SignalWorkflowExecutionResponse()
+
+    @rpc
+    async def RequestCancelWorkflowExecution(
+        self, request: service_pb2.RequestCancelWorkflowExecutionRequest, context: Any
+    ) -> service_pb2.RequestCancelWorkflowExecutionResponse:
+        self.check.name(request.namespace, "namespace")
+        self.check.name(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        e = request.workflow_execution
+        await self.history.request_cancel(request.namespace, e.workflow_id, e.run_id, request.reason, request.identity)
+        return service_pb2.RequestCancelWorkflowExecutionResponse()
+
+    @rpc
+    async def TerminateWorkflowExecution(
+        self, request: service_pb2.TerminateWorkflowExecutionRequest, context: Any
+    ) -> service_pb2.TerminateWorkflowExecutionResponse:
+        self.check.name(request.namespace, "namespace")
+        self.check.name(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        self.check.payloads(request.details, "termination details")
+        e = request.workflow_execution
+        await self.history.terminate(
+            request.namespace, e.workflow_id, e.run_id, request.reason, request.details, request.identity
+        )
+        return service_pb2.TerminateWorkflowExecutionResponse()
 
 
 __all__ = ["WorkflowService", "parse_list_query", "TaskGone"]

@@ -34,16 +34,24 @@ COMMAND_TYPE_RECORD_MARKER: CommandType
 COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: CommandType
 
 class Command(_message.Message):
-    __slots__ = ("command_type", "schedule_activity_task_command_attributes", "complete_workflow_execution_command_attributes", "fail_workflow_execution_command_attributes")
+    __slots__ = ("command_type", "schedule_activity_task_command_attributes", "complete_workflow_execution_command_attributes", "fail_workflow_execution_command_attributes", "start_timer_command_attributes", "cancel_timer_command_attributes", "request_cancel_activity_task_command_attributes", "cancel_workflow_execution_command_attributes")
     COMMAND_TYPE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    START_TIMER_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_TIMER_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_CANCEL_ACTIVITY_TASK_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     command_type: CommandType
     schedule_activity_task_command_attributes: ScheduleActivityTaskCommandAttributes
     complete_workflow_execution_command_attributes: CompleteWorkflowExecutionCommandAttributes
     fail_workflow_execution_command_attributes: FailWorkflowExecutionCommandAttributes
-    def __init__(self, command_type: _Optional[_Union[CommandType, str]] = ..., schedule_activity_task_command_attributes: _Optional[_Union[ScheduleActivityTaskCommandAttributes, _Mapping]] = ..., complete_workflow_execution_command_attributes: _Optional[_Union[CompleteWorkflowExecutionCommandAttributes, _Mapping]] = ..., fail_workflow_execution_command_attributes: _Optional[_Union[FailWorkflowExecutionCommandAttributes, _Mapping]] = ...) -> None: ...
+    start_timer_command_attributes: StartTimerCommandAttributes
+    cancel_timer_command_attributes: CancelTimerCommandAttributes
+    request_cancel_activity_task_command_attributes: RequestCancelActivityTaskCommandAttributes
+    cancel_workflow_execution_command_attributes: CancelWorkflowExecutionCommandAttributes
+    def __init__(self, command_type: _Optional[_Union[CommandType, str]] = ..., schedule_activity_task_command_attributes: _Optional[_Union[ScheduleActivityTaskCommandAttributes, _Mapping]] = ..., complete_workflow_execution_command_attributes: _Optional[_Union[CompleteWorkflowExecutionCommandAttributes, _Mapping]] = ..., fail_workflow_execution_command_attributes: _Optional[_Union[FailWorkflowExecutionCommandAttributes, _Mapping]] = ..., start_timer_command_attributes: _Optional[_Union[StartTimerCommandAttributes, _Mapping]] = ..., cancel_timer_command_attributes: _Optional[_Union[CancelTimerCommandAttributes, _Mapping]] = ..., request_cancel_activity_task_command_attributes: _Optional[_Union[RequestCancelActivityTaskCommandAttributes, _Mapping]] = ..., cancel_workflow_execution_command_attributes: _Optional[_Union[CancelWorkflowExecutionCommandAttributes, _Mapping]] = ...) -> None: ...
 
 class ScheduleActivityTaskCommandAttributes(_message.Message):
     __slots__ = ("activity_id", "activity_type", "task_queue", "input", "schedule_to_close_timeout", "schedule_to_start_timeout", "start_to_close_timeout", "heartbeat_timeout", "retry_policy", "request_eager_execution")
@@ -80,3 +88,29 @@ class FailWorkflowExecutionCommandAttributes(_message.Message):
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     failure: _common_pb2.Failure
     def __init__(self, failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+
+class StartTimerCommandAttributes(_message.Message):
+    __slots__ = ("timer_id", "start_to_fire_timeout")
+    TIMER_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TO_FIRE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    timer_id: str
+    start_to_fire_timeout: _duration_pb2.Duration
+    def __init__(self, timer_id: _Optional[str] = ..., start_to_fire_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class CancelTimerCommandAttributes(_message.Message):
+    __slots__ = ("timer_id",)
+    TIMER_ID_FIELD_NUMBER: _ClassVar[int]
+    timer_id: str
+    def __init__(self, timer_id: _Optional[str] = ...) -> None: ...
+
+class RequestCancelActivityTaskCommandAttributes(_message.Message):
+    __slots__ = ("scheduled_event_id",)
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    scheduled_event_id: int
+    def __init__(self, scheduled_event_id: _Optional[int] = ...) -> None: ...
+
+class CancelWorkflowExecutionCommandAttributes(_message.Message):
+    __slots__ = ("details",)
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    details: _common_pb2.Payloads
+    def __init__(self, details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...

@@ -90,6 +90,31 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedResponse.FromString,
                 _registered_method=True)
+        self.RecordActivityTaskHeartbeat = channel.unary_unary(
+                '/wf.v1.WorkflowService/RecordActivityTaskHeartbeat',
+                request_serializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
+                _registered_method=True)
+        self.RespondActivityTaskCanceled = channel.unary_unary(
+                '/wf.v1.WorkflowService/RespondActivityTaskCanceled',
+                request_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledResponse.FromString,
+                _registered_method=True)
+        self.SignalWorkflowExecution = channel.unary_unary(
+                '/wf.v1.WorkflowService/SignalWorkflowExecution',
+                request_serializer=wf_dot_v1_dot_service__pb2.SignalWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.SignalWorkflowExecutionResponse.FromString,
+                _registered_method=True)
+        self.RequestCancelWorkflowExecution = channel.unary_unary(
+                '/wf.v1.WorkflowService/RequestCancelWorkflowExecution',
+                request_serializer=wf_dot_v1_dot_service__pb2.RequestCancelWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RequestCancelWorkflowExecutionResponse.FromString,
+                _registered_method=True)
+        self.TerminateWorkflowExecution = channel.unary_unary(
+                '/wf.v1.WorkflowService/TerminateWorkflowExecution',
+                request_serializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -164,6 +189,37 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordActivityTaskHeartbeat(self, request, context):
+        """Records progress details and answers whether cancellation of the activity was requested.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RespondActivityTaskCanceled(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignalWorkflowExecution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestCancelWorkflowExecution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TerminateWorkflowExecution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -221,6 +277,31 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.RespondActivityTaskFailed,
                     request_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedResponse.SerializeToString,
+            ),
+            'RecordActivityTaskHeartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordActivityTaskHeartbeat,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatResponse.SerializeToString,
+            ),
+            'RespondActivityTaskCanceled': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondActivityTaskCanceled,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledResponse.SerializeToString,
+            ),
+            'SignalWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignalWorkflowExecution,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.SignalWorkflowExecutionRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.SignalWorkflowExecutionResponse.SerializeToString,
+            ),
+            'RequestCancelWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestCancelWorkflowExecution,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RequestCancelWorkflowExecutionRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RequestCancelWorkflowExecutionResponse.SerializeToString,
+            ),
+            'TerminateWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.TerminateWorkflowExecution,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -521,6 +602,141 @@ class WorkflowService:
             '/wf.v1.WorkflowService/RespondActivityTaskFailed',
             wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordActivityTaskHeartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RecordActivityTaskHeartbeat',
+            wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondActivityTaskCanceled(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RespondActivityTaskCanceled',
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignalWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/SignalWorkflowExecution',
+            wf_dot_v1_dot_service__pb2.SignalWorkflowExecutionRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.SignalWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestCancelWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RequestCancelWorkflowExecution',
+            wf_dot_v1_dot_service__pb2.RequestCancelWorkflowExecutionRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RequestCancelWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TerminateWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/TerminateWorkflowExecution',
+            wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,
