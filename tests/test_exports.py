@@ -23,6 +23,7 @@ def test_top_level_exports() -> None:
         "WorkflowExecutionStatus",
         "WorkflowHistory",
         "WorkflowIDReusePolicy",
+        "WorkflowIDConflictPolicy",
         "DataConverter",
         "PayloadCodec",
         "PayloadConverter",
@@ -35,9 +36,14 @@ def test_workflow_exports() -> None:
     assert set(workflow.__all__) == {
         "defn",
         "run",
+        "signal",
+        "set_signal_handler",
         "execute_activity",
         "start_activity",
         "ActivityHandle",
+        "ActivityCancellationType",
+        "sleep",
+        "wait_condition",
         "now",
         "random",
         "uuid4",
@@ -49,7 +55,7 @@ def test_workflow_exports() -> None:
 
 
 def test_activity_exports() -> None:
-    assert set(activity.__all__) == {"defn", "info", "Info", "in_activity"}
+    assert set(activity.__all__) == {"defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled"}
 
 
 def test_error_exports() -> None:

@@ -12,6 +12,7 @@ from worker_sdk._client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowHistory,
+    WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
 from worker_sdk._converter import DataConverter, PayloadCodec, PayloadConverter
@@ -30,6 +31,7 @@ __all__ = [
     "WorkflowExecutionStatus",
     "WorkflowHistory",
     "WorkflowIDReusePolicy",
+    "WorkflowIDConflictPolicy",
     "DataConverter",
     "PayloadCodec",
     "PayloadConverter",

@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -20,9 +20,10 @@ from google.protobuf import json_format
 
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
 from worker_sdk._converter import DataConverter
-from worker_sdk._definition import WorkflowDefinition
+from worker_sdk._definition import WorkflowDefinition, check_arguments, signal_name
 from worker_sdk._failure import from_failure
 from worker_sdk.errors import (
+    CancelledError,
     RPCError,
     TerminatedError,
     TimeoutError,
@@ -54,9 +55,22 @@ class WorkflowExecutionStatus(enum.IntEnum):
 
 
 class WorkflowIDReusePolicy(enum.IntEnum):
+    """Whether a workflow id whose runs have all closed may be used again."""
+
     ALLOW_DUPLICATE = 1
     ALLOW_DUPLICATE_FAILED_ONLY = 2
     REJECT_DUPLICATE = 3
+
+
+class WorkflowIDConflictPolicy(enum.IntEnum):
+    """What starting a workflow id that has a running run does."""
+
+    #: Raise WorkflowAlreadyStartedError (the default).
+    FAIL = 1
+    #: Return a handle to the running run.
+    USE_EXISTING = 2
+    #: Terminate the running run and start a new one.
+    TERMINATE_EXISTING = 3
 
 
 @dataclass(frozen=True)
@@ -225,6 +239,9 @@ class Client:
         run_timeout: timedelta | None = None,
         task_timeout: timedelta | None = None,
         id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
+        start_signal: Any = None,
+        start_signal_args: Sequence[Any] = (),
         request_id: str | None = None,
         result_type: Any = None,
     ) -> WorkflowHandle:
@@ -236,6 +253,10 @@ class Client:
             *args: the workflow's arguments.
             id: the workflow id, unique among running workflows of the namespace.
             task_queue: the task queue its workers poll.
+            id_conflict_policy: what to do when a run with this id is running.
+            start_signal: signal-with-start: a signal handler (``Greeting.approve``) or name to deliver
+                with the start; if the workflow is already running, it is signalled instead. Atomic.
+            start_signal_args: the signal's arguments.
 
         Raises:
             WorkflowAlreadyStartedError: a workflow with this id is running (or may not be reused).
@@ -255,7 +276,11 @@ class Client:
             # The same request id on every retry of this call: a lost answer does not start twice.
             request_id=request_id or str(uuid.uuid4()),
             workflow_id_reuse_policy=int(id_reuse_policy),  # type: ignore[arg-type]
+            workflow_id_conflict_policy=int(id_conflict_policy),  # type: ignore[arg-type]
         )
+        if start_signal is not None:
+            req.signal_name = signal_name(start_signal)
+            req.signal_input.CopyFrom(await self.data_converter.encode(list(start_signal_args)))
         for label, value in (
             ("workflow_execution_timeout", execution_timeout),
             ("workflow_run_timeout", run_timeout),
@@ -376,8 +401,69 @@ class WorkflowHandle:
                 cause=TimeoutError("workflow timed out", type=TimeoutType.START_TO_CLOSE),
                 status=WorkflowExecutionStatus.TIMED_OUT,
             )
+        if kind == "workflow_execution_canceled_event_attributes":
+            raise WorkflowFailureError(
+                "workflow cancelled",
+                cause=CancelledError("workflow cancelled"),
+                status=WorkflowExecutionStatus.CANCELED,
+            )
+        if kind == "workflow_execution_terminated_event_attributes":
+            reason = event.workflow_execution_terminated_event_attributes.reason
+            raise WorkflowFailureError(
+                "workflow terminated",
+                cause=TerminatedError(reason or "workflow terminated"),
+                status=WorkflowExecutionStatus.TERMINATED,
+            )
         raise WorkflowFailureError(
             f"workflow closed as {event.event_type}", cause=TerminatedError("workflow closed without a result")
+        )
+
+    async def signal(self, signal: Any, *args: Any) -> None:
+        """Send a signal: a handler method (``Greeting.approve``) or a signal name, and its arguments.
+
+        Raises:
+            TypeError: the arguments do not fit the handler's parameters (nothing is sent).
+            RPCError: NOT_FOUND for an unknown workflow, FAILED_PRECONDITION for a closed one.
+        """
+        name = signal_name(signal)
+        if not isinstance(signal, str):
+            check_arguments(signal, args, self.client.data_converter, f"signal {name!r}")
+        client = self.client
+        await client.call(
+            client.service.SignalWorkflowExecution,
+            service_pb2.SignalWorkflowExecutionRequest(
+                namespace=client.namespace,
+                workflow_execution=self._execution(),
+                signal_name=name,
+                input=await client.data_converter.encode(args),
+                identity=client.identity,
+                request_id=str(uuid.uuid4()),
+            ),
+        )
+
+    async def cancel(self, *, reason: str = "") -> None:
+        """Ask the workflow to cancel: CancelledError is raised inside it, and it may clean up."""
+        client = self.client
+        await client.call(
+            client.service.RequestCancelWorkflowExecution,
+            service_pb2.RequestCancelWorkflowExecutionRequest(
+                namespace=client.namespace, workflow_execution=self._execution(), identity=client.identity,
+                reason=reason,
+            ),
+        )
+
+    async def terminate(self, reason: str = "", *details: Any) -> None:
+        """Close the run at once, as Terminated; no workflow code runs."""
+        client = self.client
+        await client.call(
+            client.service.TerminateWorkflowExecution,
+            service_pb2.TerminateWorkflowExecutionRequest(
+                namespace=client.namespace,
+                workflow_execution=self._execution(),
+                reason=reason,
+                details=await client.data_converter.encode(details),
+                identity=client.identity,
+            ),
         )
 
     async def describe(self) -> WorkflowExecutionDescription:

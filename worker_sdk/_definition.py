@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 _WORKFLOW_ATTR = "__wf_workflow_definition__"
 _RUN_ATTR = "__wf_workflow_run__"
 _ACTIVITY_ATTR = "__wf_activity_definition__"
+_SIGNAL_ATTR = "__wf_signal_name__"
 
 
 def _param_hints(fn: Callable[..., Any], skip_self: bool) -> tuple[list[Any], Any]:
@@ -37,6 +39,8 @@ class WorkflowDefinition:
     run_fn: Callable[..., Any]
     arg_hints: list[Any]
     return_hint: Any
+    # Signal name → the method that handles it.
+    signals: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
 
     @staticmethod
     def of(obj: Any) -> WorkflowDefinition:
@@ -62,7 +66,14 @@ def define_workflow(obj: Any, name: str | None) -> Any:
         if not inspect.iscoroutinefunction(run):
             raise TypeError(f"{obj.__qualname__}.{run.__name__} must be `async def`")
         arg_hints, ret = _param_hints(run, skip_self=True)
-        defn = WorkflowDefinition(name or obj.__name__, obj, run, arg_hints, ret)
+        signals: dict[str, Callable[..., Any]] = {}
+        for _, member in inspect.getmembers(obj, inspect.isfunction):
+            signal_name = getattr(member, _SIGNAL_ATTR, None)
+            if signal_name is not None:
+                if signal_name in signals:
+                    raise TypeError(f"workflow class {obj.__qualname__} has two handlers for signal {signal_name!r}")
+                signals[signal_name] = member
+        defn = WorkflowDefinition(name or obj.__name__, obj, run, arg_hints, ret, signals)
         setattr(obj, _WORKFLOW_ATTR, defn)
         setattr(run, _WORKFLOW_ATTR, defn)
         return obj
@@ -72,6 +83,41 @@ def define_workflow(obj: Any, name: str | None) -> Any:
         setattr(obj, _WORKFLOW_ATTR, defn)
         return obj
     raise TypeError("@workflow.defn goes on a class (with an @workflow.run method) or an `async def` function")
+
+
+def mark_signal(fn: Any, name: str | None) -> Any:
+    if not callable(fn):
+        raise TypeError("@workflow.signal goes on a method of a workflow class")
+    setattr(fn, _SIGNAL_ATTR, name or fn.__name__)
+    return fn
+
+
+def signal_name(obj: Any) -> str:
+    """The signal name of a handler method, or the string itself."""
+    if isinstance(obj, str):
+        return obj
+    name = getattr(obj, _SIGNAL_ATTR, None)
+    if name is None:
+        what = getattr(obj, "__qualname__", obj)
+        raise TypeError(f"{what!r} is not a signal handler: decorate it with @workflow.signal")
+    return str(name)
+
+
+def check_arguments(fn: Callable[..., Any], args: Sequence[Any], converter: Any, what: str) -> None:
+    """Raise TypeError unless ``args`` fit ``fn`` (self excluded): count, and a round trip through the
+    data converter into its parameter types."""
+    params = [
+        p for p in list(inspect.signature(fn).parameters.values())[1:]
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    required = [p for p in params if p.default is inspect.Parameter.empty]
+    if not len(required) <= len(args) <= len(params):
+        raise TypeError(f"{what} takes {len(params)} argument(s), got {len(args)}")
+    hints, _ = _param_hints(fn, skip_self=True)
+    try:
+        converter.from_payloads(converter.to_payloads(list(args)), hints)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise TypeError(f"{what}: the arguments do not convert to its parameter types: {exc}") from exc
 
 
 def mark_run(fn: Any) -> Any:

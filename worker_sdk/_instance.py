@@ -8,12 +8,16 @@ commands it produced. Workflow API functions find the instance through the runni
 from __future__ import annotations
 
 import asyncio
+import enum
+import inspect
 import logging
 import os
 import random
 import sys
+import typing
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +29,7 @@ from worker_sdk._loop import WorkflowLoop
 from worker_sdk._retry import RetryPolicy
 from worker_sdk.errors import ActivityError, FailureError, RetryState
 
+_log = logging.getLogger("worker_sdk.workflow")
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__))
 _ASYNCIO_DIR = os.path.dirname(os.path.abspath(asyncio.__file__))
 
@@ -57,10 +62,12 @@ class PendingCommand:
 
 @dataclass
 class _PendingActivity:
-    future: asyncio.Future[Any]
+    future: ActivityFuture
     activity_type: str
     return_hint: Any
-    extra: dict[str, Any] = field(default_factory=dict)
+    command: PendingCommand
+    scheduled_event_id: int = 0
+    cancel_requested: bool = False
 
 
 def _user_origin() -> str:
@@ -73,6 +80,58 @@ def _user_origin() -> str:
     return "unknown location"
 
 
+class ActivityCancellationType(enum.IntEnum):
+    """What cancelling an awaited activity does."""
+
+    #: Ask the server to cancel it, and raise CancelledError in the workflow at once (the default).
+    TRY_CANCEL = 0
+    #: Ask the server to cancel it, and wait until the activity has acknowledged (or finished).
+    WAIT_CANCELLATION_COMPLETED = 1
+    #: Raise CancelledError in the workflow at once and leave the activity running.
+    ABANDON = 2
+
+
+class ActivityFuture(asyncio.Future[Any]):
+    """The handle ``workflow.start_activity`` returns: await it for the result; cancel it to cancel."""
+
+    def __init__(self, instance: WorkflowInstance, activity_id: str, mode: ActivityCancellationType) -> None:
+        super().__init__(loop=instance.loop)
+        self._instance = instance
+        self.activity_id = activity_id
+        self._mode = mode
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.done():
+            return False
+        if self._mode == ActivityCancellationType.ABANDON:
+            self._instance.activities.pop(self.activity_id, None)
+            return super().cancel(msg)
+        sent = self._instance.request_activity_cancel(self.activity_id)
+        if self._mode == ActivityCancellationType.WAIT_CANCELLATION_COMPLETED and sent:
+            return False  # resolved when the history records the outcome
+        return super().cancel(msg)
+
+    def cancel_now(self) -> None:
+        """The activity's cancellation completed: raise CancelledError in whoever awaits it."""
+        super().cancel()
+
+
+class _TimerHandle(asyncio.TimerHandle):
+    """A durable timer: fired by a TimerFired event, cancelled with a CancelTimer command."""
+
+    def __init__(
+        self, when: float, callback: Any, args: Any, instance: WorkflowInstance, timer_id: str, context: Any
+    ) -> None:
+        super().__init__(when, callback, args, instance.loop, context)
+        self._instance = instance
+        self.timer_id = timer_id
+
+    def cancel(self) -> None:
+        if not self.cancelled():
+            self._instance.cancel_timer(self.timer_id)
+        super().cancel()
+
+
 class WorkflowInstance:
     def __init__(self, defn: WorkflowDefinition, info: Info, converter: DataConverter) -> None:
         self.defn = defn
@@ -80,9 +139,17 @@ class WorkflowInstance:
         self.converter = converter
         self.loop = WorkflowLoop()  # type: ignore[abstract]  # the methods it lacks are ones workflows must not use
         self.loop.instance = self  # type: ignore[attr-defined]
+        self.loop.timer_factory = self.start_timer
         self.commands: list[PendingCommand] = []
         self.activities: dict[str, _PendingActivity] = {}
         self._activity_seq = 0
+        self.timers: dict[str, _TimerHandle] = {}
+        self._timer_seq = 0
+        self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
+        self.signal_handlers: dict[str, Callable[..., Any]] = {}
+        self.buffered_signals: dict[str, list[common_pb2.Payloads]] = {}
+        self.cancel_requested = False
+        self._handler_failure: BaseException | None = None
         self.now = info.start_time
         self.replaying = False
         self.random = random.Random(uuid.UUID(info.run_id).int if _is_uuid(info.run_id) else info.run_id)
@@ -94,13 +161,19 @@ class WorkflowInstance:
 
     def start(self, input: common_pb2.Payloads) -> None:
         args = self.converter.from_payloads(input, self.defn.arg_hints)
-        self.main = self.loop.create_task(self._run_main(args), name=f"workflow {self.info.workflow_type}")
+        # The workflow object is made first, then signals that came with the start are delivered,
+        # then the run method begins: the order Temporal users expect.
+        self.loop.call_soon(self._create_main, args)
 
-    async def _run_main(self, args: list[Any]) -> Any:
+    def _create_main(self, args: list[Any]) -> None:
         if self.defn.cls is not None:
             self.obj = self.defn.cls()
-            return await self.defn.run_fn(self.obj, *args)
-        return await self.defn.run_fn(*args)
+            for name, fn in self.defn.signals.items():
+                self.signal_handlers.setdefault(name, getattr(self.obj, fn.__name__))
+            coro = self.defn.run_fn(self.obj, *args)
+        else:
+            coro = self.defn.run_fn(*args)
+        self.main = self.loop.create_task(coro, name=f"workflow {self.info.workflow_type}")
 
     def activate(self, now: datetime, *, replaying: bool, history_length: int) -> list[PendingCommand]:
         """Run workflow code until it blocks; the commands it produced, in order.
@@ -112,14 +185,30 @@ class WorkflowInstance:
         self.info = _replace_info(self.info, history_length)
         self.loop.set_time(now.timestamp())
         self.commands = []
-        self.loop.run_ready()
-        if self.loop.errors:
-            raise self.loop.errors.pop(0)
+        while True:
+            self.loop.run_ready()
+            if self.loop.errors:
+                raise self.loop.errors.pop(0)
+            if not self._check_conditions():
+                break
+        if not self.finished and self._handler_failure is not None:
+            self.finished = True
+            self._add_fail(self._handler_failure)
+            return self.commands
         main = self.main
         if main is not None and main.done() and not self.finished:
             self.finished = True
             if main.cancelled():
-                raise RuntimeError("the workflow's main coroutine was cancelled")
+                if not self.cancel_requested:
+                    raise RuntimeError("the workflow's main coroutine was cancelled without a cancellation request")
+                self._add(
+                    command_pb2.Command(
+                        command_type=command_pb2.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+                        cancel_workflow_execution_command_attributes=command_pb2.CancelWorkflowExecutionCommandAttributes(),
+                    ),
+                    origin=f"cancellation of {self.info.workflow_type}",
+                )
+                return self.commands
             exc = main.exception()
             if exc is None:
                 self._add(
@@ -132,21 +221,133 @@ class WorkflowInstance:
                     origin=f"return of {self.info.workflow_type}",
                 )
             elif isinstance(exc, FailureError):
-                self._add(
-                    command_pb2.Command(
-                        command_type=command_pb2.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
-                        fail_workflow_execution_command_attributes=command_pb2.FailWorkflowExecutionCommandAttributes(
-                            failure=to_failure(exc, self.converter)
-                        ),
-                    ),
-                    origin=f"raise in {self.info.workflow_type}",
-                )
+                self._add_fail(exc)
             else:
                 raise exc
         return self.commands
 
-    def _add(self, command: command_pb2.Command, origin: str | None = None) -> None:
-        self.commands.append(PendingCommand(command, origin or _user_origin()))
+    def _add_fail(self, exc: BaseException) -> None:
+        self._add(
+            command_pb2.Command(
+                command_type=command_pb2.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+                fail_workflow_execution_command_attributes=command_pb2.FailWorkflowExecutionCommandAttributes(
+                    failure=to_failure(exc, self.converter)
+                ),
+            ),
+            origin=f"raise in {self.info.workflow_type}",
+        )
+
+    def _add(self, command: command_pb2.Command, origin: str | None = None) -> PendingCommand:
+        pending = PendingCommand(command, origin or _user_origin())
+        self.commands.append(pending)
+        return pending
+
+    def _unsent(self, pending: PendingCommand | None) -> bool:
+        """Drop a command of this activation that is not needed after all; whether it was there."""
+        if pending is not None and any(c is pending for c in self.commands):
+            self.commands = [c for c in self.commands if c is not pending]
+            return True
+        return False
+
+    # -- conditions -----------------------------------------------------------------------------
+
+    def wait_condition(self, fn: Callable[[], bool]) -> asyncio.Future[bool]:
+        future: asyncio.Future[bool] = self.loop.create_future()
+        self.conditions.append((fn, future))
+        return future
+
+    def _check_conditions(self) -> bool:
+        """Resolve the conditions that now hold; whether any did (then the loop runs again)."""
+        progressed = False
+        remaining = []
+        for fn, future in self.conditions:
+            if future.done():
+                continue
+            if fn():
+                future.set_result(True)
+                progressed = True
+            else:
+                remaining.append((fn, future))
+        self.conditions = remaining
+        return progressed
+
+    # -- signals and cancellation ----------------------------------------------------------------
+
+    def signal(self, name: str, input: common_pb2.Payloads) -> None:
+        self.loop.call_soon(self._deliver_signal, name, input)
+
+    def _deliver_signal(self, name: str, input: common_pb2.Payloads) -> None:
+        handler = self.signal_handlers.get(name)
+        if handler is None:
+            self.buffered_signals.setdefault(name, []).append(input)
+            return
+        try:
+            args = self.converter.from_payloads(input, _param_hints(handler))
+        except (TypeError, ValueError, KeyError) as exc:
+            _log.warning("signal %r to %s dropped: its input does not fit the handler: %s",
+                         name, self.info.workflow_id, exc)
+            return
+        result = handler(*args)
+        if asyncio.iscoroutine(result):
+            task = self.loop.create_task(result, name=f"signal {name}")
+            task.add_done_callback(self._handler_done)
+
+    def _handler_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, FailureError):
+            self._handler_failure = self._handler_failure or exc
+        elif exc is not None:
+            self.loop.errors.append(exc)
+
+    def set_signal_handler(self, name: str, handler: Callable[..., Any] | None) -> None:
+        if handler is None:
+            self.signal_handlers.pop(name, None)
+            return
+        self.signal_handlers[name] = handler
+        for input in self.buffered_signals.pop(name, []):
+            self.loop.call_soon(self._deliver_signal, name, input)
+
+    def request_cancel(self) -> None:
+        self.cancel_requested = True
+        self.loop.call_soon(self._cancel_main)
+
+    def _cancel_main(self) -> None:
+        if self.main is not None and not self.main.done():
+            self.main.cancel()
+
+    # -- timers ---------------------------------------------------------------------------------
+
+    def start_timer(self, delay: float, callback: Any, args: Any, context: Any) -> asyncio.TimerHandle:
+        if delay <= 0:
+            return self.loop.call_soon(callback, *args, context=context)  # type: ignore[return-value]
+        self._timer_seq += 1
+        timer_id = str(self._timer_seq)
+        handle = _TimerHandle(self.loop.time() + delay, callback, args, self, timer_id, context)
+        attrs = command_pb2.StartTimerCommandAttributes(timer_id=timer_id)
+        attrs.start_to_fire_timeout.FromTimedelta(timedelta(seconds=delay))
+        handle.command = self._add(  # type: ignore[attr-defined]
+            command_pb2.Command(command_type=command_pb2.COMMAND_TYPE_START_TIMER, start_timer_command_attributes=attrs)
+        )
+        self.timers[timer_id] = handle
+        return handle
+
+    def cancel_timer(self, timer_id: str) -> None:
+        handle = self.timers.pop(timer_id, None)
+        if handle is None or self._unsent(getattr(handle, "command", None)):
+            return  # fired already, or never sent: nothing to cancel on the server
+        self._add(
+            command_pb2.Command(
+                command_type=command_pb2.COMMAND_TYPE_CANCEL_TIMER,
+                cancel_timer_command_attributes=command_pb2.CancelTimerCommandAttributes(timer_id=timer_id),
+            )
+        )
+
+    def fire_timer(self, timer_id: str) -> None:
+        handle = self.timers.pop(timer_id, None)
+        if handle is not None and not handle.cancelled():
+            self.loop._ready.append(handle)
 
     # -- activities -----------------------------------------------------------------------------
 
@@ -163,7 +364,8 @@ class WorkflowInstance:
         retry_policy: RetryPolicy | None,
         activity_id: str | None,
         result_type: Any,
-    ) -> asyncio.Future[Any]:
+        cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    ) -> ActivityFuture:
         if isinstance(activity, str):
             name, return_hint = activity, result_type
         else:
@@ -173,12 +375,13 @@ class WorkflowInstance:
             raise ValueError(
                 f"activity {name!r} needs start_to_close_timeout or schedule_to_close_timeout"
             )
-        for label, value in (
+        timeouts = (
             ("schedule_to_close_timeout", schedule_to_close_timeout),
             ("schedule_to_start_timeout", schedule_to_start_timeout),
             ("start_to_close_timeout", start_to_close_timeout),
             ("heartbeat_timeout", heartbeat_timeout),
-        ):
+        )
+        for label, value in timeouts:
             if value is not None and value <= timedelta(0):
                 raise ValueError(f"activity {name!r}: {label} must be positive, got {value}")
         self._activity_seq += 1
@@ -189,25 +392,46 @@ class WorkflowInstance:
             task_queue=common_pb2.TaskQueue(name=task_queue or self.info.task_queue),
             input=self.converter.to_payloads(args),
         )
-        for label, value in (
-            ("schedule_to_close_timeout", schedule_to_close_timeout),
-            ("schedule_to_start_timeout", schedule_to_start_timeout),
-            ("start_to_close_timeout", start_to_close_timeout),
-            ("heartbeat_timeout", heartbeat_timeout),
-        ):
+        for label, value in timeouts:
             if value is not None:
                 getattr(attrs, label).FromTimedelta(value)
         if retry_policy is not None:
             attrs.retry_policy.CopyFrom(retry_policy.to_proto())
-        future = self.loop.create_future()
-        self.activities[aid] = _PendingActivity(future, name, return_hint)
-        self._add(
+        future = ActivityFuture(self, aid, cancellation_type)
+        command = self._add(
             command_pb2.Command(
                 command_type=command_pb2.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
                 schedule_activity_task_command_attributes=attrs,
             )
         )
+        self.activities[aid] = _PendingActivity(future, name, return_hint, command)
         return future
+
+    def activity_scheduled(self, activity_id: str, scheduled_event_id: int) -> None:
+        pending = self.activities.get(activity_id)
+        if pending is not None:
+            pending.scheduled_event_id = scheduled_event_id
+
+    def request_activity_cancel(self, activity_id: str) -> bool:
+        """Ask for the activity's cancellation; whether the server must be told (it was scheduled)."""
+        pending = self.activities.get(activity_id)
+        if pending is None or pending.cancel_requested:
+            return pending is not None
+        pending.cancel_requested = True
+        if not pending.scheduled_event_id:
+            # Asked for in this very activation and not yet sent: it simply never happens.
+            self._unsent(pending.command)
+            self.activities.pop(activity_id, None)
+            return False
+        self._add(
+            command_pb2.Command(
+                command_type=command_pb2.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK,
+                request_cancel_activity_task_command_attributes=command_pb2.RequestCancelActivityTaskCommandAttributes(
+                    scheduled_event_id=pending.scheduled_event_id
+                ),
+            )
+        )
+        return True
 
     def resolve_activity(
         self,
@@ -219,9 +443,13 @@ class WorkflowInstance:
         started_event_id: int = 0,
         retry_state: int = 0,
         timed_out: bool = False,
+        canceled: bool = False,
     ) -> None:
         pending = self.activities.pop(activity_id, None)
         if pending is None or pending.future.done():
+            return
+        if canceled:
+            pending.future.cancel_now()
             return
         if failure is None:
             values = self.converter.from_payloads(result or common_pb2.Payloads(), [pending.return_hint])
@@ -242,6 +470,18 @@ class WorkflowInstance:
 
     def uuid4(self) -> uuid.UUID:
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
+
+
+def _param_hints(fn: Callable[..., Any]) -> list[Any]:
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:
+        return []
+    params = [
+        p for p in inspect.signature(fn).parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    return [hints.get(p.name) for p in params]
 
 
 def _is_uuid(value: str) -> bool:

@@ -17,6 +17,8 @@ from typing import Any
 
 from worker_sdk.errors import WfError
 
+TimerFactory = Callable[[float, Callable[..., Any], tuple[Any, ...], Any], asyncio.TimerHandle]
+
 
 class WorkflowLoopError(WfError):
     """Workflow code used an event-loop feature that would make it nondeterministic."""
@@ -33,6 +35,8 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         # Strong references: a workflow task must not vanish because user code dropped it.
         self.tasks: set[asyncio.Task[Any]] = set()
         self.errors: list[BaseException] = []
+        # Turns a delay into a durable timer (set by the workflow instance that owns the loop).
+        self.timer_factory: TimerFactory | None = None
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -86,10 +90,10 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     def call_later(  # type: ignore[override]
         self, delay: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> asyncio.TimerHandle:
-        raise WorkflowLoopError(
-            "asyncio.sleep()/call_later() with a delay is not available in workflows yet; "
-            "wait for an activity or a condition instead"
-        )
+        """A durable timer: recorded in the history, it fires after restarts and replays alike."""
+        if self.timer_factory is None:
+            raise WorkflowLoopError("timers need a running workflow")
+        return self.timer_factory(delay, callback, args, context)
 
     def call_at(  # type: ignore[override]
         self, when: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None

@@ -26,8 +26,12 @@ H = history_pb2
 # Events that record a command, and the command each records.
 _COMMAND_OF_EVENT = {
     H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: command_pb2.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+    H.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: command_pb2.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK,
+    H.EVENT_TYPE_TIMER_STARTED: command_pb2.COMMAND_TYPE_START_TIMER,
+    H.EVENT_TYPE_TIMER_CANCELED: command_pb2.COMMAND_TYPE_CANCEL_TIMER,
     H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: command_pb2.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
     H.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: command_pb2.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+    H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: command_pb2.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
 }
 
 
@@ -56,6 +60,11 @@ def _describe_event(event: history_pb2.HistoryEvent) -> str:
     if event.HasField("activity_task_scheduled_event_attributes"):
         a = event.activity_task_scheduled_event_attributes
         return f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
+    if event.HasField("timer_started_event_attributes"):
+        t = event.timer_started_event_attributes
+        return f"{name}(timer {t.timer_id!r}, {t.start_to_fire_timeout.ToTimedelta()})"
+    if event.HasField("timer_canceled_event_attributes"):
+        return f"{name}(timer {event.timer_canceled_event_attributes.timer_id!r})"
     return name
 
 
@@ -65,6 +74,11 @@ def _describe_command(pending: PendingCommand) -> str:
     if c.HasField("schedule_activity_task_command_attributes"):
         a = c.schedule_activity_task_command_attributes
         name = f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
+    elif c.HasField("start_timer_command_attributes"):
+        t = c.start_timer_command_attributes
+        name = f"{name}(timer {t.timer_id!r}, {t.start_to_fire_timeout.ToTimedelta()})"
+    elif c.HasField("cancel_timer_command_attributes"):
+        name = f"{name}(timer {c.cancel_timer_command_attributes.timer_id!r})"
     return f"{name} at {pending.origin}"
 
 
@@ -75,6 +89,15 @@ def _matches(event: history_pb2.HistoryEvent, command: command_pb2.Command) -> b
         e = event.activity_task_scheduled_event_attributes
         c = command.schedule_activity_task_command_attributes
         return e.activity_id == c.activity_id and e.activity_type.name == c.activity_type.name
+    if event.HasField("timer_started_event_attributes"):
+        return event.timer_started_event_attributes.timer_id == command.start_timer_command_attributes.timer_id
+    if event.HasField("timer_canceled_event_attributes"):
+        return event.timer_canceled_event_attributes.timer_id == command.cancel_timer_command_attributes.timer_id
+    if event.HasField("activity_task_cancel_requested_event_attributes"):
+        return (
+            event.activity_task_cancel_requested_event_attributes.scheduled_event_id
+            == command.request_cancel_activity_task_command_attributes.scheduled_event_id
+        )
     return True
 
 
@@ -135,7 +158,9 @@ def run_workflow_task(
                     f"{_describe_event(event)}, but the workflow code asked for {_describe_command(pending)}"
                 )
             if t == H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                activity_ids[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
+                activity_id = event.activity_task_scheduled_event_attributes.activity_id
+                activity_ids[event.event_id] = activity_id
+                instance.activity_scheduled(activity_id, event.event_id)
         elif t == H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             a = event.activity_task_completed_event_attributes
             instance.resolve_activity(activity_ids.get(a.scheduled_event_id, ""), result=a.result)
@@ -158,6 +183,16 @@ def run_workflow_task(
                 retry_state=o.retry_state,
                 timed_out=True,
             )
+        elif t == H.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+            c = event.activity_task_canceled_event_attributes
+            instance.resolve_activity(activity_ids.get(c.scheduled_event_id, ""), canceled=True)
+        elif t == H.EVENT_TYPE_TIMER_FIRED:
+            instance.fire_timer(event.timer_fired_event_attributes.timer_id)
+        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            s = event.workflow_execution_signaled_event_attributes
+            instance.signal(s.signal_name, s.input)
+        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            instance.request_cancel()
     if expected:
         raise _unmatched(events[-1].event_id + 1, expected[0])
     return []

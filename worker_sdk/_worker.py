@@ -7,28 +7,24 @@ import concurrent.futures
 import contextvars
 import logging
 from collections.abc import Sequence
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 import grpc
 
 from wf.v1 import common_pb2, history_pb2, service_pb2
-from worker_sdk import activity as _activity
+from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
-from worker_sdk.errors import ApplicationError, NondeterminismError, RPCError
+from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
 
 _POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
 # Activities a workflow task may ask to get back started in its completion, skipping the task queue.
 _MAX_EAGER_ACTIVITIES = 3
-
-
-def _duration(d: Any) -> timedelta | None:
-    return d.ToTimedelta() if d.seconds or d.nanos else None
 
 
 class Worker:
@@ -305,88 +301,19 @@ class Worker:
         running.add_done_callback(done)
 
     async def _respond(self, method: Any, request: Any) -> Any:
-        """Answer a task; the response, or None when the server refused it (logged)."""
-        try:
-            return await self.client.call(method, request)
-        except RPCError as exc:
-            if exc.status == grpc.StatusCode.NOT_FOUND:
-                log.info("the server no longer wanted this answer: %s", exc.message)
-            else:
-                log.warning("answering a task failed: %s (%s)", exc.message, exc.status)
-            return None
+        return await respond(self.client, method, request)
 
     # -- activities --------------------------------------------------------------------------------
 
     async def _handle_activity_task(self, resp: service_pb2.PollActivityTaskQueueResponse) -> None:
-        conv = self.client.data_converter
-        name = resp.activity_type.name
-        defn = self._activities.get(name)
-        info = _activity.Info(
-            activity_id=resp.activity_id,
-            activity_type=name,
-            attempt=resp.attempt,
+        await run_activity(
+            self.client,
+            resp,
+            self._activities.get(resp.activity_type.name),
             task_queue=self.task_queue,
-            workflow_namespace=resp.workflow_namespace,
-            workflow_id=resp.workflow_execution.workflow_id,
-            workflow_run_id=resp.workflow_execution.run_id,
-            workflow_type=resp.workflow_type.name,
-            scheduled_time=resp.scheduled_time.ToDatetime(UTC),
-            current_attempt_scheduled_time=resp.current_attempt_scheduled_time.ToDatetime(UTC),
-            started_time=resp.started_time.ToDatetime(UTC),
-            schedule_to_close_timeout=_duration(resp.schedule_to_close_timeout),
-            start_to_close_timeout=_duration(resp.start_to_close_timeout),
-            heartbeat_timeout=_duration(resp.heartbeat_timeout),
-            task_token=resp.task_token,
-        )
-        try:
-            if defn is None:
-                raise ApplicationError(
-                    f"activity type {name!r} is not registered on this worker "
-                    f"(task queue {self.task_queue!r} has: {', '.join(sorted(self._activities)) or 'none'})",
-                    type="NotFoundError",
-                )
-            args = await conv.decode(resp.input, defn.arg_hints)
-            _activity._current.set(info)
-            if defn.is_async:
-                result = await defn.fn(*args)
-            else:
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(
-                    self._activity_executor, contextvars.copy_context().run, defn.fn, *args
-                )
-        except asyncio.CancelledError:
-            raise  # the worker is stopping: the server times this attempt out and retries it
-        except Exception as exc:
-            if not isinstance(exc, ApplicationError):
-                log.warning("activity %s (%s) attempt %d failed: %r", name, resp.activity_id, resp.attempt, exc)
-            await self._fail_activity(resp.task_token, exc)
-            return
-        payloads = await conv.encode([result])
-        try:
-            await self.client.call(
-                self.client.service.RespondActivityTaskCompleted,
-                service_pb2.RespondActivityTaskCompletedRequest(
-                    task_token=resp.task_token, result=payloads, identity=self.identity
-                ),
-            )
-        except RPCError as exc:
-            if exc.status == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                # The result is over a server limit: fail the activity for good, saying which limit.
-                await self._fail_activity(
-                    resp.task_token,
-                    ApplicationError(exc.message, type="PayloadSizeLimitExceeded", non_retryable=True),
-                )
-            elif exc.status == grpc.StatusCode.NOT_FOUND:
-                log.info("activity %s result not wanted any more: %s", name, exc.message)
-            else:
-                log.warning("reporting activity %s result failed: %s", name, exc.message)
-
-    async def _fail_activity(self, token: bytes, exc: BaseException) -> None:
-        await self._respond(
-            self.client.service.RespondActivityTaskFailed,
-            service_pb2.RespondActivityTaskFailedRequest(
-                task_token=token, failure=to_failure(exc, self.client.data_converter), identity=self.identity
-            ),
+            identity=self.identity,
+            registered=list(self._activities),
+            executor=self._activity_executor,
         )
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from worker_sdk._definition import define_activity
 
-__all__ = ["defn", "info", "Info", "in_activity"]
+__all__ = ["defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled"]
 
 T = TypeVar("T")
 
@@ -34,9 +35,18 @@ class Info:
     start_to_close_timeout: timedelta | None
     heartbeat_timeout: timedelta | None
     task_token: bytes
+    # What the previous attempt last passed to activity.heartbeat(), to resume from.
+    heartbeat_details: Sequence[Any] = ()
 
 
-_current: contextvars.ContextVar[Info] = contextvars.ContextVar("wf_activity_info")
+@dataclass
+class _Context:
+    info: Info
+    heartbeat: Callable[[tuple[Any, ...]], None]
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+_current: contextvars.ContextVar[_Context] = contextvars.ContextVar("wf_activity")
 
 
 @overload
@@ -54,12 +64,32 @@ def defn(fn: Any = None, *, name: str | None = None) -> Any:
     return lambda f: define_activity(f, name)
 
 
-def info() -> Info:
-    """The running activity attempt's info: ids, ``attempt`` (1 on the first try), timeouts."""
+def _context(what: str) -> _Context:
     try:
         return _current.get()
     except LookupError:
-        raise RuntimeError("activity.info() can only be called from activity code") from None
+        raise RuntimeError(f"{what} can only be called from activity code") from None
+
+
+def info() -> Info:
+    """The running activity attempt's info: ids, ``attempt`` (1 on the first try), timeouts, and
+    the previous attempt's last ``heartbeat_details``."""
+    return _context("activity.info()").info
+
+
+def heartbeat(*details: Any) -> None:
+    """Report progress (``details`` are kept for the next attempt) and that the activity is alive.
+
+    Heartbeats reach the server at most every 0.8 × heartbeat_timeout (30 s without one); the answer
+    tells whether cancellation was requested: then :func:`is_cancelled` turns true, and an ``async``
+    activity gets ``asyncio.CancelledError`` at its next await.
+    """
+    _context("activity.heartbeat()").heartbeat(details)
+
+
+def is_cancelled() -> bool:
+    """Whether cancellation of this activity was requested (learnt through heartbeats)."""
+    return _context("activity.is_cancelled()").cancelled.is_set()
 
 
 def in_activity() -> bool:

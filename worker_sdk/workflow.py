@@ -14,16 +14,27 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
-from worker_sdk._definition import define_workflow, mark_run
-from worker_sdk._instance import Info, ReplayAwareLogger, current_instance
+from worker_sdk._definition import define_workflow, mark_run, mark_signal
+from worker_sdk._instance import (
+    ActivityCancellationType,
+    ActivityFuture,
+    Info,
+    ReplayAwareLogger,
+    current_instance,
+)
 from worker_sdk._retry import RetryPolicy
 
 __all__ = [
     "defn",
     "run",
+    "signal",
+    "set_signal_handler",
     "execute_activity",
     "start_activity",
     "ActivityHandle",
+    "ActivityCancellationType",
+    "sleep",
+    "wait_condition",
     "now",
     "random",
     "uuid4",
@@ -34,7 +45,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-ActivityHandle = asyncio.Future
+ActivityHandle = ActivityFuture
 
 logger = ReplayAwareLogger(logging.getLogger("worker_sdk.workflow"), {})
 """Logs from workflow code; prints nothing while the run is being replayed."""
@@ -60,6 +71,63 @@ def run(fn: T) -> T:
     return mark_run(fn)  # type: ignore[no-any-return]
 
 
+@overload
+def signal(fn: T) -> T: ...
+@overload
+def signal(*, name: str | None = None) -> Callable[[T], T]: ...
+def signal(fn: Any = None, *, name: str | None = None) -> Any:
+    """Mark a workflow method (``def`` or ``async def``) as the handler of a signal.
+
+    Signals are delivered in the order the server accepted them. A signal whose name has no handler
+    is kept until one is set with :func:`set_signal_handler`.
+
+    Args:
+        name: the signal name; defaults to the method name.
+    """
+    if fn is not None:
+        return mark_signal(fn, None)
+    return lambda f: mark_signal(f, name)
+
+
+def set_signal_handler(name: str, handler: Callable[..., Any] | None) -> None:
+    """Handle signal ``name`` with ``handler`` from now on (None removes it); signals that came
+    before, with no handler, are delivered to it at once, in order."""
+    current_instance("workflow.set_signal_handler()").set_signal_handler(name, handler)
+
+
+async def sleep(duration: timedelta | float) -> None:
+    """Wait durably: a timer in the history that fires even across restarts (``asyncio.sleep``
+    works the same way in workflow code).
+
+    Raises:
+        ValueError: the duration is zero or negative.
+    """
+    current_instance("workflow.sleep()")
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    if seconds <= 0:
+        raise ValueError(f"workflow.sleep() needs a positive duration, got {duration!r}")
+    await asyncio.sleep(seconds)
+
+
+async def wait_condition(fn: Callable[[], bool], *, timeout: timedelta | float | None = None) -> None:
+    """Wait until ``fn()`` is true; it is checked again after every batch of events.
+
+    Raises:
+        asyncio.TimeoutError: ``timeout`` passed first (a durable timer).
+    """
+    instance = current_instance("workflow.wait_condition()")
+    if fn():
+        return
+    future = instance.wait_condition(fn)
+    if timeout is None:
+        await future
+        return
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    if seconds <= 0:
+        raise ValueError(f"workflow.wait_condition() needs a positive timeout, got {timeout!r}")
+    await asyncio.wait_for(future, seconds)
+
+
 def start_activity(
     activity: Any,
     *args: Any,
@@ -71,7 +139,8 @@ def start_activity(
     retry_policy: RetryPolicy | None = None,
     activity_id: str | None = None,
     result_type: Any = None,
-) -> asyncio.Future[Any]:
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+) -> ActivityFuture:
     """Schedule an activity and return a handle to await its result.
 
     Args:
@@ -85,6 +154,7 @@ def start_activity(
         retry_policy: how failed attempts are retried (default: Temporal's, unlimited attempts).
         activity_id: an id unique within the run (default: a sequence number).
         result_type: the type to decode the result into (default: the function's return hint).
+        cancellation_type: what cancelling the handle (or the workflow awaiting it) does.
     """
     return current_instance("workflow.start_activity()").schedule_activity(
         activity,
@@ -97,6 +167,7 @@ def start_activity(
         retry_policy=retry_policy,
         activity_id=activity_id,
         result_type=result_type,
+        cancellation_type=cancellation_type,
     )
 
 

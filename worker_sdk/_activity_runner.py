@@ -1,0 +1,205 @@
+"""Running one activity attempt in a worker: arguments in, heartbeats and cancellation, outcome out."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import logging
+import threading
+from datetime import UTC, timedelta
+from typing import Any
+
+import grpc
+
+from wf.v1 import service_pb2
+from worker_sdk import activity as _activity
+from worker_sdk._client import Client
+from worker_sdk._definition import ActivityDefinition
+from worker_sdk._failure import to_failure
+from worker_sdk.errors import ApplicationError, CancelledError, RPCError
+
+log = logging.getLogger("worker_sdk.worker")
+
+_DEFAULT_HEARTBEAT_THROTTLE = 30.0
+
+
+def _duration(d: Any) -> timedelta | None:
+    return d.ToTimedelta() if d.seconds or d.nanos else None
+
+
+class _Heartbeater:
+    """Sends an activity's heartbeats, at most one per throttle interval, from any thread."""
+
+    def __init__(self, client: Client, token: bytes, identity: str, interval: float, on_cancel: Any) -> None:
+        self._client = client
+        self._token = token
+        self._identity = identity
+        self._interval = interval
+        self._on_cancel = on_cancel
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self._pending: tuple[Any, ...] | None = None
+        self._sender: asyncio.Task[None] | None = None
+
+    def __call__(self, details: tuple[Any, ...]) -> None:
+        if threading.get_ident() == self._thread:
+            self._record(details)
+        else:
+            self._loop.call_soon_threadsafe(self._record, details)
+
+    def _record(self, details: tuple[Any, ...]) -> None:
+        self._pending = details
+        if self._sender is None or self._sender.done():
+            self._sender = self._loop.create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._pending is not None:
+            details, self._pending = self._pending, None
+            try:
+                resp = await self._client.call(
+                    self._client.service.RecordActivityTaskHeartbeat,
+                    service_pb2.RecordActivityTaskHeartbeatRequest(
+                        task_token=self._token,
+                        details=await self._client.data_converter.encode(details),
+                        identity=self._identity,
+                    ),
+                )
+            except RPCError as exc:
+                if exc.status == grpc.StatusCode.NOT_FOUND:
+                    # The attempt timed out or the workflow closed: nobody wants this work any more.
+                    self._on_cancel()
+                    return
+                log.warning("heartbeat failed: %s", exc.message)
+            else:
+                if resp.cancel_requested:
+                    self._on_cancel()
+            await asyncio.sleep(self._interval)
+
+    def stop(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+
+
+async def run_activity(
+    client: Client,
+    resp: service_pb2.PollActivityTaskQueueResponse,
+    defn: ActivityDefinition | None,
+    *,
+    task_queue: str,
+    identity: str,
+    registered: list[str],
+    executor: concurrent.futures.Executor | None,
+) -> None:
+    """Run one attempt and report its outcome: completed, failed, or cancelled (when asked)."""
+    conv = client.data_converter
+    name = resp.activity_type.name
+    heartbeat_timeout = _duration(resp.heartbeat_timeout)
+    interval = heartbeat_timeout.total_seconds() * 0.8 if heartbeat_timeout else _DEFAULT_HEARTBEAT_THROTTLE
+    user_task: asyncio.Task[Any] | None = None
+    cancelled = threading.Event()
+
+    def on_cancel() -> None:
+        cancelled.set()
+        if user_task is not None and defn is not None and defn.is_async:
+            user_task.cancel()
+
+    heartbeater = _Heartbeater(client, resp.task_token, identity, interval, on_cancel)
+    try:
+        if defn is None:
+            raise ApplicationError(
+                f"activity type {name!r} is not registered on this worker "
+                f"(task queue {task_queue!r} has: {', '.join(sorted(registered)) or 'none'})",
+                type="NotFoundError",
+            )
+        args = await conv.decode(resp.input, defn.arg_hints)
+        details = await conv.decode(resp.heartbeat_details) if resp.HasField("heartbeat_details") else []
+        info = _activity.Info(
+            activity_id=resp.activity_id,
+            activity_type=name,
+            attempt=resp.attempt,
+            task_queue=task_queue,
+            workflow_namespace=resp.workflow_namespace,
+            workflow_id=resp.workflow_execution.workflow_id,
+            workflow_run_id=resp.workflow_execution.run_id,
+            workflow_type=resp.workflow_type.name,
+            scheduled_time=resp.scheduled_time.ToDatetime(UTC),
+            current_attempt_scheduled_time=resp.current_attempt_scheduled_time.ToDatetime(UTC),
+            started_time=resp.started_time.ToDatetime(UTC),
+            schedule_to_close_timeout=_duration(resp.schedule_to_close_timeout),
+            start_to_close_timeout=_duration(resp.start_to_close_timeout),
+            heartbeat_timeout=heartbeat_timeout,
+            task_token=resp.task_token,
+            heartbeat_details=details,
+        )
+        _activity._current.set(_activity._Context(info, heartbeater, cancelled))
+        if defn.is_async:
+            user_task = asyncio.get_running_loop().create_task(defn.fn(*args))
+            result = await user_task
+        else:
+            result = await asyncio.get_running_loop().run_in_executor(
+                executor, contextvars.copy_context().run, defn.fn, *args
+            )
+    except (asyncio.CancelledError, CancelledError) as exc:
+        if not cancelled.is_set():
+            raise  # the worker is stopping: the server times this attempt out and retries it
+        await respond(
+            client,
+            client.service.RespondActivityTaskCanceled,
+            service_pb2.RespondActivityTaskCanceledRequest(
+                task_token=resp.task_token,
+                identity=identity,
+                details=await conv.encode(list(getattr(exc, "details", ()))),
+            ),
+        )
+        return
+    except Exception as exc:
+        if not isinstance(exc, ApplicationError):
+            log.warning("activity %s (%s) attempt %d failed: %r", name, resp.activity_id, resp.attempt, exc)
+        await _fail(client, resp.task_token, exc, identity)
+        return
+    finally:
+        heartbeater.stop()
+    payloads = await conv.encode([result])
+    try:
+        await client.call(
+            client.service.RespondActivityTaskCompleted,
+            service_pb2.RespondActivityTaskCompletedRequest(
+                task_token=resp.task_token, result=payloads, identity=identity
+            ),
+        )
+    except RPCError as exc:
+        if exc.status == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            # The result is over a server limit: fail the activity for good, saying which limit.
+            await _fail(
+                client,
+                resp.task_token,
+                ApplicationError(exc.message, type="PayloadSizeLimitExceeded", non_retryable=True),
+                identity,
+            )
+        elif exc.status == grpc.StatusCode.NOT_FOUND:
+            log.info("activity %s result not wanted any more: %s", name, exc.message)
+        else:
+            log.warning("reporting activity %s result failed: %s", name, exc.message)
+
+
+async def _fail(client: Client, token: bytes, exc: BaseException, identity: str) -> None:
+    await respond(
+        client,
+        client.service.RespondActivityTaskFailed,
+        service_pb2.RespondActivityTaskFailedRequest(
+            task_token=token, failure=to_failure(exc, client.data_converter), identity=identity
+        ),
+    )
+
+
+async def respond(client: Client, method: Any, request: Any) -> Any:
+    """Answer a task; the response, or None when the server refused it (logged)."""
+    try:
+        return await client.call(method, request)
+    except RPCError as exc:
+        if exc.status == grpc.StatusCode.NOT_FOUND:
+            log.info("the server no longer wanted this answer: %s", exc.message)
+        else:
+            log.warning("answering a task failed: %s (%s)", exc.message, exc.status)
+        return None
