@@ -95,6 +95,9 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
             raise WorkflowLoopError("timers need a running workflow")
         return self.timer_factory(delay, callback, args, context)
 
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        """The instance has already turned the cancellation into a command (or there was none)."""
+
     def call_at(  # type: ignore[override]
         self, when: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
     ) -> asyncio.TimerHandle:

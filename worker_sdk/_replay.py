@@ -11,7 +11,7 @@ what history holds, what the code asked for, and where.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -131,12 +131,13 @@ def run_workflow_task(
     expected: deque[PendingCommand] = deque()
     activity_ids: dict[int, str] = {}
     last_index = len(events) - 1
+    outcomes = _task_outcomes(events)
     for i, event in enumerate(events):
         t = event.event_type
         if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
             is_current = i == last_index
-            if not is_current and events[i + 1].event_type != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                continue  # a failed or timed-out attempt: it changed nothing
+            if not is_current and outcomes[i] != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                continue  # a failed or timed-out attempt (or one still running): it changed nothing
             if expected:
                 raise _unmatched(event.event_id, expected[0])
             commands = instance.activate(
@@ -196,6 +197,27 @@ def run_workflow_task(
     if expected:
         raise _unmatched(events[-1].event_id + 1, expected[0])
     return []
+
+
+def _task_outcomes(events: Sequence[history_pb2.HistoryEvent]) -> dict[int, int]:
+    """For each WorkflowTaskStarted (by index), how that task ended: the type of the next
+    WorkflowTaskCompleted, Failed or TimedOut event (0 if none yet). Events that arrived while the
+    task ran (signals, activity results) sit between the two and belong to the next activation."""
+    ends = {
+        H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+        H.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+    }
+    outcomes: dict[int, int] = {}
+    outcome = 0
+    for i in range(len(events) - 1, -1, -1):
+        t = events[i].event_type
+        if t in ends:
+            outcome = t
+        elif t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            outcomes[i] = outcome
+            outcome = 0
+    return outcomes
 
 
 def _unmatched(event_id: int, pending: PendingCommand) -> NondeterminismError:

@@ -1,0 +1,315 @@
+"""Talking to running workflows: durable timers, conditions, signals, cancellation, termination."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+
+from server.app import Server
+from tests.helpers import assert_eventually
+from wf.v1 import history_pb2
+from worker_sdk import (
+    Client,
+    Worker,
+    WorkflowExecutionStatus,
+    WorkflowIDConflictPolicy,
+    activity,
+    workflow,
+)
+from worker_sdk._replay import event_name
+from worker_sdk.errors import CancelledError, RPCError, TerminatedError, WorkflowFailureError
+
+H = history_pb2
+T5 = timedelta(seconds=5)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(server: Server) -> AsyncIterator[Client]:
+    c = await Client.connect(server.address)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+async def event_names(client: Client, workflow_id: str) -> list[str]:
+    return [event_name(e.event_type) for e in (await client.get_workflow_handle(workflow_id).fetch_history()).events]
+
+
+# -- workflows -------------------------------------------------------------------------------------
+
+
+@workflow.defn
+class Sleeper:
+    @workflow.run
+    async def run(self, seconds: float) -> float:
+        start = workflow.now()
+        await workflow.sleep(timedelta(seconds=seconds))
+        await asyncio.sleep(seconds)  # asyncio.sleep is a durable timer too
+        return (workflow.now() - start).total_seconds()
+
+
+@workflow.defn
+class BadSleep:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.sleep(timedelta(0))
+        except ValueError as exc:
+            return str(exc)
+        return "no error"
+
+
+@workflow.defn
+class Approval:
+    def __init__(self) -> None:
+        self.approved_by: str | None = None
+        self.total = 0
+
+    @workflow.run
+    async def run(self, timeout_seconds: float) -> str:
+        try:
+            await workflow.wait_condition(lambda: self.approved_by is not None, timeout=timeout_seconds)
+        except asyncio.TimeoutError:
+            return "timed out"
+        return f"approved by {self.approved_by}"
+
+    @workflow.signal
+    def approve(self, who: str) -> None:
+        self.approved_by = who
+
+
+@workflow.defn
+class Summer:
+    def __init__(self) -> None:
+        self.values: list[int] = []
+
+    @workflow.run
+    async def run(self, expected: int) -> int:
+        await workflow.wait_condition(lambda: len(self.values) >= expected)
+        return sum(self.values)
+
+    @workflow.signal(name="add")
+    async def add(self, value: int) -> None:
+        self.values.append(value)
+
+
+@workflow.defn
+class LateHandler:
+    @workflow.run
+    async def run(self) -> list[str]:
+        received: list[str] = []
+        await workflow.sleep(0.2)  # signals arrive before any handler exists: they are buffered
+        workflow.set_signal_handler("note", received.append)
+        await workflow.wait_condition(lambda: len(received) >= 3)
+        return received
+
+
+@activity.defn
+async def cleanup(what: str) -> str:
+    return f"cleaned {what}"
+
+
+@workflow.defn
+class Cancellable:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.sleep(timedelta(days=1))
+        except asyncio.CancelledError:
+            # Cleanup still runs activities, then the workflow ends as cancelled.
+            await workflow.execute_activity(cleanup, "after sleep", start_to_close_timeout=T5)
+            raise
+        return "slept a day"
+
+
+ACTIVITY_STARTED = asyncio.Event()
+ACTIVITY_SAW_CANCEL: list[bool] = []
+
+
+@activity.defn
+async def long_running() -> str:
+    ACTIVITY_STARTED.set()
+    try:
+        for _ in range(200):
+            activity.heartbeat("working")
+            await asyncio.sleep(0.05)
+    except asyncio.CancelledError:
+        ACTIVITY_SAW_CANCEL.append(activity.is_cancelled())
+        raise
+    return "finished"
+
+
+@workflow.defn
+class CancelDuringActivity:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            return await workflow.execute_activity(
+                long_running,
+                start_to_close_timeout=timedelta(seconds=30),
+                heartbeat_timeout=timedelta(seconds=2),
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )
+        except asyncio.CancelledError:
+            return "activity cancelled, workflow carried on"
+
+
+# -- tests -----------------------------------------------------------------------------------------
+
+
+async def test_durable_timers_fire_and_are_recorded(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Sleeper]):
+        elapsed = await client.execute_workflow(Sleeper.run, 0.3, id=f"sleep-{task_queue}", task_queue=task_queue)
+    assert elapsed >= 0.6
+    names = await event_names(client, f"sleep-{task_queue}")
+    assert names.count("TimerStarted") == 2 and names.count("TimerFired") == 2
+
+
+async def test_zero_length_timer_is_refused_in_the_sdk(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[BadSleep]):
+        message = await client.execute_workflow(BadSleep.run, id=f"bad-sleep-{task_queue}", task_queue=task_queue)
+    assert "positive duration" in message
+
+
+async def test_signal_satisfies_a_condition(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Approval]):
+        handle = await client.start_workflow(Approval.run, 60.0, id=f"appr-{task_queue}", task_queue=task_queue)
+        await handle.signal(Approval.approve, "ada")
+        assert await handle.result() == "approved by ada"
+
+
+async def test_condition_timeout_raises_timeout_error_in_the_workflow(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Approval]):
+        result = await client.execute_workflow(Approval.run, 0.3, id=f"appr-to-{task_queue}", task_queue=task_queue)
+    assert result == "timed out"
+
+
+async def test_signal_with_wrong_arguments_is_refused_before_sending(client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(Approval.run, 60.0, id=f"appr-bad-{task_queue}", task_queue=task_queue)
+    with pytest.raises(TypeError, match="takes 1 argument"):
+        await handle.signal(Approval.approve, "a", "b")
+    assert "WorkflowExecutionSignaled" not in await event_names(client, handle.id)
+    await handle.terminate("test over")
+
+
+async def test_signal_to_unknown_or_closed_workflow_is_an_error(client: Client, task_queue: str) -> None:
+    with pytest.raises(RPCError) as unknown:
+        await client.get_workflow_handle(f"nobody-{task_queue}").signal("approve", "x")
+    assert unknown.value.status.name == "NOT_FOUND"
+    handle = await client.start_workflow(Approval.run, 60.0, id=f"closed-{task_queue}", task_queue=task_queue)
+    await handle.terminate("done")
+    with pytest.raises(RPCError) as closed:
+        await handle.signal(Approval.approve, "late")
+    assert closed.value.status.name == "FAILED_PRECONDITION"
+    assert "WorkflowExecutionSignaled" not in await event_names(client, handle.id)
+
+
+async def test_signal_storm_loses_and_duplicates_nothing(client: Client, task_queue: str) -> None:
+    senders, per_sender = 20, 100
+    async with Worker(client, task_queue=task_queue, workflows=[Summer]):
+        handle = await client.start_workflow(
+            Summer.run, senders * per_sender, id=f"storm-{task_queue}", task_queue=task_queue
+        )
+
+        async def send(sender: int) -> None:
+            for i in range(per_sender):
+                await handle.signal("add", sender * per_sender + i)
+
+        await asyncio.gather(*(send(s) for s in range(senders)))
+        total = await handle.result(timeout=timedelta(seconds=60))
+    n = senders * per_sender
+    assert total == n * (n - 1) // 2
+    names = await event_names(client, handle.id)
+    assert names.count("WorkflowExecutionSignaled") == n
+    # Batched: far fewer workflow tasks than signals.
+    assert names.count("WorkflowTaskCompleted") < n // 5
+
+
+async def test_signals_without_a_handler_are_buffered_in_order(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[LateHandler]):
+        handle = await client.start_workflow(LateHandler.run, id=f"late-{task_queue}", task_queue=task_queue)
+        for note in ("one", "two", "three"):
+            await handle.signal("note", note)
+        assert await handle.result() == ["one", "two", "three"]
+
+
+async def test_signal_with_start_starts_or_signals_atomically(client: Client, task_queue: str) -> None:
+    wid = f"sws-{task_queue}"
+    async with Worker(client, task_queue=task_queue, workflows=[Summer]):
+        first = await client.start_workflow(
+            Summer.run, 2, id=wid, task_queue=task_queue, start_signal="add", start_signal_args=[40]
+        )
+        second = await client.start_workflow(
+            Summer.run, 2, id=wid, task_queue=task_queue, start_signal="add", start_signal_args=[2]
+        )
+        assert second.run_id == first.run_id  # the running run was signalled, not a new one started
+        assert await first.result() == 42
+    names = await event_names(client, wid)
+    assert names[:2] == ["WorkflowExecutionStarted", "WorkflowExecutionSignaled"]
+
+
+async def test_cancel_during_a_sleep_runs_cleanup_and_ends_cancelled(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Cancellable], activities=[cleanup]):
+        handle = await client.start_workflow(Cancellable.run, id=f"cancel-{task_queue}", task_queue=task_queue)
+
+        async def sleeping() -> bool:
+            return "TimerStarted" in await event_names(client, handle.id)
+
+        await assert_eventually(sleeping)
+        await handle.cancel(reason="changed my mind")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert isinstance(info.value.cause, CancelledError)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    names = await event_names(client, handle.id)
+    assert "WorkflowExecutionCancelRequested" in names and "TimerCanceled" in names
+    assert names.index("ActivityTaskCompleted") < names.index("WorkflowExecutionCanceled")
+
+
+async def test_cancel_during_an_activity_reaches_the_activity(client: Client, task_queue: str) -> None:
+    ACTIVITY_STARTED.clear()
+    ACTIVITY_SAW_CANCEL.clear()
+    async with Worker(client, task_queue=task_queue, workflows=[CancelDuringActivity], activities=[long_running]):
+        handle = await client.start_workflow(
+            CancelDuringActivity.run, id=f"cancel-act-{task_queue}", task_queue=task_queue
+        )
+        await asyncio.wait_for(ACTIVITY_STARTED.wait(), 10)
+        await handle.cancel()
+        assert await handle.result() == "activity cancelled, workflow carried on"
+    assert ACTIVITY_SAW_CANCEL == [True]  # the activity learnt of it through its heartbeat
+    names = await event_names(client, handle.id)
+    assert "ActivityTaskCancelRequested" in names and "ActivityTaskCanceled" in names
+
+
+async def test_terminate_closes_at_once(client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(Cancellable.run, id=f"term-{task_queue}", task_queue=task_queue)
+    await handle.terminate("operator said so")
+    with pytest.raises(WorkflowFailureError) as info:
+        await handle.result()
+    assert isinstance(info.value.cause, TerminatedError) and "operator said so" in str(info.value.cause)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED
+    with pytest.raises(RPCError) as again:
+        await handle.terminate("twice")
+    assert again.value.status.name == "FAILED_PRECONDITION"
+
+
+async def test_id_conflict_policies(client: Client, task_queue: str) -> None:
+    wid = f"conflict-{task_queue}"
+    first = await client.start_workflow(Cancellable.run, id=wid, task_queue=task_queue)
+    same = await client.start_workflow(
+        Cancellable.run, id=wid, task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+    )
+    assert same.run_id == first.run_id
+    fresh = await client.start_workflow(
+        Cancellable.run, id=wid, task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING
+    )
+    assert fresh.run_id != first.run_id
+    assert (await client.get_workflow_handle(wid, run_id=first.run_id).describe()).status == (
+        WorkflowExecutionStatus.TERMINATED
+    )
+    await fresh.terminate("test over")
