@@ -74,7 +74,7 @@ class Approval:
     async def run(self, timeout_seconds: float) -> str:
         try:
             await workflow.wait_condition(lambda: self.approved_by is not None, timeout=timeout_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "timed out"
         return f"approved by {self.approved_by}"
 
