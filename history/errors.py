@@ -6,6 +6,8 @@
     ├── AlreadyExists        a running workflow already has this id (ALREADY_EXISTS)
     ├── FailedPrecondition   the execution is closed (FAILED_PRECONDITION)
     ├── LimitExceeded        a configured limit was hit (RESOURCE_EXHAUSTED)
+    ├── QueryFailed          the worker could not answer a query (INVALID_ARGUMENT)
+    ├── DeadlineExceeded     nobody answered in time (DEADLINE_EXCEEDED)
     └── ConcurrentUpdate     the execution changed since it was read; the operation is retried
 """
 
@@ -39,4 +41,12 @@ class LimitExceeded(HistoryError):
 
 
 class ConcurrentUpdate(HistoryError):
+    pass
+
+
+class QueryFailed(HistoryError):
+    pass
+
+
+class DeadlineExceeded(HistoryError):
     pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Identity,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -102,4 +104,21 @@ timers = Table(
     Column("event_id", BigInteger, nullable=False),
     Column("attempt", Integer, nullable=False),
     Index("timers_by_fire_at", "fire_at"),
+)
+
+# Queries in flight: a query is a task row (kind QUERY) pointing here; the worker's answer is written
+# here and the asking server is woken. Rows live only as long as the query.
+queries = Table(
+    "queries",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("namespace", Text, nullable=False),
+    Column("workflow_id", Text, nullable=False),
+    Column("run_id", Text, nullable=False),
+    Column("query_type", Text, nullable=False),
+    Column("args", LargeBinary, nullable=False),
+    Column("answered", Boolean, nullable=False, server_default=false()),
+    Column("result", LargeBinary),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )

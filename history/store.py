@@ -301,14 +301,18 @@ class Store:
     async def backlog(
         self, namespace: str, task_queue: str, kind: TaskKind, after_id: int, limit: int
     ) -> list[TaskRow]:
-        """Task rows of a queue in id order, past ``after_id`` (claimed later, by :meth:`write`)."""
+        """Task rows of a queue in id order, past ``after_id`` (claimed later, by :meth:`write`).
+
+        Workflow pollers also take query tasks: both come back for ``TaskKind.WORKFLOW``.
+        """
+        kinds = [int(TaskKind.WORKFLOW), int(TaskKind.QUERY)] if kind == TaskKind.WORKFLOW else [int(kind)]
         rows = await self.pool.fetch(
-            "SELECT id, workflow_id, run_id, scheduled_event_id, attempt FROM tasks "
-            "WHERE namespace = $1 AND task_queue = $2 AND kind = $3 AND id > $4 "
+            "SELECT id, kind, workflow_id, run_id, scheduled_event_id, attempt FROM tasks "
+            "WHERE namespace = $1 AND task_queue = $2 AND kind = ANY($3::smallint[]) AND id > $4 "
             "ORDER BY id LIMIT $5",
             namespace,
             task_queue,
-            int(kind),
+            kinds,
             after_id,
             limit,
         )
@@ -316,7 +320,7 @@ class Store:
             TaskRow(
                 namespace,
                 task_queue,
-                kind,
+                TaskKind(r["kind"]),
                 r["workflow_id"],
                 r["run_id"],
                 r["scheduled_event_id"],
@@ -385,3 +389,46 @@ class Store:
             *params,
         )
         return [ExecutionRecord(**dict(r)) for r in rows]
+
+    # -- queries ------------------------------------------------------------------------------------
+
+    async def create_query(
+        self, namespace: str, workflow_id: str, run_id: str, task_queue: str, query_type: str, args: bytes
+    ) -> tuple[int, int]:
+        """A query and the task row that hands it to a workflow worker; returns (query id, task id)."""
+        row = await self.pool.fetchrow(
+            "WITH q AS (INSERT INTO queries (namespace, workflow_id, run_id, query_type, args) "
+            "VALUES ($1, $2, $3, $5, $6) RETURNING id) "
+            "INSERT INTO tasks (namespace, task_queue, kind, workflow_id, run_id, scheduled_event_id, attempt) "
+            "SELECT $1, $4, $7, $2, $3, q.id, 0 FROM q RETURNING scheduled_event_id, id",
+            namespace, workflow_id, run_id, task_queue, query_type, args, int(TaskKind.QUERY),
+        )
+        assert row is not None
+        return int(row["scheduled_event_id"]), int(row["id"])
+
+    async def claim_query(self, task_id: int, query_id: int) -> tuple[str, bytes] | None:
+        """Take a query's task row; (query type, args) if both were still there."""
+        row = await self.pool.fetchrow(
+            "WITH t AS (DELETE FROM tasks WHERE id = (SELECT id FROM tasks WHERE id = $1 FOR UPDATE SKIP LOCKED) "
+            "RETURNING id) SELECT query_type, args FROM queries WHERE id = $2 AND EXISTS (SELECT 1 FROM t)",
+            task_id, query_id,
+        )
+        return (row["query_type"], row["args"]) if row is not None else None
+
+    async def answer_query(self, query_id: int, result: bytes, error: str) -> bool:
+        status = await self.pool.execute(
+            "UPDATE queries SET answered = true, result = $2, error = $3 WHERE id = $1 AND NOT answered",
+            query_id, result, error or None,
+        )
+        return bool(status.endswith(" 1"))
+
+    async def take_query(self, query_id: int, task_id: int) -> tuple[bool, bytes | None, str | None]:
+        """Remove a query (and its task row if still waiting); (answered, result, error)."""
+        row = await self.pool.fetchrow(
+            "WITH t AS (DELETE FROM tasks WHERE id = $2) "
+            "DELETE FROM queries WHERE id = $1 RETURNING answered, result, error",
+            query_id, task_id,
+        )
+        if row is None:
+            return False, None, None
+        return bool(row["answered"]), row["result"], row["error"]

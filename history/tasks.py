@@ -13,6 +13,8 @@ from datetime import datetime
 class TaskKind(enum.IntEnum):
     WORKFLOW = 1
     ACTIVITY = 2
+    # A query for a workflow worker: handed out with workflow tasks, never recorded in history.
+    QUERY = 3
 
 
 class TimerKind(enum.IntEnum):

@@ -71,7 +71,9 @@ class Matcher:
     def offer(self, tasks: list[TaskRow]) -> None:
         """New task rows were committed: give each to a waiting poller, else tell other processes."""
         for task in tasks:
-            key = (task.namespace, task.task_queue, task.kind)
+            # Workflow pollers take query tasks too.
+            kind = TaskKind.WORKFLOW if task.kind == TaskKind.QUERY else task.kind
+            key = (task.namespace, task.task_queue, kind)
             q = self._queue(key)
             q.generation += 1
             while q.waiters:
@@ -81,7 +83,7 @@ class Matcher:
                     break
             else:
                 q.maybe_backlog = True
-                self.notifier.publish("t", "\x1f".join((task.namespace, str(int(task.kind)), task.task_queue)))
+                self.notifier.publish("t", "\x1f".join((task.namespace, str(int(kind)), task.task_queue)))
 
     def _on_hint(self, body: str) -> None:
         if not body:  # the listener reconnected: wake everyone to look at the table

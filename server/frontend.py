@@ -42,6 +42,8 @@ _STATUS: list[tuple[type[Exception], grpc.StatusCode]] = [
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.LimitExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.ConcurrentUpdate, grpc.StatusCode.ABORTED),
+    (errors.QueryFailed, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
 ]
 
 
@@ -255,6 +257,8 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.check.name(request.task_queue.name, "task_queue")
 
         async def start(task: TaskRow) -> service_pb2.PollWorkflowTaskQueueResponse:
+            if task.kind == TaskKind.QUERY:
+                return await self.history.start_query_task(task)
             return await self.history.record_workflow_task_started(task, request.identity)
 
         response = await self.matcher.poll(
@@ -377,6 +381,33 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
             request.namespace, e.workflow_id, e.run_id, request.reason, request.details, request.identity
         )
         return service_pb2.TerminateWorkflowExecutionResponse()
+
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    @rpc
+    async def QueryWorkflow(
+        self, request: service_pb2.QueryWorkflowRequest, context: Any
+    ) -> service_pb2.QueryWorkflowResponse:
+        self.check.name(request.namespace, "namespace")
+        self.check.name(request.execution.workflow_id, "execution.workflow_id")
+        self.check.name(request.query.query_type, "query.query_type")
+        self.check.payloads(request.query.query_args, "query arguments")
+        e = request.execution
+        timeout = min(self.config.query_timeout, self._poll_timeout(context))
+        result = await self.history.query(
+            request.namespace, e.workflow_id, e.run_id, request.query.query_type, request.query.query_args, timeout
+        )
+        return service_pb2.QueryWorkflowResponse(query_result=result)
+
+    @rpc
+    async def RespondQueryTaskCompleted(
+        self, request: service_pb2.RespondQueryTaskCompletedRequest, context: Any
+    ) -> service_pb2.RespondQueryTaskCompletedResponse:
+        token = self.check.token(request.task_token)
+        self.check.payloads(request.query_result, "query result")
+        await self.history.answer_query(token, request.query_result, request.error_message)
+        return service_pb2.RespondQueryTaskCompletedResponse()
 
 
 __all__ = ["WorkflowService", "parse_list_query", "TaskGone"]

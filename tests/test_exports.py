@@ -38,6 +38,7 @@ def test_workflow_exports() -> None:
         "run",
         "signal",
         "set_signal_handler",
+        "query",
         "execute_activity",
         "start_activity",
         "ActivityHandle",
@@ -73,6 +74,7 @@ def test_error_exports() -> None:
         "ServerError",
         "WorkflowFailureError",
         "WorkflowAlreadyStartedError",
+        "WorkflowQueryFailedError",
         "NondeterminismError",
         "RPCError",
     }

@@ -313,3 +313,134 @@ async def test_id_conflict_policies(client: Client, task_queue: str) -> None:
         WorkflowExecutionStatus.TERMINATED
     )
     await fresh.terminate("test over")
+
+
+# -- queries ---------------------------------------------------------------------------------------
+
+
+@workflow.defn
+class Status:
+    def __init__(self) -> None:
+        self.stage = "created"
+        self.events: list[str] = []
+
+    @workflow.run
+    async def run(self) -> str:
+        self.stage = "sleeping"
+        await workflow.sleep(timedelta(days=1))
+        self.stage = "done"
+        return self.stage
+
+    @workflow.signal
+    def wake(self) -> None:
+        self.stage = "woken"
+
+    @workflow.query
+    def current(self) -> str:
+        return self.stage
+
+    @workflow.query
+    def with_prefix(self, prefix: str) -> str:
+        return f"{prefix}{self.stage}"
+
+    @workflow.query
+    def sneaky(self) -> str:
+        self.stage = "changed by a query"
+        return self.stage
+
+
+@workflow.defn
+class Quick:
+    def __init__(self) -> None:
+        self.answer = 0
+
+    @workflow.run
+    async def run(self) -> int:
+        self.answer = 42
+        return self.answer
+
+    @workflow.query
+    def current(self) -> int:
+        return self.answer
+
+
+async def test_query_answers_while_the_workflow_sleeps_a_day(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Status]):
+        handle = await client.start_workflow(Status.run, id=f"q-{task_queue}", task_queue=task_queue)
+
+        async def sleeping() -> bool:
+            return "TimerStarted" in await event_names(client, handle.id)
+
+        await assert_eventually(sleeping)
+        before = len(await event_names(client, handle.id))
+        assert await handle.query(Status.current) == "sleeping"
+        assert await handle.query("with_prefix", "now ") == "now sleeping"
+        assert len(await event_names(client, handle.id)) == before  # a query records nothing
+        await handle.terminate("test over")
+
+
+async def test_query_on_a_closed_workflow_answers_from_its_final_state(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Quick]):
+        handle = await client.start_workflow(Quick.run, id=f"q-closed-{task_queue}", task_queue=task_queue)
+        assert await handle.result() == 42
+        assert await handle.query(Quick.current) == 42
+
+
+async def test_bad_queries_get_clear_errors_and_change_nothing(client: Client, task_queue: str) -> None:
+    from worker_sdk.errors import WorkflowQueryFailedError
+
+    async with Worker(client, task_queue=task_queue, workflows=[Status]):
+        handle = await client.start_workflow(Status.run, id=f"q-bad-{task_queue}", task_queue=task_queue)
+
+        async def sleeping() -> bool:
+            return "TimerStarted" in await event_names(client, handle.id)
+
+        await assert_eventually(sleeping)
+        with pytest.raises(WorkflowQueryFailedError, match="no query 'nope' .known: current, sneaky, with_prefix"):
+            await handle.query("nope")
+        with pytest.raises(WorkflowQueryFailedError, match="must only read state"):
+            await handle.query(Status.sneaky)
+        with pytest.raises(TypeError, match="takes 1 argument"):
+            await handle.query(Status.with_prefix)
+        assert await handle.query(Status.current) == "sleeping"
+        await handle.terminate("test over")
+
+
+async def test_query_without_a_worker_fails_after_a_bounded_wait(client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(Status.run, id=f"q-none-{task_queue}", task_queue=task_queue)
+    with pytest.raises(RPCError) as info:
+        await handle.query(Status.current, timeout=timedelta(seconds=3))
+    assert info.value.status.name == "DEADLINE_EXCEEDED"
+    assert f"polling task queue {task_queue!r}" in info.value.message
+    await handle.terminate("test over")
+
+
+def test_async_query_handlers_are_refused() -> None:
+    with pytest.raises(TypeError, match="must be a plain `def`"):
+
+        @workflow.query
+        async def bad(self: object) -> int:
+            return 1
+
+
+async def test_query_reaches_a_worker_polling_another_server(db_url: str, client: Client, task_queue: str) -> None:
+    from server.config import ServerConfig
+
+    other = Server(ServerConfig(db_url=db_url, port=0))
+    await other.start()
+    try:
+        other_client = await Client.connect(other.address)
+        async with Worker(client, task_queue=task_queue, workflows=[Status]):  # polls the first server
+            handle = await client.start_workflow(Status.run, id=f"q-two-{task_queue}", task_queue=task_queue)
+            await handle.signal(Status.wake)
+
+            async def woken() -> bool:
+                return await handle.query(Status.current) == "woken"
+
+            await assert_eventually(woken)
+            # Asked on the second server, answered by the worker on the first.
+            assert await other_client.get_workflow_handle(handle.id).query(Status.current) == "woken"
+            await handle.terminate("test over")
+        await other_client.close()
+    finally:
+        await other.stop()

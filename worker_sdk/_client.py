@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import socket
+import typing
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from google.protobuf import json_format
 
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
 from worker_sdk._converter import DataConverter
-from worker_sdk._definition import WorkflowDefinition, check_arguments, signal_name
+from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_name, signal_name
 from worker_sdk._failure import from_failure
 from worker_sdk.errors import (
     CancelledError,
@@ -30,6 +31,7 @@ from worker_sdk.errors import (
     TimeoutType,
     WorkflowAlreadyStartedError,
     WorkflowFailureError,
+    WorkflowQueryFailedError,
 )
 
 log = logging.getLogger(__name__)
@@ -440,6 +442,43 @@ class WorkflowHandle:
                 request_id=str(uuid.uuid4()),
             ),
         )
+
+    async def query(
+        self, query: Any, *args: Any, result_type: Any = None, timeout: timedelta = timedelta(seconds=30)
+    ) -> Any:
+        """Ask the workflow a question: a ``@workflow.query`` method (``Greeting.is_approved``) or name.
+
+        Answered by a worker from the run's current state (its final state once closed); nothing is
+        recorded.
+
+        Raises:
+            WorkflowQueryFailedError: unknown query name, arguments that do not fit, or the handler failed.
+            RPCError: DEADLINE_EXCEEDED when no worker answered in time, NOT_FOUND for an unknown workflow.
+        """
+        name = handler_name(query, "query")
+        hint = result_type
+        if not isinstance(query, str):
+            check_arguments(query, args, self.client.data_converter, f"query {name!r}")
+            hint = hint or typing.get_type_hints(query).get("return")
+        client = self.client
+        try:
+            resp = await client.call(
+                client.service.QueryWorkflow,
+                service_pb2.QueryWorkflowRequest(
+                    namespace=client.namespace,
+                    execution=self._execution(),
+                    query=service_pb2.WorkflowQuery(
+                        query_type=name, query_args=await client.data_converter.encode(args)
+                    ),
+                ),
+                timeout=timeout.total_seconds(),
+            )
+        except RPCError as exc:
+            if exc.status == grpc.StatusCode.INVALID_ARGUMENT:
+                raise WorkflowQueryFailedError(exc.message) from exc
+            raise
+        values = await client.data_converter.decode(resp.query_result, [hint])
+        return values[0] if values else None
 
     async def cancel(self, *, reason: str = "") -> None:
         """Ask the workflow to cancel: CancelledError is raised inside it, and it may clean up."""

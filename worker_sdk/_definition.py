@@ -13,6 +13,7 @@ _WORKFLOW_ATTR = "__wf_workflow_definition__"
 _RUN_ATTR = "__wf_workflow_run__"
 _ACTIVITY_ATTR = "__wf_activity_definition__"
 _SIGNAL_ATTR = "__wf_signal_name__"
+_QUERY_ATTR = "__wf_query_name__"
 
 
 def _param_hints(fn: Callable[..., Any], skip_self: bool) -> tuple[list[Any], Any]:
@@ -41,6 +42,8 @@ class WorkflowDefinition:
     return_hint: Any
     # Signal name → the method that handles it.
     signals: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    # Query name → the method that answers it.
+    queries: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
 
     @staticmethod
     def of(obj: Any) -> WorkflowDefinition:
@@ -66,14 +69,18 @@ def define_workflow(obj: Any, name: str | None) -> Any:
         if not inspect.iscoroutinefunction(run):
             raise TypeError(f"{obj.__qualname__}.{run.__name__} must be `async def`")
         arg_hints, ret = _param_hints(run, skip_self=True)
-        signals: dict[str, Callable[..., Any]] = {}
+        handlers: dict[str, dict[str, Callable[..., Any]]] = {"signal": {}, "query": {}}
         for _, member in inspect.getmembers(obj, inspect.isfunction):
-            signal_name = getattr(member, _SIGNAL_ATTR, None)
-            if signal_name is not None:
-                if signal_name in signals:
-                    raise TypeError(f"workflow class {obj.__qualname__} has two handlers for signal {signal_name!r}")
-                signals[signal_name] = member
-        defn = WorkflowDefinition(name or obj.__name__, obj, run, arg_hints, ret, signals)
+            for kind, attr in (("signal", _SIGNAL_ATTR), ("query", _QUERY_ATTR)):
+                handler_name = getattr(member, attr, None)
+                if handler_name is None:
+                    continue
+                if handler_name in handlers[kind]:
+                    raise TypeError(f"workflow class {obj.__qualname__} has two handlers for {kind} {handler_name!r}")
+                handlers[kind][handler_name] = member
+        defn = WorkflowDefinition(
+            name or obj.__name__, obj, run, arg_hints, ret, handlers["signal"], handlers["query"]
+        )
         setattr(obj, _WORKFLOW_ATTR, defn)
         setattr(run, _WORKFLOW_ATTR, defn)
         return obj
@@ -90,6 +97,28 @@ def mark_signal(fn: Any, name: str | None) -> Any:
         raise TypeError("@workflow.signal goes on a method of a workflow class")
     setattr(fn, _SIGNAL_ATTR, name or fn.__name__)
     return fn
+
+
+def mark_query(fn: Any, name: str | None) -> Any:
+    if inspect.iscoroutinefunction(fn):
+        raise TypeError(
+            f"@workflow.query handler {fn.__qualname__} must be a plain `def`: a query reads state, it cannot wait"
+        )
+    if not callable(fn):
+        raise TypeError("@workflow.query goes on a method of a workflow class")
+    setattr(fn, _QUERY_ATTR, name or fn.__name__)
+    return fn
+
+
+def handler_name(obj: Any, kind: str = "query") -> str:
+    """The query name of a handler method, or the string itself."""
+    if isinstance(obj, str):
+        return obj
+    name = getattr(obj, _QUERY_ATTR, None)
+    if name is None:
+        what = getattr(obj, "__qualname__", obj)
+        raise TypeError(f"{what!r} is not a {kind} handler: decorate it with @workflow.{kind}")
+    return str(name)
 
 
 def signal_name(obj: Any) -> str:

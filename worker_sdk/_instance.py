@@ -466,10 +466,56 @@ class WorkflowInstance:
         error.__cause__ = from_failure(failure, self.converter)
         pending.future.set_exception(error)
 
+    # -- queries ----------------------------------------------------------------------------------
+
+    def query(self, name: str, args: common_pb2.Payloads) -> common_pb2.Payloads:
+        """Answer a query from the current state; raises QueryError when it cannot be answered."""
+        fn = self.defn.queries.get(name)
+        if fn is None:
+            known = ", ".join(sorted(self.defn.queries)) or "none"
+            raise QueryError(f"workflow {self.info.workflow_type!r} has no query {name!r} (known: {known})")
+        if self.obj is None:
+            raise QueryError("the workflow has not run its first workflow task yet: ask again in a moment")
+        try:
+            values = self.converter.from_payloads(args, _param_hints(fn)[1:])
+        except (TypeError, ValueError, KeyError) as exc:
+            raise QueryError(f"the arguments do not fit query {name!r}: {exc}") from exc
+        before = dict(vars(self.obj))
+        commands = len(self.commands)
+        ready = len(self.loop._ready)
+        previous = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            result = fn(self.obj, *values)
+        except Exception as exc:
+            raise QueryError(f"query {name!r} raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            asyncio.events._set_running_loop(previous)
+        after = vars(self.obj)
+        changed = sorted(k for k in set(before) | set(after) if before.get(k, _MISSING) is not after.get(k, _MISSING))
+        if changed or len(self.commands) != commands or len(self.loop._ready) != ready:
+            vars(self.obj).clear()
+            vars(self.obj).update(before)
+            raise QueryError(
+                f"query {name!r} changed the workflow (attributes: {', '.join(changed) or 'none'}, or it scheduled "
+                "work): query handlers must only read state"
+            )
+        if asyncio.iscoroutine(result):
+            result.close()
+            raise QueryError(f"query {name!r} returned a coroutine: query handlers must be plain `def`")
+        return self.converter.to_payloads([result])
+
     # -- determinism helpers ----------------------------------------------------------------------
 
     def uuid4(self) -> uuid.UUID:
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
+
+
+class QueryError(Exception):
+    """A query could not be answered; the message goes back to the caller."""
+
+
+_MISSING = object()
 
 
 def _param_hints(fn: Callable[..., Any]) -> list[Any]:

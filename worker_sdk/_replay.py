@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
-from wf.v1 import command_pb2, history_pb2
+from wf.v1 import command_pb2, common_pb2, history_pb2
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._instance import Info, PendingCommand, WorkflowInstance
@@ -110,6 +110,29 @@ def run_workflow_task(
 
     For a closed history (the replayer's case) it checks the whole history and returns [].
     """
+    commands, _ = _replay(task, lookup, converter, answer_current=True)
+    return commands
+
+
+def run_query(
+    task: WorkflowTaskInput,
+    lookup: Callable[[str], WorkflowDefinition | None],
+    converter: DataConverter,
+    query_type: str,
+    args: common_pb2.Payloads,
+) -> common_pb2.Payloads:
+    """Rebuild the run's state as of its last completed workflow task and answer a query on it."""
+    _, instance = _replay(task, lookup, converter, answer_current=False)
+    return instance.query(query_type, args)
+
+
+def _replay(
+    task: WorkflowTaskInput,
+    lookup: Callable[[str], WorkflowDefinition | None],
+    converter: DataConverter,
+    *,
+    answer_current: bool,
+) -> tuple[list[command_pb2.Command], WorkflowInstance]:
     events = task.history.events
     if not events or events[0].event_type != H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
         raise NondeterminismError("history does not begin with WorkflowExecutionStarted")
@@ -135,7 +158,7 @@ def run_workflow_task(
     for i, event in enumerate(events):
         t = event.event_type
         if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            is_current = i == last_index
+            is_current = answer_current and i == last_index
             if not is_current and outcomes[i] != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                 continue  # a failed or timed-out attempt (or one still running): it changed nothing
             if expected:
@@ -144,7 +167,7 @@ def run_workflow_task(
                 event.event_time.ToDatetime(UTC), replaying=not is_current, history_length=i + 1
             )
             if is_current:
-                return [c.command for c in commands]
+                return [c.command for c in commands], instance
             expected = deque(commands)
         elif t in _COMMAND_OF_EVENT:
             if not expected:
@@ -196,7 +219,7 @@ def run_workflow_task(
             instance.request_cancel()
     if expected:
         raise _unmatched(events[-1].event_id + 1, expected[0])
-    return []
+    return [], instance
 
 
 def _task_outcomes(events: Sequence[history_pb2.HistoryEvent]) -> dict[int, int]:

@@ -17,7 +17,8 @@ from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
-from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
+from worker_sdk._instance import QueryError
+from worker_sdk._replay import WorkflowTaskInput, run_query, run_workflow_task
 from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,48 @@ class Worker:
 
     # -- workflow tasks ----------------------------------------------------------------------------
 
+    async def _handle_query(self, resp: service_pb2.PollWorkflowTaskQueueResponse) -> None:
+        conv = self.client.data_converter
+        execution = resp.workflow_execution
+        name = resp.workflow_type.name
+        result = common_pb2.Payloads()
+        error = ""
+        try:
+            if name not in self._workflows:
+                raise QueryError(f"workflow type {name!r} is not registered on the worker that got the query")
+            history = history_pb2.History()
+            history.CopyFrom(resp.history)
+            await conv.decode_message(history)
+            args = common_pb2.Payloads()
+            args.CopyFrom(resp.query.query_args)
+            await conv.decode_message(args)
+            task = WorkflowTaskInput(self.client.namespace, execution.workflow_id, execution.run_id, name, history)
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._workflow_executor,
+                contextvars.copy_context().run,
+                run_query,
+                task,
+                self._workflows.get,
+                conv,
+                resp.query.query_type,
+                args,
+            )
+            await conv.encode_message(result)
+        except QueryError as exc:
+            error = str(exc)
+        except Exception as exc:  # replay failed (nondeterminism, a bug): the caller learns why
+            error = f"{type(exc).__name__}: {exc}"
+        await self._respond(
+            self.client.service.RespondQueryTaskCompleted,
+            service_pb2.RespondQueryTaskCompletedRequest(
+                task_token=resp.task_token, query_result=result, error_message=error
+            ),
+        )
+
     async def _handle_workflow_task(self, resp: service_pb2.PollWorkflowTaskQueueResponse) -> None:
+        if resp.HasField("query"):
+            await self._handle_query(resp)
+            return
         conv = self.client.data_converter
         execution = resp.workflow_execution
         name = resp.workflow_type.name

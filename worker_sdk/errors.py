@@ -11,6 +11,7 @@
     │   └── ServerError             the server failed something on its own
     ├── WorkflowFailureError        (client) the workflow ended without a result; ``cause`` says why
     ├── WorkflowAlreadyStartedError (client) a running workflow already has this id
+    ├── WorkflowQueryFailedError    (client) the query could not be answered (unknown name, bad arguments…)
     ├── NondeterminismError         (worker) workflow code no longer matches its history
     └── RPCError                    a call to the server failed; ``status`` is the gRPC status
 
@@ -41,6 +42,7 @@ __all__ = [
     "ServerError",
     "WorkflowFailureError",
     "WorkflowAlreadyStartedError",
+    "WorkflowQueryFailedError",
     "NondeterminismError",
     "RPCError",
 ]
@@ -194,6 +196,11 @@ class WorkflowAlreadyStartedError(WfError):
         self.workflow_id = workflow_id
         self.workflow_type = workflow_type
         self.run_id = run_id
+
+
+class WorkflowQueryFailedError(WfError):
+    """A query could not be answered: unknown query name, arguments that do not fit, or the handler
+    raised or tried to change the workflow."""
 
 
 class NondeterminismError(WfError):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
-from worker_sdk._definition import define_workflow, mark_run, mark_signal
+from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal
 from worker_sdk._instance import (
     ActivityCancellationType,
     ActivityFuture,
@@ -29,6 +29,7 @@ __all__ = [
     "run",
     "signal",
     "set_signal_handler",
+    "query",
     "execute_activity",
     "start_activity",
     "ActivityHandle",
@@ -87,6 +88,25 @@ def signal(fn: Any = None, *, name: str | None = None) -> Any:
     if fn is not None:
         return mark_signal(fn, None)
     return lambda f: mark_signal(f, name)
+
+
+@overload
+def query(fn: T) -> T: ...
+@overload
+def query(*, name: str | None = None) -> Callable[[T], T]: ...
+def query(fn: Any = None, *, name: str | None = None) -> Any:
+    """Mark a plain ``def`` workflow method as the handler of a query.
+
+    A query runs against the workflow's state as of its last completed workflow task, records
+    nothing in the history, and answers even after the workflow has closed. It must only read: a
+    handler that changes an attribute, schedules work or awaits is refused.
+
+    Args:
+        name: the query name; defaults to the method name.
+    """
+    if fn is not None:
+        return mark_query(fn, None)
+    return lambda f: mark_query(f, name)
 
 
 def set_signal_handler(name: str, handler: Callable[..., Any] | None) -> None:

@@ -115,6 +115,16 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.FromString,
                 _registered_method=True)
+        self.QueryWorkflow = channel.unary_unary(
+                '/wf.v1.WorkflowService/QueryWorkflow',
+                request_serializer=wf_dot_v1_dot_service__pb2.QueryWorkflowRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.QueryWorkflowResponse.FromString,
+                _registered_method=True)
+        self.RespondQueryTaskCompleted = channel.unary_unary(
+                '/wf.v1.WorkflowService/RespondQueryTaskCompleted',
+                request_serializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -220,6 +230,19 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueryWorkflow(self, request, context):
+        """Asks a worker to run a query handler against the run's state; records nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RespondQueryTaskCompleted(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -302,6 +325,16 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.TerminateWorkflowExecution,
                     request_deserializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'QueryWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryWorkflow,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.QueryWorkflowRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.QueryWorkflowResponse.SerializeToString,
+            ),
+            'RespondQueryTaskCompleted': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondQueryTaskCompleted,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -737,6 +770,60 @@ class WorkflowService:
             '/wf.v1.WorkflowService/TerminateWorkflowExecution',
             wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/QueryWorkflow',
+            wf_dot_v1_dot_service__pb2.QueryWorkflowRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.QueryWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondQueryTaskCompleted(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RespondQueryTaskCompleted',
+            wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -293,14 +293,52 @@ def event_details(event: history_pb2.HistoryEvent) -> str:
             parts += [f"lastFailure={a.last_failure.message}"]
     elif kind == "activity_task_completed_event_attributes":
         parts = [f"scheduledEventId={a.scheduled_event_id}", f"result={payloads_text(a.result)}"]
+    elif kind in ("activity_task_cancel_requested_event_attributes", "activity_task_canceled_event_attributes"):
+        parts = [f"scheduledEventId={a.scheduled_event_id}"]
+    elif kind == "timer_started_event_attributes":
+        parts = [f"timerId={a.timer_id}", f"startToFireTimeout={_duration(a.start_to_fire_timeout)}"]
+    elif kind in ("timer_fired_event_attributes", "timer_canceled_event_attributes"):
+        parts = [f"timerId={a.timer_id}"]
+    elif kind == "workflow_execution_signaled_event_attributes":
+        parts = [f"signalName={a.signal_name}"]
+        parts += [f"input={payloads_text(a.input)}"] if a.input.payloads else []
+        parts += [f"identity={a.identity}"] if a.identity else []
+    elif kind in ("workflow_execution_cancel_requested_event_attributes",
+                  "workflow_execution_terminated_event_attributes"):
+        reason = a.cause if kind.startswith("workflow_execution_cancel") else a.reason
+        parts = ([f"reason={reason}"] if reason else []) + ([f"identity={a.identity}"] if a.identity else [])
     return ", ".join(parts)
 
 
-def history_table(events: list[history_pb2.HistoryEvent]) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("ID", justify="right", no_wrap=True)
-    table.add_column("Time", no_wrap=True)
-    table.add_column("Type", no_wrap=True)
+# The longest event type name: ``show --follow`` prints each batch of events as a table of its own, and
+# fixed widths keep their columns lined up.
+_TYPE_WIDTH = max(len(event_type_name(n)) for n in history_pb2.EventType.values())
+
+# How a run ended, by its last event (``WorkflowExecutionStatus`` names, as ``result`` prints them).
+_CLOSE_STATUS = {
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "COMPLETED",
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "FAILED",
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "CANCELED",
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "TERMINATED",
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "CONTINUED_AS_NEW",
+}
+
+
+def close_status(event: history_pb2.HistoryEvent | None) -> str | None:
+    """``COMPLETED``, ``FAILED``, … when ``event`` closes a run; None for any other event."""
+    return _CLOSE_STATUS.get(event.event_type) if event is not None else None
+
+
+def history_table(
+    events: list[history_pb2.HistoryEvent], *, show_header: bool = True, fixed_widths: bool = False
+) -> Table:
+    """The ``wf workflow show`` table. With ``fixed_widths`` the columns have the same widths whatever
+    the events, so tables printed one after another (``--follow``) line up."""
+    table = Table(box=None, header_style="bold", pad_edge=False, show_header=show_header)
+    table.add_column("ID", justify="right", no_wrap=True, min_width=5 if fixed_widths else None)
+    table.add_column("Time", no_wrap=True, min_width=len("2024-05-01T12:00:00.123Z") if fixed_widths else None)
+    table.add_column("Type", no_wrap=True, min_width=_TYPE_WIDTH if fixed_widths else None)
     table.add_column("Details", overflow="fold")
     for event in events:
         table.add_row(

@@ -26,6 +26,7 @@ from google.protobuf import json_format
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+from wf.v1 import common_pb2, service_pb2
 from worker_sdk._cli import _render as render
 from worker_sdk._client import (
     Client,
@@ -34,7 +35,13 @@ from worker_sdk._client import (
     WorkflowIDReusePolicy,
     default_identity,
 )
-from worker_sdk.errors import FailureError, RPCError, WorkflowAlreadyStartedError, WorkflowFailureError
+from worker_sdk.errors import (
+    FailureError,
+    RPCError,
+    WorkflowAlreadyStartedError,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,13 +142,17 @@ class _Duration(click.ParamType[timedelta]):
         return timedelta(seconds=seconds)
 
 
+_input_option = click.option("--input", "-i", "inputs", multiple=True, callback=_parse_inputs, metavar="JSON",
+                             help="One argument as JSON; repeat it for several arguments.")
+_reason_option = click.option("--reason", default="", help="Why, for the history and for people reading it.")
+
+
 def _start_options(f: F) -> F:
     options = [
         click.option("--type", "workflow_type", required=True, help="The workflow type name."),
         click.option("--task-queue", "-t", required=True, help="The task queue its workers poll."),
         click.option("--workflow-id", "-w", help="The workflow id (default: a new UUID)."),
-        click.option("--input", "-i", "inputs", multiple=True, callback=_parse_inputs, metavar="JSON",
-                     help="One argument as JSON; repeat it for several arguments."),
+        _input_option,
         click.option("--execution-timeout", type=_Duration(), help="Limit on the whole execution, all runs."),
         click.option("--run-timeout", type=_Duration(), help="Limit on a single run."),
         click.option("--task-timeout", type=_Duration(), help="Limit on one workflow task (default 10s)."),
@@ -275,6 +286,53 @@ async def _report_outcome(handle: WorkflowHandle, workflow_type: str, settings: 
     return 0 if "result" in out else 1
 
 
+def _confirm(settings: _Settings, line: str, out: dict[str, Any]) -> int:
+    """What a command that only asks the server for something prints: one line, or its JSON."""
+    if settings.json:
+        _print_json(out)
+    else:
+        click.echo(line)
+    return 0
+
+
+def _on_run(workflow_id: str, run_id: str | None) -> str:
+    return f"workflow {workflow_id}" + (f" (run {run_id})" if run_id else "")
+
+
+async def _follow(client: Client, settings: _Settings, workflow_id: str, run_id: str | None) -> int:
+    """Print a run's events as they are written, until it closes: exit 0 if it completed, else 1.
+
+    A long poll on the history: the server answers with the events past the page token, or empty at
+    its deadline (poll again with the same token); an empty token means the run closed and every
+    event was read.
+    """
+    execution = common_pb2.WorkflowExecution(workflow_id=workflow_id, run_id=run_id or "")
+    token = b""
+    last = None
+    while True:
+        resp = await client.call(
+            client.service.GetWorkflowExecutionHistory,
+            service_pb2.GetWorkflowExecutionHistoryRequest(
+                namespace=client.namespace, execution=execution, wait_new_event=True, next_page_token=token
+            ),
+            timeout=70,
+        )
+        # Stay on the run the first answer was about, even if a new run with this id starts later:
+        # the page token counts events of that run.
+        execution.run_id = execution.run_id or resp.run_id
+        events = list(resp.history.events)
+        if events:
+            if settings.json:
+                for event in events:
+                    click.echo(json.dumps(json_format.MessageToDict(event), ensure_ascii=False))
+            else:
+                _print(render.history_table(events, show_header=last is None, fixed_widths=True))
+            last = events[-1]
+        token = resp.next_page_token
+        if not token:
+            return 0 if render.close_status(last) == "COMPLETED" else 1
+
+
 # -- commands -----------------------------------------------------------------------------------
 
 
@@ -358,21 +416,113 @@ def describe_cmd(workflow_id: str, run_id: str | None) -> None:
 
 @workflow_group.command("show")
 @_run_options
+@click.option("--follow", "-f", is_flag=True,
+              help="Print events as they happen until the run closes (exit 1 unless it completed).")
 @_connection_options(group=False)
-def show_cmd(workflow_id: str, run_id: str | None) -> None:
+def show_cmd(workflow_id: str, run_id: str | None, follow: bool) -> None:
     """Show a run's event history.
 
     With --output json it prints the history as protobuf JSON (wf.v1.History), the form a replayer
     loads: wf workflow show -w ID -o json > history.json
+
+    With --follow it keeps printing events as the run writes them and exits when it closes: 0 if it
+    completed, 1 if it failed, timed out, was cancelled or terminated. With --output json it then
+    prints one wf.v1.HistoryEvent per line (JSON Lines).
     """
 
     async def body(client: Client, settings: _Settings) -> int:
+        if follow:
+            return await _follow(client, settings, workflow_id, run_id)
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
         if settings.json:
             click.echo(history.to_json())
         else:
             _print(render.history_table(history.events))
         return 0
+
+    _run(body)
+
+
+@workflow_group.command("signal")
+@_run_options
+@click.option("--name", required=True, help="The signal's name (its handler's name in the workflow).")
+@_input_option
+@_connection_options(group=False)
+def signal_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any]) -> None:
+    """Send a signal to a running workflow."""
+
+    async def body(client: Client, settings: _Settings) -> int:
+        await client.get_workflow_handle(workflow_id, run_id=run_id).signal(name, *inputs)
+        return _confirm(settings, f"signal {name} sent to {_on_run(workflow_id, run_id)}",
+                        {"workflowId": workflow_id, "runId": run_id, "signal": name})
+
+    _run(body)
+
+
+@workflow_group.command("query")
+@_run_options
+@click.option("--name", required=True, help="The query's name (its handler's name in the workflow).")
+@_input_option
+@_connection_options(group=False)
+def query_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any]) -> None:
+    """Ask a running workflow for a value and print it as JSON.
+
+    A worker runs the workflow's query handler; the history does not change.
+    """
+
+    async def body(client: Client, settings: _Settings) -> int:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            result = await handle.query(name, *inputs)
+        except WorkflowQueryFailedError as exc:  # unknown query, arguments that do not fit, a failing handler
+            status = exc.__cause__.status.name if isinstance(exc.__cause__, RPCError) else "QUERY_FAILED"
+            raise CliError(f"{exc} ({status})") from exc
+        except RPCError as exc:
+            if exc.status.name != "DEADLINE_EXCEEDED":
+                raise
+            raise CliError(
+                f"{exc.message} ({exc.status.name})\n"
+                "hint: a worker answers queries; is one polling the workflow's task queue?"
+            ) from exc
+        if settings.json:
+            _print_json({"result": result})
+        else:
+            click.echo(render.to_json(result))
+        return 0
+
+    _run(body)
+
+
+@workflow_group.command("cancel")
+@_run_options
+@_reason_option
+@_connection_options(group=False)
+def cancel_cmd(workflow_id: str, run_id: str | None, reason: str) -> None:
+    """Ask a workflow to cancel.
+
+    The workflow sees a CancelledError and may clean up before it closes as Canceled; `wf workflow
+    result` waits for that.
+    """
+
+    async def body(client: Client, settings: _Settings) -> int:
+        await client.get_workflow_handle(workflow_id, run_id=run_id).cancel(reason=reason)
+        return _confirm(settings, f"cancellation requested for {_on_run(workflow_id, run_id)}",
+                        {"workflowId": workflow_id, "runId": run_id, "reason": reason})
+
+    _run(body)
+
+
+@workflow_group.command("terminate")
+@_run_options
+@_reason_option
+@_connection_options(group=False)
+def terminate_cmd(workflow_id: str, run_id: str | None, reason: str) -> None:
+    """End a workflow at once, as Terminated; no more of its code runs."""
+
+    async def body(client: Client, settings: _Settings) -> int:
+        await client.get_workflow_handle(workflow_id, run_id=run_id).terminate(reason)
+        return _confirm(settings, f"{_on_run(workflow_id, run_id)} terminated",
+                        {"workflowId": workflow_id, "runId": run_id, "reason": reason})
 
     _run(body)
 
