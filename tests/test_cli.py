@@ -8,12 +8,14 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest_asyncio
 from google.protobuf import json_format
@@ -73,6 +75,36 @@ class CliBuggy:
         raise RuntimeError("bug in workflow code")  # not a FailureError: fails the task, not the run
 
 
+@workflow.defn
+class CliWaiter:
+    def __init__(self) -> None:
+        self.x: str | None = None
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.x is not None)
+        return f"got {self.x}"
+
+    @workflow.signal
+    def set_x(self, x: str) -> None:
+        self.x = x
+
+    @workflow.query
+    def x_value(self) -> str | None:
+        return self.x
+
+    @workflow.query
+    def x_with(self, prefix: str, suffix: str) -> str:
+        return f"{prefix}{self.x}{suffix}"
+
+
+@workflow.defn
+class CliSleeper:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.sleep(timedelta(days=1))
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def client(server: Server) -> AsyncIterator[Client]:
     async with await Client.connect(server.address) as c:
@@ -82,7 +114,7 @@ async def client(server: Server) -> AsyncIterator[Client]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
     async with Worker(
-        client, task_queue=task_queue, workflows=[CliGreeting, CliCharge, CliBuggy, CliNapper],
+        client, task_queue=task_queue, workflows=[CliGreeting, CliCharge, CliBuggy, CliNapper, CliWaiter, CliSleeper],
         activities=[cli_greet, cli_charge, cli_nap],
     ) as w:
         yield w
@@ -276,9 +308,157 @@ async def test_bad_input_json_is_a_usage_error() -> None:
     assert "'{not json' is not JSON" in done.stderr and "--input" in done.stderr
 
 
+async def test_signal(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliWaiter.run, id=wid("cli-signal"), task_queue=task_queue)
+
+    sent = await wf("signal", "-w", handle.id, "--name", "set_x", "-i", '"the CLI"', address=server.address)
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.strip() == f"signal set_x sent to workflow {handle.id}"
+
+    result = await wf("result", "-w", handle.id, "-o", "json", address=server.address)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["result"] == "got the CLI"
+
+    # The run is closed now: the server says no, and so does the CLI.
+    late = await wf("signal", "-w", handle.id, "-r", handle.run_id or "", "--name", "set_x", "-i", '"late"',
+                    "-o", "json", address=server.address)
+    assert late.returncode == 1
+    assert late.stderr.startswith("error: ") and late.stderr.strip().endswith("(FAILED_PRECONDITION)")
+
+
+async def test_signal_output_as_json(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliWaiter.run, id=wid("cli-signal-json"), task_queue=task_queue)
+    sent = await wf("signal", "-w", handle.id, "-r", handle.run_id or "", "--name", "set_x", "-i", '"json"',
+                    "-o", "json", address=server.address)
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout) == {"workflowId": handle.id, "runId": handle.run_id, "signal": "set_x"}
+    assert await handle.result() == "got json"
+
+
+async def test_query(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliWaiter.run, id=wid("cli-query"), task_queue=task_queue)
+
+    before = await wf("query", "-w", handle.id, "--name", "x_value", address=server.address)
+    assert before.returncode == 0, before.stderr
+    assert before.stdout == "null\n"
+
+    await handle.signal(CliWaiter.set_x, "y")
+    await handle.result()
+    # A closed run answers from its final state; arguments are JSON, one --input each.
+    after = await wf("query", "-w", handle.id, "-r", handle.run_id or "", "--name", "x_with",
+                     "-i", '"<"', "-i", '">"', "-o", "json", address=server.address)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout) == {"result": "<y>"}
+    history_length = len((await handle.fetch_history()).events)
+
+    unknown = await wf("query", "-w", handle.id, "--name", "no_such_query", address=server.address)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error: query 'no_such_query' failed")
+    assert "(known: x_value, x_with)" in unknown.stderr and unknown.stderr.strip().endswith("(INVALID_ARGUMENT)")
+    assert len((await handle.fetch_history()).events) == history_length  # queries record nothing
+
+
+async def test_cancel(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliSleeper.run, id=wid("cli-cancel"), task_queue=task_queue)
+
+    cancelled = await wf("cancel", "-w", handle.id, "--reason", "not needed", address=server.address)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.strip() == f"cancellation requested for workflow {handle.id}"
+
+    result = await wf("result", "-w", handle.id, "-o", "json", address=server.address)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["status"] == "CANCELED"
+    described = await wf("describe", "-w", handle.id, address=server.address)
+    assert described.returncode == 0, described.stderr
+    assert "CANCELED" in described.stdout
+
+
+async def test_terminate(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliSleeper.run, id=wid("cli-terminate"), task_queue=task_queue)
+
+    terminated = await wf("terminate", "-w", handle.id, "--reason", "by hand", "-o", "json", address=server.address)
+    assert terminated.returncode == 0, terminated.stderr
+    assert json.loads(terminated.stdout) == {"workflowId": handle.id, "runId": None, "reason": "by hand"}
+
+    described = await wf("describe", "-w", handle.id, "-o", "json", address=server.address)
+    assert json.loads(described.stdout)["workflowExecutionInfo"]["status"] == "WORKFLOW_EXECUTION_STATUS_TERMINATED"
+
+    again = await wf("terminate", "-w", handle.id, "-r", handle.run_id or "", address=server.address)
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: ") and again.stderr.strip().endswith("(FAILED_PRECONDITION)")
+
+    # Following a closed run prints its history and exits at once, with 1 as it did not complete.
+    followed = await wf("show", "-w", handle.id, "--follow", address=server.address)
+    assert followed.returncode == 1, followed.stderr
+    assert "WorkflowExecutionTerminated" in followed.stdout and "by hand" in followed.stdout
+
+
+async def test_show_follow(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliWaiter.run, id=wid("cli-follow"), task_queue=task_queue)
+    follow = [WF, "workflow", "show", "-w", handle.id, "--address", server.address]
+    # os.environ, not the process's C environment, which readline (loaded by pytest) gives COLUMNS=80.
+    pipes: dict[str, Any] = {"stdout": asyncio.subprocess.PIPE, "stderr": asyncio.subprocess.PIPE,
+                             "env": {k: v for k, v in os.environ.items() if not k.startswith("WF_")}}
+    table = await asyncio.create_subprocess_exec(*follow, "--follow", **pipes)
+    lines = await asyncio.create_subprocess_exec(*follow, "-f", "-o", "json", **pipes)
+    try:
+        # Both print the events written so far, then wait for more: the run waits for its signal.
+        assert table.stdout is not None and lines.stdout is not None
+        seen = ""
+        async with asyncio.timeout(20):
+            while "WorkflowTaskCompleted" not in seen:
+                seen += (await table.stdout.readline()).decode()
+            first = json.loads(await lines.stdout.readline())
+        assert first["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+        assert table.returncode is None and lines.returncode is None
+
+        await handle.signal(CliWaiter.set_x, "forward")
+        async with asyncio.timeout(20):
+            (out, err), (json_out, json_err) = await asyncio.gather(table.communicate(), lines.communicate())
+    finally:
+        for proc in (table, lines):
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert table.returncode == 0, err.decode()
+    assert lines.returncode == 0, json_err.decode()
+
+    out_text = seen + out.decode()
+    assert sum(line.split()[:2] == ["ID", "Time"] for line in out_text.splitlines()) == 1  # one header
+    assert "WorkflowExecutionSignaled" in out_text and "WorkflowExecutionCompleted" in out_text
+    assert '"got forward"' in out_text
+    events = [first, *(json.loads(line) for line in json_out.decode().splitlines())]
+    assert [int(e["eventId"]) for e in events] == list(range(1, len(events) + 1))
+    assert "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED" in {e["eventType"] for e in events}
+    assert events[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    assert len(events) == len((await handle.fetch_history()).events)
+
+
+async def test_show_follow_stops_on_ctrl_c(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliWaiter.run, id=wid("cli-follow-int"), task_queue=task_queue)
+    proc = await asyncio.create_subprocess_exec(
+        WF, "workflow", "show", "-w", handle.id, "-f", "--address", server.address,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(20):
+            assert b"WorkflowExecutionStarted" in await proc.stdout.readline() + await proc.stdout.readline()
+            proc.send_signal(signal.SIGINT)
+            _, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 130, err.decode()
+    assert err.decode().startswith("interrupted")
+    await handle.terminate("done")
+
+
 async def test_unknown_workflow_id(server: Server) -> None:
-    for command in ("describe", "result", "show"):
-        done = await wf(command, "-w", "no-such-workflow", address=server.address)
+    for command, *args in (("describe",), ("result",), ("show",), ("show", "--follow"), ("cancel",),
+                           ("terminate",), ("signal", "--name", "set_x"), ("query", "--name", "x_value")):
+        done = await wf(command, "-w", "no-such-workflow", *args, address=server.address)
         assert done.returncode == 1, command
         assert done.stderr.strip() == "error: workflow 'no-such-workflow' not found in namespace 'default' (NOT_FOUND)"
 
