@@ -28,6 +28,8 @@ class Limits:
     max_pending_activities: int = 2_000
     max_pending_timers: int = 2_000
     max_signals_per_run: int = 10_000
+    max_updates_in_flight: int = 10
+    max_updates_per_run: int = 2_000
     max_id_length: int = 1_000
     default_workflow_task_timeout: timedelta = timedelta(seconds=10)
     max_workflow_task_timeout: timedelta = timedelta(minutes=2)
@@ -42,6 +44,8 @@ class Limits:
         "max_pending_activities": "--max-pending-activities",
         "max_pending_timers": "--max-pending-timers",
         "max_signals_per_run": "--max-signals-per-run",
+        "max_updates_in_flight": "--max-updates-in-flight",
+        "max_updates_per_run": "--max-updates-per-run",
         "max_id_length": "--max-id-length",
     }
 

@@ -49,6 +49,8 @@ class Execution:
         self.claimed_timer_key: str | None = None
         self.closes = False
         self.changed = new
+        # Updates whose state changed (accepted, rejected, completed): their callers are woken.
+        self.updates_changed = False
 
     # -- reading ---------------------------------------------------------------------------------
 

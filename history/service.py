@@ -14,7 +14,7 @@ import logging
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -184,8 +184,11 @@ class HistoryService:
             self.on_timer(min(t.fire_at for t in ex.timers.values()))
         if ex.events:
             self._wake(ex.key)
-        if ex.closes:
+        if ex.closes or ex.updates_changed:
+            # "c": the run changed in a way waiters elsewhere care about (it closed, an update moved on).
             self.notifier.publish("c", "\x1f".join(ex.key))
+        if ex.updates_changed:
+            self._wake(ex.key)
 
     # -- watching a run for new events --------------------------------------------------------------
 
@@ -520,7 +523,7 @@ class HistoryService:
         """Claim a workflow task for a poller and build its response (raises TaskGone if stale)."""
         key = (task.namespace, task.workflow_id, task.run_id)
 
-        def op(ex: Execution) -> tuple[internal_pb2.WorkflowTaskState, int, str]:
+        def op(ex: Execution) -> tuple[internal_pb2.WorkflowTaskState, int, str, list[C.UpdateRequest]]:
             wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
             if (
                 not ex.running
@@ -548,10 +551,11 @@ class HistoryService:
             )
             started = internal_pb2.WorkflowTaskState()
             started.CopyFrom(wt)
-            return started, ex.state.last_completed_workflow_task_started_event_id, ex.record.workflow_type
+            updates = [copy_message(ex.state.pending_updates[uid]) for uid in sorted(ex.state.pending_updates)]
+            return started, ex.state.last_completed_workflow_task_started_event_id, ex.record.workflow_type, updates
 
         try:
-            wt, previous_started, workflow_type = await self._update(key, op)
+            wt, previous_started, workflow_type, updates = await self._update(key, op)
         except (TaskGone, NotFound):
             await self.store.pool.execute("DELETE FROM tasks WHERE id = $1", task.id)
             raise TaskGone("stale workflow task") from None
@@ -577,6 +581,7 @@ class HistoryService:
             started_event_id=wt.started_event_id,
             attempt=attempt,
             history=history,
+            update_requests=updates,
             scheduled_time=wt.scheduled_time,
             started_time=wt.started_time,
         )
@@ -595,7 +600,11 @@ class HistoryService:
         return wt
 
     async def complete_workflow_task(
-        self, token: internal_pb2.TaskToken, commands: list[command_pb2.Command], identity: str
+        self,
+        token: internal_pb2.TaskToken,
+        commands: list[command_pb2.Command],
+        identity: str,
+        update_responses: Sequence[C.UpdateResponse] = (),
     ) -> CompletionResult:
         key = (token.namespace, token.workflow_id, token.run_id)
 
@@ -632,16 +641,126 @@ class HistoryService:
             ex.state.ClearField("last_workflow_task_failure")
             ex.state.ClearField("workflow_task")
             result = CompletionResult()
+            self._apply_update_responses(ex, update_responses, identity, completions=False)
             for command in commands:
                 self._apply_command(ex, command, completed.event_id, result, identity)
                 if ex.closes:
                     result.eager.clear()
                     break
+            if not ex.closes:
+                self._apply_update_responses(ex, update_responses, identity, completions=True)
             if not ex.closes and ex.state.workflow_task_needed:
                 ex.schedule_workflow_task()
             return result
 
         return await self._update(key, op)
+
+    def _apply_update_responses(
+        self, ex: Execution, responses: Sequence[C.UpdateResponse], identity: str, *, completions: bool
+    ) -> None:
+        """Record what the worker said about updates: acceptances and rejections first (before the
+        commands their handlers produced), completions after."""
+        s = ex.state
+        for r in responses:
+            kind = r.WhichOneof("response")
+            uid = r.update_id
+            if not completions and kind == "accepted" and uid in s.pending_updates:
+                request = s.pending_updates.pop(uid)
+                event = ex.add_event(
+                    H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+                    workflow_execution_update_accepted_event_attributes=H.WorkflowExecutionUpdateAcceptedEventAttributes(
+                        update_id=uid, name=request.name, input=request.args, identity=request.identity or identity
+                    ),
+                )
+                s.accepted_updates[uid] = event.event_id
+                ex.updates_changed = True
+            elif not completions and kind == "rejected" and uid in s.pending_updates:
+                del s.pending_updates[uid]
+                s.finished_updates[uid] = 0
+                s.rejected_updates[uid].CopyFrom(r.rejected)
+                ex.updates_changed = True
+                ex.changed = True
+            elif completions and kind == "completed" and uid in s.accepted_updates:
+                del s.accepted_updates[uid]
+                event = ex.add_event(
+                    H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+                    workflow_execution_update_completed_event_attributes=H.WorkflowExecutionUpdateCompletedEventAttributes(
+                        update_id=uid, outcome=r.completed
+                    ),
+                )
+                s.finished_updates[uid] = event.event_id
+                ex.updates_changed = True
+
+    # -- updates ----------------------------------------------------------------------------------
+
+    async def update(
+        self, req: service_pb2.UpdateWorkflowExecutionRequest, max_wait: float
+    ) -> service_pb2.UpdateWorkflowExecutionResponse:
+        """Deliver an update (once per update id) and wait for the stage the caller asked for."""
+        e = req.execution
+        record = await self.resolve_run(req.namespace, e.workflow_id, e.run_id)
+        key = (req.namespace, record.workflow_id, record.run_id)
+        uid = req.update_id
+        limits = self.limits
+
+        def op(ex: Execution) -> None:
+            s = ex.state
+            if uid in s.pending_updates or uid in s.accepted_updates or uid in s.finished_updates:
+                return  # a retry of an update already delivered: wait for the same outcome
+            if not ex.running:
+                raise FailedPrecondition(f"{ex.describe()} is already closed: the update was not delivered")
+            if len(s.pending_updates) + len(s.accepted_updates) >= limits.max_updates_in_flight:
+                raise LimitExceeded(
+                    f"{ex.describe()} already has {limits.describe('max_updates_in_flight')} in flight"
+                )
+            if len(s.finished_updates) >= limits.max_updates_per_run:
+                raise LimitExceeded(f"{ex.describe()} has had the {limits.describe('max_updates_per_run')}")
+            s.pending_updates[uid].CopyFrom(
+                C.UpdateRequest(update_id=uid, name=req.name, args=req.args, identity=req.identity)
+            )
+            ex.changed = True
+            ex.schedule_workflow_task()
+
+        await self._update(key, op)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while True:
+            response = await self._update_outcome(key, uid, req.wait_stage)
+            if response is not None:
+                return response
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise DeadlineExceeded(
+                    f"update {uid!r} was not {'accepted' if req.wait_stage == 1 else 'completed'} in time; "
+                    f"it stays delivered: ask again with the same update id (is a worker polling task queue "
+                    f"{record.task_queue!r}?)"
+                )
+            await self.wait_for_change(key, min(remaining, 5.0))
+
+    async def _update_outcome(
+        self, key: tuple[str, str, str], uid: str, stage: int
+    ) -> service_pb2.UpdateWorkflowExecutionResponse | None:
+        record = await self.store.load(*key)
+        if record is None:
+            raise NotFound(f"workflow {key[1]!r} run {key[2]} not found")
+        s = internal_pb2.MutableState.FromString(record.state)
+        response = service_pb2.UpdateWorkflowExecutionResponse(update_id=uid, run_id=key[2])
+        if uid in s.finished_updates:
+            response.stage = service_pb2.UPDATE_WAIT_STAGE_COMPLETED
+            event_id = s.finished_updates[uid]
+            if event_id == 0:
+                response.outcome.failure.CopyFrom(s.rejected_updates[uid])
+            else:
+                data = await self.store.read_event(*key, event_id)
+                event = H.HistoryEvent.FromString(data or b"")
+                response.outcome.CopyFrom(event.workflow_execution_update_completed_event_attributes.outcome)
+            return response
+        if uid in s.accepted_updates and stage == service_pb2.UPDATE_WAIT_STAGE_ACCEPTED:
+            response.stage = service_pb2.UPDATE_WAIT_STAGE_ACCEPTED
+            return response
+        if record.status != RUNNING:
+            raise FailedPrecondition(f"workflow {key[1]!r} (run {key[2]}) closed before update {uid!r} completed")
+        return None
 
     async def eager_activity_tasks(
         self, token: internal_pb2.TaskToken, result: CompletionResult
@@ -1434,6 +1553,12 @@ def activity_task_response(
         heartbeat_details=a.heartbeat_details if a.HasField("heartbeat_details") else None,
         workflow_namespace=namespace,
     )
+
+
+def copy_message(message: C.UpdateRequest) -> C.UpdateRequest:
+    copy = C.UpdateRequest()
+    copy.CopyFrom(message)
+    return copy
 
 
 def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo:

@@ -41,6 +41,9 @@ def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Most timers one run may have pending."),
         click.option("--max-signals-per-run", type=click.IntRange(min=1), default=defaults.max_signals_per_run,
                      show_default=True, help="Most signals one run may receive."),
+        click.option("--max-updates-in-flight", type=click.IntRange(min=1),
+                     default=defaults.max_updates_in_flight, show_default=True,
+                     help="Most updates one run may have waiting or running at once."),
         click.option("--max-history-events", type=click.IntRange(min=10), default=defaults.max_history_events,
                      show_default=True, help="Most events one run's history may hold; past it the run fails."),
         click.option("--max-history-bytes", type=click.IntRange(min=1024), default=defaults.max_history_bytes,
@@ -77,6 +80,7 @@ def _config(db_url: str, ip: str, port: int, opts: dict[str, object]) -> ServerC
         max_history_events=int(opts["max_history_events"]),  # type: ignore[call-overload]
         max_pending_timers=int(opts["max_pending_timers"]),  # type: ignore[call-overload]
         max_signals_per_run=int(opts["max_signals_per_run"]),  # type: ignore[call-overload]
+        max_updates_in_flight=int(opts["max_updates_in_flight"]),  # type: ignore[call-overload]
         max_history_bytes=int(opts["max_history_bytes"]),  # type: ignore[call-overload]
     )
     return ServerConfig(

@@ -273,7 +273,9 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> service_pb2.RespondWorkflowTaskCompletedResponse:
         token = self.check.token(request.task_token)
         # Payload and history limits are checked by history: past one, the workflow fails cleanly.
-        result = await self.history.complete_workflow_task(token, list(request.commands), request.identity)
+        result = await self.history.complete_workflow_task(
+            token, list(request.commands), request.identity, request.update_responses
+        )
         if result.error:
             raise errors.InvalidArgument(f"workflow task failed: {result.error}")
         return service_pb2.RespondWorkflowTaskCompletedResponse(
@@ -408,6 +410,25 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.check.payloads(request.query_result, "query result")
         await self.history.answer_query(token, request.query_result, request.error_message)
         return service_pb2.RespondQueryTaskCompletedResponse()
+
+
+    # -- updates -----------------------------------------------------------------------------------
+
+    @rpc
+    async def UpdateWorkflowExecution(
+        self, request: service_pb2.UpdateWorkflowExecutionRequest, context: Any
+    ) -> service_pb2.UpdateWorkflowExecutionResponse:
+        c = self.check
+        c.name(request.namespace, "namespace")
+        c.name(request.execution.workflow_id, "execution.workflow_id")
+        c.name(request.update_id, "update_id")
+        c.name(request.name, "name")
+        c.payloads(request.args, "update arguments")
+        if request.wait_stage not in (
+            service_pb2.UPDATE_WAIT_STAGE_ACCEPTED, service_pb2.UPDATE_WAIT_STAGE_COMPLETED
+        ):
+            raise errors.InvalidArgument("wait_stage must be ACCEPTED or COMPLETED")
+        return await self.history.update(request, self._poll_timeout(context))
 
 
 __all__ = ["WorkflowService", "parse_list_query", "TaskGone"]

@@ -38,13 +38,40 @@ class Steps:
         return total
 
 
+@workflow.defn
+class Ledger:
+    """Updates that run an activity: accepted by one worker, finished by another after a crash."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.closed = False
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.closed)
+        return self.total
+
+    @workflow.update
+    async def add(self, amount: int, seconds: float) -> int:
+        squared = await workflow.execute_activity(
+            step, amount, seconds, start_to_close_timeout=timedelta(seconds=2),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+        )
+        self.total += squared
+        return self.total
+
+    @workflow.signal
+    def close(self) -> None:
+        self.closed = True
+
+
 def expected(steps: int) -> int:
     return sum(i * i for i in range(steps))
 
 
 async def main(address: str, task_queue: str) -> None:
     client = await Client.connect(address, timeout=timedelta(seconds=30))
-    worker = Worker(client, task_queue=task_queue, workflows=[Steps], activities=[step])
+    worker = Worker(client, task_queue=task_queue, workflows=[Steps, Ledger], activities=[step])
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))

@@ -24,6 +24,7 @@ def test_top_level_exports() -> None:
         "WorkflowHistory",
         "WorkflowIDReusePolicy",
         "WorkflowIDConflictPolicy",
+        "WorkflowUpdateHandle",
         "DataConverter",
         "PayloadCodec",
         "PayloadConverter",
@@ -39,6 +40,7 @@ def test_workflow_exports() -> None:
         "signal",
         "set_signal_handler",
         "query",
+        "update",
         "execute_activity",
         "start_activity",
         "ActivityHandle",
@@ -75,6 +77,7 @@ def test_error_exports() -> None:
         "WorkflowFailureError",
         "WorkflowAlreadyStartedError",
         "WorkflowQueryFailedError",
+        "WorkflowUpdateFailedError",
         "NondeterminismError",
         "RPCError",
     }

@@ -194,3 +194,26 @@ async def test_start_dev_survives_sigkill_and_stops_cleanly(tmp_path_factory: py
             pg.start()
             pg.stop()
         log.close()
+
+
+async def test_update_survives_a_worker_killed_after_accepting_it(server: Server) -> None:
+    from tests.fault_worker import Ledger
+
+    task_queue = f"fault-update-{uuid.uuid4().hex[:8]}"
+    client = await Client.connect(server.address)
+    async with worker_process(server.address, task_queue) as first:
+        handle = await client.start_workflow(Ledger.run, id=f"{task_queue}-ledger", task_queue=task_queue)
+        # Accepted by the first worker; its handler waits on a 1.5 s activity that worker is running.
+        update = await handle.start_update(Ledger.add, 7, 1.5)
+        first.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(first.wait)
+    async with worker_process(server.address, task_queue):
+        assert await update.result() == 49
+        await handle.signal(Ledger.close)
+        assert await handle.result(timeout=timedelta(seconds=60)) == 49
+    history = await handle.fetch_history()
+    check_history(history)
+    names = [e.event_type for e in history.events]
+    assert names.count(H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == 1
+    assert names.count(H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) == 1
+    await client.close()

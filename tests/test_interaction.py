@@ -444,3 +444,86 @@ async def test_query_reaches_a_worker_polling_another_server(db_url: str, client
         await other_client.close()
     finally:
         await other.stop()
+
+
+# -- updates ---------------------------------------------------------------------------------------
+
+
+@activity.defn
+async def double(x: int) -> int:
+    return 2 * x
+
+
+@workflow.defn
+class Account:
+    def __init__(self) -> None:
+        self.balance = 0
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.done)
+        return self.balance
+
+    @workflow.update
+    async def deposit(self, amount: int) -> int:
+        self.balance += await workflow.execute_activity(double, amount, start_to_close_timeout=T5) // 2
+        return self.balance
+
+    @deposit.validator
+    def _check_deposit(self, amount: int) -> None:
+        if amount <= 0:
+            raise ValueError(f"deposits must be positive, got {amount}")
+
+    @workflow.update(name="set-name")
+    def rename(self, name: str) -> str:
+        return f"renamed to {name}"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def current(self) -> int:
+        return self.balance
+
+
+async def test_update_returns_the_handler_result_and_is_recorded(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Account], activities=[double]):
+        handle = await client.start_workflow(Account.run, id=f"upd-{task_queue}", task_queue=task_queue)
+        assert await handle.execute_update(Account.deposit, 10) == 10
+        assert await handle.execute_update(Account.deposit, 5) == 15
+        assert await handle.execute_update("set-name", "savings") == "renamed to savings"
+        await handle.signal(Account.finish)
+        assert await handle.result() == 15
+    names = await event_names(client, handle.id)
+    assert names.count("WorkflowExecutionUpdateAccepted") == 3
+    assert names.count("WorkflowExecutionUpdateCompleted") == 3
+
+
+async def test_rejected_update_records_nothing_and_raises(client: Client, task_queue: str) -> None:
+    from worker_sdk.errors import ApplicationError, WorkflowUpdateFailedError
+
+    async with Worker(client, task_queue=task_queue, workflows=[Account], activities=[double]):
+        handle = await client.start_workflow(Account.run, id=f"upd-rej-{task_queue}", task_queue=task_queue)
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(Account.deposit, -3)
+        assert isinstance(info.value.cause, ApplicationError)
+        assert "deposits must be positive, got -3" in str(info.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError, match="failed") as unknown:
+            await handle.execute_update("withdraw", 1)
+        assert "no update 'withdraw'" in str(unknown.value.cause)
+        with pytest.raises(TypeError, match="takes 1 argument"):
+            await handle.execute_update(Account.deposit)
+        assert await handle.query(Account.current) == 0
+        names = await event_names(client, handle.id)
+        assert not [n for n in names if n.startswith("WorkflowExecutionUpdate")]
+        await handle.terminate("test over")
+
+
+async def test_update_on_a_closed_workflow_is_refused(client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(Account.run, id=f"upd-closed-{task_queue}", task_queue=task_queue)
+    await handle.terminate("closed first")
+    with pytest.raises(RPCError) as info:
+        await handle.execute_update(Account.deposit, 1)
+    assert info.value.status.name == "FAILED_PRECONDITION"

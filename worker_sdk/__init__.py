@@ -14,6 +14,7 @@ from worker_sdk._client import (
     WorkflowHistory,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
+    WorkflowUpdateHandle,
 )
 from worker_sdk._converter import DataConverter, PayloadCodec, PayloadConverter
 from worker_sdk._retry import RetryPolicy
@@ -32,6 +33,7 @@ __all__ = [
     "WorkflowHistory",
     "WorkflowIDReusePolicy",
     "WorkflowIDConflictPolicy",
+    "WorkflowUpdateHandle",
     "DataConverter",
     "PayloadCodec",
     "PayloadConverter",

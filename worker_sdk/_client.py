@@ -32,6 +32,7 @@ from worker_sdk.errors import (
     WorkflowAlreadyStartedError,
     WorkflowFailureError,
     WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
 )
 
 log = logging.getLogger(__name__)
@@ -480,6 +481,31 @@ class WorkflowHandle:
         values = await client.data_converter.decode(resp.query_result, [hint])
         return values[0] if values else None
 
+    async def execute_update(
+        self, update: Any, *args: Any, id: str | None = None, result_type: Any = None
+    ) -> Any:
+        """Run an update (a ``@workflow.update`` method or its name) and return its handler's result.
+
+        Raises:
+            WorkflowUpdateFailedError: the validator rejected it (nothing was recorded) or the handler
+                raised; ``cause`` is the error.
+        """
+        handle = await self.start_update(update, *args, id=id, result_type=result_type)
+        return await handle.result()
+
+    async def start_update(
+        self, update: Any, *args: Any, id: str | None = None, result_type: Any = None
+    ) -> WorkflowUpdateHandle:
+        """Deliver an update and return once the workflow has accepted it (its validator passed)."""
+        name = handler_name(update, "update")
+        hint = result_type
+        if not isinstance(update, str):
+            check_arguments(update, args, self.client.data_converter, f"update {name!r}")
+            hint = hint or typing.get_type_hints(update).get("return")
+        handle = WorkflowUpdateHandle(self, id or str(uuid.uuid4()), name, hint)
+        await handle._call(await self.client.data_converter.encode(args), service_pb2.UPDATE_WAIT_STAGE_ACCEPTED)
+        return handle
+
     async def cancel(self, *, reason: str = "") -> None:
         """Ask the workflow to cancel: CancelledError is raised inside it, and it may clean up."""
         client = self.client
@@ -530,6 +556,62 @@ class WorkflowHandle:
             token = resp.next_page_token
             if not token:
                 return WorkflowHistory(self.id, events)
+
+
+class WorkflowUpdateHandle:
+    """An update delivered to a workflow; ``await result()`` for its outcome."""
+
+    def __init__(self, workflow: WorkflowHandle, id: str, name: str, result_type: Any) -> None:
+        self.workflow = workflow
+        self.id = id
+        self.name = name
+        self.result_type = result_type
+        self._args = common_pb2.Payloads()
+        self._outcome: common_pb2.UpdateOutcome | None = None
+
+    async def _call(self, args: common_pb2.Payloads, stage: int) -> None:
+        self._args = args
+        client = self.workflow.client
+        while self._outcome is None:
+            try:
+                resp = await client.call(
+                    client.service.UpdateWorkflowExecution,
+                    service_pb2.UpdateWorkflowExecutionRequest(
+                        namespace=client.namespace,
+                        execution=self.workflow._execution(),
+                        update_id=self.id,
+                        name=self.name,
+                        args=args,
+                        identity=client.identity,
+                        wait_stage=stage,  # type: ignore[arg-type]
+                    ),
+                    timeout=70.0,
+                )
+            except RPCError as exc:
+                if exc.status == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    continue  # not there yet: the update stays delivered, ask again
+                raise
+            if resp.stage == service_pb2.UPDATE_WAIT_STAGE_COMPLETED:
+                self._outcome = resp.outcome
+            if resp.stage >= stage:
+                break
+        if self._outcome is not None and self._outcome.HasField("failure"):
+            failure = common_pb2.Failure()
+            failure.CopyFrom(self._outcome.failure)
+            await client.data_converter.decode_message(failure)
+            raise WorkflowUpdateFailedError(
+                f"update {self.name!r} failed", cause=from_failure(failure, client.data_converter)
+            )
+
+    async def result(self) -> Any:
+        """Wait for the update's handler to finish; its result, or WorkflowUpdateFailedError."""
+        if self._outcome is None:
+            await self._call(self._args, service_pb2.UPDATE_WAIT_STAGE_COMPLETED)
+        assert self._outcome is not None
+        if self._outcome.HasField("failure"):
+            await self._call(self._args, service_pb2.UPDATE_WAIT_STAGE_COMPLETED)  # raises
+        values = await self.workflow.client.data_converter.decode(self._outcome.success, [self.result_type])
+        return values[0] if values else None
 
 
 def history_to_dict(history: WorkflowHistory) -> dict[str, Any]:

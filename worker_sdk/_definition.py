@@ -14,6 +14,8 @@ _RUN_ATTR = "__wf_workflow_run__"
 _ACTIVITY_ATTR = "__wf_activity_definition__"
 _SIGNAL_ATTR = "__wf_signal_name__"
 _QUERY_ATTR = "__wf_query_name__"
+_UPDATE_ATTR = "__wf_update_name__"
+_VALIDATOR_ATTR = "__wf_update_validator__"
 
 
 def _param_hints(fn: Callable[..., Any], skip_self: bool) -> tuple[list[Any], Any]:
@@ -44,6 +46,8 @@ class WorkflowDefinition:
     signals: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
     # Query name → the method that answers it.
     queries: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    # Update name → the method that runs it (its validator is an attribute of the method).
+    updates: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
 
     @staticmethod
     def of(obj: Any) -> WorkflowDefinition:
@@ -69,9 +73,9 @@ def define_workflow(obj: Any, name: str | None) -> Any:
         if not inspect.iscoroutinefunction(run):
             raise TypeError(f"{obj.__qualname__}.{run.__name__} must be `async def`")
         arg_hints, ret = _param_hints(run, skip_self=True)
-        handlers: dict[str, dict[str, Callable[..., Any]]] = {"signal": {}, "query": {}}
+        handlers: dict[str, dict[str, Callable[..., Any]]] = {"signal": {}, "query": {}, "update": {}}
         for _, member in inspect.getmembers(obj, inspect.isfunction):
-            for kind, attr in (("signal", _SIGNAL_ATTR), ("query", _QUERY_ATTR)):
+            for kind, attr in (("signal", _SIGNAL_ATTR), ("query", _QUERY_ATTR), ("update", _UPDATE_ATTR)):
                 handler_name = getattr(member, attr, None)
                 if handler_name is None:
                     continue
@@ -79,7 +83,7 @@ def define_workflow(obj: Any, name: str | None) -> Any:
                     raise TypeError(f"workflow class {obj.__qualname__} has two handlers for {kind} {handler_name!r}")
                 handlers[kind][handler_name] = member
         defn = WorkflowDefinition(
-            name or obj.__name__, obj, run, arg_hints, ret, handlers["signal"], handlers["query"]
+            name or obj.__name__, obj, run, arg_hints, ret, handlers["signal"], handlers["query"], handlers["update"]
         )
         setattr(obj, _WORKFLOW_ATTR, defn)
         setattr(run, _WORKFLOW_ATTR, defn)
@@ -110,11 +114,30 @@ def mark_query(fn: Any, name: str | None) -> Any:
     return fn
 
 
+def mark_update(fn: Any, name: str | None) -> Any:
+    if not callable(fn):
+        raise TypeError("@workflow.update goes on a method of a workflow class")
+    setattr(fn, _UPDATE_ATTR, name or fn.__name__)
+
+    def validator(check: Any) -> Any:
+        if inspect.iscoroutinefunction(check):
+            raise TypeError(f"update validator {check.__qualname__} must be a plain `def`: it cannot wait")
+        setattr(fn, _VALIDATOR_ATTR, check)
+        return check
+
+    fn.validator = validator
+    return fn
+
+
+def update_validator(fn: Callable[..., Any]) -> Callable[..., Any] | None:
+    return getattr(fn, _VALIDATOR_ATTR, None)
+
+
 def handler_name(obj: Any, kind: str = "query") -> str:
-    """The query name of a handler method, or the string itself."""
+    """The query (or update) name of a handler method, or the string itself."""
     if isinstance(obj, str):
         return obj
-    name = getattr(obj, _QUERY_ATTR, None)
+    name = getattr(obj, _UPDATE_ATTR if kind == "update" else _QUERY_ATTR, None)
     if name is None:
         what = getattr(obj, "__qualname__", obj)
         raise TypeError(f"{what!r} is not a {kind} handler: decorate it with @workflow.{kind}")

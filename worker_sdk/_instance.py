@@ -23,11 +23,18 @@ from typing import Any
 
 from wf.v1 import command_pb2, common_pb2
 from worker_sdk._converter import DataConverter
-from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
+from worker_sdk._definition import ActivityDefinition, WorkflowDefinition, update_validator
 from worker_sdk._failure import from_failure, to_failure
 from worker_sdk._loop import WorkflowLoop
 from worker_sdk._retry import RetryPolicy
-from worker_sdk.errors import ActivityError, FailureError, RetryState
+from worker_sdk.errors import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    FailureError,
+    NondeterminismError,
+    RetryState,
+)
 
 _log = logging.getLogger("worker_sdk.workflow")
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -150,6 +157,11 @@ class WorkflowInstance:
         self.buffered_signals: dict[str, list[common_pb2.Payloads]] = {}
         self.cancel_requested = False
         self._handler_failure: BaseException | None = None
+        # Updates: answers for this activation, finished handlers not yet recorded, and the ids the
+        # history already records as completed.
+        self.update_responses: list[common_pb2.UpdateResponse] = []
+        self.update_outcomes: dict[str, common_pb2.UpdateOutcome] = {}
+        self.completed_updates: set[str] = set()
         self.now = info.start_time
         self.replaying = False
         self.random = random.Random(uuid.UUID(info.run_id).int if _is_uuid(info.run_id) else info.run_id)
@@ -185,6 +197,7 @@ class WorkflowInstance:
         self.info = _replace_info(self.info, history_length)
         self.loop.set_time(now.timestamp())
         self.commands = []
+        self.update_responses = []
         while True:
             self.loop.run_ready()
             if self.loop.errors:
@@ -465,6 +478,90 @@ class WorkflowInstance:
         )
         error.__cause__ = from_failure(failure, self.converter)
         pending.future.set_exception(error)
+
+    # -- updates ----------------------------------------------------------------------------------
+
+    def validate_update(self, request: common_pb2.UpdateRequest) -> None:
+        """A new update for the current activation: validate it in turn, then accept or reject it."""
+        self.loop.call_soon(self._validate_update, request)
+
+    def _validate_update(self, request: common_pb2.UpdateRequest) -> None:
+        uid, name = request.update_id, request.name
+        fn = self.defn.updates.get(name)
+        try:
+            if fn is None or self.obj is None:
+                known = ", ".join(sorted(self.defn.updates)) or "none"
+                raise ApplicationError(
+                    f"workflow {self.info.workflow_type!r} has no update {name!r} (known: {known})",
+                    type="UnknownUpdate", non_retryable=True,
+                )
+            try:
+                args = self.converter.from_payloads(request.args, _param_hints(fn)[1:])
+            except (TypeError, ValueError, KeyError) as exc:
+                raise ApplicationError(
+                    f"the arguments do not fit update {name!r}: {exc}", type="BadArguments", non_retryable=True
+                ) from exc
+            validator = update_validator(fn)
+            if validator is not None:
+                validator(self.obj, *args)
+        except Exception as exc:
+            self.update_responses.append(
+                common_pb2.UpdateResponse(update_id=uid, rejected=to_failure(exc, self.converter))
+            )
+            return
+        self.update_responses.append(common_pb2.UpdateResponse(update_id=uid, accepted=True))
+        self._run_update(uid, fn, args)
+
+    def deliver_accepted_update(self, uid: str, name: str, input: common_pb2.Payloads) -> None:
+        """On replay: an update the history records as accepted runs again, without its validator."""
+        self.loop.call_soon(self._deliver_accepted_update, uid, name, input)
+
+    def _deliver_accepted_update(self, uid: str, name: str, input: common_pb2.Payloads) -> None:
+        fn = self.defn.updates.get(name)
+        if fn is None or self.obj is None:
+            raise NondeterminismError(
+                f"the history records update {name!r} ({uid}) as accepted, but the workflow has no such handler"
+            )
+        self._run_update(uid, fn, self.converter.from_payloads(input, _param_hints(fn)[1:]))
+
+    def _run_update(self, uid: str, fn: Callable[..., Any], args: list[Any]) -> None:
+        try:
+            result = fn(self.obj, *args)
+        except FailureError as exc:
+            self._update_finished(uid, exc, None)
+            return
+        if asyncio.iscoroutine(result):
+            task = self.loop.create_task(result, name=f"update {uid}")
+
+            def done(t: asyncio.Task[Any]) -> None:
+                if t.cancelled():
+                    self._update_finished(uid, CancelledError("update handler cancelled"), None)
+                elif isinstance(t.exception(), FailureError):
+                    self._update_finished(uid, t.exception(), None)
+                elif t.exception() is not None:
+                    self.loop.errors.append(t.exception())  # type: ignore[arg-type]
+                else:
+                    self._update_finished(uid, None, t.result())
+
+            task.add_done_callback(done)
+        else:
+            self._update_finished(uid, None, result)
+
+    def _update_finished(self, uid: str, error: BaseException | None, result: Any) -> None:
+        outcome = common_pb2.UpdateOutcome()
+        if error is not None:
+            outcome.failure.CopyFrom(to_failure(error, self.converter))
+        else:
+            outcome.success.CopyFrom(self.converter.to_payloads([result]))
+        self.update_outcomes[uid] = outcome
+
+    def pending_update_responses(self) -> list[common_pb2.UpdateResponse]:
+        """What to tell the server about updates after the current activation."""
+        responses = list(self.update_responses)
+        for uid, outcome in self.update_outcomes.items():
+            if uid not in self.completed_updates:
+                responses.append(common_pb2.UpdateResponse(update_id=uid, completed=outcome))
+        return responses
 
     # -- queries ----------------------------------------------------------------------------------
 

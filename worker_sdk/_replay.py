@@ -53,6 +53,8 @@ class WorkflowTaskInput:
     run_id: str
     workflow_type: str
     history: history_pb2.History
+    # Updates the workflow has not accepted or rejected yet, delivered with this task.
+    update_requests: Sequence[common_pb2.UpdateRequest] = ()
 
 
 def _describe_event(event: history_pb2.HistoryEvent) -> str:
@@ -114,6 +116,16 @@ def run_workflow_task(
     return commands
 
 
+def run_workflow_activation(
+    task: WorkflowTaskInput,
+    lookup: Callable[[str], WorkflowDefinition | None],
+    converter: DataConverter,
+) -> tuple[list[command_pb2.Command], list[common_pb2.UpdateResponse]]:
+    """Like :func:`run_workflow_task`, with the answers about updates the worker must send too."""
+    commands, instance = _replay(task, lookup, converter, answer_current=True)
+    return commands, instance.pending_update_responses()
+
+
 def run_query(
     task: WorkflowTaskInput,
     lookup: Callable[[str], WorkflowDefinition | None],
@@ -155,6 +167,7 @@ def _replay(
     activity_ids: dict[int, str] = {}
     last_index = len(events) - 1
     outcomes = _task_outcomes(events)
+    accepted = _accepted_updates(events)
     for i, event in enumerate(events):
         t = event.event_type
         if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
@@ -163,6 +176,11 @@ def _replay(
                 continue  # a failed or timed-out attempt (or one still running): it changed nothing
             if expected:
                 raise _unmatched(event.event_id, expected[0])
+            for update in accepted.get(i, ()):
+                instance.deliver_accepted_update(update.update_id, update.name, update.input)
+            if is_current:
+                for request in task.update_requests:
+                    instance.validate_update(request)
             commands = instance.activate(
                 event.event_time.ToDatetime(UTC), replaying=not is_current, history_length=i + 1
             )
@@ -217,9 +235,29 @@ def _replay(
             instance.signal(s.signal_name, s.input)
         elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             instance.request_cancel()
+        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            instance.completed_updates.add(event.workflow_execution_update_completed_event_attributes.update_id)
     if expected:
         raise _unmatched(events[-1].event_id + 1, expected[0])
     return [], instance
+
+
+def _accepted_updates(
+    events: Sequence[history_pb2.HistoryEvent],
+) -> dict[int, list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes]]:
+    """For each WorkflowTaskStarted (by index), the updates its completion accepted: on replay they
+    are delivered to that same activation, as they were when it ran for real."""
+    accepted: dict[int, list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes]] = {}
+    started = completed = -1
+    for i, event in enumerate(events):
+        t = event.event_type
+        if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            started = i
+        elif t == H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            completed = started
+        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            accepted.setdefault(completed, []).append(event.workflow_execution_update_accepted_event_attributes)
+    return accepted
 
 
 def _task_outcomes(events: Sequence[history_pb2.HistoryEvent]) -> dict[int, int]:

@@ -18,7 +18,7 @@ from worker_sdk._client import Client
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._instance import QueryError
-from worker_sdk._replay import WorkflowTaskInput, run_query, run_workflow_task
+from worker_sdk._replay import WorkflowTaskInput, run_query, run_workflow_activation
 from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
@@ -266,19 +266,27 @@ class Worker:
             history = history_pb2.History()
             history.CopyFrom(resp.history)
             await conv.decode_message(history)
+            requests = []
+            for request in resp.update_requests:
+                copy = common_pb2.UpdateRequest()
+                copy.CopyFrom(request)
+                await conv.decode_message(copy)
+                requests.append(copy)
             task = WorkflowTaskInput(
-                self.client.namespace, execution.workflow_id, execution.run_id, name, history
+                self.client.namespace, execution.workflow_id, execution.run_id, name, history, requests
             )
-            commands = await asyncio.get_running_loop().run_in_executor(
+            commands, update_responses = await asyncio.get_running_loop().run_in_executor(
                 self._workflow_executor,
                 contextvars.copy_context().run,
-                run_workflow_task,
+                run_workflow_activation,
                 task,
                 self._workflows.get,
                 conv,
             )
             for command in commands:
                 await conv.encode_message(command)
+            for update_response in update_responses:
+                await conv.encode_message(update_response)
         except Exception as exc:
             if isinstance(exc, NondeterminismError):
                 code = common_pb2.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
@@ -304,7 +312,8 @@ class Worker:
         completed = await self._respond(
             self.client.service.RespondWorkflowTaskCompleted,
             service_pb2.RespondWorkflowTaskCompletedRequest(
-                task_token=resp.task_token, commands=commands, identity=self.identity
+                task_token=resp.task_token, commands=commands, identity=self.identity,
+                update_responses=update_responses,
             ),
         )
         eager = list(completed.activity_tasks) if completed is not None else []

@@ -12,6 +12,7 @@
     ├── WorkflowFailureError        (client) the workflow ended without a result; ``cause`` says why
     ├── WorkflowAlreadyStartedError (client) a running workflow already has this id
     ├── WorkflowQueryFailedError    (client) the query could not be answered (unknown name, bad arguments…)
+    ├── WorkflowUpdateFailedError   (client) the update was rejected or its handler failed; ``cause`` says why
     ├── NondeterminismError         (worker) workflow code no longer matches its history
     └── RPCError                    a call to the server failed; ``status`` is the gRPC status
 
@@ -43,6 +44,7 @@ __all__ = [
     "WorkflowFailureError",
     "WorkflowAlreadyStartedError",
     "WorkflowQueryFailedError",
+    "WorkflowUpdateFailedError",
     "NondeterminismError",
     "RPCError",
 ]
@@ -201,6 +203,19 @@ class WorkflowAlreadyStartedError(WfError):
 class WorkflowQueryFailedError(WfError):
     """A query could not be answered: unknown query name, arguments that do not fit, or the handler
     raised or tried to change the workflow."""
+
+
+class WorkflowUpdateFailedError(WfError):
+    """An update was rejected by its validator, or its handler raised; the reason is ``cause``."""
+
+    def __init__(self, message: str, *, cause: BaseException) -> None:
+        super().__init__(message)
+        self.__cause__ = cause
+
+    @property
+    def cause(self) -> BaseException:
+        assert self.__cause__ is not None
+        return self.__cause__
 
 
 class NondeterminismError(WfError):

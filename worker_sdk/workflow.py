@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
-from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal
+from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal, mark_update
 from worker_sdk._instance import (
     ActivityCancellationType,
     ActivityFuture,
@@ -30,6 +30,7 @@ __all__ = [
     "signal",
     "set_signal_handler",
     "query",
+    "update",
     "execute_activity",
     "start_activity",
     "ActivityHandle",
@@ -107,6 +108,26 @@ def query(fn: Any = None, *, name: str | None = None) -> Any:
     if fn is not None:
         return mark_query(fn, None)
     return lambda f: mark_query(f, name)
+
+
+@overload
+def update(fn: T) -> T: ...
+@overload
+def update(*, name: str | None = None) -> Callable[[T], T]: ...
+def update(fn: Any = None, *, name: str | None = None) -> Any:
+    """Mark a workflow method (``def`` or ``async def``) as the handler of an update.
+
+    An update is a signal that answers: the caller waits for the handler's result. Give it a
+    validator with ``@<method>.validator`` on a plain ``def`` taking the same arguments: if it raises,
+    the update is rejected, nothing is recorded and the caller gets the error. Accepted updates are
+    recorded, so they survive worker crashes and finish on replay.
+
+    Args:
+        name: the update name; defaults to the method name.
+    """
+    if fn is not None:
+        return mark_update(fn, None)
+    return lambda f: mark_update(f, name)
 
 
 def set_signal_handler(name: str, handler: Callable[..., Any] | None) -> None:

@@ -241,3 +241,35 @@ class ChildWorkflowExecutionFailureInfo(_message.Message):
     started_event_id: int
     retry_state: RetryState
     def __init__(self, namespace: _Optional[str] = ..., workflow_execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., workflow_type: _Optional[_Union[WorkflowType, _Mapping]] = ..., initiated_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., retry_state: _Optional[_Union[RetryState, str]] = ...) -> None: ...
+
+class UpdateOutcome(_message.Message):
+    __slots__ = ("success", "failure")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    success: Payloads
+    failure: Failure
+    def __init__(self, success: _Optional[_Union[Payloads, _Mapping]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ...) -> None: ...
+
+class UpdateRequest(_message.Message):
+    __slots__ = ("update_id", "name", "args", "identity")
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    update_id: str
+    name: str
+    args: Payloads
+    identity: str
+    def __init__(self, update_id: _Optional[str] = ..., name: _Optional[str] = ..., args: _Optional[_Union[Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class UpdateResponse(_message.Message):
+    __slots__ = ("update_id", "accepted", "rejected", "completed")
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    update_id: str
+    accepted: bool
+    rejected: Failure
+    completed: UpdateOutcome
+    def __init__(self, update_id: _Optional[str] = ..., accepted: _Optional[bool] = ..., rejected: _Optional[_Union[Failure, _Mapping]] = ..., completed: _Optional[_Union[UpdateOutcome, _Mapping]] = ...) -> None: ...

@@ -40,6 +40,12 @@ class PendingActivityState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PENDING_ACTIVITY_STATE_SCHEDULED: _ClassVar[PendingActivityState]
     PENDING_ACTIVITY_STATE_STARTED: _ClassVar[PendingActivityState]
     PENDING_ACTIVITY_STATE_BACKING_OFF: _ClassVar[PendingActivityState]
+
+class UpdateWaitStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UPDATE_WAIT_STAGE_UNSPECIFIED: _ClassVar[UpdateWaitStage]
+    UPDATE_WAIT_STAGE_ACCEPTED: _ClassVar[UpdateWaitStage]
+    UPDATE_WAIT_STAGE_COMPLETED: _ClassVar[UpdateWaitStage]
 WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: WorkflowIdReusePolicy
 WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: WorkflowIdReusePolicy
 WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: WorkflowIdReusePolicy
@@ -55,6 +61,9 @@ PENDING_ACTIVITY_STATE_UNSPECIFIED: PendingActivityState
 PENDING_ACTIVITY_STATE_SCHEDULED: PendingActivityState
 PENDING_ACTIVITY_STATE_STARTED: PendingActivityState
 PENDING_ACTIVITY_STATE_BACKING_OFF: PendingActivityState
+UPDATE_WAIT_STAGE_UNSPECIFIED: UpdateWaitStage
+UPDATE_WAIT_STAGE_ACCEPTED: UpdateWaitStage
+UPDATE_WAIT_STAGE_COMPLETED: UpdateWaitStage
 
 class GetSystemInfoRequest(_message.Message):
     __slots__ = ()
@@ -253,7 +262,7 @@ class PollWorkflowTaskQueueRequest(_message.Message):
     def __init__(self, namespace: _Optional[str] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
 
 class PollWorkflowTaskQueueResponse(_message.Message):
-    __slots__ = ("task_token", "workflow_execution", "workflow_type", "previous_started_event_id", "started_event_id", "attempt", "history", "scheduled_time", "started_time", "query")
+    __slots__ = ("task_token", "workflow_execution", "workflow_type", "previous_started_event_id", "started_event_id", "attempt", "history", "scheduled_time", "started_time", "query", "update_requests")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +273,7 @@ class PollWorkflowTaskQueueResponse(_message.Message):
     SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
     STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     workflow_execution: _common_pb2.WorkflowExecution
     workflow_type: _common_pb2.WorkflowType
@@ -274,7 +284,8 @@ class PollWorkflowTaskQueueResponse(_message.Message):
     scheduled_time: _timestamp_pb2.Timestamp
     started_time: _timestamp_pb2.Timestamp
     query: WorkflowQuery
-    def __init__(self, task_token: _Optional[bytes] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., previous_started_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., history: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query: _Optional[_Union[WorkflowQuery, _Mapping]] = ...) -> None: ...
+    update_requests: _containers.RepeatedCompositeFieldContainer[_common_pb2.UpdateRequest]
+    def __init__(self, task_token: _Optional[bytes] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., previous_started_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., history: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query: _Optional[_Union[WorkflowQuery, _Mapping]] = ..., update_requests: _Optional[_Iterable[_Union[_common_pb2.UpdateRequest, _Mapping]]] = ...) -> None: ...
 
 class WorkflowQuery(_message.Message):
     __slots__ = ("query_type", "query_args")
@@ -285,14 +296,16 @@ class WorkflowQuery(_message.Message):
     def __init__(self, query_type: _Optional[str] = ..., query_args: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedRequest(_message.Message):
-    __slots__ = ("task_token", "commands", "identity")
+    __slots__ = ("task_token", "commands", "identity", "update_responses")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     COMMANDS_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_RESPONSES_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     commands: _containers.RepeatedCompositeFieldContainer[_command_pb2.Command]
     identity: str
-    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ...) -> None: ...
+    update_responses: _containers.RepeatedCompositeFieldContainer[_common_pb2.UpdateResponse]
+    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., update_responses: _Optional[_Iterable[_Union[_common_pb2.UpdateResponse, _Mapping]]] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedResponse(_message.Message):
     __slots__ = ("activity_tasks",)
@@ -503,3 +516,33 @@ class RespondQueryTaskCompletedRequest(_message.Message):
 class RespondQueryTaskCompletedResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class UpdateWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace", "execution", "update_id", "name", "args", "identity", "wait_stage")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    WAIT_STAGE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    execution: _common_pb2.WorkflowExecution
+    update_id: str
+    name: str
+    args: _common_pb2.Payloads
+    identity: str
+    wait_stage: UpdateWaitStage
+    def __init__(self, namespace: _Optional[str] = ..., execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., update_id: _Optional[str] = ..., name: _Optional[str] = ..., args: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ..., wait_stage: _Optional[_Union[UpdateWaitStage, str]] = ...) -> None: ...
+
+class UpdateWorkflowExecutionResponse(_message.Message):
+    __slots__ = ("update_id", "stage", "outcome", "run_id")
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    update_id: str
+    stage: UpdateWaitStage
+    outcome: _common_pb2.UpdateOutcome
+    run_id: str
+    def __init__(self, update_id: _Optional[str] = ..., stage: _Optional[_Union[UpdateWaitStage, str]] = ..., outcome: _Optional[_Union[_common_pb2.UpdateOutcome, _Mapping]] = ..., run_id: _Optional[str] = ...) -> None: ...

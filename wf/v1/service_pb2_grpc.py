@@ -125,6 +125,11 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedResponse.FromString,
                 _registered_method=True)
+        self.UpdateWorkflowExecution = channel.unary_unary(
+                '/wf.v1.WorkflowService/UpdateWorkflowExecution',
+                request_serializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -243,6 +248,13 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateWorkflowExecution(self, request, context):
+        """Delivers an update to the workflow and waits for it to be accepted or rejected, or completed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -335,6 +347,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.RespondQueryTaskCompleted,
                     request_deserializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedResponse.SerializeToString,
+            ),
+            'UpdateWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWorkflowExecution,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -824,6 +841,33 @@ class WorkflowService:
             '/wf.v1.WorkflowService/RespondQueryTaskCompleted',
             wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.RespondQueryTaskCompletedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/UpdateWorkflowExecution',
+            wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,

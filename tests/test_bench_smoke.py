@@ -1,0 +1,121 @@
+"""The benchmark harness runs end to end: each workload, tiny, as `python -m bench` in a subprocess.
+
+This checks that the harness works (valid JSON, the expected figures, no error, nothing left
+running), not any figure's value. Each invocation starts its own embedded PostgreSQL, wf server and
+worker, so the suite's own PostgreSQL is not involved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+QUICK = ["--runs", "1", "--seconds", "0.3", "--settle", "0"]
+
+
+def run_bench(*args: str) -> tuple[int, dict[str, Any], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, f"expected one JSON line on stdout, got {proc.stdout!r}\nstderr:\n{proc.stderr}"
+    return proc.returncode, json.loads(lines[0]), proc.stderr
+
+
+def assert_nothing_left(stderr: str) -> None:
+    """The temporary directory is gone and no process still runs from it or on its task queue."""
+    workdirs = set(re.findall(r"(/tmp/wf-bench-[^/\s]+)", stderr))
+    queues = set(re.findall(r"task queue (bench-[0-9a-f]+)", stderr))
+    for d in workdirs:
+        assert not Path(d).exists(), f"{d} was not removed"
+    marks = workdirs | queues
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        leftover = [m for m in marks if m in cmdline]
+        assert not leftover, f"process {proc.name} still runs: {cmdline}"
+
+
+def assert_ok(code: int, result: dict[str, Any], stderr: str, keys: set[str]) -> None:
+    assert code == 0 and "error" not in result, f"{result}\nstderr:\n{stderr[-3000:]}"
+    missing = keys - result.keys()
+    assert not missing, f"missing {sorted(missing)} in {result}"
+    assert_nothing_left(stderr)
+
+
+COUNTS = {"transactions_per_{}", "write_transactions_per_{}", "rpcs_per_{}", "cpu_ms_per_{}"}
+
+
+@pytest.mark.timeout(120)
+def test_limit() -> None:
+    code, result, err = run_bench("limit", "--runs", "1", "--seconds", "0.3")
+    assert_ok(code, result, err, {"commits_per_s_c1", "commits_per_s_c8", "commits_per_s_c32", "raw"})
+    assert result["commits_per_s_c1"] > 0
+
+
+@pytest.mark.timeout(120)
+def test_hello() -> None:
+    code, result, err = run_bench("hello", "--n", "5", *QUICK)
+    assert_ok(
+        code,
+        result,
+        err,
+        {
+            "workflows_per_s",
+            "p50_ms",
+            "p99_ms",
+            "limit_commits_per_s",
+            "workflows_per_s_over_commits_per_s",
+            "p50_ms_over_commit_ms",
+        }
+        | {k.format("workflow") for k in COUNTS},
+    )
+    assert result["n"] == 5 and result["workflows_per_s"] > 0
+
+
+@pytest.mark.timeout(120)
+def test_long() -> None:
+    code, result, err = run_bench("long", "--n", "5", *QUICK)
+    assert_ok(
+        code,
+        result,
+        err,
+        {"first_100_ms_per_step", "last_100_ms_per_step", "total_s", "total_s_over_commit_s"}
+        | {k.format("activity") for k in COUNTS},
+    )
+
+
+@pytest.mark.timeout(120)
+def test_fanout() -> None:
+    code, result, err = run_bench("fanout", "--n", "5", *QUICK)
+    assert_ok(code, result, err, {"total_s", "activities_per_s", "activities_per_s_over_commits_per_s"})
+
+
+@pytest.mark.timeout(120)
+def test_replay() -> None:
+    code, result, err = run_bench("replay", "--n", "5", *QUICK)
+    assert_ok(code, result, err, {"events", "replay_ms", "replay_us_per_event", "replay_ms_over_commit_ms"})
+    assert result["events"] > 5 * 3
+
+
+def test_timers_is_not_possible_yet() -> None:
+    code, result, err = run_bench("timers")
+    assert code == 2
+    assert "not possible yet" in result["error"] and "not possible yet" in err
