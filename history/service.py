@@ -551,7 +551,11 @@ class HistoryService:
             )
             started = internal_pb2.WorkflowTaskState()
             started.CopyFrom(wt)
-            updates = [copy_message(ex.state.pending_updates[uid]) for uid in sorted(ex.state.pending_updates)]
+            updates = [
+                copy_message(ex.state.pending_updates[uid])
+                for uid in ex.state.pending_update_order
+                if uid in ex.state.pending_updates
+            ]
             return started, ex.state.last_completed_workflow_task_started_event_id, ex.record.workflow_type, updates
 
         try:
@@ -664,6 +668,8 @@ class HistoryService:
         for r in responses:
             kind = r.WhichOneof("response")
             uid = r.update_id
+            if not completions and kind in ("accepted", "rejected") and uid in s.pending_update_order:
+                s.pending_update_order.remove(uid)
             if not completions and kind == "accepted" and uid in s.pending_updates:
                 request = s.pending_updates.pop(uid)
                 event = ex.add_event(
@@ -718,6 +724,7 @@ class HistoryService:
             s.pending_updates[uid].CopyFrom(
                 C.UpdateRequest(update_id=uid, name=req.name, args=req.args, identity=req.identity)
             )
+            s.pending_update_order.append(uid)
             ex.changed = True
             ex.schedule_workflow_task()
 

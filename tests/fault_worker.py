@@ -65,13 +65,21 @@ class Ledger:
         self.closed = True
 
 
+@workflow.defn
+class Napper:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        await workflow.sleep(seconds)
+        return "rested"
+
+
 def expected(steps: int) -> int:
     return sum(i * i for i in range(steps))
 
 
 async def main(address: str, task_queue: str) -> None:
     client = await Client.connect(address, timeout=timedelta(seconds=30))
-    worker = Worker(client, task_queue=task_queue, workflows=[Steps, Ledger], activities=[step])
+    worker = Worker(client, task_queue=task_queue, workflows=[Steps, Ledger, Napper], activities=[step])
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))

@@ -217,3 +217,38 @@ async def test_update_survives_a_worker_killed_after_accepting_it(server: Server
     assert names.count(H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == 1
     assert names.count(H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) == 1
     await client.close()
+
+
+async def test_timers_fire_after_a_server_kill_including_ones_due_while_it_was_down(db_url: str) -> None:
+    from tests.fault_worker import Napper
+
+    task_queue = f"fault-timers-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    async with wf_server_process(db_url, port=port) as first:
+        async with worker_process(first.address, task_queue):
+            client = await Client.connect(first.address)
+            handles = [
+                await client.start_workflow(Napper.run, 1.0 + i * 0.2, id=f"{task_queue}-{i}", task_queue=task_queue)
+                for i in range(5)
+            ]
+
+            async def all_sleeping() -> bool:
+                for h in handles:
+                    events = (await h.fetch_history()).events
+                    if H.EVENT_TYPE_TIMER_STARTED not in [e.event_type for e in events]:
+                        return False
+                return True
+
+            await assert_eventually(all_sleeping, timeout=30)
+            await first.kill()
+            # Wall-clock time passes with no server: every timer comes due while it is down.
+            await asyncio.sleep(2.5)
+            async with wf_server_process(db_url, port=port):
+                results = await asyncio.gather(*(h.result(timeout=timedelta(seconds=60)) for h in handles))
+                assert results == ["rested"] * len(handles)
+                for h in handles:
+                    history = await h.fetch_history()
+                    check_history(history)
+                    fired = [e for e in history.events if e.event_type == H.EVENT_TYPE_TIMER_FIRED]
+                    assert len(fired) == 1
+            await client.close()

@@ -527,3 +527,18 @@ async def test_update_on_a_closed_workflow_is_refused(client: Client, task_queue
     with pytest.raises(RPCError) as info:
         await handle.execute_update(Account.deposit, 1)
     assert info.value.status.name == "FAILED_PRECONDITION"
+
+
+async def test_execution_timeout_closes_a_sleeping_workflow(client: Client, task_queue: str) -> None:
+    from worker_sdk.errors import TimeoutError as WfTimeoutError
+
+    async with Worker(client, task_queue=task_queue, workflows=[Cancellable], activities=[cleanup]):
+        handle = await client.start_workflow(
+            Cancellable.run, id=f"exec-to-{task_queue}", task_queue=task_queue,
+            execution_timeout=timedelta(seconds=1),
+        )
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert isinstance(info.value.cause, WfTimeoutError)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.TIMED_OUT
+    assert (await event_names(client, handle.id))[-1] == "WorkflowExecutionTimedOut"

@@ -92,7 +92,7 @@ class WorkflowTaskState(_message.Message):
     def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backing_off: _Optional[bool] = ...) -> None: ...
 
 class MutableState(_message.Message):
-    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates")
+    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order")
     class ActivitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -154,6 +154,7 @@ class MutableState(_message.Message):
     ACCEPTED_UPDATES_FIELD_NUMBER: _ClassVar[int]
     FINISHED_UPDATES_FIELD_NUMBER: _ClassVar[int]
     REJECTED_UPDATES_FIELD_NUMBER: _ClassVar[int]
+    PENDING_UPDATE_ORDER_FIELD_NUMBER: _ClassVar[int]
     workflow_type: str
     task_queue: str
     workflow_task_timeout: _duration_pb2.Duration
@@ -173,4 +174,5 @@ class MutableState(_message.Message):
     accepted_updates: _containers.ScalarMap[str, int]
     finished_updates: _containers.ScalarMap[str, int]
     rejected_updates: _containers.MessageMap[str, _common_pb2.Failure]
-    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ...) -> None: ...
+    pending_update_order: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ...) -> None: ...
