@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from server.app import Server
+from tests.helpers import assert_eventually
 from worker_sdk import Client, Worker
 from worker_sdk.errors import ActivityError, ApplicationError, WorkflowFailureError
 
@@ -76,15 +77,51 @@ def onboarding_worker(client: Client, task_queue: str) -> Worker:
 
 
 async def test_onboarding_waits_for_the_account_then_sends_tips(client: Client, task_queue: str) -> None:
+    from worker_sdk.errors import WorkflowUpdateFailedError
+
     user = onboarding.User(id="ada", email="ada@example.com", name="Ada")
-    request = onboarding.OnboardingInput(user, status_retry_interval=timedelta(milliseconds=100))
+    request = onboarding.OnboardingInput(
+        user,
+        status_retry_interval=timedelta(milliseconds=100),
+        wait_before_tips=timedelta(milliseconds=300),
+        approval_timeout=timedelta(seconds=30),
+    )
+    async with onboarding_worker(client, task_queue):
+        handle = await client.start_workflow(
+            onboarding.Onboarding.run, request, id=f"onboarding-{task_queue}", task_queue=task_queue
+        )
+        assert await handle.execute_update(onboarding.Onboarding.change_email, "ada@example.org") == "ada@example.com"
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(onboarding.Onboarding.change_email, "not an address")
+
+        async def waiting_for_approval() -> bool:
+            return await handle.query(onboarding.Onboarding.status) == "waiting for approval"
+
+        await assert_eventually(waiting_for_approval, timeout=20)
+        await handle.signal(onboarding.Onboarding.approve, "grace")
+        summary = await handle.result()
+        assert await handle.query(onboarding.Onboarding.status) == "done"
+    assert summary == onboarding.OnboardingSummary(
+        user_id="ada",
+        emails_sent=["welcome-ada", "tips-ada"],
+        status_checks=onboarding.ACTIVE_ON_ATTEMPT,
+        approved_by="grace",
+    )
+
+
+async def test_onboarding_skips_tips_nobody_approved(client: Client, task_queue: str) -> None:
+    user = onboarding.User(id="cy", email="cy@example.com", name="Cy")
+    request = onboarding.OnboardingInput(
+        user,
+        status_retry_interval=timedelta(milliseconds=100),
+        wait_before_tips=timedelta(milliseconds=100),
+        approval_timeout=timedelta(milliseconds=300),
+    )
     async with onboarding_worker(client, task_queue):
         summary = await client.execute_workflow(
             onboarding.Onboarding.run, request, id=f"onboarding-{task_queue}", task_queue=task_queue
         )
-    assert summary == onboarding.OnboardingSummary(
-        user_id="ada", emails_sent=["welcome-ada", "tips-ada"], status_checks=onboarding.ACTIVE_ON_ATTEMPT
-    )
+    assert summary.emails_sent == ["welcome-cy"] and summary.approved_by == ""
 
 
 async def test_onboarding_fails_when_the_account_never_becomes_active(client: Client, task_queue: str) -> None:

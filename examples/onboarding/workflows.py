@@ -1,8 +1,11 @@
-"""The onboarding example: welcome a new user, wait until their account is active, send tips.
+"""The onboarding example: welcome a new user, wait until their account is active, wait three
+days, wait for a person to approve the tips email (or give up after a day), send it.
 
 The account check shows activity retries doing the waiting: ``check_account_status`` fails with an
 ``ApplicationError`` while the account is not active yet, and its retry policy tries it again, with
-back-off, until it succeeds or the attempts run out.
+back-off, until it succeeds or the attempts run out. The three days are a durable timer and the
+approval a signal with a timeout; ``status`` answers queries at any time and ``change_email`` is an
+update with a validator. All of it survives restarts of the server and the workers.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class OnboardingInput:
     # How ``check_account_status`` is retried while the account is not active yet.
     status_retry_interval: timedelta = timedelta(seconds=1)
     status_max_attempts: int = 5
+    # How long to wait before the tips email, and how long for its approval.
+    wait_before_tips: timedelta = timedelta(days=3)
+    approval_timeout: timedelta = timedelta(days=1)
 
 
 @dataclass
@@ -43,6 +49,8 @@ class OnboardingSummary:
     emails_sent: list[str] = field(default_factory=list)
     # The attempt of ``check_account_status`` that found the account active.
     status_checks: int = 0
+    # Who approved the tips email ("" when nobody did in time and it was not sent).
+    approved_by: str = ""
 
 
 @activity.defn
@@ -70,10 +78,17 @@ def send_tips_email(user: User) -> str:
 
 @workflow.defn
 class Onboarding:
+    def __init__(self) -> None:
+        self.stage = "starting"
+        self.approved_by = ""
+        self.email = ""
+
     @workflow.run
     async def run(self, input: OnboardingInput) -> OnboardingSummary:
         user = input.user
+        self.email = user.email
         summary = OnboardingSummary(user_id=user.id)
+        self.stage = "welcoming"
 
         summary.emails_sent.append(
             await workflow.execute_activity(
@@ -98,11 +113,39 @@ class Onboarding:
             raise ApplicationError(f"account {user.id} did not become active", type="AccountNeverActive") from exc
         workflow.logger.info("account %s is active after %d checks", user.id, summary.status_checks)
 
-        # The product waits three days here before the tips: `await workflow.sleep(timedelta(days=3))`,
-        # a durable timer that survives restarts. That wait lands with durable timers in workflow code,
-        # in a later release of wf; until then the tips go out as soon as the account is active.
+        self.stage = "waiting before tips"
+        await workflow.sleep(input.wait_before_tips)
 
+        self.stage = "waiting for approval"
+        try:
+            await workflow.wait_condition(lambda: bool(self.approved_by), timeout=input.approval_timeout)
+        except TimeoutError:
+            self.stage = "done: tips not approved in time"
+            return summary
+        summary.approved_by = self.approved_by
+
+        self.stage = "sending tips"
+        tips_for = User(user.id, self.email, user.name)
         summary.emails_sent.append(
-            await workflow.execute_activity(send_tips_email, user, start_to_close_timeout=timedelta(seconds=30))
+            await workflow.execute_activity(send_tips_email, tips_for, start_to_close_timeout=timedelta(seconds=30))
         )
+        self.stage = "done"
         return summary
+
+    @workflow.signal
+    def approve(self, approver: str) -> None:
+        self.approved_by = approver
+
+    @workflow.query
+    def status(self) -> str:
+        return self.stage
+
+    @workflow.update
+    def change_email(self, email: str) -> str:
+        previous, self.email = self.email, email
+        return previous
+
+    @change_email.validator
+    def _valid_email(self, email: str) -> None:
+        if "@" not in email:
+            raise ValueError(f"not an email address: {email!r}")
