@@ -105,6 +105,36 @@ class CliSleeper:
         await workflow.sleep(timedelta(days=1))
 
 
+@workflow.defn
+class CliCounter:
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.done)
+        return self.total
+
+    @workflow.update
+    async def add(self, n: int) -> int:
+        self.total += n
+        return self.total
+
+    @add.validator
+    def _check(self, n: int) -> None:
+        if n < 0:
+            raise ValueError(f"cannot add a negative number, got {n}")
+
+    @workflow.update
+    def refuse(self, why: str) -> None:
+        raise ApplicationError(why, type="Refused")  # after the validator: recorded as a failed update
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def client(server: Server) -> AsyncIterator[Client]:
     async with await Client.connect(server.address) as c:
@@ -114,7 +144,8 @@ async def client(server: Server) -> AsyncIterator[Client]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
     async with Worker(
-        client, task_queue=task_queue, workflows=[CliGreeting, CliCharge, CliBuggy, CliNapper, CliWaiter, CliSleeper],
+        client, task_queue=task_queue,
+        workflows=[CliGreeting, CliCharge, CliBuggy, CliNapper, CliWaiter, CliSleeper, CliCounter],
         activities=[cli_greet, cli_charge, cli_nap],
     ) as w:
         yield w
@@ -129,8 +160,9 @@ async def wf(
     return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=30, env=environ)
 
 
-def run_with_stderr_on_a_terminal(cmd: list[str]) -> tuple[int, str, str]:
-    """Run ``cmd`` with stdout piped and stderr on a pseudo-terminal, as when a person watches."""
+def run_with_stderr_on_a_terminal(cmd: list[str], *, interrupt_on: str | None = None) -> tuple[int, str, str]:
+    """Run ``cmd`` with stdout piped and stderr on a pseudo-terminal, as when a person watches; press
+    Ctrl-C (SIGINT) once ``interrupt_on`` appears there."""
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm"}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=env, text=True) as proc:
@@ -145,6 +177,9 @@ def run_with_stderr_on_a_terminal(cmd: list[str]) -> tuple[int, str, str]:
                 if not chunk:
                     break
                 err += chunk
+                if interrupt_on is not None and interrupt_on.encode() in err:
+                    proc.send_signal(signal.SIGINT)
+                    interrupt_on = None
             elif proc.poll() is not None:
                 break
         assert proc.stdout is not None
@@ -358,6 +393,82 @@ async def test_query(server: Server, client: Client, worker: Worker, task_queue:
     assert len((await handle.fetch_history()).events) == history_length  # queries record nothing
 
 
+async def test_update(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliCounter.run, id=wid("cli-update"), task_queue=task_queue)
+
+    added = await wf("update", "-w", handle.id, "--name", "add", "-i", "2", address=server.address)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "2\n"
+
+    as_json = await wf("update", "-w", handle.id, "-r", handle.run_id or "", "--name", "add", "-i", "3",
+                       "--update-id", "add-3", "-o", "json", address=server.address)
+    assert as_json.returncode == 0, as_json.stderr
+    expected = {"workflowId": handle.id, "runId": handle.run_id, "updateId": "add-3", "result": 5}
+    assert json.loads(as_json.stdout) == expected
+    # The same update id again is the same update: it is not run twice, and answers as it did.
+    again = await wf("update", "-w", handle.id, "--name", "add", "-i", "3", "--update-id", "add-3", "-o", "json",
+                     address=server.address)
+    assert json.loads(again.stdout) == expected
+
+    await handle.signal(CliCounter.finish)
+    assert await handle.result() == 5
+    table = await wf("show", "-w", handle.id, address=server.address)
+    assert table.returncode == 0, table.stderr
+    for expected_text in ("WorkflowExecutionUpdateAccepted", "name=add, updateId=add-3, input=3",
+                          "WorkflowExecutionUpdateCompleted", "updateId=add-3, result=5"):
+        assert expected_text in table.stdout
+    assert table.stdout.count("WorkflowExecutionUpdateAccepted") == 2
+
+
+async def test_update_failures(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
+    handle = await client.start_workflow(CliCounter.run, id=wid("cli-update-fail"), task_queue=task_queue)
+
+    # The validator says no: exit 1 with the failure chain, and no update event is recorded.
+    rejected = await wf("update", "-w", handle.id, "--name", "add", "-i", "-1", address=server.address)
+    assert rejected.returncode == 1, rejected.stderr
+    assert rejected.stdout == (
+        "update 'add' failed\n  caused by ValueError: cannot add a negative number, got -1\n"
+    )
+    unknown = await wf("update", "-w", handle.id, "--name", "subtract", "-i", "1", address=server.address)
+    assert unknown.returncode == 1, unknown.stderr
+    assert "UnknownUpdate: workflow 'CliCounter' has no update 'subtract' (known: add, refuse)" in unknown.stdout
+    assert "WorkflowExecutionUpdate" not in (await wf("show", "-w", handle.id, address=server.address)).stdout
+
+    # The handler raises: the update was accepted, so its failure is recorded.
+    refused = await wf("update", "-w", handle.id, "--name", "refuse", "-i", '"not today"', "-o", "json",
+                       address=server.address)
+    assert refused.returncode == 1, refused.stderr
+    out = json.loads(refused.stdout)
+    assert (out["workflowId"], out["runId"]) == (handle.id, handle.run_id) and out["updateId"]
+    assert out["failure"]["message"] == "not today"
+    assert out["failure"]["applicationFailureInfo"]["type"] == "Refused"
+    table = await wf("show", "-w", handle.id, address=server.address)
+    assert f"updateId={out['updateId']}, failure=Refused: not today" in table.stdout
+
+    await handle.terminate("closed first")
+    closed = await wf("update", "-w", handle.id, "--name", "add", "-i", "1", address=server.address)
+    assert closed.returncode == 1
+    assert closed.stderr.startswith("error: ") and closed.stderr.strip().endswith("(FAILED_PRECONDITION)")
+
+
+async def test_update_waits_for_a_worker(server: Server, client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(CliCounter.run, id=wid("cli-update-wait"), task_queue=task_queue)
+    cmd = [WF, "workflow", "update", "-w", handle.id, "--name", "add", "-i", "4", "--update-id", "add-4",
+           "--address", server.address]
+    code, out, err = await asyncio.to_thread(run_with_stderr_on_a_terminal, cmd, interrupt_on="Waiting for")
+    assert code == 130, err
+    assert "Waiting for a worker to run update add" in err
+    assert "run this again with --update-id add-4 for its outcome" in err
+
+    # The update stayed delivered: a worker runs it, and asking again with its id gets its result.
+    async with Worker(client, task_queue=task_queue, workflows=[CliCounter]):
+        done = await wf("update", "-w", handle.id, "--name", "add", "-i", "4", "--update-id", "add-4",
+                        address=server.address)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "4\n"
+        await handle.terminate("test over")
+
+
 async def test_cancel(server: Server, client: Client, worker: Worker, task_queue: str) -> None:
     handle = await client.start_workflow(CliSleeper.run, id=wid("cli-cancel"), task_queue=task_queue)
 
@@ -457,7 +568,8 @@ async def test_show_follow_stops_on_ctrl_c(server: Server, client: Client, worke
 
 async def test_unknown_workflow_id(server: Server) -> None:
     for command, *args in (("describe",), ("result",), ("show",), ("show", "--follow"), ("cancel",),
-                           ("terminate",), ("signal", "--name", "set_x"), ("query", "--name", "x_value")):
+                           ("terminate",), ("signal", "--name", "set_x"), ("query", "--name", "x_value"),
+                           ("update", "--name", "add")):
         done = await wf(command, "-w", "no-such-workflow", *args, address=server.address)
         assert done.returncode == 1, command
         assert done.stderr.strip() == "error: workflow 'no-such-workflow' not found in namespace 'default' (NOT_FOUND)"

@@ -515,9 +515,14 @@ async def test_rejected_update_records_nothing_and_raises(client: Client, task_q
         assert "no update 'withdraw'" in str(unknown.value.cause)
         with pytest.raises(TypeError, match="takes 1 argument"):
             await handle.execute_update(Account.deposit)
+        # By name the client cannot check: the workflow rejects it, and is none the worse.
+        with pytest.raises(WorkflowUpdateFailedError) as missing:
+            await handle.execute_update("deposit")
+        assert "do not fit update 'deposit'" in str(missing.value.cause)
         assert await handle.query(Account.current) == 0
         names = await event_names(client, handle.id)
         assert not [n for n in names if n.startswith("WorkflowExecutionUpdate")]
+        assert await handle.execute_update(Account.deposit, 1, timeout=T5) == 1  # and it still works
         await handle.terminate("test over")
 
 

@@ -482,7 +482,12 @@ class WorkflowHandle:
         return values[0] if values else None
 
     async def execute_update(
-        self, update: Any, *args: Any, id: str | None = None, result_type: Any = None
+        self,
+        update: Any,
+        *args: Any,
+        id: str | None = None,
+        result_type: Any = None,
+        timeout: timedelta | None = None,
     ) -> Any:
         """Run an update (a ``@workflow.update`` method or its name) and return its handler's result.
 
@@ -490,20 +495,31 @@ class WorkflowHandle:
             WorkflowUpdateFailedError: the validator rejected it (nothing was recorded) or the handler
                 raised; ``cause`` is the error.
         """
-        handle = await self.start_update(update, *args, id=id, result_type=result_type)
-        return await handle.result()
+        handle = await self.start_update(update, *args, id=id, result_type=result_type, timeout=timeout)
+        return await handle.result(timeout=timeout)
 
     async def start_update(
-        self, update: Any, *args: Any, id: str | None = None, result_type: Any = None
+        self,
+        update: Any,
+        *args: Any,
+        id: str | None = None,
+        result_type: Any = None,
+        timeout: timedelta | None = None,
     ) -> WorkflowUpdateHandle:
-        """Deliver an update and return once the workflow has accepted it (its validator passed)."""
+        """Deliver an update and return once the workflow has accepted it (its validator passed).
+
+        Raises:
+            asyncio.TimeoutError: ``timeout`` passed first (the update stays delivered; ask again
+                with the same ``id`` for its outcome).
+        """
         name = handler_name(update, "update")
         hint = result_type
         if not isinstance(update, str):
             check_arguments(update, args, self.client.data_converter, f"update {name!r}")
             hint = hint or typing.get_type_hints(update).get("return")
         handle = WorkflowUpdateHandle(self, id or str(uuid.uuid4()), name, hint)
-        await handle._call(await self.client.data_converter.encode(args), service_pb2.UPDATE_WAIT_STAGE_ACCEPTED)
+        handle._args = await self.client.data_converter.encode(args)
+        await handle._wait(service_pb2.UPDATE_WAIT_STAGE_ACCEPTED, timeout)
         return handle
 
     async def cancel(self, *, reason: str = "") -> None:
@@ -569,10 +585,15 @@ class WorkflowUpdateHandle:
         self._args = common_pb2.Payloads()
         self._outcome: common_pb2.UpdateOutcome | None = None
 
-    async def _call(self, args: common_pb2.Payloads, stage: int) -> None:
-        self._args = args
+    async def _wait(self, stage: int, timeout: timedelta | None) -> None:
+        """Ask the server (again, with the same update id) until the update reaches ``stage``."""
         client = self.workflow.client
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout.total_seconds() if timeout is not None else None
         while self._outcome is None:
+            wait = 70.0 if deadline is None else deadline - loop.time()
+            if wait <= 0:
+                raise builtins.TimeoutError(f"update {self.name!r} ({self.id}) did not finish within {timeout}")
             try:
                 resp = await client.call(
                     client.service.UpdateWorkflowExecution,
@@ -581,11 +602,11 @@ class WorkflowUpdateHandle:
                         execution=self.workflow._execution(),
                         update_id=self.id,
                         name=self.name,
-                        args=args,
+                        args=self._args,
                         identity=client.identity,
                         wait_stage=stage,  # type: ignore[arg-type]
                     ),
-                    timeout=70.0,
+                    timeout=min(wait, 70.0),
                 )
             except RPCError as exc:
                 if exc.status == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -595,21 +616,20 @@ class WorkflowUpdateHandle:
                 self._outcome = resp.outcome
             if resp.stage >= stage:
                 break
+        await self._raise_if_failed()
+
+    async def _raise_if_failed(self) -> None:
         if self._outcome is not None and self._outcome.HasField("failure"):
+            converter = self.workflow.client.data_converter
             failure = common_pb2.Failure()
             failure.CopyFrom(self._outcome.failure)
-            await client.data_converter.decode_message(failure)
-            raise WorkflowUpdateFailedError(
-                f"update {self.name!r} failed", cause=from_failure(failure, client.data_converter)
-            )
+            await converter.decode_message(failure)
+            raise WorkflowUpdateFailedError(f"update {self.name!r} failed", cause=from_failure(failure, converter))
 
-    async def result(self) -> Any:
+    async def result(self, *, timeout: timedelta | None = None) -> Any:
         """Wait for the update's handler to finish; its result, or WorkflowUpdateFailedError."""
-        if self._outcome is None:
-            await self._call(self._args, service_pb2.UPDATE_WAIT_STAGE_COMPLETED)
+        await self._wait(service_pb2.UPDATE_WAIT_STAGE_COMPLETED, timeout)
         assert self._outcome is not None
-        if self._outcome.HasField("failure"):
-            await self._call(self._args, service_pb2.UPDATE_WAIT_STAGE_COMPLETED)  # raises
         values = await self.workflow.client.data_converter.decode(self._outcome.success, [self.result_type])
         return values[0] if values else None
 

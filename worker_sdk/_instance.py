@@ -497,6 +497,7 @@ class WorkflowInstance:
                 )
             try:
                 args = self.converter.from_payloads(request.args, _param_hints(fn)[1:])
+                inspect.signature(fn).bind(self.obj, *args)
             except (TypeError, ValueError, KeyError) as exc:
                 raise ApplicationError(
                     f"the arguments do not fit update {name!r}: {exc}", type="BadArguments", non_retryable=True

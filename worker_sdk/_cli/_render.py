@@ -254,6 +254,11 @@ def _attr(event: history_pb2.HistoryEvent) -> Message | None:
     return getattr(event, kind) if kind else None
 
 
+def _chain_inline(failure: common_pb2.Failure) -> str:
+    """The failure chain on one line, for a table cell."""
+    return " caused by ".join(failure_lines(failure))
+
+
 def event_details(event: history_pb2.HistoryEvent) -> str:
     """A short summary of what an event says, for the ``wf workflow show`` table."""
     a: Any = _attr(event)
@@ -268,7 +273,7 @@ def event_details(event: history_pb2.HistoryEvent) -> str:
         parts = [f"result={payloads_text(a.result)}"]
     elif kind in ("workflow_execution_failed_event_attributes", "activity_task_failed_event_attributes",
                   "activity_task_timed_out_event_attributes"):
-        parts = [f"failure={chain_text(failure_lines(a.failure)).replace(chr(10) + '  ', ' ')}"]
+        parts = [f"failure={_chain_inline(a.failure)}"]
         if kind.startswith("activity"):
             parts += [f"scheduledEventId={a.scheduled_event_id}"]
         if a.retry_state:
@@ -303,6 +308,17 @@ def event_details(event: history_pb2.HistoryEvent) -> str:
         parts = [f"signalName={a.signal_name}"]
         parts += [f"input={payloads_text(a.input)}"] if a.input.payloads else []
         parts += [f"identity={a.identity}"] if a.identity else []
+    elif kind == "workflow_execution_update_accepted_event_attributes":
+        parts = [f"name={a.name}", f"updateId={a.update_id}"]
+        parts += [f"input={payloads_text(a.input)}"] if a.input.payloads else []
+        parts += [f"identity={a.identity}"] if a.identity else []
+    elif kind == "workflow_execution_update_completed_event_attributes":
+        parts = [f"updateId={a.update_id}"]
+        outcome = a.outcome.WhichOneof("value")
+        if outcome == "failure":
+            parts += [f"failure={_chain_inline(a.outcome.failure)}"]
+        elif outcome == "success":
+            parts += [f"result={payloads_text(a.outcome.success)}"]
     elif kind in ("workflow_execution_cancel_requested_event_attributes",
                   "workflow_execution_terminated_event_attributes"):
         reason = a.cause if kind.startswith("workflow_execution_cancel") else a.reason

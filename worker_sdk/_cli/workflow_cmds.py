@@ -41,6 +41,7 @@ from worker_sdk.errors import (
     WorkflowAlreadyStartedError,
     WorkflowFailureError,
     WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -172,8 +173,13 @@ def _run_options(f: F) -> F:
 # -- running a command --------------------------------------------------------------------------
 
 
-def _run(body: Callable[[Client, _Settings], Awaitable[int]]) -> None:
-    """Connect, run ``body``, close; turn server errors into one line on stderr and exit codes."""
+def _run(
+    body: Callable[[Client, _Settings], Awaitable[int]],
+    *,
+    interrupted: str = "a started workflow keeps running on the server",
+) -> None:
+    """Connect, run ``body``, close; turn server errors into one line on stderr and exit codes.
+    ``interrupted`` says what Ctrl-C leaves behind."""
     ctx = click.get_current_context()
     settings = ctx.find_object(_Settings) or _Settings()
 
@@ -201,7 +207,7 @@ def _run(body: Callable[[Client, _Settings], Awaitable[int]]) -> None:
     except WorkflowAlreadyStartedError as exc:
         raise CliError(f"{exc} (ALREADY_EXISTS)") from exc
     except KeyboardInterrupt:
-        click.echo("interrupted (a started workflow keeps running on the server)", err=True)
+        click.echo(f"interrupted ({interrupted})", err=True)
         ctx.exit(130)
     ctx.exit(code)
 
@@ -284,6 +290,17 @@ async def _report_outcome(handle: WorkflowHandle, workflow_type: str, settings: 
             rows.append(("Failure", render.chain_text(lines)))
         _print(render.key_values(rows))
     return 0 if "result" in out else 1
+
+
+async def _execute_update(handle: WorkflowHandle, name: str, inputs: list[Any], update_id: str) -> Any:
+    """``handle.execute_update``, with a status line on stderr when a person is watching: the call
+    waits for as long as no worker runs the workflow's tasks."""
+    err = Console(stderr=True, highlight=False)
+    if not err.is_terminal:
+        return await handle.execute_update(name, *inputs, id=update_id)
+    with err.status(Text(f"Waiting for a worker to run update {name} on {handle.id}…", no_wrap=True,
+                         overflow="ellipsis")):
+        return await handle.execute_update(name, *inputs, id=update_id)
 
 
 def _confirm(settings: _Settings, line: str, out: dict[str, Any]) -> int:
@@ -491,6 +508,48 @@ def query_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any]
         return 0
 
     _run(body)
+
+
+@workflow_group.command("update")
+@_run_options
+@click.option("--name", required=True, help="The update's name (its handler's name in the workflow).")
+@_input_option
+@click.option("--update-id", help="The update's id (default: a new UUID). Sending the same id again does "
+                                  "not run the update twice: it waits for the first one's outcome.")
+@_connection_options(group=False)
+def update_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any], update_id: str | None) -> None:
+    """Run an update on a running workflow, wait for its handler, and print its result as JSON.
+
+    If the workflow's validator rejects it or its handler raises, the failure chain is printed and
+    the exit code is 1. The history records accepted updates (their outcome too), not rejected ones.
+    """
+    uid = update_id or str(uuid.uuid4())
+
+    async def body(client: Client, settings: _Settings) -> int:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        if handle.run_id is None:
+            handle.run_id = (await handle.describe()).run_id  # report, and update, the run it went to
+        out: dict[str, Any] = {"workflowId": handle.id, "runId": handle.run_id, "updateId": uid}
+        try:
+            result = await _execute_update(handle, name, inputs, uid)
+        except WorkflowUpdateFailedError as exc:  # rejected by its validator, or its handler raised
+            cause = exc.cause
+            failure = cause.failure if isinstance(cause, FailureError) else None
+            lines = render.exception_lines(cause)
+            if settings.json:
+                _print_json(out | {"failure": json_format.MessageToDict(failure) if failure is not None
+                                   else {"message": lines[0]}})
+            else:
+                click.echo(render.chain_text([f"update {name!r} failed", *lines]))
+            return 1
+        if settings.json:
+            _print_json(out | {"result": result})
+        else:
+            click.echo(render.to_json(result))
+        return 0
+
+    _run(body, interrupted=f"a delivered update stays delivered: run this again with --update-id {uid} "
+                           "for its outcome")
 
 
 @workflow_group.command("cancel")

@@ -1,0 +1,359 @@
+"""The core every history operation builds on: the load → mutate → commit helper, the record
+cache, waiting for a run to change, and reading executions."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from history.errors import (
+    ConcurrentUpdate,
+    HistoryError,
+    InvalidArgument,
+    NotFound,
+)
+from history.limits import Limits
+from history.mutable_state import RUNNING, Execution
+from history.notify import Notifier
+from history.store import ExecutionRecord, Store, WriteRejected
+from history.tasks import TaskRow
+from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
+
+T = TypeVar("T")
+H = history_pb2
+C = common_pb2
+
+
+class TaskGone(Exception):
+    """The task a poller was handed is no longer valid (taken elsewhere, or stale)."""
+
+
+@dataclasses.dataclass
+class CompletionResult:
+    """What RespondWorkflowTaskCompleted answers: an error message when a command was refused, and
+    the activities started eagerly for the worker (their state and input)."""
+
+    error: str | None = None
+    eager: list[tuple[internal_pb2.ActivityState, common_pb2.Payloads]] = dataclasses.field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def encode_token(token: internal_pb2.TaskToken) -> bytes:
+    return token.SerializeToString()
+
+
+def decode_token(data: bytes) -> internal_pb2.TaskToken:
+    token = internal_pb2.TaskToken()
+    try:
+        token.ParseFromString(data)
+    except Exception as exc:  # protobuf raises DecodeError, a bare Exception subclass
+        raise InvalidArgument("task_token is malformed") from exc
+    if not token.workflow_id or not token.run_id or not token.scheduled_event_id:
+        raise InvalidArgument("task_token is malformed")
+    return token
+
+
+class _RecordCache:
+    """Recently written execution records, so the next change of a run needs no read."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str, str], ExecutionRecord] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> ExecutionRecord | None:
+        record = self._items.get(key)
+        if record is not None:
+            self._items.move_to_end(key)
+        return record
+
+    def put(self, key: tuple[str, str, str], record: ExecutionRecord) -> None:
+        self._items[key] = record
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def drop(self, key: tuple[str, str, str]) -> None:
+        self._items.pop(key, None)
+
+
+class ExecutionOps:
+    """Durable state machine of executions over :class:`Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        limits: Limits | None = None,
+        *,
+        cache_size: int = 10_000,
+        on_tasks: Callable[[list[TaskRow]], None] = lambda tasks: None,
+        on_timer: Callable[[datetime], None] = lambda at: None,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.limits = limits or Limits()
+        self.on_tasks = on_tasks
+        self.on_timer = on_timer
+        self._cache = _RecordCache(cache_size)
+        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._watchers: dict[tuple[str, str, str], asyncio.Event] = {}
+        notifier.subscribe("c", self._on_closed_elsewhere)
+
+    # -- the shared load → mutate → commit helper --------------------------------------------------
+
+    def _lock(self, key: tuple[str, str, str]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def _load(self, key: tuple[str, str, str]) -> ExecutionRecord:
+        record = self._cache.get(key)
+        if record is None:
+            record = await self.store.load(*key)
+            if record is None:
+                raise NotFound(f"workflow {key[1]!r} run {key[2]} not found in namespace {key[0]!r}")
+            self._cache.put(key, record)
+        return record
+
+    async def _update(self, key: tuple[str, str, str], op: Callable[[Execution], T]) -> T:
+        for _ in range(20):
+            async with self._lock(key):
+                cached = self._cache.get(key) is not None
+                record = await self._load(key)
+                ex = Execution(dataclasses.replace(record), _now(), self.limits)
+                try:
+                    result = op(ex)
+                except (HistoryError, TaskGone):
+                    if cached:
+                        # The cached copy may be behind a change another server made (a task
+                        # scheduled or started there): refuse only on what the database holds.
+                        self._cache.drop(key)
+                        continue
+                    raise
+                if not ex.changed:
+                    return result
+                mutation = ex.mutation()
+                try:
+                    task_ids = await self.store.write(mutation)
+                except ConcurrentUpdate:
+                    self._cache.drop(key)
+                    continue
+                except WriteRejected as exc:
+                    raise TaskGone(str(exc)) from exc
+                mutation.record.db_version += 1
+                self._cache.put(key, mutation.record)
+            self._after_commit(ex, mutation.record, task_ids)
+            return result
+        raise ConcurrentUpdate(f"workflow {key[1]!r} run {key[2]} is changing too fast; try again")
+
+    def _after_commit(self, ex: Execution, record: ExecutionRecord, task_ids: list[int]) -> None:
+        if ex.tasks:
+            self.on_tasks([dataclasses.replace(t, id=i) for t, i in zip(ex.tasks, task_ids, strict=True)])
+        if ex.timers:
+            self.on_timer(min(t.fire_at for t in ex.timers.values()))
+        if ex.events:
+            self._wake(ex.key)
+        if ex.closes or ex.updates_changed:
+            # "c": the run changed in a way waiters elsewhere care about (it closed, an update moved on).
+            self.notifier.publish("c", "\x1f".join(ex.key))
+        if ex.updates_changed:
+            self._wake(ex.key)
+
+    # -- watching a run for new events --------------------------------------------------------------
+
+    def _wake(self, key: tuple[str, str, str]) -> None:
+        event = self._watchers.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def _on_closed_elsewhere(self, body: str) -> None:
+        if not body:  # the listener reconnected: anything may have changed
+            for key in list(self._watchers):
+                self._cache.drop(key)
+                self._wake(key)
+            return
+        parts = body.split("\x1f")
+        if len(parts) == 3:
+            key = (parts[0], parts[1], parts[2])
+            self._cache.drop(key)
+            self._wake(key)
+
+    async def wait_for_change(self, key: tuple[str, str, str], timeout: float) -> bool:
+        """Wait until the run gets new events here or closes elsewhere (True), or ``timeout`` (False)."""
+        event = self._watchers.get(key)
+        if event is None:
+            event = self._watchers[key] = asyncio.Event()
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            if self._watchers.get(key) is event and not event._waiters:
+                del self._watchers[key]  # nobody else waits: do not keep it for a run that may never change
+            return False
+        return True
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def resolve_run(self, namespace: str, workflow_id: str, run_id: str) -> ExecutionRecord:
+        """The named run, or the latest run of the workflow id when ``run_id`` is empty."""
+        if run_id:
+            record = await self.store.load(namespace, workflow_id, run_id)
+        else:
+            record = await self.store.latest_run(namespace, workflow_id)
+        if record is None:
+            what = f"run {run_id} of workflow {workflow_id!r}" if run_id else f"workflow {workflow_id!r}"
+            raise NotFound(f"{what} not found in namespace {namespace!r}")
+        return record
+
+    async def describe(
+        self, namespace: str, workflow_id: str, run_id: str
+    ) -> service_pb2.DescribeWorkflowExecutionResponse:
+        record = await self.resolve_run(namespace, workflow_id, run_id)
+        state = internal_pb2.MutableState.FromString(record.state)
+        resp = service_pb2.DescribeWorkflowExecutionResponse(
+            workflow_execution_info=execution_info(record),
+            workflow_execution_timeout=state.workflow_execution_timeout,
+            workflow_run_timeout=state.workflow_run_timeout,
+            workflow_task_timeout=state.workflow_task_timeout,
+        )
+        for a in sorted(state.activities.values(), key=lambda a: a.scheduled_event_id):
+            info = resp.pending_activities.add(
+                activity_id=a.activity_id,
+                activity_type=C.ActivityType(name=a.activity_type),
+                state=(
+                    service_pb2.PENDING_ACTIVITY_STATE_STARTED
+                    if a.HasField("started_time")
+                    else service_pb2.PENDING_ACTIVITY_STATE_BACKING_OFF
+                    if a.backing_off
+                    else service_pb2.PENDING_ACTIVITY_STATE_SCHEDULED
+                ),
+                attempt=a.attempt,
+                maximum_attempts=a.retry_policy.maximum_attempts,
+                scheduled_time=a.scheduled_time,
+                last_worker_identity=a.last_worker_identity,
+                scheduled_event_id=a.scheduled_event_id,
+            )
+            if a.HasField("started_time"):
+                info.last_started_time.CopyFrom(a.started_time)
+            if a.HasField("last_failure"):
+                info.last_failure.CopyFrom(a.last_failure)
+        if state.HasField("workflow_task") or state.HasField("last_workflow_task_failure"):
+            wt = state.workflow_task
+            pending = resp.pending_workflow_task
+            pending.scheduled_event_id = wt.scheduled_event_id
+            pending.attempt = wt.attempt
+            if wt.HasField("scheduled_time"):
+                pending.scheduled_time.CopyFrom(wt.scheduled_time)
+            if wt.HasField("started_time"):
+                pending.started_time.CopyFrom(wt.started_time)
+            if state.HasField("last_workflow_task_failure"):
+                pending.last_failure.CopyFrom(state.last_workflow_task_failure)
+        if record.status != RUNNING:
+            data = await self.store.read_event(namespace, record.workflow_id, record.run_id, record.next_event_id - 1)
+            if data:
+                close = H.HistoryEvent.FromString(data)
+                if close.HasField("workflow_execution_completed_event_attributes"):
+                    resp.result.CopyFrom(close.workflow_execution_completed_event_attributes.result)
+                elif close.HasField("workflow_execution_failed_event_attributes"):
+                    resp.failure.CopyFrom(close.workflow_execution_failed_event_attributes.failure)
+        return resp
+
+    async def get_history(
+        self, req: service_pb2.GetWorkflowExecutionHistoryRequest, max_wait: float
+    ) -> service_pb2.GetWorkflowExecutionHistoryResponse:
+        """A page of events; with ``wait_new_event``, a long poll for events past the page token."""
+        ex = req.execution
+        # From the database: another server may have moved the run on since this one cached it.
+        record = await self.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
+        key = (req.namespace, record.workflow_id, record.run_id)
+        first = int.from_bytes(req.next_page_token, "big") if req.next_page_token else 1
+        page = req.maximum_page_size if req.maximum_page_size > 0 else 1000
+        close_only = req.history_event_filter_type == service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while True:
+            closed = record.status != RUNNING
+            if close_only:
+                if closed:
+                    data = await self.store.read_event(*key, record.next_event_id - 1)
+                    history = H.History(events=[H.HistoryEvent.FromString(data or b"")])
+                    return service_pb2.GetWorkflowExecutionHistoryResponse(history=history, run_id=record.run_id)
+                events: list[bytes] = []
+            else:
+                events = await self.store.read_events(*key, first, page) if first < record.next_event_id else []
+            if events or not req.wait_new_event or closed:
+                history = H.History()
+                for data in events:
+                    history.events.add().MergeFromString(data)
+                last = history.events[-1].event_id if events else first - 1
+                more = last + 1 < record.next_event_id or (not closed and req.wait_new_event)
+                token = (last + 1).to_bytes(8, "big") if more else b""
+                return service_pb2.GetWorkflowExecutionHistoryResponse(
+                    history=history, next_page_token=token, run_id=record.run_id
+                )
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                token = first.to_bytes(8, "big")
+                return service_pb2.GetWorkflowExecutionHistoryResponse(next_page_token=token, run_id=record.run_id)
+            # Another server may change the run without telling us: look again now and then.
+            woken = await self.wait_for_change(key, min(remaining, 5.0))
+            # Woken by a commit in this process, the cache holds it; otherwise ask the database.
+            cached = self._cache.get(key) if woken else None
+            record = cached or await self.store.load(*key) or record
+
+    async def list_executions(
+        self, namespace: str, conditions: list[tuple[str, object]], page_size: int, token: bytes
+    ) -> service_pb2.ListWorkflowExecutionsResponse:
+        before = None
+        if token:
+            try:
+                ts, wid, rid = token.decode().split("\x1f")
+                before = (datetime.fromisoformat(ts), wid, rid)
+            except ValueError as exc:
+                raise InvalidArgument("next_page_token is malformed") from exc
+        size = min(page_size, 1000) if page_size > 0 else 100
+        records = await self.store.list_executions(namespace, conditions, size, before)
+        resp = service_pb2.ListWorkflowExecutionsResponse(executions=[execution_info(r) for r in records])
+        if len(records) == size:
+            last = records[-1]
+            resp.next_page_token = "\x1f".join(
+                (last.start_time.isoformat(), last.workflow_id, last.run_id)
+            ).encode()
+        return resp
+
+
+def copy_message(message: C.UpdateRequest) -> C.UpdateRequest:
+    copy = C.UpdateRequest()
+    copy.CopyFrom(message)
+    return copy
+
+def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo:
+    info = service_pb2.WorkflowExecutionInfo(
+        execution=C.WorkflowExecution(workflow_id=record.workflow_id, run_id=record.run_id),
+        type=C.WorkflowType(name=record.workflow_type),
+        status=record.status,  # type: ignore[arg-type]
+        history_length=record.next_event_id - 1,
+        task_queue=record.task_queue,
+    )
+    info.start_time.FromDatetime(record.start_time)
+    if record.close_time is not None:
+        info.close_time.FromDatetime(record.close_time)
+        info.execution_duration.FromTimedelta(record.close_time - record.start_time)
+    return info
+
+_USER_TIMER_PREFIX = "t:"
+
+
+def _user_timer_key(timer_id: str) -> str:
+    return _USER_TIMER_PREFIX + timer_id
