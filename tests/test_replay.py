@@ -153,3 +153,24 @@ async def test_loop_refuses_io_with_a_named_alternative(client: Client, task_que
 
         await assert_eventually(refused)
         assert (await handle.describe()).status.name == "RUNNING"
+
+
+@workflow.defn
+class Chatty:
+    @workflow.run
+    async def run(self) -> str:
+        workflow.logger.info("before the activity")
+        await workflow.execute_activity(reserve, "x", start_to_close_timeout=T)
+        workflow.logger.info("after the activity")
+        return "done"
+
+
+async def test_workflow_logger_is_silent_while_replaying(
+    client: Client, task_queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="worker_sdk.workflow")
+    async with Worker(client, task_queue=task_queue, workflows=[Chatty], activities=[reserve]):
+        assert await client.execute_workflow(Chatty.run, id=f"chatty-{task_queue}", task_queue=task_queue) == "done"
+    lines = [r.getMessage() for r in caplog.records if r.name == "worker_sdk.workflow"]
+    # The second workflow task replays the first: "before" would be logged twice if replay spoke.
+    assert [line.split(" (")[0] for line in lines] == ["before the activity", "after the activity"]
