@@ -174,3 +174,65 @@ async def test_workflow_logger_is_silent_while_replaying(
     lines = [r.getMessage() for r in caplog.records if r.name == "worker_sdk.workflow"]
     # The second workflow task replays the first: "before" would be logged twice if replay spoke.
     assert [line.split(" (")[0] for line in lines] == ["before the activity", "after the activity"]
+
+
+@workflow.defn
+class Careless:
+    @workflow.run
+    async def run(self, what: str) -> str:
+        import json  # imports stay free inside workflow code
+
+        workflow.logger.info("logging reads the clock, and that is fine")
+        if what == "time":
+            import time
+
+            return str(time.time())
+        if what == "random":
+            import random
+
+            return str(random.randint(1, 6))
+        if what == "uuid":
+            import uuid
+
+            return str(uuid.uuid4())
+        if what == "file":
+            with open("/tmp/wf-workflow-file-io.txt", "w") as f:
+                f.write("x")
+        if what == "socket":
+            import socket
+
+            socket.create_connection(("127.0.0.1", 9))
+        return json.dumps(what)
+
+
+@pytest.mark.parametrize(
+    ("what", "message"),
+    [
+        ("time", "time.time() is not allowed in workflow code: use workflow.now()"),
+        ("random", "random.randint() is not allowed in workflow code: use workflow.random()"),
+        ("uuid", "uuid.uuid4() is not allowed in workflow code: use workflow.uuid4()"),
+        ("file", "file I/O is not allowed in workflow code: read and write files in an activity"),
+        ("socket", "a DNS lookup is not allowed in workflow code: do it in an activity"),
+    ],
+)
+async def test_determinism_guard_names_the_call_and_the_alternative(
+    client: Client, task_queue: str, what: str, message: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Careless]):
+        handle = await client.start_workflow(
+            Careless.run, what, id=f"careless-{what}-{task_queue}", task_queue=task_queue
+        )
+
+        async def refused() -> bool:
+            failure = (await handle.describe()).last_workflow_task_failure
+            return failure is not None and message in failure.message
+
+        await assert_eventually(refused)
+        assert (await handle.describe()).status.name == "RUNNING"
+        await handle.terminate("test over")
+
+
+async def test_determinism_guard_leaves_plain_workflows_alone(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Careless]):
+        result = await client.execute_workflow(Careless.run, "fine", id=f"careful-{task_queue}", task_queue=task_queue)
+    assert result == '"fine"'

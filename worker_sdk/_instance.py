@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wf.v1 import command_pb2, common_pb2
+from worker_sdk import _guard
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition, update_validator
 from worker_sdk._failure import from_failure, to_failure
@@ -584,7 +585,8 @@ class WorkflowInstance:
         previous = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(self.loop)
         try:
-            result = fn(self.obj, *values)
+            with _guard.active():
+                result = fn(self.obj, *values)
         except Exception as exc:
             raise QueryError(f"query {name!r} raised {type(exc).__name__}: {exc}") from exc
         finally:

@@ -15,6 +15,7 @@ import contextvars
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from worker_sdk import _guard
 from worker_sdk.errors import WfError
 
 TimerFactory = Callable[[float, Callable[..., Any], tuple[Any, ...], Any], asyncio.TimerHandle]
@@ -28,6 +29,7 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
     """A single-threaded loop whose only inputs are history events."""
 
     def __init__(self) -> None:
+        _guard.install()
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._time = 0.0
         self._closed = False
@@ -58,10 +60,11 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         asyncio.events._set_running_loop(self)
         self._running = True
         try:
-            while self._ready:
-                handle = self._ready.popleft()
-                if not handle._cancelled:
-                    handle._run()
+            with _guard.active():
+                while self._ready:
+                    handle = self._ready.popleft()
+                    if not handle._cancelled:
+                        handle._run()
         finally:
             self._running = False
             asyncio.events._set_running_loop(previous)
