@@ -329,6 +329,10 @@ class WorkflowTaskOps(InteractionOps):
                 if timer_id not in timers:
                     return f"command {i}: no pending timer {timer_id!r} to cancel"
                 timers.discard(timer_id)
+            elif kind == "record_marker_command_attributes":
+                marker = command.record_marker_command_attributes.marker_name
+                if not marker or id_length(marker) > limits.max_id_length:
+                    return f"command {i}: marker_name must be 1 to {limits.max_id_length} bytes"
             elif kind == "request_cancel_activity_task_command_attributes":
                 sid = command.request_cancel_activity_task_command_attributes.scheduled_event_id
                 if sid not in ex.state.activities:
@@ -385,6 +389,14 @@ class WorkflowTaskOps(InteractionOps):
                 ),
             )
             ex.close(C.WORKFLOW_EXECUTION_STATUS_CANCELED)
+        elif kind == "record_marker_command_attributes":
+            m = command.record_marker_command_attributes
+            ex.add_event(
+                H.EVENT_TYPE_MARKER_RECORDED,
+                marker_recorded_event_attributes=H.MarkerRecordedEventAttributes(
+                    marker_name=m.marker_name, details=m.details, workflow_task_completed_event_id=completed_id
+                ),
+            )
         elif kind == "start_timer_command_attributes":
             t = command.start_timer_command_attributes
             event = ex.add_event(
@@ -457,6 +469,7 @@ _KNOWN_COMMANDS = {
     "start_timer_command_attributes",
     "cancel_timer_command_attributes",
     "request_cancel_activity_task_command_attributes",
+    "record_marker_command_attributes",
 }
 def _cancels_what_is_gone(ex: Execution, commands: list[command_pb2.Command]) -> bool:
     """Whether a command cancels a timer or activity that finished while the workflow task ran."""

@@ -47,6 +47,8 @@ def test_workflow_exports() -> None:
         "ActivityCancellationType",
         "sleep",
         "wait_condition",
+        "patched",
+        "deprecate_patch",
         "now",
         "random",
         "uuid4",

@@ -236,3 +236,58 @@ async def test_determinism_guard_leaves_plain_workflows_alone(client: Client, ta
     async with Worker(client, task_queue=task_queue, workflows=[Careless]):
         result = await client.execute_workflow(Careless.run, "fine", id=f"careful-{task_queue}", task_queue=task_queue)
     assert result == '"fine"'
+
+
+# -- versioning ------------------------------------------------------------------------------------
+
+
+@workflow.defn(name="Shipping")
+class ShippingV1:
+    @workflow.run
+    async def run(self, item: str) -> str:
+        return await workflow.execute_activity(reserve, item, start_to_close_timeout=T)
+
+
+@workflow.defn(name="Shipping")
+class ShippingV2:
+    @workflow.run
+    async def run(self, item: str) -> str:
+        if workflow.patched("ship-instead"):
+            return await workflow.execute_activity(ship, item, start_to_close_timeout=T)
+        return await workflow.execute_activity(reserve, item, start_to_close_timeout=T)
+
+
+@workflow.defn(name="Shipping")
+class ShippingV3:
+    @workflow.run
+    async def run(self, item: str) -> str:
+        workflow.deprecate_patch("ship-instead")
+        return await workflow.execute_activity(ship, item, start_to_close_timeout=T)
+
+
+def replay_as(cls: type, history: history_pb2.History) -> list[object]:
+    task = WorkflowTaskInput("default", "wid", "00000000-0000-4000-8000-000000000000", "Shipping", history)
+    return run_workflow_task(task, {"Shipping": WorkflowDefinition.of(cls)}.get, DataConverter())  # type: ignore[return-value]
+
+
+async def run_shipping(client: Client, task_queue: str, cls: type, wid: str) -> tuple[str, history_pb2.History]:
+    async with Worker(client, task_queue=task_queue, workflows=[cls], activities=[reserve, ship]):
+        handle = await client.start_workflow("Shipping", "box", id=wid, task_queue=task_queue, result_type=str)
+        result = await handle.result()
+    return result, history_pb2.History(events=(await handle.fetch_history()).events)
+
+
+async def test_patched_runs_old_and_new_code_side_by_side(client: Client, task_queue: str) -> None:
+    old_result, old_history = await run_shipping(client, task_queue, ShippingV1, f"ship-old-{task_queue}")
+    new_result, new_history = await run_shipping(client, task_queue, ShippingV2, f"ship-new-{task_queue}")
+    assert (old_result, new_result) == ("reserved box", "shipped box")
+    names = [e.event_type for e in new_history.events]
+    assert names.count(history_pb2.EVENT_TYPE_MARKER_RECORDED) == 1
+    # The patched code replays both: the old run takes the old branch, the new run the new one.
+    assert replay_as(ShippingV2, old_history) == []
+    assert replay_as(ShippingV2, new_history) == []
+    # Once the old branch is gone, deprecate_patch keeps the new histories replaying...
+    assert replay_as(ShippingV3, new_history) == []
+    # ...and an old run would no longer replay: that is what the patch protected.
+    with pytest.raises(NondeterminismError):
+        replay_as(ShippingV3, old_history)

@@ -163,6 +163,11 @@ class WorkflowInstance:
         self.update_responses: list[common_pb2.UpdateResponse] = []
         self.update_outcomes: dict[str, common_pb2.UpdateOutcome] = {}
         self.completed_updates: set[str] = set()
+        # Versioning: each patch id's answer for this run, the patch markers the history records for
+        # the activation being replayed, and the patches deprecated in code.
+        self.patches: dict[str, bool] = {}
+        self.markers_here: set[str] = set()
+        self.deprecated_patches: set[str] = set()
         self.now = info.start_time
         self.replaying = False
         self.random = random.Random(uuid.UUID(info.run_id).int if _is_uuid(info.run_id) else info.run_id)
@@ -565,6 +570,31 @@ class WorkflowInstance:
                 responses.append(common_pb2.UpdateResponse(update_id=uid, completed=outcome))
         return responses
 
+    # -- versioning -------------------------------------------------------------------------------
+
+    def patched(self, patch_id: str) -> bool:
+        """New code (True) or old code (False) at this patch, the same for the whole run."""
+        if patch_id in self.patches:
+            return self.patches[patch_id]
+        # Live, new code records its choice; on replay the history says which code ran.
+        use_new = not self.replaying or patch_id in self.markers_here
+        self.patches[patch_id] = use_new
+        if use_new:
+            self._add(
+                command_pb2.Command(
+                    command_type=command_pb2.COMMAND_TYPE_RECORD_MARKER,
+                    record_marker_command_attributes=command_pb2.RecordMarkerCommandAttributes(
+                        marker_name=PATCH_MARKER, details={"patch_id": self.converter.to_payloads([patch_id])}
+                    ),
+                )
+            )
+        return use_new
+
+    def deprecate_patch(self, patch_id: str) -> None:
+        """The old branch is gone: the patch's marker may or may not be in the history."""
+        self.deprecated_patches.add(patch_id)
+        self.patches[patch_id] = True
+
     # -- queries ----------------------------------------------------------------------------------
 
     def query(self, name: str, args: common_pb2.Payloads) -> common_pb2.Payloads:
@@ -609,6 +639,15 @@ class WorkflowInstance:
 
     def uuid4(self) -> uuid.UUID:
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
+
+
+PATCH_MARKER = "core_patch"
+
+
+def patch_id_of(details: Any, converter: DataConverter) -> str:
+    """The patch id a patch marker's details carry."""
+    values = converter.from_payloads(details["patch_id"]) if "patch_id" in details else []
+    return str(values[0]) if values else ""
 
 
 class QueryError(Exception):

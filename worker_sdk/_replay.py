@@ -18,7 +18,7 @@ from datetime import UTC
 from wf.v1 import command_pb2, common_pb2, history_pb2
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
-from worker_sdk._instance import Info, PendingCommand, WorkflowInstance
+from worker_sdk._instance import PATCH_MARKER, Info, PendingCommand, WorkflowInstance, patch_id_of
 from worker_sdk.errors import NondeterminismError
 
 H = history_pb2
@@ -32,6 +32,7 @@ _COMMAND_OF_EVENT = {
     H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: command_pb2.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
     H.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: command_pb2.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
     H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: command_pb2.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+    H.EVENT_TYPE_MARKER_RECORDED: command_pb2.COMMAND_TYPE_RECORD_MARKER,
 }
 
 
@@ -95,6 +96,10 @@ def _matches(event: history_pb2.HistoryEvent, command: command_pb2.Command) -> b
         return event.timer_started_event_attributes.timer_id == command.start_timer_command_attributes.timer_id
     if event.HasField("timer_canceled_event_attributes"):
         return event.timer_canceled_event_attributes.timer_id == command.cancel_timer_command_attributes.timer_id
+    if event.HasField("marker_recorded_event_attributes"):
+        e_marker = event.marker_recorded_event_attributes
+        c_marker = command.record_marker_command_attributes
+        return e_marker.marker_name == c_marker.marker_name and dict(e_marker.details) == dict(c_marker.details)
     if event.HasField("activity_task_cancel_requested_event_attributes"):
         return (
             event.activity_task_cancel_requested_event_attributes.scheduled_event_id
@@ -168,6 +173,7 @@ def _replay(
     last_index = len(events) - 1
     outcomes = _task_outcomes(events)
     accepted = _accepted_updates(events)
+    patches = _patch_markers(events, converter)
     for i, event in enumerate(events):
         t = event.event_type
         if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
@@ -178,6 +184,7 @@ def _replay(
                 raise _unmatched(event.event_id, expected[0])
             for update in accepted.get(i, ()):
                 instance.deliver_accepted_update(update.update_id, update.name, update.input)
+            instance.markers_here = patches.get(i, set())
             if is_current:
                 for request in task.update_requests:
                     instance.validate_update(request)
@@ -188,6 +195,8 @@ def _replay(
                 return [c.command for c in commands], instance
             expected = deque(commands)
         elif t in _COMMAND_OF_EVENT:
+            if t == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(event, instance, expected):
+                continue  # the marker of a patch whose old branch is gone: its code no longer asks
             if not expected:
                 raise NondeterminismError(
                     f"nondeterminism at history event {event.event_id}: history recorded "
@@ -258,6 +267,33 @@ def _accepted_updates(
         elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             accepted.setdefault(completed, []).append(event.workflow_execution_update_accepted_event_attributes)
     return accepted
+
+
+def _patch_markers(events: Sequence[history_pb2.HistoryEvent], converter: DataConverter) -> dict[int, set[str]]:
+    """For each completed WorkflowTaskStarted (by index), the patch ids its commands recorded."""
+    markers: dict[int, set[str]] = {}
+    started = completed = -1
+    for i, event in enumerate(events):
+        t = event.event_type
+        if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            started = i
+        elif t == H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            completed = started
+        elif t == H.EVENT_TYPE_MARKER_RECORDED and event.marker_recorded_event_attributes.marker_name == PATCH_MARKER:
+            patch_id = patch_id_of(event.marker_recorded_event_attributes.details, converter)
+            markers.setdefault(completed, set()).add(patch_id)
+    return markers
+
+
+def _deprecated_marker(
+    event: history_pb2.HistoryEvent, instance: WorkflowInstance, expected: deque[PendingCommand]
+) -> bool:
+    attrs = event.marker_recorded_event_attributes
+    if attrs.marker_name != PATCH_MARKER:
+        return False
+    if patch_id_of(attrs.details, instance.converter) not in instance.deprecated_patches:
+        return False
+    return not expected or not _matches(event, expected[0].command)
 
 
 def _task_outcomes(events: Sequence[history_pb2.HistoryEvent]) -> dict[int, int]:

@@ -37,6 +37,8 @@ __all__ = [
     "ActivityCancellationType",
     "sleep",
     "wait_condition",
+    "patched",
+    "deprecate_patch",
     "now",
     "random",
     "uuid4",
@@ -219,6 +221,25 @@ async def execute_activity(activity: Any, *args: Any, **options: Any) -> Any:
         ActivityError: the activity failed for good; its ``cause`` is the last attempt's error.
     """
     return await start_activity(activity, *args, **options)
+
+
+def patched(patch_id: str) -> bool:
+    """Whether to take the new branch of a code change: True for runs that reach this point with
+    the new code (recorded as a marker in the history), False for runs that passed it with the old
+    code. The answer never changes within a run.
+
+        if workflow.patched("send-sms"):
+            await workflow.execute_activity(send_sms, ...)    # new runs
+        else:
+            await workflow.execute_activity(send_email, ...)  # runs started before the change
+    """
+    return current_instance("workflow.patched()").patched(patch_id)
+
+
+def deprecate_patch(patch_id: str) -> None:
+    """Once no run that took the old branch remains: drop the branch and the ``patched`` call, and
+    call this instead, so histories with the patch's marker still replay."""
+    current_instance("workflow.deprecate_patch()").deprecate_patch(patch_id)
 
 
 def now() -> datetime:

@@ -26,29 +26,35 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from wf.v1 import common_pb2 as wf_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13wf/v1/command.proto\x12\x05wf.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x12wf/v1/common.proto\"\xeb\x05\n\x07\x43ommand\x12(\n\x0c\x63ommand_type\x18\x01 \x01(\x0e\x32\x12.wf.v1.CommandType\x12\x61\n)schedule_activity_task_command_attributes\x18\x02 \x01(\x0b\x32,.wf.v1.ScheduleActivityTaskCommandAttributesH\x00\x12k\n.complete_workflow_execution_command_attributes\x18\x03 \x01(\x0b\x32\x31.wf.v1.CompleteWorkflowExecutionCommandAttributesH\x00\x12\x63\n*fail_workflow_execution_command_attributes\x18\x04 \x01(\x0b\x32-.wf.v1.FailWorkflowExecutionCommandAttributesH\x00\x12L\n\x1estart_timer_command_attributes\x18\x05 \x01(\x0b\x32\".wf.v1.StartTimerCommandAttributesH\x00\x12N\n\x1f\x63\x61ncel_timer_command_attributes\x18\x06 \x01(\x0b\x32#.wf.v1.CancelTimerCommandAttributesH\x00\x12l\n/request_cancel_activity_task_command_attributes\x18\x07 \x01(\x0b\x32\x31.wf.v1.RequestCancelActivityTaskCommandAttributesH\x00\x12g\n,cancel_workflow_execution_command_attributes\x18\x08 \x01(\x0b\x32/.wf.v1.CancelWorkflowExecutionCommandAttributesH\x00\x42\x0c\n\nattributes\"\xe6\x03\n%ScheduleActivityTaskCommandAttributes\x12\x13\n\x0b\x61\x63tivity_id\x18\x01 \x01(\t\x12*\n\ractivity_type\x18\x02 \x01(\x0b\x32\x13.wf.v1.ActivityType\x12$\n\ntask_queue\x18\x03 \x01(\x0b\x32\x10.wf.v1.TaskQueue\x12\x1e\n\x05input\x18\x04 \x01(\x0b\x32\x0f.wf.v1.Payloads\x12<\n\x19schedule_to_close_timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12<\n\x19schedule_to_start_timeout\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x39\n\x16start_to_close_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x11heartbeat_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12(\n\x0cretry_policy\x18\t \x01(\x0b\x32\x12.wf.v1.RetryPolicy\x12\x1f\n\x17request_eager_execution\x18\n \x01(\x08\"M\n*CompleteWorkflowExecutionCommandAttributes\x12\x1f\n\x06result\x18\x01 \x01(\x0b\x32\x0f.wf.v1.Payloads\"I\n&FailWorkflowExecutionCommandAttributes\x12\x1f\n\x07\x66\x61ilure\x18\x01 \x01(\x0b\x32\x0e.wf.v1.Failure\"i\n\x1bStartTimerCommandAttributes\x12\x10\n\x08timer_id\x18\x01 \x01(\t\x12\x38\n\x15start_to_fire_timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"0\n\x1c\x43\x61ncelTimerCommandAttributes\x12\x10\n\x08timer_id\x18\x01 \x01(\t\"H\n*RequestCancelActivityTaskCommandAttributes\x12\x1a\n\x12scheduled_event_id\x18\x01 \x01(\x03\"L\n(CancelWorkflowExecutionCommandAttributes\x12 \n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x0f.wf.v1.Payloads*\x99\x03\n\x0b\x43ommandType\x12\x1c\n\x18\x43OMMAND_TYPE_UNSPECIFIED\x10\x00\x12\'\n#COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK\x10\x01\x12-\n)COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK\x10\x02\x12\x1c\n\x18\x43OMMAND_TYPE_START_TIMER\x10\x03\x12,\n(COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION\x10\x04\x12(\n$COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION\x10\x05\x12\x1d\n\x19\x43OMMAND_TYPE_CANCEL_TIMER\x10\x06\x12*\n&COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION\x10\x07\x12\x1e\n\x1a\x43OMMAND_TYPE_RECORD_MARKER\x10\t\x12\x33\n/COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION\x10\nb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13wf/v1/command.proto\x12\x05wf.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x12wf/v1/common.proto\"\xbd\x06\n\x07\x43ommand\x12(\n\x0c\x63ommand_type\x18\x01 \x01(\x0e\x32\x12.wf.v1.CommandType\x12\x61\n)schedule_activity_task_command_attributes\x18\x02 \x01(\x0b\x32,.wf.v1.ScheduleActivityTaskCommandAttributesH\x00\x12k\n.complete_workflow_execution_command_attributes\x18\x03 \x01(\x0b\x32\x31.wf.v1.CompleteWorkflowExecutionCommandAttributesH\x00\x12\x63\n*fail_workflow_execution_command_attributes\x18\x04 \x01(\x0b\x32-.wf.v1.FailWorkflowExecutionCommandAttributesH\x00\x12L\n\x1estart_timer_command_attributes\x18\x05 \x01(\x0b\x32\".wf.v1.StartTimerCommandAttributesH\x00\x12N\n\x1f\x63\x61ncel_timer_command_attributes\x18\x06 \x01(\x0b\x32#.wf.v1.CancelTimerCommandAttributesH\x00\x12l\n/request_cancel_activity_task_command_attributes\x18\x07 \x01(\x0b\x32\x31.wf.v1.RequestCancelActivityTaskCommandAttributesH\x00\x12g\n,cancel_workflow_execution_command_attributes\x18\x08 \x01(\x0b\x32/.wf.v1.CancelWorkflowExecutionCommandAttributesH\x00\x12P\n record_marker_command_attributes\x18\t \x01(\x0b\x32$.wf.v1.RecordMarkerCommandAttributesH\x00\x42\x0c\n\nattributes\"\xe6\x03\n%ScheduleActivityTaskCommandAttributes\x12\x13\n\x0b\x61\x63tivity_id\x18\x01 \x01(\t\x12*\n\ractivity_type\x18\x02 \x01(\x0b\x32\x13.wf.v1.ActivityType\x12$\n\ntask_queue\x18\x03 \x01(\x0b\x32\x10.wf.v1.TaskQueue\x12\x1e\n\x05input\x18\x04 \x01(\x0b\x32\x0f.wf.v1.Payloads\x12<\n\x19schedule_to_close_timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12<\n\x19schedule_to_start_timeout\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x39\n\x16start_to_close_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x11heartbeat_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12(\n\x0cretry_policy\x18\t \x01(\x0b\x32\x12.wf.v1.RetryPolicy\x12\x1f\n\x17request_eager_execution\x18\n \x01(\x08\"M\n*CompleteWorkflowExecutionCommandAttributes\x12\x1f\n\x06result\x18\x01 \x01(\x0b\x32\x0f.wf.v1.Payloads\"I\n&FailWorkflowExecutionCommandAttributes\x12\x1f\n\x07\x66\x61ilure\x18\x01 \x01(\x0b\x32\x0e.wf.v1.Failure\"i\n\x1bStartTimerCommandAttributes\x12\x10\n\x08timer_id\x18\x01 \x01(\t\x12\x38\n\x15start_to_fire_timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"0\n\x1c\x43\x61ncelTimerCommandAttributes\x12\x10\n\x08timer_id\x18\x01 \x01(\t\"H\n*RequestCancelActivityTaskCommandAttributes\x12\x1a\n\x12scheduled_event_id\x18\x01 \x01(\x03\"L\n(CancelWorkflowExecutionCommandAttributes\x12 \n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x0f.wf.v1.Payloads\"\xb9\x01\n\x1dRecordMarkerCommandAttributes\x12\x13\n\x0bmarker_name\x18\x01 \x01(\t\x12\x42\n\x07\x64\x65tails\x18\x02 \x03(\x0b\x32\x31.wf.v1.RecordMarkerCommandAttributes.DetailsEntry\x1a?\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1e\n\x05value\x18\x02 \x01(\x0b\x32\x0f.wf.v1.Payloads:\x02\x38\x01*\x99\x03\n\x0b\x43ommandType\x12\x1c\n\x18\x43OMMAND_TYPE_UNSPECIFIED\x10\x00\x12\'\n#COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK\x10\x01\x12-\n)COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK\x10\x02\x12\x1c\n\x18\x43OMMAND_TYPE_START_TIMER\x10\x03\x12,\n(COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION\x10\x04\x12(\n$COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION\x10\x05\x12\x1d\n\x19\x43OMMAND_TYPE_CANCEL_TIMER\x10\x06\x12*\n&COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION\x10\x07\x12\x1e\n\x1a\x43OMMAND_TYPE_RECORD_MARKER\x10\t\x12\x33\n/COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION\x10\nb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wf.v1.command_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMMANDTYPE']._serialized_start=1785
-  _globals['_COMMANDTYPE']._serialized_end=2194
+  _globals['_RECORDMARKERCOMMANDATTRIBUTES_DETAILSENTRY']._loaded_options = None
+  _globals['_RECORDMARKERCOMMANDATTRIBUTES_DETAILSENTRY']._serialized_options = b'8\001'
+  _globals['_COMMANDTYPE']._serialized_start=2055
+  _globals['_COMMANDTYPE']._serialized_end=2464
   _globals['_COMMAND']._serialized_start=83
-  _globals['_COMMAND']._serialized_end=830
-  _globals['_SCHEDULEACTIVITYTASKCOMMANDATTRIBUTES']._serialized_start=833
-  _globals['_SCHEDULEACTIVITYTASKCOMMANDATTRIBUTES']._serialized_end=1319
-  _globals['_COMPLETEWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_start=1321
-  _globals['_COMPLETEWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_end=1398
-  _globals['_FAILWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_start=1400
-  _globals['_FAILWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_end=1473
-  _globals['_STARTTIMERCOMMANDATTRIBUTES']._serialized_start=1475
-  _globals['_STARTTIMERCOMMANDATTRIBUTES']._serialized_end=1580
-  _globals['_CANCELTIMERCOMMANDATTRIBUTES']._serialized_start=1582
-  _globals['_CANCELTIMERCOMMANDATTRIBUTES']._serialized_end=1630
-  _globals['_REQUESTCANCELACTIVITYTASKCOMMANDATTRIBUTES']._serialized_start=1632
-  _globals['_REQUESTCANCELACTIVITYTASKCOMMANDATTRIBUTES']._serialized_end=1704
-  _globals['_CANCELWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_start=1706
-  _globals['_CANCELWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_end=1782
+  _globals['_COMMAND']._serialized_end=912
+  _globals['_SCHEDULEACTIVITYTASKCOMMANDATTRIBUTES']._serialized_start=915
+  _globals['_SCHEDULEACTIVITYTASKCOMMANDATTRIBUTES']._serialized_end=1401
+  _globals['_COMPLETEWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_start=1403
+  _globals['_COMPLETEWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_end=1480
+  _globals['_FAILWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_start=1482
+  _globals['_FAILWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_end=1555
+  _globals['_STARTTIMERCOMMANDATTRIBUTES']._serialized_start=1557
+  _globals['_STARTTIMERCOMMANDATTRIBUTES']._serialized_end=1662
+  _globals['_CANCELTIMERCOMMANDATTRIBUTES']._serialized_start=1664
+  _globals['_CANCELTIMERCOMMANDATTRIBUTES']._serialized_end=1712
+  _globals['_REQUESTCANCELACTIVITYTASKCOMMANDATTRIBUTES']._serialized_start=1714
+  _globals['_REQUESTCANCELACTIVITYTASKCOMMANDATTRIBUTES']._serialized_end=1786
+  _globals['_CANCELWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_start=1788
+  _globals['_CANCELWORKFLOWEXECUTIONCOMMANDATTRIBUTES']._serialized_end=1864
+  _globals['_RECORDMARKERCOMMANDATTRIBUTES']._serialized_start=1867
+  _globals['_RECORDMARKERCOMMANDATTRIBUTES']._serialized_end=2052
+  _globals['_RECORDMARKERCOMMANDATTRIBUTES_DETAILSENTRY']._serialized_start=1989
+  _globals['_RECORDMARKERCOMMANDATTRIBUTES_DETAILSENTRY']._serialized_end=2052
 # @@protoc_insertion_point(module_scope)
