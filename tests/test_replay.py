@@ -291,3 +291,37 @@ async def test_patched_runs_old_and_new_code_side_by_side(client: Client, task_q
     # ...and an old run would no longer replay: that is what the patch protected.
     with pytest.raises(NondeterminismError):
         replay_as(ShippingV3, old_history)
+
+
+# -- deadlock detection ----------------------------------------------------------------------------
+
+
+@workflow.defn
+class Spinner:
+    @workflow.run
+    async def run(self) -> None:
+        n = 0
+        while True:  # never yields: the worker must notice, report where, and carry on
+            n += 1
+
+
+async def test_deadlock_is_reported_with_the_stack_and_other_runs_go_on(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Spinner, OrderV1], activities=[reserve, ship],
+                      deadlock_timeout=timedelta(milliseconds=500)):
+        stuck = await client.start_workflow(Spinner.run, id=f"spin-{task_queue}", task_queue=task_queue)
+
+        async def reported() -> bool:
+            failure = (await stuck.describe()).last_workflow_task_failure
+            return failure is not None and "did not yield within 0.5s" in failure.message
+
+        await assert_eventually(reported, timeout=20)
+        failure = (await stuck.describe()).last_workflow_task_failure
+        assert failure is not None
+        lines = (line_of(Spinner, "while True"), line_of(Spinner, "n += 1"))
+        assert any(f'test_replay.py", line {n}' in failure.message for n in lines), failure.message
+        # The same worker still runs other workflows.
+        result = await client.execute_workflow(
+            OrderV1.run, "lamp", id=f"after-spin-{task_queue}", task_queue=task_queue
+        )
+        assert result == "reserved lamp, shipped lamp"
+        await stuck.terminate("test over")

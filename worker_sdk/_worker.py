@@ -15,6 +15,7 @@ import grpc
 from wf.v1 import common_pb2, history_pb2, service_pb2
 from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
+from worker_sdk._deadlock import run_with_deadline
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._instance import QueryError
@@ -43,6 +44,8 @@ class Worker:
         max_concurrent_activities: activities run at once.
         activity_executor: thread pool for ``def`` activities (default: one of
             ``max_concurrent_activities`` threads).
+        deadlock_timeout: how long workflow code may run without yielding before its workflow task
+            fails with the stuck code's stack (None turns detection off, e.g. in a debugger).
         graceful_shutdown_timeout: on shutdown, how long running activities may finish before they
             are cancelled (their tasks then time out on the server and are retried).
     """
@@ -60,6 +63,7 @@ class Worker:
         activity_task_pollers: int = 2,
         activity_executor: concurrent.futures.Executor | None = None,
         graceful_shutdown_timeout: timedelta = timedelta(0),
+        deadlock_timeout: timedelta | None = timedelta(seconds=2),
         identity: str | None = None,
     ) -> None:
         if not task_queue:
@@ -95,6 +99,7 @@ class Worker:
         )
         self._workflow_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wf-workflow")
         self._graceful = graceful_shutdown_timeout
+        self._deadlock_timeout = deadlock_timeout.total_seconds() if deadlock_timeout is not None else None
         self._stop = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None
         self._workflow_tasks: set[asyncio.Task[None]] = set()
@@ -228,7 +233,7 @@ class Worker:
             args.CopyFrom(resp.query.query_args)
             await conv.decode_message(args)
             task = WorkflowTaskInput(self.client.namespace, execution.workflow_id, execution.run_id, name, history)
-            result = await asyncio.get_running_loop().run_in_executor(
+            result = await run_with_deadline(
                 self._workflow_executor,
                 contextvars.copy_context().run,
                 run_query,
@@ -237,6 +242,8 @@ class Worker:
                 conv,
                 resp.query.query_type,
                 args,
+                timeout=self._deadlock_timeout,
+                what=f"query {resp.query.query_type!r} of workflow {execution.workflow_id!r}",
             )
             await conv.encode_message(result)
         except QueryError as exc:
@@ -275,13 +282,15 @@ class Worker:
             task = WorkflowTaskInput(
                 self.client.namespace, execution.workflow_id, execution.run_id, name, history, requests
             )
-            commands, update_responses = await asyncio.get_running_loop().run_in_executor(
+            commands, update_responses = await run_with_deadline(
                 self._workflow_executor,
                 contextvars.copy_context().run,
                 run_workflow_activation,
                 task,
                 self._workflows.get,
                 conv,
+                timeout=self._deadlock_timeout,
+                what=f"workflow {execution.workflow_id!r} ({name})",
             )
             for command in commands:
                 await conv.encode_message(command)
