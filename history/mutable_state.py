@@ -114,10 +114,16 @@ class Execution:
         if wt is not None and wt.backing_off:
             # A retry is waiting out its back-off; new events do not cut it short.
             return
+        # A cached run's next task goes to its worker's sticky queue (a retry goes to everyone).
+        sticky = self.state.sticky_task_queue if attempt == 1 else ""
+        queue = common_pb2.TaskQueue(
+            name=sticky or self.record.task_queue,
+            kind=common_pb2.TASK_QUEUE_KIND_STICKY if sticky else common_pb2.TASK_QUEUE_KIND_NORMAL,
+        )
         event = self.add_event(
             history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
             workflow_task_scheduled_event_attributes=history_pb2.WorkflowTaskScheduledEventAttributes(
-                task_queue=common_pb2.TaskQueue(name=self.record.task_queue),
+                task_queue=queue,
                 start_to_close_timeout=self.state.workflow_task_timeout,
                 attempt=attempt,
             ),
@@ -126,9 +132,17 @@ class Execution:
         wt.Clear()
         wt.scheduled_event_id = event.event_id
         wt.attempt = attempt
+        wt.task_queue = queue.name
         wt.scheduled_time.FromDatetime(self.now)
         self.state.workflow_task_needed = False
-        self.add_task(TaskKind.WORKFLOW, self.record.task_queue, event.event_id, attempt)
+        self.add_task(TaskKind.WORKFLOW, queue.name, event.event_id, attempt)
+        if sticky:
+            timeout = duration(self.state.sticky_timeout)
+            self.set_timer("sticky", timeout, TimerKind.STICKY_SCHEDULE_TO_START, event.event_id, attempt)
+
+    def unstick(self) -> None:
+        """Forget the sticky queue: the next workflow task goes to the run's task queue, whole."""
+        self.state.sticky_task_queue = ""
 
     def retry_workflow_task_later(self, attempt: int) -> None:
         """After a failed or timed-out workflow task: schedule the next attempt after its back-off."""

@@ -28,6 +28,7 @@ class TimerKind(enum.IntEnum):
     WORKFLOW_EXECUTION_TIMEOUT = 8
     ACTIVITY_HEARTBEAT = 9
     USER_TIMER = 10
+    STICKY_SCHEDULE_TO_START = 11
 
 
 @dataclass(frozen=True, slots=True)

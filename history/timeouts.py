@@ -7,7 +7,7 @@ from history._core import _USER_TIMER_PREFIX, TaskGone
 from history.activities import ActivityOps, _timeout_failure
 from history.errors import NotFound
 from history.mutable_state import Execution
-from history.tasks import TimerKind, TimerRow
+from history.tasks import TaskKind, TimerKind, TimerRow
 from wf.v1 import common_pb2, history_pb2
 
 H = history_pb2
@@ -52,6 +52,19 @@ class TimerOps(ActivityOps):
                 )
                 ex.schedule_workflow_task()
             return
+        if kind == TimerKind.STICKY_SCHEDULE_TO_START:
+            wt = s.workflow_task if s.HasField("workflow_task") else None
+            if (
+                wt is not None
+                and wt.scheduled_event_id == timer.event_id
+                and not wt.started_event_id
+                and wt.task_queue != ex.record.task_queue
+            ):
+                # Nobody on the sticky queue took it: hand it to every worker, with the whole history.
+                ex.unstick()
+                wt.task_queue = ex.record.task_queue
+                ex.add_task(TaskKind.WORKFLOW, ex.record.task_queue, wt.scheduled_event_id, wt.attempt)
+            return
         if kind in (TimerKind.WORKFLOW_TASK_TIMEOUT, TimerKind.WORKFLOW_TASK_RETRY):
             wt = s.workflow_task if s.HasField("workflow_task") else None
             if wt is None or wt.attempt != timer.attempt:
@@ -69,6 +82,7 @@ class TimerOps(ActivityOps):
                     ),
                 )
                 s.workflow_task_needed = False
+                ex.unstick()
                 ex.retry_workflow_task_later(wt.attempt + 1)
             return
         if kind in (TimerKind.WORKFLOW_RUN_TIMEOUT, TimerKind.WORKFLOW_EXECUTION_TIMEOUT):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from google.protobuf.message import Message
 
@@ -29,7 +30,7 @@ class WorkflowTaskOps(InteractionOps):
         """Claim a workflow task for a poller and build its response (raises TaskGone if stale)."""
         key = (task.namespace, task.workflow_id, task.run_id)
 
-        def op(ex: Execution) -> tuple[internal_pb2.WorkflowTaskState, int, str, list[C.UpdateRequest]]:
+        def op(ex: Execution) -> tuple[internal_pb2.WorkflowTaskState, int, str, list[C.UpdateRequest], bool]:
             wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
             if (
                 not ex.running
@@ -62,16 +63,20 @@ class WorkflowTaskOps(InteractionOps):
                 for uid in ex.state.pending_update_order
                 if uid in ex.state.pending_updates
             ]
-            return started, ex.state.last_completed_workflow_task_started_event_id, ex.record.workflow_type, updates
+            sticky = wt.task_queue != ex.record.task_queue
+            previous = ex.state.last_completed_workflow_task_started_event_id
+            return started, previous, ex.record.workflow_type, updates, sticky
 
         try:
-            wt, previous_started, workflow_type, updates = await self._update(key, op)
+            wt, previous_started, workflow_type, updates, sticky = await self._update(key, op)
         except (TaskGone, NotFound):
             await self.store.pool.execute("DELETE FROM tasks WHERE id = $1", task.id)
             raise TaskGone("stale workflow task") from None
         attempt = wt.attempt
-        # Up to this task's WorkflowTaskStarted: events appended since belong to the next task.
-        events = await self.store.read_events(*key, 1, wt.started_event_id)
+        # Up to this task's WorkflowTaskStarted: events appended since belong to the next task. A
+        # sticky task carries only what the worker's cached run has not seen.
+        first = previous_started + 1 if sticky and previous_started else 1
+        events = await self.store.read_events(*key, first, wt.started_event_id - first + 1)
         history = H.History()
         for data in events:
             history.events.add().MergeFromString(data)
@@ -115,6 +120,8 @@ class WorkflowTaskOps(InteractionOps):
         commands: list[command_pb2.Command],
         identity: str,
         update_responses: Sequence[C.UpdateResponse] = (),
+        sticky_task_queue: str = "",
+        sticky_timeout: timedelta = timedelta(seconds=5),
     ) -> CompletionResult:
         key = (token.namespace, token.workflow_id, token.run_id)
 
@@ -148,6 +155,8 @@ class WorkflowTaskOps(InteractionOps):
                 ),
             )
             ex.state.last_completed_workflow_task_started_event_id = wt.started_event_id
+            ex.state.sticky_task_queue = sticky_task_queue
+            ex.state.sticky_timeout.FromTimedelta(sticky_timeout)
             ex.state.ClearField("last_workflow_task_failure")
             ex.state.ClearField("workflow_task")
             result = CompletionResult()
@@ -188,6 +197,7 @@ class WorkflowTaskOps(InteractionOps):
         retry_now: bool = False,
     ) -> CompletionResult:
         ex.delete_timer("wft")
+        ex.unstick()  # whatever the worker cached is in doubt: the next task carries the whole history
         ex.add_event(
             H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
             workflow_task_failed_event_attributes=H.WorkflowTaskFailedEventAttributes(

@@ -12,6 +12,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -273,8 +274,15 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> service_pb2.RespondWorkflowTaskCompletedResponse:
         token = self.check.token(request.task_token)
         # Payload and history limits are checked by history: past one, the workflow fails cleanly.
+        sticky_timeout = timedelta(seconds=5)
+        if request.sticky_task_queue:
+            self.check.name(request.sticky_task_queue, "sticky_task_queue")
+            self.check.duration(request.sticky_schedule_to_start_timeout, "sticky_schedule_to_start_timeout")
+            if request.sticky_schedule_to_start_timeout.seconds or request.sticky_schedule_to_start_timeout.nanos:
+                sticky_timeout = request.sticky_schedule_to_start_timeout.ToTimedelta()
         result = await self.history.complete_workflow_task(
-            token, list(request.commands), request.identity, request.update_responses
+            token, list(request.commands), request.identity, request.update_responses,
+            request.sticky_task_queue, sticky_timeout,
         )
         if result.error:
             raise errors.InvalidArgument(f"workflow task failed: {result.error}")

@@ -325,3 +325,48 @@ async def test_deadlock_is_reported_with_the_stack_and_other_runs_go_on(client: 
         )
         assert result == "reserved lamp, shipped lamp"
         await stuck.terminate("test over")
+
+
+# -- the workflow cache and sticky queues -----------------------------------------------------------
+
+
+@workflow.defn
+class Steps:
+    @workflow.run
+    async def run(self, n: int) -> list[str]:
+        return [await workflow.execute_activity(reserve, f"item{i}", start_to_close_timeout=T) for i in range(n)]
+
+
+async def test_runs_evicted_from_a_tiny_cache_still_finish(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Steps], activities=[reserve], max_cached_workflows=1):
+        handles = [
+            await client.start_workflow(Steps.run, 5, id=f"evict-{i}-{task_queue}", task_queue=task_queue)
+            for i in range(4)
+        ]
+        results = await asyncio.gather(*(h.result() for h in handles))
+    assert results == [[f"reserved item{i}" for i in range(5)]] * 4
+
+
+async def test_a_stopped_workers_sticky_tasks_go_to_another_worker(client: Client, task_queue: str) -> None:
+    first = Worker(client, task_queue=task_queue, workflows=[OrderV1], activities=[reserve],
+                   sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
+    async with first:
+        handle = await client.start_workflow(OrderV1.run, "desk", id=f"sticky-{task_queue}", task_queue=task_queue)
+
+        async def shipping_scheduled() -> bool:
+            events = (await handle.fetch_history()).events
+            return any(e.event_type == history_pb2.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and
+                       e.activity_task_scheduled_event_attributes.activity_type.name == "ship" for e in events)
+
+        await assert_eventually(shipping_scheduled)
+    # The run's next workflow task goes to the first worker's sticky queue, where nobody polls now:
+    # after the sticky timeout it goes to the task queue, and this worker replays the whole history.
+    async with Worker(client, task_queue=task_queue, workflows=[OrderV1], activities=[reserve, ship],
+                      max_cached_workflows=0):
+        assert await handle.result(timeout=timedelta(seconds=30)) == "reserved desk, shipped desk"
+    scheduled = [
+        e.workflow_task_scheduled_event_attributes.task_queue
+        for e in (await handle.fetch_history()).events
+        if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
+    ]
+    assert any(q.kind == 2 for q in scheduled)  # a task was offered on a sticky queue

@@ -117,18 +117,22 @@ def run_workflow_task(
 
     For a closed history (the replayer's case) it checks the whole history and returns [].
     """
-    commands, _ = _replay(task, lookup, converter, answer_current=True)
-    return commands
+    replay = Replay(task, lookup, converter)
+    return replay.feed(task.history.events, answer_current=True)
 
 
 def run_workflow_activation(
     task: WorkflowTaskInput,
     lookup: Callable[[str], WorkflowDefinition | None],
     converter: DataConverter,
-) -> tuple[list[command_pb2.Command], list[common_pb2.UpdateResponse]]:
-    """Like :func:`run_workflow_task`, with the answers about updates the worker must send too."""
-    commands, instance = _replay(task, lookup, converter, answer_current=True)
-    return commands, instance.pending_update_responses()
+    replay: Replay | None = None,
+) -> tuple[list[command_pb2.Command], list[common_pb2.UpdateResponse], Replay]:
+    """Feed the task's events to ``replay`` (a cached run that has seen the history before them) or
+    to a new replay of the whole history; the commands, the answers about updates, and the replay."""
+    if replay is None:
+        replay = Replay(task, lookup, converter)
+    commands = replay.feed(task.history.events, answer_current=True, update_requests=task.update_requests)
+    return commands, replay.instance.pending_update_responses(), replay
 
 
 def run_query(
@@ -139,86 +143,128 @@ def run_query(
     args: common_pb2.Payloads,
 ) -> common_pb2.Payloads:
     """Rebuild the run's state as of its last completed workflow task and answer a query on it."""
-    _, instance = _replay(task, lookup, converter, answer_current=False)
-    return instance.query(query_type, args)
+    replay = Replay(task, lookup, converter)
+    replay.feed(task.history.events, answer_current=False)
+    return replay.instance.query(query_type, args)
 
 
-def _replay(
-    task: WorkflowTaskInput,
-    lookup: Callable[[str], WorkflowDefinition | None],
-    converter: DataConverter,
-    *,
-    answer_current: bool,
-) -> tuple[list[command_pb2.Command], WorkflowInstance]:
-    events = task.history.events
-    if not events or events[0].event_type != H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-        raise NondeterminismError("history does not begin with WorkflowExecutionStarted")
-    started = events[0].workflow_execution_started_event_attributes
-    defn = lookup(task.workflow_type)
-    if defn is None:
-        raise LookupError(task.workflow_type)
-    info = Info(
-        namespace=task.namespace,
-        workflow_id=task.workflow_id,
-        run_id=task.run_id,
-        workflow_type=task.workflow_type,
-        task_queue=started.task_queue.name,
-        attempt=started.attempt or 1,
-        start_time=events[0].event_time.ToDatetime(UTC),
-    )
-    instance = WorkflowInstance(defn, info, converter)
-    instance.start(started.input)
-    expected: deque[PendingCommand] = deque()
-    activity_ids: dict[int, str] = {}
-    last_index = len(events) - 1
-    outcomes = _task_outcomes(events)
-    accepted = _accepted_updates(events)
-    patches = _patch_markers(events, converter)
-    for i, event in enumerate(events):
-        t = event.event_type
-        if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            is_current = answer_current and i == last_index
-            if not is_current and outcomes[i] != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                continue  # a failed or timed-out attempt (or one still running): it changed nothing
-            if expected:
-                raise _unmatched(event.event_id, expected[0])
-            for update in accepted.get(i, ()):
-                instance.deliver_accepted_update(update.update_id, update.name, update.input)
-            instance.markers_here = patches.get(i, set())
-            if is_current:
-                for request in task.update_requests:
-                    instance.validate_update(request)
-            commands = instance.activate(
-                event.event_time.ToDatetime(UTC), replaying=not is_current, history_length=i + 1
+class Replay:
+    """One run rebuilt from its history; a worker keeps it and feeds it only the new events."""
+
+    def __init__(
+        self,
+        task: WorkflowTaskInput,
+        lookup: Callable[[str], WorkflowDefinition | None],
+        converter: DataConverter,
+    ) -> None:
+        events = task.history.events
+        if not events or events[0].event_type != H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            raise NondeterminismError("history does not begin with WorkflowExecutionStarted")
+        started = events[0].workflow_execution_started_event_attributes
+        defn = lookup(task.workflow_type)
+        if defn is None:
+            raise LookupError(task.workflow_type)
+        info = Info(
+            namespace=task.namespace,
+            workflow_id=task.workflow_id,
+            run_id=task.run_id,
+            workflow_type=task.workflow_type,
+            task_queue=started.task_queue.name,
+            attempt=started.attempt or 1,
+            start_time=events[0].event_time.ToDatetime(UTC),
+        )
+        self.converter = converter
+        self.instance = WorkflowInstance(defn, info, converter)
+        self.instance.start(started.input)
+        self.events: list[history_pb2.HistoryEvent] = []
+        # Commands of the last activation, still to be matched against the events that record them.
+        self.expected: deque[PendingCommand] = deque()
+        self.activity_ids: dict[int, str] = {}
+
+    @property
+    def last_event_id(self) -> int:
+        return self.events[-1].event_id if self.events else 0
+
+    def feed(
+        self,
+        new_events: Sequence[history_pb2.HistoryEvent],
+        *,
+        answer_current: bool,
+        update_requests: Sequence[common_pb2.UpdateRequest] = (),
+    ) -> list[command_pb2.Command]:
+        """Apply events that follow the ones seen so far; with ``answer_current``, the last event is
+        the WorkflowTaskStarted of the task being answered now, and its commands are returned."""
+        if new_events and self.events and new_events[0].event_id != self.last_event_id + 1:
+            raise NondeterminismError(
+                f"history continues at event {new_events[0].event_id}, after event {self.last_event_id}"
             )
-            if is_current:
-                return [c.command for c in commands], instance
-            expected = deque(commands)
-        elif t in _COMMAND_OF_EVENT:
-            if t == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(event, instance, expected):
-                continue  # the marker of a patch whose old branch is gone: its code no longer asks
-            if not expected:
-                raise NondeterminismError(
-                    f"nondeterminism at history event {event.event_id}: history recorded "
-                    f"{_describe_event(event)}, but the workflow code issued no such command"
+        first = len(self.events)
+        self.events.extend(new_events)
+        events = self.events
+        instance = self.instance
+        last_index = len(events) - 1
+        for i in range(first, len(events)):
+            event = events[i]
+            t = event.event_type
+            if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                is_current = answer_current and i == last_index
+                outcome, accepted, patches = _activation_batch(events, i, self.converter)
+                if not is_current and outcome != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                    continue  # a failed or timed-out attempt (or one still running): it changed nothing
+                if self.expected:
+                    raise _unmatched(event.event_id, self.expected[0])
+                for update in accepted:
+                    instance.deliver_accepted_update(update.update_id, update.name, update.input)
+                instance.markers_here = patches
+                if is_current:
+                    for request in update_requests:
+                        instance.validate_update(request)
+                commands = instance.activate(
+                    event.event_time.ToDatetime(UTC), replaying=not is_current, history_length=i + 1
                 )
-            pending = expected.popleft()
-            if not _matches(event, pending.command):
-                raise NondeterminismError(
-                    f"nondeterminism at history event {event.event_id}: history recorded "
-                    f"{_describe_event(event)}, but the workflow code asked for {_describe_command(pending)}"
-                )
-            if t == H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                activity_id = event.activity_task_scheduled_event_attributes.activity_id
-                activity_ids[event.event_id] = activity_id
-                instance.activity_scheduled(activity_id, event.event_id)
-        elif t == H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                self.expected = deque(commands)
+                if is_current:
+                    return [c.command for c in commands]
+            elif t in _COMMAND_OF_EVENT:
+                self._match(event)
+            else:
+                self._apply(event)
+        if self.expected:
+            raise _unmatched(events[-1].event_id + 1, self.expected[0])
+        return []
+
+    def _match(self, event: history_pb2.HistoryEvent) -> None:
+        t = event.event_type
+        if t == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(event, self.instance, self.expected):
+            return  # the marker of a patch whose old branch is gone: its code no longer asks
+        if not self.expected:
+            raise NondeterminismError(
+                f"nondeterminism at history event {event.event_id}: history recorded "
+                f"{_describe_event(event)}, but the workflow code issued no such command"
+            )
+        pending = self.expected.popleft()
+        if not _matches(event, pending.command):
+            raise NondeterminismError(
+                f"nondeterminism at history event {event.event_id}: history recorded "
+                f"{_describe_event(event)}, but the workflow code asked for {_describe_command(pending)}"
+            )
+        if t == H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activity_id = event.activity_task_scheduled_event_attributes.activity_id
+            self.activity_ids[event.event_id] = activity_id
+            self.instance.activity_scheduled(activity_id, event.event_id)
+
+    def _apply(self, event: history_pb2.HistoryEvent) -> None:
+        """An event that is not a command's record: it resolves something the workflow awaits."""
+        t = event.event_type
+        instance = self.instance
+        ids = self.activity_ids
+        if t == H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             a = event.activity_task_completed_event_attributes
-            instance.resolve_activity(activity_ids.get(a.scheduled_event_id, ""), result=a.result)
+            instance.resolve_activity(ids.get(a.scheduled_event_id, ""), result=a.result)
         elif t == H.EVENT_TYPE_ACTIVITY_TASK_FAILED:
             f = event.activity_task_failed_event_attributes
             instance.resolve_activity(
-                activity_ids.get(f.scheduled_event_id, ""),
+                ids.get(f.scheduled_event_id, ""),
                 failure=f.failure,
                 scheduled_event_id=f.scheduled_event_id,
                 started_event_id=f.started_event_id,
@@ -227,7 +273,7 @@ def _replay(
         elif t == H.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
             o = event.activity_task_timed_out_event_attributes
             instance.resolve_activity(
-                activity_ids.get(o.scheduled_event_id, ""),
+                ids.get(o.scheduled_event_id, ""),
                 failure=o.failure,
                 scheduled_event_id=o.scheduled_event_id,
                 started_event_id=o.started_event_id,
@@ -236,7 +282,7 @@ def _replay(
             )
         elif t == H.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
             c = event.activity_task_canceled_event_attributes
-            instance.resolve_activity(activity_ids.get(c.scheduled_event_id, ""), canceled=True)
+            instance.resolve_activity(ids.get(c.scheduled_event_id, ""), canceled=True)
         elif t == H.EVENT_TYPE_TIMER_FIRED:
             instance.fire_timer(event.timer_fired_event_attributes.timer_id)
         elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
@@ -246,43 +292,47 @@ def _replay(
             instance.request_cancel()
         elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             instance.completed_updates.add(event.workflow_execution_update_completed_event_attributes.update_id)
-    if expected:
-        raise _unmatched(events[-1].event_id + 1, expected[0])
-    return [], instance
 
 
-def _accepted_updates(
-    events: Sequence[history_pb2.HistoryEvent],
-) -> dict[int, list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes]]:
-    """For each WorkflowTaskStarted (by index), the updates its completion accepted: on replay they
-    are delivered to that same activation, as they were when it ran for real."""
-    accepted: dict[int, list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes]] = {}
-    started = completed = -1
-    for i, event in enumerate(events):
-        t = event.event_type
+_TASK_ENDS = {
+    H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    H.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+
+
+def _activation_batch(
+    events: Sequence[history_pb2.HistoryEvent], started: int, converter: DataConverter
+) -> tuple[int, list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes], set[str]]:
+    """For the WorkflowTaskStarted at index ``started``: how its task ended (the type of the next
+    WorkflowTaskCompleted, Failed or TimedOut event, 0 if none yet), and, when it completed, the
+    updates it accepted and the patch markers it recorded (delivered to the same activation on
+    replay, as they were when it ran for real). Events that arrived while the task ran (signals,
+    activity results) sit between Started and Completed and belong to the next activation."""
+    outcome = 0
+    i = started + 1
+    while i < len(events):
+        t = events[i].event_type
+        if t in _TASK_ENDS:
+            outcome = t
+            break
         if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            started = i
-        elif t == H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            completed = started
-        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            accepted.setdefault(completed, []).append(event.workflow_execution_update_accepted_event_attributes)
-    return accepted
-
-
-def _patch_markers(events: Sequence[history_pb2.HistoryEvent], converter: DataConverter) -> dict[int, set[str]]:
-    """For each completed WorkflowTaskStarted (by index), the patch ids its commands recorded."""
-    markers: dict[int, set[str]] = {}
-    started = completed = -1
-    for i, event in enumerate(events):
-        t = event.event_type
-        if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            started = i
-        elif t == H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            completed = started
-        elif t == H.EVENT_TYPE_MARKER_RECORDED and event.marker_recorded_event_attributes.marker_name == PATCH_MARKER:
-            patch_id = patch_id_of(event.marker_recorded_event_attributes.details, converter)
-            markers.setdefault(completed, set()).add(patch_id)
-    return markers
+            break
+        i += 1
+    accepted: list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes] = []
+    patches: set[str] = set()
+    if outcome == H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        for event in events[i + 1:]:
+            t = event.event_type
+            if t in (H.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, H.EVENT_TYPE_WORKFLOW_TASK_STARTED):
+                break
+            if t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                accepted.append(event.workflow_execution_update_accepted_event_attributes)
+            elif t == H.EVENT_TYPE_MARKER_RECORDED:
+                marker = event.marker_recorded_event_attributes
+                if marker.marker_name == PATCH_MARKER:
+                    patches.add(patch_id_of(marker.details, converter))
+    return outcome, accepted, patches
 
 
 def _deprecated_marker(
@@ -294,27 +344,6 @@ def _deprecated_marker(
     if patch_id_of(attrs.details, instance.converter) not in instance.deprecated_patches:
         return False
     return not expected or not _matches(event, expected[0].command)
-
-
-def _task_outcomes(events: Sequence[history_pb2.HistoryEvent]) -> dict[int, int]:
-    """For each WorkflowTaskStarted (by index), how that task ended: the type of the next
-    WorkflowTaskCompleted, Failed or TimedOut event (0 if none yet). Events that arrived while the
-    task ran (signals, activity results) sit between the two and belong to the next activation."""
-    ends = {
-        H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-        H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-        H.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-    }
-    outcomes: dict[int, int] = {}
-    outcome = 0
-    for i in range(len(events) - 1, -1, -1):
-        t = events[i].event_type
-        if t in ends:
-            outcome = t
-        elif t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            outcomes[i] = outcome
-            outcome = 0
-    return outcomes
 
 
 def _unmatched(event_id: int, pending: PendingCommand) -> NondeterminismError:

@@ -6,6 +6,8 @@ import asyncio
 import concurrent.futures
 import contextvars
 import logging
+import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -19,7 +21,7 @@ from worker_sdk._deadlock import run_with_deadline
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._instance import QueryError
-from worker_sdk._replay import WorkflowTaskInput, run_query, run_workflow_activation
+from worker_sdk._replay import Replay, WorkflowTaskInput, run_query, run_workflow_activation
 from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,11 @@ class Worker:
         max_concurrent_activities: activities run at once.
         activity_executor: thread pool for ``def`` activities (default: one of
             ``max_concurrent_activities`` threads).
+        max_cached_workflows: runs kept in memory between workflow tasks (least recently used go
+            first); their next tasks come to this worker with only the new events. 0 replays every
+            task from the whole history.
+        sticky_queue_schedule_to_start_timeout: how long a cached run's next task waits for this
+            worker before any worker gets it, with the whole history.
         deadlock_timeout: how long workflow code may run without yielding before its workflow task
             fails with the stuck code's stack (None turns detection off, e.g. in a debugger).
         graceful_shutdown_timeout: on shutdown, how long running activities may finish before they
@@ -64,6 +71,8 @@ class Worker:
         activity_executor: concurrent.futures.Executor | None = None,
         graceful_shutdown_timeout: timedelta = timedelta(0),
         deadlock_timeout: timedelta | None = timedelta(seconds=2),
+        max_cached_workflows: int = 1000,
+        sticky_queue_schedule_to_start_timeout: timedelta = timedelta(seconds=5),
         identity: str | None = None,
     ) -> None:
         if not task_queue:
@@ -99,6 +108,10 @@ class Worker:
         )
         self._workflow_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wf-workflow")
         self._graceful = graceful_shutdown_timeout
+        self._cache: OrderedDict[str, Replay] = OrderedDict()
+        self._max_cached = max(0, max_cached_workflows)
+        self._sticky_queue = f"{self.identity}-{uuid.uuid4().hex}" if self._max_cached else ""
+        self._sticky_timeout = sticky_queue_schedule_to_start_timeout
         self._deadlock_timeout = deadlock_timeout.total_seconds() if deadlock_timeout is not None else None
         self._stop = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None
@@ -112,6 +125,8 @@ class Worker:
         pollers: list[asyncio.Task[None]] = []
         if self._workflows:
             pollers += [asyncio.create_task(self._poll_workflow_tasks()) for _ in range(self._wf_pollers)]
+            if self._sticky_queue:
+                pollers.append(asyncio.create_task(self._poll_workflow_tasks(sticky=True)))
         if self._activities:
             pollers += [asyncio.create_task(self._poll_activity_tasks()) for _ in range(self._act_pollers)]
         try:
@@ -185,11 +200,14 @@ class Worker:
 
             task.add_done_callback(done)
 
-    async def _poll_workflow_tasks(self) -> None:
+    async def _poll_workflow_tasks(self, sticky: bool = False) -> None:
+        queue = (
+            common_pb2.TaskQueue(name=self._sticky_queue, kind=common_pb2.TASK_QUEUE_KIND_STICKY)
+            if sticky
+            else common_pb2.TaskQueue(name=self.task_queue)
+        )
         req = service_pb2.PollWorkflowTaskQueueRequest(
-            namespace=self.client.namespace,
-            task_queue=common_pb2.TaskQueue(name=self.task_queue),
-            identity=self.identity,
+            namespace=self.client.namespace, task_queue=queue, identity=self.identity
         )
 
         async def poll() -> service_pb2.PollWorkflowTaskQueueResponse:
@@ -273,6 +291,16 @@ class Worker:
             history = history_pb2.History()
             history.CopyFrom(resp.history)
             await conv.decode_message(history)
+            # Taken out while in use; put back only once the server has accepted the answer.
+            cached = self._cache.pop(execution.run_id, None)
+            if history.events and history.events[0].event_id != 1:
+                # A sticky task: only the new events. Without the run in cache (evicted, or this
+                # worker restarted), fetch the whole history instead.
+                if cached is None or cached.last_event_id + 1 != history.events[0].event_id:
+                    cached = None
+                    history = await self._whole_history(execution, resp.started_event_id)
+            else:
+                cached = None
             requests = []
             for request in resp.update_requests:
                 copy = common_pb2.UpdateRequest()
@@ -282,13 +310,14 @@ class Worker:
             task = WorkflowTaskInput(
                 self.client.namespace, execution.workflow_id, execution.run_id, name, history, requests
             )
-            commands, update_responses = await run_with_deadline(
+            commands, update_responses, replay = await run_with_deadline(
                 self._workflow_executor,
                 contextvars.copy_context().run,
                 run_workflow_activation,
                 task,
                 self._workflows.get,
                 conv,
+                cached,
                 timeout=self._deadlock_timeout,
                 what=f"workflow {execution.workflow_id!r} ({name})",
             )
@@ -318,18 +347,43 @@ class Worker:
             )
             return
         reserved = await self._reserve_eager_activities(commands)
-        completed = await self._respond(
-            self.client.service.RespondWorkflowTaskCompleted,
-            service_pb2.RespondWorkflowTaskCompletedRequest(
-                task_token=resp.task_token, commands=commands, identity=self.identity,
-                update_responses=update_responses,
-            ),
+        closes = replay.instance.finished
+        answer = service_pb2.RespondWorkflowTaskCompletedRequest(
+            task_token=resp.task_token, commands=commands, identity=self.identity,
+            update_responses=update_responses,
         )
+        if self._sticky_queue and not closes:
+            answer.sticky_task_queue = self._sticky_queue
+            answer.sticky_schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
+        completed = await self._respond(self.client.service.RespondWorkflowTaskCompleted, answer)
+        if completed is not None and self._sticky_queue and not closes:
+            self._cache[execution.run_id] = replay
+            while len(self._cache) > self._max_cached:
+                self._cache.popitem(last=False)
         eager = list(completed.activity_tasks) if completed is not None else []
         for task in eager[:reserved]:
             self._run_activity_in_slot(task)
         for _ in range(reserved - min(len(eager), reserved)):
             self._act_slots.release()
+
+    async def _whole_history(self, execution: common_pb2.WorkflowExecution, up_to: int) -> history_pb2.History:
+        """The run's events 1 to ``up_to`` (decoded), for a sticky task whose run is not cached."""
+        conv = self.client.data_converter
+        history = history_pb2.History()
+        token = b""
+        while True:
+            page = await self.client.call(
+                self.client.service.GetWorkflowExecutionHistory,
+                service_pb2.GetWorkflowExecutionHistoryRequest(
+                    namespace=self.client.namespace, execution=execution, next_page_token=token
+                ),
+            )
+            history.events.extend(e for e in page.history.events if e.event_id <= up_to)
+            token = page.next_page_token
+            if not token or (history.events and history.events[-1].event_id >= up_to):
+                break
+        await conv.decode_message(history)
+        return history
 
     async def _reserve_eager_activities(self, commands: list[Any]) -> int:
         """Ask for activities this worker runs to come back started with the completion, one free

@@ -296,16 +296,20 @@ class WorkflowQuery(_message.Message):
     def __init__(self, query_type: _Optional[str] = ..., query_args: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedRequest(_message.Message):
-    __slots__ = ("task_token", "commands", "identity", "update_responses")
+    __slots__ = ("task_token", "commands", "identity", "update_responses", "sticky_task_queue", "sticky_schedule_to_start_timeout")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     COMMANDS_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     UPDATE_RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    STICKY_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    STICKY_SCHEDULE_TO_START_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     commands: _containers.RepeatedCompositeFieldContainer[_command_pb2.Command]
     identity: str
     update_responses: _containers.RepeatedCompositeFieldContainer[_common_pb2.UpdateResponse]
-    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., update_responses: _Optional[_Iterable[_Union[_common_pb2.UpdateResponse, _Mapping]]] = ...) -> None: ...
+    sticky_task_queue: str
+    sticky_schedule_to_start_timeout: _duration_pb2.Duration
+    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., update_responses: _Optional[_Iterable[_Union[_common_pb2.UpdateResponse, _Mapping]]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedResponse(_message.Message):
     __slots__ = ("activity_tasks",)
