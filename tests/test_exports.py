@@ -100,3 +100,9 @@ def test_workflow_functions_refuse_outside_a_workflow() -> None:
     assert not workflow.in_workflow()
     with pytest.raises(RuntimeError, match="only be called from activity code"):
         activity.info()
+
+
+def test_testing_exports() -> None:
+    from worker_sdk import testing
+
+    assert set(testing.__all__) == {"Replayer", "ReplayResult"}

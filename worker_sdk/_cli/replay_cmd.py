@@ -61,9 +61,9 @@ def _load_workflows(ctx: click.Context, param: click.Parameter, values: tuple[st
 
 
 def _message(exc: Exception) -> str:
-    if isinstance(exc, NondeterminismError | LookupError | ValueError | OSError):
+    if isinstance(exc, NondeterminismError):
         return str(exc)
-    # Anything else came out of workflow code: say what it was.
+    # An unreadable history, an unknown workflow type, or an exception out of workflow code: say which.
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -114,4 +114,3 @@ def replay_cmd(histories: tuple[Path, ...], history_dir: Path | None, workflows:
         for row in rows:
             click.echo(f"ok {row['file']}" if row["ok"] else f"FAILED {row['file']}: {row['error']}")
     click.get_current_context().exit(0 if all(r.ok for r in results) else 1)
-
