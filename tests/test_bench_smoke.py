@@ -97,7 +97,7 @@ def test_long() -> None:
         code,
         result,
         err,
-        {"first_100_ms_per_step", "last_100_ms_per_step", "total_s", "total_s_over_commit_s"}
+        {"first_100_ms_per_step", "last_100_ms_per_step", "total_s", "first_100_ms_per_step_over_commit_ms"}
         | {k.format("activity") for k in COUNTS},
     )
 

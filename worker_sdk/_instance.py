@@ -78,11 +78,22 @@ class _PendingActivity:
     cancel_requested: bool = False
 
 
+_INTERNAL_FILES: dict[str, bool] = {}
+
+
+def _internal(filename: str) -> bool:
+    """Whether a code file belongs to the SDK or asyncio (remembered: this runs for every command)."""
+    internal = _INTERNAL_FILES.get(filename)
+    if internal is None:
+        path = os.path.abspath(filename)
+        internal = _INTERNAL_FILES[filename] = path.startswith(_SDK_DIR) or path.startswith(_ASYNCIO_DIR)
+    return internal
+
+
 def _user_origin() -> str:
     frame = sys._getframe(1)
     while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_SDK_DIR) and not path.startswith(_ASYNCIO_DIR):
+        if not _internal(frame.f_code.co_filename):
             return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
         frame = frame.f_back  # type: ignore[assignment]
     return "unknown location"

