@@ -12,11 +12,12 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from bench.harness import Database, Stack, postgres_cpu_seconds
 from bench.limit import DbCounters
-from bench.workloads import FanoutWorkflow, HelloWorkflow, LongWorkflow, fanout_result, hello_result
+from bench.workloads import FanoutWorkflow, HelloWorkflow, LongWorkflow, TimerWorkflow, fanout_result, hello_result
 from wf.v1 import history_pb2
 from worker_sdk import Client, DataConverter
 from worker_sdk._definition import WorkflowDefinition
@@ -200,6 +201,90 @@ async def run_fanout(client: Client, stack: Stack, meter: Meter, width: int) -> 
     return {
         "total_s": round(elapsed, 3),
         "activities_per_s": round(width / elapsed, 2),
+        **counts,
+    }
+
+
+def timer_seconds(i: int, n: int) -> float:
+    """The sleep of the ``i``-th of ``n`` timer workflows: spread evenly over 1 to 5 s."""
+    return round(1 + 4 * i / n, 3)
+
+
+# How many of the timer workflows (evenly spaced) have their history read to split the lateness.
+TIMER_SAMPLE = 100
+
+
+async def _fire_delay_ms(client: Client, wid: str, seconds: float) -> float:
+    """How late the TimerFired event of ``wid`` was written: its time minus the first workflow
+    task's start (``workflow.now()`` before the sleep) + ``seconds``."""
+    events = (await client.get_workflow_handle(wid).fetch_history()).events
+    started = [e for e in events if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED]
+    fired = [e for e in events if e.event_type == history_pb2.EVENT_TYPE_TIMER_FIRED]
+    if not started or len(fired) != 1:
+        raise CheckFailed(f"workflow {wid}: expected a WorkflowTaskStarted and one TimerFired in its history")
+    due = started[0].event_time.ToDatetime() + timedelta(seconds=seconds)
+    return (fired[0].event_time.ToDatetime() - due).total_seconds() * 1000
+
+
+# Timer lateness below this (in ms) is not clock granularity but a timer that fired early.
+EARLY_TOLERANCE_MS = -50.0
+
+
+async def run_timers(client: Client, stack: Stack, meter: Meter, n: int, concurrency: int) -> Figures:
+    """``n`` workflows each sleeping 1-5 s (started at most ``concurrency`` at a time): timer lateness."""
+    tag = _tag()
+    slots = asyncio.Semaphore(concurrency)
+    waits = asyncio.Semaphore(concurrency)
+    lateness: list[float] = []
+    by_index: dict[int, float] = {}
+
+    async def one(i: int) -> None:
+        wid = f"timers-{tag}-{i}"
+        seconds = timer_seconds(i, n)
+        async with slots:
+            try:
+                handle = await client.start_workflow(TimerWorkflow.run, seconds, id=wid, task_queue=stack.task_queue)
+            except Exception as exc:
+                raise CheckFailed(f"starting workflow {wid} failed: {exc}") from exc
+        # At most ``concurrency`` result long polls too (the lateness is measured in the workflow, so
+        # collecting a result late changes only elapsed_s). The sleeps grow with i, so the earliest
+        # started close first.
+        try:
+            async with waits:
+                result = await handle.result()
+        except WorkflowFailureError as exc:
+            raise CheckFailed(f"workflow {wid} failed: {exc} (cause: {exc.cause!r})") from exc
+        if not (isinstance(result, list) and len(result) == 2 and result[0] == seconds):
+            raise CheckFailed(f"workflow {wid} returned {result!r}, expected [{seconds}, lateness_ms]")
+        late = float(result[1])
+        if late < EARLY_TOLERANCE_MS:
+            raise CheckFailed(f"workflow {wid}: its {seconds} s timer fired {-late:.1f} ms early")
+        lateness.append(late)
+        by_index[i] = late
+
+    await meter.begin()
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    elapsed = time.perf_counter() - began
+    counts = await meter.end(n, "workflow")
+    if len(lateness) != n:
+        raise CheckFailed(f"{len(lateness)} of {n} timer workflows returned")
+    # The lateness split, on a sample: when the server wrote TimerFired, and the rest (the workflow
+    # task that follows it waiting to be dispatched and started).
+    sample = sorted({i * n // min(n, TIMER_SAMPLE) for i in range(min(n, TIMER_SAMPLE))})
+    fire = await asyncio.gather(*(_fire_delay_ms(client, f"timers-{tag}-{i}", timer_seconds(i, n)) for i in sample))
+    dispatch = [by_index[i] - f for i, f in zip(sample, fire, strict=True)]
+    return {
+        "p50_lateness_ms": round(percentile(lateness, 50), 2),
+        "p99_lateness_ms": round(percentile(lateness, 99), 2),
+        "max_lateness_ms": round(max(lateness), 2),
+        "min_lateness_ms": round(min(lateness), 2),
+        "sampled": len(sample),
+        "sample_p50_fire_delay_ms": round(percentile(fire, 50), 2),
+        "sample_max_fire_delay_ms": round(max(fire), 2),
+        "sample_p50_dispatch_ms": round(percentile(dispatch, 50), 2),
+        "sample_max_dispatch_ms": round(max(dispatch), 2),
+        "elapsed_s": round(elapsed, 3),
         **counts,
     }
 

@@ -84,5 +84,21 @@ def fanout_result(width: int) -> int:
     return width * (width - 1) // 2
 
 
-WORKFLOWS = [HelloWorkflow, LongWorkflow, FanoutWorkflow]
+@workflow.defn
+class TimerWorkflow:
+    """One durable timer of ``seconds``; returns ``[seconds, lateness_ms]``.
+
+    The lateness is ``workflow.now()`` after the sleep (the start of the workflow task that follows
+    the TimerFired) minus the intended fire time (``workflow.now()`` before the sleep + ``seconds``):
+    the timer's firing delay plus the dispatch of the next workflow task, on the server's clock.
+    """
+
+    @workflow.run
+    async def run(self, seconds: float) -> list[float]:
+        due = workflow.now() + timedelta(seconds=seconds)
+        await workflow.sleep(seconds)
+        return [seconds, (workflow.now() - due).total_seconds() * 1000]
+
+
+WORKFLOWS = [HelloWorkflow, LongWorkflow, FanoutWorkflow, TimerWorkflow]
 ACTIVITIES = [bench_greet, bench_stamp, bench_echo]

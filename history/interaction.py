@@ -69,6 +69,8 @@ class InteractionOps(TimerOps):
         self, record: ExecutionRecord, name: str, input: common_pb2.Payloads, identity: str, request_id: str
     ) -> None:
         def op(ex: Execution) -> None:
+            if request_id and request_id in ex.state.recent_signal_request_ids:
+                return  # a retry of a signal already recorded (even if the run has closed since)
             if not ex.running:
                 raise FailedPrecondition(f"{ex.describe()} is already closed: the signal was not delivered")
             self._append_signal(ex, name, input, identity, request_id)
@@ -79,7 +81,7 @@ class InteractionOps(TimerOps):
 
     async def signal(self, req: service_pb2.SignalWorkflowExecutionRequest) -> None:
         e = req.workflow_execution
-        record = await self._running(req.namespace, e.workflow_id, e.run_id)
+        record = await self.resolve_run(req.namespace, e.workflow_id, e.run_id)
         await self._signal_run(record, req.signal_name, req.input, req.identity, req.request_id)
 
     async def request_cancel(self, namespace: str, workflow_id: str, run_id: str, reason: str, identity: str) -> None:

@@ -108,8 +108,11 @@ class Execution:
         """Schedule a workflow task now, or note that one is needed after the running one."""
         wt = self.state.workflow_task if self.state.HasField("workflow_task") else None
         if wt is not None and not wt.backing_off:
-            self.state.workflow_task_needed = True
-            self.changed = True
+            if wt.started_event_id:
+                # The running task did not see the new events: another must follow it.
+                self.state.workflow_task_needed = True
+                self.changed = True
+            # A task scheduled but not yet started will see them: its history is read when it starts.
             return
         if wt is not None and wt.backing_off:
             # A retry is waiting out its back-off; new events do not cut it short.

@@ -115,7 +115,20 @@ def test_replay() -> None:
     assert result["events"] > 5 * 3
 
 
-def test_timers_is_not_possible_yet() -> None:
-    code, result, err = run_bench("timers")
-    assert code == 2
-    assert "not possible yet" in result["error"] and "not possible yet" in err
+@pytest.mark.timeout(120)
+def test_timers() -> None:
+    code, result, err = run_bench("timers", "--n", "20", *QUICK)
+    assert_ok(
+        code,
+        result,
+        err,
+        {
+            "p50_lateness_ms",
+            "p99_lateness_ms",
+            "max_lateness_ms",
+            "elapsed_s",
+            "p99_lateness_ms_over_commit_ms",
+        }
+        | {k.format("workflow") for k in COUNTS},
+    )
+    assert result["n"] == 20 and result["max_lateness_ms"] >= result["p99_lateness_ms"] >= -50

@@ -547,3 +547,34 @@ async def test_execution_timeout_closes_a_sleeping_workflow(client: Client, task
     assert isinstance(info.value.cause, WfTimeoutError)
     assert (await handle.describe()).status == WorkflowExecutionStatus.TIMED_OUT
     assert (await event_names(client, handle.id))[-1] == "WorkflowExecutionTimedOut"
+
+
+async def test_a_retried_signal_succeeds_after_the_run_closed(stub: object, client: Client, task_queue: str) -> None:
+    from wf.v1 import common_pb2, service_pb2
+
+    async with Worker(client, task_queue=task_queue, workflows=[Summer]):
+        handle = await client.start_workflow(Summer.run, 1, id=f"retry-sig-{task_queue}", task_queue=task_queue)
+        request = service_pb2.SignalWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=common_pb2.WorkflowExecution(workflow_id=handle.id),
+            signal_name="add",
+            input=await client.data_converter.encode([5]),
+            request_id="the-same-request",
+        )
+        await client.call(client.service.SignalWorkflowExecution, request)
+        assert await handle.result() == 5
+        # The answer to the first call was lost, say: the retry finds the signal recorded, not an error.
+        await client.call(client.service.SignalWorkflowExecution, request)
+    assert (await event_names(client, handle.id)).count("WorkflowExecutionSignaled") == 1
+
+
+async def test_events_before_a_task_starts_do_not_fail_it(stub: object, client: Client, task_queue: str) -> None:
+    from tests.helpers import complete_workflow, complete_workflow_task, next_workflow_task
+
+    handle = await client.start_workflow("Anything", id=f"early-{task_queue}", task_queue=task_queue)
+    await handle.signal("early", 1)  # arrives while the first task is scheduled, not yet started
+    task = await next_workflow_task(stub, task_queue)  # type: ignore[arg-type]
+    assert "WorkflowExecutionSignaled" in [event_name(e.event_type) for e in task.history.events]
+    await complete_workflow_task(stub, task.task_token, complete_workflow(b'"done"'))  # type: ignore[arg-type]
+    names = await event_names(client, handle.id)
+    assert "WorkflowTaskFailed" not in names and names[-1] == "WorkflowExecutionCompleted"
