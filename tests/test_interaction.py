@@ -14,6 +14,7 @@ from tests.helpers import assert_eventually
 from wf.v1 import history_pb2
 from worker_sdk import (
     Client,
+    RetryPolicy,
     Worker,
     WorkflowExecutionStatus,
     WorkflowIDConflictPolicy,
@@ -578,3 +579,42 @@ async def test_events_before_a_task_starts_do_not_fail_it(stub: object, client: 
     await complete_workflow_task(stub, task.task_token, complete_workflow(b'"done"'))  # type: ignore[arg-type]
     names = await event_names(client, handle.id)
     assert "WorkflowTaskFailed" not in names and names[-1] == "WorkflowExecutionCompleted"
+
+
+# -- heartbeats ------------------------------------------------------------------------------------
+
+
+@activity.defn
+async def resumable(total: int) -> list[object]:
+    info = activity.info()
+    done = int(info.heartbeat_details[0]) if info.heartbeat_details else 0
+    for step in range(done, total):
+        activity.heartbeat(step + 1)
+        if info.attempt == 1 and step == 2:
+            await asyncio.sleep(30)  # stops heartbeating: the heartbeat timeout retries the attempt
+    return [info.attempt, done]
+
+
+@workflow.defn
+class Resumes:
+    @workflow.run
+    async def run(self) -> list[object]:
+        return await workflow.execute_activity(
+            resumable, 5,
+            start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=timedelta(seconds=1),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+        )
+
+
+async def test_heartbeat_timeout_retries_and_details_carry_over(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Resumes], activities=[resumable],
+                      graceful_shutdown_timeout=timedelta(0)):
+        attempt, resumed_from = await client.execute_workflow(
+            Resumes.run, id=f"hb-{task_queue}", task_queue=task_queue
+        )
+    # The second attempt started where the first one's last heartbeat left off.
+    assert (attempt, resumed_from) == (2, 3)
+    history = await client.get_workflow_handle(f"hb-{task_queue}").fetch_history()
+    started = [e for e in history.events if e.event_type == history_pb2.EVENT_TYPE_ACTIVITY_TASK_STARTED]
+    assert "heartbeat timeout" in started[0].activity_task_started_event_attributes.last_failure.message

@@ -141,9 +141,10 @@ class Worker:
         if self._workflow_tasks:
             await asyncio.gather(*self._workflow_tasks, return_exceptions=True)
         if self._activity_tasks:
-            _, pending = await asyncio.wait(self._activity_tasks, timeout=self._graceful.total_seconds() or None)
-            if self._graceful.total_seconds() == 0:
-                pending = set()
+            pending = set(self._activity_tasks)
+            if self._graceful.total_seconds() > 0:
+                _, pending = await asyncio.wait(pending, timeout=self._graceful.total_seconds())
+            # Past the graceful timeout: cancel them; the server times those attempts out and retries.
             for t in pending:
                 t.cancel()
             if pending:
