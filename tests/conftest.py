@@ -29,6 +29,7 @@ from server.app import Server  # noqa: E402
 from server.config import ServerConfig  # noqa: E402
 from server.embedded import EmbeddedPostgres  # noqa: E402
 from wf.v1 import service_pb2_grpc  # noqa: E402
+from worker_sdk import Client  # noqa: E402
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -80,3 +81,13 @@ def task_queue() -> str:
 @pytest.fixture
 def namespace() -> str:
     return "default"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(server: Server) -> AsyncIterator[Client]:
+    """An SDK client on the session server, closed after the test."""
+    c = await Client.connect(server.address)
+    try:
+        yield c
+    finally:
+        await c.close()

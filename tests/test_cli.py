@@ -136,12 +136,6 @@ class CliCounter:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def client(server: Server) -> AsyncIterator[Client]:
-    async with await Client.connect(server.address) as c:
-        yield c
-
-
-@pytest_asyncio.fixture(loop_scope="session")
 async def worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
     async with Worker(
         client, task_queue=task_queue,

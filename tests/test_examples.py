@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-import pytest_asyncio
 
-from server.app import Server
 from tests.helpers import assert_eventually
 from worker_sdk import Client, Worker
 from worker_sdk.errors import ActivityError, ApplicationError, WorkflowFailureError
@@ -42,15 +39,6 @@ def load_example(name: str) -> ModuleType:
 
 hello = load_example("hello")
 onboarding = load_example("onboarding")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(server: Server) -> AsyncIterator[Client]:
-    c = await Client.connect(server.address)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 @pytest.mark.parametrize("name", ["hello", "onboarding"])

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 
 from server.app import Server
 from tests.helpers import assert_eventually
@@ -26,15 +24,6 @@ from worker_sdk.errors import CancelledError, RPCError, TerminatedError, Workflo
 
 H = history_pb2
 T5 = timedelta(seconds=5)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(server: Server) -> AsyncIterator[Client]:
-    c = await Client.connect(server.address)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 async def event_names(client: Client, workflow_id: str) -> list[str]:

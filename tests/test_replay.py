@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 
-from server.app import Server
 from tests.helpers import assert_eventually
 from wf.v1 import history_pb2
 from worker_sdk import Client, Worker, activity, workflow
@@ -20,15 +18,6 @@ from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
 from worker_sdk.errors import NondeterminismError
 
 T = timedelta(seconds=5)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(server: Server) -> AsyncIterator[Client]:
-    c = await Client.connect(server.address)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 @activity.defn

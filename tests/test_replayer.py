@@ -13,13 +13,12 @@ import shutil
 import subprocess
 import sys
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import pytest_asyncio
 
 from wf.v1 import common_pb2, history_pb2
 from worker_sdk import Client, DataConverter, PayloadCodec, Worker, WorkflowHistory, activity, workflow
@@ -81,15 +80,6 @@ def line_of(cls: type, text: str) -> int:
 
     source, start = inspect.getsourcelines(cls)
     return start + next(i for i, line in enumerate(source) if text in line)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(server: Server) -> AsyncIterator[Client]:
-    c = await Client.connect(server.address)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 # -- the Replayer ---------------------------------------------------------------------------------

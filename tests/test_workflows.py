@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-import pytest_asyncio
 
-from server.app import Server
 from tests.helpers import assert_eventually
 from wf.v1 import history_pb2
 from worker_sdk import Client, RetryPolicy, Worker, WorkflowExecutionStatus, activity, workflow
@@ -30,15 +27,6 @@ from worker_sdk.errors import (
 
 FAST_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_interval=timedelta(milliseconds=200))
 SECONDS_5 = timedelta(seconds=5)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(server: Server) -> AsyncIterator[Client]:
-    c = await Client.connect(server.address)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 # -- workflows and activities used below ---------------------------------------------------------
