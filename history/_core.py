@@ -7,9 +7,11 @@ import asyncio
 import dataclasses
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
+
+from google.protobuf.message import Message
 
 from history.errors import (
     ConcurrentUpdate,
@@ -42,6 +44,19 @@ class CompletionResult:
     eager: list[tuple[internal_pb2.ActivityState, common_pb2.Payloads]] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(slots=True)
+class DirectStart:
+    """A task started in the change that created it, for the poller ``handoff`` set aside."""
+
+    handoff: Handoff
+    build: Callable[[], Awaitable[Message]]
+
+
+def _release(direct: list[DirectStart]) -> None:
+    for d in direct:
+        d.handoff.release()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -61,12 +76,42 @@ def decode_token(data: bytes) -> internal_pb2.TaskToken:
     return token
 
 
-class _RecordCache:
-    """Recently written execution records, so the next change of a run needs no read."""
+class Handoff(Protocol):
+    """A poller waiting in this process, set aside for a task this change starts (see
+    :meth:`ExecutionOps._update`): the task is started in the same commit that creates it, and the
+    poller is handed the started task's response, with no task row and no second commit."""
 
-    def __init__(self, size: int) -> None:
+    identity: str
+
+    def deliver(self, response: Message) -> None:
+        """Hand the started task to the poller (or to another one, if it left meanwhile)."""
+
+    def fail(self, exc: BaseException) -> None:
+        """The task was started but its response could not be built."""
+
+    def release(self) -> None:
+        """The change was not committed: the poller goes back to waiting."""
+
+
+@dataclasses.dataclass(slots=True)
+class _Tail:
+    """The last events of a run, serialized, as this process wrote them: ``first`` is the first one's id."""
+
+    first: int
+    events: list[bytes]
+    size: int
+
+
+class _RecordCache:
+    """Recently written execution records, so the next change of a run needs no read, with the
+    latest events of each so a task's history needs none either."""
+
+    def __init__(self, size: int, tail_events: int = 256, tail_bytes: int = 256 * 1024) -> None:
         self._size = size
+        self._tail_events = tail_events
+        self._tail_bytes = tail_bytes
         self._items: OrderedDict[tuple[str, str, str], ExecutionRecord] = OrderedDict()
+        self._tails: dict[tuple[str, str, str], _Tail] = {}
 
     def get(self, key: tuple[str, str, str]) -> ExecutionRecord | None:
         record = self._items.get(key)
@@ -74,14 +119,44 @@ class _RecordCache:
             self._items.move_to_end(key)
         return record
 
-    def put(self, key: tuple[str, str, str], record: ExecutionRecord) -> None:
+    def put(
+        self, key: tuple[str, str, str], record: ExecutionRecord, events: list[tuple[int, int, bytes]] | None = None
+    ) -> None:
+        """Cache ``record``; ``events`` are the ones the write that made it appended."""
         self._items[key] = record
         self._items.move_to_end(key)
         while len(self._items) > self._size:
-            self._items.popitem(last=False)
+            old, _ = self._items.popitem(last=False)
+            self._tails.pop(old, None)
+        tail = self._tails.get(key)
+        if events:
+            first = events[0][0]
+            if tail is None or tail.first + len(tail.events) != first:
+                if first != 1:  # what came before these events is not held here
+                    self._tails.pop(key, None)
+                    return
+                tail = self._tails[key] = _Tail(1, [], 0)
+            for _, _, data in events:
+                tail.events.append(data)
+                tail.size += len(data)
+            if len(tail.events) > self._tail_events or tail.size > self._tail_bytes:
+                cut = len(tail.events) // 2
+                tail.size -= sum(len(d) for d in tail.events[:cut])
+                del tail.events[:cut]
+                tail.first += cut
+        if tail is not None and tail.first + len(tail.events) != record.next_event_id:
+            del self._tails[key]  # the run moved on elsewhere: what is here has a gap
+
+    def events(self, key: tuple[str, str, str], first: int, last: int) -> list[bytes] | None:
+        """Events ``first`` to ``last`` (inclusive) if all are held here."""
+        tail = self._tails.get(key)
+        if tail is None or first < tail.first or last >= tail.first + len(tail.events):
+            return None
+        return tail.events[first - tail.first : last - tail.first + 1]
 
     def drop(self, key: tuple[str, str, str]) -> None:
         self._items.pop(key, None)
+        self._tails.pop(key, None)
 
 
 class ExecutionOps:
@@ -96,12 +171,15 @@ class ExecutionOps:
         cache_size: int = 10_000,
         on_tasks: Callable[[list[TaskRow]], None] = lambda tasks: None,
         on_timer: Callable[[datetime], None] = lambda at: None,
+        reserve: Callable[[TaskRow], Handoff | None] = lambda task: None,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.limits = limits or Limits()
         self.on_tasks = on_tasks
         self.on_timer = on_timer
+        # Matching's waiting pollers: a task a change creates may be started in that change.
+        self.reserve = reserve
         self._cache = _RecordCache(cache_size)
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -144,19 +222,64 @@ class ExecutionOps:
                     raise
                 if not ex.changed:
                     return result
-                mutation = ex.mutation()
+                direct = self._start_directly(ex) if ex.tasks else []
                 try:
+                    mutation = ex.mutation()
                     task_ids = await self.store.write(mutation)
                 except ConcurrentUpdate:
+                    _release(direct)
                     self._cache.drop(key)
                     continue
                 except WriteRejected as exc:
+                    _release(direct)
                     raise TaskGone(str(exc)) from exc
+                except BaseException:
+                    _release(direct)
+                    raise
                 mutation.record.db_version += 1
-                self._cache.put(key, mutation.record)
-            self._after_commit(ex, mutation.record, task_ids)
+                self._cache.put(key, mutation.record, mutation.events)
+            try:
+                self._after_commit(ex, mutation.record, task_ids)
+            finally:
+                if direct:
+                    await self._hand_over(direct)
             return result
         raise ConcurrentUpdate(f"workflow {key[1]!r} run {key[2]} is changing too fast; try again")
+
+    # -- starting tasks in the change that creates them ----------------------------------------------
+
+    def _start_directly(self, ex: Execution) -> list[DirectStart]:
+        """Start the tasks of this change that a waiting poller can take, in this same change.
+
+        Overridden where workflow and activity tasks are known; here no task is started directly.
+        """
+        return []
+
+    @staticmethod
+    async def _hand_over(direct: list[DirectStart]) -> None:
+        """After the commit: build each directly started task's response and hand it to its poller."""
+        pending = list(direct)
+        try:
+            while pending:
+                d = pending[0]
+                try:
+                    response = await d.build()
+                except Exception as exc:
+                    d.handoff.fail(exc)
+                else:
+                    d.handoff.deliver(response)
+                pending.pop(0)
+        finally:
+            for d in pending:
+                d.handoff.fail(asyncio.CancelledError())
+
+    async def _events(self, key: tuple[str, str, str], first: int, last: int) -> list[bytes]:
+        """Serialized events ``first`` to ``last`` of a run: from memory when this process wrote
+        them recently, else from the database."""
+        events = self._cache.events(key, first, last)
+        if events is None:
+            events = await self.store.read_events(*key, first, last - first + 1)
+        return events
 
     def _after_commit(self, ex: Execution, record: ExecutionRecord, task_ids: list[int]) -> None:
         if ex.tasks:
@@ -286,10 +409,11 @@ class ExecutionOps:
             closed = record.status != RUNNING
             if close_only:
                 if closed:
-                    data = await self.store.read_event(*key, record.next_event_id - 1)
-                    history = H.History(events=[H.HistoryEvent.FromString(data or b"")])
+                    last = record.next_event_id - 1
+                    events = await self._events(key, last, last)
+                    history = H.History(events=[H.HistoryEvent.FromString(e) for e in events])
                     return service_pb2.GetWorkflowExecutionHistoryResponse(history=history, run_id=record.run_id)
-                events: list[bytes] = []
+                events = []
             else:
                 events = await self.store.read_events(*key, first, page) if first < record.next_event_id else []
             if events or not req.wait_new_event or closed:

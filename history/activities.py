@@ -125,11 +125,15 @@ class ActivityOps(ExecutionOps):
             await self.store.pool.execute("DELETE FROM tasks WHERE id = $1", task.id)
             raise TaskGone("stale activity task") from None
         record = await self._load(key)
-        data = await self.store.read_event(*key, task.scheduled_event_id)
-        scheduled = H.HistoryEvent.FromString(data or b"").activity_task_scheduled_event_attributes
-        return activity_task_response(
-            task.namespace, task.workflow_id, task.run_id, record.workflow_type, a, scheduled.input
-        )
+        return await self._activity_task_response(key, record.workflow_type, a)
+
+    async def _activity_task_response(
+        self, key: tuple[str, str, str], workflow_type: str, a: internal_pb2.ActivityState
+    ) -> service_pb2.PollActivityTaskQueueResponse:
+        """The response for a started attempt; its input is in the ActivityTaskScheduled event."""
+        events = await self._events(key, a.scheduled_event_id, a.scheduled_event_id)
+        scheduled = H.HistoryEvent.FromString(events[0] if events else b"").activity_task_scheduled_event_attributes
+        return activity_task_response(*key, workflow_type, a, scheduled.input)
 
     @staticmethod
     def _started_activity(ex: Execution, token: internal_pb2.TaskToken) -> internal_pb2.ActivityState:

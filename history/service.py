@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from history._core import CompletionResult, TaskGone, _now, decode_token, encode_token
+from history._core import CompletionResult, TaskGone, _now, _release, decode_token, encode_token
 from history.errors import (
     AlreadyExists,
     ConcurrentUpdate,
@@ -60,10 +60,14 @@ class HistoryService(WorkflowTaskOps):
                             latest.run_id,
                         )
             ex = self._new_execution(req, request_id)
-            mutation = ex.mutation()
+            direct = self._start_directly(ex)
             try:
+                mutation = ex.mutation()
                 task_ids = await self.store.write(mutation)
-            except WriteRejected:
+            except BaseException as exc:
+                _release(direct)
+                if not isinstance(exc, WriteRejected):
+                    raise
                 existing = await self.store.run_for_request(req.namespace, req.workflow_id, request_id)
                 if existing is not None:
                     return existing, False
@@ -91,8 +95,12 @@ class HistoryService(WorkflowTaskOps):
                     ) from None
                 continue  # it closed meanwhile: try again
             mutation.record.db_version = 1
-            self._cache.put(ex.key, mutation.record)
-            self._after_commit(ex, mutation.record, task_ids)
+            self._cache.put(ex.key, mutation.record, mutation.events)
+            try:
+                self._after_commit(ex, mutation.record, task_ids)
+            finally:
+                if direct:
+                    await self._hand_over(direct)
             return ex.record.run_id, True
         raise ConcurrentUpdate(f"workflow id {req.workflow_id!r} is being started concurrently; try again")
 

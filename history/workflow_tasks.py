@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from google.protobuf.message import Message
 
 from history import retry
-from history._core import CompletionResult, TaskGone, _user_timer_key, copy_message, encode_token
+from history._core import (
+    CompletionResult,
+    DirectStart,
+    TaskGone,
+    _release,
+    _user_timer_key,
+    copy_message,
+    encode_token,
+)
 from history.activities import activity_task_response
 from history.errors import NotFound
 from history.interaction import InteractionOps
 from history.limits import MAX_DURATION_SECONDS, id_length
-from history.mutable_state import Execution, duration, is_set
-from history.tasks import TaskRow, TimerKind
+from history.mutable_state import Execution, activity_timer_key, duration, is_set
+from history.tasks import TaskKind, TaskRow, TimerKind
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
 C = common_pb2
+
+
+@dataclasses.dataclass(slots=True)
+class _StartedTask:
+    """A workflow task just recorded as started: what its poll response is built from."""
+
+    key: tuple[str, str, str]
+    workflow_type: str
+    task: internal_pb2.WorkflowTaskState
+    previous_started_event_id: int
+    sticky: bool
+    updates: list[C.UpdateRequest]
 
 
 class WorkflowTaskOps(InteractionOps):
@@ -30,7 +52,7 @@ class WorkflowTaskOps(InteractionOps):
         """Claim a workflow task for a poller and build its response (raises TaskGone if stale)."""
         key = (task.namespace, task.workflow_id, task.run_id)
 
-        def op(ex: Execution) -> tuple[internal_pb2.WorkflowTaskState, int, str, list[C.UpdateRequest], bool]:
+        def op(ex: Execution) -> _StartedTask:
             wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
             if (
                 not ex.running
@@ -41,65 +63,115 @@ class WorkflowTaskOps(InteractionOps):
             ):
                 raise TaskGone("stale workflow task")
             ex.claimed_task_id = task.id
-            event = ex.add_event(
-                H.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                workflow_task_started_event_attributes=H.WorkflowTaskStartedEventAttributes(
-                    scheduled_event_id=wt.scheduled_event_id, identity=identity
-                ),
-            )
-            wt.started_event_id = event.event_id
-            wt.started_time.FromDatetime(ex.now)
-            ex.set_timer(
-                "wft",
-                duration(ex.state.workflow_task_timeout),
-                TimerKind.WORKFLOW_TASK_TIMEOUT,
-                event.event_id,
-                wt.attempt,
-            )
-            started = internal_pb2.WorkflowTaskState()
-            started.CopyFrom(wt)
-            updates = [
-                copy_message(ex.state.pending_updates[uid])
-                for uid in ex.state.pending_update_order
-                if uid in ex.state.pending_updates
-            ]
-            sticky = wt.task_queue != ex.record.task_queue
-            previous = ex.state.last_completed_workflow_task_started_event_id
-            return started, previous, ex.record.workflow_type, updates, sticky
+            return self._begin_workflow_task(ex, identity)
 
         try:
-            wt, previous_started, workflow_type, updates, sticky = await self._update(key, op)
+            started = await self._update(key, op)
         except (TaskGone, NotFound):
             await self.store.pool.execute("DELETE FROM tasks WHERE id = $1", task.id)
             raise TaskGone("stale workflow task") from None
-        attempt = wt.attempt
+        return await self._workflow_task_response(started)
+
+    @staticmethod
+    def _begin_workflow_task(ex: Execution, identity: str) -> _StartedTask:
+        """Record the scheduled workflow task as started by ``identity``."""
+        wt = ex.state.workflow_task
+        event = ex.add_event(
+            H.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+            workflow_task_started_event_attributes=H.WorkflowTaskStartedEventAttributes(
+                scheduled_event_id=wt.scheduled_event_id, identity=identity
+            ),
+        )
+        wt.started_event_id = event.event_id
+        wt.started_time.FromDatetime(ex.now)
+        ex.set_timer(
+            "wft", duration(ex.state.workflow_task_timeout), TimerKind.WORKFLOW_TASK_TIMEOUT, event.event_id, wt.attempt
+        )
+        started = internal_pb2.WorkflowTaskState()
+        started.CopyFrom(wt)
+        updates = [
+            copy_message(ex.state.pending_updates[uid])
+            for uid in ex.state.pending_update_order
+            if uid in ex.state.pending_updates
+        ]
+        return _StartedTask(
+            key=ex.key,
+            workflow_type=ex.record.workflow_type,
+            task=started,
+            previous_started_event_id=ex.state.last_completed_workflow_task_started_event_id,
+            sticky=wt.task_queue != ex.record.task_queue,
+            updates=updates,
+        )
+
+    async def _workflow_task_response(self, started: _StartedTask) -> service_pb2.PollWorkflowTaskQueueResponse:
+        wt = started.task
+        previous = started.previous_started_event_id
+        namespace, workflow_id, run_id = started.key
         # Up to this task's WorkflowTaskStarted: events appended since belong to the next task. A
         # sticky task carries only what the worker's cached run has not seen.
-        first = previous_started + 1 if sticky and previous_started else 1
-        events = await self.store.read_events(*key, first, wt.started_event_id - first + 1)
+        first = previous + 1 if started.sticky and previous else 1
         history = H.History()
-        for data in events:
+        for data in await self._events(started.key, first, wt.started_event_id):
             history.events.add().MergeFromString(data)
         token = internal_pb2.TaskToken(
-            namespace=task.namespace,
-            workflow_id=task.workflow_id,
-            run_id=task.run_id,
+            namespace=namespace,
+            workflow_id=workflow_id,
+            run_id=run_id,
             scheduled_event_id=wt.scheduled_event_id,
             started_event_id=wt.started_event_id,
-            attempt=attempt,
+            attempt=wt.attempt,
         )
         return service_pb2.PollWorkflowTaskQueueResponse(
             task_token=encode_token(token),
-            workflow_execution=C.WorkflowExecution(workflow_id=task.workflow_id, run_id=task.run_id),
-            workflow_type=C.WorkflowType(name=workflow_type),
-            previous_started_event_id=previous_started,
+            workflow_execution=C.WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            workflow_type=C.WorkflowType(name=started.workflow_type),
+            previous_started_event_id=previous,
             started_event_id=wt.started_event_id,
-            attempt=attempt,
+            attempt=wt.attempt,
             history=history,
-            update_requests=updates,
+            update_requests=started.updates,
             scheduled_time=wt.scheduled_time,
             started_time=wt.started_time,
         )
+
+    def _start_directly(self, ex: Execution) -> list[DirectStart]:
+        direct: list[DirectStart] = []
+        try:
+            self._start_for_waiting_pollers(ex, direct)
+        except BaseException:
+            _release(direct)
+            raise
+        return direct
+
+    def _start_for_waiting_pollers(self, ex: Execution, direct: list[DirectStart]) -> None:
+        i = 0
+        while i < len(ex.tasks):
+            task = ex.tasks[i]
+            handoff = self.reserve(task) if task.kind != TaskKind.QUERY else None
+            if handoff is None:
+                i += 1
+                continue
+            try:
+                direct.append(DirectStart(handoff, self._start_task_now(ex, task, handoff.identity)))
+            except BaseException:
+                handoff.release()
+                raise
+            del ex.tasks[i]
+
+    def _start_task_now(
+        self, ex: Execution, task: TaskRow, identity: str
+    ) -> Callable[[], Awaitable[Message]]:
+        """Record ``task`` (scheduled in this change) as started; returns what builds its response."""
+        if task.kind == TaskKind.WORKFLOW:
+            ex.timers.pop("sticky", None)  # started now: no wait to time out
+            started = self._begin_workflow_task(ex, identity)
+            return functools.partial(self._workflow_task_response, started)
+        a = ex.state.activities[task.scheduled_event_id]
+        ex.timers.pop(activity_timer_key(a.scheduled_event_id, "s2s"), None)
+        self._start_activity_attempt(ex, a, identity)
+        copy = internal_pb2.ActivityState()
+        copy.CopyFrom(a)
+        return functools.partial(self._activity_task_response, ex.key, ex.record.workflow_type, copy)
 
     @staticmethod
     def _started_workflow_task(ex: Execution, token: internal_pb2.TaskToken) -> internal_pb2.WorkflowTaskState:

@@ -11,11 +11,14 @@ a row that a crashed or cancelled poller took but never started is still in the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+from google.protobuf.message import Message
 
 from history.notify import Notifier
 from history.service import TaskGone
@@ -23,6 +26,10 @@ from history.store import Store
 from history.tasks import TaskKind, TaskRow
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
+# How long a started task whose poller left waits for another poller here; after that, its start
+# timeout hands it out again.
+ORPHAN_TTL = 5.0
 QueueKey = tuple[str, str, TaskKind]
 
 
@@ -32,9 +39,39 @@ class PollerInfo:
     last_seen: float
 
 
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    """One waiting poll. History may set it aside (``reserve``) for a task it starts in the change
+    that creates it; it then gets that task's response (``deliver``) instead of a task row."""
+
+    fut: asyncio.Future[TaskRow | Message | None]
+    identity: str
+    queue: _Queue
+    matcher: Matcher
+    reserved: bool = False
+
+    def deliver(self, response: Message) -> None:
+        if not self.fut.done():
+            self.fut.set_result(response)
+        else:  # the poller left while the change committed: another takes the started task
+            self.matcher._pass_on(self.queue, response)
+
+    def fail(self, exc: BaseException) -> None:
+        log.warning("a task started for a waiting poller could not be handed over; it will time out: %r", exc)
+        if not self.fut.done():
+            self.fut.set_result(None)
+
+    def release(self) -> None:
+        self.reserved = False
+        if not self.fut.done():
+            self.fut.set_result(None)  # back to polling
+
+
 @dataclass(slots=True)
 class _Queue:
-    waiters: deque[asyncio.Future[TaskRow | None]] = field(default_factory=deque)
+    waiters: deque[_Waiter] = field(default_factory=deque)
+    # Started tasks whose poller left before they could be handed over, with when they were started.
+    orphans: deque[tuple[float, Message]] = field(default_factory=deque)
     # Bumped by every offer or hint, so a poller can tell whether something came while it looked.
     generation: int = 0
     pollers: dict[str, float] = field(default_factory=dict)
@@ -45,6 +82,17 @@ class _Queue:
     # match costs no query per poll.
     maybe_backlog: bool = True
     last_scan: float = 0.0
+
+
+def _hand_to_waiter(q: _Queue, item: TaskRow | Message | None) -> bool:
+    """Wake the longest-waiting poll of ``q`` with ``item``; False if no poll waits."""
+    q.generation += 1
+    while q.waiters:
+        waiter = q.waiters.popleft()
+        if not waiter.fut.done():
+            waiter.fut.set_result(item)
+            return True
+    return False
 
 
 class Matcher:
@@ -75,13 +123,7 @@ class Matcher:
             kind = TaskKind.WORKFLOW if task.kind == TaskKind.QUERY else task.kind
             key = (task.namespace, task.task_queue, kind)
             q = self._queue(key)
-            q.generation += 1
-            while q.waiters:
-                fut = q.waiters.popleft()
-                if not fut.done():
-                    fut.set_result(task)
-                    break
-            else:
+            if not _hand_to_waiter(q, task):
                 q.maybe_backlog = True
                 self.notifier.publish("t", "\x1f".join((task.namespace, str(int(kind)), task.task_queue)))
 
@@ -100,9 +142,30 @@ class Matcher:
         q.maybe_backlog = True
         q.generation += 1
         while q.waiters:
-            fut = q.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
+            waiter = q.waiters.popleft()
+            if not waiter.fut.done():
+                waiter.fut.set_result(None)
+
+    def reserve(self, task: TaskRow) -> _Waiter | None:
+        """Set aside a poller waiting here for ``task``'s queue, for history to start the task in the
+        change that creates it (see ``history._core.Handoff``); None when no poller waits."""
+        q = self._queues.get((task.namespace, task.task_queue, task.kind))
+        if q is None:
+            return None
+        while q.waiters:
+            waiter = q.waiters.popleft()
+            if not waiter.fut.done():
+                waiter.reserved = True
+                return waiter
+        return None
+
+    def _pass_on(self, q: _Queue, item: TaskRow | Message) -> None:
+        """Give what a departed poller was handed to another poller (or keep it for the next)."""
+        if isinstance(item, TaskRow):
+            self.offer([item])
+            return
+        if not _hand_to_waiter(q, item):
+            q.orphans.append((time.monotonic(), item))
 
     # -- from pollers -----------------------------------------------------------------------------
 
@@ -126,6 +189,10 @@ class Matcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            while q.orphans:
+                started_at, response = q.orphans.popleft()
+                if time.monotonic() - started_at < ORPHAN_TTL:
+                    return response  # type: ignore[return-value]
             generation = q.generation
             result = await self._from_backlog(q, key, start)
             if result is not None:
@@ -135,26 +202,36 @@ class Matcher:
                 return None
             if q.generation != generation:
                 continue  # something arrived while we looked
-            fut: asyncio.Future[TaskRow | None] = loop.create_future()
-            q.waiters.append(fut)
+            fut: asyncio.Future[TaskRow | Message | None] = loop.create_future()
+            waiter = _Waiter(fut, identity, q, self)
+            q.waiters.append(waiter)
             try:
-                task = await asyncio.wait_for(fut, remaining)
-            except TimeoutError:
-                return None
+                await asyncio.wait((fut,), timeout=remaining)
+                if not fut.done():
+                    if not waiter.reserved:
+                        return None
+                    # A change is starting a task for this poll right now: its answer comes at commit.
+                    await fut
+                got = fut.result()
             except asyncio.CancelledError:
-                # The poller went away just as a task was handed to it: pass the task on.
+                # The poller went away just as a task was handed to it: pass the task on. A task
+                # being started for it goes on to another poller when its change commits.
                 if fut.done() and not fut.cancelled() and (handed := fut.result()) is not None:
-                    self.offer([handed])
+                    self._pass_on(q, handed)
                 raise
             finally:
+                if not fut.done():
+                    fut.cancel()
                 try:
-                    q.waiters.remove(fut)
+                    q.waiters.remove(waiter)
                 except ValueError:
                     pass
-            if task is None:
+            if got is None:
                 continue
+            if not isinstance(got, TaskRow):
+                return got  # type: ignore[return-value]  # started in the change that created it
             try:
-                return await self._start(q, task, start)
+                return await self._start(q, got, start)
             except TaskGone:
                 continue
 
@@ -183,15 +260,17 @@ class Matcher:
                 result = await self._start(q, task, start)
             except TaskGone:
                 continue
-            if len(rows) > 1 and q.waiters:
-                # More may be waiting in the table: let another local poller look too.
-                fut = q.waiters.popleft()
-                if not fut.done():
-                    fut.set_result(None)
+            if len(rows) > 1:
+                _hand_to_waiter(q, None)  # more may be waiting in the table: let another local poller look too
             return result
         return None
 
     # -- introspection ----------------------------------------------------------------------------
+
+    def waiting(self, namespace: str, task_queue: str, kind: TaskKind) -> int:
+        """Polls waiting here for a task of this queue right now."""
+        q = self._queues.get((namespace, task_queue, kind))
+        return sum(1 for w in q.waiters if not w.fut.done()) if q is not None else 0
 
     def pollers(self, namespace: str, task_queue: str, kind: TaskKind, within: float = 300.0) -> list[PollerInfo]:
         q = self._queues.get((namespace, task_queue, kind))

@@ -45,6 +45,7 @@ class Server:
         self._notifier: Notifier | None = None
         self._background: list[asyncio.Task[None]] = []
         self.history: HistoryService | None = None
+        self.matcher: Matcher | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -56,10 +57,11 @@ class Server:
         await self._notifier.start()
         store = Store(self._pool)
         matcher = Matcher(store, self._notifier)
-        history = HistoryService(store, self._notifier, cfg.limits, on_tasks=matcher.offer)
+        history = HistoryService(store, self._notifier, cfg.limits, on_tasks=matcher.offer, reserve=matcher.reserve)
         timers = TimerProcessor(history, poll_interval=cfg.timer_poll_interval)
         history.on_timer = timers.wake
         self.history = history
+        self.matcher = matcher
         self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
 
         self._grpc = grpc.aio.server(

@@ -1,0 +1,158 @@
+"""Tasks started in the change that creates them, for a poller already waiting in the process.
+
+A waiting poller is set aside before the commit, the task is recorded as started in that same commit
+(no task row, no second commit), and the poller gets the response once it is durable. These tests
+look at what that leaves behind (one commit: the same event time for scheduled and started, no task
+row) and at the poller's side of it: a poller that left, one whose poll timed out meanwhile, and a
+change that did not commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from history.tasks import TaskKind, TaskRow
+from matching import Matcher
+from server.app import Server
+from tests.helpers import (
+    Stub,
+    assert_eventually,
+    complete_workflow,
+    complete_workflow_task,
+    event_types,
+    events_of,
+    fetch_history,
+    new_id,
+    next_workflow_task,
+    poll_activity_task,
+    poll_workflow_task,
+    schedule_activity,
+    start_request,
+)
+from wf.v1 import service_pb2
+
+S = service_pb2
+NS = "default"
+
+
+def _matcher(server: Server) -> Matcher:
+    assert server.matcher is not None
+    return server.matcher
+
+
+async def _wait_for_pollers(server: Server, task_queue: str, kind: TaskKind, n: int = 1) -> None:
+    await assert_eventually(lambda: _matcher(server).waiting(NS, task_queue, kind) >= n)
+
+
+async def _task_rows(db_url: str, workflow_id: str) -> int:
+    conn = await asyncpg.connect(db_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM tasks WHERE workflow_id = $1", workflow_id))
+    finally:
+        await conn.close()
+
+
+async def test_a_waiting_poller_gets_the_first_workflow_task_started_by_the_start_itself(
+    server: Server, stub: Stub, db_url: str, task_queue: str
+) -> None:
+    poll = asyncio.ensure_future(poll_workflow_task(stub, task_queue, timeout=30, identity="poller-1"))
+    await _wait_for_pollers(server, task_queue, TaskKind.WORKFLOW)
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    task = await asyncio.wait_for(poll, 20)
+
+    assert task.workflow_execution.workflow_id == wid
+    assert event_types(task.history) == ["WorkflowExecutionStarted", "WorkflowTaskScheduled", "WorkflowTaskStarted"]
+    scheduled, started = task.history.events[1], task.history.events[2]
+    assert started.workflow_task_started_event_attributes.identity == "poller-1"
+    assert started.workflow_task_started_event_attributes.scheduled_event_id == scheduled.event_id
+    # One change recorded both: they carry the same time, and no task row was ever needed.
+    assert started.event_time == scheduled.event_time
+    assert await _task_rows(db_url, wid) == 0
+
+    await complete_workflow_task(stub, task.task_token, complete_workflow(b"done"))
+    history = await fetch_history(stub, wid)
+    assert events_of(history, "WorkflowExecutionCompleted")
+
+
+async def test_a_waiting_activity_poller_gets_the_activity_started_by_the_completion(
+    server: Server, stub: Stub, task_queue: str
+) -> None:
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    task = await next_workflow_task(stub, task_queue)
+    poll = asyncio.ensure_future(poll_activity_task(stub, task_queue, timeout=30, identity="act-poller"))
+    await _wait_for_pollers(server, task_queue, TaskKind.ACTIVITY)
+    await complete_workflow_task(stub, task.task_token, schedule_activity("a1", input=b"payload"))
+    act = await asyncio.wait_for(poll, 20)
+    assert (act.activity_id, act.input.payloads[0].data, act.attempt) == ("a1", b"payload", 1)
+    assert act.started_time == act.scheduled_time  # started in the commit that scheduled it
+
+    await stub.RespondActivityTaskCompleted(
+        S.RespondActivityTaskCompletedRequest(task_token=act.task_token, identity="act-poller"), timeout=10
+    )
+    task = await next_workflow_task(stub, task_queue)
+    await complete_workflow_task(stub, task.task_token, complete_workflow())
+    history = await fetch_history(stub, wid)
+    (started,) = events_of(history, "ActivityTaskStarted")
+    assert started.activity_task_started_event_attributes.identity == "act-poller"
+    assert events_of(history, "ActivityTaskCompleted")
+
+
+# -- the poller's side, on the server's own matcher -----------------------------------------------------
+
+
+def _task(task_queue: str) -> TaskRow:
+    return TaskRow(NS, task_queue, TaskKind.WORKFLOW, "wf-x", "run-x", 2, 1, id=0)
+
+
+async def _never_started(task: TaskRow) -> S.PollWorkflowTaskQueueResponse:
+    raise AssertionError(f"the poll should have been handed a started task, not {task}")
+
+
+async def test_a_started_task_whose_poller_left_goes_to_the_next_poller(server: Server, task_queue: str) -> None:
+    matcher = _matcher(server)
+    first = asyncio.ensure_future(matcher.poll(NS, task_queue, TaskKind.WORKFLOW, "p1", 30, _never_started))
+    await _wait_for_pollers(server, task_queue, TaskKind.WORKFLOW)
+    handoff = matcher.reserve(_task(task_queue))
+    assert handoff is not None and handoff.identity == "p1"
+    first.cancel()  # the poller leaves while "its" change commits
+    await asyncio.gather(first, return_exceptions=True)
+    response = S.PollWorkflowTaskQueueResponse(task_token=b"started-for-p1")
+    handoff.deliver(response)
+    got = await matcher.poll(NS, task_queue, TaskKind.WORKFLOW, "p2", 5, _never_started)
+    assert got == response
+
+
+async def test_a_poll_that_times_out_while_set_aside_still_gets_its_task(server: Server, task_queue: str) -> None:
+    matcher = _matcher(server)
+    poll = asyncio.ensure_future(matcher.poll(NS, task_queue, TaskKind.WORKFLOW, "p1", 0.5, _never_started))
+    await _wait_for_pollers(server, task_queue, TaskKind.WORKFLOW)
+    handoff = matcher.reserve(_task(task_queue))
+    assert handoff is not None
+    await asyncio.sleep(1.0)  # the poll's own 0.5 s timeout passes while the change "commits"
+    assert not poll.done()
+    response = S.PollWorkflowTaskQueueResponse(task_token=b"late")
+    handoff.deliver(response)
+    assert await asyncio.wait_for(poll, 5) == response
+
+
+async def test_a_poller_set_aside_for_a_change_that_failed_goes_back_to_waiting(
+    server: Server, task_queue: str
+) -> None:
+    matcher = _matcher(server)
+    poll = asyncio.ensure_future(matcher.poll(NS, task_queue, TaskKind.WORKFLOW, "p1", 30, _never_started))
+    await _wait_for_pollers(server, task_queue, TaskKind.WORKFLOW)
+    handoff = matcher.reserve(_task(task_queue))
+    assert handoff is not None
+    assert matcher.reserve(_task(task_queue)) is None  # set aside: nobody else gets it
+    handoff.release()
+    await _wait_for_pollers(server, task_queue, TaskKind.WORKFLOW)
+    assert not poll.done()
+    again = matcher.reserve(_task(task_queue))
+    assert again is not None
+    response = S.PollWorkflowTaskQueueResponse(task_token=b"second-try")
+    again.deliver(response)
+    assert await asyncio.wait_for(poll, 5) == response
