@@ -52,4 +52,7 @@ if __name__ == "__main__":
     )
     if len(sys.argv) != 3:
         sys.exit("usage: python -m bench.worker ADDRESS TASK_QUEUE")
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    import uvloop  # as `wf server` runs: the worker's event loop is the user's choice, and this is ours
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main(sys.argv[1], sys.argv[2]))

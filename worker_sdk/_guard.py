@@ -2,7 +2,7 @@
 runs, each with the deterministic alternative.
 
 No import sandbox: workflow code imports and computes freely. While a workflow activation runs on the
-worker's workflow thread, a few functions are intercepted (wall-clock time, the ``random`` module,
+worker (on its event loop thread), a few functions are intercepted (wall-clock time, the ``random`` module,
 ``uuid.uuid4``, ``os.urandom``, ``time.sleep``, starting threads) and an audit hook refuses sockets,
 subprocesses and file I/O. Only calls made directly by user code are refused: the standard library,
 installed packages and the SDK may use them for their own purposes (``logging`` reads the clock).

@@ -44,6 +44,9 @@ class Worker:
         activities: ``@activity.defn`` functions this worker runs.
         max_concurrent_workflow_tasks: workflow tasks run at once (replays are CPU work).
         max_concurrent_activities: activities run at once.
+        workflow_task_pollers: long polls kept waiting on the task queue for workflow tasks, and as
+            many on this worker's sticky queue.
+        activity_task_pollers: long polls kept waiting for activity tasks.
         activity_executor: thread pool for ``def`` activities (default: one of
             ``max_concurrent_activities`` threads).
         max_cached_workflows: runs kept in memory between workflow tasks (least recently used go
@@ -106,7 +109,6 @@ class Worker:
             if self._own_executor
             else None
         )
-        self._workflow_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wf-workflow")
         self._graceful = graceful_shutdown_timeout
         self._cache: OrderedDict[str, Replay] = OrderedDict()
         self._max_cached = max(0, max_cached_workflows)
@@ -126,7 +128,11 @@ class Worker:
         if self._workflows:
             pollers += [asyncio.create_task(self._poll_workflow_tasks()) for _ in range(self._wf_pollers)]
             if self._sticky_queue:
-                pollers.append(asyncio.create_task(self._poll_workflow_tasks(sticky=True)))
+                # As many on the sticky queue: a burst of cached runs' tasks (timers firing together)
+                # must be taken before their sticky timeout sends them to the back of the task queue.
+                pollers += [
+                    asyncio.create_task(self._poll_workflow_tasks(sticky=True)) for _ in range(self._wf_pollers)
+                ]
         if self._activities:
             pollers += [asyncio.create_task(self._poll_activity_tasks()) for _ in range(self._act_pollers)]
         try:
@@ -149,7 +155,6 @@ class Worker:
                 t.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        self._workflow_executor.shutdown(wait=False)
         if self._own_executor and self._activity_executor is not None:
             self._activity_executor.shutdown(wait=False)
 
@@ -252,8 +257,7 @@ class Worker:
             args.CopyFrom(resp.query.query_args)
             await conv.decode_message(args)
             task = WorkflowTaskInput(self.client.namespace, execution.workflow_id, execution.run_id, name, history)
-            result = await run_with_deadline(
-                self._workflow_executor,
+            result = run_with_deadline(
                 contextvars.copy_context().run,
                 run_query,
                 task,
@@ -311,8 +315,7 @@ class Worker:
             task = WorkflowTaskInput(
                 self.client.namespace, execution.workflow_id, execution.run_id, name, history, requests
             )
-            commands, update_responses, replay = await run_with_deadline(
-                self._workflow_executor,
+            commands, update_responses, replay = run_with_deadline(
                 contextvars.copy_context().run,
                 run_workflow_activation,
                 task,
