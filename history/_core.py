@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import weakref
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
 
@@ -27,6 +27,7 @@ from history.tasks import TaskRow
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 H = history_pb2
 C = common_pb2
 
@@ -50,6 +51,25 @@ class DirectStart:
 
     handoff: Handoff
     build: Callable[[], Awaitable[Message]]
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class _Op(Generic[T]):
+    """One change waiting to be applied to a run, and its caller's future."""
+
+    fn: Callable[[Execution], T]
+    fut: asyncio.Future[T]
+
+
+def _fail(item: _Op[Any], exc: BaseException) -> None:
+    if not item.fut.done():
+        item.fut.set_exception(exc)
+
+
+def _resolve(items: list[_Op[Any]], results: list[Any]) -> None:
+    for item, result in zip(items, results, strict=True):
+        if not item.fut.done():
+            item.fut.set_result(result)
 
 
 def _release(direct: list[DirectStart]) -> None:
@@ -181,20 +201,13 @@ class ExecutionOps:
         # Matching's waiting pollers: a task a change creates may be started in that change.
         self.reserve = reserve
         self._cache = _RecordCache(cache_size)
-        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        # Changes waiting to be applied, and the task applying them, per run.
+        self._queued: dict[tuple[str, str, str], list[_Op[Any]]] = {}
+        self._draining: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self._watchers: dict[tuple[str, str, str], asyncio.Event] = {}
         notifier.subscribe("c", self._on_closed_elsewhere)
 
     # -- the shared load → mutate → commit helper --------------------------------------------------
-
-    def _lock(self, key: tuple[str, str, str]) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
     async def _load(self, key: tuple[str, str, str]) -> ExecutionRecord:
         record = self._cache.get(key)
@@ -206,45 +219,101 @@ class ExecutionOps:
         return record
 
     async def _update(self, key: tuple[str, str, str], op: Callable[[Execution], T]) -> T:
+        """Apply ``op`` to the run and commit what it changed; returns what ``op`` returned.
+
+        Changes of one run are applied in this process one after another, by one task per run. The
+        changes that queue up while one commits are applied together and committed as one (group
+        commit), each as if alone: a change that fails fails alone, and the others go on.
+        """
+        loop = asyncio.get_running_loop()
+        item: _Op[T] = _Op(op, loop.create_future())
+        self._queued.setdefault(key, []).append(item)
+        if key not in self._draining:
+            self._draining[key] = loop.create_task(self._drain(key), name=f"wf-commit {key[1]}")
+        return await item.fut
+
+    async def _drain(self, key: tuple[str, str, str]) -> None:
+        try:
+            while items := self._queued.pop(key, None):
+                try:
+                    await self._commit_group(key, items)
+                except Exception:
+                    log.exception("committing changes of workflow %r run %s failed", key[1], key[2])
+        finally:
+            del self._draining[key]
+            for item in self._queued.pop(key, []):  # only when cancelled: the server is stopping
+                _fail(item, ConcurrentUpdate("the server is stopping; try again"))
+
+    async def _commit_group(self, key: tuple[str, str, str], items: list[_Op[Any]]) -> None:
+        items = [i for i in items if not i.fut.done()]  # a caller that went away: its change is not made
         for _ in range(20):
-            async with self._lock(key):
-                cached = self._cache.get(key) is not None
+            if not items:
+                return
+            cached = self._cache.get(key) is not None
+            try:
                 record = await self._load(key)
-                ex = Execution(dataclasses.replace(record), _now(), self.limits)
+            except Exception as exc:
+                for item in items:
+                    _fail(item, exc)
+                return
+            ex = Execution(dataclasses.replace(record), _now(), self.limits)
+            results: list[Any] = []
+            failed: tuple[int, Exception] | None = None
+            for i, item in enumerate(items):
                 try:
-                    result = op(ex)
-                except (HistoryError, TaskGone):
-                    if cached:
-                        # The cached copy may be behind a change another server made (a task
-                        # scheduled or started there): refuse only on what the database holds.
-                        self._cache.drop(key)
-                        continue
-                    raise
-                if not ex.changed:
-                    return result
-                direct = self._start_directly(ex) if ex.tasks else []
-                try:
-                    mutation = ex.mutation()
-                    task_ids = await self.store.write(mutation)
-                except ConcurrentUpdate:
-                    _release(direct)
+                    results.append(item.fn(ex))
+                except Exception as exc:
+                    failed = (i, exc)
+                    break
+            if failed is not None:
+                i, error = failed
+                if cached and isinstance(error, (HistoryError, TaskGone)):
+                    # The cached copy may be behind a change another server made (a task scheduled
+                    # or started there): refuse only on what the database holds.
                     self._cache.drop(key)
                     continue
-                except WriteRejected as exc:
-                    _release(direct)
-                    raise TaskGone(str(exc)) from exc
-                except BaseException:
-                    _release(direct)
-                    raise
-                mutation.record.db_version += 1
-                self._cache.put(key, mutation.record, mutation.events)
+                _fail(items.pop(i), error)
+                continue  # the others again, on a fresh copy
+            if not ex.changed:
+                _resolve(items, results)
+                return
+            if len(items) > 1 and not ex.closes and set(ex.timers) & set(ex.claimed_timers):
+                # One change consumes a timer another sets anew: commit them one at a time.
+                for item in items:
+                    await self._commit_group(key, [item])
+                return
+            direct = self._start_directly(ex) if ex.tasks else []
+            try:
+                mutation = ex.mutation()
+                task_ids = await self.store.write(mutation)
+            except ConcurrentUpdate:
+                _release(direct)
+                self._cache.drop(key)
+                continue
+            except WriteRejected as exc:
+                _release(direct)
+                if len(items) > 1:  # some change's task or timer is gone: find whose, one at a time
+                    for item in items:
+                        await self._commit_group(key, [item])
+                else:
+                    _fail(items[0], TaskGone(str(exc)))
+                return
+            except BaseException as exc:
+                _release(direct)
+                for item in items:
+                    _fail(item, exc)
+                raise
+            mutation.record.db_version += 1
+            self._cache.put(key, mutation.record, mutation.events)
             try:
                 self._after_commit(ex, mutation.record, task_ids)
             finally:
+                _resolve(items, results)
                 if direct:
                     await self._hand_over(direct)
-            return result
-        raise ConcurrentUpdate(f"workflow {key[1]!r} run {key[2]} is changing too fast; try again")
+            return
+        for item in items:
+            _fail(item, ConcurrentUpdate(f"workflow {key[1]!r} run {key[2]} is changing too fast; try again"))
 
     # -- starting tasks in the change that creates them ----------------------------------------------
 

@@ -113,7 +113,7 @@ class ActivityOps(ExecutionOps):
             a = ex.state.activities.get(task.scheduled_event_id) if ex.running else None
             if a is None or a.attempt != task.attempt or a.HasField("started_time") or a.backing_off:
                 raise TaskGone("stale activity task")
-            ex.claimed_task_id = task.id
+            ex.claimed_task_ids.append(task.id)
             self._start_activity_attempt(ex, a, identity)
             result = internal_pb2.ActivityState()
             result.CopyFrom(a)

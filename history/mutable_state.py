@@ -45,8 +45,9 @@ class Execution:
         self.tasks: list[TaskRow] = []
         self.timers: dict[str, TimerRow] = {}
         self.deleted_timers: set[str] = set()
-        self.claimed_task_id: int | None = None
-        self.claimed_timer_key: str | None = None
+        # Task rows and fired timers this change consumes (several when changes are grouped).
+        self.claimed_task_ids: list[int] = []
+        self.claimed_timers: dict[str, datetime] = {}  # key: the fire time of the row consumed
         self.closes = False
         self.changed = new
         # Updates whose state changed (accepted, rejected, completed): their callers are woken.
@@ -98,7 +99,7 @@ class Execution:
 
     def delete_timer(self, key: str) -> None:
         self.timers.pop(key, None)
-        if key != self.claimed_timer_key:
+        if key not in self.claimed_timers:
             self.deleted_timers.add(key)
         self.changed = True
 
@@ -192,8 +193,8 @@ class Execution:
             tasks=list(self.tasks),
             timers=list(self.timers.values()),
             deleted_timer_keys=sorted(self.deleted_timers),
-            claimed_task_id=self.claimed_task_id,
-            claimed_timer_key=self.claimed_timer_key,
+            claimed_task_ids=list(self.claimed_task_ids),
+            claimed_timers=dict(self.claimed_timers),
             closes=self.closes,
         )
 

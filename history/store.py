@@ -54,9 +54,10 @@ class Mutation:
     tasks: list[TaskRow] = field(default_factory=list)
     timers: list[TimerRow] = field(default_factory=list)
     deleted_timer_keys: list[str] = field(default_factory=list)
-    # A task row or fired timer this change consumes: the change happens only if it still exists.
-    claimed_task_id: int | None = None
-    claimed_timer_key: str | None = None
+    # Task rows and fired timers this change consumes: the change happens only if all still exist.
+    claimed_task_ids: list[int] = field(default_factory=list)
+    # Fired timers by key, with the fire time of the row that fired: a row set anew since is not consumed.
+    claimed_timers: dict[str, datetime] = field(default_factory=dict)
     # The run closes: its remaining task and timer rows go.
     closes: bool = False
 
@@ -123,17 +124,18 @@ def _update_sql(claims_task: bool, claims_timer: bool, closes: bool) -> str:
     sql = "WITH "
     if claims_task:
         sql += (
-            "claim_task AS (DELETE FROM tasks WHERE id = "
-            "(SELECT id FROM tasks WHERE id = $24 FOR UPDATE SKIP LOCKED) RETURNING 1), "
+            "claim_task AS (DELETE FROM tasks WHERE id IN "
+            "(SELECT id FROM tasks WHERE id = ANY($24::bigint[]) FOR UPDATE SKIP LOCKED) RETURNING 1), "
         )
-        claims.append("AND EXISTS (SELECT 1 FROM claim_task)")
+        claims.append("AND (SELECT count(*) FROM claim_task) = cardinality($24::bigint[])")
     if claims_timer:
         sql += (
-            "claim_timer AS (DELETE FROM timers WHERE ctid = (SELECT ctid FROM timers "
-            "WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = $25 "
+            "claim_timer AS (DELETE FROM timers WHERE ctid IN (SELECT ctid FROM timers "
+            "WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = ANY($25::text[]) "
+            "AND (timer_key, fire_at) IN (SELECT * FROM unnest($25::text[], $26::timestamptz[])) "
             "FOR UPDATE SKIP LOCKED) RETURNING 1), "
         )
-        claims.append("AND EXISTS (SELECT 1 FROM claim_timer)")
+        claims.append("AND (SELECT count(*) FROM claim_timer) = cardinality($25::text[])")
     sql += (
         "upd AS (UPDATE executions SET status = $17, close_time = $18, next_event_id = $19, "
         "history_size = $20, state = $21, db_version = db_version + 1 "
@@ -149,17 +151,22 @@ def _update_sql(claims_task: bool, claims_timer: bool, closes: bool) -> str:
             ", close_timers AS (DELETE FROM timers WHERE namespace = $1 AND workflow_id = $2 "
             "AND run_id = $3 AND EXISTS (SELECT 1 FROM upd))"
         )
-    # $23-$25 are always sent so every variant takes the same parameters. When the update did not
+    # $23-$26 are always sent so every variant takes the same parameters. When the update did not
     # happen, wf_abort() raises, so nothing of the statement (a claim included) is kept.
     reason = "'version'"
     if claims_task:
-        reason = "CASE WHEN (SELECT count(*) FROM claim_task) = 0 THEN 'claim' ELSE 'version' END"
+        reason = (
+            "CASE WHEN (SELECT count(*) FROM claim_task) < cardinality($24::bigint[]) THEN 'claim' ELSE 'version' END"
+        )
     elif claims_timer:
-        reason = "CASE WHEN (SELECT count(*) FROM claim_timer) = 0 THEN 'claim' ELSE 'version' END"
+        reason = (
+            "CASE WHEN (SELECT count(*) FROM claim_timer) < cardinality($25::text[]) THEN 'claim' ELSE 'version' END"
+        )
     sql += (
         " SELECT CASE WHEN (SELECT count(*) FROM upd) = 0 THEN wf_abort(" + reason + ") ELSE 1 END AS written,"
         " ARRAY(SELECT id FROM tk ORDER BY id) AS task_ids,"
-        " $23::int AS unused, $24::bigint AS task_id, $25::text AS timer_key"
+        " $23::int AS unused, $24::bigint[] AS task_ids_claimed, $25::text[] AS timer_keys_claimed,"
+        " $26::timestamptz[] AS timer_times_claimed"
     )
     return sql
 
@@ -223,7 +230,7 @@ class Store:
             if not row["written"]:
                 raise WriteRejected("workflow id taken or request id already used")
             return list(row["task_ids"])
-        sql = _UPDATE_SQL[(m.claimed_task_id is not None, m.claimed_timer_key is not None, m.closes)]
+        sql = _UPDATE_SQL[(bool(m.claimed_task_ids), bool(m.claimed_timers), m.closes)]
         params += [
             r.status,
             r.close_time,
@@ -232,8 +239,9 @@ class Store:
             r.state,
             m.expected_version,
             0,
-            m.claimed_task_id or 0,
-            m.claimed_timer_key or "",
+            m.claimed_task_ids,
+            list(m.claimed_timers),
+            list(m.claimed_timers.values()),
         ]
         try:
             row = await self.pool.fetchrow(sql, *params)

@@ -22,7 +22,7 @@ class TimerOps(ActivityOps):
         key = (timer.namespace, timer.workflow_id, timer.run_id)
 
         def op(ex: Execution) -> None:
-            ex.claimed_timer_key = timer.key
+            ex.claimed_timers[timer.key] = timer.fire_at
             ex.changed = True
             if ex.running:
                 self._on_timer(ex, timer)

@@ -62,7 +62,7 @@ class WorkflowTaskOps(InteractionOps):
                 or wt.started_event_id
             ):
                 raise TaskGone("stale workflow task")
-            ex.claimed_task_id = task.id
+            ex.claimed_task_ids.append(task.id)
             return self._begin_workflow_task(ex, identity)
 
         try:
@@ -147,7 +147,7 @@ class WorkflowTaskOps(InteractionOps):
         i = 0
         while i < len(ex.tasks):
             task = ex.tasks[i]
-            handoff = self.reserve(task) if task.kind != TaskKind.QUERY else None
+            handoff = self.reserve(task) if _can_start_now(ex, task) else None
             if handoff is None:
                 i += 1
                 continue
@@ -527,6 +527,17 @@ class WorkflowTaskOps(InteractionOps):
                     ),
                 )
                 self._finish_activity(ex, act)
+
+
+def _can_start_now(ex: Execution, task: TaskRow) -> bool:
+    """Whether ``task`` may be started in the change that creates it: not a query, and not in a
+    change that consumes a timer its start would set anew (one statement cannot do both)."""
+    if task.kind == TaskKind.WORKFLOW:
+        return "wft" not in ex.claimed_timers
+    if task.kind == TaskKind.ACTIVITY:
+        sid = task.scheduled_event_id
+        return all(activity_timer_key(sid, what) not in ex.claimed_timers for what in ("stc", "hb"))
+    return False
 
 
 def _payloads_size(message: Message) -> int:

@@ -10,10 +10,12 @@ change that did not commit.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import asyncpg
+import grpc
 
-from history.tasks import TaskKind, TaskRow
+from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 from matching import Matcher
 from server.app import Server
 from tests.helpers import (
@@ -25,13 +27,15 @@ from tests.helpers import (
     events_of,
     fetch_history,
     new_id,
+    next_activity_task,
     next_workflow_task,
+    payloads,
     poll_activity_task,
     poll_workflow_task,
     schedule_activity,
     start_request,
 )
-from wf.v1 import service_pb2
+from wf.v1 import common_pb2, service_pb2
 
 S = service_pb2
 NS = "default"
@@ -156,3 +160,78 @@ async def test_a_poller_set_aside_for_a_change_that_failed_goes_back_to_waiting(
     response = S.PollWorkflowTaskQueueResponse(task_token=b"second-try")
     again.deliver(response)
     assert await asyncio.wait_for(poll, 5) == response
+
+
+# -- group commit: changes of one run that queue up are committed together -------------------------
+
+
+async def _signal(stub: Stub, wid: str, i: int) -> None:
+    await stub.SignalWorkflowExecution(
+        S.SignalWorkflowExecutionRequest(
+            namespace=NS,
+            workflow_execution=common_pb2.WorkflowExecution(workflow_id=wid),
+            signal_name="s",
+            input=payloads(str(i).encode()),
+            request_id=f"sig-{wid}-{i}",
+        ),
+        timeout=20,
+    )
+
+
+async def test_concurrent_changes_of_one_run_are_committed_together_each_exactly_once(
+    stub: Stub, task_queue: str
+) -> None:
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    n = 60
+    await asyncio.gather(*(_signal(stub, wid, i) for i in range(n)))
+    history = await fetch_history(stub, wid)
+    signaled = events_of(history, "WorkflowExecutionSignaled")
+    got = sorted(int(e.workflow_execution_signaled_event_attributes.input.payloads[0].data) for e in signaled)
+    assert got == list(range(n))
+    # Events of one commit share its time: fewer commits than signals.
+    assert len({(e.event_time.seconds, e.event_time.nanos) for e in signaled}) < n
+
+
+async def test_a_change_that_fails_in_a_group_fails_alone(stub: Stub, task_queue: str) -> None:
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    task = await next_workflow_task(stub, task_queue)
+    await complete_workflow_task(stub, task.task_token, schedule_activity("a1"))
+    act = await next_activity_task(stub, task_queue)
+    complete = S.RespondActivityTaskCompletedRequest(task_token=act.task_token, result=payloads(b"r"))
+    # Two completions of the same attempt among signals: one wins, the other is refused, and
+    # every signal is recorded.
+    calls = [_signal(stub, wid, i) for i in range(20)]
+    calls += [stub.RespondActivityTaskCompleted(complete, timeout=20) for _ in range(2)]
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(errors) == 1, outcomes
+    assert isinstance(errors[0], grpc.aio.AioRpcError) and errors[0].code() == grpc.StatusCode.NOT_FOUND
+    history = await fetch_history(stub, wid)
+    assert len(events_of(history, "WorkflowExecutionSignaled")) == 20
+    assert len(events_of(history, "ActivityTaskCompleted")) == 1
+
+
+async def test_a_stale_firing_does_not_consume_the_timer_set_anew(
+    server: Server, stub: Stub, db_url: str, task_queue: str
+) -> None:
+    # The timer processor read a timer row that the run has since set anew under the same key (a
+    # new workflow-task timeout): firing the old one must leave the new row alone.
+    wid = new_id()
+    started = await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    await next_workflow_task(stub, task_queue)
+    conn = await asyncpg.connect(db_url)
+    try:
+        row = await conn.fetchrow("SELECT * FROM timers WHERE workflow_id = $1 AND timer_key = 'wft'", wid)
+        assert row is not None
+        stale = TimerRow(
+            NS, wid, started.run_id, "wft", row["fire_at"] - timedelta(seconds=30),
+            TimerKind.WORKFLOW_TASK_TIMEOUT, row["event_id"] - 1, row["attempt"],
+        )
+        assert server.history is not None
+        await server.history.fire_timer(stale)
+        after = await conn.fetchrow("SELECT * FROM timers WHERE workflow_id = $1 AND timer_key = 'wft'", wid)
+    finally:
+        await conn.close()
+    assert after is not None and after["fire_at"] == row["fire_at"]
