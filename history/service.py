@@ -3,7 +3,8 @@
 Each operation is a small function of an :class:`~history.mutable_state.Execution`; the shared helper
 :meth:`HistoryService._update` loads the execution (from the in-memory cache or the database), lets the
 operation change it, and commits the change as one statement guarded by the execution's version. A
-version conflict (another server changed the run) reloads and runs the operation again.
+version conflict (another server changed the run) reloads and runs the operation again. Operations on
+one run that queue up while a change commits are applied together and committed as one.
 """
 
 from __future__ import annotations
