@@ -61,6 +61,26 @@ class _Op(Generic[T]):
     fut: asyncio.Future[T]
 
 
+class Taker:
+    """A :class:`Handoff` for the caller of a change itself: the workflow task the change starts
+    for it, or None (``await taker.response``) once the change is committed."""
+
+    def __init__(self, identity: str) -> None:
+        self.identity = identity
+        self.response: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+
+    def deliver(self, response: Message) -> None:
+        if not self.response.done():
+            self.response.set_result(response)
+
+    def fail(self, exc: BaseException) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if not self.response.done():
+            self.response.set_result(None)
+
+
 def _fail(item: _Op[Any], exc: BaseException) -> None:
     if not item.fut.done():
         item.fut.set_exception(exc)
@@ -282,7 +302,7 @@ class ExecutionOps:
                 for item in items:
                     await self._commit_group(key, [item])
                 return
-            direct = self._start_directly(ex) if ex.tasks else []
+            direct = self._start_directly(ex) if ex.tasks or ex.wanted_by else []
             try:
                 mutation = ex.mutation()
                 task_ids = await self.store.write(mutation)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from history import retry
-from history._core import ExecutionOps, TaskGone, encode_token
+from history._core import ExecutionOps, Taker, TaskGone, encode_token
 from history.errors import NotFound
 from history.mutable_state import Execution, activity_timer_key, duration, is_set
 from history.tasks import TaskKind, TaskRow, TimerKind
@@ -166,11 +166,21 @@ class ActivityOps(ExecutionOps):
         ex.schedule_workflow_task()
 
     async def complete_activity_task(
-        self, token: internal_pb2.TaskToken, result: common_pb2.Payloads, identity: str
-    ) -> None:
+        self,
+        token: internal_pb2.TaskToken,
+        result: common_pb2.Payloads,
+        identity: str,
+        eager_workflow_task_queue: str = "",
+    ) -> service_pb2.PollWorkflowTaskQueueResponse | None:
+        """Record the result; with ``eager_workflow_task_queue`` (the worker's sticky queue), the
+        run's next workflow task if it was scheduled there, started for this worker."""
         key = (token.namespace, token.workflow_id, token.run_id)
 
-        def op(ex: Execution) -> None:
+        def op(ex: Execution) -> Taker | None:
+            taker = None
+            if eager_workflow_task_queue:
+                taker = Taker(identity)
+                ex.wanted_by.append((eager_workflow_task_queue, taker))
             a = self._started_activity(ex, token)
             started_id = self._record_activity_started_event(ex, a)
             ex.add_event(
@@ -181,8 +191,10 @@ class ActivityOps(ExecutionOps):
                 ),
             )
             self._finish_activity(ex, a)
+            return taker
 
-        await self._update(key, op)
+        taker = await self._update(key, op)
+        return await taker.response if taker is not None else None  # type: ignore[return-value]
 
     async def fail_activity_task(
         self, token: internal_pb2.TaskToken, failure: common_pb2.Failure, identity: str

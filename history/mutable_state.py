@@ -50,6 +50,9 @@ class Execution:
         self.claimed_timers: dict[str, datetime] = {}  # key: the fire time of the row consumed
         self.closes = False
         self.changed = new
+        # Callers that want a workflow task this change schedules on a given queue handed straight
+        # to them (an activity's worker, in its completion), with what to hand it through.
+        self.wanted_by: list[tuple[str, Any]] = []
         # Updates whose state changed (accepted, rejected, completed): their callers are woken.
         self.updates_changed = False
 

@@ -13,6 +13,7 @@ from history import retry
 from history._core import (
     CompletionResult,
     DirectStart,
+    Handoff,
     TaskGone,
     _release,
     _user_timer_key,
@@ -141,13 +142,17 @@ class WorkflowTaskOps(InteractionOps):
         except BaseException:
             _release(direct)
             raise
+        finally:
+            for _, unused in ex.wanted_by:
+                unused.release()  # nothing for it in this change
+            ex.wanted_by.clear()
         return direct
 
     def _start_for_waiting_pollers(self, ex: Execution, direct: list[DirectStart]) -> None:
         i = 0
         while i < len(ex.tasks):
             task = ex.tasks[i]
-            handoff = self.reserve(task) if _can_start_now(ex, task) else None
+            handoff = (self._wanted(ex, task) or self.reserve(task)) if _can_start_now(ex, task) else None
             if handoff is None:
                 i += 1
                 continue
@@ -157,6 +162,17 @@ class WorkflowTaskOps(InteractionOps):
                 handoff.release()
                 raise
             del ex.tasks[i]
+
+    @staticmethod
+    def _wanted(ex: Execution, task: TaskRow) -> Handoff | None:
+        """The caller of this change that asked for a workflow task on ``task``'s queue, if any."""
+        if task.kind != TaskKind.WORKFLOW:
+            return None
+        for j, (queue, handoff) in enumerate(ex.wanted_by):
+            if queue == task.task_queue:
+                del ex.wanted_by[j]
+                return handoff  # type: ignore[no-any-return]
+        return None
 
     def _start_task_now(
         self, ex: Execution, task: TaskRow, identity: str

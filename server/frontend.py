@@ -320,8 +320,12 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> service_pb2.RespondActivityTaskCompletedResponse:
         token = self.check.token(request.task_token)
         self.check.payloads(request.result, "activity result")
-        await self.history.complete_activity_task(token, request.result, request.identity)
-        return service_pb2.RespondActivityTaskCompletedResponse()
+        if request.eager_workflow_task_queue:
+            self.check.name(request.eager_workflow_task_queue, "eager_workflow_task_queue")
+        workflow_task = await self.history.complete_activity_task(
+            token, request.result, request.identity, request.eager_workflow_task_queue
+        )
+        return service_pb2.RespondActivityTaskCompletedResponse(workflow_task=workflow_task)
 
     @rpc
     async def RespondActivityTaskFailed(

@@ -235,3 +235,60 @@ async def test_a_stale_firing_does_not_consume_the_timer_set_anew(
     finally:
         await conn.close()
     assert after is not None and after["fire_at"] == row["fire_at"]
+
+
+# -- the next workflow task, returned with an activity's completion ---------------------------------
+
+
+async def _to_activity_on_sticky_queue(stub: Stub, task_queue: str, sticky: str) -> tuple[str, bytes]:
+    """A run whose workflow task scheduled activity a1 and left the run sticky to ``sticky``."""
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    task = await next_workflow_task(stub, task_queue)
+    await stub.RespondWorkflowTaskCompleted(
+        S.RespondWorkflowTaskCompletedRequest(
+            task_token=task.task_token, commands=[schedule_activity("a1")], identity="w1", sticky_task_queue=sticky
+        ),
+        timeout=10,
+    )
+    act = await next_activity_task(stub, task_queue)
+    return wid, act.task_token
+
+
+async def test_an_activity_completion_brings_back_the_next_workflow_task(stub: Stub, task_queue: str) -> None:
+    sticky = f"{task_queue}-sticky"
+    wid, token = await _to_activity_on_sticky_queue(stub, task_queue, sticky)
+    completed = await stub.RespondActivityTaskCompleted(
+        S.RespondActivityTaskCompletedRequest(
+            task_token=token, result=payloads(b"r"), identity="w1", eager_workflow_task_queue=sticky
+        ),
+        timeout=10,
+    )
+    task = completed.workflow_task
+    assert task.task_token and task.workflow_execution.workflow_id == wid
+    # Only what the sticky worker has not seen, up to the task's start, recorded in the same commit.
+    assert event_types(task.history) == [
+        "WorkflowTaskCompleted", "ActivityTaskScheduled", "ActivityTaskStarted", "ActivityTaskCompleted",
+        "WorkflowTaskScheduled", "WorkflowTaskStarted",
+    ]
+    assert task.history.events[-1].workflow_task_started_event_attributes.identity == "w1"
+    assert task.history.events[-1].event_time == task.history.events[-3].event_time
+    await complete_workflow_task(stub, task.task_token, complete_workflow(b"done"))
+    assert events_of(await fetch_history(stub, wid), "WorkflowExecutionCompleted")
+
+
+async def test_an_activity_completion_asking_on_another_queue_leaves_the_task_to_its_queue(
+    stub: Stub, task_queue: str
+) -> None:
+    sticky = f"{task_queue}-sticky"
+    wid, token = await _to_activity_on_sticky_queue(stub, task_queue, sticky)
+    completed = await stub.RespondActivityTaskCompleted(
+        S.RespondActivityTaskCompletedRequest(
+            task_token=token, result=payloads(b"r"), identity="w2", eager_workflow_task_queue=f"{task_queue}-other"
+        ),
+        timeout=10,
+    )
+    assert not completed.HasField("workflow_task")
+    task = await next_workflow_task(stub, sticky)
+    assert task.workflow_execution.workflow_id == wid
+    await complete_workflow_task(stub, task.task_token, complete_workflow())

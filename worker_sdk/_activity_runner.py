@@ -8,7 +8,7 @@ import contextvars
 import logging
 import threading
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -90,8 +90,11 @@ async def run_activity(
     identity: str,
     registered: list[str],
     executor: concurrent.futures.Executor | None,
+    next_workflow_task: EagerWorkflowTask | None = None,
 ) -> None:
-    """Run one attempt and report its outcome: completed, failed, or cancelled (when asked)."""
+    """Run one attempt and report its outcome: completed, failed, or cancelled (when asked).
+
+    With ``next_workflow_task``, a completion may bring back the run's next workflow task."""
     conv = client.data_converter
     name = resp.activity_type.name
     heartbeat_timeout = _duration(resp.heartbeat_timeout)
@@ -161,13 +164,16 @@ async def run_activity(
     finally:
         heartbeater.stop()
     payloads = await conv.encode([result])
+    request = service_pb2.RespondActivityTaskCompletedRequest(
+        task_token=resp.task_token, result=payloads, identity=identity
+    )
+    workflow_task = None
+    queue = await next_workflow_task.reserve_slot() if next_workflow_task is not None else ""
     try:
-        await client.call(
-            client.service.RespondActivityTaskCompleted,
-            service_pb2.RespondActivityTaskCompletedRequest(
-                task_token=resp.task_token, result=payloads, identity=identity
-            ),
-        )
+        request.eager_workflow_task_queue = queue
+        completed = await client.call(client.service.RespondActivityTaskCompleted, request)
+        if completed.HasField("workflow_task"):
+            workflow_task = completed.workflow_task
     except RPCError as exc:
         if exc.status == grpc.StatusCode.RESOURCE_EXHAUSTED:
             # The result is over a server limit: fail the activity for good, saying which limit.
@@ -181,6 +187,19 @@ async def run_activity(
             log.info("activity %s result not wanted any more: %s", name, exc.message)
         else:
             log.warning("reporting activity %s result failed: %s", name, exc.message)
+    finally:
+        if queue and next_workflow_task is not None:
+            next_workflow_task.run_returned(workflow_task)
+
+
+class EagerWorkflowTask(Protocol):
+    """The worker's side of a workflow task returned with an activity's completion."""
+
+    async def reserve_slot(self) -> str:
+        """Take a workflow-task slot if one is free: the queue to ask for the task on, or ''."""
+
+    def run_returned(self, task: service_pb2.PollWorkflowTaskQueueResponse | None) -> None:
+        """Run the task returned (in the slot taken), or give the slot back if none came."""
 
 
 async def _fail(client: Client, token: bytes, exc: BaseException, identity: str) -> None:

@@ -432,7 +432,31 @@ class Worker:
             identity=self.identity,
             registered=list(self._activities),
             executor=self._activity_executor,
+            next_workflow_task=self if self._sticky_queue and self._workflows else None,
         )
+
+    # -- workflow tasks returned with an activity's completion -------------------------------------
+
+    async def reserve_slot(self) -> str:
+        """A workflow-task slot for the task an activity completion may bring back: the run's next
+        workflow task, if it goes to this worker's sticky queue, saves a poll. '' when none is free."""
+        if self._stop.is_set() or self._wf_slots.locked():
+            return ""
+        await self._wf_slots.acquire()  # does not wait: locked() was just checked
+        return self._sticky_queue
+
+    def run_returned(self, task: service_pb2.PollWorkflowTaskQueueResponse | None) -> None:
+        if task is None or not task.task_token:
+            self._wf_slots.release()
+            return
+        running = asyncio.create_task(self._handle_workflow_task(task))
+        self._workflow_tasks.add(running)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._workflow_tasks.discard(t)
+            self._wf_slots.release()
+
+        running.add_done_callback(done)
 
 
 class _UnknownType(Exception):
