@@ -257,8 +257,10 @@ class ExecutionOps:
             while items := self._queued.pop(key, None):
                 try:
                     await self._commit_group(key, items)
-                except Exception:
+                except Exception as exc:
                     log.exception("committing changes of workflow %r run %s failed", key[1], key[2])
+                    for item in items:
+                        _fail(item, exc)
         finally:
             del self._draining[key]
             for item in self._queued.pop(key, []):  # only when cancelled: the server is stopping

@@ -546,13 +546,28 @@ class WorkflowTaskOps(InteractionOps):
 
 
 def _can_start_now(ex: Execution, task: TaskRow) -> bool:
-    """Whether ``task`` may be started in the change that creates it: not a query, and not in a
-    change that consumes a timer its start would set anew (one statement cannot do both)."""
+    """Whether ``task`` may be started in the change that creates it: not a query, still wanted (a
+    later change of the same group may have moved the run on), and not in a change that consumes a
+    timer its start would set anew (one statement cannot do both)."""
     if task.kind == TaskKind.WORKFLOW:
-        return "wft" not in ex.claimed_timers
+        wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
+        return (
+            wt is not None
+            and wt.scheduled_event_id == task.scheduled_event_id
+            and not wt.started_event_id
+            and not wt.backing_off
+            and "wft" not in ex.claimed_timers
+        )
     if task.kind == TaskKind.ACTIVITY:
         sid = task.scheduled_event_id
-        return all(activity_timer_key(sid, what) not in ex.claimed_timers for what in ("stc", "hb"))
+        a = ex.state.activities.get(sid)
+        return (
+            a is not None
+            and a.attempt == task.attempt
+            and not a.HasField("started_time")
+            and not a.backing_off
+            and all(activity_timer_key(sid, what) not in ex.claimed_timers for what in ("stc", "hb"))
+        )
     return False
 
 

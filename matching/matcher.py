@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # How long a started task whose poller left waits for another poller here; after that, its start
 # timeout hands it out again.
 ORPHAN_TTL = 5.0
+# How long a poll past its own timeout waits for the change that set it aside to commit.
+RESERVED_WAIT = 30.0
 QueueKey = tuple[str, str, TaskKind]
 
 
@@ -210,8 +212,11 @@ class Matcher:
                 if not fut.done():
                     if not waiter.reserved:
                         return None
-                    # A change is starting a task for this poll right now: its answer comes at commit.
-                    await fut
+                    # A change is starting a task for this poll right now: its answer comes at commit
+                    # (bounded, in case that commit hangs: the task then times out and is retried).
+                    await asyncio.wait((fut,), timeout=RESERVED_WAIT)
+                    if not fut.done():
+                        return None
                 got = fut.result()
             except asyncio.CancelledError:
                 # The poller went away just as a task was handed to it: pass the task on. A task

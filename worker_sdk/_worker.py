@@ -8,7 +8,7 @@ import contextvars
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -197,14 +197,7 @@ class Worker:
             if not resp.task_token:
                 slots.release()
                 continue
-            task = asyncio.create_task(handle(resp))
-            running.add(task)
-
-            def done(t: asyncio.Task[None]) -> None:
-                running.discard(t)
-                slots.release()
-
-            task.add_done_callback(done)
+            _run_in_slot(handle(resp), running, slots)
 
     async def _poll_workflow_tasks(self, sticky: bool = False) -> None:
         queue = (
@@ -409,14 +402,7 @@ class Worker:
 
     def _run_activity_in_slot(self, task: service_pb2.PollActivityTaskQueueResponse) -> None:
         """Run an activity whose slot is already taken; the slot is released when it ends."""
-        running = asyncio.create_task(self._handle_activity_task(task))
-        self._activity_tasks.add(running)
-
-        def done(t: asyncio.Task[None]) -> None:
-            self._activity_tasks.discard(t)
-            self._act_slots.release()
-
-        running.add_done_callback(done)
+        _run_in_slot(self._handle_activity_task(task), self._activity_tasks, self._act_slots)
 
     async def _respond(self, method: Any, request: Any) -> Any:
         return await respond(self.client, method, request)
@@ -449,14 +435,21 @@ class Worker:
         if task is None or not task.task_token:
             self._wf_slots.release()
             return
-        running = asyncio.create_task(self._handle_workflow_task(task))
-        self._workflow_tasks.add(running)
+        _run_in_slot(self._handle_workflow_task(task), self._workflow_tasks, self._wf_slots)
 
-        def done(t: asyncio.Task[None]) -> None:
-            self._workflow_tasks.discard(t)
-            self._wf_slots.release()
 
-        running.add_done_callback(done)
+def _run_in_slot(
+    work: Coroutine[Any, Any, None], running: set[asyncio.Task[None]], slots: asyncio.Semaphore
+) -> None:
+    """Run ``work`` in a slot already taken from ``slots``; the slot is given back when it ends."""
+    task = asyncio.create_task(work)
+    running.add(task)
+
+    def done(t: asyncio.Task[None]) -> None:
+        running.discard(t)
+        slots.release()
+
+    task.add_done_callback(done)
 
 
 class _UnknownType(Exception):
