@@ -305,14 +305,18 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.check.name(request.namespace, "namespace")
         self.check.name(request.task_queue.name, "task_queue")
 
-        async def start(task: TaskRow) -> service_pb2.PollActivityTaskQueueResponse:
-            return await self.history.record_activity_task_started(task, request.identity)
-
-        response = await self.matcher.poll(
-            request.namespace, request.task_queue.name, TaskKind.ACTIVITY, request.identity,
-            self._poll_timeout(context), start,
+        response = await self._poll_activity(
+            request.namespace, request.task_queue.name, request.identity, self._poll_timeout(context)
         )
         return response or service_pb2.PollActivityTaskQueueResponse()
+
+    async def _poll_activity(
+        self, namespace: str, task_queue: str, identity: str, timeout: float
+    ) -> service_pb2.PollActivityTaskQueueResponse | None:
+        async def start(task: TaskRow) -> service_pb2.PollActivityTaskQueueResponse:
+            return await self.history.record_activity_task_started(task, identity)
+
+        return await self.matcher.poll(namespace, task_queue, TaskKind.ACTIVITY, identity, timeout, start)
 
     @rpc
     async def RespondActivityTaskCompleted(
@@ -322,10 +326,20 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.check.payloads(request.result, "activity result")
         if request.eager_workflow_task_queue:
             self.check.name(request.eager_workflow_task_queue, "eager_workflow_task_queue")
+        if request.next_activity_task_queue:
+            self.check.name(request.next_activity_task_queue, "next_activity_task_queue")
         workflow_task = await self.history.complete_activity_task(
             token, request.result, request.identity, request.eager_workflow_task_queue
         )
-        return service_pb2.RespondActivityTaskCompletedResponse(workflow_task=workflow_task)
+        activity_task = None
+        if request.next_activity_task_queue:
+            # As a poll that does not wait: a task already waiting, or nothing.
+            activity_task = await self._poll_activity(
+                token.namespace, request.next_activity_task_queue, request.identity, 0.0
+            )
+        return service_pb2.RespondActivityTaskCompletedResponse(
+            workflow_task=workflow_task, activity_task=activity_task
+        )
 
     @rpc
     async def RespondActivityTaskFailed(

@@ -32,6 +32,7 @@ from tests.helpers import (
     payloads,
     poll_activity_task,
     poll_workflow_task,
+    rpc_error,
     schedule_activity,
     start_request,
 )
@@ -292,3 +293,33 @@ async def test_an_activity_completion_asking_on_another_queue_leaves_the_task_to
     task = await next_workflow_task(stub, sticky)
     assert task.workflow_execution.workflow_id == wid
     await complete_workflow_task(stub, task.task_token, complete_workflow())
+
+
+# -- the next activity task, returned with an activity's completion --------------------------------
+
+
+async def test_an_activity_completion_brings_back_the_next_activity_task_waiting(
+    stub: Stub, task_queue: str
+) -> None:
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    task = await next_workflow_task(stub, task_queue)
+    await complete_workflow_task(stub, task.task_token, schedule_activity("a1"), schedule_activity("a2"))
+    first = await next_activity_task(stub, task_queue)
+
+    def completion(token: bytes, queue: str) -> S.RespondActivityTaskCompletedRequest:
+        return S.RespondActivityTaskCompletedRequest(
+            task_token=token, result=payloads(b"r"), identity="w1", next_activity_task_queue=queue
+        )
+
+    err = await rpc_error(stub.RespondActivityTaskCompleted(completion(first.task_token, "bad\x00queue"), timeout=10))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT  # refused before anything changed
+    done = await stub.RespondActivityTaskCompleted(completion(first.task_token, task_queue), timeout=10)
+    second = done.activity_task
+    assert second.task_token and {first.activity_id, second.activity_id} == {"a1", "a2"}
+    done = await stub.RespondActivityTaskCompleted(completion(second.task_token, task_queue), timeout=10)
+    assert not done.HasField("activity_task")  # nothing else waits: an empty answer, no waiting
+    history = await fetch_history(stub, wid)
+    assert len(events_of(history, "ActivityTaskCompleted")) == 2
+    started = events_of(history, "ActivityTaskStarted")
+    assert [e.activity_task_started_event_attributes.identity for e in started] == ["tests", "w1"]

@@ -7,6 +7,7 @@ import concurrent.futures
 import contextvars
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Any, Protocol
 
@@ -91,10 +92,13 @@ async def run_activity(
     registered: list[str],
     executor: concurrent.futures.Executor | None,
     next_workflow_task: EagerWorkflowTask | None = None,
-) -> None:
+    next_activity_queue: Callable[[], str] = lambda: "",
+) -> service_pb2.PollActivityTaskQueueResponse | None:
     """Run one attempt and report its outcome: completed, failed, or cancelled (when asked).
 
-    With ``next_workflow_task``, a completion may bring back the run's next workflow task."""
+    With ``next_workflow_task``, a completion may bring back the run's next workflow task. When
+    ``next_activity_queue()`` names a queue, it may bring back the next activity task waiting there,
+    for the caller to run in the same slot; that task is returned."""
     conv = client.data_converter
     name = resp.activity_type.name
     heartbeat_timeout = _duration(resp.heartbeat_timeout)
@@ -155,12 +159,12 @@ async def run_activity(
                 details=await conv.encode(list(getattr(exc, "details", ()))),
             ),
         )
-        return
+        return None
     except Exception as exc:
         if not isinstance(exc, ApplicationError):
             log.warning("activity %s (%s) attempt %d failed: %r", name, resp.activity_id, resp.attempt, exc)
         await _fail(client, resp.task_token, exc, identity)
-        return
+        return None
     finally:
         heartbeater.stop()
     payloads = await conv.encode([result])
@@ -168,12 +172,16 @@ async def run_activity(
         task_token=resp.task_token, result=payloads, identity=identity
     )
     workflow_task = None
+    next_activity = None
     queue = await next_workflow_task.reserve_slot() if next_workflow_task is not None else ""
     try:
         request.eager_workflow_task_queue = queue
+        request.next_activity_task_queue = next_activity_queue()
         completed = await client.call(client.service.RespondActivityTaskCompleted, request)
         if completed.HasField("workflow_task"):
             workflow_task = completed.workflow_task
+        if completed.HasField("activity_task"):
+            next_activity = completed.activity_task
     except RPCError as exc:
         if exc.status == grpc.StatusCode.RESOURCE_EXHAUSTED:
             # The result is over a server limit: fail the activity for good, saying which limit.
@@ -190,6 +198,7 @@ async def run_activity(
     finally:
         if queue and next_workflow_task is not None:
             next_workflow_task.run_returned(workflow_task)
+    return next_activity
 
 
 class EagerWorkflowTask(Protocol):

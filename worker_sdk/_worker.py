@@ -410,16 +410,20 @@ class Worker:
     # -- activities --------------------------------------------------------------------------------
 
     async def _handle_activity_task(self, resp: service_pb2.PollActivityTaskQueueResponse) -> None:
-        await run_activity(
-            self.client,
-            resp,
-            self._activities.get(resp.activity_type.name),
-            task_queue=self.task_queue,
-            identity=self.identity,
-            registered=list(self._activities),
-            executor=self._activity_executor,
-            next_workflow_task=self if self._sticky_queue and self._workflows else None,
-        )
+        """Run an activity attempt; its completion may bring back the next one, run in the same slot."""
+        task: service_pb2.PollActivityTaskQueueResponse | None = resp
+        while task is not None:
+            task = await run_activity(
+                self.client,
+                task,
+                self._activities.get(task.activity_type.name),
+                task_queue=self.task_queue,
+                identity=self.identity,
+                registered=list(self._activities),
+                executor=self._activity_executor,
+                next_workflow_task=self if self._sticky_queue and self._workflows else None,
+                next_activity_queue=lambda: "" if self._stop.is_set() else self.task_queue,
+            )
 
     # -- workflow tasks returned with an activity's completion -------------------------------------
 

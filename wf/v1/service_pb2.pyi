@@ -380,22 +380,26 @@ class PollActivityTaskQueueResponse(_message.Message):
     def __init__(self, task_token: _Optional[bytes] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., activity_id: _Optional[str] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., current_attempt_scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., schedule_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., heartbeat_details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_namespace: _Optional[str] = ...) -> None: ...
 
 class RespondActivityTaskCompletedRequest(_message.Message):
-    __slots__ = ("task_token", "result", "identity", "eager_workflow_task_queue")
+    __slots__ = ("task_token", "result", "identity", "eager_workflow_task_queue", "next_activity_task_queue")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     EAGER_WORKFLOW_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ACTIVITY_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     result: _common_pb2.Payloads
     identity: str
     eager_workflow_task_queue: str
-    def __init__(self, task_token: _Optional[bytes] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ..., eager_workflow_task_queue: _Optional[str] = ...) -> None: ...
+    next_activity_task_queue: str
+    def __init__(self, task_token: _Optional[bytes] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ..., eager_workflow_task_queue: _Optional[str] = ..., next_activity_task_queue: _Optional[str] = ...) -> None: ...
 
 class RespondActivityTaskCompletedResponse(_message.Message):
-    __slots__ = ("workflow_task",)
+    __slots__ = ("workflow_task", "activity_task")
     WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASK_FIELD_NUMBER: _ClassVar[int]
     workflow_task: PollWorkflowTaskQueueResponse
-    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ...) -> None: ...
+    activity_task: PollActivityTaskQueueResponse
+    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ..., activity_task: _Optional[_Union[PollActivityTaskQueueResponse, _Mapping]] = ...) -> None: ...
 
 class RespondActivityTaskFailedRequest(_message.Message):
     __slots__ = ("task_token", "failure", "identity")
