@@ -243,7 +243,8 @@ class ExecutionOps:
 
         Changes of one run are applied in this process one after another, by one task per run. The
         changes that queue up while one commits are applied together and committed as one (group
-        commit), each as if alone: a change that fails fails alone, and the others go on.
+        commit), each as if alone: a change refused is refused on committed state (the changes
+        before it in its group are committed first), and the others go on.
         """
         loop = asyncio.get_running_loop()
         item: _Op[T] = _Op(op, loop.create_future())
@@ -294,8 +295,14 @@ class ExecutionOps:
                     # or started there): refuse only on what the database holds.
                     self._cache.drop(key)
                     continue
-                _fail(items.pop(i), error)
-                continue  # the others again, on a fresh copy
+                if i > 0:
+                    # Judged on changes not yet durable: commit those first, then look again on what
+                    # they committed, so every change is refused or made on committed state, as if alone.
+                    await self._commit_group(key, items[:i])
+                    await self._commit_group(key, items[i:])
+                    return
+                _fail(items.pop(0), error)
+                continue  # the others again
             if not ex.changed:
                 _resolve(items, results)
                 return

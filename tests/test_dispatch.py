@@ -15,6 +15,8 @@ from datetime import timedelta
 import asyncpg
 import grpc
 
+from history.errors import FailedPrecondition
+from history.mutable_state import Execution
 from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 from matching import Matcher
 from server.app import Server
@@ -323,3 +325,37 @@ async def test_an_activity_completion_brings_back_the_next_activity_task_waiting
     assert len(events_of(history, "ActivityTaskCompleted")) == 2
     started = events_of(history, "ActivityTaskStarted")
     assert [e.activity_task_started_event_attributes.identity for e in started] == ["tests", "w1"]
+
+
+async def test_a_change_refused_in_a_group_is_refused_only_once_those_before_it_are_durable(
+    server: Server, stub: Stub, task_queue: str
+) -> None:
+    # Two pollers claiming one task row at once, say: the loser is refused because the winner
+    # started the task, and then deletes the stale row. Were it refused before the winner's change
+    # was committed, that clean-up could take the row from under the winner.
+    wid = new_id()
+    started = await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    history = server.history
+    assert history is not None
+    key = (NS, wid, started.run_id)
+    first_free_id = (await history._load(key)).next_event_id
+
+    def signal(ex: Execution) -> int:
+        history._append_signal(ex, "s", common_pb2.Payloads(), "tests", f"r-{wid}")
+        return ex.record.next_event_id
+
+    def needs_the_signal_absent(ex: Execution) -> None:
+        if ex.record.next_event_id != first_free_id:
+            raise FailedPrecondition("the run moved on")
+
+    finished: list[str] = []
+    calls = [
+        asyncio.ensure_future(history._update(key, signal)),
+        asyncio.ensure_future(history._update(key, needs_the_signal_absent)),
+    ]
+    for name, call in zip(("signal", "refused"), calls, strict=True):
+        call.add_done_callback(lambda c, name=name: finished.append(name))
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[1], FailedPrecondition), outcomes
+    assert finished == ["signal", "refused"]
+    assert len(events_of(await fetch_history(stub, wid), "WorkflowExecutionSignaled")) == 1
