@@ -9,7 +9,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
@@ -22,8 +22,8 @@ from history.errors import (
 from history.limits import Limits
 from history.mutable_state import RUNNING, Execution
 from history.notify import Notifier
-from history.store import ExecutionRecord, Store, WriteRejected
-from history.tasks import TaskRow
+from history.store import ExecutionRecord, Mutation, Store, WriteRejected
+from history.tasks import Handoff, TaskRow
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 T = TypeVar("T")
@@ -114,23 +114,6 @@ def decode_token(data: bytes) -> internal_pb2.TaskToken:
     if not token.workflow_id or not token.run_id or not token.scheduled_event_id:
         raise InvalidArgument("task_token is malformed")
     return token
-
-
-class Handoff(Protocol):
-    """A poller waiting in this process, set aside for a task this change starts (see
-    :meth:`ExecutionOps._update`): the task is started in the same commit that creates it, and the
-    poller is handed the started task's response, with no task row and no second commit."""
-
-    identity: str
-
-    def deliver(self, response: Message) -> None:
-        """Hand the started task to the poller (or to another one, if it left meanwhile)."""
-
-    def fail(self, exc: BaseException) -> None:
-        """The task was started but its response could not be built."""
-
-    def release(self) -> None:
-        """The change was not committed: the poller goes back to waiting."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -308,8 +291,7 @@ class ExecutionOps:
                 return
             if len(items) > 1 and not ex.closes and set(ex.timers) & set(ex.claimed_timers):
                 # One change consumes a timer another sets anew: commit them one at a time.
-                for item in items:
-                    await self._commit_group(key, [item])
+                await self._one_at_a_time(key, items)
                 return
             direct = self._start_directly(ex) if ex.tasks or ex.wanted_by else []
             try:
@@ -322,8 +304,7 @@ class ExecutionOps:
             except WriteRejected as exc:
                 _release(direct)
                 if len(items) > 1:  # some change's task or timer is gone: find whose, one at a time
-                    for item in items:
-                        await self._commit_group(key, [item])
+                    await self._one_at_a_time(key, items)
                 else:
                     _fail(items[0], TaskGone(str(exc)))
                 return
@@ -332,17 +313,28 @@ class ExecutionOps:
                 for item in items:
                     _fail(item, exc)
                 raise
-            mutation.record.db_version += 1
-            self._cache.put(key, mutation.record, mutation.events)
-            try:
-                self._after_commit(ex, mutation.record, task_ids)
-            finally:
-                _resolve(items, results)
-                if direct:
-                    await self._hand_over(direct)
+            _resolve(items, results)
+            await self._committed(ex, mutation, task_ids, direct)
             return
         for item in items:
             _fail(item, ConcurrentUpdate(f"workflow {key[1]!r} run {key[2]} is changing too fast; try again"))
+
+    async def _committed(
+        self, ex: Execution, mutation: Mutation, task_ids: list[int], direct: list[DirectStart]
+    ) -> None:
+        """After ``ex``'s change was written: cache it, tell matching and waiters, hand over the tasks
+        it started for waiting pollers."""
+        mutation.record.db_version = mutation.expected_version + 1
+        self._cache.put(ex.key, mutation.record, mutation.events)
+        try:
+            self._after_commit(ex, mutation.record, task_ids)
+        finally:
+            if direct:
+                await self._hand_over(direct)
+
+    async def _one_at_a_time(self, key: tuple[str, str, str], items: list[_Op[Any]]) -> None:
+        for item in items:
+            await self._commit_group(key, [item])
 
     # -- starting tasks in the change that creates them ----------------------------------------------
 
@@ -370,6 +362,12 @@ class ExecutionOps:
         finally:
             for d in pending:
                 d.handoff.fail(asyncio.CancelledError())
+
+    async def _last_event(self, record: ExecutionRecord) -> H.HistoryEvent | None:
+        """The run's last event (its close event, once it is closed)."""
+        last = record.next_event_id - 1
+        events = await self._events((record.namespace, record.workflow_id, record.run_id), last, last)
+        return H.HistoryEvent.FromString(events[0]) if events else None
 
     async def _events(self, key: tuple[str, str, str], first: int, last: int) -> list[bytes]:
         """Serialized events ``first`` to ``last`` of a run: from memory when this process wrote
@@ -481,9 +479,8 @@ class ExecutionOps:
             if state.HasField("last_workflow_task_failure"):
                 pending.last_failure.CopyFrom(state.last_workflow_task_failure)
         if record.status != RUNNING:
-            data = await self.store.read_event(namespace, record.workflow_id, record.run_id, record.next_event_id - 1)
-            if data:
-                close = H.HistoryEvent.FromString(data)
+            close = await self._last_event(record)
+            if close is not None:
                 if close.HasField("workflow_execution_completed_event_attributes"):
                     resp.result.CopyFrom(close.workflow_execution_completed_event_attributes.result)
                 elif close.HasField("workflow_execution_failed_event_attributes"):
@@ -507,9 +504,8 @@ class ExecutionOps:
             closed = record.status != RUNNING
             if close_only:
                 if closed:
-                    last = record.next_event_id - 1
-                    events = await self._events(key, last, last)
-                    history = H.History(events=[H.HistoryEvent.FromString(e) for e in events])
+                    close = await self._last_event(record)
+                    history = H.History(events=[close] if close is not None else [])
                     return service_pb2.GetWorkflowExecutionHistoryResponse(history=history, run_id=record.run_id)
                 events = []
             else:

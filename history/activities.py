@@ -110,8 +110,8 @@ class ActivityOps(ExecutionOps):
         key = (task.namespace, task.workflow_id, task.run_id)
 
         def op(ex: Execution) -> internal_pb2.ActivityState:
-            a = ex.state.activities.get(task.scheduled_event_id) if ex.running else None
-            if a is None or a.attempt != task.attempt or a.HasField("started_time") or a.backing_off:
+            a = self._waiting_attempt(ex, task)
+            if a is None:
                 raise TaskGone("stale activity task")
             ex.claimed_task_ids.append(task.id)
             self._start_activity_attempt(ex, a, identity)
@@ -134,6 +134,14 @@ class ActivityOps(ExecutionOps):
         events = await self._events(key, a.scheduled_event_id, a.scheduled_event_id)
         scheduled = H.HistoryEvent.FromString(events[0] if events else b"").activity_task_scheduled_event_attributes
         return activity_task_response(*key, workflow_type, a, scheduled.input)
+
+    @staticmethod
+    def _waiting_attempt(ex: Execution, task: TaskRow) -> internal_pb2.ActivityState | None:
+        """The activity attempt ``task`` hands out, if it still waits to be started."""
+        a = ex.state.activities.get(task.scheduled_event_id) if ex.running else None
+        if a is None or a.attempt != task.attempt or a.HasField("started_time") or a.backing_off:
+            return None
+        return a
 
     @staticmethod
     def _started_activity(ex: Execution, token: internal_pb2.TaskToken) -> internal_pb2.ActivityState:

@@ -15,7 +15,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from history.limits import Limits
 from history.store import ExecutionRecord, Mutation
-from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+from history.tasks import Handoff, TaskKind, TaskRow, TimerKind, TimerRow
 from wf.v1 import common_pb2, history_pb2, internal_pb2
 
 RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
@@ -52,7 +52,7 @@ class Execution:
         self.changed = new
         # Callers that want a workflow task this change schedules on a given queue handed straight
         # to them (an activity's worker, in its completion), with what to hand it through.
-        self.wanted_by: list[tuple[str, Any]] = []
+        self.wanted_by: list[tuple[str, Handoff]] = []
         # Updates whose state changed (accepted, rejected, completed): their callers are woken.
         self.updates_changed = False
 

@@ -95,13 +95,7 @@ class HistoryService(WorkflowTaskOps):
                         latest.run_id,
                     ) from None
                 continue  # it closed meanwhile: try again
-            mutation.record.db_version = 1
-            self._cache.put(ex.key, mutation.record, mutation.events)
-            try:
-                self._after_commit(ex, mutation.record, task_ids)
-            finally:
-                if direct:
-                    await self._hand_over(direct)
+            await self._committed(ex, mutation, task_ids, direct)
             return ex.record.run_id, True
         raise ConcurrentUpdate(f"workflow id {req.workflow_id!r} is being started concurrently; try again")
 

@@ -1,4 +1,5 @@
-"""Task and timer rows: what history writes for matching and for its own timer processor.
+"""Task and timer rows: what history writes for matching and for its own timer processor, and the
+hand-off through which history starts a task for a poll matching holds.
 
 The kind numbers are stored in the database: they are frozen. Add new kinds with new numbers.
 """
@@ -8,6 +9,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
+
+from google.protobuf.message import Message
 
 
 class TaskKind(enum.IntEnum):
@@ -55,3 +59,20 @@ class TimerRow:
     kind: TimerKind
     event_id: int
     attempt: int
+
+
+class Handoff(Protocol):
+    """A poller waiting in this process, set aside for a task a change creates: the task is started
+    in that same commit (``history._core.ExecutionOps._update``), and the poller is handed the
+    started task's response, with no task row and no second commit."""
+
+    identity: str
+
+    def deliver(self, response: Message) -> None:
+        """Hand the started task to the poller (or to another one, if it left meanwhile)."""
+
+    def fail(self, exc: BaseException) -> None:
+        """The task was started but its response could not be built."""
+
+    def release(self) -> None:
+        """The change was not committed: the poller goes back to waiting."""

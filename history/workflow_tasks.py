@@ -13,7 +13,6 @@ from history import retry
 from history._core import (
     CompletionResult,
     DirectStart,
-    Handoff,
     TaskGone,
     _release,
     _user_timer_key,
@@ -25,7 +24,7 @@ from history.errors import NotFound
 from history.interaction import InteractionOps
 from history.limits import MAX_DURATION_SECONDS, id_length
 from history.mutable_state import Execution, activity_timer_key, duration, is_set
-from history.tasks import TaskKind, TaskRow, TimerKind
+from history.tasks import Handoff, TaskKind, TaskRow, TimerKind
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
@@ -54,14 +53,7 @@ class WorkflowTaskOps(InteractionOps):
         key = (task.namespace, task.workflow_id, task.run_id)
 
         def op(ex: Execution) -> _StartedTask:
-            wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
-            if (
-                not ex.running
-                or wt is None
-                or wt.backing_off
-                or wt.scheduled_event_id != task.scheduled_event_id
-                or wt.started_event_id
-            ):
+            if not _workflow_task_waits(ex, task):
                 raise TaskGone("stale workflow task")
             ex.claimed_task_ids.append(task.id)
             return self._begin_workflow_task(ex, identity)
@@ -171,7 +163,7 @@ class WorkflowTaskOps(InteractionOps):
         for j, (queue, handoff) in enumerate(ex.wanted_by):
             if queue == task.task_queue:
                 del ex.wanted_by[j]
-                return handoff  # type: ignore[no-any-return]
+                return handoff
         return None
 
     def _start_task_now(
@@ -545,28 +537,28 @@ class WorkflowTaskOps(InteractionOps):
                 self._finish_activity(ex, act)
 
 
+def _workflow_task_waits(ex: Execution, task: TaskRow) -> bool:
+    """Whether the workflow task ``task`` hands out still waits to be started."""
+    wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
+    return (
+        ex.running
+        and wt is not None
+        and not wt.backing_off
+        and wt.scheduled_event_id == task.scheduled_event_id
+        and not wt.started_event_id
+    )
+
+
 def _can_start_now(ex: Execution, task: TaskRow) -> bool:
     """Whether ``task`` may be started in the change that creates it: not a query, still wanted (a
     later change of the same group may have moved the run on), and not in a change that consumes a
     timer its start would set anew (one statement cannot do both)."""
     if task.kind == TaskKind.WORKFLOW:
-        wt = ex.state.workflow_task if ex.state.HasField("workflow_task") else None
-        return (
-            wt is not None
-            and wt.scheduled_event_id == task.scheduled_event_id
-            and not wt.started_event_id
-            and not wt.backing_off
-            and "wft" not in ex.claimed_timers
-        )
+        return _workflow_task_waits(ex, task) and "wft" not in ex.claimed_timers
     if task.kind == TaskKind.ACTIVITY:
         sid = task.scheduled_event_id
-        a = ex.state.activities.get(sid)
-        return (
-            a is not None
-            and a.attempt == task.attempt
-            and not a.HasField("started_time")
-            and not a.backing_off
-            and all(activity_timer_key(sid, what) not in ex.claimed_timers for what in ("stc", "hb"))
+        return WorkflowTaskOps._waiting_attempt(ex, task) is not None and all(
+            activity_timer_key(sid, what) not in ex.claimed_timers for what in ("stc", "hb")
         )
     return False
 

@@ -86,15 +86,23 @@ class _Queue:
     last_scan: float = 0.0
 
 
-def _hand_to_waiter(q: _Queue, item: TaskRow | Message | None) -> bool:
-    """Wake the longest-waiting poll of ``q`` with ``item``; False if no poll waits."""
-    q.generation += 1
+def _next_waiter(q: _Queue) -> _Waiter | None:
+    """Take the longest-waiting poll of ``q`` that is still there, if any."""
     while q.waiters:
         waiter = q.waiters.popleft()
         if not waiter.fut.done():
-            waiter.fut.set_result(item)
-            return True
-    return False
+            return waiter
+    return None
+
+
+def _hand_to_waiter(q: _Queue, item: TaskRow | Message | None) -> bool:
+    """Wake the longest-waiting poll of ``q`` with ``item``; False if no poll waits."""
+    q.generation += 1
+    waiter = _next_waiter(q)
+    if waiter is None:
+        return False
+    waiter.fut.set_result(item)
+    return True
 
 
 class Matcher:
@@ -142,24 +150,17 @@ class Matcher:
     @staticmethod
     def _wake_all(q: _Queue) -> None:
         q.maybe_backlog = True
-        q.generation += 1
-        while q.waiters:
-            waiter = q.waiters.popleft()
-            if not waiter.fut.done():
-                waiter.fut.set_result(None)
+        while _hand_to_waiter(q, None):
+            pass
 
     def reserve(self, task: TaskRow) -> _Waiter | None:
         """Set aside a poller waiting here for ``task``'s queue, for history to start the task in the
-        change that creates it (see ``history._core.Handoff``); None when no poller waits."""
+        change that creates it (see ``history.tasks.Handoff``); None when no poller waits."""
         q = self._queues.get((task.namespace, task.task_queue, task.kind))
-        if q is None:
-            return None
-        while q.waiters:
-            waiter = q.waiters.popleft()
-            if not waiter.fut.done():
-                waiter.reserved = True
-                return waiter
-        return None
+        waiter = _next_waiter(q) if q is not None else None
+        if waiter is not None:
+            waiter.reserved = True
+        return waiter
 
     def _pass_on(self, q: _Queue, item: TaskRow | Message) -> None:
         """Give what a departed poller was handed to another poller (or keep it for the next)."""

@@ -7,7 +7,6 @@ import concurrent.futures
 import contextvars
 import logging
 import threading
-from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Any, Protocol
 
@@ -91,14 +90,13 @@ async def run_activity(
     identity: str,
     registered: list[str],
     executor: concurrent.futures.Executor | None,
-    next_workflow_task: EagerWorkflowTask | None = None,
-    next_activity_queue: Callable[[], str] = lambda: "",
+    next_tasks: NextTasks | None = None,
 ) -> service_pb2.PollActivityTaskQueueResponse | None:
     """Run one attempt and report its outcome: completed, failed, or cancelled (when asked).
 
-    With ``next_workflow_task``, a completion may bring back the run's next workflow task. When
-    ``next_activity_queue()`` names a queue, it may bring back the next activity task waiting there,
-    for the caller to run in the same slot; that task is returned."""
+    With ``next_tasks``, a completion may bring back the run's next workflow task (run by
+    ``next_tasks``) and the next activity task waiting in the queue, which is returned for the
+    caller to run in the same slot."""
     conv = client.data_converter
     name = resp.activity_type.name
     heartbeat_timeout = _duration(resp.heartbeat_timeout)
@@ -173,10 +171,10 @@ async def run_activity(
     )
     workflow_task = None
     next_activity = None
-    queue = await next_workflow_task.reserve_slot() if next_workflow_task is not None else ""
+    queue = await next_tasks.reserve_slot() if next_tasks is not None else ""
     try:
         request.eager_workflow_task_queue = queue
-        request.next_activity_task_queue = next_activity_queue()
+        request.next_activity_task_queue = next_tasks.next_activity_queue() if next_tasks is not None else ""
         completed = await client.call(client.service.RespondActivityTaskCompleted, request)
         if completed.HasField("workflow_task"):
             workflow_task = completed.workflow_task
@@ -196,19 +194,23 @@ async def run_activity(
         else:
             log.warning("reporting activity %s result failed: %s", name, exc.message)
     finally:
-        if queue and next_workflow_task is not None:
-            next_workflow_task.run_returned(workflow_task)
+        if queue and next_tasks is not None:
+            next_tasks.run_returned(workflow_task)
     return next_activity
 
 
-class EagerWorkflowTask(Protocol):
-    """The worker's side of a workflow task returned with an activity's completion."""
+class NextTasks(Protocol):
+    """The worker's side of the tasks an activity's completion may bring back."""
 
     async def reserve_slot(self) -> str:
-        """Take a workflow-task slot if one is free: the queue to ask for the task on, or ''."""
+        """Take a workflow-task slot if one is free: the queue to ask for the run's next workflow
+        task on, or '' (no slot, or no workflows here)."""
 
     def run_returned(self, task: service_pb2.PollWorkflowTaskQueueResponse | None) -> None:
-        """Run the task returned (in the slot taken), or give the slot back if none came."""
+        """Run the workflow task returned (in the slot taken), or give the slot back if none came."""
+
+    def next_activity_queue(self) -> str:
+        """The queue to ask for the next activity task on, or '' (the worker is stopping)."""
 
 
 async def _fail(client: Client, token: bytes, exc: BaseException, identity: str) -> None:

@@ -422,19 +422,21 @@ class Worker:
                 identity=self.identity,
                 registered=list(self._activities),
                 executor=self._activity_executor,
-                next_workflow_task=self if self._sticky_queue and self._workflows else None,
-                next_activity_queue=lambda: "" if self._stop.is_set() else self.task_queue,
+                next_tasks=self,
             )
 
-    # -- workflow tasks returned with an activity's completion -------------------------------------
+    # -- tasks returned with an activity's completion (see _activity_runner.NextTasks) ------------
 
     async def reserve_slot(self) -> str:
         """A workflow-task slot for the task an activity completion may bring back: the run's next
         workflow task, if it goes to this worker's sticky queue, saves a poll. '' when none is free."""
-        if self._stop.is_set() or self._wf_slots.locked():
+        if not self._sticky_queue or not self._workflows or self._stop.is_set() or self._wf_slots.locked():
             return ""
         await self._wf_slots.acquire()  # does not wait: locked() was just checked
         return self._sticky_queue
+
+    def next_activity_queue(self) -> str:
+        return "" if self._stop.is_set() else self.task_queue
 
     def run_returned(self, task: service_pb2.PollWorkflowTaskQueueResponse | None) -> None:
         if task is None or not task.task_token:
