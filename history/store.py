@@ -314,10 +314,13 @@ class Store:
         Workflow pollers also take query tasks: both come back for ``TaskKind.WORKFLOW``.
         """
         kinds = [int(TaskKind.WORKFLOW), int(TaskKind.QUERY)] if kind == TaskKind.WORKFLOW else [int(kind)]
+        # One ordered range of the queue index per kind, merged: `kind = ANY(...)` would not use the
+        # index's order, and would walk the whole table (deleted rows too) by primary key instead.
         rows = await self.pool.fetch(
-            "SELECT id, kind, workflow_id, run_id, scheduled_event_id, attempt FROM tasks "
-            "WHERE namespace = $1 AND task_queue = $2 AND kind = ANY($3::smallint[]) AND id > $4 "
-            "ORDER BY id LIMIT $5",
+            "SELECT t.* FROM unnest($3::smallint[]) AS k(kind), LATERAL ("
+            " SELECT id, kind, workflow_id, run_id, scheduled_event_id, attempt FROM tasks"
+            " WHERE namespace = $1 AND task_queue = $2 AND tasks.kind = k.kind AND id > $4"
+            " ORDER BY id LIMIT $5) AS t ORDER BY t.id LIMIT $5",
             namespace,
             task_queue,
             kinds,

@@ -2,10 +2,13 @@
 
 A task row is written by history in the same transaction as the event that caused it. After commit,
 history offers the task here: a poller already waiting in this process gets it at once (sync match).
-Otherwise it stays in the backlog, which is the task table itself: a poller looks there first, and
-other server processes learn of new rows through a LISTEN/NOTIFY hint. Whoever takes a task claims its
-row in the transaction that records the start, so a task is handed out once across all processes;
-a row that a crashed or cancelled poller took but never started is still in the table.
+Otherwise it stays in the backlog, which is the task table itself: this process keeps the rows it
+knows of in a bounded in-memory buffer per queue (the ones it committed itself, and the ones it read),
+and reads the table forward from where its last read ended, one poller at a time, only when the
+buffer is empty and the table may hold more; other server processes learn of new rows through a
+LISTEN/NOTIFY hint. Whoever takes a task claims its row in the transaction that records the start, so
+a task is handed out once across all processes; a row that a crashed or cancelled poller took but
+never started is still in the table.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 # How long a started task whose poller left waits for another poller here; after that, its start
 # timeout hands it out again.
 ORPHAN_TTL = 5.0
+# Task rows a queue keeps in memory at most; past that, new ones are left to be read from the table.
+BUFFER_MAX = 1000
 # How long a poll past its own timeout waits for the change that set it aside to commit.
 RESERVED_WAIT = 30.0
 QueueKey = tuple[str, str, TaskKind]
@@ -77,13 +82,26 @@ class _Queue:
     # Bumped by every offer or hint, so a poller can tell whether something came while it looked.
     generation: int = 0
     pollers: dict[str, float] = field(default_factory=dict)
-    # Task ids a local poller is claiming right now: the others skip them.
-    starting: set[int] = field(default_factory=set)
-    # Whether the task table may hold rows for this queue that no local poller was handed. Pollers
-    # read the table only then (or every ``rescan_interval`` at least), so a queue served by sync
-    # match costs no query per poll.
+    # Backlog rows known here and not handed out yet, oldest first.
+    buffer: deque[TaskRow] = field(default_factory=deque)
+    # Ids of the rows in ``buffer`` or being claimed by a local poller: a read of the table skips them.
+    held: set[int] = field(default_factory=set)
+    # Whether the task table may hold rows for this queue that are not in ``buffer``. Pollers read the
+    # table only then (or every ``rescan_interval`` at least), so a queue served by sync match or by
+    # its own commits costs no query per poll.
     maybe_backlog: bool = True
+    # Where the next read of the table starts (0: from the beginning), and the read in progress.
+    read_after: int = 0
+    reading: asyncio.Future[None] | None = None
     last_scan: float = 0.0
+
+    def hold(self, task: TaskRow) -> bool:
+        """Keep ``task`` for a later poller; False when the buffer is full or already has it."""
+        if len(self.buffer) >= BUFFER_MAX or task.id in self.held:
+            return False
+        self.buffer.append(task)
+        self.held.add(task.id)
+        return True
 
 
 def _next_waiter(q: _Queue) -> _Waiter | None:
@@ -134,7 +152,8 @@ class Matcher:
             key = (task.namespace, task.task_queue, kind)
             q = self._queue(key)
             if not _hand_to_waiter(q, task):
-                q.maybe_backlog = True
+                if not q.hold(task):
+                    q.maybe_backlog = True
                 self.notifier.publish("t", "\x1f".join((task.namespace, str(int(kind)), task.task_queue)))
 
     def _on_hint(self, body: str) -> None:
@@ -242,34 +261,69 @@ class Matcher:
                 continue
 
     async def _start(self, q: _Queue, task: TaskRow, start: Callable[[TaskRow], Awaitable[R]]) -> R:
-        q.starting.add(task.id)
+        q.held.add(task.id)
         try:
             return await start(task)
+        except TaskGone:
+            raise
+        except BaseException:
+            # Its row may still be in the table: the next read finds it again, and a poller waiting
+            # here looks now.
+            q.maybe_backlog = True
+            _hand_to_waiter(q, None)
+            raise
         finally:
-            q.starting.discard(task.id)
+            q.held.discard(task.id)
 
     async def _from_backlog(
         self, q: _Queue, key: QueueKey, start: Callable[[TaskRow], Awaitable[R]]
     ) -> R | None:
+        while True:
+            if q.buffer:
+                task = q.buffer.popleft()
+                if q.buffer:
+                    _hand_to_waiter(q, None)  # more are here: let another local poller take one too
+                try:
+                    return await self._start(q, task, start)
+                except TaskGone:
+                    continue
+            if not await self._read_backlog(q, key):
+                return None
+
+    async def _read_backlog(self, q: _Queue, key: QueueKey) -> bool:
+        """Read the next rows of the queue's table into its buffer (one reader at a time); False when
+        there is nothing more to read now."""
+        if q.reading is not None:
+            await asyncio.shield(q.reading)  # another poller is reading: take what it found
+            return bool(q.buffer)
         now = time.monotonic()
-        if not q.maybe_backlog and now - q.last_scan < self.rescan_interval:
-            return None
-        generation = q.generation
-        q.last_scan = now
-        rows = await self.store.backlog(*key, after_id=0, limit=self.backlog_batch + len(q.starting))
-        if not rows and q.generation == generation:
-            q.maybe_backlog = False
-        for task in rows:
-            if task.id in q.starting:
-                continue
-            try:
-                result = await self._start(q, task, start)
-            except TaskGone:
-                continue
-            if len(rows) > 1:
-                _hand_to_waiter(q, None)  # more may be waiting in the table: let another local poller look too
-            return result
-        return None
+        if q.read_after == 0 and not q.maybe_backlog and now - q.last_scan < self.rescan_interval:
+            return False
+        q.reading = asyncio.get_running_loop().create_future()
+        try:
+            generation = q.generation
+            if q.read_after == 0:
+                q.last_scan = now
+            rows = await self.store.backlog(*key, after_id=q.read_after, limit=self.backlog_batch)
+            for i, task in enumerate(rows):
+                if task.id not in q.held and not q.hold(task):
+                    # The buffer is full: the next read goes on from the last row kept.
+                    q.read_after = rows[i - 1].id if i > 0 else q.read_after
+                    q.maybe_backlog = True
+                    return True
+            if len(rows) < self.backlog_batch:
+                # The end of the table. Rows committed meanwhile with smaller ids (a transaction that
+                # took its id earlier) are found when the next read starts over from the beginning.
+                full_circle = q.read_after == 0
+                q.read_after = 0
+                if full_circle and q.generation == generation:
+                    q.maybe_backlog = False
+                return bool(q.buffer) or not full_circle
+            q.read_after = rows[-1].id
+            return True
+        finally:
+            q.reading.set_result(None)
+            q.reading = None
 
     # -- introspection ----------------------------------------------------------------------------
 
