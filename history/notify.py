@@ -33,6 +33,9 @@ class Notifier:
         self._listen_conn: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        # The database backend that publishes for this process: its messages are not for us, as
+        # this process's own subscribers were told in-process already.
+        self._publisher_pid: int | None = None
 
     def subscribe(self, prefix: str, handler: Callable[[str], None]) -> None:
         """Call ``handler(rest)`` for each message ``prefix|rest`` (from any process, this one too)."""
@@ -75,6 +78,8 @@ class Notifier:
             await self._listen_conn.close()
 
     def _on_message(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if pid == self._publisher_pid:
+            return
         prefix, _, rest = payload.partition("|")
         for handler in self._handlers.get(prefix, ()):
             try:
@@ -94,6 +99,7 @@ class Notifier:
                 try:
                     if conn is None or conn.is_closed():
                         conn = await asyncpg.connect(self._dsn)
+                        self._publisher_pid = conn.get_server_pid()
                     await conn.execute("SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m", CHANNEL, batch)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("could not publish %d notifications: %s", len(batch), exc)
