@@ -195,6 +195,7 @@ class ExecutionOps:
         on_tasks: Callable[[list[TaskRow]], None] = lambda tasks: None,
         on_timer: Callable[[datetime], None] = lambda at: None,
         reserve: Callable[[TaskRow], Handoff | None] = lambda task: None,
+        start_concurrency: int = 5,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -208,6 +209,9 @@ class ExecutionOps:
         self._queued: dict[tuple[str, str, str], list[_Op[Any]]] = {}
         self._draining: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self._watchers: dict[tuple[str, str, str], asyncio.Event] = {}
+        # New runs' starts in progress at once: the rest of the database pool stays free for the runs
+        # already going, so a surge of starts slows the starts, not every running workflow.
+        self._start_slots = asyncio.Semaphore(start_concurrency)
         notifier.subscribe("c", self._on_closed_elsewhere)
 
     # -- the shared load → mutate → commit helper --------------------------------------------------

@@ -39,6 +39,10 @@ class HistoryService(WorkflowTaskOps):
 
     async def start_workflow(self, req: service_pb2.StartWorkflowExecutionRequest) -> tuple[str, bool]:
         """Start a run; returns (run id, started). A repeated request id returns the first run."""
+        async with self._start_slots:
+            return await self._start_workflow(req)
+
+    async def _start_workflow(self, req: service_pb2.StartWorkflowExecutionRequest) -> tuple[str, bool]:
         request_id = req.request_id or str(uuid.uuid4())
         policy = req.workflow_id_reuse_policy
         for _ in range(5):

@@ -46,6 +46,7 @@ class Server:
         self._background: list[asyncio.Task[None]] = []
         self.history: HistoryService | None = None
         self.matcher: Matcher | None = None
+        self.timers: TimerProcessor | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -57,11 +58,19 @@ class Server:
         await self._notifier.start()
         store = Store(self._pool)
         matcher = Matcher(store, self._notifier)
-        history = HistoryService(store, self._notifier, cfg.limits, on_tasks=matcher.offer, reserve=matcher.reserve)
+        history = HistoryService(
+            store,
+            self._notifier,
+            cfg.limits,
+            on_tasks=matcher.offer,
+            reserve=matcher.reserve,
+            start_concurrency=max(1, cfg.db_pool_size // 4),
+        )
         timers = TimerProcessor(history, poll_interval=cfg.timer_poll_interval)
         history.on_timer = timers.wake
         self.history = history
         self.matcher = matcher
+        self.timers = timers
         self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
 
         self._grpc = grpc.aio.server(

@@ -50,6 +50,8 @@ def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Largest one run's history may grow; past it the run fails."),
         click.option("--long-poll-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
                      help="Seconds a poll for tasks waits before answering empty."),
+        click.option("--db-pool-size", type=click.IntRange(min=4), default=20, show_default=True,
+                     help="Database connections this server keeps; a quarter of them may start new runs at once."),
         click.option("--otel-console", is_flag=True, default=False,
                      help="Print an OpenTelemetry span for every RPC to stderr (for debugging)."),
     ]
@@ -86,6 +88,7 @@ def _config(db_url: str, ip: str, port: int, opts: dict[str, object]) -> ServerC
     return ServerConfig(
         db_url=db_url, host=ip, port=port, limits=limits,
         long_poll_timeout=float(opts["long_poll_timeout"]),  # type: ignore[arg-type]
+        db_pool_size=int(opts["db_pool_size"]),  # type: ignore[call-overload]
     )
 
 
