@@ -349,11 +349,12 @@ class Store:
             int(kind),
         )
 
-    async def due_timers(self, now: datetime, limit: int) -> list[TimerRow]:
+    async def due_timers(self, until: datetime, limit: int) -> list[TimerRow]:
+        """The first ``limit`` timers due at or before ``until``, soonest first."""
         rows = await self.pool.fetch(
             "SELECT namespace, workflow_id, run_id, timer_key, fire_at, kind, event_id, attempt "
             "FROM timers WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2",
-            now,
+            until,
             limit,
         )
         return [
@@ -369,9 +370,6 @@ class Store:
             )
             for r in rows
         ]
-
-    async def next_fire_at(self) -> datetime | None:
-        return await self.pool.fetchval("SELECT min(fire_at) FROM timers")  # type: ignore[no-any-return]
 
     async def list_executions(
         self,
