@@ -89,8 +89,9 @@ class TimerWorkflow:
     """One durable timer of ``seconds``; returns ``[seconds, lateness_ms]``.
 
     The lateness is ``workflow.now()`` after the sleep (the start of the workflow task that follows
-    the TimerFired) minus the intended fire time (``workflow.now()`` before the sleep + ``seconds``):
-    the timer's firing delay plus the dispatch of the next workflow task, on the server's clock.
+    the TimerFired) minus ``workflow.now()`` before it + ``seconds``, on the server's clock: the
+    timer's lateness plus the time the workflow task that set it took to complete (the timer starts
+    when its command is recorded). The driver also measures from the TimerStarted event.
     """
 
     @workflow.run

@@ -126,9 +126,15 @@ def test_timers() -> None:
             "p50_lateness_ms",
             "p99_lateness_ms",
             "max_lateness_ms",
+            "p50_fire_lateness_ms",
+            "p99_fire_lateness_ms",
+            "max_fire_lateness_ms",
+            "p99_workflow_view_ms",
             "elapsed_s",
             "p99_lateness_ms_over_commit_ms",
         }
         | {k.format("workflow") for k in COUNTS},
     )
     assert result["n"] == 20 and result["max_lateness_ms"] >= result["p99_lateness_ms"] >= -50
+    # The workflow goes on only after its timer fired.
+    assert result["max_lateness_ms"] >= result["max_fire_lateness_ms"] >= -50
