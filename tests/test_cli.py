@@ -575,3 +575,11 @@ async def test_unreachable_server() -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: cannot reach a wf server at {address}")
     assert "Traceback" not in done.stderr
+
+
+async def test_a_database_pool_too_small_to_share_is_a_usage_error() -> None:
+    # A quarter of the pool starts new runs; fewer than four connections would leave none for that.
+    cmd = [WF, "server", "start", "--db", "postgresql://wf@127.0.0.1:1/wf", "--db-pool-size", "3"]
+    done = await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "--db-pool-size" in done.stderr and "x>=4" in done.stderr
