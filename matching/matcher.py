@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 ORPHAN_TTL = 5.0
 # Task rows a queue keeps in memory at most; past that, new ones are left to be read from the table.
 BUFFER_MAX = 1000
+# A queue no poller has asked for this long is forgotten (its rows stay in the table), so the queues
+# of workers long gone (each worker has a sticky queue of its own) do not pile up in memory.
+QUEUE_IDLE = 300.0
 # How long a poll past its own timeout waits for the change that set it aside to commit.
 RESERVED_WAIT = 30.0
 QueueKey = tuple[str, str, TaskKind]
@@ -94,6 +97,7 @@ class _Queue:
     read_after: int = 0
     reading: asyncio.Future[None] | None = None
     last_scan: float = 0.0
+    last_poll: float = field(default_factory=time.monotonic)
 
     def hold(self, task: TaskRow) -> bool:
         """Keep ``task`` for a later poller; False when the buffer is full or already has it."""
@@ -134,6 +138,7 @@ class Matcher:
         self.backlog_batch = backlog_batch
         self.rescan_interval = rescan_interval
         self._queues: dict[QueueKey, _Queue] = {}
+        self._last_sweep = time.monotonic()
         notifier.subscribe("t", self._on_hint)
 
     def _queue(self, key: QueueKey) -> _Queue:
@@ -208,6 +213,9 @@ class Matcher:
         key = (namespace, task_queue, kind)
         q = self._queue(key)
         q.pollers[identity] = time.time()
+        q.last_poll = time.monotonic()
+        if q.last_poll - self._last_sweep > QUEUE_IDLE / 10:
+            self._sweep(q.last_poll)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -324,6 +332,15 @@ class Matcher:
         finally:
             q.reading.set_result(None)
             q.reading = None
+
+    def _sweep(self, now: float) -> None:
+        """Forget the queues no poller has asked for in ``QUEUE_IDLE`` seconds."""
+        self._last_sweep = now
+        for key, q in list(self._queues.items()):
+            if now - q.last_poll > QUEUE_IDLE and q.reading is None and not any(
+                not w.fut.done() for w in q.waiters
+            ):
+                del self._queues[key]
 
     # -- introspection ----------------------------------------------------------------------------
 

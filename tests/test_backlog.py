@@ -26,6 +26,7 @@ from tests.helpers import (
     new_id,
     next_workflow_task,
     payloads,
+    poll_workflow_task,
     start_request,
 )
 from wf.v1 import command_pb2, common_pb2, service_pb2
@@ -101,6 +102,30 @@ async def test_a_backlog_larger_than_the_memory_bound_is_read_from_the_table(
         seen.append(task.workflow_execution.workflow_id)
         await complete_workflow_task(stub, task.task_token, complete_workflow())
     assert sorted(seen) == sorted(ids)  # every one, none twice
+
+
+async def test_a_queue_nobody_polls_is_forgotten_and_its_tasks_are_still_handed_out(
+    server: Server, stub: Stub, task_queue: str, monkeypatch: Any
+) -> None:
+    import matching.matcher as matcher_module
+
+    matcher = server.matcher
+    assert matcher is not None
+    monkeypatch.setattr(matcher_module, "QUEUE_IDLE", 0.5)
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)  # no poller: kept here
+    key = (NS, task_queue, TaskKind.WORKFLOW)
+    assert key in matcher._queues
+    other = new_id("tq")
+
+    async def forgotten() -> bool:
+        await poll_workflow_task(stub, other, timeout=0.2)  # polls elsewhere sweep the idle queues
+        return key not in matcher._queues
+
+    await assert_eventually(forgotten)
+    task = await next_workflow_task(stub, task_queue)  # read back from the task table
+    assert task.workflow_execution.workflow_id == wid
+    await complete_workflow_task(stub, task.task_token, complete_workflow())
 
 
 # -- timers --------------------------------------------------------------------------------------
