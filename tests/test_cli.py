@@ -154,12 +154,21 @@ async def wf(
     return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=30, env=environ)
 
 
+def _as_in_a_terminal() -> None:
+    """In a child about to run a command: Ctrl-C does what it does in a terminal, even when the
+    tests themselves run where SIGINT is ignored (a shell's background job inherits that, and so
+    would every command it starts)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_with_stderr_on_a_terminal(cmd: list[str], *, interrupt_on: str | None = None) -> tuple[int, str, str]:
     """Run ``cmd`` with stdout piped and stderr on a pseudo-terminal, as when a person watches; press
     Ctrl-C (SIGINT) once ``interrupt_on`` appears there."""
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm"}
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=env, text=True) as proc:
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=slave, env=env, text=True, preexec_fn=_as_in_a_terminal
+    ) as proc:
         os.close(slave)
         err = b""
         while True:
@@ -543,7 +552,7 @@ async def test_show_follow_stops_on_ctrl_c(server: Server, client: Client, worke
     handle = await client.start_workflow(CliWaiter.run, id=wid("cli-follow-int"), task_queue=task_queue)
     proc = await asyncio.create_subprocess_exec(
         WF, "workflow", "show", "-w", handle.id, "-f", "--address", server.address,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=_as_in_a_terminal,
     )
     try:
         assert proc.stdout is not None
