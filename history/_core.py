@@ -496,12 +496,19 @@ class ExecutionOps:
     ) -> service_pb2.GetWorkflowExecutionHistoryResponse:
         """A page of events; with ``wait_new_event``, a long poll for events past the page token."""
         ex = req.execution
-        # From the database: another server may have moved the run on since this one cached it.
-        record = await self.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
+        close_only = req.history_event_filter_type == service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+        record = None
+        if close_only and req.wait_new_event and ex.run_id:
+            # A wait for the result: this process's copy of the run will do. If another server
+            # closes the run, its notification drops the copy and wakes the wait, which registers
+            # below with no await in between.
+            record = self._cache.get((req.namespace, ex.workflow_id, ex.run_id))
+        if record is None:
+            # From the database: another server may have moved the run on since this one cached it.
+            record = await self.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
         key = (req.namespace, record.workflow_id, record.run_id)
         first = int.from_bytes(req.next_page_token, "big") if req.next_page_token else 1
         page = req.maximum_page_size if req.maximum_page_size > 0 else 1000
-        close_only = req.history_event_filter_type == service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_wait
         while True:

@@ -196,6 +196,22 @@ async def test_a_server_that_saw_a_run_earlier_still_delivers_its_new_tasks(
     await assert_completed_once(stub, {wid: (started.run_id, b"done")})
 
 
+async def test_a_result_awaited_on_the_server_that_started_the_run_comes_when_another_closes_it(
+    stub: Stub, stub_b: Stub, task_queue: str
+) -> None:
+    # A started the run and keeps a copy of it (running); the wait for its result on A starts from
+    # that copy. B closes the run: A must still answer with the close event.
+    wid = new_id()
+    started = await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    waiting = asyncio.ensure_future(wait_closed(stub, wid, started.run_id))
+    task = await poll_workflow_task(stub_b, task_queue, timeout=10)
+    assert task.task_token
+    await complete_workflow_task(stub_b, task.task_token, complete_workflow(b"from B"))
+    close = await waiting
+    assert close.event_type == history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    assert close.workflow_execution_completed_event_attributes.result.payloads[0].data == b"from B"
+
+
 async def test_concurrent_starts_of_one_id_on_both_servers_make_one_run(
     stub: Stub, stub_b: Stub, task_queue: str
 ) -> None:
