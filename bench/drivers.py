@@ -213,11 +213,6 @@ def timer_seconds(i: int, n: int) -> float:
 TIMER_HISTORY_READS = 64
 
 
-def _ms(a: Any, b: Any) -> float:
-    """``a - b`` in milliseconds, for two Timestamps."""
-    return float((a.seconds - b.seconds) * 1000 + (a.nanos - b.nanos) / 1e6)
-
-
 async def _timer_lateness(client: Client, wid: str, seconds: float) -> tuple[float, float]:
     """How late the timer of ``wid`` fired (its TimerFired event) and how late the workflow went on
     (the start of the workflow task after it), both against the TimerStarted event's time +
@@ -233,10 +228,10 @@ async def _timer_lateness(client: Client, wid: str, seconds: float) -> tuple[flo
     ]
     if not resumed:
         raise CheckFailed(f"workflow {wid}: no workflow task started after its TimerFired")
-    late_by = seconds * 1000
+    due_ns = set_at[0].event_time.ToNanoseconds() + round(seconds * 1e9)
     return (
-        _ms(fired[0].event_time, set_at[0].event_time) - late_by,
-        _ms(resumed[0].event_time, set_at[0].event_time) - late_by,
+        (fired[0].event_time.ToNanoseconds() - due_ns) / 1e6,
+        (resumed[0].event_time.ToNanoseconds() - due_ns) / 1e6,
     )
 
 

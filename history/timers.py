@@ -82,8 +82,9 @@ class TimerProcessor:
             if len(self._scheduled) < self.batch // 2:
                 self._drained.set()
 
-    async def _read(self) -> float:
-        """Schedule the timers due within the lookahead; returns seconds until the next read."""
+    async def _read(self) -> float | None:
+        """Schedule the timers due within the lookahead; returns seconds until the next read, or
+        None to read once most of what is scheduled has fired."""
         now = datetime.now(UTC)
         horizon = now + timedelta(seconds=self.lookahead)
         self._wake.clear()
@@ -98,7 +99,7 @@ class TimerProcessor:
         self._read_to = rows[-1].fire_at
         if len(self._scheduled) >= self.batch // 2:
             self._drained.clear()
-            return -1.0
+            return None
         return 0.0
 
     async def run(self) -> None:
@@ -110,7 +111,7 @@ class TimerProcessor:
                     log.warning("timer processor cannot reach the database: %s", exc)
                     self._read_to = None
                     delay = self.poll_interval
-                if delay < 0:
+                if delay is None:
                     await self._drained.wait()
                     continue
                 try:

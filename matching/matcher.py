@@ -100,8 +100,11 @@ class _Queue:
     last_poll: float = field(default_factory=time.monotonic)
 
     def hold(self, task: TaskRow) -> bool:
-        """Keep ``task`` for a later poller; False when the buffer is full or already has it."""
-        if len(self.buffer) >= BUFFER_MAX or task.id in self.held:
+        """Keep ``task`` for a later poller (known already: nothing to do); False when the buffer is
+        full."""
+        if task.id in self.held:
+            return True
+        if len(self.buffer) >= BUFFER_MAX:
             return False
         self.buffer.append(task)
         self.held.add(task.id)
@@ -314,7 +317,7 @@ class Matcher:
                 q.last_scan = now
             rows = await self.store.backlog(*key, after_id=q.read_after, limit=self.backlog_batch)
             for i, task in enumerate(rows):
-                if task.id not in q.held and not q.hold(task):
+                if not q.hold(task):
                     # The buffer is full: the next read goes on from the last row kept.
                     q.read_after = rows[i - 1].id if i > 0 else q.read_after
                     q.maybe_backlog = True
@@ -337,9 +340,7 @@ class Matcher:
         """Forget the queues no poller has asked for in ``QUEUE_IDLE`` seconds."""
         self._last_sweep = now
         for key, q in list(self._queues.items()):
-            if now - q.last_poll > QUEUE_IDLE and q.reading is None and not any(
-                not w.fut.done() for w in q.waiters
-            ):
+            if now - q.last_poll > QUEUE_IDLE and q.reading is None and all(w.fut.done() for w in q.waiters):
                 del self._queues[key]
 
     # -- introspection ----------------------------------------------------------------------------
