@@ -43,6 +43,11 @@ class CompletionResult:
 
     error: str | None = None
     eager: list[tuple[internal_pb2.ActivityState, common_pb2.Payloads]] = dataclasses.field(default_factory=list)
+    # Whether the task was recorded as completed (not failed), and the events appended after the
+    # worker's view of the history (from first_event_id, through last_event_id).
+    completed: bool = False
+    first_event_id: int = 0
+    last_event_id: int = 0
 
 
 @dataclasses.dataclass(slots=True)

@@ -173,6 +173,20 @@ class ActivityOps(ExecutionOps):
         del ex.state.activities[sid]
         ex.schedule_workflow_task()
 
+    def _record_activity_completed(
+        self, ex: Execution, a: internal_pb2.ActivityState, result: common_pb2.Payloads, identity: str
+    ) -> None:
+        """ActivityTaskStarted and ActivityTaskCompleted, and the workflow task that follows."""
+        started_id = self._record_activity_started_event(ex, a)
+        ex.add_event(
+            H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+            activity_task_completed_event_attributes=H.ActivityTaskCompletedEventAttributes(
+                result=result, scheduled_event_id=a.scheduled_event_id, started_event_id=started_id,
+                identity=identity,
+            ),
+        )
+        self._finish_activity(ex, a)
+
     async def complete_activity_task(
         self,
         token: internal_pb2.TaskToken,
@@ -189,16 +203,7 @@ class ActivityOps(ExecutionOps):
             if eager_workflow_task_queue:
                 taker = Taker(identity)
                 ex.wanted_by.append((eager_workflow_task_queue, taker))
-            a = self._started_activity(ex, token)
-            started_id = self._record_activity_started_event(ex, a)
-            ex.add_event(
-                H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
-                activity_task_completed_event_attributes=H.ActivityTaskCompletedEventAttributes(
-                    result=result, scheduled_event_id=a.scheduled_event_id, started_event_id=started_id,
-                    identity=identity,
-                ),
-            )
-            self._finish_activity(ex, a)
+            self._record_activity_completed(ex, self._started_activity(ex, token), result, identity)
             return taker
 
         taker = await self._update(key, op)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import Message
 
@@ -13,6 +13,7 @@ from history import retry
 from history._core import (
     CompletionResult,
     DirectStart,
+    Taker,
     TaskGone,
     _release,
     _user_timer_key,
@@ -207,52 +208,129 @@ class WorkflowTaskOps(InteractionOps):
 
         def op(ex: Execution) -> CompletionResult:
             wt = self._started_workflow_task(ex, token)
-            over = self._over_limit(ex, commands)
-            if over is not None:
-                return self._fail_for_limit(ex, wt, over, identity)
-            error = self._validate_commands(ex, commands)
-            if ex.state.workflow_task_needed and (
-                (error is None and _closes(commands)) or _cancels_what_is_gone(ex, commands)
-            ):
-                # New events arrived while the worker ran: it must see them before the run may close.
-                return self._fail_task(
-                    ex, wt, C.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-                    C.Failure(message="new events arrived while the workflow task ran"), identity,
-                    retry_now=True,
-                )
-            if error is not None:
-                return self._fail_task(
-                    ex, wt, C.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES,
-                    C.Failure(message=error, source="wf-server"), identity,
-                )
-            ex.delete_timer("wft")
-            completed = ex.add_event(
-                H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-                workflow_task_completed_event_attributes=H.WorkflowTaskCompletedEventAttributes(
-                    scheduled_event_id=wt.scheduled_event_id,
-                    started_event_id=wt.started_event_id,
-                    identity=identity,
-                ),
+            return self._complete_started_task(
+                ex, wt, commands, identity, update_responses, sticky_task_queue, sticky_timeout
             )
-            ex.state.last_completed_workflow_task_started_event_id = wt.started_event_id
-            ex.state.sticky_task_queue = sticky_task_queue
-            ex.state.sticky_timeout.FromTimedelta(sticky_timeout)
-            ex.state.ClearField("last_workflow_task_failure")
-            ex.state.ClearField("workflow_task")
-            result = CompletionResult()
-            self._apply_update_responses(ex, update_responses, identity, completions=False)
-            for command in commands:
-                self._apply_command(ex, command, completed.event_id, result, identity)
-                if ex.closes:
-                    result.eager.clear()
-                    break
-            if not ex.closes:
-                self._apply_update_responses(ex, update_responses, identity, completions=True)
-            if not ex.closes and ex.state.workflow_task_needed:
-                ex.schedule_workflow_task()
-            return result
 
         return await self._update(key, op)
+
+    async def complete_activity_task_ahead(
+        self,
+        token: internal_pb2.TaskToken,
+        result: common_pb2.Payloads,
+        identity: str,
+        ahead: Ahead,
+        eager_workflow_task_queue: str = "",
+    ) -> tuple[CompletionResult | None, service_pb2.PollWorkflowTaskQueueResponse | None]:
+        """Record an activity's result and, if the history is still where the worker's cached run
+        left it, the workflow task the worker ran ahead on it (started and completed in the same
+        commit). Returns that task's completion (None when it was not taken: the result is recorded
+        alone), and the run's next workflow task if it was started for ``eager_workflow_task_queue``
+        (as :meth:`complete_activity_task`)."""
+        key = (token.namespace, token.workflow_id, token.run_id)
+
+        def op(ex: Execution) -> tuple[CompletionResult | None, Taker | None]:
+            a = self._started_activity(ex, token)
+            fits = _ahead_fits(ex, a, ahead)
+            taker = None
+            if not fits and eager_workflow_task_queue:
+                taker = Taker(identity)
+                ex.wanted_by.append((eager_workflow_task_queue, taker))
+            if not fits:
+                self._record_activity_completed(ex, a, result, identity)
+                return None, taker
+            # Recorded at the time the worker had the result and started the task (the workflow's
+            # now()), between the attempt's start and this server's clock: the history's times
+            # never run back. The task scheduled is started and completed here: no task row for it.
+            now, ex.now = ex.now, ahead.started_time
+            try:
+                self._record_activity_completed(ex, a, result, identity)
+                task = ex.tasks.pop()
+                assert task.kind == TaskKind.WORKFLOW
+                ex.timers.pop("sticky", None)
+                self._begin_workflow_task(ex, identity)
+            finally:
+                ex.now = now
+            outcome = self._complete_started_task(
+                ex, ex.state.workflow_task, ahead.commands, identity, ahead.update_responses,
+                ahead.sticky_task_queue, ahead.sticky_timeout,
+            )
+            outcome.first_event_id = ahead.after_event_id + 1
+            outcome.last_event_id = ex.record.next_event_id - 1
+            return outcome, None
+
+        outcome, taker = await self._update(key, op)
+        workflow_task = await taker.response if taker is not None else None
+        return outcome, workflow_task  # type: ignore[return-value]
+
+    async def new_events(self, token: internal_pb2.TaskToken, result: CompletionResult) -> H.History:
+        """The events a completion appended after the worker's view of the history."""
+        history = H.History()
+        if result.completed:
+            key = (token.namespace, token.workflow_id, token.run_id)
+            for data in await self._events(key, result.first_event_id, result.last_event_id):
+                history.events.add().MergeFromString(data)
+        return history
+
+    def _complete_started_task(
+        self,
+        ex: Execution,
+        wt: internal_pb2.WorkflowTaskState,
+        commands: list[command_pb2.Command],
+        identity: str,
+        update_responses: Sequence[C.UpdateResponse],
+        sticky_task_queue: str,
+        sticky_timeout: timedelta,
+    ) -> CompletionResult:
+        """Record the started task ``wt`` as completed with ``commands``, or failed if they are refused."""
+        first_event_id = wt.started_event_id + 1
+        over = self._over_limit(ex, commands)
+        if over is not None:
+            return self._fail_for_limit(ex, wt, over, identity)
+        error = self._validate_commands(ex, commands)
+        if ex.state.workflow_task_needed and (
+            (error is None and _closes(commands)) or _cancels_what_is_gone(ex, commands)
+        ):
+            # New events arrived while the worker ran: it must see them before the run may close.
+            return self._fail_task(
+                ex, wt, C.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                C.Failure(message="new events arrived while the workflow task ran"), identity,
+                retry_now=True,
+            )
+        if error is not None:
+            return self._fail_task(
+                ex, wt, C.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES,
+                C.Failure(message=error, source="wf-server"), identity,
+            )
+        ex.delete_timer("wft")
+        completed = ex.add_event(
+            H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+            workflow_task_completed_event_attributes=H.WorkflowTaskCompletedEventAttributes(
+                scheduled_event_id=wt.scheduled_event_id,
+                started_event_id=wt.started_event_id,
+                identity=identity,
+            ),
+        )
+        ex.state.last_completed_workflow_task_started_event_id = wt.started_event_id
+        ex.state.sticky_task_queue = sticky_task_queue
+        ex.state.sticky_timeout.FromTimedelta(sticky_timeout)
+        ex.state.ClearField("last_workflow_task_failure")
+        ex.state.ClearField("workflow_task")
+        result = CompletionResult()
+        self._apply_update_responses(ex, update_responses, identity, completions=False)
+        for command in commands:
+            self._apply_command(ex, command, completed.event_id, result, identity)
+            if ex.closes:
+                result.eager.clear()
+                break
+        if not ex.closes:
+            self._apply_update_responses(ex, update_responses, identity, completions=True)
+        if not ex.closes and ex.state.workflow_task_needed:
+            ex.schedule_workflow_task()
+        result.completed = True
+        result.first_event_id = first_event_id
+        result.last_event_id = ex.record.next_event_id - 1
+        return result
 
     async def eager_activity_tasks(
         self, token: internal_pb2.TaskToken, result: CompletionResult
@@ -535,6 +613,30 @@ class WorkflowTaskOps(InteractionOps):
                     ),
                 )
                 self._finish_activity(ex, act)
+
+
+@dataclasses.dataclass(slots=True)
+class Ahead:
+    """A workflow task a worker ran on its cached run right after completing one of its activities."""
+
+    after_event_id: int
+    started_time: datetime
+    commands: list[command_pb2.Command]
+    update_responses: Sequence[C.UpdateResponse]
+    sticky_task_queue: str
+    sticky_timeout: timedelta
+
+
+def _ahead_fits(ex: Execution, a: internal_pb2.ActivityState, ahead: Ahead) -> bool:
+    """Whether the worker's run saw exactly the history as it is, plus this activity's result: no
+    event since, no workflow task scheduled or wanted, no update waiting. Its now() must lie between
+    the attempt's start and this server's clock, so that time in the workflow never runs back."""
+    state = ex.state
+    if ex.record.next_event_id - 1 != ahead.after_event_id:
+        return False
+    if state.HasField("workflow_task") or state.workflow_task_needed or state.pending_update_order:
+        return False
+    return a.started_time.ToDatetime(UTC) <= ahead.started_time <= ex.now
 
 
 def _workflow_task_waits(ex: Execution, task: TaskRow) -> bool:

@@ -12,18 +12,20 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 import grpc
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 
 from history import errors, retry
 from history.limits import MAX_DURATION_SECONDS, Limits, id_length
 from history.service import HistoryService, TaskGone, decode_token
 from history.tasks import TaskKind, TaskRow
+from history.workflow_tasks import Ahead
 from matching import Matcher
 from server.config import ServerConfig
 from wf.v1 import common_pb2, service_pb2, service_pb2_grpc
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 # Spans go wherever the process's TracerProvider sends them (nowhere unless one is configured, e.g. by
 # `wf server start --otel-console` or an OpenTelemetry distro).
 tracer = trace.get_tracer("wf.server")
+
+# The times a request may carry: years 1 to 9999, as Python's datetime can hold them.
+_MIN_SECONDS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
+_MAX_SECONDS = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -112,6 +118,19 @@ class Validator:
             raise errors.InvalidArgument(f"{what} must not be negative")
         if d.seconds > MAX_DURATION_SECONDS:
             raise errors.InvalidArgument(f"{what} must not be longer than 100 years")
+
+    def sticky(self, queue: str, timeout: Duration) -> timedelta:
+        """Check a completion's sticky queue; its schedule-to-start timeout (5 s when unset)."""
+        if not queue:
+            return timedelta(seconds=5)
+        self.name(queue, "sticky_task_queue")
+        self.duration(timeout, "sticky_schedule_to_start_timeout")
+        return timeout.ToTimedelta() if timeout.seconds or timeout.nanos else timedelta(seconds=5)
+
+    def timestamp(self, t: Timestamp, what: str) -> datetime:
+        if not _MIN_SECONDS <= t.seconds <= _MAX_SECONDS or not 0 <= t.nanos < 1_000_000_000:
+            raise errors.InvalidArgument(f"{what} is not a valid time")
+        return t.ToDatetime(UTC)
 
     def payloads(self, p: common_pb2.Payloads, what: str) -> None:
         size = sum(len(x.data) + sum(len(k) + len(v) for k, v in x.metadata.items()) for x in p.payloads)
@@ -274,12 +293,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> service_pb2.RespondWorkflowTaskCompletedResponse:
         token = self.check.token(request.task_token)
         # Payload and history limits are checked by history: past one, the workflow fails cleanly.
-        sticky_timeout = timedelta(seconds=5)
-        if request.sticky_task_queue:
-            self.check.name(request.sticky_task_queue, "sticky_task_queue")
-            self.check.duration(request.sticky_schedule_to_start_timeout, "sticky_schedule_to_start_timeout")
-            if request.sticky_schedule_to_start_timeout.seconds or request.sticky_schedule_to_start_timeout.nanos:
-                sticky_timeout = request.sticky_schedule_to_start_timeout.ToTimedelta()
+        sticky_timeout = self.check.sticky(request.sticky_task_queue, request.sticky_schedule_to_start_timeout)
         result = await self.history.complete_workflow_task(
             token, list(request.commands), request.identity, request.update_responses,
             request.sticky_task_queue, sticky_timeout,
@@ -287,7 +301,8 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         if result.error:
             raise errors.InvalidArgument(f"workflow task failed: {result.error}")
         return service_pb2.RespondWorkflowTaskCompletedResponse(
-            activity_tasks=await self.history.eager_activity_tasks(token, result)
+            activity_tasks=await self.history.eager_activity_tasks(token, result),
+            new_events=await self.history.new_events(token, result) if request.return_new_events else None,
         )
 
     @rpc
@@ -328,18 +343,39 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
             self.check.name(request.eager_workflow_task_queue, "eager_workflow_task_queue")
         if request.next_activity_task_queue:
             self.check.name(request.next_activity_task_queue, "next_activity_task_queue")
-        workflow_task = await self.history.complete_activity_task(
-            token, request.result, request.identity, request.eager_workflow_task_queue
-        )
+        response = service_pb2.RespondActivityTaskCompletedResponse()
+        if request.HasField("workflow_task_ahead"):
+            a = request.workflow_task_ahead
+            ahead = Ahead(
+                after_event_id=a.after_event_id,
+                started_time=self.check.timestamp(a.started_time, "workflow_task_ahead.started_time"),
+                commands=list(a.commands),
+                update_responses=a.update_responses,
+                sticky_task_queue=a.sticky_task_queue,
+                sticky_timeout=self.check.sticky(a.sticky_task_queue, a.sticky_schedule_to_start_timeout),
+            )
+            outcome, workflow_task = await self.history.complete_activity_task_ahead(
+                token, request.result, request.identity, ahead, request.eager_workflow_task_queue
+            )
+            if outcome is not None and outcome.completed:
+                response.workflow_task_ahead_completed = True
+                response.new_events.CopyFrom(await self.history.new_events(token, outcome))
+                response.activity_tasks.extend(await self.history.eager_activity_tasks(token, outcome))
+        else:
+            workflow_task = await self.history.complete_activity_task(
+                token, request.result, request.identity, request.eager_workflow_task_queue
+            )
+        if workflow_task is not None:
+            response.workflow_task.CopyFrom(workflow_task)
         activity_task = None
         if request.next_activity_task_queue:
             # As a poll that does not wait: a task already waiting, or nothing.
             activity_task = await self._poll_activity(
                 token.namespace, request.next_activity_task_queue, request.identity, 0.0
             )
-        return service_pb2.RespondActivityTaskCompletedResponse(
-            workflow_task=workflow_task, activity_task=activity_task
-        )
+        if activity_task is not None:
+            response.activity_task.CopyFrom(activity_task)
+        return response
 
     @rpc
     async def RespondActivityTaskFailed(

@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
@@ -323,6 +324,15 @@ async def complete_workflow_task(stub: Stub, task_token: bytes, *commands: comma
         service_pb2.RespondWorkflowTaskCompletedRequest(task_token=task_token, commands=commands, identity="tests"),
         timeout=10,
     )
+
+
+async def task_rows(db_url: str, workflow_id: str) -> int:
+    """How many task rows the run's workflow id has in the task table."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM tasks WHERE workflow_id = $1", workflow_id))
+    finally:
+        await conn.close()
 
 
 async def describe(

@@ -37,6 +37,7 @@ from tests.helpers import (
     rpc_error,
     schedule_activity,
     start_request,
+    task_rows,
 )
 from wf.v1 import common_pb2, service_pb2
 
@@ -51,14 +52,6 @@ def _matcher(server: Server) -> Matcher:
 
 async def _wait_for_pollers(server: Server, task_queue: str, kind: TaskKind, n: int = 1) -> None:
     await assert_eventually(lambda: _matcher(server).waiting(NS, task_queue, kind) >= n)
-
-
-async def _task_rows(db_url: str, workflow_id: str) -> int:
-    conn = await asyncpg.connect(db_url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM tasks WHERE workflow_id = $1", workflow_id))
-    finally:
-        await conn.close()
 
 
 async def test_a_waiting_poller_gets_the_first_workflow_task_started_by_the_start_itself(
@@ -77,7 +70,7 @@ async def test_a_waiting_poller_gets_the_first_workflow_task_started_by_the_star
     assert started.workflow_task_started_event_attributes.scheduled_event_id == scheduled.event_id
     # One change recorded both: they carry the same time, and no task row was ever needed.
     assert started.event_time == scheduled.event_time
-    assert await _task_rows(db_url, wid) == 0
+    assert await task_rows(db_url, wid) == 0
 
     await complete_workflow_task(stub, task.task_token, complete_workflow(b"done"))
     history = await fetch_history(stub, wid)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import grpc
 
-from wf.v1 import service_pb2
+from wf.v1 import common_pb2, service_pb2
 from worker_sdk import activity as _activity
 from worker_sdk._client import Client
 from worker_sdk._definition import ActivityDefinition
@@ -171,10 +171,15 @@ async def run_activity(
     )
     workflow_task = None
     next_activity = None
+    completed = None
     queue = await next_tasks.reserve_slot() if next_tasks is not None else ""
+    # In the slot taken: the run's next workflow task, run now on this worker's cached run.
+    ahead = await next_tasks.run_ahead(resp, payloads) if queue and next_tasks is not None else None
     try:
         request.eager_workflow_task_queue = queue
         request.next_activity_task_queue = next_tasks.next_activity_queue() if next_tasks is not None else ""
+        if ahead is not None:
+            request.workflow_task_ahead.CopyFrom(ahead.message)
         completed = await client.call(client.service.RespondActivityTaskCompleted, request)
         if completed.HasField("workflow_task"):
             workflow_task = completed.workflow_task
@@ -194,6 +199,8 @@ async def run_activity(
         else:
             log.warning("reporting activity %s result failed: %s", name, exc.message)
     finally:
+        if ahead is not None and next_tasks is not None:
+            await next_tasks.ahead_answered(ahead, completed)
         if queue and next_tasks is not None:
             next_tasks.run_returned(workflow_task)
     return next_activity
@@ -211,6 +218,14 @@ class NextTasks(Protocol):
 
     def next_activity_queue(self) -> str:
         """The queue to ask for the next activity task on, or '' (the worker is stopping)."""
+
+    async def run_ahead(self, task: service_pb2.PollActivityTaskQueueResponse, result: common_pb2.Payloads) -> Any:
+        """The run's next workflow task, run ahead on a cached run (a ``RunAhead``), or None."""
+
+    async def ahead_answered(
+        self, ahead: Any, response: service_pb2.RespondActivityTaskCompletedResponse | None
+    ) -> None:
+        """What the server did with a task run ahead (``response`` None when the call failed)."""
 
 
 async def _fail(client: Client, token: bytes, exc: BaseException, identity: str) -> None:

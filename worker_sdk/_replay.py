@@ -233,6 +233,28 @@ class Replay:
             raise _unmatched(events[-1].event_id + 1, self.expected[0])
         return []
 
+    def catch_up(self, recorded: Sequence[history_pb2.HistoryEvent]) -> None:
+        """Take the events the server recorded after a workflow task this run answered: the ones it
+        already holds (made up when it ran a task ahead of the server) are replaced by the recorded
+        ones, which must be of the same types; the rest are fed to it."""
+        if not recorded:
+            return
+        start = recorded[0].event_id - 1  # the index of the first in self.events
+        held = len(self.events) - start
+        if start < 0 or held < 0 or held > len(recorded):
+            raise NondeterminismError(
+                f"recorded events {recorded[0].event_id}-{recorded[-1].event_id} do not follow "
+                f"event {self.last_event_id} of the cached run"
+            )
+        for i in range(held):
+            if self.events[start + i].event_type != recorded[i].event_type:
+                raise NondeterminismError(
+                    f"history event {recorded[i].event_id} is {event_name(recorded[i].event_type)}, "
+                    f"not {event_name(self.events[start + i].event_type)} as the worker expected"
+                )
+            self.events[start + i] = recorded[i]
+        self.feed(recorded[held:], answer_current=False)
+
     def _match(self, event: history_pb2.HistoryEvent) -> None:
         t = event.event_type
         if t == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(event, self.instance, self.expected):

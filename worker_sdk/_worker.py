@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import dataclasses
 import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 _POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
 # Activities a workflow task may ask to get back started in its completion, skipping the task queue.
 _MAX_EAGER_ACTIVITIES = 3
+# A cached run whose last event is one of these is not level with a completed workflow task.
+_TASK_PENDING = (history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED)
 
 
 class Worker:
@@ -295,9 +298,13 @@ class Worker:
             # Taken out while in use; put back only once the server has accepted the answer.
             cached = self._cache.pop(execution.run_id, None)
             if history.events and history.events[0].event_id != 1:
-                # A sticky task: only the new events. Without the run in cache (evicted, or this
-                # worker restarted), fetch the whole history instead.
-                if cached is None or cached.last_event_id + 1 != history.events[0].event_id:
+                # A sticky task: only the new events (some of which the cached run may have had back
+                # with its last completion). Without the run in cache (evicted, or this worker
+                # restarted), fetch the whole history instead.
+                seen = cached.last_event_id + 1 - history.events[0].event_id if cached is not None else -1
+                if 0 <= seen < len(history.events):
+                    del history.events[:seen]
+                else:
                     cached = None
                     history = await self._whole_history(execution, resp.started_event_id)
             else:
@@ -311,20 +318,7 @@ class Worker:
             task = WorkflowTaskInput(
                 self.client.namespace, execution.workflow_id, execution.run_id, name, history, requests
             )
-            commands, update_responses, replay = run_with_deadline(
-                contextvars.copy_context().run,
-                run_workflow_activation,
-                task,
-                self._workflows.get,
-                conv,
-                cached,
-                timeout=self._deadlock_timeout,
-                what=f"workflow {execution.workflow_id!r} ({name})",
-            )
-            for command in commands:
-                await conv.encode_message(command)
-            for update_response in update_responses:
-                await conv.encode_message(update_response)
+            commands, update_responses, replay = await self._activate(task, cached)
         except Exception as exc:
             if isinstance(exc, NondeterminismError):
                 code = common_pb2.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
@@ -355,16 +349,59 @@ class Worker:
         if self._sticky_queue and not closes:
             answer.sticky_task_queue = self._sticky_queue
             answer.sticky_schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
+            # Level with the history, the cached run can take its next task ahead of the server
+            # when one of its activities completes here.
+            answer.return_new_events = bool(self._activities)
         completed = await self._respond(self.client.service.RespondWorkflowTaskCompleted, answer)
         if completed is not None and self._sticky_queue and not closes:
-            self._cache[execution.run_id] = replay
-            while len(self._cache) > self._max_cached:
-                self._cache.popitem(last=False)
-        eager = list(completed.activity_tasks) if completed is not None else []
-        for task in eager[:reserved]:
+            await self._keep(replay, completed.new_events, execution.run_id)
+        self._run_eager(completed.activity_tasks if completed is not None else (), reserved)
+
+    async def _keep(self, replay: Replay, new_events: history_pb2.History, run_id: str) -> None:
+        """Cache a run the server has accepted an answer of, with the events that answer appended."""
+        if new_events.events:
+            events = history_pb2.History()
+            events.CopyFrom(new_events)
+            await self.client.data_converter.decode_message(events)
+            try:
+                replay.catch_up(events.events)
+            except Exception as exc:  # a bug, not the workflow's: its next task replays the history
+                log.warning("dropping workflow run %s from the cache: %s", run_id, exc)
+                return
+        if replay.instance.finished:
+            return
+        self._cache[run_id] = replay
+        while len(self._cache) > self._max_cached:
+            self._cache.popitem(last=False)
+
+    def _run_eager(self, tasks: Sequence[service_pb2.PollActivityTaskQueueResponse], reserved: int) -> None:
+        """Run the activities a completion started for this worker in the slots reserved for them."""
+        for task in tasks[:reserved]:
             self._run_activity_in_slot(task)
-        for _ in range(reserved - min(len(eager), reserved)):
+        for _ in range(reserved - min(len(tasks), reserved)):
             self._act_slots.release()
+
+    async def _activate(
+        self, task: WorkflowTaskInput, cached: Replay | None
+    ) -> tuple[list[Any], list[common_pb2.UpdateResponse], Replay]:
+        """Run the task's activation (on ``cached``, or on a replay of its whole history) under the
+        deadlock watch; its commands and update answers, encoded, and the run."""
+        conv = self.client.data_converter
+        commands, update_responses, replay = run_with_deadline(
+            contextvars.copy_context().run,
+            run_workflow_activation,
+            task,
+            self._workflows.get,
+            conv,
+            cached,
+            timeout=self._deadlock_timeout,
+            what=f"workflow {task.workflow_id!r} ({task.workflow_type})",
+        )
+        for command in commands:
+            await conv.encode_message(command)
+        for update_response in update_responses:
+            await conv.encode_message(update_response)
+        return commands, update_responses, replay
 
     async def _whole_history(self, execution: common_pb2.WorkflowExecution, up_to: int) -> history_pb2.History:
         """The run's events 1 to ``up_to`` (decoded), for a sticky task whose run is not cached."""
@@ -437,6 +474,66 @@ class Worker:
         await self._wf_slots.acquire()  # does not wait: locked() was just checked
         return self._sticky_queue
 
+    async def run_ahead(
+        self, task: service_pb2.PollActivityTaskQueueResponse, result: common_pb2.Payloads
+    ) -> RunAhead | None:
+        """Run the next workflow task of ``task``'s run on the cached run, as if ``result`` were
+        recorded: the completion then records both in one commit. Only when the cached run is level
+        with the history and awaits no other activity, so that nothing else is likely to have
+        happened meanwhile; the server checks that nothing did."""
+        execution = task.workflow_execution
+        replay = self._cache.get(execution.run_id)
+        if replay is None or self._stop.is_set():
+            return None
+        instance = replay.instance
+        pending = instance.activities.get(task.activity_id)
+        if (
+            pending is None
+            or not pending.scheduled_event_id
+            or len(instance.activities) != 1
+            or instance.finished
+            or replay.expected
+            or not replay.events
+            or replay.events[-1].event_type in _TASK_PENDING
+        ):
+            return None
+        del self._cache[execution.run_id]  # in use: back once the server has recorded the task
+        conv = self.client.data_converter
+        after = replay.last_event_id
+        now = datetime.now(UTC)
+        history = _events_ahead(after, pending.scheduled_event_id, task.attempt, result, now)
+        name = task.workflow_type.name
+        try:
+            await conv.decode_message(history)
+            commands, update_responses, _ = await self._activate(
+                WorkflowTaskInput(self.client.namespace, execution.workflow_id, execution.run_id, name, history),
+                replay,
+            )
+        except Exception as exc:
+            # The run is dropped; its next task replays the history and reports this properly.
+            log.debug("running workflow %s ahead failed: %s", execution.workflow_id, exc)
+            return None
+        reserved = await self._reserve_eager_activities(commands)
+        ahead = service_pb2.WorkflowTaskAhead(
+            after_event_id=after, commands=commands, update_responses=update_responses
+        )
+        ahead.started_time.FromDatetime(now)
+        if not instance.finished:
+            ahead.sticky_task_queue = self._sticky_queue
+            ahead.sticky_schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
+        return RunAhead(ahead, replay, reserved, execution.run_id)
+
+    async def ahead_answered(
+        self, ahead: RunAhead, response: service_pb2.RespondActivityTaskCompletedResponse | None
+    ) -> None:
+        """Keep the run if the server recorded the task it ran ahead; otherwise its code ran past
+        the history, and it is dropped."""
+        tasks: Sequence[service_pb2.PollActivityTaskQueueResponse] = ()
+        if response is not None and response.workflow_task_ahead_completed:
+            await self._keep(ahead.replay, response.new_events, ahead.run_id)
+            tasks = response.activity_tasks
+        self._run_eager(tasks, ahead.reserved)
+
     def next_activity_queue(self) -> str:
         return "" if self._stop.is_set() else self.task_queue
 
@@ -459,6 +556,42 @@ def _run_in_slot(
         slots.release()
 
     task.add_done_callback(done)
+
+
+@dataclasses.dataclass(slots=True)
+class RunAhead:
+    """A workflow task run ahead of the server, sent with the activity result it followed from."""
+
+    message: service_pb2.WorkflowTaskAhead
+    replay: Replay
+    reserved: int  # activity slots taken for the activities it asks to get back started
+    run_id: str
+
+
+def _events_ahead(
+    after: int, scheduled_event_id: int, attempt: int, result: common_pb2.Payloads, now: datetime
+) -> history_pb2.History:
+    """The events the server records before a workflow task that follows an activity's result."""
+    H = history_pb2
+    history = H.History()
+    history.events.add(
+        event_id=after + 1,
+        event_type=H.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+        activity_task_started_event_attributes=H.ActivityTaskStartedEventAttributes(
+            scheduled_event_id=scheduled_event_id, attempt=attempt
+        ),
+    )
+    history.events.add(
+        event_id=after + 2,
+        event_type=H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+        activity_task_completed_event_attributes=H.ActivityTaskCompletedEventAttributes(
+            result=result, scheduled_event_id=scheduled_event_id, started_event_id=after + 1
+        ),
+    )
+    history.events.add(event_id=after + 3, event_type=H.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+    started = history.events.add(event_id=after + 4, event_type=H.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    started.event_time.FromDatetime(now)
+    return history
 
 
 class _UnknownType(Exception):

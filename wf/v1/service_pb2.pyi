@@ -296,26 +296,30 @@ class WorkflowQuery(_message.Message):
     def __init__(self, query_type: _Optional[str] = ..., query_args: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedRequest(_message.Message):
-    __slots__ = ("task_token", "commands", "identity", "update_responses", "sticky_task_queue", "sticky_schedule_to_start_timeout")
+    __slots__ = ("task_token", "commands", "identity", "update_responses", "sticky_task_queue", "sticky_schedule_to_start_timeout", "return_new_events")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     COMMANDS_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     UPDATE_RESPONSES_FIELD_NUMBER: _ClassVar[int]
     STICKY_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     STICKY_SCHEDULE_TO_START_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RETURN_NEW_EVENTS_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     commands: _containers.RepeatedCompositeFieldContainer[_command_pb2.Command]
     identity: str
     update_responses: _containers.RepeatedCompositeFieldContainer[_common_pb2.UpdateResponse]
     sticky_task_queue: str
     sticky_schedule_to_start_timeout: _duration_pb2.Duration
-    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., update_responses: _Optional[_Iterable[_Union[_common_pb2.UpdateResponse, _Mapping]]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    return_new_events: bool
+    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., update_responses: _Optional[_Iterable[_Union[_common_pb2.UpdateResponse, _Mapping]]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., return_new_events: _Optional[bool] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedResponse(_message.Message):
-    __slots__ = ("activity_tasks",)
+    __slots__ = ("activity_tasks", "new_events")
     ACTIVITY_TASKS_FIELD_NUMBER: _ClassVar[int]
+    NEW_EVENTS_FIELD_NUMBER: _ClassVar[int]
     activity_tasks: _containers.RepeatedCompositeFieldContainer[PollActivityTaskQueueResponse]
-    def __init__(self, activity_tasks: _Optional[_Iterable[_Union[PollActivityTaskQueueResponse, _Mapping]]] = ...) -> None: ...
+    new_events: _history_pb2.History
+    def __init__(self, activity_tasks: _Optional[_Iterable[_Union[PollActivityTaskQueueResponse, _Mapping]]] = ..., new_events: _Optional[_Union[_history_pb2.History, _Mapping]] = ...) -> None: ...
 
 class RespondWorkflowTaskFailedRequest(_message.Message):
     __slots__ = ("task_token", "cause", "failure", "identity")
@@ -380,26 +384,50 @@ class PollActivityTaskQueueResponse(_message.Message):
     def __init__(self, task_token: _Optional[bytes] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., activity_id: _Optional[str] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., current_attempt_scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., schedule_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_to_close_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., heartbeat_details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_namespace: _Optional[str] = ...) -> None: ...
 
 class RespondActivityTaskCompletedRequest(_message.Message):
-    __slots__ = ("task_token", "result", "identity", "eager_workflow_task_queue", "next_activity_task_queue")
+    __slots__ = ("task_token", "result", "identity", "eager_workflow_task_queue", "next_activity_task_queue", "workflow_task_ahead")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     EAGER_WORKFLOW_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     NEXT_ACTIVITY_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_AHEAD_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     result: _common_pb2.Payloads
     identity: str
     eager_workflow_task_queue: str
     next_activity_task_queue: str
-    def __init__(self, task_token: _Optional[bytes] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ..., eager_workflow_task_queue: _Optional[str] = ..., next_activity_task_queue: _Optional[str] = ...) -> None: ...
+    workflow_task_ahead: WorkflowTaskAhead
+    def __init__(self, task_token: _Optional[bytes] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ..., eager_workflow_task_queue: _Optional[str] = ..., next_activity_task_queue: _Optional[str] = ..., workflow_task_ahead: _Optional[_Union[WorkflowTaskAhead, _Mapping]] = ...) -> None: ...
+
+class WorkflowTaskAhead(_message.Message):
+    __slots__ = ("after_event_id", "started_time", "commands", "update_responses", "sticky_task_queue", "sticky_schedule_to_start_timeout")
+    AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    STICKY_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    STICKY_SCHEDULE_TO_START_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    after_event_id: int
+    started_time: _timestamp_pb2.Timestamp
+    commands: _containers.RepeatedCompositeFieldContainer[_command_pb2.Command]
+    update_responses: _containers.RepeatedCompositeFieldContainer[_common_pb2.UpdateResponse]
+    sticky_task_queue: str
+    sticky_schedule_to_start_timeout: _duration_pb2.Duration
+    def __init__(self, after_event_id: _Optional[int] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., update_responses: _Optional[_Iterable[_Union[_common_pb2.UpdateResponse, _Mapping]]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RespondActivityTaskCompletedResponse(_message.Message):
-    __slots__ = ("workflow_task", "activity_task")
+    __slots__ = ("workflow_task", "activity_task", "workflow_task_ahead_completed", "new_events", "activity_tasks")
     WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_TASK_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_AHEAD_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    NEW_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASKS_FIELD_NUMBER: _ClassVar[int]
     workflow_task: PollWorkflowTaskQueueResponse
     activity_task: PollActivityTaskQueueResponse
-    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ..., activity_task: _Optional[_Union[PollActivityTaskQueueResponse, _Mapping]] = ...) -> None: ...
+    workflow_task_ahead_completed: bool
+    new_events: _history_pb2.History
+    activity_tasks: _containers.RepeatedCompositeFieldContainer[PollActivityTaskQueueResponse]
+    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ..., activity_task: _Optional[_Union[PollActivityTaskQueueResponse, _Mapping]] = ..., workflow_task_ahead_completed: _Optional[bool] = ..., new_events: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., activity_tasks: _Optional[_Iterable[_Union[PollActivityTaskQueueResponse, _Mapping]]] = ...) -> None: ...
 
 class RespondActivityTaskFailedRequest(_message.Message):
     __slots__ = ("task_token", "failure", "identity")

@@ -1,0 +1,292 @@
+"""A workflow task run ahead: a worker that completes an activity of a run it has cached runs the
+run's next workflow task at once and sends its commands with the result, and the server records the
+result, that task and its completion in one commit, if the history has not moved on meanwhile.
+
+The server's side is tested through raw RPCs (what it records, what it refuses and what it ignores);
+the SDK's side with a real worker: one RPC per step, now() as recorded, and a signal that arrives
+while an activity runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from bench.rpcs import count_rpcs
+from server.app import Server
+from tests.helpers import (
+    Stub,
+    complete_workflow,
+    event_types,
+    fetch_history,
+    new_id,
+    next_activity_task,
+    next_workflow_task,
+    payloads,
+    rpc_error,
+    schedule_activity,
+    start_request,
+    task_rows,
+)
+from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
+from worker_sdk import Client, Worker, activity, workflow
+from worker_sdk.testing import Replayer
+
+S = service_pb2
+NS = "default"
+SECONDS_5 = timedelta(seconds=5)
+
+
+def _at(t: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(t)
+    return ts
+
+
+async def _activity_running(
+    stub: Stub, task_queue: str, sticky: str
+) -> tuple[str, int, S.PollActivityTaskQueueResponse]:
+    """A run whose first workflow task scheduled activity a1, now started: (workflow id, the last
+    event id the worker that cached the run has seen, the activity task)."""
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    task = await next_workflow_task(stub, task_queue)
+    done = await stub.RespondWorkflowTaskCompleted(
+        S.RespondWorkflowTaskCompletedRequest(
+            task_token=task.task_token, commands=[schedule_activity("a1")], identity="w1",
+            sticky_task_queue=sticky, return_new_events=True,
+        ),
+        timeout=10,
+    )
+    act = await next_activity_task(stub, task_queue)
+    return wid, done.new_events.events[-1].event_id, act
+
+
+def _ahead(after: int, started: datetime, *commands: command_pb2.Command, sticky: str = "") -> S.WorkflowTaskAhead:
+    return S.WorkflowTaskAhead(
+        after_event_id=after, started_time=_at(started), commands=commands, sticky_task_queue=sticky
+    )
+
+
+async def _complete(
+    stub: Stub, token: bytes, ahead: S.WorkflowTaskAhead, **fields: object
+) -> S.RespondActivityTaskCompletedResponse:
+    return await stub.RespondActivityTaskCompleted(  # type: ignore[no-any-return]
+        S.RespondActivityTaskCompletedRequest(
+            task_token=token, result=payloads(b"r"), identity="w1", workflow_task_ahead=ahead, **fields
+        ),
+        timeout=10,
+    )
+
+
+# -- the server's side -----------------------------------------------------------------------------
+
+
+async def test_a_completion_asked_for_them_returns_the_events_it_appended(stub: Stub, task_queue: str) -> None:
+    wid = new_id()
+    await stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+    task = await next_workflow_task(stub, task_queue)
+    done = await stub.RespondWorkflowTaskCompleted(
+        S.RespondWorkflowTaskCompletedRequest(
+            task_token=task.task_token, commands=[schedule_activity("a1"), schedule_activity("a2")],
+            identity="w1", return_new_events=True,
+        ),
+        timeout=10,
+    )
+    assert event_types(done.new_events) == ["WorkflowTaskCompleted", "ActivityTaskScheduled", "ActivityTaskScheduled"]
+    assert list(done.new_events.events) == list((await fetch_history(stub, wid)).events[3:])
+
+
+async def test_the_result_and_the_task_run_ahead_are_recorded_in_one_commit(
+    stub: Stub, task_queue: str, db_url: str
+) -> None:
+    sticky = f"{task_queue}-sticky"
+    wid, after, act = await _activity_running(stub, task_queue, sticky)
+    started = datetime.now(UTC)
+    next_activity = schedule_activity("a2")
+    next_activity.schedule_activity_task_command_attributes.request_eager_execution = True
+    done = await _complete(stub, act.task_token, _ahead(after, started, next_activity, sticky=sticky))
+
+    assert done.workflow_task_ahead_completed
+    assert event_types(done.new_events) == [
+        "ActivityTaskStarted", "ActivityTaskCompleted", "WorkflowTaskScheduled", "WorkflowTaskStarted",
+        "WorkflowTaskCompleted", "ActivityTaskScheduled",
+    ]
+    history = await fetch_history(stub, wid)
+    assert list(history.events[after:]) == list(done.new_events.events)
+    # The workflow's now() in that task is the worker's time, and nothing before it is later.
+    recorded = [e.event_time.ToDatetime(UTC) for e in done.new_events.events[:4]]
+    assert recorded == [started] * 4
+    # The next activity came back started; no workflow task or activity task row was written.
+    assert [t.activity_id for t in done.activity_tasks] == ["a2"]
+    assert not done.HasField("workflow_task")
+    assert await task_rows(db_url, wid) == 0
+
+    # The run goes on from there as from any completed workflow task.
+    last = _ahead(after + 6, datetime.now(UTC), complete_workflow(b"ok"))
+    finish = await _complete(stub, done.activity_tasks[0].task_token, last)
+    assert finish.workflow_task_ahead_completed
+    assert event_types(await fetch_history(stub, wid))[-2:] == ["WorkflowTaskCompleted", "WorkflowExecutionCompleted"]
+
+
+async def test_a_task_run_ahead_of_a_history_that_moved_on_is_ignored_and_the_result_kept(
+    stub: Stub, task_queue: str
+) -> None:
+    sticky = f"{task_queue}-sticky"
+    wid, after, act = await _activity_running(stub, task_queue, sticky)
+    await stub.SignalWorkflowExecution(
+        S.SignalWorkflowExecutionRequest(
+            namespace=NS, workflow_execution=common_pb2.WorkflowExecution(workflow_id=wid), signal_name="s1"
+        ),
+        timeout=10,
+    )
+    done = await _complete(stub, act.task_token, _ahead(after, datetime.now(UTC), complete_workflow(), sticky=sticky))
+
+    assert not done.workflow_task_ahead_completed and not done.new_events.events
+    history = await fetch_history(stub, wid)
+    assert event_types(history)[after:] == [
+        "WorkflowExecutionSignaled", "WorkflowTaskScheduled", "ActivityTaskStarted", "ActivityTaskCompleted",
+    ]
+    # The next workflow task sees both, as if no task had been run ahead.
+    task = await next_workflow_task(stub, sticky)
+    assert event_types(task.history)[-4:] == [
+        "WorkflowTaskScheduled", "ActivityTaskStarted", "ActivityTaskCompleted", "WorkflowTaskStarted",
+    ]
+
+
+@pytest.mark.parametrize("when", ["before the attempt started", "after the server's clock"])
+async def test_a_task_run_ahead_at_a_time_out_of_bounds_is_ignored(stub: Stub, task_queue: str, when: str) -> None:
+    sticky = f"{task_queue}-sticky"
+    wid, after, act = await _activity_running(stub, task_queue, sticky)
+    offset = timedelta(hours=-1) if when.startswith("before") else timedelta(hours=1)
+    done = await _complete(
+        stub, act.task_token, _ahead(after, datetime.now(UTC) + offset, complete_workflow(), sticky=sticky),
+        eager_workflow_task_queue=sticky,
+    )
+
+    assert not done.workflow_task_ahead_completed
+    # The result alone is recorded, and the next workflow task comes back as without a task ahead.
+    assert event_types(done.workflow_task.history)[-3:] == [
+        "ActivityTaskCompleted", "WorkflowTaskScheduled", "WorkflowTaskStarted",
+    ]
+    assert "WorkflowExecutionCompleted" not in event_types(await fetch_history(stub, wid))
+
+
+async def test_a_task_run_ahead_with_an_invalid_time_is_refused_and_changes_nothing(
+    stub: Stub, task_queue: str
+) -> None:
+    sticky = f"{task_queue}-sticky"
+    wid, after, act = await _activity_running(stub, task_queue, sticky)
+    ahead = _ahead(after, datetime.now(UTC), complete_workflow(), sticky=sticky)
+    ahead.started_time.seconds = 10**12
+    err = await rpc_error(_complete(stub, act.task_token, ahead))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "workflow_task_ahead.started_time" in (err.details() or "")
+    assert len((await fetch_history(stub, wid)).events) == after
+    # The activity is still waiting for its result.
+    done = await _complete(stub, act.task_token, _ahead(after, datetime.now(UTC), complete_workflow(), sticky=sticky))
+    assert done.workflow_task_ahead_completed
+
+
+async def test_a_task_run_ahead_with_a_refused_command_fails_like_any_workflow_task(
+    stub: Stub, task_queue: str
+) -> None:
+    sticky = f"{task_queue}-sticky"
+    wid, after, act = await _activity_running(stub, task_queue, sticky)
+    bad = schedule_activity("a2", activity_type="")  # an activity needs a type
+    done = await _complete(stub, act.task_token, _ahead(after, datetime.now(UTC), bad, sticky=sticky))
+
+    assert not done.workflow_task_ahead_completed
+    assert event_types(await fetch_history(stub, wid))[after:] == [
+        "ActivityTaskStarted", "ActivityTaskCompleted", "WorkflowTaskScheduled", "WorkflowTaskStarted",
+        "WorkflowTaskFailed", "WorkflowTaskScheduled",
+    ]
+    # What the worker cached is in doubt: the retry goes to the task queue, with the whole history.
+    task = await next_workflow_task(stub, task_queue)
+    assert task.history.events[0].event_id == 1
+
+
+# -- the SDK's side --------------------------------------------------------------------------------
+
+
+@activity.defn
+async def step(i: int) -> int:
+    return i * 10
+
+
+@workflow.defn
+class Steps:
+    @workflow.run
+    async def run(self, n: int) -> tuple[list[int], list[str]]:
+        results, times = [], []
+        for i in range(n):
+            results.append(await workflow.execute_activity(step, i, start_to_close_timeout=SECONDS_5))
+            times.append(workflow.now().isoformat())
+        return results, times
+
+
+async def test_each_step_of_a_cached_run_costs_one_rpc_and_now_is_as_recorded(
+    client: Client, server: Server, task_queue: str
+) -> None:
+    worker_client = await Client.connect(server.address)
+    try:
+        rpcs = count_rpcs(worker_client)
+        async with Worker(worker_client, task_queue=task_queue, workflows=[Steps], activities=[step]):
+            handle = await client.start_workflow(Steps.run, 5, id=new_id(), task_queue=task_queue)
+            results, times = await handle.result()
+    finally:
+        await worker_client.close()
+    assert results == [0, 10, 20, 30, 40]
+    # The first task answers the start; every later one went with the result of the step before.
+    assert rpcs["RespondWorkflowTaskCompleted"] == 1
+    assert rpcs["RespondActivityTaskCompleted"] == 5
+    history = await handle.fetch_history()
+    started = [e for e in history.events if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED][1:]
+    assert times == [e.event_time.ToDatetime(UTC).isoformat() for e in started]
+    assert (await Replayer(workflows=[Steps]).replay_workflow(history)).ok
+
+
+_released = asyncio.Event()
+_running = asyncio.Event()
+
+
+@activity.defn
+async def wait_for_release() -> str:
+    _running.set()
+    await _released.wait()
+    return "released"
+
+
+@workflow.defn
+class Listens:
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    @workflow.signal
+    async def hear(self, what: str) -> None:
+        self.heard.append(what)
+
+    @workflow.run
+    async def run(self) -> tuple[str, list[str]]:
+        first = await workflow.execute_activity(wait_for_release, start_to_close_timeout=SECONDS_5)
+        await workflow.execute_activity(step, 1, start_to_close_timeout=SECONDS_5)
+        return first, self.heard
+
+
+async def test_a_signal_while_an_activity_runs_is_seen_by_the_workflow(
+    client: Client, task_queue: str
+) -> None:
+    _released.clear()
+    _running.clear()
+    async with Worker(client, task_queue=task_queue, workflows=[Listens], activities=[wait_for_release, step]):
+        handle = await client.start_workflow(Listens.run, id=new_id(), task_queue=task_queue)
+        await _running.wait()
+        await handle.signal(Listens.hear, "hello")
+        _released.set()
+        assert await handle.result() == ("released", ["hello"])
+    history = await handle.fetch_history()
+    assert (await Replayer(workflows=[Listens]).replay_workflow(history)).ok
