@@ -221,24 +221,23 @@ class WorkflowTaskOps(InteractionOps):
         identity: str,
         ahead: Ahead,
         eager_workflow_task_queue: str = "",
-    ) -> tuple[CompletionResult | None, service_pb2.PollWorkflowTaskQueueResponse | None]:
+    ) -> AheadOutcome:
         """Record an activity's result and, if the history is still where the worker's cached run
         left it, the workflow task the worker ran ahead on it (started and completed in the same
-        commit). Returns that task's completion (None when it was not taken: the result is recorded
-        alone), and the run's next workflow task if it was started for ``eager_workflow_task_queue``
-        (as :meth:`complete_activity_task`)."""
+        commit); otherwise the result alone, and the run's next workflow task is started for
+        ``eager_workflow_task_queue`` as by :meth:`complete_activity_task`."""
         key = (token.namespace, token.workflow_id, token.run_id)
 
-        def op(ex: Execution) -> tuple[CompletionResult | None, Taker | None]:
+        def op(ex: Execution) -> tuple[AheadOutcome, Taker | None]:
             a = self._started_activity(ex, token)
-            fits = _ahead_fits(ex, a, ahead)
-            taker = None
-            if not fits and eager_workflow_task_queue:
-                taker = Taker(identity)
-                ex.wanted_by.append((eager_workflow_task_queue, taker))
-            if not fits:
+            refused = _ahead_refused(ex, a, ahead)
+            if refused:
+                taker = None
+                if eager_workflow_task_queue:
+                    taker = Taker(identity)
+                    ex.wanted_by.append((eager_workflow_task_queue, taker))
                 self._record_activity_completed(ex, a, result, identity)
-                return None, taker
+                return AheadOutcome(server_time=ex.now if refused == "time" else None), taker
             # Recorded at the time the worker had the result and started the task (the workflow's
             # now()), between the attempt's start and this server's clock: the history's times
             # never run back. The task scheduled is started and completed here: no task row for it.
@@ -251,17 +250,18 @@ class WorkflowTaskOps(InteractionOps):
                 self._begin_workflow_task(ex, identity)
             finally:
                 ex.now = now
-            outcome = self._complete_started_task(
+            completion = self._complete_started_task(
                 ex, ex.state.workflow_task, ahead.commands, identity, ahead.update_responses,
                 ahead.sticky_task_queue, ahead.sticky_timeout,
             )
-            outcome.first_event_id = ahead.after_event_id + 1
-            outcome.last_event_id = ex.record.next_event_id - 1
-            return outcome, None
+            completion.first_event_id = ahead.after_event_id + 1
+            completion.last_event_id = ex.record.next_event_id - 1
+            return AheadOutcome(completion=completion), None
 
         outcome, taker = await self._update(key, op)
-        workflow_task = await taker.response if taker is not None else None
-        return outcome, workflow_task  # type: ignore[return-value]
+        if taker is not None:
+            outcome.workflow_task = await taker.response  # type: ignore[assignment]
+        return outcome
 
     async def new_events(self, token: internal_pb2.TaskToken, result: CompletionResult) -> H.History:
         """The events a completion appended after the worker's view of the history."""
@@ -627,16 +627,30 @@ class Ahead:
     sticky_timeout: timedelta
 
 
-def _ahead_fits(ex: Execution, a: internal_pb2.ActivityState, ahead: Ahead) -> bool:
-    """Whether the worker's run saw exactly the history as it is, plus this activity's result: no
-    event since, no workflow task scheduled or wanted, no update waiting. Its now() must lie between
-    the attempt's start and this server's clock, so that time in the workflow never runs back."""
+@dataclasses.dataclass(slots=True)
+class AheadOutcome:
+    """What became of a workflow task run ahead: its completion when it was taken (which may have
+    failed it); else, when its time was out of bounds, this server's clock; and the run's next
+    workflow task if it was started for the worker instead."""
+
+    completion: CompletionResult | None = None
+    server_time: datetime | None = None
+    workflow_task: service_pb2.PollWorkflowTaskQueueResponse | None = None
+
+
+def _ahead_refused(ex: Execution, a: internal_pb2.ActivityState, ahead: Ahead) -> str:
+    """Why the task run ahead cannot be taken: "moved" unless the worker's run saw exactly the history
+    as it is, plus this activity's result (no event since, no workflow task scheduled or wanted, no
+    update waiting); "time" unless its now() lies between the attempt's start and this server's
+    clock, so that time in the workflow never runs back. "" when it can."""
     state = ex.state
     if ex.record.next_event_id - 1 != ahead.after_event_id:
-        return False
+        return "moved"
     if state.HasField("workflow_task") or state.workflow_task_needed or state.pending_update_order:
-        return False
-    return a.started_time.ToDatetime(UTC) <= ahead.started_time <= ex.now
+        return "moved"
+    if not a.started_time.ToDatetime(UTC) <= ahead.started_time <= ex.now:
+        return "time"
+    return ""
 
 
 def _workflow_task_waits(ex: Execution, task: TaskRow) -> bool:

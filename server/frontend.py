@@ -354,13 +354,17 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
                 sticky_task_queue=a.sticky_task_queue,
                 sticky_timeout=self.check.sticky(a.sticky_task_queue, a.sticky_schedule_to_start_timeout),
             )
-            outcome, workflow_task = await self.history.complete_activity_task_ahead(
+            outcome = await self.history.complete_activity_task_ahead(
                 token, request.result, request.identity, ahead, request.eager_workflow_task_queue
             )
-            if outcome is not None and outcome.completed:
+            workflow_task = outcome.workflow_task
+            completion = outcome.completion
+            if completion is not None and completion.completed:
                 response.workflow_task_ahead_completed = True
-                response.new_events.CopyFrom(await self.history.new_events(token, outcome))
-                response.activity_tasks.extend(await self.history.eager_activity_tasks(token, outcome))
+                response.new_events.CopyFrom(await self.history.new_events(token, completion))
+                response.activity_tasks.extend(await self.history.eager_activity_tasks(token, completion))
+            if outcome.server_time is not None:
+                response.server_time.FromDatetime(outcome.server_time)
         else:
             workflow_task = await self.history.complete_activity_task(
                 token, request.result, request.identity, request.eager_workflow_task_queue

@@ -147,6 +147,7 @@ async def test_a_task_run_ahead_of_a_history_that_moved_on_is_ignored_and_the_re
     done = await _complete(stub, act.task_token, _ahead(after, datetime.now(UTC), complete_workflow(), sticky=sticky))
 
     assert not done.workflow_task_ahead_completed and not done.new_events.events
+    assert not done.HasField("server_time")  # not a matter of the worker's clock
     history = await fetch_history(stub, wid)
     assert event_types(history)[after:] == [
         "WorkflowExecutionSignaled", "WorkflowTaskScheduled", "ActivityTaskStarted", "ActivityTaskCompleted",
@@ -169,6 +170,8 @@ async def test_a_task_run_ahead_at_a_time_out_of_bounds_is_ignored(stub: Stub, t
     )
 
     assert not done.workflow_task_ahead_completed
+    # The server tells its time, for the worker to correct its own by.
+    assert abs(done.server_time.ToDatetime(UTC) - datetime.now(UTC)) < timedelta(minutes=1)
     # The result alone is recorded, and the next workflow task comes back as without a task ahead.
     assert event_types(done.workflow_task.history)[-3:] == [
         "ActivityTaskCompleted", "WorkflowTaskScheduled", "WorkflowTaskStarted",
@@ -290,3 +293,24 @@ async def test_a_signal_while_an_activity_runs_is_seen_by_the_workflow(
         assert await handle.result() == ("released", ["hello"])
     history = await handle.fetch_history()
     assert (await Replayer(workflows=[Listens]).replay_workflow(history)).ok
+
+
+async def test_a_worker_whose_clock_is_ahead_learns_the_servers_time_from_one_refusal(
+    client: Client, server: Server, task_queue: str
+) -> None:
+    worker_client = await Client.connect(server.address)
+    try:
+        rpcs = count_rpcs(worker_client)
+        worker = Worker(worker_client, task_queue=task_queue, workflows=[Steps], activities=[step])
+        worker._clock_offset = timedelta(hours=1)  # as if this machine's clock were an hour ahead
+        async with worker:
+            handle = await client.start_workflow(Steps.run, 5, id=new_id(), task_queue=task_queue)
+            results, times = await handle.result()
+    finally:
+        await worker_client.close()
+    assert results == [0, 10, 20, 30, 40]
+    # The first task run ahead was refused and ran again from the history; the rest were taken.
+    assert rpcs["RespondWorkflowTaskCompleted"] == 2
+    assert abs(worker._clock_offset) < timedelta(seconds=1)
+    assert times == sorted(times) and datetime.fromisoformat(times[-1]) <= datetime.now(UTC)
+    assert (await Replayer(workflows=[Steps]).replay_workflow(await handle.fetch_history())).ok

@@ -31,6 +31,8 @@ _POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60
 # Activities a workflow task may ask to get back started in its completion, skipping the task queue.
 _MAX_EAGER_ACTIVITIES = 3
 # A cached run whose last event is one of these is not level with a completed workflow task.
+# A correction of the worker's clock for tasks run ahead by more than this is logged.
+_CLOCK_NOTICE = timedelta(milliseconds=100)
 _TASK_PENDING = (history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED)
 
 
@@ -114,6 +116,8 @@ class Worker:
         )
         self._graceful = graceful_shutdown_timeout
         self._cache: OrderedDict[str, Replay] = OrderedDict()
+        # The server's clock minus this worker's, as last learned (see ahead_answered).
+        self._clock_offset = timedelta(0)
         self._max_cached = max(0, max_cached_workflows)
         self._sticky_queue = f"{self.identity}-{uuid.uuid4().hex}" if self._max_cached else ""
         self._sticky_timeout = sticky_queue_schedule_to_start_timeout
@@ -500,7 +504,8 @@ class Worker:
         del self._cache[execution.run_id]  # in use: back once the server has recorded the task
         conv = self.client.data_converter
         after = replay.last_event_id
-        now = datetime.now(UTC)
+        # The server's time as well as this worker can tell, and never before the attempt started.
+        now = max(datetime.now(UTC) + self._clock_offset, task.started_time.ToDatetime(UTC))
         history = _events_ahead(after, pending.scheduled_event_id, task.attempt, result, now)
         name = task.workflow_type.name
         try:
@@ -521,7 +526,7 @@ class Worker:
         if not instance.finished:
             ahead.sticky_task_queue = self._sticky_queue
             ahead.sticky_schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
-        return RunAhead(ahead, replay, reserved, execution.run_id)
+        return RunAhead(ahead, replay, reserved, execution.run_id, datetime.now(UTC))
 
     async def ahead_answered(
         self, ahead: RunAhead, response: service_pb2.RespondActivityTaskCompletedResponse | None
@@ -532,6 +537,15 @@ class Worker:
         if response is not None and response.workflow_task_ahead_completed:
             await self._keep(ahead.replay, response.new_events, ahead.run_id)
             tasks = response.activity_tasks
+        elif response is not None and response.HasField("server_time"):
+            # This worker's clock is off the server's: estimate by how much, from the middle of
+            # the call, and correct the times of the tasks it runs ahead from now on.
+            sent = ahead.sent
+            offset = response.server_time.ToDatetime(UTC) - (sent + (datetime.now(UTC) - sent) / 2)
+            if abs(offset - self._clock_offset) > _CLOCK_NOTICE:
+                log.info("this worker's clock is %.3f s off the server's: tasks run ahead use the server's time",
+                         -offset.total_seconds())
+            self._clock_offset = offset
         self._run_eager(tasks, ahead.reserved)
 
     def next_activity_queue(self) -> str:
@@ -566,6 +580,7 @@ class RunAhead:
     replay: Replay
     reserved: int  # activity slots taken for the activities it asks to get back started
     run_id: str
+    sent: datetime  # this worker's clock when it was sent
 
 
 def _events_ahead(

@@ -416,18 +416,20 @@ class WorkflowTaskAhead(_message.Message):
     def __init__(self, after_event_id: _Optional[int] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., update_responses: _Optional[_Iterable[_Union[_common_pb2.UpdateResponse, _Mapping]]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RespondActivityTaskCompletedResponse(_message.Message):
-    __slots__ = ("workflow_task", "activity_task", "workflow_task_ahead_completed", "new_events", "activity_tasks")
+    __slots__ = ("workflow_task", "activity_task", "workflow_task_ahead_completed", "new_events", "activity_tasks", "server_time")
     WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_TASK_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_TASK_AHEAD_COMPLETED_FIELD_NUMBER: _ClassVar[int]
     NEW_EVENTS_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_TASKS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_FIELD_NUMBER: _ClassVar[int]
     workflow_task: PollWorkflowTaskQueueResponse
     activity_task: PollActivityTaskQueueResponse
     workflow_task_ahead_completed: bool
     new_events: _history_pb2.History
     activity_tasks: _containers.RepeatedCompositeFieldContainer[PollActivityTaskQueueResponse]
-    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ..., activity_task: _Optional[_Union[PollActivityTaskQueueResponse, _Mapping]] = ..., workflow_task_ahead_completed: _Optional[bool] = ..., new_events: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., activity_tasks: _Optional[_Iterable[_Union[PollActivityTaskQueueResponse, _Mapping]]] = ...) -> None: ...
+    server_time: _timestamp_pb2.Timestamp
+    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ..., activity_task: _Optional[_Union[PollActivityTaskQueueResponse, _Mapping]] = ..., workflow_task_ahead_completed: _Optional[bool] = ..., new_events: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., activity_tasks: _Optional[_Iterable[_Union[PollActivityTaskQueueResponse, _Mapping]]] = ..., server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RespondActivityTaskFailedRequest(_message.Message):
     __slots__ = ("task_token", "failure", "identity")
