@@ -214,6 +214,7 @@ class ExecutionOps:
         self._queued: dict[tuple[str, str, str], list[_Op[Any]]] = {}
         self._draining: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self._watchers: dict[tuple[str, str, str], asyncio.Event] = {}
+        self._close_watchers: dict[tuple[str, str, str], asyncio.Event] = {}  # waits for the close alone
         # New runs' starts in progress at once: the rest of the database pool stays free for the runs
         # already going, so a surge of starts slows the starts, not every running workflow.
         self._start_slots = asyncio.Semaphore(start_concurrency)
@@ -391,43 +392,45 @@ class ExecutionOps:
             self.on_tasks([dataclasses.replace(t, id=i) for t, i in zip(ex.tasks, task_ids, strict=True)])
         if ex.timers:
             self.on_timer(min(t.fire_at for t in ex.timers.values()))
-        if ex.events:
-            self._wake(ex.key)
+        if ex.events or ex.updates_changed:
+            self._wake(ex.key, closed=ex.closes)
         if ex.closes or ex.updates_changed:
             # "c": the run changed in a way waiters elsewhere care about (it closed, an update moved on).
             self.notifier.publish("c", "\x1f".join(ex.key))
-        if ex.updates_changed:
-            self._wake(ex.key)
 
     # -- watching a run for new events --------------------------------------------------------------
 
-    def _wake(self, key: tuple[str, str, str]) -> None:
-        event = self._watchers.pop(key, None)
-        if event is not None:
-            event.set()
+    def _wake(self, key: tuple[str, str, str], *, closed: bool) -> None:
+        """Wake the waits for a change of the run, and if it ``closed``, those for its close."""
+        for watchers in (self._watchers, self._close_watchers) if closed else (self._watchers,):
+            event = watchers.pop(key, None)
+            if event is not None:
+                event.set()
 
     def _on_closed_elsewhere(self, body: str) -> None:
         if not body:  # the listener reconnected: anything may have changed
-            for key in list(self._watchers):
+            for key in {*self._watchers, *self._close_watchers}:
                 self._cache.drop(key)
-                self._wake(key)
+                self._wake(key, closed=True)
             return
         parts = body.split("\x1f")
         if len(parts) == 3:
             key = (parts[0], parts[1], parts[2])
             self._cache.drop(key)
-            self._wake(key)
+            self._wake(key, closed=True)
 
-    async def wait_for_change(self, key: tuple[str, str, str], timeout: float) -> bool:
-        """Wait until the run gets new events here or closes elsewhere (True), or ``timeout`` (False)."""
-        event = self._watchers.get(key)
+    async def wait_for_change(self, key: tuple[str, str, str], timeout: float, *, close_only: bool = False) -> bool:
+        """Wait until the run gets new events here (with ``close_only``, until it closes here) or
+        something changes elsewhere (True), or ``timeout`` (False)."""
+        watchers = self._close_watchers if close_only else self._watchers
+        event = watchers.get(key)
         if event is None:
-            event = self._watchers[key] = asyncio.Event()
+            event = watchers[key] = asyncio.Event()
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
-            if self._watchers.get(key) is event and not event._waiters:
-                del self._watchers[key]  # nobody else waits: do not keep it for a run that may never change
+            if watchers.get(key) is event and not event._waiters:
+                del watchers[key]  # nobody else waits: do not keep it for a run that may never change
             return False
         return True
 
@@ -541,7 +544,7 @@ class ExecutionOps:
                 token = first.to_bytes(8, "big")
                 return service_pb2.GetWorkflowExecutionHistoryResponse(next_page_token=token, run_id=record.run_id)
             # Another server may change the run without telling us: look again now and then.
-            woken = await self.wait_for_change(key, min(remaining, 5.0))
+            woken = await self.wait_for_change(key, min(remaining, 5.0), close_only=close_only)
             # Woken by a commit in this process, the cache holds it; otherwise ask the database.
             cached = self._cache.get(key) if woken else None
             record = cached or await self.store.load(*key) or record

@@ -380,6 +380,8 @@ class WorkflowTaskOps(InteractionOps):
         """The hard limit these commands would break, described, or None."""
         limits = self.limits
         for i, command in enumerate(commands):
+            if command.ByteSize() <= limits.max_payload_bytes:
+                continue  # its payloads are no bigger than the whole command
             size = _payloads_size(command)
             if size > limits.max_payload_bytes:
                 return (
