@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 _POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
 # Activities a workflow task may ask to get back started in its completion, skipping the task queue.
 _MAX_EAGER_ACTIVITIES = 3
-# A cached run whose last event is one of these is not level with a completed workflow task.
 # A correction of the worker's clock for tasks run ahead by more than this is logged.
 _CLOCK_NOTICE = timedelta(milliseconds=100)
+# A cached run whose last event is one of these is not level with a completed workflow task.
 _TASK_PENDING = (history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED)
 
 
