@@ -46,8 +46,8 @@ class ActivityOps(ExecutionOps):
         state.activity_id = a.activity_id
         state.activity_type = a.activity_type.name
         state.task_queue = attrs.task_queue.name
-        state.scheduled_time.FromDatetime(ex.now)
-        state.current_attempt_scheduled_time.FromDatetime(ex.now)
+        state.scheduled_time.CopyFrom(ex.timestamp())
+        state.current_attempt_scheduled_time.CopyFrom(ex.timestamp())
         state.schedule_to_close_timeout.CopyFrom(attrs.schedule_to_close_timeout)
         state.schedule_to_start_timeout.CopyFrom(attrs.schedule_to_start_timeout)
         state.start_to_close_timeout.CopyFrom(attrs.start_to_close_timeout)
@@ -66,7 +66,7 @@ class ActivityOps(ExecutionOps):
 
     @staticmethod
     def _start_activity_attempt(ex: Execution, a: internal_pb2.ActivityState, identity: str) -> None:
-        a.started_time.FromDatetime(ex.now)
+        a.started_time.CopyFrom(ex.timestamp())
         a.last_worker_identity = identity
         ex.delete_timer(activity_timer_key(a.scheduled_event_id, "s2s"))
         ex.set_timer(

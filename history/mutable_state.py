@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from history.limits import Limits
 from history.store import ExecutionRecord, Mutation
@@ -55,6 +56,7 @@ class Execution:
         self.wanted_by: list[tuple[str, Handoff]] = []
         # Updates whose state changed (accepted, rejected, completed): their callers are woken.
         self.updates_changed = False
+        self._stamp: tuple[datetime, Timestamp] | None = None  # ``now`` as a Timestamp, made once
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -77,11 +79,19 @@ class Execution:
         event = history_pb2.HistoryEvent(
             event_id=self.record.next_event_id, event_type=event_type, **attributes  # type: ignore[arg-type]
         )
-        event.event_time.FromDatetime(self.now)
+        event.event_time.CopyFrom(self.timestamp())
         self.record.next_event_id += 1
         self.events.append(event)
         self.changed = True
         return event
+
+    def timestamp(self) -> Timestamp:
+        """``now`` as a Timestamp (converted once however many events the change adds)."""
+        if self._stamp is None or self._stamp[0] is not self.now:
+            ts = Timestamp()
+            ts.FromDatetime(self.now)
+            self._stamp = (self.now, ts)
+        return self._stamp[1]
 
     # -- tasks and timers ------------------------------------------------------------------------
 
@@ -140,7 +150,7 @@ class Execution:
         wt.scheduled_event_id = event.event_id
         wt.attempt = attempt
         wt.task_queue = queue.name
-        wt.scheduled_time.FromDatetime(self.now)
+        wt.scheduled_time.CopyFrom(self.timestamp())
         self.state.workflow_task_needed = False
         self.add_task(TaskKind.WORKFLOW, queue.name, event.event_id, attempt)
         if sticky:

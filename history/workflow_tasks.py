@@ -77,7 +77,7 @@ class WorkflowTaskOps(InteractionOps):
             ),
         )
         wt.started_event_id = event.event_id
-        wt.started_time.FromDatetime(ex.now)
+        wt.started_time.CopyFrom(ex.timestamp())
         ex.set_timer(
             "wft", duration(ex.state.workflow_task_timeout), TimerKind.WORKFLOW_TASK_TIMEOUT, event.event_id, wt.attempt
         )
