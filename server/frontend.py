@@ -63,6 +63,10 @@ def rpc(
 
     @functools.wraps(method)
     async def handler(self: Any, request: Req, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            # No provider configured: a span would go nowhere, and making one costs more than a
+            # small RPC's own work.
+            return await _handle(self, request, context)
         with tracer.start_as_current_span(span_name, kind=trace.SpanKind.SERVER):
             return await _handle(self, request, context)
 

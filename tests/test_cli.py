@@ -21,7 +21,7 @@ import pytest_asyncio
 from google.protobuf import json_format
 
 from server.app import Server
-from tests.helpers import assert_eventually, free_port
+from tests.helpers import assert_eventually, free_port, wf_server_process
 from wf.v1 import history_pb2
 from worker_sdk import Client, Worker, activity, workflow
 from worker_sdk.errors import ApplicationError
@@ -592,3 +592,9 @@ async def test_a_database_pool_too_small_to_share_is_a_usage_error() -> None:
     done = await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "--db-pool-size" in done.stderr and "x>=4" in done.stderr
+
+
+async def test_otel_console_prints_a_span_per_rpc(db_url: str) -> None:
+    # Being ready means it answered GetSystemInfo.
+    async with wf_server_process(db_url, args=["--no-migrate", "--otel-console"]) as proc:
+        await assert_eventually(lambda: '"name": "wf.v1.WorkflowService/GetSystemInfo"' in proc.output())
