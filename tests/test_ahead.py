@@ -247,6 +247,9 @@ async def test_each_step_of_a_cached_run_costs_one_rpc_and_now_is_as_recorded(
     # The first task answers the start; every later one went with the result of the step before.
     assert rpcs["RespondWorkflowTaskCompleted"] == 1
     assert rpcs["RespondActivityTaskCompleted"] == 5
+    # Each next activity came back started with the answer: the two activity polls sent at the
+    # start never got a task (a poll that gets one is sent again).
+    assert rpcs["PollActivityTaskQueue"] == 2
     history = await handle.fetch_history()
     started = [e for e in history.events if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED][1:]
     assert times == [e.event_time.ToDatetime(UTC).isoformat() for e in started]

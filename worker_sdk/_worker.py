@@ -426,7 +426,7 @@ class Worker:
         await conv.decode_message(history)
         return history
 
-    async def _reserve_eager_activities(self, commands: list[Any]) -> int:
+    async def _reserve_eager_activities(self, commands: Sequence[Any]) -> int:
         """Ask for activities this worker runs to come back started with the completion, one free
         activity slot each: that saves a poll and a database commit per activity."""
         reserved = 0
@@ -484,7 +484,17 @@ class Worker:
         """Run the next workflow task of ``task``'s run on the cached run, as if ``result`` were
         recorded: the completion then records both in one commit. Only when the cached run is level
         with the history and awaits no other activity, so that nothing else is likely to have
-        happened meanwhile; the server checks that nothing did."""
+        happened meanwhile; the server checks that nothing did. None when it is not run: the result
+        then goes alone, as it would anyway."""
+        try:
+            return await self._run_ahead(task, result)
+        except Exception:  # a bug in the SDK: never let it cost the activity's result
+            log.exception("running the workflow task ahead failed; it runs from the history instead")
+            return None
+
+    async def _run_ahead(
+        self, task: service_pb2.PollActivityTaskQueueResponse, result: common_pb2.Payloads
+    ) -> RunAhead | None:
         execution = task.workflow_execution
         replay = self._cache.get(execution.run_id)
         if replay is None or self._stop.is_set():
@@ -518,7 +528,6 @@ class Worker:
             # The run is dropped; its next task replays the history and reports this properly.
             log.debug("running workflow %s ahead failed: %s", execution.workflow_id, exc)
             return None
-        reserved = await self._reserve_eager_activities(commands)
         ahead = service_pb2.WorkflowTaskAhead(
             after_event_id=after, commands=commands, update_responses=update_responses
         )
@@ -526,6 +535,8 @@ class Worker:
         if not instance.finished:
             ahead.sticky_task_queue = self._sticky_queue
             ahead.sticky_schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
+        # Last: from here on, the activity slots taken are given back in ahead_answered.
+        reserved = await self._reserve_eager_activities(ahead.commands)
         return RunAhead(ahead, replay, reserved, execution.run_id, datetime.now(UTC))
 
     async def ahead_answered(
