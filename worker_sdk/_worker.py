@@ -364,12 +364,12 @@ class Worker:
     async def _keep(self, replay: Replay, new_events: history_pb2.History, run_id: str) -> None:
         """Cache a run the server has accepted an answer of, with the events that answer appended."""
         if new_events.events:
-            events = history_pb2.History()
-            events.CopyFrom(new_events)
-            await self.client.data_converter.decode_message(events)
             try:
+                events = history_pb2.History()
+                events.CopyFrom(new_events)
+                await self.client.data_converter.decode_message(events)
                 replay.catch_up(events.events)
-            except Exception as exc:  # a bug, not the workflow's: its next task replays the history
+            except Exception as exc:  # not the workflow's doing: its next task replays the history
                 log.warning("dropping workflow run %s from the cache: %s", run_id, exc)
                 return
         if replay.instance.finished:
