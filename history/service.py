@@ -20,7 +20,7 @@ from history.errors import (
 from history.mutable_state import RUNNING, Execution, duration, is_set
 from history.store import ExecutionRecord, WriteRejected
 from history.tasks import TimerKind
-from history.workflow_tasks import WorkflowTaskOps
+from history.workflow_tasks import Ahead, WorkflowTaskOps
 from wf.v1 import common_pb2, history_pb2, service_pb2
 
 H = history_pb2
@@ -168,4 +168,4 @@ class HistoryService(WorkflowTaskOps):
         return ex
 
 
-__all__ = ["HistoryService", "TaskGone", "CompletionResult", "decode_token", "encode_token"]
+__all__ = ["Ahead", "HistoryService", "TaskGone", "CompletionResult", "decode_token", "encode_token"]

@@ -254,8 +254,7 @@ class WorkflowTaskOps(InteractionOps):
                 ex, ex.state.workflow_task, ahead.commands, identity, ahead.update_responses,
                 ahead.sticky_task_queue, ahead.sticky_timeout,
             )
-            completion.first_event_id = ahead.after_event_id + 1
-            completion.last_event_id = ex.record.next_event_id - 1
+            completion.first_event_id = ahead.after_event_id + 1  # the worker made up the ones before the task
             return AheadOutcome(completion=completion), None
 
         outcome, taker = await self._update(key, op)

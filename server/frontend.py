@@ -23,9 +23,8 @@ from opentelemetry import trace
 
 from history import errors, retry
 from history.limits import MAX_DURATION_SECONDS, Limits, id_length
-from history.service import HistoryService, TaskGone, decode_token
+from history.service import Ahead, HistoryService, TaskGone, decode_token
 from history.tasks import TaskKind, TaskRow
-from history.workflow_tasks import Ahead
 from matching import Matcher
 from server.config import ServerConfig
 from wf.v1 import common_pb2, service_pb2, service_pb2_grpc

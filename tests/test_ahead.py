@@ -10,6 +10,7 @@ while an activity runs.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -33,7 +34,7 @@ from tests.helpers import (
     task_rows,
 )
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
-from worker_sdk import Client, Worker, activity, workflow
+from worker_sdk import Client, Worker, WorkflowHandle, activity, workflow
 from worker_sdk.testing import Replayer
 
 S = service_pb2
@@ -232,18 +233,31 @@ class Steps:
         return results, times
 
 
-async def test_each_step_of_a_cached_run_costs_one_rpc_and_now_is_as_recorded(
-    client: Client, server: Server, task_queue: str
-) -> None:
+async def _five_steps(
+    client: Client, server: Server, task_queue: str, *, clock_offset: timedelta = timedelta(0)
+) -> tuple[WorkflowHandle, list[str], Counter[str], Worker]:
+    """Run ``Steps`` of 5 on a worker of its own (with ``clock_offset`` as if its clock were off the
+    server's by that much); the handle, the workflow's now() after each step, the worker's RPCs by
+    method and the worker."""
     worker_client = await Client.connect(server.address)
     try:
         rpcs = count_rpcs(worker_client)
-        async with Worker(worker_client, task_queue=task_queue, workflows=[Steps], activities=[step]):
+        worker = Worker(worker_client, task_queue=task_queue, workflows=[Steps], activities=[step])
+        worker._clock_offset = clock_offset
+        async with worker:
             handle = await client.start_workflow(Steps.run, 5, id=new_id(), task_queue=task_queue)
             results, times = await handle.result()
     finally:
         await worker_client.close()
     assert results == [0, 10, 20, 30, 40]
+    assert (await Replayer(workflows=[Steps]).replay_workflow(await handle.fetch_history())).ok
+    return handle, times, rpcs, worker
+
+
+async def test_each_step_of_a_cached_run_costs_one_rpc_and_now_is_as_recorded(
+    client: Client, server: Server, task_queue: str
+) -> None:
+    handle, times, rpcs, _ = await _five_steps(client, server, task_queue)
     # The first task answers the start; every later one went with the result of the step before.
     assert rpcs["RespondWorkflowTaskCompleted"] == 1
     assert rpcs["RespondActivityTaskCompleted"] == 5
@@ -253,7 +267,6 @@ async def test_each_step_of_a_cached_run_costs_one_rpc_and_now_is_as_recorded(
     history = await handle.fetch_history()
     started = [e for e in history.events if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED][1:]
     assert times == [e.event_time.ToDatetime(UTC).isoformat() for e in started]
-    assert (await Replayer(workflows=[Steps]).replay_workflow(history)).ok
 
 
 _released = asyncio.Event()
@@ -301,19 +314,9 @@ async def test_a_signal_while_an_activity_runs_is_seen_by_the_workflow(
 async def test_a_worker_whose_clock_is_ahead_learns_the_servers_time_from_one_refusal(
     client: Client, server: Server, task_queue: str
 ) -> None:
-    worker_client = await Client.connect(server.address)
-    try:
-        rpcs = count_rpcs(worker_client)
-        worker = Worker(worker_client, task_queue=task_queue, workflows=[Steps], activities=[step])
-        worker._clock_offset = timedelta(hours=1)  # as if this machine's clock were an hour ahead
-        async with worker:
-            handle = await client.start_workflow(Steps.run, 5, id=new_id(), task_queue=task_queue)
-            results, times = await handle.result()
-    finally:
-        await worker_client.close()
-    assert results == [0, 10, 20, 30, 40]
+    # As if this machine's clock were an hour ahead of the server's.
+    _, times, rpcs, worker = await _five_steps(client, server, task_queue, clock_offset=timedelta(hours=1))
     # The first task run ahead was refused and ran again from the history; the rest were taken.
     assert rpcs["RespondWorkflowTaskCompleted"] == 2
     assert abs(worker._clock_offset) < timedelta(seconds=1)
     assert times == sorted(times) and datetime.fromisoformat(times[-1]) <= datetime.now(UTC)
-    assert (await Replayer(workflows=[Steps]).replay_workflow(await handle.fetch_history())).ok
