@@ -41,6 +41,7 @@ class Server:
         self.config = config
         self.port = config.port
         self._grpc: grpc.aio.Server | None = None
+        self._service: WorkflowService | None = None
         self._pool: asyncpg.Pool | None = None
         self._notifier: Notifier | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -80,8 +81,9 @@ class Server:
                 ("grpc.so_reuseport", 0),
             ]
         )
+        self._service = WorkflowService(cfg, history, matcher)
         service_pb2_grpc.add_WorkflowServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            WorkflowService(cfg, history, matcher), self._grpc
+            self._service, self._grpc
         )
         self.port = self._grpc.add_insecure_port(f"{cfg.host}:{cfg.port}")
         if self.port == 0:
@@ -95,6 +97,8 @@ class Server:
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking requests, let running ones finish for ``grace`` seconds, then close."""
+        if self._service is not None:
+            self._service.stopping = True
         if self._grpc is not None:
             await self._grpc.stop(grace)
         for task in self._background:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from history.service import Ahead, HistoryService, TaskGone, decode_token
 from history.tasks import TaskKind, TaskRow
 from matching import Matcher
 from server.config import ServerConfig
+from server.multiplex import Multiplexer, unary_methods
 from wf.v1 import common_pb2, service_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,9 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.history = history
         self.matcher = matcher
         self.check = Validator(config.limits)
+        # Set when the server begins to stop: calls on Multiplex streams are then refused (UNAVAILABLE).
+        self.stopping = False
+        self._unary = unary_methods(self)
 
     def _poll_timeout(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
         remaining = context.time_remaining()
@@ -209,6 +213,11 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
             # Answer empty a little before the caller's own deadline, so it gets an answer, not an error.
             timeout = min(timeout, max(0.0, remaining - 1.0))
         return timeout
+
+    async def Multiplex(
+        self, requests: AsyncIterator[service_pb2.MultiplexRequest], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        await Multiplexer(self._unary, context, lambda: self.stopping).serve(requests)
 
     @rpc
     async def GetSystemInfo(self, request: Any, context: Any) -> service_pb2.GetSystemInfoResponse:

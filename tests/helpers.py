@@ -29,6 +29,8 @@ import asyncpg
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
+from history.tasks import TaskKind
+from server.app import Server
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2, service_pb2_grpc
 
 T = TypeVar("T")
@@ -159,6 +161,14 @@ async def wf_server_process(
                 await proc.terminate()
         await asyncio.to_thread(popen.wait)
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def waiting_polls(
+    server: Server, task_queue: str, kind: TaskKind = TaskKind.WORKFLOW, namespace: str = "default"
+) -> int:
+    """How many polls wait in ``server`` for a task of this queue right now."""
+    assert server.matcher is not None
+    return server.matcher.waiting(namespace, task_queue, kind)
 
 
 def new_id(prefix: str = "wf") -> str:

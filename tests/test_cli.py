@@ -17,6 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
+import pytest
 import pytest_asyncio
 from google.protobuf import json_format
 
@@ -24,7 +26,7 @@ from server.app import Server
 from tests.helpers import assert_eventually, free_port, wf_server_process
 from wf.v1 import history_pb2
 from worker_sdk import Client, Worker, activity, workflow
-from worker_sdk.errors import ApplicationError
+from worker_sdk.errors import ApplicationError, RPCError
 
 WF = str(Path(sys.executable).parent / "wf")
 SECONDS_5 = timedelta(seconds=5)
@@ -598,3 +600,11 @@ async def test_otel_console_prints_a_span_per_rpc(db_url: str) -> None:
     # Being ready means it answered GetSystemInfo.
     async with wf_server_process(db_url, args=["--no-migrate", "--otel-console"]) as proc:
         await assert_eventually(lambda: '"name": "wf.v1.WorkflowService/GetSystemInfo"' in proc.output())
+        # A client's calls travel on a Multiplex stream; each still gets the span of its method.
+        async with await Client.connect(proc.address) as client:
+            with pytest.raises(RPCError) as exc:
+                await client.get_workflow_handle(f"otel-{uuid.uuid4().hex[:8]}").describe()
+            assert exc.value.status == grpc.StatusCode.NOT_FOUND
+        await assert_eventually(
+            lambda: '"name": "wf.v1.WorkflowService/DescribeWorkflowExecution"' in proc.output()
+        )

@@ -130,6 +130,11 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.FromString,
                 _registered_method=True)
+        self.Multiplex = channel.stream_stream(
+                '/wf.v1.WorkflowService/Multiplex',
+                request_serializer=wf_dot_v1_dot_service__pb2.MultiplexRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.MultiplexResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -255,6 +260,16 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Multiplex(self, request_iterator, context):
+        """Many calls of the unary methods above over one stream. Each call is answered exactly as its own
+        RPC would be (same validation, same status codes), in the order the calls finish; a call costs the
+        server and the caller a fraction of a separate RPC. Closing the stream cancels the calls still
+        running on it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -352,6 +367,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.UpdateWorkflowExecution,
                     request_deserializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'Multiplex': grpc.stream_stream_rpc_method_handler(
+                    servicer.Multiplex,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.MultiplexRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.MultiplexResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -868,6 +888,33 @@ class WorkflowService:
             '/wf.v1.WorkflowService/UpdateWorkflowExecution',
             wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Multiplex(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/wf.v1.WorkflowService/Multiplex',
+            wf_dot_v1_dot_service__pb2.MultiplexRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.MultiplexResponse.FromString,
             options,
             channel_credentials,
             insecure,
