@@ -2,9 +2,10 @@
 
 grpc.aio spends several hundred microseconds of CPU on each unary RPC, on the server and on the
 caller, more than the work of a workflow step itself. A message on an open stream costs about a
-quarter of that. So a worker or client sends its calls as ``MultiplexRequest`` messages on one stream,
-and each is run by the very handler its own RPC would reach: the same validation, the same statuses,
-the same spans. Calls run concurrently and are answered as they finish.
+quarter of that, and one message carries as many calls (or answers) as are ready. So a worker or
+client sends its calls on one stream, and each is run by the very handler its own RPC would reach:
+the same validation, the same statuses, the same spans. Calls run concurrently and are answered as
+they finish.
 
 A call ends like its RPC would: it is cancelled when the caller cancels it (a ``cancel`` message),
 when its deadline passes, or when the stream ends. While the server stops, new calls are refused with
@@ -63,11 +64,15 @@ def unary_methods(servicer: Any) -> dict[str, tuple[Handler, Any]]:
 
 
 def _reply(call_id: int, code: grpc.StatusCode, message: str, metadata: dict[str, str] | None = None) -> Any:
-    return service_pb2.MultiplexResponse(id=call_id, code=code.value[0], message=message, metadata=metadata)
+    return service_pb2.MultiplexReply(id=call_id, code=code.value[0], message=message, metadata=metadata)
 
 
 class Multiplexer:
-    """Serves one ``Multiplex`` stream."""
+    """Serves one ``Multiplex`` stream.
+
+    Calls run as tasks of their own; their answers go to an outbox, and one writer sends whatever the
+    outbox holds as one message, so answers ready together cost one write.
+    """
 
     def __init__(
         self,
@@ -79,74 +84,94 @@ class Multiplexer:
         self._context = context
         self._stopping = stopping
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._write_lock = asyncio.Lock()
+        self._outbox: list[service_pb2.MultiplexReply] = []
+        self._ready = asyncio.Event()
+        # Set once every call is answered: the writer sends what is left and ends.
+        self._closing = False
 
     async def serve(self, requests: AsyncIterator[service_pb2.MultiplexRequest]) -> None:
+        writer = asyncio.create_task(self._send())
         try:
             async for msg in requests:
-                if msg.cancel:
-                    task = self._running.get(msg.id)
-                    if task is not None:
-                        task.cancel()
-                    continue
-                if msg.id in self._running:
-                    await self._write(_reply(msg.id, grpc.StatusCode.INVALID_ARGUMENT,
-                                             f"call id {msg.id} is already in flight on this stream"))
-                    continue
-                task = asyncio.create_task(self._call(msg))
-                self._running[msg.id] = task
-                task.add_done_callback(functools.partial(self._finished, msg.id))
+                for call in msg.calls:
+                    self._take(call)
             # The caller sent all its calls: answer those still running, then end the stream.
-            if self._running:
+            while self._running:
                 await asyncio.gather(*self._running.values(), return_exceptions=True)
+            self._closing = True
+            self._ready.set()
+            await writer
         finally:
+            writer.cancel()
             for task in list(self._running.values()):
                 task.cancel()
+
+    def _take(self, call: service_pb2.MultiplexCall) -> None:
+        if call.cancel:
+            task = self._running.get(call.id)
+            if task is not None:
+                task.cancel()
+        elif call.id in self._running:
+            self._answer(_reply(call.id, grpc.StatusCode.INVALID_ARGUMENT,
+                                f"call id {call.id} is already in flight on this stream"))
+        else:
+            task = asyncio.create_task(self._call(call))
+            self._running[call.id] = task
+            task.add_done_callback(functools.partial(self._finished, call.id))
 
     def _finished(self, call_id: int, task: asyncio.Task[None]) -> None:
         if self._running.get(call_id) is task:
             del self._running[call_id]
 
-    async def _call(self, msg: service_pb2.MultiplexRequest) -> None:
-        entry = self._methods.get(msg.method)
+    async def _call(self, call: service_pb2.MultiplexCall) -> None:
+        entry = self._methods.get(call.method)
         if entry is None:
-            await self._write(_reply(msg.id, grpc.StatusCode.UNIMPLEMENTED,
-                                     f"no unary method {msg.method!r} in wf.v1.WorkflowService"))
+            self._answer(_reply(call.id, grpc.StatusCode.UNIMPLEMENTED,
+                                f"no unary method {call.method!r} in wf.v1.WorkflowService"))
             return
         if self._stopping():
-            await self._write(_reply(msg.id, grpc.StatusCode.UNAVAILABLE, "the server is stopping"))
+            self._answer(_reply(call.id, grpc.StatusCode.UNAVAILABLE, "the server is stopping"))
             return
         handler, request_type = entry
         try:
-            request = request_type.FromString(msg.request)
+            request = request_type.FromString(call.request)
         except Exception:
-            await self._write(_reply(msg.id, grpc.StatusCode.INVALID_ARGUMENT,
-                                     f"the request is not a valid {request_type.__name__}"))
+            self._answer(_reply(call.id, grpc.StatusCode.INVALID_ARGUMENT,
+                                f"the request is not a valid {request_type.__name__}"))
             return
-        timeout = msg.timeout.seconds + msg.timeout.nanos / 1e9 if msg.HasField("timeout") else None
+        timeout = call.timeout.seconds + call.timeout.nanos / 1e9 if call.HasField("timeout") else None
         context = CallContext(None if timeout is None else time.monotonic() + timeout)
         try:
             async with asyncio.timeout(timeout):
                 response = await handler(request, context)
         except grpc.aio.AbortError:
-            await self._write(_reply(msg.id, context.code, context.details, context.metadata))
-            return
+            self._answer(_reply(call.id, context.code, context.details, context.metadata))
         except TimeoutError:
-            await self._write(_reply(msg.id, grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"))
-            return
+            self._answer(_reply(call.id, grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"))
         except Exception as exc:  # the handlers map their errors themselves; this is a last resort
-            log.exception("%s failed", msg.method)
-            await self._write(_reply(msg.id, grpc.StatusCode.INTERNAL,
-                                     f"internal error ({type(exc).__name__}); see the server log"))
-            return
-        await self._write(
-            service_pb2.MultiplexResponse(id=msg.id, response=response.SerializeToString(), metadata=context.metadata)
-        )
+            log.exception("%s failed", call.method)
+            self._answer(_reply(call.id, grpc.StatusCode.INTERNAL,
+                                f"internal error ({type(exc).__name__}); see the server log"))
+        else:
+            self._answer(service_pb2.MultiplexReply(
+                id=call.id, response=response.SerializeToString(), metadata=context.metadata
+            ))
 
-    async def _write(self, reply: service_pb2.MultiplexResponse) -> None:
-        async with self._write_lock:
-            try:
-                await self._context.write(reply)
-            except Exception as exc:
-                # The stream is gone (the caller left or the server stops); serve() ends with it.
-                log.debug("multiplex: answer %d not sent: %r", reply.id, exc)
+    def _answer(self, reply: service_pb2.MultiplexReply) -> None:
+        self._outbox.append(reply)
+        self._ready.set()
+
+    async def _send(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            batch, self._outbox = self._outbox, []
+            if batch:
+                try:
+                    await self._context.write(service_pb2.MultiplexResponse(replies=batch))
+                except Exception as exc:
+                    # The stream is gone (the caller left, or the server stops); serve() ends with it.
+                    log.debug("multiplex: %d answers not sent: %r", len(batch), exc)
+                    return
+            if self._closing and not self._outbox:
+                return

@@ -122,7 +122,8 @@ async def test_closing_the_stream_cancels_its_calls(
 ) -> None:
     stream = stub.Multiplex()
     poll = S.PollWorkflowTaskQueueRequest(namespace=NS, task_queue={"name": task_queue}, identity="gone")
-    await stream.write(S.MultiplexRequest(id=1, method="PollWorkflowTaskQueue", request=poll.SerializeToString()))
+    call = S.MultiplexCall(id=1, method="PollWorkflowTaskQueue", request=poll.SerializeToString())
+    await stream.write(S.MultiplexRequest(calls=[call]))
     await assert_eventually(lambda: waiting_polls(server, task_queue) == 1)
     stream.cancel()
     await assert_eventually(lambda: waiting_polls(server, task_queue) == 0)
@@ -133,18 +134,22 @@ async def test_closing_the_stream_cancels_its_calls(
     assert task.workflow_execution.workflow_id == wid and task.attempt == 1
 
 
-async def test_bad_messages_on_the_stream_are_refused_one_by_one(stub: Stub, task_queue: str) -> None:
+async def test_bad_calls_on_the_stream_are_refused_one_by_one(stub: Stub, task_queue: str) -> None:
     stream = stub.Multiplex()
     wid = new_id()
     start = start_request(wid, task_queue).SerializeToString()
-    await stream.write(S.MultiplexRequest(id=1, method="NoSuchMethod", request=b""))
-    await stream.write(S.MultiplexRequest(id=2, method="Multiplex", request=b""))
-    await stream.write(S.MultiplexRequest(id=3, method="StartWorkflowExecution", request=b"\xff\xff"))
-    await stream.write(S.MultiplexRequest(id=4, method="StartWorkflowExecution", request=start))
+    await stream.write(S.MultiplexRequest(calls=[
+        S.MultiplexCall(id=1, method="NoSuchMethod", request=b""),
+        S.MultiplexCall(id=2, method="Multiplex", request=b""),
+        S.MultiplexCall(id=3, method="StartWorkflowExecution", request=b"\xff\xff"),
+    ]))
+    good = S.MultiplexCall(id=4, method="StartWorkflowExecution", request=start)
+    await stream.write(S.MultiplexRequest(calls=[good]))
     await stream.done_writing()
     replies = {}
-    async for reply in stream:
-        replies[reply.id] = reply
+    async for response in stream:
+        for reply in response.replies:
+            replies[reply.id] = reply
     assert sorted(replies) == [1, 2, 3, 4]
     assert replies[1].code == replies[2].code == grpc.StatusCode.UNIMPLEMENTED.value[0]
     assert "NoSuchMethod" in replies[1].message

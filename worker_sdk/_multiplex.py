@@ -1,9 +1,10 @@
 """A client's unary calls, sent over one ``Multiplex`` stream.
 
 Each unary RPC costs grpc.aio several hundred microseconds of CPU on both ends; a message on an open
-stream costs about a quarter of that. ``Client.service`` therefore sends its calls as messages on one
-stream, opened on first use and again after it breaks, and they behave as the RPCs would: the same
-responses, the same ``grpc.aio.AioRpcError`` with the same status codes, deadlines and cancellation.
+stream costs about a quarter of that, and one message carries every call ready to go. So
+``Client.service`` sends its calls on one stream, opened on first use and again after it breaks, and
+they behave as the RPCs would: the same responses, the same ``grpc.aio.AioRpcError`` with the same
+status codes, deadlines and cancellation.
 
 A call goes as its own RPC instead when the stream cannot carry it: a request over 64 KB (the
 server's message limit applies to a whole stream message, and one refused would end the stream for
@@ -42,8 +43,28 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+class _Stream:
+    """One open ``Multiplex`` stream: the calls waiting to be sent on it, its writer and its reader."""
+
+    def __init__(self, call: Any) -> None:
+        self.call = call
+        self.outbox: list[service_pb2.MultiplexCall] = []
+        self.ready = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def send(self, call: service_pb2.MultiplexCall) -> None:
+        self.outbox.append(call)
+        self.ready.set()
+
+
 class Multiplexer:
-    """One ``Multiplex`` stream on a channel and the calls in flight on it."""
+    """A channel's ``Multiplex`` stream and the calls in flight on it.
+
+    Calls go to the stream's outbox and one writer sends whatever the outbox holds as one message, so
+    calls made together cost one write; one reader hands each answer to its call. When the stream
+    breaks, every call on it fails as an RPC would on a broken connection (UNAVAILABLE, which
+    ``Client.call`` retries), and the next call opens a new stream.
+    """
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._open = channel.stream_stream(
@@ -51,100 +72,92 @@ class Multiplexer:
             request_serializer=service_pb2.MultiplexRequest.SerializeToString,
             response_deserializer=service_pb2.MultiplexResponse.FromString,
         )
-        self._stream: Any = None
-        self._reader: asyncio.Task[None] | None = None
-        self._pending: dict[int, asyncio.Future[service_pb2.MultiplexResponse]] = {}
+        self._stream: _Stream | None = None
+        self._pending: dict[int, asyncio.Future[service_pb2.MultiplexReply]] = {}
         self._ids = itertools.count(1)
-        self._write_lock: asyncio.Lock | None = None
         # Set once the server answers UNIMPLEMENTED: every call goes as its own RPC from then on.
         self.unsupported = False
         self._closed = False
 
-    async def call(self, method: str, request_bytes: bytes, timeout: float | None) -> service_pb2.MultiplexResponse:
-        """Send one call and wait for its answer; raises AioRpcError as the RPC would, _NotServed."""
+    async def call(self, method: str, request_bytes: bytes, timeout: float | None) -> service_pb2.MultiplexReply:
+        """Send one call and wait for its answer; raises AioRpcError as the RPC would, or _NotServed."""
         if self._closed:
             raise _error(grpc.StatusCode.CANCELLED, "the client is closed")
         loop = asyncio.get_running_loop()
-        stream = self._stream
-        if stream is None:
-            stream = self._start(loop)
+        stream = self._stream or self._start(loop)
         call_id = next(self._ids)
-        future: asyncio.Future[service_pb2.MultiplexResponse] = loop.create_future()
+        future: asyncio.Future[service_pb2.MultiplexReply] = loop.create_future()
         self._pending[call_id] = future
-        msg = service_pb2.MultiplexRequest(id=call_id, method=method, request=request_bytes)
+        call = service_pb2.MultiplexCall(id=call_id, method=method, request=request_bytes)
         timer = None
         if timeout is not None:
             whole = int(timeout)
-            msg.timeout.seconds = whole
-            msg.timeout.nanos = int((timeout - whole) * 1e9)
+            call.timeout.seconds = whole
+            call.timeout.nanos = int((timeout - whole) * 1e9)
             timer = loop.call_later(timeout, self._expire, call_id, future)
+        stream.send(call)
         try:
-            await self._write(stream, msg)
             return await future
         except asyncio.CancelledError:
-            # (Cancelling the caller cancelled the future too: it holds no answer.)
-            if (future.cancelled() or not future.done()) and self._stream is stream:
-                # Tell the server to stop the call, as a cancelled RPC would; nobody waits for this.
-                cancel = service_pb2.MultiplexRequest(id=call_id, cancel=True)
-                loop.create_task(self._write_quietly(stream, cancel))
+            # The caller was cancelled (which cancelled the future): stop the call in the server, as
+            # a cancelled RPC would.
+            if future.cancelled() and self._stream is stream:
+                stream.send(service_pb2.MultiplexCall(id=call_id, cancel=True))
             raise
         finally:
             self._pending.pop(call_id, None)
             if timer is not None:
                 timer.cancel()
-            if future.done() and not future.cancelled():
-                future.exception()  # retrieved: a failed write raised the same error already
 
-    def _start(self, loop: asyncio.AbstractEventLoop) -> Any:
-        self._write_lock = asyncio.Lock()
-        stream = self._open()
+    def _start(self, loop: asyncio.AbstractEventLoop) -> _Stream:
+        stream = _Stream(self._open())
         self._stream = stream
-        self._reader = loop.create_task(self._read(stream), name="wf-multiplex-reader")
+        stream.tasks = [
+            loop.create_task(self._write(stream), name="wf-multiplex-writer"),
+            loop.create_task(self._read(stream), name="wf-multiplex-reader"),
+        ]
         return stream
 
-    def _expire(self, call_id: int, future: asyncio.Future[service_pb2.MultiplexResponse]) -> None:
+    def _expire(self, call_id: int, future: asyncio.Future[service_pb2.MultiplexReply]) -> None:
         if future.done():
             return
         future.set_exception(_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"))
-        stream = self._stream
-        if stream is not None:
-            cancel = service_pb2.MultiplexRequest(id=call_id, cancel=True)
-            asyncio.get_running_loop().create_task(self._write_quietly(stream, cancel))
+        if self._stream is not None:
+            self._stream.send(service_pb2.MultiplexCall(id=call_id, cancel=True))
 
-    async def _write(self, stream: Any, msg: service_pb2.MultiplexRequest) -> None:
-        assert self._write_lock is not None
-        async with self._write_lock:
-            try:
-                await stream.write(msg)
-            except AioRpcError as exc:
-                raise self._stream_failed(stream, self._classify(exc, False)) from None
-            except asyncio.CancelledError:
-                if _being_cancelled():
-                    raise
-                # grpc.aio raises CancelledError on a stream cancelled already (it broke, or the
-                # client closed): that is this call failing, not its caller being cancelled.
-                raise self._ended() from None
-            except (asyncio.InvalidStateError, grpc.aio.UsageError):
-                raise self._ended() from None
-
-    async def _write_quietly(self, stream: Any, msg: service_pb2.MultiplexRequest) -> None:
+    async def _write(self, stream: _Stream) -> None:
+        error: Exception | None = None
         try:
-            await self._write(stream, msg)
-        except Exception as exc:
-            log.debug("multiplex: cancel of call %d not sent: %r", msg.id, exc)
+            while True:
+                await stream.ready.wait()
+                stream.ready.clear()
+                batch, stream.outbox = stream.outbox, []
+                await stream.call.write(service_pb2.MultiplexRequest(calls=batch))
+        except AioRpcError as exc:
+            error = self._classify(exc, answered=False)
+        except asyncio.CancelledError:
+            # grpc.aio raises CancelledError from a write to a stream cancelled already (it broke,
+            # or the client closed); only a cancellation of this task itself goes on up.
+            if _being_cancelled():
+                raise
+        except (asyncio.InvalidStateError, grpc.aio.UsageError):
+            pass
+        finally:
+            self._stream_failed(stream, error or self._ended())
 
-    async def _read(self, stream: Any) -> None:
+    async def _read(self, stream: _Stream) -> None:
         answered = False
         error: Exception | None = None
         try:
             while True:
-                reply = await stream.read()
-                if reply is grpc.aio.EOF:
+                response = await stream.call.read()
+                if response is grpc.aio.EOF:
                     break
                 answered = True
-                future = self._pending.get(reply.id)
-                if future is not None and not future.done():
-                    future.set_result(reply)
+                for reply in response.replies:
+                    future = self._pending.get(reply.id)
+                    if future is not None and not future.done():
+                        future.set_result(reply)
         except AioRpcError as exc:
             error = self._classify(exc, answered)
         except asyncio.CancelledError:
@@ -166,25 +179,31 @@ class Multiplexer:
             return _NotServed()
         return exc
 
-    def _stream_failed(self, stream: Any, error: Exception) -> Exception:
-        """Fail every call waiting on ``stream``; the next call opens a new stream."""
-        if self._stream is stream:
-            self._stream = None
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(error)
-            if not isinstance(error, AioRpcError) or error.code() != grpc.StatusCode.CANCELLED:
-                stream.cancel()
-        return error
+    def _stream_failed(self, stream: _Stream, error: Exception) -> None:
+        """Fail every call waiting on ``stream`` (once); the next call opens a new stream."""
+        if self._stream is not stream:
+            return
+        self._stream = None
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        stream.call.cancel()
+        current = asyncio.current_task()
+        for task in stream.tasks:
+            if task is not current:
+                task.cancel()
 
     async def close(self) -> None:
         self._closed = True
-        reader, self._reader = self._reader, None
-        if self._stream is not None:
-            self._stream.cancel()
-        if reader is not None:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(self._ended())
+            stream.call.cancel()
+            for task in stream.tasks:
+                task.cancel()
+            await asyncio.gather(*stream.tasks, return_exceptions=True)
 
 
 class MultiplexedMethod:

@@ -66,6 +66,12 @@ UPDATE_WAIT_STAGE_ACCEPTED: UpdateWaitStage
 UPDATE_WAIT_STAGE_COMPLETED: UpdateWaitStage
 
 class MultiplexRequest(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[MultiplexCall]
+    def __init__(self, calls: _Optional[_Iterable[_Union[MultiplexCall, _Mapping]]] = ...) -> None: ...
+
+class MultiplexCall(_message.Message):
     __slots__ = ("id", "method", "request", "timeout", "cancel")
     ID_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +86,12 @@ class MultiplexRequest(_message.Message):
     def __init__(self, id: _Optional[int] = ..., method: _Optional[str] = ..., request: _Optional[bytes] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cancel: _Optional[bool] = ...) -> None: ...
 
 class MultiplexResponse(_message.Message):
+    __slots__ = ("replies",)
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    replies: _containers.RepeatedCompositeFieldContainer[MultiplexReply]
+    def __init__(self, replies: _Optional[_Iterable[_Union[MultiplexReply, _Mapping]]] = ...) -> None: ...
+
+class MultiplexReply(_message.Message):
     __slots__ = ("id", "code", "response", "message", "metadata")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")

@@ -262,9 +262,9 @@ class WorkflowServiceServicer:
 
     def Multiplex(self, request_iterator, context):
         """Many calls of the unary methods above over one stream. Each call is answered exactly as its own
-        RPC would be (same validation, same status codes), in the order the calls finish; a call costs the
-        server and the caller a fraction of a separate RPC. Closing the stream cancels the calls still
-        running on it.
+        RPC would be (same validation, same status codes), as it finishes; a call costs the server and the
+        caller a fraction of a separate RPC. Calls and answers that are ready together travel together in
+        one message. Closing the stream cancels the calls still running on it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
