@@ -142,6 +142,8 @@ class Matcher:
         self.rescan_interval = rescan_interval
         self._queues: dict[QueueKey, _Queue] = {}
         self._last_sweep = time.monotonic()
+        # Set when the server stops: polls answer empty, so workers poll a server that goes on.
+        self._closing = False
         notifier.subscribe("t", self._on_hint)
 
     def _queue(self, key: QueueKey) -> _Queue:
@@ -184,7 +186,7 @@ class Matcher:
         """Set aside a poller waiting here for ``task``'s queue, for history to start the task in the
         change that creates it (see ``history.tasks.Handoff``); None when no poller waits."""
         q = self._queues.get((task.namespace, task.task_queue, task.kind))
-        waiter = _next_waiter(q) if q is not None else None
+        waiter = _next_waiter(q) if q is not None and not self._closing else None
         if waiter is not None:
             waiter.reserved = True
         return waiter
@@ -222,6 +224,8 @@ class Matcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            if self._closing:
+                return None
             while q.orphans:
                 started_at, response = q.orphans.popleft()
                 if time.monotonic() - started_at < ORPHAN_TTL:
@@ -342,6 +346,17 @@ class Matcher:
         for key, q in list(self._queues.items()):
             if now - q.last_poll > QUEUE_IDLE and q.reading is None and all(w.fut.done() for w in q.waiters):
                 del self._queues[key]
+
+    def close(self) -> None:
+        """The server stops: every poll waiting here answers empty now, and every new one at once.
+
+        A poll set aside for a task being started in a change that is committing still gets it.
+        """
+        self._closing = True
+        for q in self._queues.values():
+            for waiter in q.waiters:
+                if not waiter.reserved and not waiter.fut.done():
+                    waiter.fut.set_result(None)
 
     # -- introspection ----------------------------------------------------------------------------
 

@@ -205,6 +205,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         # Set when the server begins to stop: calls on Multiplex streams are then refused (UNAVAILABLE).
         self.stopping = False
         self._unary = unary_methods(self)
+        self._streams: set[Multiplexer] = set()
 
     def _poll_timeout(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
         remaining = context.time_remaining()
@@ -217,7 +218,19 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def Multiplex(
         self, requests: AsyncIterator[service_pb2.MultiplexRequest], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        await Multiplexer(self._unary, context, lambda: self.stopping).serve(requests)
+        mux = Multiplexer(self._unary, context, lambda: self.stopping)
+        self._streams.add(mux)
+        try:
+            await mux.serve(requests)
+        finally:
+            self._streams.discard(mux)
+
+    def stop_streams(self) -> None:
+        """The server stops: refuse new calls on Multiplex streams, and end each stream once the
+        calls running on it are answered."""
+        self.stopping = True
+        for mux in list(self._streams):
+            mux.drain()
 
     @rpc
     async def GetSystemInfo(self, request: Any, context: Any) -> service_pb2.GetSystemInfoResponse:

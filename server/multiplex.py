@@ -88,14 +88,28 @@ class Multiplexer:
         self._ready = asyncio.Event()
         # Set once every call is answered: the writer sends what is left and ends.
         self._closing = False
+        # The task reading the stream while it reads; whether drain() cancelled that reading.
+        self._serving: asyncio.Task[None] | None = None
+        self._draining = False
+        self._stop_sent = False
 
     async def serve(self, requests: AsyncIterator[service_pb2.MultiplexRequest]) -> None:
+        self._serving = asyncio.current_task()
         writer = asyncio.create_task(self._send())
         try:
-            async for msg in requests:
-                for call in msg.calls:
-                    self._take(call)
-            # The caller sent all its calls: answer those still running, then end the stream.
+            try:
+                async for msg in requests:
+                    for call in msg.calls:
+                        self._take(call)
+            except asyncio.CancelledError:
+                # drain() stops the reading (and only that: the server's own cancellation goes on).
+                task = self._serving
+                if not self._stop_sent or task is None or task.cancelling() != 1:
+                    raise
+                task.uncancel()
+            self._serving = None
+            # The caller sent all its calls, or the server stops: answer those still running, then
+            # end the stream; a caller whose calls were not read sends them again on a new stream.
             while self._running:
                 await asyncio.gather(*self._running.values(), return_exceptions=True)
             self._closing = True
@@ -122,6 +136,20 @@ class Multiplexer:
     def _finished(self, call_id: int, task: asyncio.Task[None]) -> None:
         if self._running.get(call_id) is task:
             del self._running[call_id]
+            if self._draining and not self._running:
+                self._stop_reading()
+
+    def drain(self) -> None:
+        """The server stops: end the stream as soon as no call runs on it (the caller then opens a
+        new one, on a server that goes on)."""
+        self._draining = True
+        if not self._running:
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        if self._serving is not None and not self._stop_sent:
+            self._stop_sent = True
+            self._serving.cancel()
 
     async def _call(self, call: service_pb2.MultiplexCall) -> None:
         entry = self._methods.get(call.method)

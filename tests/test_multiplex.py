@@ -200,3 +200,31 @@ async def test_a_server_without_the_stream_gets_every_call_as_an_rpc(
     assert started.started
     assert err.code() == grpc.StatusCode.ALREADY_EXISTS
     assert described.workflow_execution_info.execution.run_id == started.run_id
+
+
+async def test_a_stopping_server_answers_waiting_polls_and_ends_its_streams(db_url: str, task_queue: str) -> None:
+    # A server being stopped (say, in a rolling restart) hands its workers back at once: their
+    # waiting polls answer empty and their streams end, rather than both hanging on until the end of
+    # the grace period, so they go on with another server.
+    srv = Server(ServerConfig(db_url=db_url, port=0))
+    await srv.start()
+    stopping: asyncio.Task[None] | None = None
+    try:
+        c = await Client.connect(srv.address)
+        try:
+            over_stream = asyncio.ensure_future(poll_workflow_task(c.service, task_queue, timeout=60))
+            await assert_eventually(lambda: waiting_polls(srv, task_queue) == 1)
+            stopping = asyncio.ensure_future(srv.stop(grace=120))
+            answer = await asyncio.wait_for(over_stream, 30)
+            assert not answer.task_token
+            # Well within the grace period: the stream ended when its last call was answered.
+            await asyncio.wait_for(asyncio.shield(stopping), 30)
+            err = await rpc_error(poll_workflow_task(c.service, task_queue, timeout=5))
+            assert err.code() == grpc.StatusCode.UNAVAILABLE
+        finally:
+            await c.close()
+    finally:
+        if stopping is None:
+            await srv.stop()
+        else:
+            await stopping
