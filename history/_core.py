@@ -215,6 +215,8 @@ class ExecutionOps:
         self._draining: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self._watchers: dict[tuple[str, str, str], asyncio.Event] = {}
         self._close_watchers: dict[tuple[str, str, str], asyncio.Event] = {}  # waits for the close alone
+        # Set when the server stops: history long polls answer at once, so callers ask another server.
+        self._stopping = False
         # New runs' starts in progress at once: the rest of the database pool stays free for the runs
         # already going, so a surge of starts slows the starts, not every running workflow.
         self._start_slots = asyncio.Semaphore(start_concurrency)
@@ -419,6 +421,13 @@ class ExecutionOps:
             self._cache.drop(key)
             self._wake(key, closed=True)
 
+    def stop_waits(self) -> None:
+        """The server stops: every history long poll answers now, as at its deadline, and new ones
+        answer at once; their callers poll again, on a server that goes on."""
+        self._stopping = True
+        for key in {*self._watchers, *self._close_watchers}:
+            self._wake(key, closed=True)
+
     async def wait_for_change(self, key: tuple[str, str, str], timeout: float, *, close_only: bool = False) -> bool:
         """Wait until the run gets new events here (with ``close_only``, until it closes here) or
         something changes elsewhere (True), or ``timeout`` (False)."""
@@ -540,7 +549,7 @@ class ExecutionOps:
                     history=history, next_page_token=token, run_id=record.run_id
                 )
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if remaining <= 0 or self._stopping:
                 token = first.to_bytes(8, "big")
                 return service_pb2.GetWorkflowExecutionHistoryResponse(next_page_token=token, run_id=record.run_id)
             # Another server may change the run without telling us: look again now and then.

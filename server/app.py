@@ -97,12 +97,15 @@ class Server:
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking requests, let running ones finish for ``grace`` seconds, then close."""
-        # Waiting polls answer empty and streams end once their calls are answered, so workers go
-        # on with another server at once rather than after the grace period.
+        # Waiting polls (of tasks and of histories) answer empty and streams end once their calls are
+        # answered, so workers and clients go on with another server at once rather than after the
+        # grace period.
         if self._service is not None:
             self._service.stop_streams()
         if self.matcher is not None:
             self.matcher.close()
+        if self.history is not None:
+            self.history.stop_waits()
         if self._grpc is not None:
             await self._grpc.stop(grace)
         for task in self._background:

@@ -203,20 +203,33 @@ async def test_a_server_without_the_stream_gets_every_call_as_an_rpc(
 
 
 async def test_a_stopping_server_answers_waiting_polls_and_ends_its_streams(db_url: str, task_queue: str) -> None:
-    # A server being stopped (say, in a rolling restart) hands its workers back at once: their
-    # waiting polls answer empty and their streams end, rather than both hanging on until the end of
-    # the grace period, so they go on with another server.
+    # A server being stopped (say, in a rolling restart) hands its workers and clients back at once:
+    # their waiting polls (for tasks, and for a run's result) answer empty and their streams end,
+    # rather than hanging on until the end of the grace period, so they go on with another server.
     srv = Server(ServerConfig(db_url=db_url, port=0))
     await srv.start()
     stopping: asyncio.Task[None] | None = None
     try:
         c = await Client.connect(srv.address)
         try:
-            over_stream = asyncio.ensure_future(poll_workflow_task(c.service, task_queue, timeout=60))
+            wid = new_id()
+            await c.service.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+            result_wait = asyncio.ensure_future(c.service.GetWorkflowExecutionHistory(
+                S.GetWorkflowExecutionHistoryRequest(
+                    namespace=NS, execution={"workflow_id": wid}, wait_new_event=True,
+                    history_event_filter_type=S.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+                ),
+                timeout=60,
+            ))
+            # The run's first task is taken, so the next poll waits.
+            assert (await poll_workflow_task(c.service, task_queue)).workflow_execution.workflow_id == wid
+            poll = asyncio.ensure_future(poll_workflow_task(c.service, task_queue, timeout=60))
             await assert_eventually(lambda: waiting_polls(srv, task_queue) == 1)
             stopping = asyncio.ensure_future(srv.stop(grace=120))
-            answer = await asyncio.wait_for(over_stream, 30)
+            answer = await asyncio.wait_for(poll, 30)
             assert not answer.task_token
+            no_result = await asyncio.wait_for(result_wait, 30)
+            assert not no_result.history.events and no_result.next_page_token
             # Well within the grace period: the stream ended when its last call was answered.
             await asyncio.wait_for(asyncio.shield(stopping), 30)
             err = await rpc_error(poll_workflow_task(c.service, task_queue, timeout=5))
