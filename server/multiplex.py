@@ -18,6 +18,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,9 @@ from wf.v1 import service_pb2
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
+# The answers one stream message carries at most (beyond its first): a caller's own limit on the
+# messages it receives (gRPC's default is 4 MB) applies to the whole message.
+MAX_MESSAGE_REPLIES = 1024 * 1024
 
 
 class CallContext:
@@ -84,7 +88,7 @@ class Multiplexer:
         self._context = context
         self._stopping = stopping
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._outbox: list[service_pb2.MultiplexReply] = []
+        self._outbox: deque[service_pb2.MultiplexReply] = deque()
         self._ready = asyncio.Event()
         # Set once every call is answered: the writer sends what is left and ends.
         self._closing = False
@@ -189,12 +193,24 @@ class Multiplexer:
         self._outbox.append(reply)
         self._ready.set()
 
+    def _next_batch(self) -> list[service_pb2.MultiplexReply]:
+        """The answers waiting, as many as one message carries (see MAX_MESSAGE_REPLIES)."""
+        outbox = self._outbox
+        batch = [outbox.popleft()]
+        size = len(batch[0].response)
+        while outbox and size + len(outbox[0].response) <= MAX_MESSAGE_REPLIES:
+            size += len(outbox[0].response)
+            batch.append(outbox.popleft())
+        if outbox:
+            self._ready.set()  # the rest go in the next message
+        return batch
+
     async def _send(self) -> None:
         while True:
             await self._ready.wait()
             self._ready.clear()
-            batch, self._outbox = self._outbox, []
-            if batch:
+            if self._outbox:
+                batch = self._next_batch()
                 try:
                     await self._context.write(service_pb2.MultiplexResponse(replies=batch))
                 except Exception as exc:

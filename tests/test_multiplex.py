@@ -88,6 +88,21 @@ async def test_many_concurrent_calls_each_get_their_own_answer(client: Client, t
     assert [d.workflow_execution_info.execution.workflow_id for d in described] == ids
 
 
+async def test_calls_adding_up_past_the_message_limit_all_go_through(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    # Each request is small enough for the stream, and together they are far over the server's
+    # message limit: sent at once, they are spread over several messages, none over the limit.
+    size = 60 * 1024
+    count = 2 * server.config.max_grpc_message_bytes // size
+    ids = [new_id() for _ in range(count)]
+    started = await asyncio.gather(*(
+        client.service.StartWorkflowExecution(start_request(wid, task_queue, input=b"x" * size), timeout=30)
+        for wid in ids
+    ))
+    assert all(s.started for s in started)
+
+
 async def test_a_cancelled_poll_takes_no_task(server: Server, client: Client, task_queue: str) -> None:
     poll = asyncio.ensure_future(poll_workflow_task(client.service, task_queue, timeout=60))
     await assert_eventually(lambda: waiting_polls(server, task_queue) == 1)
@@ -241,3 +256,29 @@ async def test_a_stopping_server_answers_waiting_polls_and_ends_its_streams(db_u
             await srv.stop()
         else:
             await stopping
+
+
+async def test_answers_adding_up_past_the_callers_message_limit_all_arrive(stub: Stub, task_queue: str) -> None:
+    # A caller on a plain channel takes messages up to gRPC's default 4 MB. Twenty histories of
+    # about 500 KB each, asked for in one message, are answered together: they come back spread
+    # over several messages, none over that limit.
+    ids = [new_id() for _ in range(20)]
+    for wid in ids:
+        await stub.StartWorkflowExecution(start_request(wid, task_queue, input=b"x" * 500_000), timeout=10)
+    stream = stub.Multiplex()
+    await stream.write(S.MultiplexRequest(calls=[
+        S.MultiplexCall(
+            id=i, method="GetWorkflowExecutionHistory",
+            request=S.GetWorkflowExecutionHistoryRequest(namespace=NS, execution={"workflow_id": wid})
+            .SerializeToString(),
+        )
+        for i, wid in enumerate(ids, 1)
+    ]))
+    await stream.done_writing()
+    replies = [reply async for response in stream for reply in response.replies]
+    assert sorted(r.id for r in replies) == list(range(1, 21))
+    assert all(r.code == 0 for r in replies)
+    for r in replies:
+        history = S.GetWorkflowExecutionHistoryResponse.FromString(r.response).history
+        started = events_of(history, "WorkflowExecutionStarted")[0]
+        assert len(started.workflow_execution_started_event_attributes.input.payloads[0].data) == 500_000

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 # Larger requests go as their own RPC (see the module's docstring).
 MAX_MULTIPLEXED_REQUEST = 64 * 1024
+# The requests one stream message carries at most (beyond its first), far under the server's message
+# limit (4 MB by default), which a message of many calls must not reach.
+MAX_MESSAGE_REQUESTS = 1024 * 1024
 
 
 class _NotServed(Exception):
@@ -48,13 +52,25 @@ class _Stream:
 
     def __init__(self, call: Any) -> None:
         self.call = call
-        self.outbox: list[service_pb2.MultiplexCall] = []
+        self.outbox: deque[service_pb2.MultiplexCall] = deque()
         self.ready = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 
     def send(self, call: service_pb2.MultiplexCall) -> None:
         self.outbox.append(call)
         self.ready.set()
+
+    def next_message(self) -> service_pb2.MultiplexRequest:
+        """The calls waiting, as many as one message carries (see MAX_MESSAGE_REQUESTS)."""
+        outbox = self.outbox
+        calls = [outbox.popleft()]
+        size = len(calls[0].request)
+        while outbox and size + len(outbox[0].request) <= MAX_MESSAGE_REQUESTS:
+            size += len(outbox[0].request)
+            calls.append(outbox.popleft())
+        if outbox:
+            self.ready.set()  # the rest go in the next message
+        return service_pb2.MultiplexRequest(calls=calls)
 
 
 class Multiplexer:
@@ -131,8 +147,8 @@ class Multiplexer:
             while True:
                 await stream.ready.wait()
                 stream.ready.clear()
-                batch, stream.outbox = stream.outbox, []
-                await stream.call.write(service_pb2.MultiplexRequest(calls=batch))
+                if stream.outbox:
+                    await stream.call.write(stream.next_message())
         except AioRpcError as exc:
             error = self._classify(exc, answered=False)
         except asyncio.CancelledError:
