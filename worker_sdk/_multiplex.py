@@ -231,6 +231,9 @@ class MultiplexedMethod:
         self._response_type = response_type
         self._unary = unary
 
+    def __repr__(self) -> str:
+        return f"/wf.v1.WorkflowService/{self._name}"
+
     async def __call__(self, request: Any, *, timeout: float | None = None, **kwargs: Any) -> Any:
         mux = self._mux
         if mux.unsupported or kwargs.get("wait_for_ready") or kwargs.get("metadata"):
