@@ -218,6 +218,8 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def Multiplex(
         self, requests: AsyncIterator[service_pb2.MultiplexRequest], context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
+        if self.stopping:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping")
         mux = Multiplexer(self._unary, context, lambda: self.stopping)
         self._streams.add(mux)
         try:
