@@ -202,7 +202,8 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.history = history
         self.matcher = matcher
         self.check = Validator(config.limits)
-        # Set when the server begins to stop: calls on Multiplex streams are then refused (UNAVAILABLE).
+        # Set when the server begins to stop: new Multiplex streams are refused (UNAVAILABLE); the
+        # streams already open drain.
         self.stopping = False
         self._unary = unary_methods(self)
         self._streams: set[Multiplexer] = set()
@@ -220,7 +221,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> None:
         if self.stopping:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping")
-        mux = Multiplexer(self._unary, context, lambda: self.stopping)
+        mux = Multiplexer(self._unary, context)
         self._streams.add(mux)
         try:
             await mux.serve(requests)

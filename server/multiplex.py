@@ -67,7 +67,9 @@ def unary_methods(servicer: Any) -> dict[str, tuple[Handler, Any]]:
     return methods
 
 
-def _reply(call_id: int, code: grpc.StatusCode, message: str, metadata: dict[str, str] | None = None) -> Any:
+def _reply(
+    call_id: int, code: grpc.StatusCode, message: str, metadata: dict[str, str] | None = None
+) -> service_pb2.MultiplexReply:
     return service_pb2.MultiplexReply(id=call_id, code=code.value[0], message=message, metadata=metadata)
 
 
@@ -82,19 +84,18 @@ class Multiplexer:
         self,
         methods: dict[str, tuple[Handler, Any]],
         context: grpc.aio.ServicerContext[Any, Any],
-        stopping: Callable[[], bool],
     ) -> None:
         self._methods = methods
         self._context = context
-        self._stopping = stopping
         self._running: dict[int, asyncio.Task[None]] = {}
         self._outbox: deque[service_pb2.MultiplexReply] = deque()
         self._ready = asyncio.Event()
         # Set once every call is answered: the writer sends what is left and ends.
         self._closing = False
-        # The task reading the stream while it reads; whether drain() cancelled that reading.
-        self._serving: asyncio.Task[None] | None = None
+        # Set by drain() when the server stops: new calls are refused, and the reading stops once no
+        # call runs. The task reading the stream while it reads; whether drain() cancelled it.
         self._draining = False
+        self._serving: asyncio.Task[None] | None = None
         self._stop_sent = False
 
     async def serve(self, requests: AsyncIterator[service_pb2.MultiplexRequest]) -> None:
@@ -144,8 +145,8 @@ class Multiplexer:
                 self._stop_reading()
 
     def drain(self) -> None:
-        """The server stops: end the stream as soon as no call runs on it (the caller then opens a
-        new one, on a server that goes on)."""
+        """The server stops: refuse new calls (UNAVAILABLE) and end the stream as soon as no call
+        runs on it (the caller then opens a new one, on a server that goes on)."""
         self._draining = True
         if not self._running:
             self._stop_reading()
@@ -161,7 +162,7 @@ class Multiplexer:
             self._answer(_reply(call.id, grpc.StatusCode.UNIMPLEMENTED,
                                 f"no unary method {call.method!r} in wf.v1.WorkflowService"))
             return
-        if self._stopping():
+        if self._draining:
             self._answer(_reply(call.id, grpc.StatusCode.UNAVAILABLE, "the server is stopping"))
             return
         handler, request_type = entry
