@@ -8,7 +8,8 @@ status codes, deadlines and cancellation.
 
 A call goes as its own RPC instead when the stream cannot carry it: a request over 64 KB (the
 server's message limit applies to a whole stream message, and one refused would end the stream for
-every call on it), a call waiting for the server to be ready, or a server without ``Multiplex``.
+every call on it), a call with an option only an RPC has (``wait_for_ready``, ``metadata``,
+``credentials``, ``compression``), or a server without ``Multiplex``.
 """
 
 from __future__ import annotations
@@ -236,7 +237,8 @@ class MultiplexedMethod:
 
     async def __call__(self, request: Any, *, timeout: float | None = None, **kwargs: Any) -> Any:
         mux = self._mux
-        if mux.unsupported or kwargs.get("wait_for_ready") or kwargs.get("metadata"):
+        if mux.unsupported or any(kwargs.values()):
+            # A call option (wait_for_ready, metadata, credentials, compression) only an RPC has.
             return await self._unary(request, timeout=timeout, **kwargs)
         data = request.SerializeToString()
         if len(data) > MAX_MULTIPLEXED_REQUEST:
