@@ -38,6 +38,7 @@ from tests.helpers import (
     schedule_activity,
     start_request,
     task_rows,
+    waiting_polls,
 )
 from wf.v1 import common_pb2, service_pb2
 
@@ -51,7 +52,7 @@ def _matcher(server: Server) -> Matcher:
 
 
 async def _wait_for_pollers(server: Server, task_queue: str, kind: TaskKind, n: int = 1) -> None:
-    await assert_eventually(lambda: _matcher(server).waiting(NS, task_queue, kind) >= n)
+    await assert_eventually(lambda: waiting_polls(server, task_queue, kind) >= n)
 
 
 async def test_a_waiting_poller_gets_the_first_workflow_task_started_by_the_start_itself(
