@@ -122,7 +122,7 @@ class ActivityOps(ExecutionOps):
         try:
             a = await self._update(key, op)
         except (TaskGone, NotFound):
-            await self.store.pool.execute("DELETE FROM tasks WHERE id = $1", task.id)
+            await self.store.drop_task(task.id)
             raise TaskGone("stale activity task") from None
         record = await self._load(key)
         return await self._activity_task_response(key, record.workflow_type, a)

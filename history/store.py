@@ -399,6 +399,17 @@ class Store:
         )
         return [ExecutionRecord(**dict(r)) for r in rows]
 
+    async def drop_task(self, task_id: int) -> None:
+        """Remove a task row whose task is gone (its run closed, or it was answered elsewhere)."""
+        await self.pool.execute("DELETE FROM tasks WHERE id = $1", task_id)
+
+    async def drop_timer(self, namespace: str, workflow_id: str, run_id: str, timer_key: str) -> None:
+        """Remove a timer row whose run is gone."""
+        await self.pool.execute(
+            "DELETE FROM timers WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = $4",
+            namespace, workflow_id, run_id, timer_key,
+        )
+
     # -- queries ------------------------------------------------------------------------------------
 
     async def create_query(

@@ -32,10 +32,7 @@ class TimerOps(ActivityOps):
         except TaskGone:
             pass  # another server fired it
         except NotFound:
-            await self.store.pool.execute(
-                "DELETE FROM timers WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = $4",
-                *key, timer.key,
-            )
+            await self.store.drop_timer(*key, timer.key)
 
     def _on_timer(self, ex: Execution, timer: TimerRow) -> None:
         kind = timer.kind

@@ -62,7 +62,7 @@ class WorkflowTaskOps(InteractionOps):
         try:
             started = await self._update(key, op)
         except (TaskGone, NotFound):
-            await self.store.pool.execute("DELETE FROM tasks WHERE id = $1", task.id)
+            await self.store.drop_task(task.id)
             raise TaskGone("stale workflow task") from None
         return await self._workflow_task_response(started)
 
