@@ -167,9 +167,9 @@ async def _prepare_embedded(pg: object, url: str) -> None:
 
 
 @server_group.command("start")
+@_config_options()
 @click.option("--migrate/--no-migrate", default=True, show_default=True,
               help="Bring the schema up to date before serving.")
-@_config_options()
 def start(migrate: bool, **opts: Any) -> None:
     """Start a server on an existing PostgreSQL (14 or newer)."""
     _setup_logging()
