@@ -1,14 +1,24 @@
-"""Limits the history service enforces, with the defaults Temporal users know."""
+"""Limits the history service enforces, with the defaults Temporal users know, and the way every
+configurable value of wf is described.
+
+A configurable value is a dataclass field made with :func:`setting`: its default, its help text, the
+``wf server`` flag and the ``WF_…`` environment variable that set it live in the field's metadata, in
+one place. ``wf server start`` and ``start-dev`` generate their options from it (``server.cli``), and an
+error past a limit names the flag from it (:meth:`Limits.describe`), so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, TypeVar
 
 # The longest timeout, retry interval or back-off the server accepts (Temporal caps timers at 100
 # years too): a fire time further out cannot be computed, and the request is refused instead.
 MAX_DURATION_SECONDS = 100 * 365 * 24 * 3600
+
+T = TypeVar("T")
 
 
 def id_length(value: str) -> int:
@@ -18,38 +28,120 @@ def id_length(value: str) -> int:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """How one configurable value is set: the one description flags, variables and messages use.
+
+    Attributes:
+        help: what the value means, for ``--help``.
+        flag: the ``wf server`` option; by default ``--`` and the field name with dashes.
+        env: the environment variable; by default ``WF_`` and the field name in capitals.
+        minimum: the smallest value accepted (durations in seconds).
+        maximum: the largest value accepted.
+    """
+
+    help: str
+    flag: str = ""
+    env: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+_KEY = "wf.setting"
+
+
+def setting(
+    default: T,
+    help: str,
+    *,
+    flag: str = "",
+    env: str = "",
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> T:
+    """A dataclass field with ``default`` whose :class:`Setting` is in its metadata."""
+    described = Setting(help, flag, env, minimum, maximum)
+    return dataclasses.field(default=default, metadata={_KEY: described})
+
+
+def required_setting(help: str, *, flag: str = "", env: str = "") -> Any:
+    """A dataclass field with no default (the option is required), described like :func:`setting`."""
+    return dataclasses.field(metadata={_KEY: Setting(help, flag, env)})
+
+
+def settings(cls: type) -> list[tuple[dataclasses.Field[Any], Setting]]:
+    """The fields of dataclass ``cls`` made with :func:`setting`, in order, with flag and variable filled in."""
+    found = []
+    for f in dataclasses.fields(cls):
+        described: Setting | None = f.metadata.get(_KEY)
+        if described is None:
+            continue
+        found.append(
+            (
+                f,
+                dataclasses.replace(
+                    described,
+                    flag=described.flag or "--" + f.name.replace("_", "-"),
+                    env=described.env or "WF_" + f.name.upper(),
+                ),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
 class Limits:
-    """Every limit names the ``wf server`` flag that raises it in its error message."""
+    """What one run and one request may hold. Every limit has a ``wf server`` flag, named in the
+    message of the error that reaches it."""
 
-    max_payload_bytes: int = 2 * 1024 * 1024
-    warn_payload_bytes: int = 512 * 1024
-    max_history_events: int = 51_200
-    max_history_bytes: int = 50 * 1024 * 1024
-    max_pending_activities: int = 2_000
-    max_pending_timers: int = 2_000
-    max_signals_per_run: int = 10_000
-    max_updates_in_flight: int = 10
-    max_updates_per_run: int = 2_000
-    max_id_length: int = 1_000
-    default_workflow_task_timeout: timedelta = timedelta(seconds=10)
-    max_workflow_task_timeout: timedelta = timedelta(minutes=2)
+    max_payload_bytes: int = setting(
+        2 * 1024 * 1024, "Largest payload (input, result) a request may carry.", minimum=1
+    )
+    warn_payload_bytes: int = setting(512 * 1024, "Payload size from which a warning is logged.", minimum=1)
+    max_history_events: int = setting(
+        51_200, "Most events one run's history may hold; past it the run fails.", minimum=10
+    )
+    max_history_bytes: int = setting(
+        50 * 1024 * 1024, "Largest one run's history may grow, in bytes; past it the run fails.", minimum=1024
+    )
+    max_pending_activities: int = setting(2_000, "Most activities one run may have pending.", minimum=1)
+    max_pending_timers: int = setting(2_000, "Most timers one run may have pending.", minimum=1)
+    max_signals_per_run: int = setting(10_000, "Most signals one run may receive.", minimum=1)
+    max_updates_in_flight: int = setting(
+        10, "Most updates one run may have waiting or running at once.", minimum=1
+    )
+    max_updates_per_run: int = setting(2_000, "Most updates one run may receive.", minimum=1)
+    max_id_length: int = setting(
+        1_000,
+        "Longest workflow id, type, task queue or activity id, in UTF-8 bytes "
+        "(at most 1,000: the schema's indexes hold no longer keys).",
+        minimum=1,
+        maximum=1_000,
+    )
+    default_workflow_task_timeout: timedelta = setting(
+        timedelta(seconds=10), "Workflow task timeout of a run started without one, in seconds.", minimum=0.001
+    )
+    max_workflow_task_timeout: timedelta = setting(
+        timedelta(minutes=2), "Longest workflow task timeout a run may ask for, in seconds.", minimum=0.001
+    )
     # Back-off between attempts of a failing workflow task: doubles from the first, up to the cap.
-    workflow_task_retry_first: timedelta = timedelta(seconds=1)
-    workflow_task_retry_cap: timedelta = timedelta(minutes=10)
-
-    FLAGS: ClassVar[dict[str, str]] = {
-        "max_payload_bytes": "--max-payload-bytes",
-        "max_history_events": "--max-history-events",
-        "max_history_bytes": "--max-history-bytes",
-        "max_pending_activities": "--max-pending-activities",
-        "max_pending_timers": "--max-pending-timers",
-        "max_signals_per_run": "--max-signals-per-run",
-        "max_updates_in_flight": "--max-updates-in-flight",
-        "max_updates_per_run": "--max-updates-per-run",
-        "max_id_length": "--max-id-length",
-    }
+    workflow_task_retry_first: timedelta = setting(
+        timedelta(seconds=1),
+        "Seconds before a failing workflow task is tried again; doubles with each attempt.",
+        minimum=0,
+    )
+    workflow_task_retry_cap: timedelta = setting(
+        timedelta(minutes=10), "Longest wait between attempts of a failing workflow task, in seconds.", minimum=0
+    )
 
     def describe(self, name: str) -> str:
-        """'<limit> of <value> (raise it with <flag>)' for error messages."""
+        """'<limit> of <value> (raise it with <flag> …)' for error messages."""
+        described = _LIMIT_SETTINGS[name]
         value = getattr(self, name)
-        return f"{name.replace('_', ' ')} of {value:,} (raise it with `{self.FLAGS[name]}` on `wf server start`)"
+        shown = f"{value.total_seconds():g} s" if isinstance(value, timedelta) else f"{value:,}"
+        return (
+            f"{name.replace('_', ' ')} of {shown} "
+            f"(raise it with `{described.flag}` or {described.env} on `wf server start`)"
+        )
+
+
+_LIMIT_SETTINGS = {f.name: s for f, s in settings(Limits)}

@@ -24,7 +24,12 @@ from sqlalchemy import (
     text,
 )
 
+from wf.v1 import common_pb2
+
 metadata = MetaData()
+
+# The status of a run that has not closed (``common_pb2.WorkflowExecutionStatus``, as stored).
+RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 executions = Table(
     "executions",
@@ -51,7 +56,7 @@ executions = Table(
         "namespace",
         "workflow_id",
         unique=True,
-        postgresql_where=text("status = 1"),
+        postgresql_where=text(f"status = {RUNNING}"),
     ),
     Index("executions_by_start", "namespace", text("start_time DESC")),
     Index("executions_by_type", "namespace", "workflow_type", text("start_time DESC")),

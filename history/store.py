@@ -7,8 +7,9 @@ written only if that update happened. A change that claims a task or a fired tim
 the same statement and happens only if the row was still there, so a task or timer is claimed once
 across all server processes.
 
-The hot path uses asyncpg directly with prepared statements; the schema itself lives in
-``history.schema`` and changes only through migrations.
+The statements are built in ``history.statements`` from the SQLAlchemy Core tables of
+``history.schema`` (which changes only through migrations), compiled once, and run with asyncpg
+directly: asyncpg prepares each once per connection. Callers here pass parameters by name.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import asyncpg
 
+from history import statements as S
 from history.errors import ConcurrentUpdate
 from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 
@@ -66,140 +68,42 @@ class WriteRejected(Exception):
     """A create whose workflow id is taken, or a change whose claimed row was already gone."""
 
 
-_EXEC_COLUMNS = (
-    "namespace, workflow_id, run_id, workflow_type, task_queue, status, start_time, close_time, "
-    "request_id, next_event_id, history_size, db_version, state"
-)
-
-# Parameters shared by both statements: $1-$3 the run, $4.. the parts of the change.
-_CHILD_WRITES = """
-, ev AS (
-  INSERT INTO history_events (namespace, workflow_id, run_id, event_id, event_type, data)
-  SELECT $1, $2, $3, e.id, e.t, e.d FROM unnest($4::bigint[], $5::smallint[], $6::bytea[]) AS e(id, t, d)
-  WHERE EXISTS (SELECT 1 FROM {gate})
-), tk AS (
-  INSERT INTO tasks (namespace, task_queue, kind, workflow_id, run_id, scheduled_event_id, attempt)
-  SELECT $1, t.q, t.k, $2, $3, t.s, t.a
-  FROM unnest($7::text[], $8::smallint[], $9::bigint[], $10::int[]) WITH ORDINALITY AS t(q, k, s, a, n)
-  WHERE EXISTS (SELECT 1 FROM {gate})
-  ORDER BY t.n
-  RETURNING id
-), tm AS (
-  INSERT INTO timers (namespace, workflow_id, run_id, timer_key, fire_at, kind, event_id, attempt)
-  SELECT $1, $2, $3, m.key, m.f, m.k, m.e, m.a
-  FROM unnest($11::text[], $12::timestamptz[], $13::smallint[], $14::bigint[], $15::int[]) AS m(key, f, k, e, a)
-  WHERE EXISTS (SELECT 1 FROM {gate})
-  ON CONFLICT (namespace, workflow_id, run_id, timer_key) DO UPDATE
-    SET fire_at = EXCLUDED.fire_at, kind = EXCLUDED.kind, event_id = EXCLUDED.event_id,
-        attempt = EXCLUDED.attempt
-), tm_del AS (
-  DELETE FROM timers
-  WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = ANY($16::text[])
-    AND EXISTS (SELECT 1 FROM {gate})
-)
-"""
-
-_CREATE = (
-    """
-WITH ins AS (
-  INSERT INTO executions ("""
-    + _EXEC_COLUMNS
-    + """)
-  SELECT $1, $2, $3, $17, $18, $19, $20, NULL, $21, $22, $23, 1, $24
-  WHERE NOT EXISTS (
-    SELECT 1 FROM executions WHERE namespace = $1 AND workflow_id = $2 AND request_id = $21
-  )
-  ON CONFLICT DO NOTHING
-  RETURNING 1
-)"""
-    + _CHILD_WRITES.format(gate="ins")
-    + """
-SELECT (SELECT count(*) FROM ins) AS written, ARRAY(SELECT id FROM tk ORDER BY id) AS task_ids
-"""
-)
+# The columns a list of executions may be filtered on (by equality).
+_FILTERABLE = frozenset({"workflow_id", "workflow_type", "status", "task_queue", "run_id"})
 
 
-def _update_sql(claims_task: bool, claims_timer: bool, closes: bool) -> str:
-    claims = []
-    sql = "WITH "
-    if claims_task:
-        sql += (
-            "claim_task AS (DELETE FROM tasks WHERE id IN "
-            "(SELECT id FROM tasks WHERE id = ANY($24::bigint[]) FOR UPDATE SKIP LOCKED) RETURNING 1), "
-        )
-        claims.append("AND (SELECT count(*) FROM claim_task) = cardinality($24::bigint[])")
-    if claims_timer:
-        sql += (
-            "claim_timer AS (DELETE FROM timers WHERE ctid IN (SELECT ctid FROM timers "
-            "WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = ANY($25::text[]) "
-            "AND (timer_key, fire_at) IN (SELECT * FROM unnest($25::text[], $26::timestamptz[])) "
-            "FOR UPDATE SKIP LOCKED) RETURNING 1), "
-        )
-        claims.append("AND (SELECT count(*) FROM claim_timer) = cardinality($25::text[])")
-    sql += (
-        "upd AS (UPDATE executions SET status = $17, close_time = $18, next_event_id = $19, "
-        "history_size = $20, state = $21, db_version = db_version + 1 "
-        "WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND db_version = $22 "
-        + " ".join(claims)
-        + " RETURNING 1)"
-    )
-    sql += _CHILD_WRITES.format(gate="upd")
-    if closes:
-        sql += (
-            ", close_tasks AS (DELETE FROM tasks WHERE namespace = $1 AND workflow_id = $2 "
-            "AND run_id = $3 AND EXISTS (SELECT 1 FROM upd))"
-            ", close_timers AS (DELETE FROM timers WHERE namespace = $1 AND workflow_id = $2 "
-            "AND run_id = $3 AND EXISTS (SELECT 1 FROM upd))"
-        )
-    # $23-$26 are always sent so every variant takes the same parameters. When the update did not
-    # happen, wf_abort() raises, so nothing of the statement (a claim included) is kept.
-    reason = "'version'"
-    if claims_task:
-        reason = (
-            "CASE WHEN (SELECT count(*) FROM claim_task) < cardinality($24::bigint[]) THEN 'claim' ELSE 'version' END"
-        )
-    elif claims_timer:
-        reason = (
-            "CASE WHEN (SELECT count(*) FROM claim_timer) < cardinality($25::text[]) THEN 'claim' ELSE 'version' END"
-        )
-    sql += (
-        " SELECT CASE WHEN (SELECT count(*) FROM upd) = 0 THEN wf_abort(" + reason + ") ELSE 1 END AS written,"
-        " ARRAY(SELECT id FROM tk ORDER BY id) AS task_ids,"
-        " $23::int AS unused, $24::bigint[] AS task_ids_claimed, $25::text[] AS timer_keys_claimed,"
-        " $26::timestamptz[] AS timer_times_claimed"
-    )
-    return sql
-
-
-_UPDATE_SQL = {
-    (t, m, c): _update_sql(t, m, c) for t in (False, True) for m in (False, True) for c in (False, True)
-}
-
-
-def _child_params(m: Mutation) -> list[Any]:
+def _change(m: Mutation) -> dict[str, Any]:
+    """The parameters every write of ``m`` takes: its run and the parallel arrays of its rows."""
     r = m.record
-    return [
-        r.namespace,
-        r.workflow_id,
-        r.run_id,
-        [e[0] for e in m.events],
-        [e[1] for e in m.events],
-        [e[2] for e in m.events],
-        [t.task_queue for t in m.tasks],
-        [int(t.kind) for t in m.tasks],
-        [t.scheduled_event_id for t in m.tasks],
-        [t.attempt for t in m.tasks],
-        [t.key for t in m.timers],
-        [t.fire_at for t in m.timers],
-        [int(t.kind) for t in m.timers],
-        [t.event_id for t in m.timers],
-        [t.attempt for t in m.timers],
-        m.deleted_timer_keys,
-    ]
+    return {
+        "namespace": r.namespace,
+        "workflow_id": r.workflow_id,
+        "run_id": r.run_id,
+        "event_ids": [e[0] for e in m.events],
+        "event_types": [e[1] for e in m.events],
+        "event_data": [e[2] for e in m.events],
+        "task_queues": [t.task_queue for t in m.tasks],
+        "task_kinds": [int(t.kind) for t in m.tasks],
+        "task_scheduled_event_ids": [t.scheduled_event_id for t in m.tasks],
+        "task_attempts": [t.attempt for t in m.tasks],
+        "timer_keys": [t.key for t in m.timers],
+        "timer_fire_ats": [t.fire_at for t in m.timers],
+        "timer_kinds": [int(t.kind) for t in m.timers],
+        "timer_event_ids": [t.event_id for t in m.timers],
+        "timer_attempts": [t.attempt for t in m.timers],
+        "deleted_timer_keys": m.deleted_timer_keys,
+        "status": r.status,
+        "next_event_id": r.next_event_id,
+        "history_size": r.history_size,
+        "state": r.state,
+    }
 
 
 class Store:
-    """wf's persistence: executions, history events, task rows and timer rows."""
+    """wf's persistence: executions, history events, task rows and timer rows.
+
+    Every statement it runs is in :mod:`history.statements`, built from the schema's tables.
+    """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -213,38 +117,25 @@ class Store:
             ConcurrentUpdate: the execution's version is no longer ``m.expected_version``.
         """
         r = m.record
-        params = _child_params(m)
+        params = _change(m)
         if m.expected_version == 0:
-            params += [
-                r.workflow_type,
-                r.task_queue,
-                r.status,
-                r.start_time,
-                r.request_id,
-                r.next_event_id,
-                r.history_size,
-                r.state,
-            ]
-            row = await self.pool.fetchrow(_CREATE, *params)
+            params["workflow_type"] = r.workflow_type
+            params["task_queue"] = r.task_queue
+            params["start_time"] = r.start_time
+            params["request_id"] = r.request_id
+            row = await S.CREATE.fetchrow(self.pool, params)
             assert row is not None
             if not row["written"]:
                 raise WriteRejected("workflow id taken or request id already used")
-            return list(row["task_ids"])
-        sql = _UPDATE_SQL[(bool(m.claimed_task_ids), bool(m.claimed_timers), m.closes)]
-        params += [
-            r.status,
-            r.close_time,
-            r.next_event_id,
-            r.history_size,
-            r.state,
-            m.expected_version,
-            0,
-            m.claimed_task_ids,
-            list(m.claimed_timers),
-            list(m.claimed_timers.values()),
-        ]
+            return list(row["task_ids"] or ())
+        statement = S.UPDATE[(bool(m.claimed_task_ids), bool(m.claimed_timers), m.closes)]
+        params["close_time"] = r.close_time
+        params["expected_version"] = m.expected_version
+        params["claimed_task_ids"] = m.claimed_task_ids
+        params["claimed_timer_keys"] = list(m.claimed_timers)
+        params["claimed_timer_fire_ats"] = list(m.claimed_timers.values())
         try:
-            row = await self.pool.fetchrow(sql, *params)
+            row = await statement.fetchrow(self.pool, params)
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) != "WF001":
                 raise
@@ -252,58 +143,39 @@ class Store:
                 raise WriteRejected("task or timer already taken") from None
             raise ConcurrentUpdate(f"{r.workflow_id}/{r.run_id} changed since it was read") from None
         assert row is not None
-        return list(row["task_ids"])
+        return list(row["task_ids"] or ())
 
     async def load(self, namespace: str, workflow_id: str, run_id: str) -> ExecutionRecord | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3",
-            namespace,
-            workflow_id,
-            run_id,
-        )
+        row = await S.LOAD.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id)
         return ExecutionRecord(**dict(row)) if row is not None else None
 
     async def latest_run(self, namespace: str, workflow_id: str) -> ExecutionRecord | None:
         """The running run of a workflow id, or else its most recently started one."""
-        row = await self.pool.fetchrow(
-            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE namespace = $1 AND workflow_id = $2 "
-            "ORDER BY (status = 1) DESC, start_time DESC LIMIT 1",
-            namespace,
-            workflow_id,
-        )
+        row = await S.LATEST_RUN.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id)
         return ExecutionRecord(**dict(row)) if row is not None else None
 
     async def run_for_request(self, namespace: str, workflow_id: str, request_id: str) -> str | None:
-        return await self.pool.fetchval(  # type: ignore[no-any-return]
-            "SELECT run_id FROM executions WHERE namespace = $1 AND workflow_id = $2 AND request_id = $3",
-            namespace,
-            workflow_id,
-            request_id,
+        return await S.RUN_FOR_REQUEST.fetchval(  # type: ignore[no-any-return]
+            self.pool, namespace=namespace, workflow_id=workflow_id, request_id=request_id
         )
 
     async def read_events(
         self, namespace: str, workflow_id: str, run_id: str, first_event_id: int = 1, limit: int = 0
     ) -> list[bytes]:
         """Serialized events from ``first_event_id`` on, in order (``limit`` 0: all)."""
-        rows = await self.pool.fetch(
-            "SELECT data FROM history_events WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 "
-            "AND event_id >= $4 ORDER BY event_id LIMIT $5",
-            namespace,
-            workflow_id,
-            run_id,
-            first_event_id,
-            limit if limit > 0 else None,
+        rows = await S.READ_EVENTS.fetch(
+            self.pool,
+            namespace=namespace,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            first_event_id=first_event_id,
+            limit=limit if limit > 0 else None,
         )
         return [r["data"] for r in rows]
 
     async def read_event(self, namespace: str, workflow_id: str, run_id: str, event_id: int) -> bytes | None:
-        return await self.pool.fetchval(  # type: ignore[no-any-return]
-            "SELECT data FROM history_events WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 "
-            "AND event_id = $4",
-            namespace,
-            workflow_id,
-            run_id,
-            event_id,
+        return await S.READ_EVENT.fetchval(  # type: ignore[no-any-return]
+            self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id, event_id=event_id
         )
 
     async def backlog(
@@ -314,18 +186,8 @@ class Store:
         Workflow pollers also take query tasks: both come back for ``TaskKind.WORKFLOW``.
         """
         kinds = [int(TaskKind.WORKFLOW), int(TaskKind.QUERY)] if kind == TaskKind.WORKFLOW else [int(kind)]
-        # One ordered range of the queue index per kind, merged: `kind = ANY(...)` would not use the
-        # index's order, and would walk the whole table (deleted rows too) by primary key instead.
-        rows = await self.pool.fetch(
-            "SELECT t.* FROM unnest($3::smallint[]) AS k(kind), LATERAL ("
-            " SELECT id, kind, workflow_id, run_id, scheduled_event_id, attempt FROM tasks"
-            " WHERE namespace = $1 AND task_queue = $2 AND tasks.kind = k.kind AND id > $4"
-            " ORDER BY id LIMIT $5) AS t ORDER BY t.id LIMIT $5",
-            namespace,
-            task_queue,
-            kinds,
-            after_id,
-            limit,
+        rows = await S.BACKLOG.fetch(
+            self.pool, namespace=namespace, task_queue=task_queue, kinds=kinds, after_id=after_id, limit=limit
         )
         return [
             TaskRow(
@@ -342,21 +204,13 @@ class Store:
         ]
 
     async def backlog_size(self, namespace: str, task_queue: str, kind: TaskKind) -> int:
-        return await self.pool.fetchval(  # type: ignore[no-any-return]
-            "SELECT count(*) FROM tasks WHERE namespace = $1 AND task_queue = $2 AND kind = $3",
-            namespace,
-            task_queue,
-            int(kind),
+        return await S.BACKLOG_SIZE.fetchval(  # type: ignore[no-any-return]
+            self.pool, namespace=namespace, task_queue=task_queue, kind=int(kind)
         )
 
     async def due_timers(self, until: datetime, limit: int) -> list[TimerRow]:
         """The first ``limit`` timers due at or before ``until``, soonest first."""
-        rows = await self.pool.fetch(
-            "SELECT namespace, workflow_id, run_id, timer_key, fire_at, kind, event_id, attempt "
-            "FROM timers WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2",
-            until,
-            limit,
-        )
+        rows = await S.DUE_TIMERS.fetch(self.pool, until=until, limit=limit)
         return [
             TimerRow(
                 r["namespace"],
@@ -379,35 +233,25 @@ class Store:
         before: tuple[datetime, str, str] | None,
     ) -> list[ExecutionRecord]:
         """Executions newest first, filtered by equality on whitelisted columns."""
-        allowed = {"workflow_id", "workflow_type", "status", "task_queue", "run_id"}
-        where = ["namespace = $1"]
-        params: list[Any] = [namespace]
-        for column, value in conditions:
-            if column not in allowed:
+        columns = tuple(column for column, _ in conditions)
+        for column in columns:
+            if column not in _FILTERABLE:
                 raise ValueError(f"cannot filter on {column}")
-            params.append(value)
-            where.append(f"{column} = ${len(params)}")
+        params: dict[str, Any] = {"namespace": namespace, "page_size": page_size}
+        params.update((f"where_{i}", value) for i, (_, value) in enumerate(conditions))
         if before is not None:
-            params.extend(before)
-            n = len(params)
-            where.append(f"(start_time, workflow_id, run_id) < (${n - 2}, ${n - 1}, ${n})")
-        params.append(page_size)
-        rows = await self.pool.fetch(
-            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE {' AND '.join(where)} "
-            f"ORDER BY start_time DESC, workflow_id DESC, run_id DESC LIMIT ${len(params)}",
-            *params,
-        )
+            params["before_start_time"], params["before_workflow_id"], params["before_run_id"] = before
+        rows = await S.list_executions(columns, before is not None).fetch(self.pool, params)
         return [ExecutionRecord(**dict(r)) for r in rows]
 
     async def drop_task(self, task_id: int) -> None:
         """Remove a task row whose task is gone (its run closed, or it was answered elsewhere)."""
-        await self.pool.execute("DELETE FROM tasks WHERE id = $1", task_id)
+        await S.DROP_TASK.execute(self.pool, task_id=task_id)
 
     async def drop_timer(self, namespace: str, workflow_id: str, run_id: str, timer_key: str) -> None:
         """Remove a timer row whose run is gone."""
-        await self.pool.execute(
-            "DELETE FROM timers WHERE namespace = $1 AND workflow_id = $2 AND run_id = $3 AND timer_key = $4",
-            namespace, workflow_id, run_id, timer_key,
+        await S.DROP_TIMER.execute(
+            self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id, timer_key=timer_key
         )
 
     # -- queries ------------------------------------------------------------------------------------
@@ -416,39 +260,32 @@ class Store:
         self, namespace: str, workflow_id: str, run_id: str, task_queue: str, query_type: str, args: bytes
     ) -> tuple[int, int]:
         """A query and the task row that hands it to a workflow worker; returns (query id, task id)."""
-        row = await self.pool.fetchrow(
-            "WITH q AS (INSERT INTO queries (namespace, workflow_id, run_id, query_type, args) "
-            "VALUES ($1, $2, $3, $5, $6) RETURNING id) "
-            "INSERT INTO tasks (namespace, task_queue, kind, workflow_id, run_id, scheduled_event_id, attempt) "
-            "SELECT $1, $4, $7, $2, $3, q.id, 0 FROM q RETURNING scheduled_event_id, id",
-            namespace, workflow_id, run_id, task_queue, query_type, args, int(TaskKind.QUERY),
+        row = await S.CREATE_QUERY.fetchrow(
+            self.pool,
+            namespace=namespace,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            task_queue=task_queue,
+            query_type=query_type,
+            args=args,
+            kind=int(TaskKind.QUERY),
         )
         assert row is not None
         return int(row["scheduled_event_id"]), int(row["id"])
 
     async def claim_query(self, task_id: int, query_id: int) -> tuple[str, bytes] | None:
         """Take a query's task row; (query type, args) if both were still there."""
-        row = await self.pool.fetchrow(
-            "WITH t AS (DELETE FROM tasks WHERE id = (SELECT id FROM tasks WHERE id = $1 FOR UPDATE SKIP LOCKED) "
-            "RETURNING id) SELECT query_type, args FROM queries WHERE id = $2 AND EXISTS (SELECT 1 FROM t)",
-            task_id, query_id,
-        )
+        row = await S.CLAIM_QUERY.fetchrow(self.pool, task_id=task_id, query_id=query_id)
         return (row["query_type"], row["args"]) if row is not None else None
 
     async def answer_query(self, query_id: int, result: bytes, error: str) -> bool:
-        status = await self.pool.execute(
-            "UPDATE queries SET answered = true, result = $2, error = $3 WHERE id = $1 AND NOT answered",
-            query_id, result, error or None,
-        )
-        return bool(status.endswith(" 1"))
+        """Record a worker's answer; False when the query is gone or was already answered."""
+        answered = await S.ANSWER_QUERY.fetchval(self.pool, query_id=query_id, result=result, error=error or None)
+        return answered is not None
 
     async def take_query(self, query_id: int, task_id: int) -> tuple[bool, bytes | None, str | None]:
         """Remove a query (and its task row if still waiting); (answered, result, error)."""
-        row = await self.pool.fetchrow(
-            "WITH t AS (DELETE FROM tasks WHERE id = $2) "
-            "DELETE FROM queries WHERE id = $1 RETURNING answered, result, error",
-            query_id, task_id,
-        )
+        row = await S.TAKE_QUERY.fetchrow(self.pool, query_id=query_id, task_id=task_id)
         if row is None:
             return False, None, None
         return bool(row["answered"]), row["result"], row["error"]

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 import click
 
-from history.limits import Limits
+from history.limits import Limits, Setting, settings
 from server.config import ServerConfig
 
 log = logging.getLogger("wf.server")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _default_data_dir() -> Path:
@@ -25,42 +29,73 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("wf"))
 
 
-def _limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    defaults = Limits()
-    options = [
-        click.option("--max-payload-bytes", type=click.IntRange(min=1), default=defaults.max_payload_bytes,
-                     show_default=True, help="Largest payload (input, result) a request may carry."),
-        click.option("--max-pending-activities", type=click.IntRange(min=1),
-                     default=defaults.max_pending_activities, show_default=True,
-                     help="Most activities one run may have pending."),
-        click.option("--max-id-length", type=click.IntRange(min=1, max=defaults.max_id_length),
-                     default=defaults.max_id_length, show_default=True,
-                     help="Longest workflow id, type, task queue or activity id, in UTF-8 bytes "
-                     "(at most 1,000: the schema's indexes hold no longer keys)."),
-        click.option("--max-pending-timers", type=click.IntRange(min=1), default=defaults.max_pending_timers,
-                     show_default=True, help="Most timers one run may have pending."),
-        click.option("--max-signals-per-run", type=click.IntRange(min=1), default=defaults.max_signals_per_run,
-                     show_default=True, help="Most signals one run may receive."),
-        click.option("--max-updates-in-flight", type=click.IntRange(min=1),
-                     default=defaults.max_updates_in_flight, show_default=True,
-                     help="Most updates one run may have waiting or running at once."),
-        click.option("--max-history-events", type=click.IntRange(min=10), default=defaults.max_history_events,
-                     show_default=True, help="Most events one run's history may hold; past it the run fails."),
-        click.option("--max-history-bytes", type=click.IntRange(min=1024), default=defaults.max_history_bytes,
-                     show_default=True, help="Largest one run's history may grow; past it the run fails."),
-        click.option("--long-poll-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-                     help="Seconds a poll for tasks waits before answering empty."),
-        click.option("--db-pool-size", type=click.IntRange(min=4), default=20, show_default=True,
-                     help="Database connections this server keeps; a quarter of them may start new runs at once."),
-        click.option("--otel-console", is_flag=True, default=False,
-                     help="Print an OpenTelemetry span for every RPC to stderr (for debugging)."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+def _click_type(kind: Any, described: Setting) -> click.ParamType[Any]:
+    """The click type of a setting of Python type ``kind`` (durations are given in seconds)."""
+    if kind is int:
+        return click.IntRange(
+            min=None if described.minimum is None else int(described.minimum),
+            max=None if described.maximum is None else int(described.maximum),
+        )
+    if kind in (float, timedelta):
+        return click.FloatRange(min=described.minimum, max=described.maximum)
+    if kind is str:
+        return click.STRING
+    raise TypeError(f"no option type for a setting of type {kind!r}")
 
 
-def _setup_tracing(enabled: object) -> None:
+def _options_of(cls: type, skip: frozenset[str]) -> list[Callable[[F], F]]:
+    """One click option per setting of dataclass ``cls`` (its flag, variable, help and default)."""
+    kinds = get_type_hints(cls)
+    options = []
+    for f, described in settings(cls):
+        if f.name in skip:
+            continue
+        kind = kinds[f.name]
+        common: dict[str, Any] = {"envvar": described.env, "show_envvar": True, "help": described.help}
+        if kind is bool:
+            option = click.option(described.flag, f.name, is_flag=True, default=f.default, **common)
+        elif f.default is dataclasses.MISSING:
+            option = click.option(described.flag, f.name, type=_click_type(kind, described), required=True, **common)
+        else:
+            default = f.default.total_seconds() if isinstance(f.default, timedelta) else f.default
+            option = click.option(
+                described.flag, f.name, type=_click_type(kind, described), default=default, show_default=True, **common
+            )
+        options.append(option)
+    return options
+
+
+def _config_options(*, skip: frozenset[str] = frozenset()) -> Callable[[F], F]:
+    """The options of every setting of ``ServerConfig`` and ``Limits``, but those in ``skip``."""
+    options = _options_of(ServerConfig, skip) + _options_of(Limits, skip)
+    names = [o for cls in (ServerConfig, Limits) for o, _ in settings(cls)]
+    assert len({f.name for f in names}) == len(names), "a ServerConfig and a Limits setting share a name"
+
+    def apply(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+def _values_of(cls: type, opts: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``cls`` for the settings among the parsed options ``opts``."""
+    kinds = get_type_hints(cls)
+    values = {}
+    for f, _ in settings(cls):
+        if f.name in opts:
+            value = opts[f.name]
+            values[f.name] = timedelta(seconds=value) if kinds[f.name] is timedelta else value
+    return values
+
+
+def config_from_options(opts: dict[str, Any]) -> ServerConfig:
+    """The configuration the parsed options of ``wf server start`` or ``start-dev`` describe."""
+    return ServerConfig(**_values_of(ServerConfig, opts), limits=Limits(**_values_of(Limits, opts)))
+
+
+def _setup_tracing(enabled: bool) -> None:
     if not enabled:
         return
     from opentelemetry import trace
@@ -71,25 +106,6 @@ def _setup_tracing(enabled: object) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": "wf-server"}))
     provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
     trace.set_tracer_provider(provider)
-
-
-def _config(db_url: str, ip: str, port: int, opts: dict[str, object]) -> ServerConfig:
-    _setup_tracing(opts.get("otel_console"))
-    limits = Limits(
-        max_payload_bytes=int(opts["max_payload_bytes"]),  # type: ignore[call-overload]
-        max_pending_activities=int(opts["max_pending_activities"]),  # type: ignore[call-overload]
-        max_id_length=int(opts["max_id_length"]),  # type: ignore[call-overload]
-        max_history_events=int(opts["max_history_events"]),  # type: ignore[call-overload]
-        max_pending_timers=int(opts["max_pending_timers"]),  # type: ignore[call-overload]
-        max_signals_per_run=int(opts["max_signals_per_run"]),  # type: ignore[call-overload]
-        max_updates_in_flight=int(opts["max_updates_in_flight"]),  # type: ignore[call-overload]
-        max_history_bytes=int(opts["max_history_bytes"]),  # type: ignore[call-overload]
-    )
-    return ServerConfig(
-        db_url=db_url, host=ip, port=port, limits=limits,
-        long_poll_timeout=float(opts["long_poll_timeout"]),  # type: ignore[arg-type]
-        db_pool_size=int(opts["db_pool_size"]),  # type: ignore[call-overload]
-    )
 
 
 def _setup_logging() -> None:
@@ -123,12 +139,10 @@ def server_group() -> None:
 
 
 @server_group.command("start-dev")
-@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=7233, show_default=True, type=click.IntRange(0, 65535), help="gRPC port.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the embedded PostgreSQL keeps its data (default: the user's data directory).")
-@_limit_options
-def start_dev(ip: str, port: int, data_dir: Path | None, **opts: object) -> None:
+@_config_options(skip=frozenset({"db_url"}))
+def start_dev(data_dir: Path | None, **opts: Any) -> None:
     """Start a server on an embedded PostgreSQL; Ctrl-C stops both, data is kept for the next start."""
     from server.embedded import EmbeddedPostgres
 
@@ -138,7 +152,9 @@ def start_dev(ip: str, port: int, data_dir: Path | None, **opts: object) -> None
     url = pg.start()
     try:
         asyncio.run(_prepare_embedded(pg, url))
-        _run(_serve(_config(url, ip, port, opts), banner=f" (embedded PostgreSQL in {pg.pgdata})"))
+        config = config_from_options({**opts, "db_url": url})
+        _setup_tracing(config.otel_console)
+        _run(_serve(config, banner=f" (embedded PostgreSQL in {pg.pgdata})"))
     finally:
         pg.stop()
 
@@ -151,19 +167,17 @@ async def _prepare_embedded(pg: object, url: str) -> None:
 
 
 @server_group.command("start")
-@click.option("--db", "db_url", envvar="WF_DB_URL", required=True,
-              help="PostgreSQL URL, e.g. postgresql://wf:secret@db:5432/wf (or WF_DB_URL).")
-@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=7233, show_default=True, type=click.IntRange(0, 65535), help="gRPC port.")
+@_config_options()
 @click.option("--migrate/--no-migrate", default=True, show_default=True,
               help="Bring the schema up to date before serving.")
-@_limit_options
-def start(db_url: str, ip: str, port: int, migrate: bool, **opts: object) -> None:
+def start(migrate: bool, **opts: Any) -> None:
     """Start a server on an existing PostgreSQL (14 or newer)."""
     _setup_logging()
+    config = config_from_options(opts)
     if migrate:
-        _migrate(db_url)
-    _run(_serve(_config(db_url, ip, port, opts), banner=""))
+        _migrate(config.db_url)
+    _setup_tracing(config.otel_console)
+    _run(_serve(config, banner=""))
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:

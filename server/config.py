@@ -1,22 +1,36 @@
-"""Configuration of one ``wf server`` process."""
+"""Configuration of one ``wf server`` process.
+
+Each field is described once, with :func:`history.limits.setting`: its default, help, flag and
+``WF_…`` environment variable. ``wf server start`` and ``start-dev`` generate their options from these
+descriptions and from those of :class:`history.limits.Limits` (see ``server.cli``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from history.limits import Limits
+from history.limits import Limits, required_setting, setting
 
 
 @dataclass
 class ServerConfig:
-    db_url: str
-    host: str = "127.0.0.1"
-    port: int = 7233
-    # How long a poll for tasks (or for new history events) waits before answering empty.
-    long_poll_timeout: float = 60.0
-    # How long a query waits for a worker to answer it.
-    query_timeout: float = 10.0
-    db_pool_size: int = 20
-    max_grpc_message_bytes: int = 4 * 1024 * 1024
-    timer_poll_interval: float = 1.0
+    db_url: str = required_setting(
+        "PostgreSQL URL, e.g. postgresql://wf:secret@db:5432/wf.", flag="--db"
+    )
+    host: str = setting("127.0.0.1", "Address to listen on.", flag="--ip", env="WF_IP")
+    port: int = setting(7233, "gRPC port.", minimum=0, maximum=65535)
+    long_poll_timeout: float = setting(
+        60.0, "Seconds a poll for tasks (or for new history events) waits before answering empty.", minimum=0.1
+    )
+    query_timeout: float = setting(10.0, "Seconds a query waits for a worker to answer it.", minimum=0.1)
+    db_pool_size: int = setting(
+        20, "Database connections this server keeps; a quarter of them may start new runs at once.", minimum=4
+    )
+    max_grpc_message_bytes: int = setting(
+        4 * 1024 * 1024, "Largest gRPC message the server receives or sends, in bytes.", minimum=64 * 1024
+    )
+    timer_poll_interval: float = setting(
+        1.0, "Longest time, in seconds, between two reads of the timers due soon.", minimum=0.01
+    )
+    otel_console: bool = setting(False, "Print an OpenTelemetry span for every RPC to stderr (for debugging).")
     limits: Limits = field(default_factory=Limits)

@@ -160,9 +160,13 @@ _QUERY_FIELDS = {
     "TaskQueue": "task_queue",
     "RunId": "run_id",
 }
-_STATUS_NAMES = {
-    "running": 1, "completed": 2, "failed": 3, "canceled": 4, "terminated": 5, "continuedasnew": 6, "timedout": 7,
+# ExecutionStatus values as list queries write them (``Running``, ``ContinuedAsNew``…), from the wire enum.
+_STATUS_WORDS = {
+    "".join(w.capitalize() for w in name.removeprefix("WORKFLOW_EXECUTION_STATUS_").split("_")): number
+    for name, number in common_pb2.WorkflowExecutionStatus.items()
+    if number != common_pb2.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
 }
+_STATUS_NAMES = {word.lower(): number for word, number in _STATUS_WORDS.items()}
 _CONDITION = re.compile(r"""\s*(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)")\s*""")
 
 
@@ -186,10 +190,7 @@ def parse_list_query(query: str) -> list[tuple[str, object]]:
         if column == "status":
             code = _STATUS_NAMES.get(value.replace("_", "").lower())
             if code is None:
-                raise errors.InvalidArgument(
-                    f"unknown ExecutionStatus {value!r}; known: Running, Completed, Failed, Canceled, "
-                    "Terminated, ContinuedAsNew, TimedOut"
-                )
+                raise errors.InvalidArgument(f"unknown ExecutionStatus {value!r}; known: {', '.join(_STATUS_WORDS)}")
             conditions.append((column, code))
         else:
             conditions.append((column, value))

@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -134,9 +134,17 @@ async def wait_until_serving(address: str, *, timeout: float = 30.0, alive: Call
 
 @contextlib.asynccontextmanager
 async def wf_server_process(
-    db_url: str, *, port: int | None = None, args: Sequence[str] = (), ready_timeout: float = 30.0
+    db_url: str,
+    *,
+    port: int | None = None,
+    args: Sequence[str] = (),
+    ready_timeout: float = 30.0,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[ServerProcess]:
-    """Run ``wf server start --db URL --port P`` until the block ends; it is always stopped after."""
+    """Run ``wf server start --db URL --port P`` until the block ends; it is always stopped after.
+
+    ``env``: environment variables set for the process on top of the tests' own.
+    """
     port = port or free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="wf-server-log-"))
     log_path = log_dir / "server.log"
@@ -146,7 +154,7 @@ async def wf_server_process(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     proc = ServerProcess(popen, port, log_path)
     try:

@@ -49,13 +49,15 @@ def default_identity() -> str:
 
 
 class WorkflowExecutionStatus(enum.IntEnum):
-    RUNNING = 1
-    COMPLETED = 2
-    FAILED = 3
-    CANCELED = 4
-    TERMINATED = 5
-    CONTINUED_AS_NEW = 6
-    TIMED_OUT = 7
+    """Where a run is: the wire contract's ``WorkflowExecutionStatus``, without its prefix."""
+
+    RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
+    COMPLETED = common_pb2.WORKFLOW_EXECUTION_STATUS_COMPLETED
+    FAILED = common_pb2.WORKFLOW_EXECUTION_STATUS_FAILED
+    CANCELED = common_pb2.WORKFLOW_EXECUTION_STATUS_CANCELED
+    TERMINATED = common_pb2.WORKFLOW_EXECUTION_STATUS_TERMINATED
+    CONTINUED_AS_NEW = common_pb2.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+    TIMED_OUT = common_pb2.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
 
 
 class WorkflowIDReusePolicy(enum.IntEnum):

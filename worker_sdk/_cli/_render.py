@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wf.v1 import common_pb2, history_pb2, service_pb2
-from worker_sdk._client import WorkflowExecution
+from worker_sdk._client import WorkflowExecution, WorkflowExecutionStatus
 from worker_sdk.errors import ActivityError, ApplicationError, ChildWorkflowError, FailureError, TimeoutError
 
 PREVIEW = 60  # characters of a payload shown in a table cell
@@ -332,12 +332,12 @@ _TYPE_WIDTH = max(len(event_type_name(n)) for n in history_pb2.EventType.values(
 
 # How a run ended, by its last event (``WorkflowExecutionStatus`` names, as ``result`` prints them).
 _CLOSE_STATUS = {
-    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "COMPLETED",
-    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "FAILED",
-    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
-    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "CANCELED",
-    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "TERMINATED",
-    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "CONTINUED_AS_NEW",
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: WorkflowExecutionStatus.COMPLETED.name,
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: WorkflowExecutionStatus.FAILED.name,
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: WorkflowExecutionStatus.TIMED_OUT.name,
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: WorkflowExecutionStatus.CANCELED.name,
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: WorkflowExecutionStatus.TERMINATED.name,
+    history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: WorkflowExecutionStatus.CONTINUED_AS_NEW.name,
 }
 
 

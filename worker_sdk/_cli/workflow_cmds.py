@@ -31,6 +31,7 @@ from worker_sdk._cli import _render as render
 from worker_sdk._client import (
     Client,
     WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowIDReusePolicy,
     default_identity,
@@ -271,7 +272,7 @@ async def _report_outcome(handle: WorkflowHandle, workflow_type: str, settings: 
     """Wait for the run, print its result (exit 0) or its failure chain (exit 1)."""
     out: dict[str, Any] = {"workflowId": handle.id, "runId": handle.run_id}
     try:
-        out |= {"status": "COMPLETED", "result": await _wait(handle)}
+        out |= {"status": WorkflowExecutionStatus.COMPLETED.name, "result": await _wait(handle)}
     except WorkflowFailureError as exc:
         status = exc.status.name if exc.status is not None else (await handle.describe()).status.name
         cause = exc.cause
@@ -347,7 +348,7 @@ async def _follow(client: Client, settings: _Settings, workflow_id: str, run_id:
             last = events[-1]
         token = resp.next_page_token
         if not token:
-            return 0 if render.close_status(last) == "COMPLETED" else 1
+            return 0 if render.close_status(last) == WorkflowExecutionStatus.COMPLETED.name else 1
 
 
 # -- commands -----------------------------------------------------------------------------------

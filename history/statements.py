@@ -1,0 +1,536 @@
+"""The store's SQL statements, built from the Core tables in ``history.schema`` and compiled once.
+
+Each statement is a SQLAlchemy Core construct over the tables of the schema, so a statement can only
+name columns the schema has, and a column added to the schema (and its migration) is seen by every
+statement that selects the whole table. Statements are compiled once, when this module is imported
+(or, for a shape chosen at run time, the first time that shape is used), to the ``$n`` form asyncpg
+takes; no SQLAlchemy engine or connection is involved at run time. A call passes its parameters by
+name, and :class:`Statement` puts them in the order the compiled text numbers them.
+
+Constants in a statement (a status number, ``db_version + 1``, ``LIMIT 1``) are written into the
+compiled text rather than sent as parameters, so a call passes exactly the values that vary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from operator import itemgetter
+from typing import Any, TypeAlias
+
+import asyncpg
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Table,
+    TableValuedAlias,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.asyncpg import PGCompiler_asyncpg, PGDialect_asyncpg
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.expression import CTE, ClauseElement
+
+from history.schema import RUNNING, executions, history_events, queries, tasks, timers
+
+# A pool or one of its connections: both run a statement the same way.
+Executor: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
+
+
+class _Compiler(PGCompiler_asyncpg):
+    """asyncpg's compiler, with constants written into the text instead of sent as parameters."""
+
+    def visit_bindparam(self, bindparam: BindParameter[Any], **kw: Any) -> str:  # type: ignore[override]
+        if not bindparam.required and bindparam.callable is None:
+            kw["literal_binds"] = True
+        return super().visit_bindparam(bindparam, **kw)  # type: ignore[no-any-return,no-untyped-call]
+
+
+class _Dialect(PGDialect_asyncpg):
+    statement_compiler = _Compiler
+
+
+_DIALECT = _Dialect()  # type: ignore[no-untyped-call]
+
+
+class Statement:
+    """One compiled statement: its SQL text, and the names of its parameters in ``$n`` order.
+
+    The text is the same string on every call, so asyncpg prepares it once per connection and reuses
+    the prepared statement from its cache; putting the named values in order costs one ``itemgetter``.
+    """
+
+    __slots__ = ("names", "sql", "_order")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql: str = compiled.string
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        for name in self.names:
+            if not compiled.binds[name].required:
+                raise ValueError(f"parameter {name!r} has a value in the statement: write it as a constant")
+        self._order: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+        if not self.names:
+            self._order = lambda params: ()
+        elif len(self.names) == 1:
+            only = self.names[0]
+            self._order = lambda params: (params[only],)
+        else:
+            self._order = itemgetter(*self.names)
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The values of ``params`` in the order the statement numbers them (KeyError names a missing one)."""
+        return self._order(params)
+
+    async def fetch(self, db: Executor, params: Mapping[str, Any] | None = None, /, **kw: Any) -> list[asyncpg.Record]:
+        """Run on ``db`` with the named values of ``params`` (or the keywords); all rows."""
+        return await db.fetch(self.sql, *self._order(kw if params is None else params))  # type: ignore[no-any-return]
+
+    async def fetchrow(
+        self, db: Executor, params: Mapping[str, Any] | None = None, /, **kw: Any
+    ) -> asyncpg.Record | None:
+        """Run on ``db``; the first row, or None."""
+        return await db.fetchrow(self.sql, *self._order(kw if params is None else params))
+
+    async def fetchval(self, db: Executor, params: Mapping[str, Any] | None = None, /, **kw: Any) -> Any:
+        """Run on ``db``; the first column of the first row, or None."""
+        return await db.fetchval(self.sql, *self._order(kw if params is None else params))
+
+    async def execute(self, db: Executor, params: Mapping[str, Any] | None = None, /, **kw: Any) -> None:
+        """Run on ``db`` for its effect."""
+        await db.execute(self.sql, *self._order(kw if params is None else params))
+
+
+# -- building blocks ---------------------------------------------------------------------------------
+
+
+def _param(name: str, like: ColumnElement[Any]) -> BindParameter[Any]:
+    """A named parameter of the type of the column ``like``."""
+    return bindparam(name, type_=like.type)
+
+
+def _array(name: str, like: ColumnElement[Any]) -> BindParameter[Any]:
+    """A named array parameter whose elements have the type of the column ``like``."""
+    return bindparam(name, type_=ARRAY(like.type))
+
+
+def _of_run(table: Table) -> ColumnElement[bool]:
+    """The rows of ``table`` that belong to the run named by the namespace, workflow_id and run_id parameters."""
+    return and_(
+        table.c.namespace == bindparam("namespace"),
+        table.c.workflow_id == bindparam("workflow_id"),
+        table.c.run_id == bindparam("run_id"),
+    )
+
+
+def _unnest(name: str, *columns: tuple[str, ColumnElement[Any]], ordinality: str | None = None) -> TableValuedAlias:
+    """``unnest($a, $b, …) AS name(a, b, …)``: one row per element of parallel array parameters."""
+    fn = func.unnest(*(_array(param, like) for param, like in columns))
+    return fn.table_valued(*(param for param, _ in columns), with_ordinality=ordinality).render_derived(name=name)
+
+
+def _count(cte: CTE) -> ColumnElement[int]:
+    return select(func.count()).select_from(cte).scalar_subquery()
+
+
+def _child_writes(gate: CTE) -> list[CTE]:
+    """The events, task rows and timer rows of a change, each written only if ``gate`` has a row.
+
+    Parameters: the run, ``event_ids``/``event_types``/``event_data``, ``task_queues``/``task_kinds``/
+    ``task_scheduled_event_ids``/``task_attempts``, ``timer_keys``/``timer_fire_ats``/``timer_kinds``/
+    ``timer_event_ids``/``timer_attempts``, and ``deleted_timer_keys``; parallel arrays, one element a row.
+    """
+    gated = exists(select(true()).select_from(gate))
+    e = _unnest(
+        "e",
+        ("event_ids", history_events.c.event_id),
+        ("event_types", history_events.c.event_type),
+        ("event_data", history_events.c.data),
+    )
+    ev = (
+        history_events.insert()
+        .from_select(
+            ["namespace", "workflow_id", "run_id", "event_id", "event_type", "data"],
+            select(
+                _param("namespace", history_events.c.namespace),
+                _param("workflow_id", history_events.c.workflow_id),
+                _param("run_id", history_events.c.run_id),
+                *e.c,
+            ).where(gated),
+        )
+        .cte("ev")
+    )
+    t = _unnest(
+        "t",
+        ("task_queues", tasks.c.task_queue),
+        ("task_kinds", tasks.c.kind),
+        ("task_scheduled_event_ids", tasks.c.scheduled_event_id),
+        ("task_attempts", tasks.c.attempt),
+        ordinality="n",
+    )
+    tk = (
+        tasks.insert()
+        .from_select(
+            ["namespace", "task_queue", "kind", "workflow_id", "run_id", "scheduled_event_id", "attempt"],
+            select(
+                bindparam("namespace"),
+                t.c.task_queues,
+                t.c.task_kinds,
+                bindparam("workflow_id"),
+                bindparam("run_id"),
+                t.c.task_scheduled_event_ids,
+                t.c.task_attempts,
+            )
+            .where(gated)
+            # Ids in the order of the mutation's tasks: the caller matches them up by position.
+            .order_by(t.c.n),
+        )
+        .returning(tasks.c.id)
+        .cte("tk")
+    )
+    m = _unnest(
+        "m",
+        ("timer_keys", timers.c.timer_key),
+        ("timer_fire_ats", timers.c.fire_at),
+        ("timer_kinds", timers.c.kind),
+        ("timer_event_ids", timers.c.event_id),
+        ("timer_attempts", timers.c.attempt),
+    )
+    upsert = pg_insert(timers).from_select(
+        ["namespace", "workflow_id", "run_id", "timer_key", "fire_at", "kind", "event_id", "attempt"],
+        select(bindparam("namespace"), bindparam("workflow_id"), bindparam("run_id"), *m.c).where(gated),
+    )
+    # A timer set again under its key replaces the row: setting one needs no lookup first.
+    tm = upsert.on_conflict_do_update(
+        index_elements=list(timers.primary_key.columns),
+        set_={c: upsert.excluded[c] for c in ("fire_at", "kind", "event_id", "attempt")},
+    ).cte("tm")
+    tm_del = (
+        delete(timers)
+        .where(_of_run(timers), timers.c.timer_key == any_(_array("deleted_timer_keys", timers.c.timer_key)), gated)
+        .cte("tm_del")
+    )
+    return [ev, tk, tm, tm_del]
+
+
+def _task_ids(tk: CTE) -> ColumnElement[Any]:
+    """The ids the change gave its task rows, ascending (that is, in the mutation's order)."""
+    return select(func.array_agg(tk.c.id).aggregate_order_by(tk.c.id)).select_from(tk).scalar_subquery()
+
+
+# -- writing a change ---------------------------------------------------------------------------------
+
+
+def _create() -> Statement:
+    """Create an execution with its first events and rows, unless the workflow id has a running run
+    (the partial unique index) or this start's request id was already used.
+
+    Parameters: the run, the execution row's columns (``workflow_type``, ``task_queue``, ``status``,
+    ``start_time``, ``request_id``, ``next_event_id``, ``history_size``, ``state``) and the child writes.
+    Returns ``written`` (0 or 1) and ``task_ids``.
+    """
+    e = executions.c
+    used = exists(
+        select(true()).where(
+            e.namespace == bindparam("namespace"),
+            e.workflow_id == bindparam("workflow_id"),
+            e.request_id == bindparam("request_id"),
+        )
+    )
+    row = select(
+        _param("namespace", e.namespace),
+        _param("workflow_id", e.workflow_id),
+        _param("run_id", e.run_id),
+        _param("workflow_type", e.workflow_type),
+        _param("task_queue", e.task_queue),
+        _param("status", e.status),
+        _param("start_time", e.start_time),
+        null(),
+        _param("request_id", e.request_id),
+        _param("next_event_id", e.next_event_id),
+        _param("history_size", e.history_size),
+        1,
+        _param("state", e.state),
+    ).where(~used)
+    ins = (
+        pg_insert(executions)
+        .from_select([c.name for c in executions.columns], row)
+        .on_conflict_do_nothing()
+        .returning(e.db_version)
+        .cte("ins")
+    )
+    children = _child_writes(ins)
+    tk = children[1]
+    return Statement(select(_count(ins).label("written"), _task_ids(tk).label("task_ids")).add_cte(ins, *children))
+
+
+def _update(claims_task: bool, claims_timer: bool, closes: bool) -> Statement:
+    """Apply a change to an execution whose version is still ``expected_version``.
+
+    Parameters: the run, ``status``, ``close_time``, ``next_event_id``, ``history_size``, ``state``,
+    ``expected_version``, the child writes, and (when claiming) ``claimed_task_ids`` or
+    ``claimed_timer_keys`` with ``claimed_timer_fire_ats``. When the update does not happen, the
+    statement raises SQLSTATE WF001 through ``wf_abort()`` with ``claim`` or ``version`` as its message,
+    so none of its parts (a claim included) is kept.
+    """
+    e = executions.c
+    ctes: list[CTE] = []
+    checks: list[ColumnElement[bool]] = []
+    lost_claim: ColumnElement[bool] | None = None
+    if claims_task:
+        claimed_ids = _array("claimed_task_ids", tasks.c.id)
+        locked = select(tasks.c.id).where(tasks.c.id == any_(claimed_ids)).with_for_update(skip_locked=True)
+        claim_task = delete(tasks).where(tasks.c.id.in_(locked.correlate(None))).returning(tasks.c.id).cte("claim_task")
+        ctes.append(claim_task)
+        checks.append(_count(claim_task) == func.cardinality(claimed_ids))
+        lost_claim = _count(claim_task) < func.cardinality(claimed_ids)
+    if claims_timer:
+        keys = _array("claimed_timer_keys", timers.c.timer_key)
+        fired = _unnest("f", ("claimed_timer_keys", timers.c.timer_key), ("claimed_timer_fire_ats", timers.c.fire_at))
+        # Only the row that fired: a timer set anew under the same key since then is not consumed.
+        locked = (
+            select(timers.c.timer_key)
+            .where(
+                _of_run(timers),
+                timers.c.timer_key == any_(keys),
+                tuple_(timers.c.timer_key, timers.c.fire_at).in_(select(*fired.c)),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        claim_timer = (
+            delete(timers)
+            .where(_of_run(timers), timers.c.timer_key.in_(locked.correlate(None)))
+            .returning(timers.c.timer_key)
+            .cte("claim_timer")
+        )
+        ctes.append(claim_timer)
+        checks.append(_count(claim_timer) == func.cardinality(keys))
+        if lost_claim is None:
+            lost_claim = _count(claim_timer) < func.cardinality(keys)
+    upd = (
+        update(executions)
+        .where(_of_run(executions), e.db_version == bindparam("expected_version"), *checks)
+        .values(
+            status=bindparam("status"),
+            close_time=bindparam("close_time"),
+            next_event_id=bindparam("next_event_id"),
+            history_size=bindparam("history_size"),
+            state=bindparam("state"),
+            db_version=e.db_version + 1,
+        )
+        .returning(e.db_version)
+        .cte("upd")
+    )
+    ctes.append(upd)
+    children = _child_writes(upd)
+    ctes += children
+    if closes:
+        # The run closes: the task and timer rows it still has go with it.
+        happened = exists(select(true()).select_from(upd))
+        ctes.append(delete(tasks).where(_of_run(tasks), happened).cte("close_tasks"))
+        ctes.append(delete(timers).where(_of_run(timers), happened).cte("close_timers"))
+    reason: ColumnElement[Any] = literal("version")
+    if lost_claim is not None:
+        reason = case((lost_claim, "claim"), else_=reason)
+    written = case((_count(upd) == 0, func.wf_abort(reason)), else_=1)
+    return Statement(select(written.label("written"), _task_ids(children[1]).label("task_ids")).add_cte(*ctes))
+
+
+CREATE = _create()
+UPDATE = {
+    (t, m, c): _update(t, m, c) for t in (False, True) for m in (False, True) for c in (False, True)
+}
+
+# -- reading executions and history -------------------------------------------------------------------
+
+LOAD = Statement(select(executions).where(_of_run(executions)))
+
+# The running run of a workflow id, or else its most recently started one.
+LATEST_RUN = Statement(
+    select(executions)
+    .where(executions.c.namespace == bindparam("namespace"), executions.c.workflow_id == bindparam("workflow_id"))
+    .order_by((executions.c.status == RUNNING).desc(), executions.c.start_time.desc())
+    .limit(1)
+)
+
+RUN_FOR_REQUEST = Statement(
+    select(executions.c.run_id).where(
+        executions.c.namespace == bindparam("namespace"),
+        executions.c.workflow_id == bindparam("workflow_id"),
+        executions.c.request_id == bindparam("request_id"),
+    )
+)
+
+# ``limit`` NULL reads to the end.
+READ_EVENTS = Statement(
+    select(history_events.c.data)
+    .where(_of_run(history_events), history_events.c.event_id >= bindparam("first_event_id"))
+    .order_by(history_events.c.event_id)
+    .limit(bindparam("limit", type_=BigInteger))
+)
+
+READ_EVENT = Statement(
+    select(history_events.c.data).where(_of_run(history_events), history_events.c.event_id == bindparam("event_id"))
+)
+
+
+@cache
+def list_executions(columns: tuple[str, ...], paged: bool) -> Statement:
+    """Executions of ``namespace`` newest first, where each column in ``columns`` equals the parameter
+    named ``where_<i>`` (its position); ``paged``: only those before (``before_start_time``,
+    ``before_workflow_id``, ``before_run_id``). One compiled statement per shape."""
+    e = executions.c
+    query = select(executions).where(e.namespace == bindparam("namespace"))
+    for i, column in enumerate(columns):
+        query = query.where(executions.c[column] == bindparam(f"where_{i}"))
+    if paged:
+        query = query.where(
+            tuple_(e.start_time, e.workflow_id, e.run_id)
+            < tuple_(
+                _param("before_start_time", e.start_time),
+                _param("before_workflow_id", e.workflow_id),
+                _param("before_run_id", e.run_id),
+            )
+        )
+    query = query.order_by(e.start_time.desc(), e.workflow_id.desc(), e.run_id.desc())
+    return Statement(query.limit(bindparam("page_size", type_=Integer)))
+
+
+# -- task and timer rows ------------------------------------------------------------------------------
+
+
+def _backlog() -> Statement:
+    """Task rows of a queue of any of ``kinds``, past ``after_id``, the first ``limit`` in id order.
+
+    One ordered range of the queue index per kind, merged: ``kind = ANY(...)`` would not use the
+    index's order, and would walk the whole table (deleted rows too) by primary key instead.
+    """
+    k = _unnest("k", ("kinds", tasks.c.kind))
+    limit = bindparam("limit", type_=Integer)
+    per_kind = (
+        select(
+            tasks.c.id, tasks.c.kind, tasks.c.workflow_id, tasks.c.run_id, tasks.c.scheduled_event_id, tasks.c.attempt
+        )
+        .where(
+            tasks.c.namespace == bindparam("namespace"),
+            tasks.c.task_queue == bindparam("task_queue"),
+            tasks.c.kind == k.c.kinds,
+            tasks.c.id > bindparam("after_id"),
+        )
+        .order_by(tasks.c.id)
+        .limit(limit)
+        .lateral("t")
+    )
+    return Statement(select(per_kind).select_from(k).join(per_kind, true()).order_by(per_kind.c.id).limit(limit))
+
+
+BACKLOG = _backlog()
+
+BACKLOG_SIZE = Statement(
+    select(func.count())
+    .select_from(tasks)
+    .where(
+        tasks.c.namespace == bindparam("namespace"),
+        tasks.c.task_queue == bindparam("task_queue"),
+        tasks.c.kind == bindparam("kind"),
+    )
+)
+
+DUE_TIMERS = Statement(
+    select(timers)
+    .where(timers.c.fire_at <= bindparam("until"))
+    .order_by(timers.c.fire_at)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+DROP_TASK = Statement(delete(tasks).where(tasks.c.id == bindparam("task_id")))
+
+DROP_TIMER = Statement(delete(timers).where(_of_run(timers), timers.c.timer_key == bindparam("timer_key")))
+
+# -- queries ------------------------------------------------------------------------------------------
+
+
+def _create_query() -> Statement:
+    """A query row and the task row (kind ``kind``) that hands it to a workflow worker."""
+    q = (
+        queries.insert()
+        .values(
+            namespace=bindparam("namespace"),
+            workflow_id=bindparam("workflow_id"),
+            run_id=bindparam("run_id"),
+            query_type=bindparam("query_type"),
+            args=bindparam("args"),
+        )
+        .returning(queries.c.id)
+        .cte("q")
+    )
+    task = tasks.insert().from_select(
+        ["namespace", "task_queue", "kind", "workflow_id", "run_id", "scheduled_event_id", "attempt"],
+        select(
+            _param("namespace", tasks.c.namespace),
+            _param("task_queue", tasks.c.task_queue),
+            _param("kind", tasks.c.kind),
+            _param("workflow_id", tasks.c.workflow_id),
+            _param("run_id", tasks.c.run_id),
+            q.c.id,
+            literal(0),
+        ).select_from(q),
+    )
+    return Statement(task.returning(tasks.c.scheduled_event_id, tasks.c.id))
+
+
+CREATE_QUERY = _create_query()
+
+
+def _claim_query() -> Statement:
+    """Take a query's task row (unless another server holds it) and read the query, if both exist."""
+    locked = select(tasks.c.id).where(tasks.c.id == bindparam("task_id")).with_for_update(skip_locked=True)
+    taken = delete(tasks).where(tasks.c.id == locked.correlate(None).scalar_subquery()).returning(tasks.c.id).cte("t")
+    return Statement(
+        select(queries.c.query_type, queries.c.args).where(
+            queries.c.id == bindparam("query_id"), exists(select(true()).select_from(taken))
+        )
+    )
+
+
+CLAIM_QUERY = _claim_query()
+
+ANSWER_QUERY = Statement(
+    update(queries)
+    .where(queries.c.id == bindparam("query_id"), ~queries.c.answered)
+    .values(answered=True, result=bindparam("result"), error=bindparam("error"))
+    .returning(queries.c.id)
+)
+
+TAKE_QUERY = Statement(
+    delete(queries)
+    .where(queries.c.id == bindparam("query_id"))
+    .returning(queries.c.answered, queries.c.result, queries.c.error)
+    .add_cte(delete(tasks).where(tasks.c.id == bindparam("task_id")).cte("t"))
+)
+
+
+def every_statement() -> list[Statement]:
+    """Every statement the store runs, one of each shape (for tests that prepare them all)."""
+    fixed = [
+        CREATE, *UPDATE.values(), LOAD, LATEST_RUN, RUN_FOR_REQUEST, READ_EVENTS, READ_EVENT, BACKLOG,
+        BACKLOG_SIZE, DUE_TIMERS, DROP_TASK, DROP_TIMER, CREATE_QUERY, CLAIM_QUERY, ANSWER_QUERY, TAKE_QUERY,
+    ]
+    listed = [list_executions(cols, paged) for cols in ((), ("workflow_type", "status")) for paged in (False, True)]
+    return fixed + listed
