@@ -4,8 +4,9 @@ A history is cut into activations at each WorkflowTaskStarted that was followed 
 WorkflowTaskCompleted (a failed or timed-out workflow task left no trace in the workflow's state), plus
 the last one when a workflow task is being answered now. Events between activations resolve pending
 operations; the commands an activation produces must match, in order, the command events recorded
-after its WorkflowTaskCompleted. Any difference is a :class:`NondeterminismError` naming the event,
-what history holds, what the code asked for, and where.
+after its WorkflowTaskCompleted (``_commands.py`` says which event records which command). Any
+difference is a :class:`NondeterminismError` naming the event, what history holds, what the code
+asked for, and where.
 """
 
 from __future__ import annotations
@@ -16,36 +17,23 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from wf.v1 import command_pb2, common_pb2, history_pb2
+from worker_sdk._commands import BY_EVENT, CommandKind, command_name, describe_command, event_name
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._instance import PATCH_MARKER, Info, PendingCommand, WorkflowInstance, patch_id_of
 from worker_sdk.errors import NondeterminismError
 
+__all__ = [
+    "Replay",
+    "WorkflowTaskInput",
+    "command_name",
+    "event_name",
+    "run_query",
+    "run_workflow_activation",
+    "run_workflow_task",
+]
+
 H = history_pb2
-
-# Events that record a command, and the command each records.
-_COMMAND_OF_EVENT = {
-    H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: command_pb2.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-    H.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: command_pb2.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK,
-    H.EVENT_TYPE_TIMER_STARTED: command_pb2.COMMAND_TYPE_START_TIMER,
-    H.EVENT_TYPE_TIMER_CANCELED: command_pb2.COMMAND_TYPE_CANCEL_TIMER,
-    H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: command_pb2.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
-    H.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: command_pb2.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
-    H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: command_pb2.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
-    H.EVENT_TYPE_MARKER_RECORDED: command_pb2.COMMAND_TYPE_RECORD_MARKER,
-}
-
-
-def event_name(event_type: int) -> str:
-    """EVENT_TYPE_ACTIVITY_TASK_SCHEDULED → ActivityTaskScheduled."""
-    raw = H.EventType.Name(event_type).removeprefix("EVENT_TYPE_")
-    return "".join(part.capitalize() for part in raw.split("_"))
-
-
-def command_name(command_type: int) -> str:
-    raw = command_pb2.CommandType.Name(command_type).removeprefix("COMMAND_TYPE_")
-    return "".join(part.capitalize() for part in raw.split("_"))
-
 
 @dataclass
 class WorkflowTaskInput:
@@ -56,56 +44,6 @@ class WorkflowTaskInput:
     history: history_pb2.History
     # Updates the workflow has not accepted or rejected yet, delivered with this task.
     update_requests: Sequence[common_pb2.UpdateRequest] = ()
-
-
-def _describe_event(event: history_pb2.HistoryEvent) -> str:
-    name = event_name(event.event_type)
-    if event.HasField("activity_task_scheduled_event_attributes"):
-        a = event.activity_task_scheduled_event_attributes
-        return f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
-    if event.HasField("timer_started_event_attributes"):
-        t = event.timer_started_event_attributes
-        return f"{name}(timer {t.timer_id!r}, {t.start_to_fire_timeout.ToTimedelta()})"
-    if event.HasField("timer_canceled_event_attributes"):
-        return f"{name}(timer {event.timer_canceled_event_attributes.timer_id!r})"
-    return name
-
-
-def _describe_command(pending: PendingCommand) -> str:
-    c = pending.command
-    name = command_name(c.command_type)
-    if c.HasField("schedule_activity_task_command_attributes"):
-        a = c.schedule_activity_task_command_attributes
-        name = f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
-    elif c.HasField("start_timer_command_attributes"):
-        t = c.start_timer_command_attributes
-        name = f"{name}(timer {t.timer_id!r}, {t.start_to_fire_timeout.ToTimedelta()})"
-    elif c.HasField("cancel_timer_command_attributes"):
-        name = f"{name}(timer {c.cancel_timer_command_attributes.timer_id!r})"
-    return f"{name} at {pending.origin}"
-
-
-def _matches(event: history_pb2.HistoryEvent, command: command_pb2.Command) -> bool:
-    if _COMMAND_OF_EVENT.get(event.event_type) != command.command_type:
-        return False
-    if event.HasField("activity_task_scheduled_event_attributes"):
-        e = event.activity_task_scheduled_event_attributes
-        c = command.schedule_activity_task_command_attributes
-        return e.activity_id == c.activity_id and e.activity_type.name == c.activity_type.name
-    if event.HasField("timer_started_event_attributes"):
-        return event.timer_started_event_attributes.timer_id == command.start_timer_command_attributes.timer_id
-    if event.HasField("timer_canceled_event_attributes"):
-        return event.timer_canceled_event_attributes.timer_id == command.cancel_timer_command_attributes.timer_id
-    if event.HasField("marker_recorded_event_attributes"):
-        e_marker = event.marker_recorded_event_attributes
-        c_marker = command.record_marker_command_attributes
-        return e_marker.marker_name == c_marker.marker_name and dict(e_marker.details) == dict(c_marker.details)
-    if event.HasField("activity_task_cancel_requested_event_attributes"):
-        return (
-            event.activity_task_cancel_requested_event_attributes.scheduled_event_id
-            == command.request_cancel_activity_task_command_attributes.scheduled_event_id
-        )
-    return True
 
 
 def run_workflow_task(
@@ -225,8 +163,8 @@ class Replay:
                 self.expected = deque(commands)
                 if is_current:
                     return [c.command for c in commands]
-            elif t in _COMMAND_OF_EVENT:
-                self._match(event)
+            elif (kind := BY_EVENT.get(t)) is not None:
+                self._match(event, kind)
             else:
                 self._apply(event)
         if self.expected:
@@ -255,25 +193,29 @@ class Replay:
             self.events[start + i] = recorded[i]
         self.feed(recorded[held:], answer_current=False)
 
-    def _match(self, event: history_pb2.HistoryEvent) -> None:
-        t = event.event_type
-        if t == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(event, self.instance, self.expected):
+    def activity_scheduled(self, scheduled_event_id: int, activity_id: str) -> None:
+        """An ActivityTaskScheduled recorded one of this run's commands (see ``_commands.Recorder``)."""
+        self.activity_ids[scheduled_event_id] = activity_id
+        self.instance.activity_scheduled(activity_id, scheduled_event_id)
+
+    def _match(self, event: history_pb2.HistoryEvent, kind: CommandKind) -> None:
+        if kind.event_type == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(
+            event, kind, self.instance, self.expected
+        ):
             return  # the marker of a patch whose old branch is gone: its code no longer asks
         if not self.expected:
             raise NondeterminismError(
                 f"nondeterminism at history event {event.event_id}: history recorded "
-                f"{_describe_event(event)}, but the workflow code issued no such command"
+                f"{kind.describe_event(event)}, but the workflow code issued no such command"
             )
         pending = self.expected.popleft()
-        if not _matches(event, pending.command):
+        if not kind.matches(event, pending.command):
             raise NondeterminismError(
                 f"nondeterminism at history event {event.event_id}: history recorded "
-                f"{_describe_event(event)}, but the workflow code asked for {_describe_command(pending)}"
+                f"{kind.describe_event(event)}, but the workflow code asked for {_describe(pending)}"
             )
-        if t == H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            activity_id = event.activity_task_scheduled_event_attributes.activity_id
-            self.activity_ids[event.event_id] = activity_id
-            self.instance.activity_scheduled(activity_id, event.event_id)
+        if kind.on_recorded is not None:
+            kind.on_recorded(event, self)
 
     def _apply(self, event: history_pb2.HistoryEvent) -> None:
         """An event that is not a command's record: it resolves something the workflow awaits."""
@@ -359,18 +301,22 @@ def _activation_batch(
 
 
 def _deprecated_marker(
-    event: history_pb2.HistoryEvent, instance: WorkflowInstance, expected: deque[PendingCommand]
+    event: history_pb2.HistoryEvent, kind: CommandKind, instance: WorkflowInstance, expected: deque[PendingCommand]
 ) -> bool:
     attrs = event.marker_recorded_event_attributes
     if attrs.marker_name != PATCH_MARKER:
         return False
     if patch_id_of(attrs.details, instance.converter) not in instance.deprecated_patches:
         return False
-    return not expected or not _matches(event, expected[0].command)
+    return not expected or not kind.matches(event, expected[0].command)
+
+
+def _describe(pending: PendingCommand) -> str:
+    return f"{describe_command(pending.command)} at {pending.origin}"
 
 
 def _unmatched(event_id: int, pending: PendingCommand) -> NondeterminismError:
     return NondeterminismError(
         f"nondeterminism at history event {event_id}: the workflow code asked for "
-        f"{_describe_command(pending)}, which the history does not record"
+        f"{_describe(pending)}, which the history does not record"
     )
