@@ -16,13 +16,14 @@ from typing import Any
 import grpc
 
 from wf.v1 import common_pb2, history_pb2, service_pb2
+from worker_sdk._activation import ResolveActivity
 from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
 from worker_sdk._deadlock import run_with_deadline
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._instance import QueryError
-from worker_sdk._replay import Replay, WorkflowTaskInput, run_query, run_workflow_activation
+from worker_sdk._replay import AheadInput, Replay, WorkflowTaskInput, run_query, run_workflow_activation
 from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
@@ -362,7 +363,8 @@ class Worker:
         self._run_eager(completed.activity_tasks if completed is not None else (), reserved)
 
     async def _keep(self, replay: Replay, new_events: history_pb2.History, run_id: str) -> None:
-        """Cache a run the server has accepted an answer of, with the events that answer appended."""
+        """Cache a run the server has accepted an answer of, with the events that answer appended
+        (for a task run ahead, only if they record what the run applied: see ``Replay.catch_up``)."""
         if new_events.events:
             try:
                 events = history_pb2.History()
@@ -481,11 +483,11 @@ class Worker:
     async def run_ahead(
         self, task: service_pb2.PollActivityTaskQueueResponse, result: common_pb2.Payloads
     ) -> RunAhead | None:
-        """Run the next workflow task of ``task``'s run on the cached run, as if ``result`` were
-        recorded: the completion then records both in one commit. Only when the cached run is level
-        with the history and awaits no other activity, so that nothing else is likely to have
-        happened meanwhile; the server checks that nothing did. None when it is not run: the result
-        then goes alone, as it would anyway."""
+        """Run the next workflow task of ``task``'s run on the cached run, with ``result`` applied to
+        it: the completion then records both in one commit. Only when the cached run is level with
+        the history and awaits no other activity, so that nothing else is likely to have happened
+        meanwhile; the server checks that nothing did. None when it is not run: the result then goes
+        alone, as it would anyway."""
         try:
             return await self._run_ahead(task, result)
         except Exception:  # a bug in the SDK: never let it cost the activity's result
@@ -512,16 +514,19 @@ class Worker:
         ):
             return None
         del self._cache[execution.run_id]  # in use: back once the server has recorded the task
-        conv = self.client.data_converter
         after = replay.last_event_id
         # The server's time as well as this worker can tell, and never before the attempt started.
         now = max(datetime.now(UTC) + self._clock_offset, task.started_time.ToDatetime(UTC))
-        history = _events_ahead(after, pending.scheduled_event_id, task.attempt, result, now)
-        name = task.workflow_type.name
         try:
-            await conv.decode_message(history)
+            decoded = common_pb2.Payloads()
+            decoded.CopyFrom(result)
+            await self.client.data_converter.decode_message(decoded)
+            resolve = ResolveActivity(task.activity_id, result=decoded)
             commands, update_responses, _ = await self._activate(
-                WorkflowTaskInput(self.client.namespace, execution.workflow_id, execution.run_id, name, history),
+                WorkflowTaskInput(
+                    self.client.namespace, execution.workflow_id, execution.run_id, task.workflow_type.name,
+                    history_pb2.History(), ahead=AheadInput(resolve, now),
+                ),
                 replay,
             )
         except Exception as exc:
@@ -542,11 +547,16 @@ class Worker:
     async def ahead_answered(
         self, ahead: RunAhead, response: service_pb2.RespondActivityTaskCompletedResponse | None
     ) -> None:
-        """Keep the run if the server recorded the task it ran ahead; otherwise its code ran past
-        the history, and it is dropped."""
+        """Keep the run if the server recorded the task it ran ahead as it was run (the events it
+        authored are checked in ``Replay.catch_up``); otherwise its code ran past the history, and it
+        is dropped (its next task replays the history)."""
         tasks: Sequence[service_pb2.PollActivityTaskQueueResponse] = ()
         if response is not None and response.workflow_task_ahead_completed:
-            await self._keep(ahead.replay, response.new_events, ahead.run_id)
+            if response.new_events.events:
+                await self._keep(ahead.replay, response.new_events, ahead.run_id)
+            else:
+                log.warning("dropping workflow run %s from the cache: its task run ahead came back without "
+                            "the events recorded for it", ahead.run_id)
             tasks = response.activity_tasks
         elif response is not None and response.HasField("server_time"):
             # This worker's clock is off the server's: estimate by how much, from the middle of
@@ -592,32 +602,6 @@ class RunAhead:
     reserved: int  # activity slots taken for the activities it asks to get back started
     run_id: str
     sent: datetime  # this worker's clock when it was sent
-
-
-def _events_ahead(
-    after: int, scheduled_event_id: int, attempt: int, result: common_pb2.Payloads, now: datetime
-) -> history_pb2.History:
-    """The events the server records before a workflow task that follows an activity's result."""
-    H = history_pb2
-    history = H.History()
-    history.events.add(
-        event_id=after + 1,
-        event_type=H.EVENT_TYPE_ACTIVITY_TASK_STARTED,
-        activity_task_started_event_attributes=H.ActivityTaskStartedEventAttributes(
-            scheduled_event_id=scheduled_event_id, attempt=attempt
-        ),
-    )
-    history.events.add(
-        event_id=after + 2,
-        event_type=H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
-        activity_task_completed_event_attributes=H.ActivityTaskCompletedEventAttributes(
-            result=result, scheduled_event_id=scheduled_event_id, started_event_id=after + 1
-        ),
-    )
-    history.events.add(event_id=after + 3, event_type=H.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
-    started = history.events.add(event_id=after + 4, event_type=H.EVENT_TYPE_WORKFLOW_TASK_STARTED)
-    started.event_time.FromDatetime(now)
-    return history
 
 
 class _UnknownType(Exception):
