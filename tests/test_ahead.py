@@ -248,7 +248,7 @@ async def _five_steps(
     try:
         rpcs = count_rpcs(worker_client)
         worker = Worker(worker_client, task_queue=task_queue, workflows=[Steps], activities=[step])
-        worker._clock_offset = clock_offset
+        worker._server_clock.offset = clock_offset
         async with worker:
             handle = await client.start_workflow(Steps.run, 5, id=new_id(), task_queue=task_queue)
             results, times = await handle.result()
@@ -323,7 +323,7 @@ async def test_a_worker_whose_clock_is_ahead_learns_the_servers_time_from_one_re
     _, times, rpcs, worker = await _five_steps(client, server, task_queue, clock_offset=timedelta(hours=1))
     # The first task run ahead was refused and ran again from the history; the rest were taken.
     assert rpcs["RespondWorkflowTaskCompleted"] == 2
-    assert abs(worker._clock_offset) < timedelta(seconds=1)
+    assert abs(worker._server_clock.offset) < timedelta(seconds=1)
     assert times == sorted(times) and datetime.fromisoformat(times[-1]) <= datetime.now(UTC)
 
 
