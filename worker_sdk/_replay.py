@@ -160,7 +160,7 @@ class Replay:
         )
         self.converter = converter
         self.instance = WorkflowInstance(defn, info, converter)
-        self.history = HistoryJobs(converter)
+        self.translator = HistoryJobs(converter)  # events → jobs, for this run
         self.events: list[history_pb2.HistoryEvent] = []
         # Jobs translated from the events since the last activation: the next one applies them.
         self.jobs: list[Job] = []
@@ -174,7 +174,7 @@ class Replay:
 
     def activity_scheduled(self, scheduled_event_id: int, activity_id: str) -> None:
         """An ActivityTaskScheduled recorded one of this run's commands (see ``_commands.Recorder``)."""
-        self.history.activity_scheduled(scheduled_event_id, activity_id)
+        self.translator.activity_scheduled(scheduled_event_id, activity_id)
         self.instance.activity_scheduled(activity_id, scheduled_event_id)
 
     def feed(
@@ -219,7 +219,7 @@ class Replay:
         index = next((i for i, e in enumerate(recorded) if e.event_type == H.EVENT_TYPE_WORKFLOW_TASK_STARTED), -1)
         if index < 0:
             raise NondeterminismError("the events recorded hold no WorkflowTaskStarted for the task run ahead")
-        jobs = self.history.of_events(recorded[:index])
+        jobs = self.translator.of_events(recorded[:index])
         if jobs != [ahead.input.resolve]:
             held = ", ".join(type(job).__name__ for job in jobs) or "nothing"
             raise NondeterminismError(
@@ -256,7 +256,7 @@ class Replay:
             t = event.event_type
             if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
                 is_current = answer_current and i == last_index
-                outcome, task_jobs = self.history.of_task(events, i)
+                outcome, task_jobs = self.translator.of_task(events, i)
                 if not is_current and outcome != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                     continue  # a failed or timed-out attempt (or one still running): it changed nothing
                 if is_current:
@@ -267,7 +267,7 @@ class Replay:
                     return [c.command for c in commands]
             elif (kind := BY_EVENT.get(t)) is not None:
                 self._match(event, kind)
-            elif (job := self.history.of_event(event)) is not None:
+            elif (job := self.translator.of_event(event)) is not None:
                 self.jobs.append(job)
         if self.expected:
             raise _unmatched(events[-1].event_id + 1, self.expected[0])
