@@ -35,6 +35,11 @@ from tests.helpers import (
 )
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
 from worker_sdk import Client, Worker, WorkflowHandle, activity, workflow
+from worker_sdk._activation import ResolveActivity
+from worker_sdk._converter import DataConverter
+from worker_sdk._definition import WorkflowDefinition
+from worker_sdk._replay import AheadInput, Replay, WorkflowTaskInput, run_workflow_activation
+from worker_sdk.errors import NondeterminismError
 from worker_sdk.testing import Replayer
 
 S = service_pb2
@@ -243,7 +248,7 @@ async def _five_steps(
     try:
         rpcs = count_rpcs(worker_client)
         worker = Worker(worker_client, task_queue=task_queue, workflows=[Steps], activities=[step])
-        worker._clock_offset = clock_offset
+        worker._server_clock.offset = clock_offset
         async with worker:
             handle = await client.start_workflow(Steps.run, 5, id=new_id(), task_queue=task_queue)
             results, times = await handle.result()
@@ -318,5 +323,100 @@ async def test_a_worker_whose_clock_is_ahead_learns_the_servers_time_from_one_re
     _, times, rpcs, worker = await _five_steps(client, server, task_queue, clock_offset=timedelta(hours=1))
     # The first task run ahead was refused and ran again from the history; the rest were taken.
     assert rpcs["RespondWorkflowTaskCompleted"] == 2
-    assert abs(worker._clock_offset) < timedelta(seconds=1)
+    assert abs(worker._server_clock.offset) < timedelta(seconds=1)
     assert times == sorted(times) and datetime.fromisoformat(times[-1]) <= datetime.now(UTC)
+
+
+# -- a cached run and the events the server authors for the task it ran ahead ------------------------
+
+_STEPS = {"Steps": WorkflowDefinition.of(Steps)}.get
+
+
+async def _cached_steps_run(stub: Stub, task_queue: str) -> tuple[Replay, S.PollActivityTaskQueueResponse]:
+    """A run of ``Steps`` of 2 whose first workflow task was answered from a Replay, kept level with
+    the history as a worker's cache keeps it; its first activity is now started."""
+    conv = DataConverter()
+    request = start_request(new_id(), task_queue, workflow_type="Steps")
+    request.input.CopyFrom(conv.to_payloads([2]))
+    await stub.StartWorkflowExecution(request, timeout=10)
+    task = await next_workflow_task(stub, task_queue)
+    execution = task.workflow_execution
+    commands, _, replay = run_workflow_activation(
+        WorkflowTaskInput(NS, execution.workflow_id, execution.run_id, "Steps", task.history), _STEPS, conv
+    )
+    done = await stub.RespondWorkflowTaskCompleted(
+        S.RespondWorkflowTaskCompletedRequest(
+            task_token=task.task_token, commands=commands, identity="w1", return_new_events=True
+        ),
+        timeout=10,
+    )
+    replay.catch_up(done.new_events.events)
+    return replay, await next_activity_task(stub, task_queue)
+
+
+def _resolve(act: S.PollActivityTaskQueueResponse, result: int) -> ResolveActivity:
+    return ResolveActivity(act.activity_id, result=DataConverter().to_payloads([result]))
+
+
+async def _report(
+    stub: Stub, act: S.PollActivityTaskQueueResponse, result: int, ahead: S.WorkflowTaskAhead | None = None
+) -> S.RespondActivityTaskCompletedResponse:
+    return await stub.RespondActivityTaskCompleted(  # type: ignore[no-any-return]
+        S.RespondActivityTaskCompletedRequest(
+            task_token=act.task_token, result=DataConverter().to_payloads([result]), identity="w1",
+            workflow_task_ahead=ahead,
+        ),
+        timeout=10,
+    )
+
+
+async def test_a_cached_run_takes_the_events_the_server_recorded_for_the_task_it_ran_ahead(
+    stub: Stub, task_queue: str
+) -> None:
+    replay, act = await _cached_steps_run(stub, task_queue)
+    after = replay.last_event_id
+    resolve, started = _resolve(act, 0), datetime.now(UTC)
+    commands = replay.run_ahead(AheadInput(resolve, started))
+    # The workflow went on from the result applied, at the time proposed: its next step.
+    assert [c.schedule_activity_task_command_attributes.input for c in commands] == [DataConverter().to_payloads([1])]
+    assert replay.instance.now == started
+    assert replay.last_event_id == after  # nothing made up: the history is still the server's alone
+
+    done = await _report(stub, act, 0, _ahead(after, started, *commands))
+    assert done.workflow_task_ahead_completed
+    replay.catch_up(done.new_events.events)
+    history = await fetch_history(stub, act.workflow_execution.workflow_id)
+    assert list(replay.events) == list(history.events)
+    assert not replay.expected and not replay.jobs
+
+
+@pytest.mark.parametrize("what", ["a signal came first", "another result", "another time"])
+async def test_a_cached_run_refuses_recorded_events_that_differ_from_what_it_applied(
+    stub: Stub, task_queue: str, what: str
+) -> None:
+    replay, act = await _cached_steps_run(stub, task_queue)
+    after = replay.last_event_id
+    wid = act.workflow_execution.workflow_id
+    # Run ahead at the attempt's start, a time the server's own start of the task cannot match.
+    started = act.started_time.ToDatetime(UTC)
+    replay.run_ahead(AheadInput(_resolve(act, 0), started if what == "another time" else datetime.now(UTC)))
+    if what == "a signal came first":
+        await stub.SignalWorkflowExecution(
+            S.SignalWorkflowExecutionRequest(
+                namespace=NS, workflow_execution=common_pb2.WorkflowExecution(workflow_id=wid), signal_name="s1"
+            ),
+            timeout=10,
+        )
+    # The result goes alone, and the server starts the next task itself: its events are what a
+    # worker would be handed if the server's events disagreed with the task it ran ahead.
+    await _report(stub, act, 10 if what == "another result" else 0)
+    task = await next_workflow_task(stub, task_queue)
+    recorded = [e for e in task.history.events if e.event_id > after]
+
+    expected = {
+        "a signal came first": "holds SignalWorkflow, ResolveActivity, not the result of activity '1' alone",
+        "another result": "holds ResolveActivity, not the result of activity '1' alone",
+        "another time": "recorded as event",
+    }[what]
+    with pytest.raises(NondeterminismError, match=expected):
+        replay.catch_up(recorded)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+import worker_sdk
 from tests.helpers import assert_eventually
 from wf.v1 import history_pb2
 from worker_sdk import Client, Worker, activity, workflow
+from worker_sdk._activation import FireTimer, HistoryJobs, ResolveActivity, SignalWorkflow, StartWorkflow
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._replay import WorkflowTaskInput, run_workflow_task
@@ -359,3 +363,58 @@ async def test_a_stopped_workers_sticky_tasks_go_to_another_worker(client: Clien
         if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
     ]
     assert any(q.kind == 2 for q in scheduled)  # a task was offered on a sticky queue
+
+
+# -- history → jobs --------------------------------------------------------------------------------
+
+
+@workflow.defn
+class Waits:
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go = True
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.go)
+        await workflow.sleep(timedelta(milliseconds=50))
+        return await workflow.execute_activity(reserve, "lamp", start_to_close_timeout=T)
+
+
+async def test_a_history_is_translated_into_jobs_one_per_event_that_resolves_something(
+    client: Client, task_queue: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Waits], activities=[reserve]):
+        handle = await client.start_workflow(Waits.run, id=f"waits-{task_queue}", task_queue=task_queue)
+        await handle.signal(Waits.proceed)
+        assert await handle.result() == "reserved lamp"
+    events = (await handle.fetch_history()).events
+    history = HistoryJobs(DataConverter())
+    jobs = []
+    for event in events:
+        if event.event_type == history_pb2.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            history.activity_scheduled(event.event_id, event.activity_task_scheduled_event_attributes.activity_id)
+        jobs += history.of_events([event])
+    signaled = next(e for e in events if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    assert jobs == [
+        StartWorkflow(events[0].workflow_execution_started_event_attributes.input),
+        SignalWorkflow("proceed", signaled.workflow_execution_signaled_event_attributes.input),
+        FireTimer("1"),
+        ResolveActivity("1", result=DataConverter().to_payloads(["reserved lamp"])),
+    ]
+
+
+def test_the_worker_never_builds_history_events() -> None:
+    # The server is the only author of events: the SDK reads them, and resolves its runs with jobs.
+    building = re.compile(r"HistoryEvent\(|\.events\.add\(|\bevent_type=(?!=)")
+    sdk = Path(worker_sdk.__file__).parent
+    found = [
+        f"{path.relative_to(sdk)}:{n}: {line.strip()}"
+        for path in sorted(sdk.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if building.search(line)
+    ]
+    assert found == []

@@ -8,15 +8,16 @@ import contextvars
 import logging
 import threading
 from datetime import UTC, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 
-from wf.v1 import common_pb2, service_pb2
+from wf.v1 import service_pb2
 from worker_sdk import activity as _activity
 from worker_sdk._client import Client
 from worker_sdk._definition import ActivityDefinition
 from worker_sdk._failure import to_failure
+from worker_sdk._shortcuts import Shortcuts
 from worker_sdk.errors import ApplicationError, CancelledError, RPCError
 
 log = logging.getLogger("worker_sdk.worker")
@@ -90,13 +91,13 @@ async def run_activity(
     identity: str,
     registered: list[str],
     executor: concurrent.futures.Executor | None,
-    next_tasks: NextTasks | None = None,
+    shortcuts: Shortcuts | None = None,
 ) -> service_pb2.PollActivityTaskQueueResponse | None:
     """Run one attempt and report its outcome: completed, failed, or cancelled (when asked).
 
-    With ``next_tasks``, a completion may bring back the run's next workflow task (run by
-    ``next_tasks``) and the next activity task waiting in the queue, which is returned for the
-    caller to run in the same slot."""
+    With ``shortcuts``, a completion may carry the run's next workflow task run ahead, and bring back
+    the run's next workflow task (run by ``shortcuts``) and the next activity task waiting in the
+    queue, which is returned for the caller to run in the same slot (see ``_shortcuts``)."""
     conv = client.data_converter
     name = resp.activity_type.name
     heartbeat_timeout = _duration(resp.heartbeat_timeout)
@@ -172,12 +173,12 @@ async def run_activity(
     workflow_task = None
     next_activity = None
     completed = None
-    queue = await next_tasks.reserve_slot() if next_tasks is not None else ""
+    queue = await shortcuts.reserve_slot() if shortcuts is not None else ""
     # In the slot taken: the run's next workflow task, run now on this worker's cached run.
-    ahead = await next_tasks.run_ahead(resp, payloads) if queue and next_tasks is not None else None
+    ahead = await shortcuts.run_ahead(resp, payloads) if queue and shortcuts is not None else None
     try:
         request.eager_workflow_task_queue = queue
-        request.next_activity_task_queue = next_tasks.next_activity_queue() if next_tasks is not None else ""
+        request.next_activity_task_queue = shortcuts.next_activity_queue() if shortcuts is not None else ""
         if ahead is not None:
             request.workflow_task_ahead.CopyFrom(ahead.message)
         completed = await client.call(client.service.RespondActivityTaskCompleted, request)
@@ -199,33 +200,11 @@ async def run_activity(
         else:
             log.warning("reporting activity %s result failed: %s", name, exc.message)
     finally:
-        if ahead is not None and next_tasks is not None:
-            await next_tasks.ahead_answered(ahead, completed)
-        if queue and next_tasks is not None:
-            next_tasks.run_returned(workflow_task)
+        if ahead is not None and shortcuts is not None:
+            await shortcuts.ahead_answered(ahead, completed)
+        if queue and shortcuts is not None:
+            shortcuts.run_returned(workflow_task)
     return next_activity
-
-
-class NextTasks(Protocol):
-    """The worker's side of the tasks an activity's completion may bring back."""
-
-    async def reserve_slot(self) -> str:
-        """Take a workflow-task slot if one is free: the queue to ask for the run's next workflow
-        task on, or '' (no slot, or no workflows here)."""
-
-    def run_returned(self, task: service_pb2.PollWorkflowTaskQueueResponse | None) -> None:
-        """Run the workflow task returned (in the slot taken), or give the slot back if none came."""
-
-    def next_activity_queue(self) -> str:
-        """The queue to ask for the next activity task on, or '' (the worker is stopping)."""
-
-    async def run_ahead(self, task: service_pb2.PollActivityTaskQueueResponse, result: common_pb2.Payloads) -> Any:
-        """The run's next workflow task, run ahead on a cached run (a ``RunAhead``), or None."""
-
-    async def ahead_answered(
-        self, ahead: Any, response: service_pb2.RespondActivityTaskCompletedResponse | None
-    ) -> None:
-        """What the server did with a task run ahead (``response`` None when the call failed)."""
 
 
 async def _fail(client: Client, token: bytes, exc: BaseException, identity: str) -> None:

@@ -1,8 +1,9 @@
 """One workflow run in a worker: its loop, its pending operations, the commands it produced.
 
-``activate()`` is the boundary: the replay driver resolves futures from history events, then
-activates the instance, which runs workflow code until every coroutine is blocked and returns the
-commands it produced. Workflow API functions find the instance through the running loop.
+``activate(activation)`` is the boundary: the instance applies the activation's jobs (one
+``_apply_<job>`` method each, see ``_activation.py``), then runs workflow code until every coroutine
+is blocked and returns the commands it produced. Workflow API functions find the instance through the
+running loop.
 """
 
 from __future__ import annotations
@@ -19,10 +20,23 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from wf.v1 import command_pb2, common_pb2
 from worker_sdk import _guard
+from worker_sdk._activation import (
+    PATCH_MARKER,
+    Activation,
+    CancelWorkflow,
+    DoUpdate,
+    FireTimer,
+    Job,
+    NotifyHasPatch,
+    ResolveActivity,
+    SignalWorkflow,
+    StartWorkflow,
+    UpdateRecorded,
+)
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition, update_validator
 from worker_sdk._failure import from_failure, to_failure
@@ -188,8 +202,8 @@ class WorkflowInstance:
 
     # -- driving --------------------------------------------------------------------------------
 
-    def start(self, input: common_pb2.Payloads) -> None:
-        args = self.converter.from_payloads(input, self.defn.arg_hints)
+    def _apply_start_workflow(self, job: StartWorkflow) -> None:
+        args = self.converter.from_payloads(job.input, self.defn.arg_hints)
         # The workflow object is made first, then signals that came with the start are delivered,
         # then the run method begins: the order Temporal users expect.
         self.loop.call_soon(self._create_main, args)
@@ -204,17 +218,21 @@ class WorkflowInstance:
             coro = self.defn.run_fn(*args)
         self.main = self.loop.create_task(coro, name=f"workflow {self.info.workflow_type}")
 
-    def activate(self, now: datetime, *, replaying: bool, history_length: int) -> list[PendingCommand]:
-        """Run workflow code until it blocks; the commands it produced, in order.
+    def activate(self, activation: Activation) -> list[PendingCommand]:
+        """Apply the activation's jobs, then run workflow code until it blocks; the commands it
+        produced, in order.
 
         Raises whatever non-failure exception workflow code raised: that fails the workflow task.
         """
-        self.now = now
-        self.replaying = replaying
-        self.info = _replace_info(self.info, history_length)
-        self.loop.set_time(now.timestamp())
+        self.now = activation.time
+        self.replaying = activation.replaying
+        self.info = _replace_info(self.info, activation.history_length)
+        self.loop.set_time(activation.time.timestamp())
         self.commands = []
         self.update_responses = []
+        self.markers_here = set()
+        for job in activation.jobs:
+            self._apply(job)
         while True:
             self.loop.run_ready()
             if self.loop.errors:
@@ -255,6 +273,27 @@ class WorkflowInstance:
             else:
                 raise exc
         return self.commands
+
+    def _apply(self, job: Job) -> None:
+        match job:
+            case StartWorkflow():
+                self._apply_start_workflow(job)
+            case ResolveActivity():
+                self._apply_resolve_activity(job)
+            case FireTimer():
+                self._apply_fire_timer(job)
+            case SignalWorkflow():
+                self._apply_signal_workflow(job)
+            case CancelWorkflow():
+                self._apply_cancel_workflow(job)
+            case DoUpdate():
+                self._apply_do_update(job)
+            case UpdateRecorded():
+                self._apply_update_recorded(job)
+            case NotifyHasPatch():
+                self._apply_notify_has_patch(job)
+            case _:
+                assert_never(job)
 
     def _add_fail(self, exc: BaseException) -> None:
         self._add(
@@ -303,8 +342,8 @@ class WorkflowInstance:
 
     # -- signals and cancellation ----------------------------------------------------------------
 
-    def signal(self, name: str, input: common_pb2.Payloads) -> None:
-        self.loop.call_soon(self._deliver_signal, name, input)
+    def _apply_signal_workflow(self, job: SignalWorkflow) -> None:
+        self.loop.call_soon(self._deliver_signal, job.name, job.input)
 
     def _deliver_signal(self, name: str, input: common_pb2.Payloads) -> None:
         handler = self.signal_handlers.get(name)
@@ -339,7 +378,7 @@ class WorkflowInstance:
         for input in self.buffered_signals.pop(name, []):
             self.loop.call_soon(self._deliver_signal, name, input)
 
-    def request_cancel(self) -> None:
+    def _apply_cancel_workflow(self, job: CancelWorkflow) -> None:
         self.cancel_requested = True
         self.loop.call_soon(self._cancel_main)
 
@@ -374,8 +413,8 @@ class WorkflowInstance:
             )
         )
 
-    def fire_timer(self, timer_id: str) -> None:
-        handle = self.timers.pop(timer_id, None)
+    def _apply_fire_timer(self, job: FireTimer) -> None:
+        handle = self.timers.pop(job.timer_id, None)
         if handle is not None and not handle.cancelled():
             self.loop._ready.append(handle)
 
@@ -463,47 +502,40 @@ class WorkflowInstance:
         )
         return True
 
-    def resolve_activity(
-        self,
-        activity_id: str,
-        *,
-        result: common_pb2.Payloads | None = None,
-        failure: common_pb2.Failure | None = None,
-        scheduled_event_id: int = 0,
-        started_event_id: int = 0,
-        retry_state: int = 0,
-        timed_out: bool = False,
-        canceled: bool = False,
-    ) -> None:
-        pending = self.activities.pop(activity_id, None)
+    def _apply_resolve_activity(self, job: ResolveActivity) -> None:
+        pending = self.activities.pop(job.activity_id, None)
         if pending is None or pending.future.done():
             return
-        if canceled:
+        if job.canceled:
             pending.future.cancel_now()
             return
-        if failure is None:
-            values = self.converter.from_payloads(result or common_pb2.Payloads(), [pending.return_hint])
+        if job.failure is None:
+            values = self.converter.from_payloads(job.result or common_pb2.Payloads(), [pending.return_hint])
             pending.future.set_result(values[0] if values else None)
             return
         error = ActivityError(
-            "activity timed out" if timed_out else "activity failed",
+            "activity timed out" if job.timed_out else "activity failed",
             activity_type=pending.activity_type,
-            activity_id=activity_id,
-            scheduled_event_id=scheduled_event_id,
-            started_event_id=started_event_id,
-            retry_state=RetryState(retry_state),
+            activity_id=job.activity_id,
+            scheduled_event_id=job.scheduled_event_id,
+            started_event_id=job.started_event_id,
+            retry_state=RetryState(job.retry_state),
         )
-        error.__cause__ = from_failure(failure, self.converter)
+        error.__cause__ = from_failure(job.failure, self.converter)
         pending.future.set_exception(error)
 
     # -- updates ----------------------------------------------------------------------------------
 
-    def validate_update(self, request: common_pb2.UpdateRequest) -> None:
-        """A new update for the current activation: validate it in turn, then accept or reject it."""
-        self.loop.call_soon(self._validate_update, request)
+    def _apply_do_update(self, job: DoUpdate) -> None:
+        """A new update is validated in turn, then accepted or rejected; one the history records as
+        accepted runs again, without its validator."""
+        if job.validate:
+            self.loop.call_soon(self._validate_update, job)
+        else:
+            self.loop.call_soon(self._deliver_accepted_update, job)
 
-    def _validate_update(self, request: common_pb2.UpdateRequest) -> None:
-        uid, name = request.update_id, request.name
+    def _validate_update(self, job: DoUpdate) -> None:
+        uid, name = job.update_id, job.name
         fn = self.defn.updates.get(name)
         try:
             if fn is None or self.obj is None:
@@ -513,7 +545,7 @@ class WorkflowInstance:
                     type="UnknownUpdate", non_retryable=True,
                 )
             try:
-                args = self.converter.from_payloads(request.args, _param_hints(fn)[1:])
+                args = self.converter.from_payloads(job.input, _param_hints(fn)[1:])
                 inspect.signature(fn).bind(self.obj, *args)
             except (TypeError, ValueError, KeyError) as exc:
                 raise ApplicationError(
@@ -530,17 +562,14 @@ class WorkflowInstance:
         self.update_responses.append(common_pb2.UpdateResponse(update_id=uid, accepted=True))
         self._run_update(uid, fn, args)
 
-    def deliver_accepted_update(self, uid: str, name: str, input: common_pb2.Payloads) -> None:
-        """On replay: an update the history records as accepted runs again, without its validator."""
-        self.loop.call_soon(self._deliver_accepted_update, uid, name, input)
-
-    def _deliver_accepted_update(self, uid: str, name: str, input: common_pb2.Payloads) -> None:
+    def _deliver_accepted_update(self, job: DoUpdate) -> None:
+        uid, name = job.update_id, job.name
         fn = self.defn.updates.get(name)
         if fn is None or self.obj is None:
             raise NondeterminismError(
                 f"the history records update {name!r} ({uid}) as accepted, but the workflow has no such handler"
             )
-        self._run_update(uid, fn, self.converter.from_payloads(input, _param_hints(fn)[1:]))
+        self._run_update(uid, fn, self.converter.from_payloads(job.input, _param_hints(fn)[1:]))
 
     def _run_update(self, uid: str, fn: Callable[..., Any], args: list[Any]) -> None:
         try:
@@ -573,6 +602,9 @@ class WorkflowInstance:
             outcome.success.CopyFrom(self.converter.to_payloads([result]))
         self.update_outcomes[uid] = outcome
 
+    def _apply_update_recorded(self, job: UpdateRecorded) -> None:
+        self.completed_updates.add(job.update_id)
+
     def pending_update_responses(self) -> list[common_pb2.UpdateResponse]:
         """What to tell the server about updates after the current activation."""
         responses = list(self.update_responses)
@@ -600,6 +632,9 @@ class WorkflowInstance:
                 )
             )
         return use_new
+
+    def _apply_notify_has_patch(self, job: NotifyHasPatch) -> None:
+        self.markers_here.add(job.patch_id)
 
     def deprecate_patch(self, patch_id: str) -> None:
         """The old branch is gone: the patch's marker may or may not be in the history."""
@@ -650,15 +685,6 @@ class WorkflowInstance:
 
     def uuid4(self) -> uuid.UUID:
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
-
-
-PATCH_MARKER = "core_patch"
-
-
-def patch_id_of(details: Any, converter: DataConverter) -> str:
-    """The patch id a patch marker's details carry."""
-    values = converter.from_payloads(details["patch_id"]) if "patch_id" in details else []
-    return str(values[0]) if values else ""
 
 
 class QueryError(Exception):

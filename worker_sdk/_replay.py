@@ -2,10 +2,15 @@
 
 A history is cut into activations at each WorkflowTaskStarted that was followed by
 WorkflowTaskCompleted (a failed or timed-out workflow task left no trace in the workflow's state), plus
-the last one when a workflow task is being answered now. Events between activations resolve pending
-operations; the commands an activation produces must match, in order, the command events recorded
-after its WorkflowTaskCompleted. Any difference is a :class:`NondeterminismError` naming the event,
-what history holds, what the code asked for, and where.
+the last one when a workflow task is being answered now. Events between activations become jobs
+(``_activation.py``), applied by the next activation; the commands an activation produces must match,
+in order, the command events recorded after its WorkflowTaskCompleted (``_commands.py``). Any
+difference is a :class:`NondeterminismError` naming the event, what history holds, what the code asked
+for, and where.
+
+A cached run may also take a workflow task ahead of the server (:meth:`Replay.run_ahead`): the worker
+applies the job it knows (the activity's result) at the time it proposes, and the events the server
+then authors must translate to exactly that (:meth:`Replay.catch_up`), or the run is dropped.
 """
 
 from __future__ import annotations
@@ -13,38 +18,52 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from wf.v1 import command_pb2, common_pb2, history_pb2
+from worker_sdk._activation import (
+    PATCH_MARKER,
+    Activation,
+    DoUpdate,
+    HistoryJobs,
+    Job,
+    ResolveActivity,
+    patch_id_of,
+)
+from worker_sdk._commands import BY_EVENT, CommandKind, command_name, describe_command, event_name
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
-from worker_sdk._instance import PATCH_MARKER, Info, PendingCommand, WorkflowInstance, patch_id_of
+from worker_sdk._instance import Info, PendingCommand, WorkflowInstance
 from worker_sdk.errors import NondeterminismError
+
+__all__ = [
+    "AheadInput",
+    "Replay",
+    "WorkflowTaskInput",
+    "command_name",
+    "event_name",
+    "run_query",
+    "run_workflow_activation",
+    "run_workflow_task",
+]
 
 H = history_pb2
 
-# Events that record a command, and the command each records.
-_COMMAND_OF_EVENT = {
-    H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: command_pb2.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-    H.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: command_pb2.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK,
-    H.EVENT_TYPE_TIMER_STARTED: command_pb2.COMMAND_TYPE_START_TIMER,
-    H.EVENT_TYPE_TIMER_CANCELED: command_pb2.COMMAND_TYPE_CANCEL_TIMER,
-    H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: command_pb2.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
-    H.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: command_pb2.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
-    H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: command_pb2.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
-    H.EVENT_TYPE_MARKER_RECORDED: command_pb2.COMMAND_TYPE_RECORD_MARKER,
-}
+# Where the workflow task run ahead will start, counted from the cached run's last event: the server
+# records ActivityTaskStarted, ActivityTaskCompleted, WorkflowTaskScheduled, then WorkflowTaskStarted
+# (see WorkflowTaskAhead.after_event_id). Used for workflow.info() in that task, and checked against
+# the events the server returns.
+_AHEAD_TASK_OFFSET = 4
 
 
-def event_name(event_type: int) -> str:
-    """EVENT_TYPE_ACTIVITY_TASK_SCHEDULED → ActivityTaskScheduled."""
-    raw = H.EventType.Name(event_type).removeprefix("EVENT_TYPE_")
-    return "".join(part.capitalize() for part in raw.split("_"))
+@dataclass(frozen=True, slots=True)
+class AheadInput:
+    """A workflow task a worker runs on its cached run before the server has recorded it: the job
+    that resolves the activity it follows from, and the time proposed for its start (the workflow's
+    now())."""
 
-
-def command_name(command_type: int) -> str:
-    raw = command_pb2.CommandType.Name(command_type).removeprefix("COMMAND_TYPE_")
-    return "".join(part.capitalize() for part in raw.split("_"))
+    resolve: ResolveActivity
+    time: datetime
 
 
 @dataclass
@@ -56,56 +75,8 @@ class WorkflowTaskInput:
     history: history_pb2.History
     # Updates the workflow has not accepted or rejected yet, delivered with this task.
     update_requests: Sequence[common_pb2.UpdateRequest] = ()
-
-
-def _describe_event(event: history_pb2.HistoryEvent) -> str:
-    name = event_name(event.event_type)
-    if event.HasField("activity_task_scheduled_event_attributes"):
-        a = event.activity_task_scheduled_event_attributes
-        return f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
-    if event.HasField("timer_started_event_attributes"):
-        t = event.timer_started_event_attributes
-        return f"{name}(timer {t.timer_id!r}, {t.start_to_fire_timeout.ToTimedelta()})"
-    if event.HasField("timer_canceled_event_attributes"):
-        return f"{name}(timer {event.timer_canceled_event_attributes.timer_id!r})"
-    return name
-
-
-def _describe_command(pending: PendingCommand) -> str:
-    c = pending.command
-    name = command_name(c.command_type)
-    if c.HasField("schedule_activity_task_command_attributes"):
-        a = c.schedule_activity_task_command_attributes
-        name = f"{name}(activity {a.activity_type.name!r}, id {a.activity_id!r})"
-    elif c.HasField("start_timer_command_attributes"):
-        t = c.start_timer_command_attributes
-        name = f"{name}(timer {t.timer_id!r}, {t.start_to_fire_timeout.ToTimedelta()})"
-    elif c.HasField("cancel_timer_command_attributes"):
-        name = f"{name}(timer {c.cancel_timer_command_attributes.timer_id!r})"
-    return f"{name} at {pending.origin}"
-
-
-def _matches(event: history_pb2.HistoryEvent, command: command_pb2.Command) -> bool:
-    if _COMMAND_OF_EVENT.get(event.event_type) != command.command_type:
-        return False
-    if event.HasField("activity_task_scheduled_event_attributes"):
-        e = event.activity_task_scheduled_event_attributes
-        c = command.schedule_activity_task_command_attributes
-        return e.activity_id == c.activity_id and e.activity_type.name == c.activity_type.name
-    if event.HasField("timer_started_event_attributes"):
-        return event.timer_started_event_attributes.timer_id == command.start_timer_command_attributes.timer_id
-    if event.HasField("timer_canceled_event_attributes"):
-        return event.timer_canceled_event_attributes.timer_id == command.cancel_timer_command_attributes.timer_id
-    if event.HasField("marker_recorded_event_attributes"):
-        e_marker = event.marker_recorded_event_attributes
-        c_marker = command.record_marker_command_attributes
-        return e_marker.marker_name == c_marker.marker_name and dict(e_marker.details) == dict(c_marker.details)
-    if event.HasField("activity_task_cancel_requested_event_attributes"):
-        return (
-            event.activity_task_cancel_requested_event_attributes.scheduled_event_id
-            == command.request_cancel_activity_task_command_attributes.scheduled_event_id
-        )
-    return True
+    # Set for a task run ahead of the server (``history`` is then empty).
+    ahead: AheadInput | None = None
 
 
 def run_workflow_task(
@@ -128,10 +99,16 @@ def run_workflow_activation(
     replay: Replay | None = None,
 ) -> tuple[list[command_pb2.Command], list[common_pb2.UpdateResponse], Replay]:
     """Feed the task's events to ``replay`` (a cached run that has seen the history before them) or
-    to a new replay of the whole history; the commands, the answers about updates, and the replay."""
-    if replay is None:
-        replay = Replay(task, lookup, converter)
-    commands = replay.feed(task.history.events, answer_current=True, update_requests=task.update_requests)
+    to a new replay of the whole history; or, for a task run ahead, run it on ``replay``. The
+    commands, the answers about updates, and the replay."""
+    if task.ahead is not None:
+        if replay is None:
+            raise ValueError("a workflow task is run ahead only on a cached run")
+        commands = replay.run_ahead(task.ahead)
+    else:
+        if replay is None:
+            replay = Replay(task, lookup, converter)
+        commands = replay.feed(task.history.events, answer_current=True, update_requests=task.update_requests)
     return commands, replay.instance.pending_update_responses(), replay
 
 
@@ -146,6 +123,14 @@ def run_query(
     replay = Replay(task, lookup, converter)
     replay.feed(task.history.events, answer_current=False)
     return replay.instance.query(query_type, args)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A task run ahead, until the server's events for it arrive: what they must record."""
+
+    input: AheadInput
+    started_event_id: int
 
 
 class Replay:
@@ -175,15 +160,22 @@ class Replay:
         )
         self.converter = converter
         self.instance = WorkflowInstance(defn, info, converter)
-        self.instance.start(started.input)
+        self.translator = HistoryJobs(converter)  # events → jobs, for this run
         self.events: list[history_pb2.HistoryEvent] = []
+        # Jobs translated from the events since the last activation: the next one applies them.
+        self.jobs: list[Job] = []
         # Commands of the last activation, still to be matched against the events that record them.
         self.expected: deque[PendingCommand] = deque()
-        self.activity_ids: dict[int, str] = {}
+        self._ahead: _Ahead | None = None
 
     @property
     def last_event_id(self) -> int:
         return self.events[-1].event_id if self.events else 0
+
+    def activity_scheduled(self, scheduled_event_id: int, activity_id: str) -> None:
+        """An ActivityTaskScheduled recorded one of this run's commands (see ``_commands.Recorder``)."""
+        self.translator.activity_scheduled(scheduled_event_id, activity_id)
+        self.instance.activity_scheduled(activity_id, scheduled_event_id)
 
     def feed(
         self,
@@ -194,183 +186,140 @@ class Replay:
     ) -> list[command_pb2.Command]:
         """Apply events that follow the ones seen so far; with ``answer_current``, the last event is
         the WorkflowTaskStarted of the task being answered now, and its commands are returned."""
+        first = self._extend(new_events)
+        return self._run(first, answer_current, update_requests)
+
+    def run_ahead(self, ahead: AheadInput) -> list[command_pb2.Command]:
+        """Run the workflow task that follows an activity's result before the server records it:
+        apply the job resolving the activity, at the time proposed. The run must be level with its
+        history (every command of its last activation recorded); :meth:`catch_up` takes the events
+        the server then records for it."""
+        if self._ahead is not None or self.expected:
+            raise NondeterminismError("a workflow task is run ahead only on a run level with its history")
+        position = self.last_event_id + _AHEAD_TASK_OFFSET
+        commands = self._activate(
+            Activation(ahead.time, replaying=False, history_length=position, jobs=[ahead.resolve]), position
+        )
+        self._ahead = _Ahead(ahead, position)
+        return [c.command for c in commands]
+
+    def catch_up(self, recorded: Sequence[history_pb2.HistoryEvent]) -> None:
+        """Take the events the server recorded after a workflow task this run answered, or ran ahead.
+
+        For a task run ahead, the events before its WorkflowTaskStarted must resolve exactly the
+        activity it was run for, and that event must be where and when the task was run; otherwise
+        the run has run code the history does not record, and a NondeterminismError says why (the
+        worker then drops the run). The rest is fed as any new events."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            self.feed(recorded, answer_current=False)
+            return
+        if not recorded or recorded[0].event_id != self.last_event_id + 1:
+            raise NondeterminismError(f"the events recorded do not follow event {self.last_event_id} of the cached run")
+        index = next((i for i, e in enumerate(recorded) if e.event_type == H.EVENT_TYPE_WORKFLOW_TASK_STARTED), -1)
+        if index < 0:
+            raise NondeterminismError("the events recorded hold no WorkflowTaskStarted for the task run ahead")
+        jobs = self.translator.of_events(recorded[:index])
+        if jobs != [ahead.input.resolve]:
+            held = ", ".join(type(job).__name__ for job in jobs) or "nothing"
+            raise NondeterminismError(
+                f"before the task run ahead, history holds {held}, not the result of activity "
+                f"{ahead.input.resolve.activity_id!r} alone as it was applied"
+            )
+        started = recorded[index]
+        started_time = started.event_time.ToDatetime(UTC)
+        if started.event_id != ahead.started_event_id or started_time != ahead.input.time:
+            raise NondeterminismError(
+                f"the task run ahead was recorded as event {started.event_id} at {started_time.isoformat()}, "
+                f"not as event {ahead.started_event_id} at {ahead.input.time.isoformat()}"
+            )
+        first = self._extend(recorded)
+        self._run(first + index + 1, answer_current=False, update_requests=())
+
+    def _extend(self, new_events: Sequence[history_pb2.HistoryEvent]) -> int:
+        """Append events that follow the ones seen so far; the index of the first."""
         if new_events and self.events and new_events[0].event_id != self.last_event_id + 1:
             raise NondeterminismError(
                 f"history continues at event {new_events[0].event_id}, after event {self.last_event_id}"
             )
         first = len(self.events)
         self.events.extend(new_events)
+        return first
+
+    def _run(
+        self, first: int, answer_current: bool, update_requests: Sequence[common_pb2.UpdateRequest]
+    ) -> list[command_pb2.Command]:
         events = self.events
-        instance = self.instance
         last_index = len(events) - 1
         for i in range(first, len(events)):
             event = events[i]
             t = event.event_type
             if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
                 is_current = answer_current and i == last_index
-                outcome, accepted, patches = _activation_batch(events, i, self.converter)
+                outcome, task_jobs = self.translator.of_task(events, i)
                 if not is_current and outcome != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                     continue  # a failed or timed-out attempt (or one still running): it changed nothing
-                if self.expected:
-                    raise _unmatched(event.event_id, self.expected[0])
-                for update in accepted:
-                    instance.deliver_accepted_update(update.update_id, update.name, update.input)
-                instance.markers_here = patches
                 if is_current:
-                    for request in update_requests:
-                        instance.validate_update(request)
-                commands = instance.activate(
-                    event.event_time.ToDatetime(UTC), replaying=not is_current, history_length=i + 1
-                )
-                self.expected = deque(commands)
+                    task_jobs += [DoUpdate(r.update_id, r.name, r.args, validate=True) for r in update_requests]
+                activation = Activation(event.event_time.ToDatetime(UTC), not is_current, i + 1, task_jobs)
+                commands = self._activate(activation, event.event_id)
                 if is_current:
                     return [c.command for c in commands]
-            elif t in _COMMAND_OF_EVENT:
-                self._match(event)
-            else:
-                self._apply(event)
+            elif (kind := BY_EVENT.get(t)) is not None:
+                self._match(event, kind)
+            elif (job := self.translator.of_event(event)) is not None:
+                self.jobs.append(job)
         if self.expected:
             raise _unmatched(events[-1].event_id + 1, self.expected[0])
         return []
 
-    def catch_up(self, recorded: Sequence[history_pb2.HistoryEvent]) -> None:
-        """Take the events the server recorded after a workflow task this run answered: the ones it
-        already holds (made up when it ran a task ahead of the server) are replaced by the recorded
-        ones, which must be of the same types; the rest are fed to it."""
-        if not recorded:
-            return
-        start = recorded[0].event_id - 1  # the index of the first in self.events
-        held = len(self.events) - start
-        if start < 0 or held < 0 or held > len(recorded):
-            raise NondeterminismError(
-                f"recorded events {recorded[0].event_id}-{recorded[-1].event_id} do not follow "
-                f"event {self.last_event_id} of the cached run"
-            )
-        for i in range(held):
-            if self.events[start + i].event_type != recorded[i].event_type:
-                raise NondeterminismError(
-                    f"history event {recorded[i].event_id} is {event_name(recorded[i].event_type)}, "
-                    f"not {event_name(self.events[start + i].event_type)} as the worker expected"
-                )
-            self.events[start + i] = recorded[i]
-        self.feed(recorded[held:], answer_current=False)
+    def _activate(self, activation: Activation, event_id: int) -> list[PendingCommand]:
+        """Activate the instance with the jobs gathered from history first, then the task's own."""
+        if self.expected:
+            raise _unmatched(event_id, self.expected[0])
+        activation.jobs[:0] = self.jobs
+        self.jobs = []
+        commands = self.instance.activate(activation)
+        self.expected = deque(commands)
+        return commands
 
-    def _match(self, event: history_pb2.HistoryEvent) -> None:
-        t = event.event_type
-        if t == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(event, self.instance, self.expected):
+    def _match(self, event: history_pb2.HistoryEvent, kind: CommandKind) -> None:
+        if kind.event_type == H.EVENT_TYPE_MARKER_RECORDED and _deprecated_marker(
+            event, kind, self.instance, self.expected
+        ):
             return  # the marker of a patch whose old branch is gone: its code no longer asks
         if not self.expected:
             raise NondeterminismError(
                 f"nondeterminism at history event {event.event_id}: history recorded "
-                f"{_describe_event(event)}, but the workflow code issued no such command"
+                f"{kind.describe_event(event)}, but the workflow code issued no such command"
             )
         pending = self.expected.popleft()
-        if not _matches(event, pending.command):
+        if not kind.matches(event, pending.command):
             raise NondeterminismError(
                 f"nondeterminism at history event {event.event_id}: history recorded "
-                f"{_describe_event(event)}, but the workflow code asked for {_describe_command(pending)}"
+                f"{kind.describe_event(event)}, but the workflow code asked for {_describe(pending)}"
             )
-        if t == H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            activity_id = event.activity_task_scheduled_event_attributes.activity_id
-            self.activity_ids[event.event_id] = activity_id
-            self.instance.activity_scheduled(activity_id, event.event_id)
-
-    def _apply(self, event: history_pb2.HistoryEvent) -> None:
-        """An event that is not a command's record: it resolves something the workflow awaits."""
-        t = event.event_type
-        instance = self.instance
-        ids = self.activity_ids
-        if t == H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            a = event.activity_task_completed_event_attributes
-            instance.resolve_activity(ids.get(a.scheduled_event_id, ""), result=a.result)
-        elif t == H.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-            f = event.activity_task_failed_event_attributes
-            instance.resolve_activity(
-                ids.get(f.scheduled_event_id, ""),
-                failure=f.failure,
-                scheduled_event_id=f.scheduled_event_id,
-                started_event_id=f.started_event_id,
-                retry_state=f.retry_state,
-            )
-        elif t == H.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-            o = event.activity_task_timed_out_event_attributes
-            instance.resolve_activity(
-                ids.get(o.scheduled_event_id, ""),
-                failure=o.failure,
-                scheduled_event_id=o.scheduled_event_id,
-                started_event_id=o.started_event_id,
-                retry_state=o.retry_state,
-                timed_out=True,
-            )
-        elif t == H.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-            c = event.activity_task_canceled_event_attributes
-            instance.resolve_activity(ids.get(c.scheduled_event_id, ""), canceled=True)
-        elif t == H.EVENT_TYPE_TIMER_FIRED:
-            instance.fire_timer(event.timer_fired_event_attributes.timer_id)
-        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            s = event.workflow_execution_signaled_event_attributes
-            instance.signal(s.signal_name, s.input)
-        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
-            instance.request_cancel()
-        elif t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            instance.completed_updates.add(event.workflow_execution_update_completed_event_attributes.update_id)
-
-
-_TASK_ENDS = {
-    H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-    H.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-}
-
-
-def _activation_batch(
-    events: Sequence[history_pb2.HistoryEvent], started: int, converter: DataConverter
-) -> tuple[int, list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes], set[str]]:
-    """For the WorkflowTaskStarted at index ``started``: how its task ended (the type of the next
-    WorkflowTaskCompleted, Failed or TimedOut event, 0 if none yet), and, when it completed, the
-    updates it accepted and the patch markers it recorded (delivered to the same activation on
-    replay, as they were when it ran for real). Events that arrived while the task ran (signals,
-    activity results) sit between Started and Completed and belong to the next activation."""
-    outcome = 0
-    i = started + 1
-    while i < len(events):
-        t = events[i].event_type
-        if t in _TASK_ENDS:
-            outcome = t
-            break
-        if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            break
-        i += 1
-    accepted: list[history_pb2.WorkflowExecutionUpdateAcceptedEventAttributes] = []
-    patches: set[str] = set()
-    if outcome == H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-        for j in range(i + 1, len(events)):
-            event = events[j]
-            t = event.event_type
-            if t in (H.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, H.EVENT_TYPE_WORKFLOW_TASK_STARTED):
-                break
-            if t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-                accepted.append(event.workflow_execution_update_accepted_event_attributes)
-            elif t == H.EVENT_TYPE_MARKER_RECORDED:
-                marker = event.marker_recorded_event_attributes
-                if marker.marker_name == PATCH_MARKER:
-                    patches.add(patch_id_of(marker.details, converter))
-    return outcome, accepted, patches
+        if kind.on_recorded is not None:
+            kind.on_recorded(event, self)
 
 
 def _deprecated_marker(
-    event: history_pb2.HistoryEvent, instance: WorkflowInstance, expected: deque[PendingCommand]
+    event: history_pb2.HistoryEvent, kind: CommandKind, instance: WorkflowInstance, expected: deque[PendingCommand]
 ) -> bool:
     attrs = event.marker_recorded_event_attributes
     if attrs.marker_name != PATCH_MARKER:
         return False
     if patch_id_of(attrs.details, instance.converter) not in instance.deprecated_patches:
         return False
-    return not expected or not _matches(event, expected[0].command)
+    return not expected or not kind.matches(event, expected[0].command)
+
+
+def _describe(pending: PendingCommand) -> str:
+    return f"{describe_command(pending.command)} at {pending.origin}"
 
 
 def _unmatched(event_id: int, pending: PendingCommand) -> NondeterminismError:
     return NondeterminismError(
         f"nondeterminism at history event {event_id}: the workflow code asked for "
-        f"{_describe_command(pending)}, which the history does not record"
+        f"{_describe(pending)}, which the history does not record"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import dataclasses
 import logging
 import uuid
 from collections import OrderedDict
@@ -15,14 +14,16 @@ from typing import Any
 
 import grpc
 
-from wf.v1 import common_pb2, history_pb2, service_pb2
+from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
+from worker_sdk._activation import ResolveActivity
 from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
 from worker_sdk._deadlock import run_with_deadline
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._instance import QueryError
-from worker_sdk._replay import Replay, WorkflowTaskInput, run_query, run_workflow_activation
+from worker_sdk._replay import AheadInput, Replay, WorkflowTaskInput, run_query, run_workflow_activation
+from worker_sdk._shortcuts import RunAhead, ServerClock
 from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,6 @@ log = logging.getLogger(__name__)
 _POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
 # Activities a workflow task may ask to get back started in its completion, skipping the task queue.
 _MAX_EAGER_ACTIVITIES = 3
-# A correction of the worker's clock for tasks run ahead by more than this is logged.
-_CLOCK_NOTICE = timedelta(milliseconds=100)
 # A cached run whose last event is one of these is not level with a completed workflow task.
 _TASK_PENDING = (history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED)
 
@@ -116,8 +115,8 @@ class Worker:
         )
         self._graceful = graceful_shutdown_timeout
         self._cache: OrderedDict[str, Replay] = OrderedDict()
-        # The server's clock minus this worker's, as last learned (see ahead_answered).
-        self._clock_offset = timedelta(0)
+        # The time to propose for tasks run ahead (see ahead_answered).
+        self._server_clock = ServerClock()
         self._max_cached = max(0, max_cached_workflows)
         self._sticky_queue = f"{self.identity}-{uuid.uuid4().hex}" if self._max_cached else ""
         self._sticky_timeout = sticky_queue_schedule_to_start_timeout
@@ -344,7 +343,7 @@ class Worker:
                 ),
             )
             return
-        reserved = await self._reserve_eager_activities(commands)
+        reserved = await self.reserve_eager_activities(commands)
         closes = replay.instance.finished
         answer = service_pb2.RespondWorkflowTaskCompletedRequest(
             task_token=resp.task_token, commands=commands, identity=self.identity,
@@ -359,10 +358,11 @@ class Worker:
         completed = await self._respond(self.client.service.RespondWorkflowTaskCompleted, answer)
         if completed is not None and self._sticky_queue and not closes:
             await self._keep(replay, completed.new_events, execution.run_id)
-        self._run_eager(completed.activity_tasks if completed is not None else (), reserved)
+        self.run_eager(completed.activity_tasks if completed is not None else (), reserved)
 
     async def _keep(self, replay: Replay, new_events: history_pb2.History, run_id: str) -> None:
-        """Cache a run the server has accepted an answer of, with the events that answer appended."""
+        """Cache a run the server has accepted an answer of, with the events that answer appended
+        (for a task run ahead, only if they record what the run applied: see ``Replay.catch_up``)."""
         if new_events.events:
             try:
                 events = history_pb2.History()
@@ -377,13 +377,6 @@ class Worker:
         self._cache[run_id] = replay
         while len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)
-
-    def _run_eager(self, tasks: Sequence[service_pb2.PollActivityTaskQueueResponse], reserved: int) -> None:
-        """Run the activities a completion started for this worker in the slots reserved for them."""
-        for task in tasks[:reserved]:
-            self._run_activity_in_slot(task)
-        for _ in range(reserved - min(len(tasks), reserved)):
-            self._act_slots.release()
 
     async def _activate(
         self, task: WorkflowTaskInput, cached: Replay | None
@@ -426,24 +419,6 @@ class Worker:
         await conv.decode_message(history)
         return history
 
-    async def _reserve_eager_activities(self, commands: Sequence[Any]) -> int:
-        """Ask for activities this worker runs to come back started with the completion, one free
-        activity slot each: that saves a poll and a database commit per activity."""
-        reserved = 0
-        if self._stop.is_set() or not self._activities:
-            return 0
-        for command in commands:
-            if reserved >= _MAX_EAGER_ACTIVITIES or self._act_slots.locked():
-                break
-            if command.WhichOneof("attributes") != "schedule_activity_task_command_attributes":
-                continue
-            a = command.schedule_activity_task_command_attributes
-            if a.task_queue.name in ("", self.task_queue) and a.activity_type.name in self._activities:
-                await self._act_slots.acquire()  # does not wait: locked() was just checked
-                a.request_eager_execution = True
-                reserved += 1
-        return reserved
-
     def _run_activity_in_slot(self, task: service_pb2.PollActivityTaskQueueResponse) -> None:
         """Run an activity whose slot is already taken; the slot is released when it ends."""
         _run_in_slot(self._handle_activity_task(task), self._activity_tasks, self._act_slots)
@@ -465,10 +440,35 @@ class Worker:
                 identity=self.identity,
                 registered=list(self._activities),
                 executor=self._activity_executor,
-                next_tasks=self,
+                shortcuts=self,
             )
 
-    # -- tasks returned with an activity's completion (see _activity_runner.NextTasks) ------------
+    # -- shortcuts: the worker's side of the round trips it saves (see _shortcuts) ----------------
+
+    async def reserve_eager_activities(self, commands: Sequence[command_pb2.Command]) -> int:
+        """Ask for activities this worker runs to come back started with the completion, one free
+        activity slot each: that saves a poll and a database commit per activity."""
+        reserved = 0
+        if self._stop.is_set() or not self._activities:
+            return 0
+        for command in commands:
+            if reserved >= _MAX_EAGER_ACTIVITIES or self._act_slots.locked():
+                break
+            if command.WhichOneof("attributes") != "schedule_activity_task_command_attributes":
+                continue
+            a = command.schedule_activity_task_command_attributes
+            if a.task_queue.name in ("", self.task_queue) and a.activity_type.name in self._activities:
+                await self._act_slots.acquire()  # does not wait: locked() was just checked
+                a.request_eager_execution = True
+                reserved += 1
+        return reserved
+
+    def run_eager(self, tasks: Sequence[service_pb2.PollActivityTaskQueueResponse], reserved: int) -> None:
+        """Run the activities a completion started for this worker in the slots reserved for them."""
+        for task in tasks[:reserved]:
+            self._run_activity_in_slot(task)
+        for _ in range(reserved - min(len(tasks), reserved)):
+            self._act_slots.release()
 
     async def reserve_slot(self) -> str:
         """A workflow-task slot for the task an activity completion may bring back: the run's next
@@ -478,14 +478,23 @@ class Worker:
         await self._wf_slots.acquire()  # does not wait: locked() was just checked
         return self._sticky_queue
 
+    def next_activity_queue(self) -> str:
+        return "" if self._stop.is_set() else self.task_queue
+
+    def run_returned(self, task: service_pb2.PollWorkflowTaskQueueResponse | None) -> None:
+        if task is None or not task.task_token:
+            self._wf_slots.release()
+            return
+        _run_in_slot(self._handle_workflow_task(task), self._workflow_tasks, self._wf_slots)
+
     async def run_ahead(
         self, task: service_pb2.PollActivityTaskQueueResponse, result: common_pb2.Payloads
     ) -> RunAhead | None:
-        """Run the next workflow task of ``task``'s run on the cached run, as if ``result`` were
-        recorded: the completion then records both in one commit. Only when the cached run is level
-        with the history and awaits no other activity, so that nothing else is likely to have
-        happened meanwhile; the server checks that nothing did. None when it is not run: the result
-        then goes alone, as it would anyway."""
+        """Run the next workflow task of ``task``'s run on the cached run, with ``result`` applied to
+        it: the completion then records both in one commit. Only when the cached run is level with
+        the history and awaits no other activity, so that nothing else is likely to have happened
+        meanwhile; the server checks that nothing did. None when it is not run: the result then goes
+        alone, as it would anyway."""
         try:
             return await self._run_ahead(task, result)
         except Exception:  # a bug in the SDK: never let it cost the activity's result
@@ -512,16 +521,18 @@ class Worker:
         ):
             return None
         del self._cache[execution.run_id]  # in use: back once the server has recorded the task
-        conv = self.client.data_converter
         after = replay.last_event_id
-        # The server's time as well as this worker can tell, and never before the attempt started.
-        now = max(datetime.now(UTC) + self._clock_offset, task.started_time.ToDatetime(UTC))
-        history = _events_ahead(after, pending.scheduled_event_id, task.attempt, result, now)
-        name = task.workflow_type.name
+        now = self._server_clock.propose(not_before=task.started_time.ToDatetime(UTC))
         try:
-            await conv.decode_message(history)
+            decoded = common_pb2.Payloads()
+            decoded.CopyFrom(result)
+            await self.client.data_converter.decode_message(decoded)
+            resolve = ResolveActivity(task.activity_id, result=decoded)
             commands, update_responses, _ = await self._activate(
-                WorkflowTaskInput(self.client.namespace, execution.workflow_id, execution.run_id, name, history),
+                WorkflowTaskInput(
+                    self.client.namespace, execution.workflow_id, execution.run_id, task.workflow_type.name,
+                    history_pb2.History(), ahead=AheadInput(resolve, now),
+                ),
                 replay,
             )
         except Exception as exc:
@@ -536,37 +547,27 @@ class Worker:
             ahead.sticky_task_queue = self._sticky_queue
             ahead.sticky_schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
         # Last: from here on, the activity slots taken are given back in ahead_answered.
-        reserved = await self._reserve_eager_activities(ahead.commands)
+        reserved = await self.reserve_eager_activities(ahead.commands)
         return RunAhead(ahead, replay, reserved, execution.run_id, datetime.now(UTC))
 
     async def ahead_answered(
         self, ahead: RunAhead, response: service_pb2.RespondActivityTaskCompletedResponse | None
     ) -> None:
-        """Keep the run if the server recorded the task it ran ahead; otherwise its code ran past
-        the history, and it is dropped."""
+        """Keep the run if the server recorded the task it ran ahead as it was run (the events it
+        authored are checked in ``Replay.catch_up``); otherwise its code ran past the history, and it
+        is dropped (its next task replays the history)."""
         tasks: Sequence[service_pb2.PollActivityTaskQueueResponse] = ()
         if response is not None and response.workflow_task_ahead_completed:
-            await self._keep(ahead.replay, response.new_events, ahead.run_id)
+            if response.new_events.events:
+                await self._keep(ahead.replay, response.new_events, ahead.run_id)
+            else:
+                log.warning("dropping workflow run %s from the cache: its task run ahead came back without "
+                            "the events recorded for it", ahead.run_id)
             tasks = response.activity_tasks
         elif response is not None and response.HasField("server_time"):
-            # This worker's clock is off the server's: estimate by how much, from the middle of
-            # the call, and correct the times of the tasks it runs ahead from now on.
-            sent = ahead.sent
-            offset = response.server_time.ToDatetime(UTC) - (sent + (datetime.now(UTC) - sent) / 2)
-            if abs(offset - self._clock_offset) > _CLOCK_NOTICE:
-                log.info("this worker's clock is %.3f s off the server's: tasks run ahead use the server's time",
-                         -offset.total_seconds())
-            self._clock_offset = offset
-        self._run_eager(tasks, ahead.reserved)
-
-    def next_activity_queue(self) -> str:
-        return "" if self._stop.is_set() else self.task_queue
-
-    def run_returned(self, task: service_pb2.PollWorkflowTaskQueueResponse | None) -> None:
-        if task is None or not task.task_token:
-            self._wf_slots.release()
-            return
-        _run_in_slot(self._handle_workflow_task(task), self._workflow_tasks, self._wf_slots)
+            # Refused for its time: later tasks run ahead propose the server's.
+            self._server_clock.refused(response.server_time.ToDatetime(UTC), ahead.sent)
+        self.run_eager(tasks, ahead.reserved)
 
 
 def _run_in_slot(
@@ -581,43 +582,6 @@ def _run_in_slot(
         slots.release()
 
     task.add_done_callback(done)
-
-
-@dataclasses.dataclass(slots=True)
-class RunAhead:
-    """A workflow task run ahead of the server, sent with the activity result it followed from."""
-
-    message: service_pb2.WorkflowTaskAhead
-    replay: Replay
-    reserved: int  # activity slots taken for the activities it asks to get back started
-    run_id: str
-    sent: datetime  # this worker's clock when it was sent
-
-
-def _events_ahead(
-    after: int, scheduled_event_id: int, attempt: int, result: common_pb2.Payloads, now: datetime
-) -> history_pb2.History:
-    """The events the server records before a workflow task that follows an activity's result."""
-    H = history_pb2
-    history = H.History()
-    history.events.add(
-        event_id=after + 1,
-        event_type=H.EVENT_TYPE_ACTIVITY_TASK_STARTED,
-        activity_task_started_event_attributes=H.ActivityTaskStartedEventAttributes(
-            scheduled_event_id=scheduled_event_id, attempt=attempt
-        ),
-    )
-    history.events.add(
-        event_id=after + 2,
-        event_type=H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
-        activity_task_completed_event_attributes=H.ActivityTaskCompletedEventAttributes(
-            result=result, scheduled_event_id=scheduled_event_id, started_event_id=after + 1
-        ),
-    )
-    history.events.add(event_id=after + 3, event_type=H.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
-    started = history.events.add(event_id=after + 4, event_type=H.EVENT_TYPE_WORKFLOW_TASK_STARTED)
-    started.event_time.FromDatetime(now)
-    return history
 
 
 class _UnknownType(Exception):

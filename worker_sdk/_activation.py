@@ -1,0 +1,227 @@
+"""History → activation jobs: the one translation replay and the live path share.
+
+A workflow run is driven the way sdk-core drives it: each history event that resolves something the
+workflow awaits (an activity's outcome, a timer, a signal, a cancellation request…) becomes one
+*job*, and the jobs gathered since the last activation are handed to the instance with the time of
+the workflow task that delivers them (:class:`Activation`). The instance applies each job with one
+``_apply_<job>`` method, then runs workflow code until it blocks (``WorkflowInstance.activate``).
+
+Events that record a command (ActivityTaskScheduled, TimerStarted…) are not jobs: replay matches them
+against the commands the code asked for (``_commands.COMMANDS``). Events of workflow tasks themselves
+(Scheduled, Started, Completed…) only cut the history into activations.
+
+A worker that completes an activity of a run it has cached does not invent the events the server will
+record: it applies the :class:`ResolveActivity` job it knows, and later checks that the events the server
+authored translate to exactly that job (``Replay.catch_up``).
+
+Adding a kind of job: its dataclass here, its place in :data:`Job`, its translation in ``_EVENT_JOBS``,
+and its ``_apply_<job>`` on the instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from wf.v1 import common_pb2, history_pb2
+from worker_sdk._converter import DataConverter
+
+H = history_pb2
+
+# The name of the marker a patched() branch records, and of its detail holding the patch id.
+PATCH_MARKER = "core_patch"
+
+
+@dataclass(frozen=True, slots=True)
+class StartWorkflow:
+    """The run begins: make the workflow object and start its run method with ``input``."""
+
+    input: common_pb2.Payloads
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveActivity:
+    """An activity's outcome: its result, its failure (a timeout is one), or its cancellation."""
+
+    activity_id: str
+    result: common_pb2.Payloads | None = None
+    failure: common_pb2.Failure | None = None
+    scheduled_event_id: int = 0
+    started_event_id: int = 0
+    retry_state: int = 0
+    timed_out: bool = False
+    canceled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FireTimer:
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalWorkflow:
+    name: str
+    input: common_pb2.Payloads
+
+
+@dataclass(frozen=True, slots=True)
+class CancelWorkflow:
+    """Cancellation of the run was requested: its main coroutine gets CancelledError."""
+
+
+@dataclass(frozen=True, slots=True)
+class DoUpdate:
+    """Run an update's handler: a new request is validated first; one the history records as
+    accepted (on replay) runs without its validator, as it did when it was accepted."""
+
+    update_id: str
+    name: str
+    input: common_pb2.Payloads
+    validate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecorded:
+    """The history records this update's outcome: it is not sent to the server again."""
+
+    update_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyHasPatch:
+    """The workflow task being replayed recorded this patch's marker: ``patched()`` answers True."""
+
+    patch_id: str
+
+
+Job = (
+    StartWorkflow | ResolveActivity | FireTimer | SignalWorkflow | CancelWorkflow | DoUpdate | UpdateRecorded
+    | NotifyHasPatch
+)
+
+
+@dataclass(slots=True)
+class Activation:
+    """One workflow task for the instance: its time (the workflow's now()), whether it is a replay of
+    one already recorded, the history length workflow.info() reports, and the jobs to apply first."""
+
+    time: datetime
+    replaying: bool
+    history_length: int
+    jobs: list[Job] = field(default_factory=list)
+
+
+def patch_id_of(details: Mapping[str, common_pb2.Payloads], converter: DataConverter) -> str:
+    """The patch id a patch marker's details carry."""
+    values = converter.from_payloads(details["patch_id"]) if "patch_id" in details else []
+    return str(values[0]) if values else ""
+
+
+def _activity_completed(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    a = event.activity_task_completed_event_attributes
+    return ResolveActivity(ids.get(a.scheduled_event_id, ""), result=a.result)
+
+
+def _activity_failed(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    f = event.activity_task_failed_event_attributes
+    return ResolveActivity(
+        ids.get(f.scheduled_event_id, ""), failure=f.failure, scheduled_event_id=f.scheduled_event_id,
+        started_event_id=f.started_event_id, retry_state=f.retry_state,
+    )
+
+
+def _activity_timed_out(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    o = event.activity_task_timed_out_event_attributes
+    return ResolveActivity(
+        ids.get(o.scheduled_event_id, ""), failure=o.failure, scheduled_event_id=o.scheduled_event_id,
+        started_event_id=o.started_event_id, retry_state=o.retry_state, timed_out=True,
+    )
+
+
+def _activity_canceled(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    return ResolveActivity(ids.get(event.activity_task_canceled_event_attributes.scheduled_event_id, ""), canceled=True)
+
+
+def _signaled(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    s = event.workflow_execution_signaled_event_attributes
+    return SignalWorkflow(s.signal_name, s.input)
+
+
+# Each event that resolves something, and the job it becomes (given the activity ids by the id of
+# the event that scheduled them).
+_EVENT_JOBS: dict[int, Callable[[history_pb2.HistoryEvent, dict[int, str]], Job]] = {
+    H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: lambda e, _: StartWorkflow(
+        e.workflow_execution_started_event_attributes.input
+    ),
+    H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: _activity_completed,
+    H.EVENT_TYPE_ACTIVITY_TASK_FAILED: _activity_failed,
+    H.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: _activity_timed_out,
+    H.EVENT_TYPE_ACTIVITY_TASK_CANCELED: _activity_canceled,
+    H.EVENT_TYPE_TIMER_FIRED: lambda e, _: FireTimer(e.timer_fired_event_attributes.timer_id),
+    H.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: _signaled,
+    H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: lambda e, _: CancelWorkflow(),
+    H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: lambda e, _: UpdateRecorded(
+        e.workflow_execution_update_completed_event_attributes.update_id
+    ),
+}
+
+TASK_ENDS = frozenset({
+    H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    H.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+})
+
+
+class HistoryJobs:
+    """Translates one run's events into jobs; remembers which activity each scheduling event was."""
+
+    def __init__(self, converter: DataConverter) -> None:
+        self._converter = converter
+        self._activity_ids: dict[int, str] = {}
+
+    def activity_scheduled(self, scheduled_event_id: int, activity_id: str) -> None:
+        """ActivityTaskScheduled ``scheduled_event_id`` recorded activity ``activity_id``."""
+        self._activity_ids[scheduled_event_id] = activity_id
+
+    def of_event(self, event: history_pb2.HistoryEvent) -> Job | None:
+        """The job an event becomes; None for an event that resolves nothing."""
+        translate = _EVENT_JOBS.get(event.event_type)
+        return translate(event, self._activity_ids) if translate is not None else None
+
+    def of_events(self, events: Sequence[history_pb2.HistoryEvent]) -> list[Job]:
+        return [job for job in map(self.of_event, events) if job is not None]
+
+    def of_task(self, events: Sequence[history_pb2.HistoryEvent], started: int) -> tuple[int, list[Job]]:
+        """For the WorkflowTaskStarted at index ``started``: how its task ended (the type of the next
+        WorkflowTaskCompleted, Failed or TimedOut event, 0 if none yet), and, when it completed, the
+        jobs its completion implies for a replay of it: the updates it accepted and the patch markers
+        it recorded (delivered to the same activation on replay, as they were when it ran for real).
+        Events that arrived while the task ran (signals, activity results) sit between Started and
+        Completed and belong to the next activation."""
+        outcome = 0
+        i = started + 1
+        while i < len(events):
+            t = events[i].event_type
+            if t in TASK_ENDS:
+                outcome = t
+                break
+            if t == H.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                break
+            i += 1
+        jobs: list[Job] = []
+        if outcome != H.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            return outcome, jobs
+        patches: list[Job] = []  # first: they decide what patched() answers in this activation
+        for event in events[i + 1:]:
+            t = event.event_type
+            if t in (H.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, H.EVENT_TYPE_WORKFLOW_TASK_STARTED):
+                break
+            if t == H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                u = event.workflow_execution_update_accepted_event_attributes
+                jobs.append(DoUpdate(u.update_id, u.name, u.input, validate=False))
+            elif t == H.EVENT_TYPE_MARKER_RECORDED:
+                marker = event.marker_recorded_event_attributes
+                if marker.marker_name == PATCH_MARKER:
+                    patches.append(NotifyHasPatch(patch_id_of(marker.details, self._converter)))
+        return outcome, patches + jobs
