@@ -31,9 +31,10 @@ from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
 
-# The answers one stream message carries at most (beyond its first): a caller's own limit on the
-# messages it receives (gRPC's default is 4 MB) applies to the whole message.
-MAX_MESSAGE_REPLIES = 1024 * 1024
+# The bytes of answers one stream message carries at most (beyond its first answer, which goes
+# whatever its size): a caller's own limit on the messages it receives (gRPC's default is 4 MB)
+# applies to the whole message.
+MAX_MESSAGE_REPLY_BYTES = 1024 * 1024
 
 
 def _reply(
@@ -162,11 +163,11 @@ class Multiplexer:
         self._ready.set()
 
     def _next_batch(self) -> list[service_pb2.MultiplexReply]:
-        """The answers waiting, as many as one message carries (see MAX_MESSAGE_REPLIES)."""
+        """The answers waiting, as many as one message carries (see MAX_MESSAGE_REPLY_BYTES)."""
         outbox = self._outbox
         batch = [outbox.popleft()]
         size = len(batch[0].response)
-        while outbox and size + len(outbox[0].response) <= MAX_MESSAGE_REPLIES:
+        while outbox and size + len(outbox[0].response) <= MAX_MESSAGE_REPLY_BYTES:
             size += len(outbox[0].response)
             batch.append(outbox.popleft())
         if outbox:
