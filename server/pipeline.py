@@ -45,8 +45,10 @@ SERVICE: Final = "wf.v1.WorkflowService"
 RPC: Final = "rpc"
 MULTIPLEX: Final = "multiplex"
 
-# Response metadata: the run a start found already running (with ALREADY_EXISTS).
+# Response metadata: the run a start found already running (with ALREADY_EXISTS), and the mark of a
+# query whose handler in the worker failed (see _status_of).
 RUN_ID_KEY: Final = "wf-run-id"
+QUERY_FAILED_KEY: Final = "wf-query-failed"
 
 
 @dataclass(slots=True, eq=False)
@@ -129,7 +131,13 @@ _STATUS: list[tuple[type[Exception], grpc.StatusCode]] = [
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.LimitExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.ConcurrentUpdate, grpc.StatusCode.ABORTED),
-    (errors.QueryFailed, grpc.StatusCode.INVALID_ARGUMENT),
+    # The query reached a worker and its handler failed (or the worker had no handler of that
+    # name): the request was well formed, so INVALID_ARGUMENT would wrongly blame the caller, and
+    # the server did nothing wrong either (INTERNAL, UNKNOWN). FAILED_PRECONDITION says the workflow
+    # is not in a state that answers this query, which retrying will not change until the workflow
+    # or its code does; the wf-query-failed mark (Temporal's QueryFailed detail) lets a client tell
+    # it from other refusals.
+    (errors.QueryFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
 ]
 _UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
@@ -166,6 +174,8 @@ class MapErrors(Interceptor):
                 raise CallError(code, f"internal error ({type(exc).__name__}); see the server log") from exc
             if isinstance(exc, errors.AlreadyExists):
                 call.set_response_metadata(RUN_ID_KEY, exc.run_id)
+            elif isinstance(exc, errors.QueryFailed):
+                call.set_response_metadata(QUERY_FAILED_KEY, "true")
             raise CallError(code, str(exc)) from exc
         except _UNAVAILABLE as exc:
             log.warning("%s: database unavailable: %s", call.method, exc)
@@ -329,5 +339,5 @@ class Pipeline:
 
 __all__ = [
     "Call", "CallError", "CallHandler", "Interceptor", "MapErrors", "Method", "MULTIPLEX", "Pipeline",
-    "RPC", "RUN_ID_KEY", "SERVICE", "Telemetry", "Validation", "status_of", "unary_methods",
+    "QUERY_FAILED_KEY", "RPC", "RUN_ID_KEY", "SERVICE", "Telemetry", "Validation", "status_of", "unary_methods",
 ]

@@ -2,7 +2,7 @@
 
 A check added where the server is assembled (as an API-key check or an authorizer would be) refuses
 the calls it should on plain RPCs and on a Multiplex stream alike, and without it both go through;
-and telemetry sees both.
+telemetry sees both; a query the worker could not answer is not blamed on the caller's request.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from server.app import Server
 from server.config import ServerConfig
 from server.pipeline import Call, CallError, CallHandler, Interceptor, Telemetry
-from tests.helpers import new_id, rpc_error, start_request
+from tests.helpers import assert_eventually, events_of, fetch_history, new_id, rpc_error, start_request
+from tests.test_cli import wf
 from wf.v1 import service_pb2, service_pb2_grpc
-from worker_sdk import Client
-from worker_sdk.errors import RPCError
+from worker_sdk import Client, Worker, workflow
+from worker_sdk.errors import RPCError, WorkflowQueryFailedError
 
 S = service_pb2
 NS = "default"
@@ -165,3 +166,61 @@ async def test_telemetry_traces_and_measures_calls_of_both_transports(db_url: st
     not_found = grpc.StatusCode.NOT_FOUND.value[0]
     assert {("DescribeWorkflowExecution", "multiplex", not_found),
             ("DescribeWorkflowExecution", "rpc", not_found)} <= labels
+
+
+# -- a query the worker could not answer -----------------------------------------------------------
+
+
+@workflow.defn
+class Picky:
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.done)
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def state(self) -> str:
+        raise ValueError("the state is not ready to be read")
+
+
+async def first_task_completed(client: Client, workflow_id: str) -> bool:
+    """Whether the run's first workflow task is completed: before it, a query has no state to read."""
+    return bool(events_of(await fetch_history(client.service, workflow_id), "WorkflowTaskCompleted"))
+
+
+async def test_a_failed_query_handler_is_not_blamed_on_the_request(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Picky]):
+        handle = await client.start_workflow(Picky.run, id=new_id("picky"), task_queue=task_queue)
+        await assert_eventually(lambda: first_task_completed(client, handle.id))
+        for multiplex in (True, False):
+            async with await Client.connect(server.address, multiplex=multiplex) as c:
+                with pytest.raises(WorkflowQueryFailedError, match="the state is not ready to be read") as failed:
+                    await c.get_workflow_handle(handle.id).query(Picky.state)
+            cause = failed.value.__cause__
+            assert isinstance(cause, RPCError) and cause.status == grpc.StatusCode.FAILED_PRECONDITION
+
+        # wf workflow query says what the handler said, and not that the request was wrong.
+        done = await wf("query", "-w", handle.id, "--name", "state", address=server.address)
+        assert done.returncode == 1
+        assert done.stderr.startswith("error: query 'state' failed")
+        assert "the state is not ready to be read" in done.stderr
+        assert "INVALID_ARGUMENT" not in done.stderr and "(FAILED_PRECONDITION)" in done.stderr
+
+        # A malformed query request is still the caller's: INVALID_ARGUMENT, an RPCError, on both.
+        bad = S.QueryWorkflowRequest(namespace=NS, execution={"workflow_id": handle.id}, query={"query_type": ""})
+        for multiplex in (True, False):
+            async with await Client.connect(server.address, multiplex=multiplex) as c:
+                with pytest.raises(RPCError) as refused:
+                    await c.call(c.service.QueryWorkflow, bad, timeout=10)
+            assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
+            assert "query.query_type is required" in refused.value.message
+        await handle.signal(Picky.finish)
+        await handle.result()
