@@ -56,7 +56,7 @@ class Server:
 
     def __init__(self, config: ServerConfig, *, interceptors: Sequence[Interceptor] = ()) -> None:
         self.config = config
-        self.added_interceptors = list(interceptors)
+        self._added = list(interceptors)
         self.port = config.port
         self._grpc: grpc.aio.Server | None = None
         self._service: WorkflowService | None = None
@@ -101,7 +101,7 @@ class Server:
         )
         self._service = service = WorkflowService(cfg, history, matcher)
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
-        pipeline = Pipeline(unary_methods(service), interceptors(cfg, self.added_interceptors))
+        pipeline = Pipeline(unary_methods(service), interceptors(cfg, self._added))
         service.attach(pipeline)
         handlers = pipeline.grpc_handlers()
         handlers["Multiplex"] = grpc.stream_stream_rpc_method_handler(

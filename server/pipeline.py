@@ -231,6 +231,9 @@ class Telemetry(Interceptor):
                 return await next(call)
         except BaseException as exc:
             code = status_of(exc)
+            if code == grpc.StatusCode.CANCELLED and call.deadline is not None and time.monotonic() >= call.deadline:
+                # The transport cancelled the call because its deadline passed: the caller saw that.
+                code = grpc.StatusCode.DEADLINE_EXCEEDED
             raise
         finally:
             self._duration.record(time.perf_counter() - start, self._labels_of(call, code))

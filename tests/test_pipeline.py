@@ -146,6 +146,16 @@ async def test_telemetry_traces_and_measures_calls_of_both_transports(db_url: st
             async with await Client.connect(srv.address, multiplex=multiplex) as client:
                 with pytest.raises(RPCError):
                     await client.get_workflow_handle(unknown).describe()
+        # A call whose deadline passes while it waits for the database: the stream ends it.
+        async with grpc.aio.insecure_channel(srv.address) as channel:
+            stream = service_pb2_grpc.WorkflowServiceStub(channel).Multiplex()
+            start = start_request(new_id(), task_queue).SerializeToString()
+            await stream.write(S.MultiplexRequest(calls=[
+                S.MultiplexCall(id=1, method="StartWorkflowExecution", request=start, timeout={"nanos": 1000})
+            ]))
+            await stream.done_writing()
+            replies = [reply async for response in stream for reply in response.replies]
+            assert [r.code for r in replies] == [grpc.StatusCode.DEADLINE_EXCEEDED.value[0]]
     finally:
         await srv.stop()
 
@@ -164,8 +174,10 @@ async def test_telemetry_traces_and_measures_calls_of_both_transports(db_url: st
         for p in points if p.attributes
     }
     not_found = grpc.StatusCode.NOT_FOUND.value[0]
+    deadline = grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
     assert {("DescribeWorkflowExecution", "multiplex", not_found),
-            ("DescribeWorkflowExecution", "rpc", not_found)} <= labels
+            ("DescribeWorkflowExecution", "rpc", not_found),
+            ("StartWorkflowExecution", "multiplex", deadline)} <= labels
 
 
 # -- a query the worker could not answer -----------------------------------------------------------
