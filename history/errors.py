@@ -6,7 +6,7 @@
     ├── AlreadyExists        a running workflow already has this id (ALREADY_EXISTS)
     ├── FailedPrecondition   the execution is closed (FAILED_PRECONDITION)
     ├── LimitExceeded        a configured limit was hit (RESOURCE_EXHAUSTED)
-    ├── QueryFailed          the worker could not answer a query (INVALID_ARGUMENT)
+    ├── QueryFailed          the worker could not answer a query (FAILED_PRECONDITION)
     ├── DeadlineExceeded     nobody answered in time (DEADLINE_EXCEEDED)
     └── ConcurrentUpdate     the execution changed since it was read; the operation is retried
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -14,9 +15,11 @@ from history.service import HistoryService
 from history.store import Store
 from history.timers import TimerProcessor
 from matching import Matcher
+from server.checks import RequestChecks
 from server.config import ServerConfig
 from server.frontend import WorkflowService
-from wf.v1 import service_pb2_grpc
+from server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, unary_methods
+from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,26 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     to the pool needs no reset query: that saves a round trip on every statement."""
 
 
-class Server:
-    """One running wf server; ``await start()`` then ``await stop()``."""
+def interceptors(config: ServerConfig, added: Sequence[Interceptor] = ()) -> list[Interceptor]:
+    """The call pipeline's links after its error mapping, outermost first (see ``server/pipeline.py``).
 
-    def __init__(self, config: ServerConfig) -> None:
+    ``added`` go where authentication and authorization belong, after validation and inside
+    telemetry: an API-key check or an authorizer plugs in there and sees every call, whether it came
+    as its own RPC or on a Multiplex stream. wf has none of its own yet.
+    """
+    return [Telemetry(), Validation(RequestChecks(config.limits).by_method()), *added]
+
+
+class Server:
+    """One running wf server; ``await start()`` then ``await stop()``.
+
+    ``interceptors`` are added to the call pipeline at the place of authorization (see
+    :func:`interceptors`).
+    """
+
+    def __init__(self, config: ServerConfig, *, interceptors: Sequence[Interceptor] = ()) -> None:
         self.config = config
+        self._added = list(interceptors)
         self.port = config.port
         self._grpc: grpc.aio.Server | None = None
         self._service: WorkflowService | None = None
@@ -81,10 +99,18 @@ class Server:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        self._service = WorkflowService(cfg, history, matcher)
-        service_pb2_grpc.add_WorkflowServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            self._service, self._grpc
+        self._service = service = WorkflowService(cfg, history, matcher)
+        # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
+        pipeline = Pipeline(unary_methods(service), interceptors(cfg, self._added))
+        service.attach(pipeline)
+        handlers = pipeline.grpc_handlers()
+        handlers["Multiplex"] = grpc.stream_stream_rpc_method_handler(
+            service.Multiplex,
+            request_deserializer=service_pb2.MultiplexRequest.FromString,
+            response_serializer=service_pb2.MultiplexResponse.SerializeToString,
         )
+        self._grpc.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        self._grpc.add_registered_method_handlers(SERVICE, handlers)
         self.port = self._grpc.add_insecure_port(f"{cfg.host}:{cfg.port}")
         if self.port == 0:
             raise OSError(f"cannot listen on {cfg.host}:{cfg.port} (is another server using the port?)")

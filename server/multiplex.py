@@ -1,11 +1,13 @@
-"""Many unary calls over one ``Multiplex`` stream.
+"""Many unary calls over one ``Multiplex`` stream: the call pipeline's second transport.
 
 grpc.aio spends several hundred microseconds of CPU on each unary RPC, on the server and on the
 caller, more than the work of a workflow step itself. A message on an open stream costs about a
 quarter of that, and one message carries as many calls (or answers) as are ready. So a worker or
-client sends its calls on one stream, and each is run by the very handler its own RPC would reach:
-the same validation, the same statuses, the same spans. Calls run concurrently and are answered as
-they finish.
+client sends its calls on one stream, and each runs through the very pipeline its own RPC would
+(``server/pipeline.py``): the same validation, authorization, spans, metrics, handler and statuses.
+This module only does what is the transport's own: it decodes each call, builds its
+:class:`~server.pipeline.Call` (with the stream's metadata), runs the calls concurrently, and
+sends their answers as they finish, several to a message.
 
 A call ends like its RPC would: it is cancelled when the caller cancels it (a ``cancel`` message),
 when its deadline passes, or when the stream ends. While the server stops, new calls are refused with
@@ -19,52 +21,20 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 
+from server.pipeline import MULTIPLEX, Call, CallError, Pipeline
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, Any], Awaitable[Any]]
-# The answers one stream message carries at most (beyond its first): a caller's own limit on the
-# messages it receives (gRPC's default is 4 MB) applies to the whole message.
-MAX_MESSAGE_REPLIES = 1024 * 1024
-
-
-class CallContext:
-    """The part of ``grpc.aio.ServicerContext`` the frontend's handlers use, for one multiplexed call."""
-
-    __slots__ = ("_deadline", "code", "details", "metadata")
-
-    def __init__(self, deadline: float | None) -> None:
-        self._deadline = deadline
-        self.code = grpc.StatusCode.OK
-        self.details = ""
-        self.metadata: dict[str, str] = {}
-
-    def time_remaining(self) -> float | None:
-        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
-
-    async def send_initial_metadata(self, metadata: Any) -> None:
-        self.metadata.update((str(k), str(v)) for k, v in metadata)
-
-    async def abort(self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()) -> None:
-        self.code = code
-        self.details = details
-        raise grpc.aio.AbortError()
-
-
-def unary_methods(servicer: Any) -> dict[str, tuple[Handler, Any]]:
-    """The servicer's unary methods by name, each with its request message class."""
-    methods = {}
-    for m in service_pb2.DESCRIPTOR.services_by_name["WorkflowService"].methods:
-        if m.client_streaming or m.server_streaming:
-            continue
-        methods[m.name] = (getattr(servicer, m.name), getattr(service_pb2, m.input_type.name))
-    return methods
+# The bytes of answers one stream message carries at most (beyond its first answer, which goes
+# whatever its size): a caller's own limit on the messages it receives (gRPC's default is 4 MB)
+# applies to the whole message.
+MAX_MESSAGE_REPLY_BYTES = 1024 * 1024
 
 
 def _reply(
@@ -80,13 +50,13 @@ class Multiplexer:
     outbox holds as one message, so answers ready together cost one write.
     """
 
-    def __init__(
-        self,
-        methods: dict[str, tuple[Handler, Any]],
-        context: grpc.aio.ServicerContext[Any, Any],
-    ) -> None:
-        self._methods = methods
+    def __init__(self, pipeline: Pipeline, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        self._methods = pipeline.methods
+        self._run = pipeline.run
         self._context = context
+        # Every call on the stream carries the metadata the stream was opened with (a channel's
+        # credentials, say): the calls' own Call.metadata, shared, not copied per call.
+        self._metadata = context.invocation_metadata() or ()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._outbox: deque[service_pb2.MultiplexReply] = deque()
         self._ready = asyncio.Event()
@@ -156,38 +126,36 @@ class Multiplexer:
             self._stop_sent = True
             self._serving.cancel()
 
-    async def _call(self, call: service_pb2.MultiplexCall) -> None:
-        entry = self._methods.get(call.method)
-        if entry is None:
-            self._answer(_reply(call.id, grpc.StatusCode.UNIMPLEMENTED,
-                                f"no unary method {call.method!r} in wf.v1.WorkflowService"))
+    async def _call(self, msg: service_pb2.MultiplexCall) -> None:
+        method = self._methods.get(msg.method)
+        if method is None:
+            self._answer(_reply(msg.id, grpc.StatusCode.UNIMPLEMENTED,
+                                f"no unary method {msg.method!r} in wf.v1.WorkflowService"))
             return
         if self._draining:
-            self._answer(_reply(call.id, grpc.StatusCode.UNAVAILABLE, "the server is stopping"))
+            self._answer(_reply(msg.id, grpc.StatusCode.UNAVAILABLE, "the server is stopping"))
             return
-        handler, request_type = entry
         try:
-            request = request_type.FromString(call.request)
+            request = method.request_type.FromString(msg.request)
         except Exception:
-            self._answer(_reply(call.id, grpc.StatusCode.INVALID_ARGUMENT,
-                                f"the request is not a valid {request_type.__name__}"))
+            self._answer(_reply(msg.id, grpc.StatusCode.INVALID_ARGUMENT,
+                                f"the request is not a valid {method.request_type.__name__}"))
             return
-        timeout = call.timeout.seconds + call.timeout.nanos / 1e9 if call.HasField("timeout") else None
-        context = CallContext(None if timeout is None else time.monotonic() + timeout)
+        timeout = msg.timeout.seconds + msg.timeout.nanos / 1e9 if msg.HasField("timeout") else None
+        call = Call(
+            msg.method, request, self._metadata, None if timeout is None else time.monotonic() + timeout, MULTIPLEX
+        )
         try:
+            # gRPC core ends an RPC at its deadline; on the stream, the call's own timeout does.
             async with asyncio.timeout(timeout):
-                response = await handler(request, context)
-        except grpc.aio.AbortError:
-            self._answer(_reply(call.id, context.code, context.details, context.metadata))
+                response = await self._run(call)
+        except CallError as exc:
+            self._answer(_reply(msg.id, exc.code, exc.details, call.response_metadata))
         except TimeoutError:
-            self._answer(_reply(call.id, grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"))
-        except Exception as exc:  # the handlers map their errors themselves; this is a last resort
-            log.exception("%s failed", call.method)
-            self._answer(_reply(call.id, grpc.StatusCode.INTERNAL,
-                                f"internal error ({type(exc).__name__}); see the server log"))
+            self._answer(_reply(msg.id, grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded"))
         else:
             self._answer(service_pb2.MultiplexReply(
-                id=call.id, response=response.SerializeToString(), metadata=context.metadata
+                id=msg.id, response=response.SerializeToString(), metadata=call.response_metadata
             ))
 
     def _answer(self, reply: service_pb2.MultiplexReply) -> None:
@@ -195,11 +163,11 @@ class Multiplexer:
         self._ready.set()
 
     def _next_batch(self) -> list[service_pb2.MultiplexReply]:
-        """The answers waiting, as many as one message carries (see MAX_MESSAGE_REPLIES)."""
+        """The answers waiting, as many as one message carries (see MAX_MESSAGE_REPLY_BYTES)."""
         outbox = self._outbox
         batch = [outbox.popleft()]
         size = len(batch[0].response)
-        while outbox and size + len(outbox[0].response) <= MAX_MESSAGE_REPLIES:
+        while outbox and size + len(outbox[0].response) <= MAX_MESSAGE_REPLY_BYTES:
             size += len(outbox[0].response)
             batch.append(outbox.popleft())
         if outbox:

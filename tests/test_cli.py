@@ -394,7 +394,7 @@ async def test_query(server: Server, client: Client, worker: Worker, task_queue:
     unknown = await wf("query", "-w", handle.id, "--name", "no_such_query", address=server.address)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error: query 'no_such_query' failed")
-    assert "(known: x_value, x_with)" in unknown.stderr and unknown.stderr.strip().endswith("(INVALID_ARGUMENT)")
+    assert "(known: x_value, x_with)" in unknown.stderr and unknown.stderr.strip().endswith("(FAILED_PRECONDITION)")
     assert len((await handle.fetch_history()).events) == history_length  # queries record nothing
 
 

@@ -143,6 +143,18 @@ def _rpc_error(exc: grpc.aio.AioRpcError) -> RPCError:
     return RPCError(exc.details() or str(exc.code()), exc.code())
 
 
+# The server marks a query the worker could not answer (its status is FAILED_PRECONDITION: the request
+# itself was fine) with this metadata, as Temporal's status carries a QueryFailed detail.
+_QUERY_FAILED_KEY = "wf-query-failed"
+
+
+def _query_failed(exc: RPCError) -> bool:
+    cause = exc.__cause__
+    if not isinstance(cause, grpc.aio.AioRpcError):
+        return False
+    return any(key == _QUERY_FAILED_KEY for key, _ in (cause.initial_metadata() or ()))
+
+
 class Client:
     """A connection to a wf server for one namespace. Create it with :meth:`connect`."""
 
@@ -470,8 +482,10 @@ class WorkflowHandle:
         recorded.
 
         Raises:
-            WorkflowQueryFailedError: unknown query name, arguments that do not fit, or the handler failed.
-            RPCError: DEADLINE_EXCEEDED when no worker answered in time, NOT_FOUND for an unknown workflow.
+            WorkflowQueryFailedError: the worker could not answer: unknown query name, arguments that do
+                not fit, or the handler failed; its message says which.
+            RPCError: DEADLINE_EXCEEDED when no worker answered in time, NOT_FOUND for an unknown workflow,
+                INVALID_ARGUMENT for a malformed request.
         """
         name = handler_name(query, "query")
         hint = result_type
@@ -492,7 +506,7 @@ class WorkflowHandle:
                 timeout=timeout.total_seconds(),
             )
         except RPCError as exc:
-            if exc.status == grpc.StatusCode.INVALID_ARGUMENT:
+            if _query_failed(exc):
                 raise WorkflowQueryFailedError(exc.message) from exc
             raise
         values = await client.data_converter.decode(resp.query_result, [hint])

@@ -28,11 +28,11 @@ from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
 
-# Larger requests go as their own RPC (see the module's docstring).
-MAX_MULTIPLEXED_REQUEST = 64 * 1024
-# The requests one stream message carries at most (beyond its first), far under the server's message
-# limit (4 MB by default), which a message of many calls must not reach.
-MAX_MESSAGE_REQUESTS = 1024 * 1024
+# Requests of more bytes go as their own RPC (see the module's docstring).
+MAX_MULTIPLEXED_REQUEST_BYTES = 64 * 1024
+# The bytes of requests one stream message carries at most (beyond its first request), far under the
+# server's message limit (4 MB by default), which a message of many calls must not reach.
+MAX_MESSAGE_REQUEST_BYTES = 1024 * 1024
 
 
 class _NotServed(Exception):
@@ -62,11 +62,11 @@ class _Stream:
         self.ready.set()
 
     def next_message(self) -> service_pb2.MultiplexRequest:
-        """The calls waiting, as many as one message carries (see MAX_MESSAGE_REQUESTS)."""
+        """The calls waiting, as many as one message carries (see MAX_MESSAGE_REQUEST_BYTES)."""
         outbox = self.outbox
         calls = [outbox.popleft()]
         size = len(calls[0].request)
-        while outbox and size + len(outbox[0].request) <= MAX_MESSAGE_REQUESTS:
+        while outbox and size + len(outbox[0].request) <= MAX_MESSAGE_REQUEST_BYTES:
             size += len(outbox[0].request)
             calls.append(outbox.popleft())
         if outbox:
@@ -241,7 +241,7 @@ class MultiplexedMethod:
             # A call option (wait_for_ready, metadata, credentials, compression) only an RPC has.
             return await self._unary(request, timeout=timeout, **kwargs)
         data = request.SerializeToString()
-        if len(data) > MAX_MULTIPLEXED_REQUEST:
+        if len(data) > MAX_MULTIPLEXED_REQUEST_BYTES:
             return await self._unary(request, timeout=timeout, **kwargs)
         try:
             reply = await mux.call(self._name, data, timeout)

@@ -1,0 +1,217 @@
+"""The validation stage of the call pipeline: each method's request checks.
+
+A check raises InvalidArgument (a field is missing or wrong) or LimitExceeded (a configured limit is
+passed) with a message naming the field; it runs before authorization and before the handler, so a
+handler sees only requests of the right shape. What a handler derives from a field (a decoded task
+token, a sticky timeout) it derives itself; the check only makes sure it can.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from history import errors, retry
+from history.limits import MAX_DURATION_SECONDS, Limits, id_length
+from wf.v1 import common_pb2, service_pb2
+
+log = logging.getLogger(__name__)
+
+S = service_pb2
+
+# The times a request may carry: years 1 to 9999, as Python's datetime can hold them.
+_MIN_SECONDS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
+_MAX_SECONDS = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
+# The sticky queue's schedule-to-start timeout when a completion leaves it unset.
+_STICKY_TIMEOUT = timedelta(seconds=5)
+
+
+def sticky_timeout(queue: str, timeout: Duration) -> timedelta:
+    """A completion's sticky schedule-to-start timeout (5 s when unset)."""
+    if not queue or not (timeout.seconds or timeout.nanos):
+        return _STICKY_TIMEOUT
+    return timeout.ToTimedelta()
+
+
+class Validator:
+    """Checks of single fields, shared by the methods' checks."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def name(self, value: str, what: str) -> str:
+        if not value or not value.strip():
+            raise errors.InvalidArgument(f"{what} is required")
+        if "\x00" in value:
+            raise errors.InvalidArgument(f"{what} must not contain NUL characters")
+        size = id_length(value)
+        if size > self.limits.max_id_length:
+            raise errors.InvalidArgument(
+                f"{what} is {size:,} bytes (UTF-8), over the {self.limits.describe('max_id_length')}"
+            )
+        return value
+
+    def duration(self, d: Duration, what: str) -> None:
+        if d.seconds < 0 or d.nanos < 0:
+            raise errors.InvalidArgument(f"{what} must not be negative")
+        if d.seconds > MAX_DURATION_SECONDS:
+            raise errors.InvalidArgument(f"{what} must not be longer than 100 years")
+
+    def sticky(self, queue: str, timeout: Duration) -> None:
+        """A completion's sticky queue, when it names one, and its schedule-to-start timeout."""
+        if queue:
+            self.name(queue, "sticky_task_queue")
+            self.duration(timeout, "sticky_schedule_to_start_timeout")
+
+    def timestamp(self, t: Timestamp, what: str) -> None:
+        if not _MIN_SECONDS <= t.seconds <= _MAX_SECONDS or not 0 <= t.nanos < 1_000_000_000:
+            raise errors.InvalidArgument(f"{what} is not a valid time")
+
+    def payloads(self, p: common_pb2.Payloads, what: str) -> None:
+        size = sum(len(x.data) + sum(len(k) + len(v) for k, v in x.metadata.items()) for x in p.payloads)
+        if size > self.limits.max_payload_bytes:
+            raise errors.LimitExceeded(
+                f"{what} is {size:,} bytes, over the {self.limits.describe('max_payload_bytes')}"
+            )
+        if size > self.limits.warn_payload_bytes:
+            log.warning(
+                "%s is %s bytes (warning threshold %s)", what, f"{size:,}", f"{self.limits.warn_payload_bytes:,}"
+            )
+
+    def token(self, data: bytes) -> None:
+        # Decoding it is the handler's (a malformed token is refused there, as INVALID_ARGUMENT too):
+        # decoding it here as well would cost every completion a second parse.
+        if not data:
+            raise errors.InvalidArgument("task_token is required")
+
+
+class RequestChecks(Validator):
+    """One check per method, named after it; a method without one takes any request."""
+
+    def by_method(self) -> dict[str, Callable[[Any], None]]:
+        """The checks by method name, for the pipeline's validation stage."""
+        methods = S.DESCRIPTOR.services_by_name["WorkflowService"].methods
+        return {m.name: getattr(self, m.name) for m in methods if hasattr(self, m.name)}
+
+    # -- workflows ---------------------------------------------------------------------------------
+
+    def StartWorkflowExecution(self, r: S.StartWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.workflow_id, "workflow_id")
+        self.name(r.workflow_type.name, "workflow_type")
+        self.name(r.task_queue.name, "task_queue")
+        if r.request_id:
+            self.name(r.request_id, "request_id")
+        self.duration(r.workflow_execution_timeout, "workflow_execution_timeout")
+        self.duration(r.workflow_run_timeout, "workflow_run_timeout")
+        self.duration(r.workflow_task_timeout, "workflow_task_timeout")
+        if r.HasField("retry_policy") and (problem := retry.validate(r.retry_policy)):
+            raise errors.InvalidArgument(problem)
+        self.payloads(r.input, "workflow input")
+        if r.signal_name:
+            self.name(r.signal_name, "signal_name")
+            self.payloads(r.signal_input, "signal input")
+
+    def GetWorkflowExecutionHistory(self, r: S.GetWorkflowExecutionHistoryRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.execution.workflow_id, "execution.workflow_id")
+        if r.next_page_token and len(r.next_page_token) != 8:
+            raise errors.InvalidArgument("next_page_token is malformed")
+
+    def DescribeWorkflowExecution(self, r: S.DescribeWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.execution.workflow_id, "execution.workflow_id")
+
+    def ListWorkflowExecutions(self, r: S.ListWorkflowExecutionsRequest) -> None:
+        self.name(r.namespace, "namespace")
+        if r.page_size < 0:
+            raise errors.InvalidArgument("page_size must not be negative")
+
+    # -- workflow tasks ----------------------------------------------------------------------------
+
+    def PollWorkflowTaskQueue(self, r: S.PollWorkflowTaskQueueRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.task_queue.name, "task_queue")
+
+    def RespondWorkflowTaskCompleted(self, r: S.RespondWorkflowTaskCompletedRequest) -> None:
+        self.token(r.task_token)
+        # Payload and history limits are checked by history: past one, the workflow fails cleanly.
+        self.sticky(r.sticky_task_queue, r.sticky_schedule_to_start_timeout)
+
+    def RespondWorkflowTaskFailed(self, r: S.RespondWorkflowTaskFailedRequest) -> None:
+        self.token(r.task_token)
+
+    # -- activity tasks ----------------------------------------------------------------------------
+
+    def PollActivityTaskQueue(self, r: S.PollActivityTaskQueueRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.task_queue.name, "task_queue")
+
+    def RespondActivityTaskCompleted(self, r: S.RespondActivityTaskCompletedRequest) -> None:
+        self.token(r.task_token)
+        self.payloads(r.result, "activity result")
+        if r.eager_workflow_task_queue:
+            self.name(r.eager_workflow_task_queue, "eager_workflow_task_queue")
+        if r.next_activity_task_queue:
+            self.name(r.next_activity_task_queue, "next_activity_task_queue")
+        if r.HasField("workflow_task_ahead"):
+            a = r.workflow_task_ahead
+            self.timestamp(a.started_time, "workflow_task_ahead.started_time")
+            self.sticky(a.sticky_task_queue, a.sticky_schedule_to_start_timeout)
+
+    def RespondActivityTaskFailed(self, r: S.RespondActivityTaskFailedRequest) -> None:
+        self.token(r.task_token)
+
+    def RecordActivityTaskHeartbeat(self, r: S.RecordActivityTaskHeartbeatRequest) -> None:
+        self.token(r.task_token)
+        self.payloads(r.details, "heartbeat details")
+
+    def RespondActivityTaskCanceled(self, r: S.RespondActivityTaskCanceledRequest) -> None:
+        self.token(r.task_token)
+        self.payloads(r.details, "cancellation details")
+
+    # -- talking to running workflows --------------------------------------------------------------
+
+    def SignalWorkflowExecution(self, r: S.SignalWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        self.name(r.signal_name, "signal_name")
+        if r.request_id:
+            self.name(r.request_id, "request_id")
+        self.payloads(r.input, "signal input")
+
+    def RequestCancelWorkflowExecution(self, r: S.RequestCancelWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+
+    def TerminateWorkflowExecution(self, r: S.TerminateWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        self.payloads(r.details, "termination details")
+
+    def QueryWorkflow(self, r: S.QueryWorkflowRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.execution.workflow_id, "execution.workflow_id")
+        self.name(r.query.query_type, "query.query_type")
+        self.payloads(r.query.query_args, "query arguments")
+
+    def RespondQueryTaskCompleted(self, r: S.RespondQueryTaskCompletedRequest) -> None:
+        self.token(r.task_token)
+        self.payloads(r.query_result, "query result")
+
+    def UpdateWorkflowExecution(self, r: S.UpdateWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.execution.workflow_id, "execution.workflow_id")
+        self.name(r.update_id, "update_id")
+        self.name(r.name, "name")
+        self.payloads(r.args, "update arguments")
+        if r.wait_stage not in (S.UPDATE_WAIT_STAGE_ACCEPTED, S.UPDATE_WAIT_STAGE_COMPLETED):
+            raise errors.InvalidArgument("wait_stage must be ACCEPTED or COMPLETED")
+
+
+__all__ = ["RequestChecks", "Validator", "sticky_timeout"]

@@ -1,0 +1,346 @@
+"""One pipeline for every call to ``wf.v1.WorkflowService``, whichever transport carried it.
+
+A call reaches the server as its own gRPC RPC or as a message on a ``Multiplex`` stream
+(``server/multiplex.py``). Each transport decodes the request and builds a :class:`Call`; from there on
+both run the same chain of interceptors, assembled once where the server is (``server/app.py``):
+
+    decode (the transport)
+    → map errors      every failure leaves the chain as one CallError (a gRPC status)
+    → telemetry       the call's OpenTelemetry span and its duration metric
+    → validate        the request's fields (``server/checks.py``)
+    → authorize       interceptors added at assembly: authentication, authorization, other checks
+    → handler         the frontend's method (``server/frontend.py``)
+
+Telemetry sits outside validation and authorization so that every call, refused ones too, is traced
+and counted (an operator wants to see refused calls above all); validation comes before
+authorization so a malformed request is refused before any credential is looked at.
+
+Each transport then turns the outcome into its own shape: an RPC's response or status, a stream
+reply. Deadlines and cancellation are asyncio's in both: the transport cancels the task running the
+call when the caller gives up or its deadline passes (gRPC core does it for an RPC, the stream's
+reader for a call on it), and :attr:`Call.deadline` tells handlers how long they may wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import asyncpg
+import grpc
+from opentelemetry import metrics, trace
+
+from history import errors
+from wf.v1 import service_pb2
+
+log = logging.getLogger(__name__)
+
+SERVICE: Final = "wf.v1.WorkflowService"
+# Call.transport: how the call arrived.
+RPC: Final = "rpc"
+MULTIPLEX: Final = "multiplex"
+
+# Response metadata: the run a start found already running (with ALREADY_EXISTS), and the mark of a
+# query whose handler in the worker failed (see _status_of).
+RUN_ID_KEY: Final = "wf-run-id"
+QUERY_FAILED_KEY: Final = "wf-query-failed"
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """One call of a WorkflowService method, as every stage of the pipeline sees it.
+
+    Both transports build it; nothing in it is gRPC's servicer context, so whatever a stage does
+    applies to a call on a Multiplex stream exactly as to an RPC.
+    """
+
+    method: str
+    """The method's name, e.g. ``"StartWorkflowExecution"``."""
+    request: Any
+    """The decoded request message."""
+    metadata: Collection[tuple[str, str | bytes]]
+    """Incoming metadata: the RPC's, or that of the stream that carries the call."""
+    deadline: float | None
+    """When the caller gives up, on ``time.monotonic()``'s clock; None for never."""
+    transport: str
+    """:data:`RPC` or :data:`MULTIPLEX`."""
+    response_metadata: dict[str, str] | None = None
+    """Metadata the answer carries (sent first, as gRPC initial metadata), e.g. ``wf-run-id``."""
+    task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
+    """The task running the call, which the transport cancels when the caller gives up."""
+
+    def time_remaining(self) -> float | None:
+        """Seconds until the caller's deadline (never negative), or None without one."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def cancelled(self) -> bool:
+        """Whether the caller gave up (its deadline passed, it cancelled, or its stream ended)."""
+        return self.task is not None and self.task.cancelling() > 0
+
+    def header(self, key: str) -> str | bytes | None:
+        """The value of incoming metadata ``key`` (lower case, as gRPC keeps keys), if sent."""
+        for k, v in self.metadata:
+            if k == key:
+                return v
+        return None
+
+    def set_response_metadata(self, key: str, value: str) -> None:
+        if self.response_metadata is None:
+            self.response_metadata = {}
+        self.response_metadata[key] = value
+
+
+class CallError(Exception):
+    """How a call ends when it does not answer: a gRPC status and its message.
+
+    Interceptors raise it to refuse a call (say PERMISSION_DENIED); the pipeline turns every other
+    failure into one, so it is all a transport ever sees.
+    """
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+
+
+CallHandler = Callable[[Call], Awaitable[Any]]
+
+
+class Interceptor:
+    """One link of the pipeline, registered once when the server is assembled.
+
+    ``intercept`` gets the :class:`Call` (one input: fields added to it later break no interceptor)
+    and the rest of the chain; it may refuse the call (raise :class:`CallError` or a history error),
+    pass it on, or wrap what follows. The default passes it on.
+    """
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        return await next(call)
+
+
+# History's errors, in the order they are tried, and their statuses.
+_STATUS: list[tuple[type[Exception], grpc.StatusCode]] = [
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.LimitExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.ConcurrentUpdate, grpc.StatusCode.ABORTED),
+    # The query reached a worker and its handler failed (or the worker had no handler of that
+    # name): the request was well formed, so INVALID_ARGUMENT would wrongly blame the caller, and
+    # the server did nothing wrong either (INTERNAL, UNKNOWN). FAILED_PRECONDITION says the workflow
+    # is not in a state that answers this query, which retrying will not change until the workflow
+    # or its code does; the wf-query-failed mark (Temporal's QueryFailed detail) lets a client tell
+    # it from other refusals.
+    (errors.QueryFailed, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
+]
+_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+
+
+def status_of(exc: BaseException) -> grpc.StatusCode:
+    """The status a call that raised ``exc`` ends with."""
+    if isinstance(exc, CallError):
+        return exc.code
+    if isinstance(exc, errors.HistoryError):
+        for kind, code in _STATUS:
+            if isinstance(exc, kind):
+                return code
+    if isinstance(exc, _UNAVAILABLE):
+        return grpc.StatusCode.UNAVAILABLE
+    if isinstance(exc, asyncio.CancelledError):
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.INTERNAL
+
+
+class MapErrors(Interceptor):
+    """The outermost link: whatever fails inside becomes a :class:`CallError`, with a message a
+    person can act on; failures of the server itself are logged."""
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        try:
+            return await next(call)
+        except CallError:
+            raise
+        except errors.HistoryError as exc:
+            code = status_of(exc)
+            if code == grpc.StatusCode.INTERNAL:
+                log.exception("%s failed", call.method)
+                raise CallError(code, f"internal error ({type(exc).__name__}); see the server log") from exc
+            if isinstance(exc, errors.AlreadyExists):
+                call.set_response_metadata(RUN_ID_KEY, exc.run_id)
+            elif isinstance(exc, errors.QueryFailed):
+                call.set_response_metadata(QUERY_FAILED_KEY, "true")
+            raise CallError(code, str(exc)) from exc
+        except _UNAVAILABLE as exc:
+            log.warning("%s: database unavailable: %s", call.method, exc)
+            raise CallError(grpc.StatusCode.UNAVAILABLE, f"database unavailable: {exc}") from exc
+        except asyncpg.PostgresError as exc:
+            log.exception("%s failed in the database", call.method)
+            raise CallError(grpc.StatusCode.INTERNAL, f"database error: {exc}") from exc
+        except Exception as exc:
+            log.exception("%s failed", call.method)
+            raise CallError(
+                grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); see the server log"
+            ) from exc
+
+
+class Telemetry(Interceptor):
+    """Each call's OpenTelemetry span (``wf.v1.WorkflowService/<method>``) and its duration in the
+    ``rpc.server.call.duration`` histogram, labelled by method, transport and status.
+
+    Both go to the process's providers (configured by ``wf server start --otel-console`` or an
+    OpenTelemetry distro) unless others are given.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self._tracer = trace.get_tracer("wf.server", tracer_provider=tracer_provider)
+        self._own_tracer = tracer_provider is not None
+        meter = metrics.get_meter("wf.server", meter_provider=meter_provider)
+        self._duration = meter.create_histogram(
+            "rpc.server.call.duration", unit="s", description="How long the server took to answer a call."
+        )
+        self._labels: dict[tuple[str, str, grpc.StatusCode], dict[str, str | int]] = {}
+
+    def _tracing(self) -> bool:
+        # With no provider configured a span would go nowhere, and making one costs more than a
+        # small call's own work.
+        return self._own_tracer or not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        start = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            if not self._tracing():
+                return await next(call)
+            with self._tracer.start_as_current_span(
+                f"{SERVICE}/{call.method}",
+                kind=trace.SpanKind.SERVER,
+                attributes={"rpc.system": "grpc", "rpc.service": SERVICE, "rpc.method": call.method,
+                            "wf.transport": call.transport},
+            ):
+                return await next(call)
+        except BaseException as exc:
+            code = status_of(exc)
+            if code == grpc.StatusCode.CANCELLED and call.deadline is not None and time.monotonic() >= call.deadline:
+                # The transport cancelled the call because its deadline passed: the caller saw that.
+                code = grpc.StatusCode.DEADLINE_EXCEEDED
+            raise
+        finally:
+            self._duration.record(time.perf_counter() - start, self._labels_of(call, code))
+
+    def _labels_of(self, call: Call, code: grpc.StatusCode) -> dict[str, str | int]:
+        key = (call.method, call.transport, code)
+        labels = self._labels.get(key)
+        if labels is None:
+            labels = self._labels[key] = {
+                "rpc.system": "grpc", "rpc.service": SERVICE, "rpc.method": call.method,
+                "rpc.grpc.status_code": code.value[0], "wf.transport": call.transport,
+            }
+        return labels
+
+
+class Validation(Interceptor):
+    """Refuses a request whose fields are wrong (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for limits)
+    before anything else looks at it, with the method's check from ``checks``."""
+
+    def __init__(self, checks: Mapping[str, Callable[[Any], None]]) -> None:
+        self._checks = dict(checks)
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        check = self._checks.get(call.method)
+        if check is not None:
+            check(call.request)
+        return await next(call)
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """A unary method of the service: its handler and its message types."""
+
+    handler: Callable[[Any, Call], Awaitable[Any]]
+    request_type: Any
+    response_type: Any
+
+
+def unary_methods(handlers: object) -> dict[str, Method]:
+    """The service's unary methods, each with ``handlers``'s method of that name.
+
+    Every unary method in the proto must have one, so a method added to the proto without its
+    handler stops the server at start rather than failing its callers.
+    """
+    methods = {}
+    for m in service_pb2.DESCRIPTOR.services_by_name["WorkflowService"].methods:
+        if m.client_streaming or m.server_streaming:
+            continue
+        handler = getattr(handlers, m.name, None)
+        if handler is None:
+            raise TypeError(f"{type(handlers).__name__} has no handler for {SERVICE}/{m.name}")
+        methods[m.name] = Method(
+            handler, getattr(service_pb2, m.input_type.name), getattr(service_pb2, m.output_type.name)
+        )
+    return methods
+
+
+class Pipeline:
+    """The chain every call runs, built once from the interceptors and the methods' handlers."""
+
+    def __init__(self, methods: Mapping[str, Method], interceptors: Iterable[Interceptor]) -> None:
+        self.methods = dict(methods)
+        handlers = {name: m.handler for name, m in self.methods.items()}
+
+        async def handle(call: Call) -> Any:
+            return await handlers[call.method](call.request, call)
+
+        run: CallHandler = handle
+        for interceptor in reversed([MapErrors(), *interceptors]):
+            run = functools.partial(interceptor.intercept, next=run)
+        self.run: CallHandler = run
+        """Run one call: its response, or CallError."""
+
+    def grpc_handlers(self) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+        """Each unary method as gRPC serves it: the RPC's context becomes a Call."""
+        return {
+            name: grpc.unary_unary_rpc_method_handler(
+                self._rpc_entry(name),
+                request_deserializer=m.request_type.FromString,
+                response_serializer=m.response_type.SerializeToString,
+            )
+            for name, m in self.methods.items()
+        }
+
+    def _rpc_entry(self, method: str) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
+        run = self.run
+
+        async def entry(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            remaining = context.time_remaining()
+            call = Call(
+                method, request, context.invocation_metadata() or (),
+                None if remaining is None else time.monotonic() + remaining, RPC,
+            )
+            try:
+                response = await run(call)
+            except CallError as exc:
+                if call.response_metadata:
+                    await context.send_initial_metadata(tuple(call.response_metadata.items()))
+                await context.abort(exc.code, exc.details)
+            if call.response_metadata:
+                await context.send_initial_metadata(tuple(call.response_metadata.items()))
+            return response
+
+        return entry
+
+
+__all__ = [
+    "Call", "CallError", "CallHandler", "Interceptor", "MapErrors", "Method", "MULTIPLEX", "Pipeline",
+    "QUERY_FAILED_KEY", "RPC", "RUN_ID_KEY", "SERVICE", "Telemetry", "Validation", "status_of", "unary_methods",
+]
