@@ -26,7 +26,7 @@ from server.checks import sticky_timeout
 from server.config import ServerConfig
 from server.multiplex import Multiplexer
 from server.pipeline import Call, Pipeline
-from wf.v1 import service_pb2
+from wf.v1 import common_pb2, service_pb2
 
 log = logging.getLogger(__name__)
 
