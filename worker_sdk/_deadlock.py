@@ -18,14 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from worker_sdk.errors import DeadlockError
+
 T = TypeVar("T")
 
 # How often the watchdog looks: the deadline is kept to within this much.
 _TICK = 0.05
-
-
-class DeadlockError(Exception):
-    """Workflow code ran past the deadlock timeout without yielding."""
 
 
 class _Interrupted(BaseException):

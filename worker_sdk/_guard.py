@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from worker_sdk.errors import DeterminismViolation
+
 _state = threading.local()
 _installed = False
 _lock = threading.Lock()
@@ -36,10 +38,6 @@ _TRUSTED = tuple(
         os.path.dirname(os.path.abspath(__file__)),
     }
 )
-
-
-class DeterminismViolation(RuntimeError):
-    """Workflow code called something whose result would differ on replay."""
 
 
 def _from_user_code(depth: int) -> bool:

@@ -34,6 +34,7 @@ from worker_sdk.errors import (
     CancelledError,
     FailureError,
     NondeterminismError,
+    NotInWorkflowError,
     RetryState,
 )
 
@@ -702,7 +703,7 @@ def current_instance(what: str) -> WorkflowInstance:
         loop = None
     instance = getattr(loop, "instance", None)
     if not isinstance(instance, WorkflowInstance):
-        raise RuntimeError(f"{what} can only be called from workflow code")
+        raise NotInWorkflowError(f"{what} can only be called from workflow code")
     return instance
 
 
