@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import grpc
 
 from wf.v1 import common_pb2, history_pb2, service_pb2
+from worker_sdk import _guard
 from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
 from worker_sdk._deadlock import run_on_workflow_thread
@@ -60,6 +61,10 @@ class Worker:
         workflow_task_executor: thread pool that runs workflow code (replays, queries), so that a
             long activation does not hold up this worker's polls and its activities' heartbeats
             (default: a small one of the worker's own, shut down with it).
+        passthrough_modules: names of modules (each with its submodules) the determinism guard
+            trusts as it trusts the standard library: their own calls to the clock, ``random``,
+            files or the network are allowed while workflow code runs, e.g. a logging or metrics
+            library it calls. Calls workflow code makes directly are refused all the same.
         max_cached_workflows: runs kept in memory between workflow tasks (least recently used go
             first); their next tasks come to this worker with only the new events. 0 replays every
             task from the whole history.
@@ -84,6 +89,7 @@ class Worker:
         activity_task_pollers: int = 2,
         activity_executor: concurrent.futures.Executor | None = None,
         workflow_task_executor: concurrent.futures.ThreadPoolExecutor | None = None,
+        passthrough_modules: Sequence[str] = (),
         graceful_shutdown_timeout: timedelta = timedelta(0),
         deadlock_timeout: timedelta | None = timedelta(seconds=2),
         max_cached_workflows: int = 1000,
@@ -125,6 +131,9 @@ class Worker:
         self._workflow_executor = workflow_task_executor or concurrent.futures.ThreadPoolExecutor(
             min(max_concurrent_workflow_tasks, _WORKFLOW_THREADS), thread_name_prefix="wf-workflow"
         )
+        if isinstance(passthrough_modules, str):
+            raise TypeError("passthrough_modules takes a list of module names, not one string")
+        self._passthrough = frozenset(passthrough_modules)
         self._graceful = graceful_shutdown_timeout
         self._cache: OrderedDict[str, Replay] = OrderedDict()
         # The server's clock minus this worker's, as last learned (see ahead_answered).
@@ -418,9 +427,11 @@ class Worker:
         return commands, update_responses, replay
 
     async def _on_workflow_thread(self, fn: Callable[..., T], *args: Any, what: str) -> T:
-        """``fn(*args)`` (workflow code) on the workflow-task executor, under the deadlock watch."""
+        """``fn(*args)`` (workflow code) on the workflow-task executor, under the deadlock watch and
+        with this worker's passthrough modules trusted by the determinism guard."""
         return await run_on_workflow_thread(
-            self._workflow_executor, fn, *args, timeout=self._deadlock_timeout, what=what
+            self._workflow_executor, _passing_through, self._passthrough, fn, args,
+            timeout=self._deadlock_timeout, what=what,
         )
 
     async def _whole_history(self, execution: common_pb2.WorkflowExecution, up_to: int) -> history_pb2.History:
@@ -583,6 +594,13 @@ class Worker:
             self._wf_slots.release()
             return
         _run_in_slot(self._handle_workflow_task(task), self._workflow_tasks, self._wf_slots)
+
+
+def _passing_through(modules: frozenset[str], fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    if not modules:
+        return fn(*args)
+    with _guard.passing_through(modules):
+        return fn(*args)
 
 
 def _run_in_slot(
