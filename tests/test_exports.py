@@ -80,26 +80,56 @@ def test_error_exports() -> None:
         "WorkflowAlreadyStartedError",
         "WorkflowQueryFailedError",
         "WorkflowUpdateFailedError",
+        "ResultTimeoutError",
         "NondeterminismError",
+        "WorkflowCodeError",
+        "DeterminismViolation",
+        "WorkflowLoopError",
+        "DeadlockError",
+        "NotInWorkflowError",
+        "NotInActivityError",
         "RPCError",
     }
     for name in errors.__all__:
         assert name in public(errors)
     # Every error the SDK raises shares one root.
-    roots = ("FailureError", "WorkflowFailureError", "WorkflowAlreadyStartedError", "NondeterminismError", "RPCError")
-    for name in roots:
-        assert issubclass(getattr(errors, name), errors.WfError)
+    for name in errors.__all__:
+        if name not in ("TimeoutType", "RetryState"):
+            assert issubclass(getattr(errors, name), errors.WfError), name
+    # ...and keeps the builtin base users may already catch it by.
+    assert issubclass(errors.ResultTimeoutError, TimeoutError)
+    for name in ("DeterminismViolation", "NotInWorkflowError", "NotInActivityError"):
+        assert issubclass(getattr(errors, name), RuntimeError), name
+    for name in ("DeterminismViolation", "WorkflowLoopError", "DeadlockError"):
+        assert issubclass(getattr(errors, name), errors.WorkflowCodeError), name
+
+
+def test_every_error_the_sdk_defines_is_exported() -> None:
+    """No module of the SDK raises an exception class of its own that users cannot import."""
+    import importlib
+    import pkgutil
+
+    exported = {getattr(errors, name) for name in errors.__all__}
+    for info in pkgutil.iter_modules(worker_sdk.__path__):
+        module = importlib.import_module(f"worker_sdk.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Exception) and value.__module__.startswith("worker_sdk"):
+                private = value.__name__.startswith("_") or value.__name__ == "QueryError"
+                assert private or value in exported, f"{module.__name__}.{value.__name__} is not in worker_sdk.errors"
 
 
 def test_workflow_functions_refuse_outside_a_workflow() -> None:
     import pytest
 
     for fn in (workflow.now, workflow.random, workflow.uuid4, workflow.info):
-        with pytest.raises(RuntimeError, match="only be called from workflow code"):
+        with pytest.raises(errors.NotInWorkflowError, match="only be called from workflow code"):
+            fn()
+        with pytest.raises(RuntimeError):  # what it was before it had a class of its own
             fn()
     assert not workflow.in_workflow()
-    with pytest.raises(RuntimeError, match="only be called from activity code"):
-        activity.info()
+    for afn in (activity.info, activity.heartbeat, activity.is_cancelled):
+        with pytest.raises(errors.NotInActivityError, match="only be called from activity code"):
+            afn()
 
 
 def test_testing_exports() -> None:

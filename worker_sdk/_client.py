@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import builtins
 import enum
 import json
 import logging
@@ -26,6 +25,7 @@ from worker_sdk._failure import from_failure
 from worker_sdk._multiplex import MultiplexedService
 from worker_sdk.errors import (
     CancelledError,
+    ResultTimeoutError,
     RPCError,
     TerminatedError,
     TimeoutError,
@@ -393,6 +393,8 @@ class WorkflowHandle:
         Raises:
             WorkflowFailureError: the run failed, timed out, was cancelled or terminated; ``cause``
                 holds the failure (e.g. an ActivityError caused by the activity's ApplicationError).
+            ResultTimeoutError: ``timeout`` passed first (also a builtin ``TimeoutError``); the run
+                goes on.
         """
         client = self.client
         loop = asyncio.get_running_loop()
@@ -412,7 +414,7 @@ class WorkflowHandle:
             if resp.history.events:
                 return await self._close_result(resp.history.events[0])
             if deadline is not None and loop.time() >= deadline:
-                raise builtins.TimeoutError(f"workflow {self.id!r} did not close within {timeout}")
+                raise ResultTimeoutError(f"workflow {self.id!r} did not close within {timeout}")
 
     async def _close_result(self, event: history_pb2.HistoryEvent) -> Any:
         conv = self.client.data_converter
@@ -540,8 +542,8 @@ class WorkflowHandle:
         """Deliver an update and return once the workflow has accepted it (its validator passed).
 
         Raises:
-            asyncio.TimeoutError: ``timeout`` passed first (the update stays delivered; ask again
-                with the same ``id`` for its outcome).
+            ResultTimeoutError: ``timeout`` passed first (also a builtin ``TimeoutError``; the
+                update stays delivered: ask again with the same ``id`` for its outcome).
         """
         name = handler_name(update, "update")
         hint = result_type
@@ -624,7 +626,7 @@ class WorkflowUpdateHandle:
         while self._outcome is None:
             wait = 70.0 if deadline is None else deadline - loop.time()
             if wait <= 0:
-                raise builtins.TimeoutError(f"update {self.name!r} ({self.id}) did not finish within {timeout}")
+                raise ResultTimeoutError(f"update {self.name!r} ({self.id}) did not finish within {timeout}")
             try:
                 resp = await client.call(
                     client.service.UpdateWorkflowExecution,

@@ -48,6 +48,7 @@ from worker_sdk.errors import (
     CancelledError,
     FailureError,
     NondeterminismError,
+    NotInWorkflowError,
     RetryState,
 )
 
@@ -728,7 +729,7 @@ def current_instance(what: str) -> WorkflowInstance:
         loop = None
     instance = getattr(loop, "instance", None)
     if not isinstance(instance, WorkflowInstance):
-        raise RuntimeError(f"{what} can only be called from workflow code")
+        raise NotInWorkflowError(f"{what} can only be called from workflow code")
     return instance
 
 

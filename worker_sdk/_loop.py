@@ -16,13 +16,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from worker_sdk import _guard
-from worker_sdk.errors import WfError
+from worker_sdk.errors import WorkflowLoopError
 
 TimerFactory = Callable[[float, Callable[..., Any], tuple[Any, ...], Any], asyncio.TimerHandle]
-
-
-class WorkflowLoopError(WfError):
-    """Workflow code used an event-loop feature that would make it nondeterministic."""
 
 
 class WorkflowLoop(asyncio.AbstractEventLoop):

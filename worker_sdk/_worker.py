@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
+from worker_sdk import _guard
 from worker_sdk._activation import ResolveActivity
 from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
-from worker_sdk._deadlock import run_with_deadline
+from worker_sdk._deadlock import run_on_workflow_thread
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._instance import QueryError
@@ -27,10 +27,14 @@ from worker_sdk._shortcuts import RunAhead, ServerClock
 from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
 # Activities a workflow task may ask to get back started in its completion, skipping the task queue.
 _MAX_EAGER_ACTIVITIES = 3
+# Threads of the worker's own workflow-task executor: activations are CPU work under one interpreter
+# lock, so more threads buy no speed; a few keep one stuck activation from holding up the others.
+_WORKFLOW_THREADS = 4
 # A cached run whose last event is one of these is not level with a completed workflow task.
 _TASK_PENDING = (history_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, history_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED)
 
@@ -53,6 +57,13 @@ class Worker:
         activity_task_pollers: long polls kept waiting for activity tasks.
         activity_executor: thread pool for ``def`` activities (default: one of
             ``max_concurrent_activities`` threads).
+        workflow_task_executor: thread pool that runs workflow code (replays, queries), so that a
+            long activation does not hold up this worker's polls and its activities' heartbeats
+            (default: a small one of the worker's own, shut down with it).
+        passthrough_modules: names of modules (each with its submodules) the determinism guard
+            trusts as it trusts the standard library: their own calls to the clock, ``random``,
+            files or the network are allowed while workflow code runs, e.g. a logging or metrics
+            library it calls. Calls workflow code makes directly are refused all the same.
         max_cached_workflows: runs kept in memory between workflow tasks (least recently used go
             first); their next tasks come to this worker with only the new events. 0 replays every
             task from the whole history.
@@ -76,6 +87,8 @@ class Worker:
         workflow_task_pollers: int = 2,
         activity_task_pollers: int = 2,
         activity_executor: concurrent.futures.Executor | None = None,
+        workflow_task_executor: concurrent.futures.ThreadPoolExecutor | None = None,
+        passthrough_modules: Sequence[str] = (),
         graceful_shutdown_timeout: timedelta = timedelta(0),
         deadlock_timeout: timedelta | None = timedelta(seconds=2),
         max_cached_workflows: int = 1000,
@@ -113,6 +126,13 @@ class Worker:
             if self._own_executor
             else None
         )
+        self._own_workflow_executor = workflow_task_executor is None
+        self._workflow_executor = workflow_task_executor or concurrent.futures.ThreadPoolExecutor(
+            min(max_concurrent_workflow_tasks, _WORKFLOW_THREADS), thread_name_prefix="wf-workflow"
+        )
+        if isinstance(passthrough_modules, str):
+            raise TypeError("passthrough_modules takes a list of module names, not one string")
+        self._passthrough = frozenset(passthrough_modules)
         self._graceful = graceful_shutdown_timeout
         self._cache: OrderedDict[str, Replay] = OrderedDict()
         # The time to propose for tasks run ahead (see ahead_answered).
@@ -166,6 +186,8 @@ class Worker:
                 await asyncio.gather(*pending, return_exceptions=True)
         if self._own_executor and self._activity_executor is not None:
             self._activity_executor.shutdown(wait=False)
+        if self._own_workflow_executor:
+            self._workflow_executor.shutdown(wait=False)
 
     async def shutdown(self) -> None:
         """Stop polling, let running tasks finish (activities up to the graceful timeout), return."""
@@ -259,15 +281,13 @@ class Worker:
             args.CopyFrom(resp.query.query_args)
             await conv.decode_message(args)
             task = WorkflowTaskInput(self.client.namespace, execution.workflow_id, execution.run_id, name, history)
-            result = run_with_deadline(
-                contextvars.copy_context().run,
+            result = await self._on_workflow_thread(
                 run_query,
                 task,
                 self._workflows.get,
                 conv,
                 resp.query.query_type,
                 args,
-                timeout=self._deadlock_timeout,
                 what=f"query {resp.query.query_type!r} of workflow {execution.workflow_id!r}",
             )
             await conv.encode_message(result)
@@ -381,17 +401,16 @@ class Worker:
     async def _activate(
         self, task: WorkflowTaskInput, cached: Replay | None
     ) -> tuple[list[Any], list[common_pb2.UpdateResponse], Replay]:
-        """Run the task's activation (on ``cached``, or on a replay of its whole history) under the
-        deadlock watch; its commands and update answers, encoded, and the run."""
+        """Run the task's activation (on ``cached``, or on a replay of its whole history) on the
+        workflow thread; its commands and update answers, encoded, and the run. Every activation,
+        whether from a polled task or run ahead, comes through here."""
         conv = self.client.data_converter
-        commands, update_responses, replay = run_with_deadline(
-            contextvars.copy_context().run,
+        commands, update_responses, replay = await self._on_workflow_thread(
             run_workflow_activation,
             task,
             self._workflows.get,
             conv,
             cached,
-            timeout=self._deadlock_timeout,
             what=f"workflow {task.workflow_id!r} ({task.workflow_type})",
         )
         for command in commands:
@@ -399,6 +418,14 @@ class Worker:
         for update_response in update_responses:
             await conv.encode_message(update_response)
         return commands, update_responses, replay
+
+    async def _on_workflow_thread(self, fn: Callable[..., T], *args: Any, what: str) -> T:
+        """``fn(*args)`` (workflow code) on the workflow-task executor, under the deadlock watch and
+        with this worker's passthrough modules trusted by the determinism guard."""
+        return await run_on_workflow_thread(
+            self._workflow_executor, _passing_through, self._passthrough, fn, args,
+            timeout=self._deadlock_timeout, what=what,
+        )
 
     async def _whole_history(self, execution: common_pb2.WorkflowExecution, up_to: int) -> history_pb2.History:
         """The run's events 1 to ``up_to`` (decoded), for a sticky task whose run is not cached."""
@@ -568,6 +595,13 @@ class Worker:
             # Refused for its time: later tasks run ahead propose the server's.
             self._server_clock.refused(response.server_time.ToDatetime(UTC), ahead.sent)
         self.run_eager(tasks, ahead.reserved)
+
+
+def _passing_through(modules: frozenset[str], fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    if not modules:
+        return fn(*args)
+    with _guard.passing_through(modules):
+        return fn(*args)
 
 
 def _run_in_slot(

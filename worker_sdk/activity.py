@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from worker_sdk._definition import define_activity
+from worker_sdk.errors import NotInActivityError
 
 __all__ = ["defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled"]
 
@@ -68,7 +69,7 @@ def _context(what: str) -> _Context:
     try:
         return _current.get()
     except LookupError:
-        raise RuntimeError(f"{what} can only be called from activity code") from None
+        raise NotInActivityError(f"{what} can only be called from activity code") from None
 
 
 def info() -> Info:

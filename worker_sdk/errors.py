@@ -13,16 +13,29 @@
     ├── WorkflowAlreadyStartedError (client) a running workflow already has this id
     ├── WorkflowQueryFailedError    (client) the query could not be answered (unknown name, bad arguments…)
     ├── WorkflowUpdateFailedError   (client) the update was rejected or its handler failed; ``cause`` says why
+    ├── ResultTimeoutError          (client) ``result()`` waited past its ``timeout``; also a builtin TimeoutError
     ├── NondeterminismError         (worker) workflow code no longer matches its history
+    ├── WorkflowCodeError           (worker) workflow code did what a workflow must not; fails the workflow task
+    │   ├── DeterminismViolation    it called the clock, random, I/O…; also a RuntimeError
+    │   ├── WorkflowLoopError       it used an event-loop feature a workflow must not (threads, I/O, executors)
+    │   └── DeadlockError           it ran past the worker's deadlock timeout without yielding
+    ├── NotInWorkflowError          a ``workflow.*`` function was called outside workflow code; also a RuntimeError
+    ├── NotInActivityError          an ``activity.*`` function was called outside activity code; also a RuntimeError
     └── RPCError                    a call to the server failed; ``status`` is the gRPC status
 
 Inside a workflow, an unhandled ``FailureError`` (an ``ApplicationError``, or an ``ActivityError`` left
 uncaught) fails the workflow. Any other exception fails only the workflow *task*, which is retried: a
-bug fixed and deployed resumes the run where it was.
+bug fixed and deployed resumes the run where it was. The ``WorkflowCodeError`` family is of that kind:
+the worker reports it as the workflow task's failure (``wf workflow describe`` shows it) and retries.
+
+Errors that already had a builtin base keep it (``ResultTimeoutError`` is a ``TimeoutError``,
+``NotInWorkflowError`` a ``RuntimeError``…), so code written against the builtin goes on catching them.
+Bad arguments are ``ValueError`` and ``TypeError``, as everywhere in Python.
 """
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Sequence
 from typing import Any
@@ -45,7 +58,14 @@ __all__ = [
     "WorkflowAlreadyStartedError",
     "WorkflowQueryFailedError",
     "WorkflowUpdateFailedError",
+    "ResultTimeoutError",
     "NondeterminismError",
+    "WorkflowCodeError",
+    "DeterminismViolation",
+    "WorkflowLoopError",
+    "DeadlockError",
+    "NotInWorkflowError",
+    "NotInActivityError",
     "RPCError",
 ]
 
@@ -218,8 +238,46 @@ class WorkflowUpdateFailedError(WfError):
         return self.__cause__
 
 
+class ResultTimeoutError(WfError, builtins.TimeoutError):
+    """``result()`` of a workflow or an update waited past its ``timeout``; the workflow goes on.
+
+    Also the builtin ``TimeoutError`` (and so ``asyncio.TimeoutError``), which it was before it had a
+    class of its own. Not to be confused with :class:`TimeoutError` of this module, a timeout that
+    fired inside the workflow (an activity's, the workflow's own).
+    """
+
+
 class NondeterminismError(WfError):
     """Workflow code asked for something other than what its history recorded."""
+
+
+class WorkflowCodeError(WfError):
+    """Workflow code did something a workflow must not; its workflow task fails and is retried, so a
+    fix deployed to the workers resumes the run."""
+
+
+class DeterminismViolation(WorkflowCodeError, RuntimeError):  # noqa: N818 - the name users see in failures
+    """Workflow code called something whose result would differ on replay (the clock, ``random``,
+    file or network I/O…); the message names the call and the deterministic alternative."""
+
+
+class WorkflowLoopError(WorkflowCodeError):
+    """Workflow code used an event-loop feature that would make it nondeterministic."""
+
+
+class DeadlockError(WorkflowCodeError):
+    """Workflow code ran past the worker's deadlock timeout without yielding; the message carries the
+    stack of the stuck code."""
+
+
+class NotInWorkflowError(WfError, RuntimeError):
+    """A function that needs a running workflow (``workflow.now()``, ``workflow.execute_activity()``…)
+    was called outside workflow code."""
+
+
+class NotInActivityError(WfError, RuntimeError):
+    """A function that needs a running activity (``activity.info()``, ``activity.heartbeat()``…) was
+    called outside activity code."""
 
 
 class RPCError(WfError):
