@@ -29,6 +29,9 @@ from bench.rpcs import count_rpcs
 log = logging.getLogger("bench")
 
 WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers")
+# Shortcuts `--without` turns off: calls on one stream (worker and driver), and workflow tasks run
+# ahead on the worker's cached run. The worker learns them from WF_BENCH_WITHOUT.
+SHORTCUTS = ("multiplex", "run-ahead")
 DEFAULT_N = {
     "hello": 1000,
     "hello --serial": 200,
@@ -72,6 +75,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds to wait for pg_stat_database before each transaction count (0: skip)",
     )
     p.add_argument("--timeout", type=float, default=3600.0, help="give up on one run after this many seconds")
+    p.add_argument(
+        "--without",
+        action="append",
+        choices=SHORTCUTS,
+        default=[],
+        help="turn a shortcut off in the worker and the driver, to measure what it is worth (repeatable)",
+    )
     args = p.parse_args(argv)
     if args.serial and args.workload != "hello":
         p.error("--serial applies to hello only")
@@ -178,11 +188,14 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
     elif name == "timers":
         head.update(concurrency=concurrency)
     head.update(n=args.n, runs=args.runs, limit_concurrency=ref_c, limit_commits_per_s=round(commits, 1))
+    if args.without:
+        head.update(without=sorted(args.without))
+    os.environ["WF_BENCH_WITHOUT"] = ",".join(args.without)  # the worker subprocess inherits it
 
     async with harness.wf_stack(url, workdir) as stack:
         from worker_sdk import Client
 
-        client = await Client.connect(stack.address)
+        client = await Client.connect(stack.address, multiplex="multiplex" not in args.without)
         try:
             meter = drivers.Meter(db, stack, count_rpcs(client), args.settle)
             extra: Figures = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -22,7 +23,9 @@ MAX_CONCURRENCY = 200
 
 
 async def main(address: str, task_queue: str) -> None:
-    client = await Client.connect(address)
+    # Shortcuts the driver was asked to measure without (`python -m bench --without ...`).
+    without = set(filter(None, os.environ.get("WF_BENCH_WITHOUT", "").split(",")))
+    client = await Client.connect(address, multiplex="multiplex" not in without)
     rpcs = count_rpcs(client)
     worker = Worker(
         client,
@@ -34,6 +37,12 @@ async def main(address: str, task_queue: str) -> None:
         workflow_task_pollers=POLLERS,
         activity_task_pollers=POLLERS,
     )
+    if "run-ahead" in without:
+
+        async def never_ahead(*args: object) -> None:
+            return None  # the result goes alone, as when the cached run is not level with the history
+
+        worker.run_ahead = never_ahead  # type: ignore[method-assign,assignment]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))
