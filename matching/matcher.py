@@ -24,7 +24,7 @@ from typing import TypeVar
 from google.protobuf.message import Message
 
 from history.notify import Notifier
-from history.service import TaskGone
+from history.errors import TaskGone
 from history.store import Store
 from history.tasks import TaskKind, TaskRow
 
