@@ -214,8 +214,12 @@ class ActivityTransitions:
         )
         self._finish_activity(a)
 
-    def add_activity_task_failed(self, a: internal_pb2.ActivityState, failure: common_pb2.Failure) -> None:
-        """The attempt failed (or timed out): retry after its back-off, or record the final outcome."""
+    def add_activity_task_failed(
+        self, a: internal_pb2.ActivityState, failure: common_pb2.Failure, identity: str = ""
+    ) -> None:
+        """The attempt failed (or timed out): retry after its back-off, or record the final outcome.
+        ``identity`` is the worker that reported the failure (none for a timeout)."""
+        a.last_worker_identity = identity or a.last_worker_identity
         deadline = (
             a.scheduled_time.ToDatetime(UTC) + duration(a.schedule_to_close_timeout)
             if is_set(a.schedule_to_close_timeout)

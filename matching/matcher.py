@@ -23,8 +23,8 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
-from history.notify import Notifier
 from history.errors import TaskGone
+from history.notify import Notifier
 from history.store import Store
 from history.tasks import TaskKind, TaskRow
 

@@ -58,9 +58,7 @@ class Activities:
 
     async def fail(self, token: internal_pb2.TaskToken, failure: common_pb2.Failure, identity: str) -> None:
         def op(ex: Execution) -> None:
-            a = ex.started_activity(token)
-            a.last_worker_identity = identity or a.last_worker_identity
-            ex.add_activity_task_failed(a, failure)
+            ex.add_activity_task_failed(ex.started_activity(token), failure, identity)
 
         await self.runs.update(run_key(token), op)
 
