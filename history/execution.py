@@ -102,8 +102,9 @@ class Execution(ActivityTransitions):
         """The task rows this change would write, in the order it scheduled them."""
         return tuple(self._tasks)
 
-    def has_claimed_timer(self, key: str) -> bool:
-        return key in self._claimed_timers
+    def earliest_new_timer(self) -> datetime | None:
+        """When the first of the timer rows this change writes fires, if it writes any."""
+        return min((t.fire_at for t in self._timers.values()), default=None)
 
     def resets_a_claimed_timer(self) -> bool:
         """Whether this change consumes a timer row and also sets the same key anew (one statement

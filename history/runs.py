@@ -287,16 +287,18 @@ class Runs:
         mutation.record.db_version = mutation.expected_version + 1
         self.cache.put(ex.key, mutation.record, mutation.events)
         try:
-            self._after_commit(ex, mutation, task_ids)
+            self._after_commit(ex, task_ids)
         finally:
             if direct:
                 await shortcuts.hand_over(direct)
 
-    def _after_commit(self, ex: Execution, mutation: Mutation, task_ids: list[int]) -> None:
-        if mutation.tasks:
-            self.on_tasks([dataclasses.replace(t, id=i) for t, i in zip(mutation.tasks, task_ids, strict=True)])
-        if mutation.timers:
-            self.on_timer(min(t.fire_at for t in mutation.timers))
+    def _after_commit(self, ex: Execution, task_ids: list[int]) -> None:
+        tasks = ex.new_tasks()
+        if tasks:
+            self.on_tasks([dataclasses.replace(t, id=i) for t, i in zip(tasks, task_ids, strict=True)])
+        first_timer = ex.earliest_new_timer()
+        if first_timer is not None:
+            self.on_timer(first_timer)
         if ex.events or ex.updates_changed:
             self._wake(ex.key, closed=ex.closes)
         if ex.closes or ex.updates_changed:
