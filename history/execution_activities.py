@@ -16,6 +16,8 @@ from history.tasks import TaskKind, TaskRow, TimerKind
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
     from history.store import ExecutionRecord
 
 H = history_pb2
@@ -58,7 +60,7 @@ class ActivityTransitions:
 
         def describe(self) -> str: ...
 
-        def timestamp(self) -> Any: ...
+        def timestamp(self) -> Timestamp: ...
 
         def _add_event(self, event_type: int, **attributes: Any) -> history_pb2.HistoryEvent: ...
 
