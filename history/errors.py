@@ -9,6 +9,9 @@
     ├── QueryFailed          the worker could not answer a query (FAILED_PRECONDITION)
     ├── DeadlineExceeded     nobody answered in time (DEADLINE_EXCEEDED)
     └── ConcurrentUpdate     the execution changed since it was read; the operation is retried
+
+    TaskGone                 (not a HistoryError) a task handed to a poller is no longer valid: the
+                             poll goes on with the next task
 """
 
 from __future__ import annotations
@@ -50,3 +53,7 @@ class QueryFailed(HistoryError):
 
 class DeadlineExceeded(HistoryError):
     pass
+
+
+class TaskGone(Exception):
+    """The task a poller was handed is no longer valid (taken elsewhere, or stale)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from history.durations import duration, is_set
 from history.limits import MAX_DURATION_SECONDS
-from history.mutable_state import duration, is_set
 from wf.v1 import common_pb2
 
 DEFAULT_INITIAL = timedelta(seconds=1)

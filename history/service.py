@@ -1,171 +1,227 @@
-"""The history service: every operation that changes an execution.
+"""The history service: every change of a run, and every read of one, as callers ask for them.
 
-Each operation is a small function of an :class:`~history.mutable_state.Execution`; the shared helper
-:meth:`HistoryService._update` loads the execution (from the in-memory cache or the database), lets the
-operation change it, and commits the change as one statement guarded by the execution's version. A
-version conflict (another server changed the run) reloads and runs the operation again. Operations on
-one run that queue up while a change commits are applied together and committed as one.
+A change of a run takes one path: :class:`~history.runs.Runs` loads the run, the operation applies
+itself through the :class:`~history.execution.Execution`'s transitions (each appends its events and
+its task and timer rows; the commands of a workflow task go through ``history.commands``), and
+``Runs`` commits the change as one statement guarded by the run's version. The operations live one
+module per kind of change in ``history.operations``; the round trips the server saves live in
+``history.shortcuts``. :class:`HistoryService` composes them and keeps the names callers use.
 """
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
-from history._core import CompletionResult, TaskGone, _now, _release, decode_token, encode_token
-from history.errors import (
-    AlreadyExists,
-    ConcurrentUpdate,
-    FailedPrecondition,
-)
-from history.mutable_state import RUNNING, Execution, duration, is_set
-from history.store import ExecutionRecord, WriteRejected
-from history.tasks import TimerKind
-from history.workflow_tasks import Ahead, WorkflowTaskOps
-from wf.v1 import common_pb2, history_pb2, service_pb2
+from history.errors import TaskGone
+from history.limits import Limits
+from history.notify import Notifier
+from history.operations.activities import Activities
+from history.operations.queries import Queries
+from history.operations.reading import Reading
+from history.operations.signals import Signals
+from history.operations.start import Starts
+from history.operations.timers import Timers
+from history.operations.updates import Updates
+from history.operations.workflow_tasks import WorkflowTasks
+from history.responses import CompletionResult
+from history.runs import Runs
+from history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
+from history.store import ExecutionRecord, Store
+from history.tasks import TaskRow, TimerRow
+from history.tokens import decode_token, encode_token
+from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
-H = history_pb2
 C = common_pb2
 
 
-class HistoryService(WorkflowTaskOps):
-    """Durable state machine of executions over :class:`Store`: the operations of ``history``.
+class HistoryService:
+    """Durable state machine of executions over :class:`Store`: the operations of ``history``."""
 
-    The operations live by subject in ``history._core`` (the shared helper and reading),
-    ``activities``, ``timeouts``, ``interaction`` (signals, cancellation, queries, updates) and
-    ``workflow_tasks``; starting a run is here.
-    """
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        limits: Limits | None = None,
+        *,
+        cache_size: int = 10_000,
+        on_tasks: Callable[[list[TaskRow]], None] = lambda tasks: None,
+        on_timer: Callable[[datetime], None] = lambda at: None,
+        reserve: Reserve = lambda task: None,
+        start_concurrency: int = 5,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.limits = limits or Limits()
+        self.runs = Runs(
+            store, notifier, self.limits, cache_size=cache_size, on_tasks=on_tasks, on_timer=on_timer,
+            reserve=reserve,
+        )
+        self.signals = Signals(self.runs)
+        self.starts = Starts(self.runs, self.signals, start_concurrency)
+        self.workflow_tasks = WorkflowTasks(self.runs)
+        self.activities = Activities(self.runs)
+        self.run_ahead = RunAhead(self.runs, self.workflow_tasks)
+        self.queries = Queries(self.runs)
+        self.updates = Updates(self.runs)
+        self.timers = Timers(self.runs)
+        self.reading = Reading(self.runs)
+
+    @property
+    def on_timer(self) -> Callable[[datetime], None]:
+        """Told the fire time of the earliest timer each commit writes (the timer processor's wake)."""
+        return self.runs.on_timer
+
+    @on_timer.setter
+    def on_timer(self, wake: Callable[[datetime], None]) -> None:
+        self.runs.on_timer = wake
 
     # -- starting ---------------------------------------------------------------------------------
 
     async def start_workflow(self, req: service_pb2.StartWorkflowExecutionRequest) -> tuple[str, bool]:
         """Start a run; returns (run id, started). A repeated request id returns the first run."""
-        async with self._start_slots:
-            return await self._start_workflow(req)
+        return await self.starts.start(req)
 
-    async def _start_workflow(self, req: service_pb2.StartWorkflowExecutionRequest) -> tuple[str, bool]:
-        request_id = req.request_id or str(uuid.uuid4())
-        policy = req.workflow_id_reuse_policy
-        for _ in range(5):
-            if policy in (
-                service_pb2.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-                service_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-            ):
-                latest = await self.store.latest_run(req.namespace, req.workflow_id)
-                if latest is not None and latest.status != RUNNING and latest.request_id != request_id:
-                    failed = latest.status in (
-                        C.WORKFLOW_EXECUTION_STATUS_FAILED,
-                        C.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
-                        C.WORKFLOW_EXECUTION_STATUS_TERMINATED,
-                        C.WORKFLOW_EXECUTION_STATUS_CANCELED,
-                    )
-                    if policy == service_pb2.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or not failed:
-                        raise AlreadyExists(
-                            f"workflow id {req.workflow_id!r} was already used by run {latest.run_id} "
-                            "and its id reuse policy does not allow another",
-                            latest.run_id,
-                        )
-            ex = self._new_execution(req, request_id)
-            direct = self._start_directly(ex)
-            try:
-                mutation = ex.mutation()
-                task_ids = await self.store.write(mutation)
-            except BaseException as exc:
-                _release(direct)
-                if not isinstance(exc, WriteRejected):
-                    raise
-                existing = await self.store.run_for_request(req.namespace, req.workflow_id, request_id)
-                if existing is not None:
-                    return existing, False
-                latest = await self.store.latest_run(req.namespace, req.workflow_id)
-                if latest is not None and latest.status == RUNNING:
-                    conflict = req.workflow_id_conflict_policy
-                    try:
-                        if req.signal_name:
-                            await self._signal_run(latest, req.signal_name, req.signal_input, req.identity, request_id)
-                            return latest.run_id, False
-                        if conflict == service_pb2.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
-                            return latest.run_id, False
-                        if conflict == service_pb2.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-                            await self.terminate(
-                                req.namespace, req.workflow_id, latest.run_id,
-                                f"terminated by a new start of {req.workflow_id!r} (conflict policy TerminateExisting)",
-                                C.Payloads(), req.identity,
-                            )
-                            continue
-                    except FailedPrecondition:
-                        continue  # it closed meanwhile: start anew
-                    raise AlreadyExists(
-                        f"workflow {req.workflow_id!r} is already running (run {latest.run_id})",
-                        latest.run_id,
-                    ) from None
-                continue  # it closed meanwhile: try again
-            await self._committed(ex, mutation, task_ids, direct)
-            return ex.record.run_id, True
-        raise ConcurrentUpdate(f"workflow id {req.workflow_id!r} is being started concurrently; try again")
+    # -- workflow tasks ---------------------------------------------------------------------------
 
-    def _new_execution(self, req: service_pb2.StartWorkflowExecutionRequest, request_id: str) -> Execution:
-        now = _now()
-        record = ExecutionRecord(
-            namespace=req.namespace,
-            workflow_id=req.workflow_id,
-            run_id=str(uuid.uuid4()),
-            workflow_type=req.workflow_type.name,
-            task_queue=req.task_queue.name,
-            status=RUNNING,
-            start_time=now,
-            close_time=None,
-            request_id=request_id,
-            next_event_id=1,
-            history_size=0,
-            db_version=0,
-            state=b"",
+    async def record_workflow_task_started(
+        self, task: TaskRow, identity: str
+    ) -> service_pb2.PollWorkflowTaskQueueResponse:
+        return await self.workflow_tasks.record_started(task, identity)
+
+    async def complete_workflow_task(
+        self,
+        token: internal_pb2.TaskToken,
+        commands: list[command_pb2.Command],
+        identity: str,
+        update_responses: Sequence[C.UpdateResponse] = (),
+        sticky_task_queue: str = "",
+        sticky_timeout: timedelta = timedelta(seconds=5),
+    ) -> CompletionResult:
+        return await self.workflow_tasks.complete(
+            token, commands, identity, update_responses, sticky_task_queue, sticky_timeout
         )
-        ex = Execution(record, now, self.limits, new=True)
-        s = ex.state
-        s.workflow_type = req.workflow_type.name
-        s.task_queue = req.task_queue.name
-        task_timeout = (
-            duration(req.workflow_task_timeout)
-            if is_set(req.workflow_task_timeout)
-            else self.limits.default_workflow_task_timeout
+
+    async def fail_workflow_task(
+        self, token: internal_pb2.TaskToken, cause: int, failure: common_pb2.Failure, identity: str
+    ) -> None:
+        await self.workflow_tasks.fail(token, cause, failure, identity)
+
+    async def new_events(self, token: internal_pb2.TaskToken, result: CompletionResult) -> history_pb2.History:
+        return await self.workflow_tasks.new_events(token, result)
+
+    async def eager_activity_tasks(
+        self, token: internal_pb2.TaskToken, result: CompletionResult
+    ) -> list[service_pb2.PollActivityTaskQueueResponse]:
+        return await self.workflow_tasks.eager_activity_tasks(token, result)
+
+    # -- activity tasks ---------------------------------------------------------------------------
+
+    async def record_activity_task_started(
+        self, task: TaskRow, identity: str
+    ) -> service_pb2.PollActivityTaskQueueResponse:
+        return await self.activities.record_started(task, identity)
+
+    async def complete_activity_task(
+        self,
+        token: internal_pb2.TaskToken,
+        result: common_pb2.Payloads,
+        identity: str,
+        eager_workflow_task_queue: str = "",
+    ) -> service_pb2.PollWorkflowTaskQueueResponse | None:
+        return await self.activities.complete(token, result, identity, eager_workflow_task_queue)
+
+    async def complete_activity_task_ahead(
+        self,
+        token: internal_pb2.TaskToken,
+        result: common_pb2.Payloads,
+        identity: str,
+        ahead: Ahead,
+        eager_workflow_task_queue: str = "",
+    ) -> AheadOutcome:
+        return await self.run_ahead.complete_activity_task_ahead(
+            token, result, identity, ahead, eager_workflow_task_queue
         )
-        s.workflow_task_timeout.FromTimedelta(min(task_timeout, self.limits.max_workflow_task_timeout))
-        s.workflow_run_timeout.CopyFrom(req.workflow_run_timeout)
-        s.workflow_execution_timeout.CopyFrom(req.workflow_execution_timeout)
-        started = H.WorkflowExecutionStartedEventAttributes(
-            workflow_type=req.workflow_type,
-            task_queue=C.TaskQueue(name=req.task_queue.name, kind=C.TASK_QUEUE_KIND_NORMAL),
-            input=req.input,
-            workflow_execution_timeout=req.workflow_execution_timeout,
-            workflow_run_timeout=req.workflow_run_timeout,
-            workflow_task_timeout=s.workflow_task_timeout,
-            identity=req.identity,
-            original_execution_run_id=record.run_id,
-            first_execution_run_id=record.run_id,
-            attempt=1,
-            request_id=request_id,
-        )
-        if req.HasField("retry_policy"):
-            started.retry_policy.CopyFrom(req.retry_policy)
-        if is_set(req.workflow_execution_timeout):
-            started.workflow_execution_expiration_time.FromDatetime(
-                now + duration(req.workflow_execution_timeout)
-            )
-        ex.add_event(H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, workflow_execution_started_event_attributes=started)
-        if req.signal_name:
-            self._append_signal(ex, req.signal_name, req.signal_input, req.identity, request_id)
-        ex.schedule_workflow_task()
-        if is_set(req.workflow_run_timeout):
-            ex.set_timer("run-timeout", duration(req.workflow_run_timeout), TimerKind.WORKFLOW_RUN_TIMEOUT, 0, 1)
-        if is_set(req.workflow_execution_timeout):
-            ex.set_timer(
-                "execution-timeout",
-                duration(req.workflow_execution_timeout),
-                TimerKind.WORKFLOW_EXECUTION_TIMEOUT,
-                0,
-                1,
-            )
-        return ex
+
+    async def fail_activity_task(
+        self, token: internal_pb2.TaskToken, failure: common_pb2.Failure, identity: str
+    ) -> None:
+        await self.activities.fail(token, failure, identity)
+
+    async def heartbeat_activity_task(
+        self, token: internal_pb2.TaskToken, details: common_pb2.Payloads, identity: str
+    ) -> bool:
+        return await self.activities.heartbeat(token, details, identity)
+
+    async def cancel_activity_task(
+        self, token: internal_pb2.TaskToken, details: common_pb2.Payloads, identity: str
+    ) -> None:
+        await self.activities.canceled(token, details, identity)
+
+    # -- signals, cancellation, termination, queries, updates ------------------------------------------
+
+    async def signal(self, req: service_pb2.SignalWorkflowExecutionRequest) -> None:
+        await self.signals.signal(req)
+
+    async def request_cancel(self, namespace: str, workflow_id: str, run_id: str, reason: str, identity: str) -> None:
+        await self.signals.request_cancel(namespace, workflow_id, run_id, reason, identity)
+
+    async def terminate(
+        self, namespace: str, workflow_id: str, run_id: str, reason: str, details: common_pb2.Payloads, identity: str
+    ) -> None:
+        await self.signals.terminate(namespace, workflow_id, run_id, reason, details, identity)
+
+    async def query(
+        self, namespace: str, workflow_id: str, run_id: str, query_type: str, args: common_pb2.Payloads,
+        timeout: float,
+    ) -> common_pb2.Payloads:
+        return await self.queries.query(namespace, workflow_id, run_id, query_type, args, timeout)
+
+    async def start_query_task(self, task: TaskRow) -> service_pb2.PollWorkflowTaskQueueResponse:
+        return await self.queries.start_query_task(task)
+
+    async def answer_query(self, token: internal_pb2.TaskToken, result: common_pb2.Payloads, error: str) -> None:
+        await self.queries.answer_query(token, result, error)
+
+    async def update(
+        self, req: service_pb2.UpdateWorkflowExecutionRequest, max_wait: float
+    ) -> service_pb2.UpdateWorkflowExecutionResponse:
+        return await self.updates.update(req, max_wait)
+
+    # -- timers -----------------------------------------------------------------------------------
+
+    async def fire_timer(self, timer: TimerRow) -> None:
+        """Act on a due timer; a timer made stale by later events only goes away."""
+        await self.timers.fire(timer)
+
+    # -- reading and waiting ------------------------------------------------------------------------
+
+    async def resolve_run(self, namespace: str, workflow_id: str, run_id: str) -> ExecutionRecord:
+        return await self.runs.resolve_run(namespace, workflow_id, run_id)
+
+    async def describe(
+        self, namespace: str, workflow_id: str, run_id: str
+    ) -> service_pb2.DescribeWorkflowExecutionResponse:
+        return await self.reading.describe(namespace, workflow_id, run_id)
+
+    async def get_history(
+        self, req: service_pb2.GetWorkflowExecutionHistoryRequest, max_wait: float
+    ) -> service_pb2.GetWorkflowExecutionHistoryResponse:
+        return await self.reading.get_history(req, max_wait)
+
+    async def list_executions(
+        self, namespace: str, conditions: list[tuple[str, object]], page_size: int, token: bytes
+    ) -> service_pb2.ListWorkflowExecutionsResponse:
+        return await self.reading.list_executions(namespace, conditions, page_size, token)
+
+    async def wait_for_change(self, key: tuple[str, str, str], timeout: float, *, close_only: bool = False) -> bool:
+        return await self.runs.wait_for_change(key, timeout, close_only=close_only)
+
+    def stop_waits(self) -> None:
+        """The server stops: every history long poll answers now, and new ones at once."""
+        self.runs.stop_waits()
 
 
-__all__ = ["Ahead", "HistoryService", "TaskGone", "CompletionResult", "decode_token", "encode_token"]
+__all__ = [
+    "Ahead", "AheadOutcome", "CompletionResult", "HistoryService", "TaskGone", "decode_token", "encode_token",
+]

@@ -23,10 +23,10 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from history.errors import TaskGone
 from history.notify import Notifier
-from history.service import TaskGone
 from history.store import Store
-from history.tasks import TaskKind, TaskRow
+from history.tasks import Handoff, TaskKind, TaskRow
 
 R = TypeVar("R")
 log = logging.getLogger(__name__)
@@ -182,9 +182,9 @@ class Matcher:
         while _hand_to_waiter(q, None):
             pass
 
-    def reserve(self, task: TaskRow) -> _Waiter | None:
+    def reserve(self, task: TaskRow) -> Handoff | None:
         """Set aside a poller waiting here for ``task``'s queue, for history to start the task in the
-        change that creates it (see ``history.tasks.Handoff``); None when no poller waits."""
+        change that creates it (``history.shortcuts``, shortcut (a)); None when no poller waits."""
         q = self._queues.get((task.namespace, task.task_queue, task.kind))
         waiter = _next_waiter(q) if q is not None and not self._closing else None
         if waiter is not None:
@@ -192,7 +192,8 @@ class Matcher:
         return waiter
 
     def _pass_on(self, q: _Queue, item: TaskRow | Message) -> None:
-        """Give what a departed poller was handed to another poller (or keep it for the next)."""
+        """Give what a departed poller was handed to another poller (or keep it for the next): a task
+        started for it in the commit that created it waits ``ORPHAN_TTL`` among the queue's orphans."""
         if isinstance(item, TaskRow):
             self.offer([item])
             return

@@ -16,7 +16,7 @@ import asyncpg
 import grpc
 
 from history.errors import FailedPrecondition
-from history.mutable_state import Execution
+from history.execution import Execution
 from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 from matching import Matcher
 from server.app import Server
@@ -332,10 +332,10 @@ async def test_a_change_refused_in_a_group_is_refused_only_once_those_before_it_
     history = server.history
     assert history is not None
     key = (NS, wid, started.run_id)
-    first_free_id = (await history._load(key)).next_event_id
+    first_free_id = (await history.runs.load(key)).next_event_id
 
     def signal(ex: Execution) -> int:
-        history._append_signal(ex, "s", common_pb2.Payloads(), "tests", f"r-{wid}")
+        ex.add_signal("s", common_pb2.Payloads(), "tests", f"r-{wid}")
         return ex.record.next_event_id
 
     def needs_the_signal_absent(ex: Execution) -> None:
@@ -344,8 +344,8 @@ async def test_a_change_refused_in_a_group_is_refused_only_once_those_before_it_
 
     finished: list[str] = []
     calls = [
-        asyncio.ensure_future(history._update(key, signal)),
-        asyncio.ensure_future(history._update(key, needs_the_signal_absent)),
+        asyncio.ensure_future(history.runs.update(key, signal)),
+        asyncio.ensure_future(history.runs.update(key, needs_the_signal_absent)),
     ]
     for name, call in zip(("signal", "refused"), calls, strict=True):
         call.add_done_callback(lambda c, name=name: finished.append(name))

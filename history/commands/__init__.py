@@ -1,0 +1,102 @@
+"""The commands a workflow task completes with, one handler per command type, found by the field of
+``Command``'s ``attributes`` oneof that the command sets.
+
+Adding a command: its proto messages (``proto/wf/v1/command.proto``, and its event in
+``history.proto``); the execution's transition that appends its event and rows
+(``history/execution.py``); one module here with a :class:`~history.commands.base.CommandHandler`
+subclass; and one line in ``HANDLERS`` below. Nothing else on the server names command kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from history.commands.base import Applying, Batch, CommandHandler
+from history.commands.cancel_timer import CancelTimer
+from history.commands.cancel_workflow import CancelWorkflow
+from history.commands.complete_workflow import CompleteWorkflow
+from history.commands.fail_workflow import FailWorkflow
+from history.commands.record_marker import RecordMarker
+from history.commands.request_cancel_activity import RequestCancelActivity
+from history.commands.schedule_activity import ScheduleActivity
+from history.commands.start_timer import StartTimer
+from history.execution import Execution
+from wf.v1 import command_pb2
+
+HANDLERS: dict[str, CommandHandler[Any]] = {
+    h.attribute: h
+    for h in (
+        ScheduleActivity(),
+        RequestCancelActivity(),
+        StartTimer(),
+        CancelTimer(),
+        RecordMarker(),
+        CompleteWorkflow(),
+        FailWorkflow(),
+        CancelWorkflow(),
+    )
+}
+
+
+def handler_of(command: command_pb2.Command) -> CommandHandler[Any] | None:
+    kind = command.WhichOneof("attributes")
+    return HANDLERS.get(kind) if kind is not None else None
+
+
+def validate(ex: Execution, commands: Sequence[command_pb2.Command]) -> str | None:
+    """What is wrong with the first command that is refused, or None when all may be applied."""
+    batch = Batch(
+        ex=ex,
+        limits=ex.limits,
+        pending_activity_ids={a.activity_id for a in ex.state.activities.values()},
+        pending_timers=set(ex.state.timers),
+    )
+    for i, command in enumerate(commands):
+        kind = command.WhichOneof("attributes")
+        if kind is None:
+            return f"command {i} has no attributes (command type {command.command_type})"
+        handler = HANDLERS.get(kind)
+        if handler is None:
+            return f"command {i}: unknown command {kind}"
+        if handler.closes and i != len(commands) - 1:
+            return f"command {i} closes the workflow but is not the last command"
+        problem = handler.validate(handler.attributes(command), batch)
+        if problem is not None:
+            return f"command {i}: {problem}"
+    return None
+
+
+def closes(commands: Sequence[command_pb2.Command]) -> bool:
+    """Whether one of the commands closes the run."""
+    return any((h := handler_of(c)) is not None and h.closes for c in commands)
+
+
+def target_gone(ex: Execution, commands: Sequence[command_pb2.Command]) -> bool:
+    """Whether a command acts on something that finished while the workflow task ran."""
+    started_timers: set[str] = set()
+    for command in commands:
+        handler = handler_of(command)
+        if handler is not None and handler.targets_gone(ex, handler.attributes(command), started_timers):
+            return True
+    return False
+
+
+def apply(ex: Execution, commands: Sequence[command_pb2.Command], applying: Applying) -> None:
+    """Apply validated commands in order; a command that closes the run is the last one."""
+    for command in commands:
+        handler = handler_of(command)
+        assert handler is not None  # validated
+        handler.apply(ex, handler.attributes(command), applying)
+        if ex.closes:
+            applying.result.eager.clear()
+            return
+
+
+def describe(command: command_pb2.Command) -> str:
+    """The command in a message to a person."""
+    handler = handler_of(command)
+    return handler.describe(handler.attributes(command)) if handler is not None else str(command.command_type)
+
+
+__all__ = ["HANDLERS", "Applying", "CommandHandler", "apply", "closes", "describe", "target_gone", "validate"]

@@ -1,0 +1,77 @@
+"""What every command handler is: validation with its limits, application through the execution,
+whether it closes the run or targets something gone, and how it is described."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import ClassVar, Generic, TypeVar
+
+from google.protobuf.message import Message
+
+from history.execution import Execution
+from history.limits import MAX_DURATION_SECONDS, Limits
+from history.responses import CompletionResult
+from wf.v1 import command_pb2
+
+A = TypeVar("A", bound=Message)
+
+
+@dataclasses.dataclass(slots=True)
+class Batch:
+    """What validating one workflow task's commands has seen so far, in order: the ids in use once
+    the commands before this one are applied."""
+
+    ex: Execution
+    limits: Limits
+    pending_activity_ids: set[str]
+    pending_timers: set[str]
+
+
+@dataclasses.dataclass(slots=True)
+class Applying:
+    """What applying one workflow task's commands shares: the WorkflowTaskCompleted event the
+    commands' events refer to, the worker, and what the completion answers."""
+
+    completed_id: int
+    identity: str
+    result: CompletionResult
+
+
+class CommandHandler(ABC, Generic[A]):
+    """One command type. ``attribute`` is its field in ``Command``'s ``attributes`` oneof, the key of
+    the registry; ``command_type`` its wire enum value."""
+
+    attribute: ClassVar[str]
+    command_type: ClassVar[int]
+    # Whether the command closes the run (then it must be the last of its workflow task).
+    closes: ClassVar[bool] = False
+
+    def attributes(self, command: command_pb2.Command) -> A:
+        return getattr(command, self.attribute)  # type: ignore[no-any-return]
+
+    @abstractmethod
+    def validate(self, attrs: A, batch: Batch) -> str | None:
+        """What is wrong with the command, or None; on success, note what it takes in ``batch``."""
+
+    @abstractmethod
+    def apply(self, ex: Execution, attrs: A, applying: Applying) -> None:
+        """Record the command through the execution's transitions (it was validated)."""
+
+    def targets_gone(self, ex: Execution, attrs: A, started_timers: set[str]) -> bool:
+        """Whether the command acts on something that finished while its workflow task ran (a timer
+        that fired, an activity that completed): the worker must see that first."""
+        return False
+
+    def describe(self, attrs: A) -> str:
+        """The command in a message to a person: its type and what tells it apart."""
+        return command_pb2.CommandType.Name(self.command_type)
+
+
+def duration_problem(name: str, seconds: int, nanos: int) -> str | None:
+    """A timeout field that is negative or beyond 100 years, described."""
+    if seconds < 0 or nanos < 0:
+        return f"{name} must not be negative"
+    if seconds > MAX_DURATION_SECONDS:
+        return f"{name} must not be longer than 100 years"
+    return None

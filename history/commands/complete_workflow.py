@@ -1,0 +1,21 @@
+"""CompleteWorkflowExecution: the run ends with its result."""
+
+from __future__ import annotations
+
+from history.commands.base import Applying, Batch, CommandHandler
+from history.execution import Execution
+from wf.v1 import command_pb2
+
+Attrs = command_pb2.CompleteWorkflowExecutionCommandAttributes
+
+
+class CompleteWorkflow(CommandHandler[Attrs]):
+    attribute = "complete_workflow_execution_command_attributes"
+    command_type = command_pb2.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION
+    closes = True
+
+    def validate(self, c: Attrs, batch: Batch) -> str | None:
+        return None
+
+    def apply(self, ex: Execution, c: Attrs, applying: Applying) -> None:
+        ex.add_workflow_execution_completed(c.result, applying.completed_id)

@@ -1,0 +1,158 @@
+"""Reading executions: describing a run, pages of its history (and the long poll for new events or
+its close), and listing runs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from history.errors import InvalidArgument
+from history.execution import RUNNING
+from history.runs import Runs
+from history.store import ExecutionRecord
+from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
+
+H = history_pb2
+C = common_pb2
+
+
+class Reading:
+    def __init__(self, runs: Runs) -> None:
+        self.runs = runs
+
+    async def describe(
+        self, namespace: str, workflow_id: str, run_id: str
+    ) -> service_pb2.DescribeWorkflowExecutionResponse:
+        record = await self.runs.resolve_run(namespace, workflow_id, run_id)
+        state = internal_pb2.MutableState.FromString(record.state)
+        resp = service_pb2.DescribeWorkflowExecutionResponse(
+            workflow_execution_info=execution_info(record),
+            workflow_execution_timeout=state.workflow_execution_timeout,
+            workflow_run_timeout=state.workflow_run_timeout,
+            workflow_task_timeout=state.workflow_task_timeout,
+        )
+        for a in sorted(state.activities.values(), key=lambda a: a.scheduled_event_id):
+            info = resp.pending_activities.add(
+                activity_id=a.activity_id,
+                activity_type=C.ActivityType(name=a.activity_type),
+                state=(
+                    service_pb2.PENDING_ACTIVITY_STATE_STARTED
+                    if a.HasField("started_time")
+                    else service_pb2.PENDING_ACTIVITY_STATE_BACKING_OFF
+                    if a.backing_off
+                    else service_pb2.PENDING_ACTIVITY_STATE_SCHEDULED
+                ),
+                attempt=a.attempt,
+                maximum_attempts=a.retry_policy.maximum_attempts,
+                scheduled_time=a.scheduled_time,
+                last_worker_identity=a.last_worker_identity,
+                scheduled_event_id=a.scheduled_event_id,
+            )
+            if a.HasField("started_time"):
+                info.last_started_time.CopyFrom(a.started_time)
+            if a.HasField("last_failure"):
+                info.last_failure.CopyFrom(a.last_failure)
+        if state.HasField("workflow_task") or state.HasField("last_workflow_task_failure"):
+            wt = state.workflow_task
+            pending = resp.pending_workflow_task
+            pending.scheduled_event_id = wt.scheduled_event_id
+            pending.attempt = wt.attempt
+            if wt.HasField("scheduled_time"):
+                pending.scheduled_time.CopyFrom(wt.scheduled_time)
+            if wt.HasField("started_time"):
+                pending.started_time.CopyFrom(wt.started_time)
+            if state.HasField("last_workflow_task_failure"):
+                pending.last_failure.CopyFrom(state.last_workflow_task_failure)
+        if record.status != RUNNING:
+            close = await self.runs.last_event(record)
+            if close is not None:
+                if close.HasField("workflow_execution_completed_event_attributes"):
+                    resp.result.CopyFrom(close.workflow_execution_completed_event_attributes.result)
+                elif close.HasField("workflow_execution_failed_event_attributes"):
+                    resp.failure.CopyFrom(close.workflow_execution_failed_event_attributes.failure)
+        return resp
+
+    async def get_history(
+        self, req: service_pb2.GetWorkflowExecutionHistoryRequest, max_wait: float
+    ) -> service_pb2.GetWorkflowExecutionHistoryResponse:
+        """A page of events; with ``wait_new_event``, a long poll for events past the page token."""
+        ex = req.execution
+        close_only = req.history_event_filter_type == service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+        record = None
+        if close_only and req.wait_new_event and ex.run_id:
+            # A wait for the result: this process's copy of the run will do. If another server
+            # closes the run, its notification drops the copy and wakes the wait, which registers
+            # below with no await in between.
+            record = self.runs.cache.get((req.namespace, ex.workflow_id, ex.run_id))
+        if record is None:
+            # From the database: another server may have moved the run on since this one cached it.
+            record = await self.runs.resolve_run(req.namespace, ex.workflow_id, ex.run_id)
+        key = (req.namespace, record.workflow_id, record.run_id)
+        first = int.from_bytes(req.next_page_token, "big") if req.next_page_token else 1
+        page = req.maximum_page_size if req.maximum_page_size > 0 else 1000
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while True:
+            closed = record.status != RUNNING
+            if close_only:
+                if closed:
+                    close = await self.runs.last_event(record)
+                    history = H.History(events=[close] if close is not None else [])
+                    return service_pb2.GetWorkflowExecutionHistoryResponse(history=history, run_id=record.run_id)
+                events = []
+            else:
+                events = await self.runs.store.read_events(*key, first, page) if first < record.next_event_id else []
+            if events or not req.wait_new_event or closed:
+                history = H.History()
+                for data in events:
+                    history.events.add().MergeFromString(data)
+                last = history.events[-1].event_id if events else first - 1
+                more = last + 1 < record.next_event_id or (not closed and req.wait_new_event)
+                token = (last + 1).to_bytes(8, "big") if more else b""
+                return service_pb2.GetWorkflowExecutionHistoryResponse(
+                    history=history, next_page_token=token, run_id=record.run_id
+                )
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self.runs.stopping:
+                token = first.to_bytes(8, "big")
+                return service_pb2.GetWorkflowExecutionHistoryResponse(next_page_token=token, run_id=record.run_id)
+            # Another server may change the run without telling us: look again now and then.
+            woken = await self.runs.wait_for_change(key, min(remaining, 5.0), close_only=close_only)
+            # Woken by a commit in this process, the cache holds it; otherwise ask the database.
+            cached = self.runs.cache.get(key) if woken else None
+            record = cached or await self.runs.store.load(*key) or record
+
+    async def list_executions(
+        self, namespace: str, conditions: list[tuple[str, object]], page_size: int, token: bytes
+    ) -> service_pb2.ListWorkflowExecutionsResponse:
+        before = None
+        if token:
+            try:
+                ts, wid, rid = token.decode().split("\x1f")
+                before = (datetime.fromisoformat(ts), wid, rid)
+            except ValueError as exc:
+                raise InvalidArgument("next_page_token is malformed") from exc
+        size = min(page_size, 1000) if page_size > 0 else 100
+        records = await self.runs.store.list_executions(namespace, conditions, size, before)
+        resp = service_pb2.ListWorkflowExecutionsResponse(executions=[execution_info(r) for r in records])
+        if len(records) == size:
+            last = records[-1]
+            resp.next_page_token = "\x1f".join(
+                (last.start_time.isoformat(), last.workflow_id, last.run_id)
+            ).encode()
+        return resp
+
+
+def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo:
+    info = service_pb2.WorkflowExecutionInfo(
+        execution=C.WorkflowExecution(workflow_id=record.workflow_id, run_id=record.run_id),
+        type=C.WorkflowType(name=record.workflow_type),
+        status=record.status,  # type: ignore[arg-type]
+        history_length=record.next_event_id - 1,
+        task_queue=record.task_queue,
+    )
+    info.start_time.FromDatetime(record.start_time)
+    if record.close_time is not None:
+        info.close_time.FromDatetime(record.close_time)
+        info.execution_duration.FromTimedelta(record.close_time - record.start_time)
+    return info

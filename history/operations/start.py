@@ -1,0 +1,149 @@
+"""Starting a run: the id reuse and conflict policies, signal-with-start, and the new run's first
+events and rows, written in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from history.durations import duration, is_set
+from history.errors import AlreadyExists, ConcurrentUpdate, FailedPrecondition
+from history.execution import RUNNING, Execution
+from history.operations.signals import Signals
+from history.runs import Runs, now
+from history.store import ExecutionRecord, WriteRejected
+from wf.v1 import common_pb2, history_pb2, service_pb2
+
+H = history_pb2
+C = common_pb2
+S = service_pb2
+# A start that finds the id taken looks again (the other run may close meanwhile) this many times.
+_ATTEMPTS = 5
+_FAILED = (
+    C.WORKFLOW_EXECUTION_STATUS_FAILED,
+    C.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+    C.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+    C.WORKFLOW_EXECUTION_STATUS_CANCELED,
+)
+
+
+class Starts:
+    def __init__(self, runs: Runs, signals: Signals, start_concurrency: int = 5) -> None:
+        self.runs = runs
+        self.signals = signals
+        # New runs' starts in progress at once: the rest of the database pool stays free for the runs
+        # already going, so a surge of starts slows the starts, not every running workflow.
+        self._slots = asyncio.Semaphore(start_concurrency)
+
+    async def start(self, req: S.StartWorkflowExecutionRequest) -> tuple[str, bool]:
+        """Start a run; returns (run id, started). A repeated request id returns the first run."""
+        async with self._slots:
+            return await self._start(req)
+
+    async def _start(self, req: S.StartWorkflowExecutionRequest) -> tuple[str, bool]:
+        store = self.runs.store
+        request_id = req.request_id or str(uuid.uuid4())
+        policy = req.workflow_id_reuse_policy
+        for _ in range(_ATTEMPTS):
+            if policy in (
+                S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, S.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+            ):
+                latest = await store.latest_run(req.namespace, req.workflow_id)
+                if latest is not None and latest.status != RUNNING and latest.request_id != request_id:
+                    if policy == S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or latest.status not in _FAILED:
+                        raise AlreadyExists(
+                            f"workflow id {req.workflow_id!r} was already used by run {latest.run_id} "
+                            "and its id reuse policy does not allow another",
+                            latest.run_id,
+                        )
+            ex = self._new_execution(req, request_id)
+            try:
+                await self.runs.create(ex)
+            except WriteRejected:
+                existing = await store.run_for_request(req.namespace, req.workflow_id, request_id)
+                if existing is not None:
+                    return existing, False
+                latest = await store.latest_run(req.namespace, req.workflow_id)
+                if latest is not None and latest.status == RUNNING:
+                    conflict = req.workflow_id_conflict_policy
+                    try:
+                        if req.signal_name:
+                            await self.signals.signal_run(
+                                latest, req.signal_name, req.signal_input, req.identity, request_id
+                            )
+                            return latest.run_id, False
+                        if conflict == S.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+                            return latest.run_id, False
+                        if conflict == S.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+                            await self.signals.terminate(
+                                req.namespace, req.workflow_id, latest.run_id,
+                                f"terminated by a new start of {req.workflow_id!r} (conflict policy TerminateExisting)",
+                                C.Payloads(), req.identity,
+                            )
+                            continue
+                    except FailedPrecondition:
+                        continue  # it closed meanwhile: start anew
+                    raise AlreadyExists(
+                        f"workflow {req.workflow_id!r} is already running (run {latest.run_id})",
+                        latest.run_id,
+                    ) from None
+                continue  # it closed meanwhile: try again
+            return ex.record.run_id, True
+        raise ConcurrentUpdate(f"workflow id {req.workflow_id!r} is being started concurrently; try again")
+
+    def _new_execution(self, req: S.StartWorkflowExecutionRequest, request_id: str) -> Execution:
+        limits = self.runs.limits
+        at = now()
+        record = ExecutionRecord(
+            namespace=req.namespace,
+            workflow_id=req.workflow_id,
+            run_id=str(uuid.uuid4()),
+            workflow_type=req.workflow_type.name,
+            task_queue=req.task_queue.name,
+            status=RUNNING,
+            start_time=at,
+            close_time=None,
+            request_id=request_id,
+            next_event_id=1,
+            history_size=0,
+            db_version=0,
+            state=b"",
+        )
+        ex = Execution(record, at, limits, new=True)
+        s = ex.state
+        s.workflow_type = req.workflow_type.name
+        s.task_queue = req.task_queue.name
+        task_timeout = (
+            duration(req.workflow_task_timeout)
+            if is_set(req.workflow_task_timeout)
+            else limits.default_workflow_task_timeout
+        )
+        s.workflow_task_timeout.FromTimedelta(min(task_timeout, limits.max_workflow_task_timeout))
+        s.workflow_run_timeout.CopyFrom(req.workflow_run_timeout)
+        s.workflow_execution_timeout.CopyFrom(req.workflow_execution_timeout)
+        started = H.WorkflowExecutionStartedEventAttributes(
+            workflow_type=req.workflow_type,
+            task_queue=C.TaskQueue(name=req.task_queue.name, kind=C.TASK_QUEUE_KIND_NORMAL),
+            input=req.input,
+            workflow_execution_timeout=req.workflow_execution_timeout,
+            workflow_run_timeout=req.workflow_run_timeout,
+            workflow_task_timeout=s.workflow_task_timeout,
+            identity=req.identity,
+            original_execution_run_id=record.run_id,
+            first_execution_run_id=record.run_id,
+            attempt=1,
+            request_id=request_id,
+        )
+        if req.HasField("retry_policy"):
+            started.retry_policy.CopyFrom(req.retry_policy)
+        if is_set(req.workflow_execution_timeout):
+            started.workflow_execution_expiration_time.FromDatetime(at + duration(req.workflow_execution_timeout))
+        ex.add_workflow_execution_started(started)
+        if req.signal_name:
+            ex.add_signal(req.signal_name, req.signal_input, req.identity, request_id)
+        ex.add_workflow_task_scheduled()
+        ex.add_workflow_timeouts(
+            duration(req.workflow_run_timeout) if is_set(req.workflow_run_timeout) else None,
+            duration(req.workflow_execution_timeout) if is_set(req.workflow_execution_timeout) else None,
+        )
+        return ex
