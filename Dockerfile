@@ -3,7 +3,7 @@ FROM python:3.11-slim
 
 WORKDIR /src
 COPY . .
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[server]'
 
 EXPOSE 7233
 CMD ["wf", "server", "start", "--db", "postgresql://wf:wf@postgres:5432/wf", "--ip", "0.0.0.0", "--port", "7233"]

@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 
 import asyncpg
-
-from server.app import asyncpg_dsn
+from wf.server.app import asyncpg_dsn
 
 SCHEMA = "wf_bench_scratch"
 

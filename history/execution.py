@@ -3,9 +3,9 @@
 The execution owns its transitions (Temporal's mutable-state style): each ``add_*`` method appends
 its event AND the task and timer rows that follow from it, so an operation or a command handler
 never appends a raw event nor edits the rows itself. :meth:`Execution.mutation` turns what one change
-gathered into one :class:`~history.store.Mutation` that the store writes in one transaction.
+gathered into one :class:`~wf.history.store.Mutation` that the store writes in one transaction.
 
-The transitions of activities live in :mod:`history.execution_activities` (a part of this class,
+The transitions of activities live in :mod:`wf.history.execution_activities` (a part of this class,
 split off only to keep each file readable).
 """
 
@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
+from wf.history.durations import duration
+from wf.history.errors import LimitExceeded
+from wf.history.execution_activities import ActivityTransitions, activity_timer_key
+from wf.history.limits import Limits
+from wf.history.store import ExecutionRecord, Mutation
+from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 
-from history.durations import duration
-from history.errors import LimitExceeded
-from history.execution_activities import ActivityTransitions, activity_timer_key
-from history.limits import Limits
-from history.store import ExecutionRecord, Mutation
-from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 from wf.v1 import common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:
-    from history.tasks import Handoff
+    from wf.history.tasks import Handoff
 
 RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
 H = history_pb2
@@ -76,7 +76,7 @@ class Execution(ActivityTransitions):
         self.closes = False
         self.changed = new
         # Callers that want a workflow task this change schedules on a given queue handed straight to
-        # them (an activity's worker, in its completion): see ``history.shortcuts``.
+        # them (an activity's worker, in its completion): see ``wf.history.shortcuts``.
         self._wanted_by: list[tuple[str, Handoff]] = []
         # The row of the workflow task this change scheduled, while nobody has started it.
         self._scheduled_workflow_task: TaskRow | None = None

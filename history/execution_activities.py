@@ -1,4 +1,4 @@
-"""The activity transitions of :class:`history.execution.Execution`.
+"""The activity transitions of :class:`wf.history.execution.Execution`.
 
 A part of ``Execution`` kept in its own file for size: every method appends its events and sets or
 drops the task and timer rows that follow, through the execution's own row helpers.
@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from history import retry
-from history.durations import duration, is_set
-from history.errors import NotFound
-from history.tasks import TaskKind, TaskRow, TimerKind
+from wf.history import retry
+from wf.history.durations import duration, is_set
+from wf.history.errors import NotFound
+from wf.history.tasks import TaskKind, TaskRow, TimerKind
+
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:
     from google.protobuf.timestamp_pb2 import Timestamp
-
-    from history.store import ExecutionRecord
+    from wf.history.store import ExecutionRecord
 
 H = history_pb2
 C = common_pb2

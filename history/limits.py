@@ -3,7 +3,7 @@ configurable value of wf is described.
 
 A configurable value is a dataclass field made with :func:`setting`: its default, its help text, the
 ``wf server`` flag and the ``WF_…`` environment variable that set it live in the field's metadata, in
-one place. ``wf server start`` and ``start-dev`` generate their options from it (``server.cli``), and an
+one place. ``wf server start`` and ``start-dev`` generate their options from it (``wf.server.cli``), and an
 error past a limit names the flag from it (:meth:`Limits.describe`), so the two cannot drift apart.
 """
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 
-from history.execution import StartedWorkflowTask
-from history.tokens import encode_token
+from wf.history.execution import StartedWorkflowTask
+from wf.history.tokens import encode_token
+
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from history.durations import duration, is_set
-from history.limits import MAX_DURATION_SECONDS
+from wf.history.durations import duration, is_set
+from wf.history.limits import MAX_DURATION_SECONDS
+
 from wf.v1 import common_pb2
 
 DEFAULT_INITIAL = timedelta(seconds=1)

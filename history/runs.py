@@ -1,12 +1,12 @@
 """The one path of a change of a run: load → apply → commit, shared by every operation.
 
 :class:`Runs` loads a run (from its record cache, or the database), applies an operation (a plain
-function of an :class:`~history.execution.Execution`) and commits what it changed as one statement
+function of an :class:`~wf.history.execution.Execution`) and commits what it changed as one statement
 guarded by the run's version. A version conflict (another server changed the run) reloads and applies
 the operation again. Operations on one run that queue up while a change commits are applied together
 and committed as one (group commit). After a commit it tells matching of new task rows, the timer
 processor of new timers, and wakes whoever waits for the run to change; the tasks the change started
-for waiting pollers (``history.shortcuts``, shortcut (a)) are handed over.
+for waiting pollers (``wf.history.shortcuts``, shortcut (a)) are handed over.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from history import shortcuts
-from history.errors import ConcurrentUpdate, HistoryError, NotFound, TaskGone
-from history.execution import Execution
-from history.limits import Limits
-from history.notify import Notifier
-from history.store import ExecutionRecord, Mutation, Store, WriteRejected
-from history.tasks import TaskRow
+from wf.history import shortcuts
+from wf.history.errors import ConcurrentUpdate, HistoryError, NotFound, TaskGone
+from wf.history.execution import Execution
+from wf.history.limits import Limits
+from wf.history.notify import Notifier
+from wf.history.store import ExecutionRecord, Mutation, Store, WriteRejected
+from wf.history.tasks import TaskRow
+
 from wf.v1 import history_pb2
 
 T = TypeVar("T")

@@ -1,11 +1,11 @@
 """The history service: every change of a run, and every read of one, as callers ask for them.
 
-A change of a run takes one path: :class:`~history.runs.Runs` loads the run, the operation applies
-itself through the :class:`~history.execution.Execution`'s transitions (each appends its events and
-its task and timer rows; the commands of a workflow task go through ``history.commands``), and
+A change of a run takes one path: :class:`~wf.history.runs.Runs` loads the run, the operation applies
+itself through the :class:`~wf.history.execution.Execution`'s transitions (each appends its events and
+its task and timer rows; the commands of a workflow task go through ``wf.history.commands``), and
 ``Runs`` commits the change as one statement guarded by the run's version. The operations live one
-module per kind of change in ``history.operations``; the round trips the server saves live in
-``history.shortcuts``. :class:`HistoryService` composes them and keeps the names callers use.
+module per kind of change in ``wf.history.operations``; the round trips the server saves live in
+``wf.history.shortcuts``. :class:`HistoryService` composes them and keeps the names callers use.
 """
 
 from __future__ import annotations
@@ -13,23 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from history.errors import TaskGone
-from history.limits import Limits
-from history.notify import Notifier
-from history.operations.activities import Activities
-from history.operations.queries import Queries
-from history.operations.reading import Reading
-from history.operations.signals import Signals
-from history.operations.start import Starts
-from history.operations.timers import Timers
-from history.operations.updates import Updates
-from history.operations.workflow_tasks import WorkflowTasks
-from history.responses import CompletionResult
-from history.runs import Runs
-from history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
-from history.store import ExecutionRecord, Store
-from history.tasks import TaskRow, TimerRow
-from history.tokens import decode_token, encode_token
+from wf.history.errors import TaskGone
+from wf.history.limits import Limits
+from wf.history.notify import Notifier
+from wf.history.operations.activities import Activities
+from wf.history.operations.queries import Queries
+from wf.history.operations.reading import Reading
+from wf.history.operations.signals import Signals
+from wf.history.operations.start import Starts
+from wf.history.operations.timers import Timers
+from wf.history.operations.updates import Updates
+from wf.history.operations.workflow_tasks import WorkflowTasks
+from wf.history.responses import CompletionResult
+from wf.history.runs import Runs
+from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
+from wf.history.store import ExecutionRecord, Store
+from wf.history.tasks import TaskRow, TimerRow
+from wf.history.tokens import decode_token, encode_token
+
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 C = common_pb2

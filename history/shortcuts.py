@@ -6,7 +6,7 @@ built from that. Three shortcuts cut it short without changing what the history 
 
 (a) **Started in the commit that creates it.** When a change schedules a task and a poller already
     waits for its queue in this process, the change starts it too (:func:`start_in_commit`, called by
-    :class:`history.runs.Runs` just before the write): no task row, no second commit, and the poller
+    :class:`wf.history.runs.Runs` just before the write): no task row, no second commit, and the poller
     gets the response once the commit is durable. Matching sets the poller aside for it
     (``Matcher.reserve``); if the commit fails the poller goes back to waiting; if the poller left
     meanwhile, matching hands the started task to the next poller (``_Queue.orphans``), or it times
@@ -27,7 +27,7 @@ built from that. Three shortcuts cut it short without changing what the history 
     (b). The execution knows which workflow task this change scheduled (``scheduled_workflow_task``);
     nothing relies on the order of its rows.
 
-Every shortcut hands its task over through one protocol, :class:`history.tasks.Handoff`: deliver the
+Every shortcut hands its task over through one protocol, :class:`wf.history.tasks.Handoff`: deliver the
 started task's response, fail, or release (nothing for you: poll on).
 """
 
@@ -41,16 +41,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
+from wf.history.execution import Execution, StartedWorkflowTask
+from wf.history.responses import CompletionResult, Events, started_activity_response, workflow_task_response
+from wf.history.tasks import Handoff, TaskRow
+from wf.history.tokens import run_key
 
-from history.execution import Execution, StartedWorkflowTask
-from history.responses import CompletionResult, Events, started_activity_response, workflow_task_response
-from history.tasks import Handoff, TaskRow
-from history.tokens import run_key
 from wf.v1 import command_pb2, common_pb2, internal_pb2, service_pb2
 
 if TYPE_CHECKING:
-    from history.operations.workflow_tasks import WorkflowTasks
-    from history.runs import Runs
+    from wf.history.operations.workflow_tasks import WorkflowTasks
+    from wf.history.runs import Runs
 
 C = common_pb2
 # Matching's waiting pollers: one set aside for a task, or None when nobody waits for its queue.

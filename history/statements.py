@@ -1,4 +1,4 @@
-"""The store's SQL statements, built from the Core tables in ``history.schema`` and compiled once.
+"""The store's SQL statements, built from the Core tables in ``wf.history.schema`` and compiled once.
 
 Each statement is a SQLAlchemy Core construct over the tables of the schema, so a statement can only
 name columns the schema has, and a column added to the schema (and its migration) is seen by every
@@ -45,8 +45,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGCompiler_asyncpg, PGDialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.expression import CTE, ClauseElement
-
-from history.schema import RUNNING, executions, history_events, queries, tasks, timers
+from wf.history.schema import RUNNING, executions, history_events, queries, tasks, timers
 
 # A pool or one of its connections: both run a statement the same way.
 Executor: TypeAlias = "asyncpg.Pool | asyncpg.Connection"

@@ -7,8 +7,8 @@ written only if that update happened. A change that claims a task or a fired tim
 the same statement and happens only if the row was still there, so a task or timer is claimed once
 across all server processes.
 
-The statements are built in ``history.statements`` from the SQLAlchemy Core tables of
-``history.schema`` (which changes only through migrations), compiled once, and run with asyncpg
+The statements are built in ``wf.history.statements`` from the SQLAlchemy Core tables of
+``wf.history.schema`` (which changes only through migrations), compiled once, and run with asyncpg
 directly: asyncpg prepares each once per connection. Callers here pass parameters by name.
 """
 
@@ -20,10 +20,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
-from history import statements as S
-from history.errors import ConcurrentUpdate
-from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+from wf.history import statements as S
+from wf.history.errors import ConcurrentUpdate
+from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 
 
 @dataclass(slots=True)
@@ -102,7 +101,7 @@ def _change(m: Mutation) -> dict[str, Any]:
 class Store:
     """wf's persistence: executions, history events, task rows and timer rows.
 
-    Every statement it runs is in :mod:`history.statements`, built from the schema's tables.
+    Every statement it runs is in :mod:`wf.history.statements`, built from the schema's tables.
     """
 
     def __init__(self, pool: asyncpg.Pool) -> None:

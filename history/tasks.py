@@ -63,7 +63,7 @@ class TimerRow:
 
 class Handoff(Protocol):
     """A poller waiting in this process, set aside for a task a change creates: the task is started
-    in that same commit (``history.shortcuts``), and the poller is handed the
+    in that same commit (``wf.history.shortcuts``), and the poller is handed the
     started task's response, with no task row and no second commit."""
 
     identity: str

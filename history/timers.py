@@ -16,9 +16,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-
-from history.service import HistoryService
-from history.tasks import TimerRow
+from wf.history.service import HistoryService
+from wf.history.tasks import TimerRow
 
 log = logging.getLogger(__name__)
 

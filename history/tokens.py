@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from history.errors import InvalidArgument
+from wf.history.errors import InvalidArgument
+
 from wf.v1 import internal_pb2
 
 

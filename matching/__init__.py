@@ -1,5 +1,5 @@
 """Task queues: long-poll dispatch of workflow and activity tasks to workers."""
 
-from matching.matcher import Matcher, PollerInfo
+from wf.matching.matcher import Matcher, PollerInfo
 
 __all__ = ["Matcher", "PollerInfo"]

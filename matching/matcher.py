@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from google.protobuf.message import Message
-
-from history.errors import TaskGone
-from history.notify import Notifier
-from history.store import Store
-from history.tasks import Handoff, TaskKind, TaskRow
+from wf.history.errors import TaskGone
+from wf.history.notify import Notifier
+from wf.history.store import Store
+from wf.history.tasks import Handoff, TaskKind, TaskRow
 
 R = TypeVar("R")
 log = logging.getLogger(__name__)
@@ -184,7 +183,7 @@ class Matcher:
 
     def reserve(self, task: TaskRow) -> Handoff | None:
         """Set aside a poller waiting here for ``task``'s queue, for history to start the task in the
-        change that creates it (``history.shortcuts``, shortcut (a)); None when no poller waits."""
+        change that creates it (``wf.history.shortcuts``, shortcut (a)); None when no poller waits."""
         q = self._queues.get((task.namespace, task.task_queue, task.kind))
         waiter = _next_waiter(q) if q is not None and not self._closing else None
         if waiter is not None:

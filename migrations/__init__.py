@@ -1,6 +1,6 @@
 """Alembic environment and versions: the only place wf's schema changes.
 
-Run them with ``wf db migrate --db URL`` (or :func:`migrations.upgrade`). Versions are forward-only.
+Run them with ``wf db migrate --db URL`` (or :func:`wf.migrations.upgrade`). Versions are forward-only.
 """
 
 from __future__ import annotations

@@ -9,16 +9,16 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import grpc
+from wf.history.notify import Notifier
+from wf.history.service import HistoryService
+from wf.history.store import Store
+from wf.history.timers import TimerProcessor
+from wf.matching import Matcher
+from wf.server.checks import RequestChecks
+from wf.server.config import ServerConfig
+from wf.server.frontend import WorkflowService
+from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, unary_methods
 
-from history.notify import Notifier
-from history.service import HistoryService
-from history.store import Store
-from history.timers import TimerProcessor
-from matching import Matcher
-from server.checks import RequestChecks
-from server.config import ServerConfig
-from server.frontend import WorkflowService
-from server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, unary_methods
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)

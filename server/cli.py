@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
 import click
-
-from history.limits import Limits, Setting, settings
-from server.config import ServerConfig
+from wf.history.limits import Limits, Setting, settings
+from wf.server.config import ServerConfig
 
 log = logging.getLogger("wf.server")
 
@@ -119,7 +118,7 @@ def _setup_logging() -> None:
 
 
 async def _serve(config: ServerConfig, *, banner: str) -> None:
-    from server.app import Server
+    from wf.server.app import Server
 
     server = Server(config)
     await server.start()
@@ -144,7 +143,7 @@ def server_group() -> None:
 @_config_options(skip=frozenset({"db_url"}))
 def start_dev(data_dir: Path | None, **opts: Any) -> None:
     """Start a server on an embedded PostgreSQL; Ctrl-C stops both, data is kept for the next start."""
-    from server.embedded import EmbeddedPostgres
+    from wf.server.embedded import EmbeddedPostgres
 
     _setup_logging()
     data_dir = (data_dir or _default_data_dir()).expanduser().resolve()
@@ -160,8 +159,7 @@ def start_dev(data_dir: Path | None, **opts: Any) -> None:
 
 
 async def _prepare_embedded(pg: object, url: str) -> None:
-    import migrations
-
+    from wf import migrations
     await pg.ensure_database()  # type: ignore[attr-defined]
     await asyncio.to_thread(migrations.upgrade, url)
 
@@ -193,8 +191,7 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 
 def _migrate(db_url: str) -> None:
-    import migrations
-
+    from wf import migrations
     try:
         migrations.upgrade(db_url)
     except ValueError as exc:

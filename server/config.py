@@ -1,15 +1,15 @@
 """Configuration of one ``wf server`` process.
 
-Each field is described once, with :func:`history.limits.setting`: its default, help, flag and
+Each field is described once, with :func:`wf.history.limits.setting`: its default, help, flag and
 ``WF_…`` environment variable. ``wf server start`` and ``start-dev`` generate their options from these
-descriptions and from those of :class:`history.limits.Limits` (see ``server.cli``).
+descriptions and from those of :class:`wf.history.limits.Limits` (see ``wf.server.cli``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from history.limits import Limits, required_setting, setting
+from wf.history.limits import Limits, required_setting, setting
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The gRPC frontend: one handler per WorkflowService method, handing the work to history or matching.
 
 Calls reach these handlers through the call pipeline (``server/pipeline.py``), whichever transport
-carried them: a handler gets a validated request and the :class:`~server.pipeline.Call`, and raises
+carried them: a handler gets a validated request and the :class:`~wf.server.pipeline.Call`, and raises
 history's domain errors, which the pipeline maps to gRPC statuses (InvalidArgument →
 INVALID_ARGUMENT, NotFound → NOT_FOUND, AlreadyExists → ALREADY_EXISTS, FailedPrecondition →
 FAILED_PRECONDITION, LimitExceeded → RESOURCE_EXHAUSTED, an unreachable database → UNAVAILABLE).
@@ -17,15 +17,15 @@ from datetime import UTC
 from typing import Any, TypeVar
 
 import grpc
+from wf.history import errors
+from wf.history.service import Ahead, HistoryService, TaskGone, decode_token
+from wf.history.tasks import TaskKind, TaskRow
+from wf.matching import Matcher
+from wf.server.checks import sticky_timeout
+from wf.server.config import ServerConfig
+from wf.server.multiplex import Multiplexer
+from wf.server.pipeline import Call, Pipeline
 
-from history import errors
-from history.service import Ahead, HistoryService, TaskGone, decode_token
-from history.tasks import TaskKind, TaskRow
-from matching import Matcher
-from server.checks import sticky_timeout
-from server.config import ServerConfig
-from server.multiplex import Multiplexer
-from server.pipeline import Call, Pipeline
 from wf.v1 import common_pb2, service_pb2
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 def rpc(method: Handler) -> Handler:
     """Marks the handler of the WorkflowService method of the same name.
 
-    A handler takes the decoded request and the :class:`~server.pipeline.Call`, and runs as the last
+    A handler takes the decoded request and the :class:`~wf.server.pipeline.Call`, and runs as the last
     link of the call pipeline (``server/pipeline.py``): by then the request is validated (by its
     check in ``server/checks.py``) and authorized, and whatever it raises is mapped to a status there.
     """
@@ -142,7 +142,7 @@ class WorkflowService:
     async def GetSystemInfo(
         self, request: service_pb2.GetSystemInfoRequest, call: Call
     ) -> service_pb2.GetSystemInfoResponse:
-        from server import __version__
+        from wf.server import __version__
 
         return service_pb2.GetSystemInfoResponse(server_version=__version__)
 

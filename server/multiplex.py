@@ -6,7 +6,7 @@ quarter of that, and one message carries as many calls (or answers) as are ready
 client sends its calls on one stream, and each runs through the very pipeline its own RPC would
 (``server/pipeline.py``): the same validation, authorization, spans, metrics, handler and statuses.
 This module only does what is the transport's own: it decodes each call, builds its
-:class:`~server.pipeline.Call` (with the stream's metadata), runs the calls concurrently, and
+:class:`~wf.server.pipeline.Call` (with the stream's metadata), runs the calls concurrently, and
 sends their answers as they finish, several to a message.
 
 A call ends like its RPC would: it is cancelled when the caller cancels it (a ``cancel`` message),
@@ -25,8 +25,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from wf.server.pipeline import MULTIPLEX, Call, CallError, Pipeline
 
-from server.pipeline import MULTIPLEX, Call, CallError, Pipeline
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)

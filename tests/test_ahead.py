@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from wf.server.app import Server
 
 from bench.rpcs import count_rpcs
-from server.app import Server
 from tests.helpers import (
     Stub,
     complete_workflow,

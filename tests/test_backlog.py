@@ -11,10 +11,11 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from history.notify import Notifier
-from history.tasks import TaskKind, TaskRow
-from history.timers import TimerProcessor
-from server.app import Server, asyncpg_dsn
+from wf.history.notify import Notifier
+from wf.history.tasks import TaskKind, TaskRow
+from wf.history.timers import TimerProcessor
+from wf.server.app import Server, asyncpg_dsn
+
 from tests.helpers import (
     Stub,
     assert_eventually,
@@ -91,8 +92,7 @@ async def test_a_backlog_committed_here_is_handed_out_in_order_once_each_without
 async def test_a_backlog_larger_than_the_memory_bound_is_read_from_the_table(
     server: Server, stub: Stub, task_queue: str, monkeypatch: Any
 ) -> None:
-    import matching.matcher as matcher_module
-
+    import wf.matching.matcher as matcher_module
     monkeypatch.setattr(matcher_module, "BUFFER_MAX", 5)
     ids = [new_id() for _ in range(23)]
     await asyncio.gather(*(stub.StartWorkflowExecution(start_request(wid, task_queue), timeout=10) for wid in ids))
@@ -107,8 +107,7 @@ async def test_a_backlog_larger_than_the_memory_bound_is_read_from_the_table(
 async def test_a_queue_nobody_polls_is_forgotten_and_its_tasks_are_still_handed_out(
     server: Server, stub: Stub, task_queue: str, monkeypatch: Any
 ) -> None:
-    import matching.matcher as matcher_module
-
+    import wf.matching.matcher as matcher_module
     matcher = server.matcher
     assert matcher is not None
     monkeypatch.setattr(matcher_module, "QUEUE_IDLE", 0.5)

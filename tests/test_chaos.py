@@ -26,8 +26,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from wf.server.app import asyncpg_dsn
 
-from server.app import asyncpg_dsn
 from tests.chaos_worker import STEPS, Mixed, expected
 from tests.helpers import ServerProcess, assert_eventually, free_port, wf_server_process
 from wf.v1 import history_pb2

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from wf.history import commands
+from wf.history.execution import Execution
+from wf.history.limits import Limits
+from wf.history.responses import CompletionResult
+from wf.history.store import ExecutionRecord
+from wf.history.tasks import TaskKind, TimerKind
 
-from history import commands
-from history.execution import Execution
-from history.limits import Limits
-from history.responses import CompletionResult
-from history.store import ExecutionRecord
-from history.tasks import TaskKind, TimerKind
 from tests.helpers import (
     Stub,
     complete_workflow,

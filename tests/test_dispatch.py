@@ -14,12 +14,12 @@ from datetime import timedelta
 
 import asyncpg
 import grpc
+from wf.history.errors import FailedPrecondition
+from wf.history.execution import Execution
+from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+from wf.matching import Matcher
+from wf.server.app import Server
 
-from history.errors import FailedPrecondition
-from history.execution import Execution
-from history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
-from matching import Matcher
-from server.app import Server
 from tests.helpers import (
     Stub,
     assert_eventually,

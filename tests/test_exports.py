@@ -135,4 +135,4 @@ def test_workflow_functions_refuse_outside_a_workflow() -> None:
 def test_testing_exports() -> None:
     from worker_sdk import testing
 
-    assert set(testing.__all__) == {"Replayer", "ReplayResult"}
+    assert set(testing.__all__) == {"Replayer", "ReplayResult", "WorkflowEnvironment"}

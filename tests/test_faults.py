@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from wf.server.app import Server
 
-from server.app import Server
 from tests.fault_worker import Steps, expected
 from tests.helpers import assert_eventually, free_port, wait_until_serving, wf_executable, wf_server_process
 from wf.v1 import history_pb2, service_pb2
@@ -188,7 +188,7 @@ async def test_start_dev_survives_sigkill_and_stops_cleanly(tmp_path_factory: py
             proc.kill()
             await asyncio.to_thread(proc.wait)
         if _postgres_running(data_dir / "pgdata"):
-            from server.embedded import EmbeddedPostgres
+            from wf.server.embedded import EmbeddedPostgres
 
             pg = EmbeddedPostgres(data_dir)
             pg.start()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from wf.server.app import Server
 
-from server.app import Server
 from tests.helpers import assert_eventually, new_id
 from worker_sdk import Client, Worker, activity
 

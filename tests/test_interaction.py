@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from wf.server.app import Server
 
-from server.app import Server
 from tests.helpers import assert_eventually
 from wf.v1 import history_pb2
 from worker_sdk import (
@@ -420,7 +420,7 @@ def test_async_query_handlers_are_refused() -> None:
 
 
 async def test_query_reaches_a_worker_polling_another_server(db_url: str, client: Client, task_queue: str) -> None:
-    from server.config import ServerConfig
+    from wf.server.config import ServerConfig
 
     other = Server(ServerConfig(db_url=db_url, port=0))
     await other.start()

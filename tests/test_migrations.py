@@ -1,4 +1,4 @@
-"""Migrations take an empty database to exactly the schema ``history.schema`` describes, and no further.
+"""Migrations take an empty database to exactly the schema ``wf.history.schema`` describes, and no further.
 
 Each test migrates a database of its own, created empty on the session's PostgreSQL.
 """
@@ -21,11 +21,11 @@ from sqlalchemy import Column, Index, MetaData, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from wf.history.schema import metadata
+from wf.server.app import asyncpg_dsn
 
-import migrations
-from history.schema import metadata
-from server.app import asyncpg_dsn
 from tests.helpers import wf_executable
+from wf import migrations
 
 Schema = dict[str, dict[str, Any]]
 PG = postgresql.dialect()
@@ -95,7 +95,7 @@ def _default(column: Column[Any]) -> str | None:
 
 
 def declared_schema(md: MetaData) -> Schema:
-    """What ``history.schema`` says the database holds."""
+    """What ``wf.history.schema`` says the database holds."""
     schema: Schema = {}
     for table in md.sorted_tables:
         schema[table.name] = {

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 import pytest_asyncio
+from wf.server.app import Server
+from wf.server.config import ServerConfig
 
-from server.app import Server
-from server.config import ServerConfig
 from tests.helpers import (
     Deliveries,
     Stub,

@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from wf.server.app import Server
+from wf.server.config import ServerConfig
+from wf.server.frontend import WorkflowService
 
-from server.app import Server
-from server.config import ServerConfig
-from server.frontend import WorkflowService
 from tests.helpers import (
     Stub,
     assert_eventually,

@@ -54,7 +54,7 @@ def test_docker_compose_runs_wf_server_start_on_postgres() -> None:
 def test_dockerfile_installs_the_package_and_starts_the_same_server() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in dockerfile
-    assert re.search(r"^RUN pip install .*\.$", dockerfile, re.MULTILINE)
+    assert re.search(r"^RUN pip install .* '\.\[server\]'$", dockerfile, re.MULTILINE)
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
     assert cmd, "the Dockerfile has no CMD"
     assert " ".join(json.loads(cmd.group(1))) == WF_START

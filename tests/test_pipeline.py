@@ -17,10 +17,10 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from wf.server.app import Server
+from wf.server.config import ServerConfig
+from wf.server.pipeline import Call, CallError, CallHandler, Interceptor, Telemetry
 
-from server.app import Server
-from server.config import ServerConfig
-from server.pipeline import Call, CallError, CallHandler, Interceptor, Telemetry
 from tests.helpers import assert_eventually, events_of, fetch_history, new_id, rpc_error, start_request
 from tests.test_cli import wf
 from wf.v1 import service_pb2, service_pb2_grpc

@@ -26,7 +26,7 @@ from worker_sdk.errors import NondeterminismError
 from worker_sdk.testing import Replayer, ReplayResult
 
 if TYPE_CHECKING:
-    from server.app import Server
+    from wf.server.app import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = Path(__file__).resolve().parent / "histories"

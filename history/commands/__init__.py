@@ -3,7 +3,7 @@
 
 Adding a command: its proto messages (``proto/wf/v1/command.proto``, and its event in
 ``history.proto``); the execution's transition that appends its event and rows
-(``history/execution.py``); one module here with a :class:`~history.commands.base.CommandHandler`
+(``history/execution.py``); one module here with a :class:`~wf.history.commands.base.CommandHandler`
 subclass; and one line in ``HANDLERS`` below. Nothing else on the server names command kinds.
 """
 
@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from history.commands.base import Applying, Batch, CommandHandler
-from history.commands.cancel_timer import CancelTimer
-from history.commands.cancel_workflow import CancelWorkflow
-from history.commands.complete_workflow import CompleteWorkflow
-from history.commands.fail_workflow import FailWorkflow
-from history.commands.record_marker import RecordMarker
-from history.commands.request_cancel_activity import RequestCancelActivity
-from history.commands.schedule_activity import ScheduleActivity
-from history.commands.start_timer import StartTimer
-from history.execution import Execution
+from wf.history.commands.base import Applying, Batch, CommandHandler
+from wf.history.commands.cancel_timer import CancelTimer
+from wf.history.commands.cancel_workflow import CancelWorkflow
+from wf.history.commands.complete_workflow import CompleteWorkflow
+from wf.history.commands.fail_workflow import FailWorkflow
+from wf.history.commands.record_marker import RecordMarker
+from wf.history.commands.request_cancel_activity import RequestCancelActivity
+from wf.history.commands.schedule_activity import ScheduleActivity
+from wf.history.commands.start_timer import StartTimer
+from wf.history.execution import Execution
+
 from wf.v1 import command_pb2
 
 HANDLERS: dict[str, CommandHandler[Any]] = {

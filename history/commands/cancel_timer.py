@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from history.commands.base import Applying, Batch, CommandHandler
-from history.execution import Execution
+from wf.history.commands.base import Applying, Batch, CommandHandler
+from wf.history.execution import Execution
+
 from wf.v1 import command_pb2
 
 Attrs = command_pb2.CancelTimerCommandAttributes

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from history import retry
-from history.commands.base import Applying, Batch, CommandHandler, duration_problem
-from history.durations import is_set
-from history.execution import Execution
-from history.limits import id_length
+from wf.history import retry
+from wf.history.commands.base import Applying, Batch, CommandHandler, duration_problem
+from wf.history.durations import is_set
+from wf.history.execution import Execution
+from wf.history.limits import id_length
+
 from wf.v1 import command_pb2
 
 Attrs = command_pb2.ScheduleActivityTaskCommandAttributes

@@ -3,13 +3,14 @@ cancellations as workers report them."""
 
 from __future__ import annotations
 
-from history import shortcuts
-from history.errors import NotFound, TaskGone
-from history.execution import Execution
-from history.responses import started_activity_response
-from history.runs import Runs
-from history.tasks import TaskRow
-from history.tokens import run_key
+from wf.history import shortcuts
+from wf.history.errors import NotFound, TaskGone
+from wf.history.execution import Execution
+from wf.history.responses import started_activity_response
+from wf.history.runs import Runs
+from wf.history.tasks import TaskRow
+from wf.history.tokens import run_key
+
 from wf.v1 import common_pb2, internal_pb2, service_pb2
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from history.errors import DeadlineExceeded, InvalidArgument, NotFound, QueryFailed, TaskGone
-from history.runs import Runs
-from history.tasks import TaskKind, TaskRow
-from history.tokens import encode_token
+from wf.history.errors import DeadlineExceeded, InvalidArgument, NotFound, QueryFailed, TaskGone
+from wf.history.runs import Runs
+from wf.history.tasks import TaskKind, TaskRow
+from wf.history.tokens import encode_token
+
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from history.errors import FailedPrecondition
-from history.execution import RUNNING, Execution
-from history.runs import Runs
-from history.store import ExecutionRecord
+from wf.history.errors import FailedPrecondition
+from wf.history.execution import RUNNING, Execution
+from wf.history.runs import Runs
+from wf.history.store import ExecutionRecord
+
 from wf.v1 import common_pb2, service_pb2
 
 

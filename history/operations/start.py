@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from history.durations import duration, is_set
-from history.errors import AlreadyExists, ConcurrentUpdate, FailedPrecondition
-from history.execution import RUNNING, Execution
-from history.operations.signals import Signals
-from history.runs import Runs, now
-from history.store import ExecutionRecord, WriteRejected
+from wf.history.durations import duration, is_set
+from wf.history.errors import AlreadyExists, ConcurrentUpdate, FailedPrecondition
+from wf.history.execution import RUNNING, Execution
+from wf.history.operations.signals import Signals
+from wf.history.runs import Runs, now
+from wf.history.store import ExecutionRecord, WriteRejected
+
 from wf.v1 import common_pb2, history_pb2, service_pb2
 
 H = history_pb2

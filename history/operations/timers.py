@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from history.errors import NotFound, TaskGone
-from history.execution import USER_TIMER_PREFIX, Execution
-from history.execution_activities import timeout_failure
-from history.runs import Runs
-from history.tasks import TimerKind, TimerRow
+from wf.history.errors import NotFound, TaskGone
+from wf.history.execution import USER_TIMER_PREFIX, Execution
+from wf.history.execution_activities import timeout_failure
+from wf.history.runs import Runs
+from wf.history.tasks import TimerKind, TimerRow
+
 from wf.v1 import common_pb2
 
 C = common_pb2

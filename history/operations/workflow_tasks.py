@@ -1,5 +1,5 @@
 """Workflow tasks: starting them for pollers, and completing or failing them with the worker's
-commands (validated and applied by ``history.commands``)."""
+commands (validated and applied by ``wf.history.commands``)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from google.protobuf.message import Message
+from wf.history import commands
+from wf.history.errors import NotFound, TaskGone
+from wf.history.execution import Execution, StartedWorkflowTask
+from wf.history.operations.updates import apply_update_responses
+from wf.history.responses import CompletionResult, activity_task_response, workflow_task_response
+from wf.history.runs import Runs
+from wf.history.tasks import TaskRow
+from wf.history.tokens import run_key
 
-from history import commands
-from history.errors import NotFound, TaskGone
-from history.execution import Execution, StartedWorkflowTask
-from history.operations.updates import apply_update_responses
-from history.responses import CompletionResult, activity_task_response, workflow_task_response
-from history.runs import Runs
-from history.tasks import TaskRow
-from history.tokens import run_key
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2

@@ -12,9 +12,12 @@ from typing import Any
 
 import click
 
+# What `wf server` and `wf db` need beyond the SDK (the `server` extra); looked for before they load.
+_SERVER_NEEDS = ("asyncpg", "sqlalchemy", "alembic")
+
 _LAZY = {
-    "server": ("server.cli", "server_group"),
-    "db": ("server.cli", "db_group"),
+    "server": ("wf.server.cli", "server_group"),
+    "db": ("wf.server.cli", "db_group"),
 }
 
 
@@ -26,16 +29,18 @@ class _Root(click.Group):
         if name in _LAZY:
             module, attr = _LAZY[name]
             try:
+                for needed in _SERVER_NEEDS:
+                    importlib.import_module(needed)
                 return getattr(importlib.import_module(module), attr)
             except ImportError as exc:
                 raise click.ClickException(
-                    f"`wf {name}` needs the wf server installed (pip install wf-server): {exc}"
+                    f"`wf {name}` needs the wf server installed (pip install 'wf-workflows[server]'): {exc}"
                 ) from exc
         return super().get_command(ctx, name)
 
 
 @click.group(cls=_Root)
-@click.version_option(package_name="wf-server", prog_name="wf")
+@click.version_option(package_name="wf-workflows", prog_name="wf")
 def main() -> None:
     """wf: durable workflows for Python on PostgreSQL."""
 
