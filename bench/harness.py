@@ -137,9 +137,8 @@ class Database:
 @asynccontextmanager
 async def database(db_url: str | None, workdir: Path) -> AsyncIterator[Database]:
     """A migrated wf database: ``db_url``, or an embedded PostgreSQL under ``workdir`` (stopped after)."""
-    from wf.server.embedded import EmbeddedPostgres
-
     from wf import migrations
+    from wf.server.embedded import EmbeddedPostgres
 
     if db_url:
         log.info("migrating %s", db_url)

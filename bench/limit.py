@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import asyncpg
+
 from wf.server.app import asyncpg_dsn
 
 SCHEMA = "wf_bench_scratch"

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from wf.history.durations import duration
 from wf.history.errors import LimitExceeded
 from wf.history.execution_activities import ActivityTransitions, activity_timer_key
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
-
 from wf.v1 import common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:

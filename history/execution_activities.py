@@ -13,11 +13,11 @@ from wf.history import retry
 from wf.history.durations import duration, is_set
 from wf.history.errors import NotFound
 from wf.history.tasks import TaskKind, TaskRow, TimerKind
-
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:
     from google.protobuf.timestamp_pb2 import Timestamp
+
     from wf.history.store import ExecutionRecord
 
 H = history_pb2

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from wf.history.execution import StartedWorkflowTask
 from wf.history.tokens import encode_token
-
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from wf.history.durations import duration, is_set
 from wf.history.limits import MAX_DURATION_SECONDS
-
 from wf.v1 import common_pb2
 
 DEFAULT_INITIAL = timedelta(seconds=1)

@@ -26,7 +26,6 @@ from wf.history.limits import Limits
 from wf.history.notify import Notifier
 from wf.history.store import ExecutionRecord, Mutation, Store, WriteRejected
 from wf.history.tasks import TaskRow
-
 from wf.v1 import history_pb2
 
 T = TypeVar("T")

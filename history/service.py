@@ -30,7 +30,6 @@ from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
 from wf.history.store import ExecutionRecord, Store
 from wf.history.tasks import TaskRow, TimerRow
 from wf.history.tokens import decode_token, encode_token
-
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 C = common_pb2

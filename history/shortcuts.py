@@ -41,11 +41,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
+
 from wf.history.execution import Execution, StartedWorkflowTask
 from wf.history.responses import CompletionResult, Events, started_activity_response, workflow_task_response
 from wf.history.tasks import Handoff, TaskRow
 from wf.history.tokens import run_key
-
 from wf.v1 import command_pb2, common_pb2, internal_pb2, service_pb2
 
 if TYPE_CHECKING:

@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGCompiler_asyncpg, PGDialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.expression import CTE, ClauseElement
+
 from wf.history.schema import RUNNING, executions, history_events, queries, tasks, timers
 
 # A pool or one of its connections: both run a statement the same way.

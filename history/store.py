@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from wf.history import statements as S
 from wf.history.errors import ConcurrentUpdate
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow

@@ -16,6 +16,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+
 from wf.history.service import HistoryService
 from wf.history.tasks import TimerRow
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from wf.history.errors import InvalidArgument
-
 from wf.v1 import internal_pb2
 
 

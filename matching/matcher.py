@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from google.protobuf.message import Message
+
 from wf.history.errors import TaskGone
 from wf.history.notify import Notifier
 from wf.history.store import Store

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import grpc
+
 from wf.history.notify import Notifier
 from wf.history.service import HistoryService
 from wf.history.store import Store
@@ -18,7 +19,6 @@ from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
 from wf.server.frontend import WorkflowService
 from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, unary_methods
-
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)

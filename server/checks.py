@@ -15,9 +15,9 @@ from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from wf.history import errors, retry
 from wf.history.limits import MAX_DURATION_SECONDS, Limits, id_length
-
 from wf.v1 import common_pb2, service_pb2
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
 import click
+
 from wf.history.limits import Limits, Setting, settings
 from wf.server.config import ServerConfig
 

@@ -17,6 +17,7 @@ from datetime import UTC
 from typing import Any, TypeVar
 
 import grpc
+
 from wf.history import errors
 from wf.history.service import Ahead, HistoryService, TaskGone, decode_token
 from wf.history.tasks import TaskKind, TaskRow
@@ -25,7 +26,6 @@ from wf.server.checks import sticky_timeout
 from wf.server.config import ServerConfig
 from wf.server.multiplex import Multiplexer
 from wf.server.pipeline import Call, Pipeline
-
 from wf.v1 import common_pb2, service_pb2
 
 log = logging.getLogger(__name__)

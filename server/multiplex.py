@@ -25,8 +25,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-from wf.server.pipeline import MULTIPLEX, Call, CallError, Pipeline
 
+from wf.server.pipeline import MULTIPLEX, Call, CallError, Pipeline
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)

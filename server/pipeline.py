@@ -34,8 +34,8 @@ from typing import Any, Final
 import asyncpg
 import grpc
 from opentelemetry import metrics, trace
-from wf.history import errors
 
+from wf.history import errors
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ from pathlib import Path  # noqa: E402
 import grpc  # noqa: E402
 import pytest  # noqa: E402
 import pytest_asyncio  # noqa: E402
+
+from wf import migrations  # noqa: E402
 from wf.server.app import Server  # noqa: E402
 from wf.server.config import ServerConfig  # noqa: E402
 from wf.server.embedded import EmbeddedPostgres  # noqa: E402
-
-from wf import migrations  # noqa: E402
 from wf.v1 import service_pb2_grpc  # noqa: E402
 from worker_sdk import Client  # noqa: E402
 

@@ -28,9 +28,9 @@ from typing import Any, TypeVar
 import asyncpg
 import grpc
 from google.protobuf.duration_pb2 import Duration
+
 from wf.history.tasks import TaskKind
 from wf.server.app import Server
-
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2, service_pb2_grpc
 
 T = TypeVar("T")

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from wf.server.app import Server
 
 from bench.rpcs import count_rpcs
 from tests.helpers import (
@@ -33,6 +32,7 @@ from tests.helpers import (
     start_request,
     task_rows,
 )
+from wf.server.app import Server
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
 from worker_sdk import Client, Worker, WorkflowHandle, activity, workflow
 from worker_sdk._activation import ResolveActivity

@@ -11,11 +11,6 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from wf.history.notify import Notifier
-from wf.history.tasks import TaskKind, TaskRow
-from wf.history.timers import TimerProcessor
-from wf.server.app import Server, asyncpg_dsn
-
 from tests.helpers import (
     Stub,
     assert_eventually,
@@ -30,6 +25,10 @@ from tests.helpers import (
     poll_workflow_task,
     start_request,
 )
+from wf.history.notify import Notifier
+from wf.history.tasks import TaskKind, TaskRow
+from wf.history.timers import TimerProcessor
+from wf.server.app import Server, asyncpg_dsn
 from wf.v1 import command_pb2, common_pb2, service_pb2
 
 NS = "default"

@@ -26,10 +26,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from wf.server.app import asyncpg_dsn
 
 from tests.chaos_worker import STEPS, Mixed, expected
 from tests.helpers import ServerProcess, assert_eventually, free_port, wf_server_process
+from wf.server.app import asyncpg_dsn
 from wf.v1 import history_pb2
 from worker_sdk import Client, WorkflowHandle
 from worker_sdk.errors import RPCError

@@ -21,9 +21,9 @@ import grpc
 import pytest
 import pytest_asyncio
 from google.protobuf import json_format
-from wf.server.app import Server
 
 from tests.helpers import assert_eventually, free_port, wf_server_process
+from wf.server.app import Server
 from wf.v1 import history_pb2
 from worker_sdk import Client, Worker, activity, workflow
 from worker_sdk.errors import ApplicationError, RPCError

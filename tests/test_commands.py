@@ -12,12 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from wf.history import commands
-from wf.history.execution import Execution
-from wf.history.limits import Limits
-from wf.history.responses import CompletionResult
-from wf.history.store import ExecutionRecord
-from wf.history.tasks import TaskKind, TimerKind
 
 from tests.helpers import (
     Stub,
@@ -33,6 +27,12 @@ from tests.helpers import (
     schedule_activity,
     start_request,
 )
+from wf.history import commands
+from wf.history.execution import Execution
+from wf.history.limits import Limits
+from wf.history.responses import CompletionResult
+from wf.history.store import ExecutionRecord
+from wf.history.tasks import TaskKind, TimerKind
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
 
 S = service_pb2

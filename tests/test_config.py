@@ -12,11 +12,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+
+from tests.helpers import new_id, rpc_error, start_request, wf_executable, wf_server_process
 from wf.history.limits import Limits, settings
 from wf.server.cli import config_from_options, start, start_dev
 from wf.server.config import ServerConfig
-
-from tests.helpers import new_id, rpc_error, start_request, wf_executable, wf_server_process
 from wf.v1 import service_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,11 +14,6 @@ from datetime import timedelta
 
 import asyncpg
 import grpc
-from wf.history.errors import FailedPrecondition
-from wf.history.execution import Execution
-from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
-from wf.matching import Matcher
-from wf.server.app import Server
 
 from tests.helpers import (
     Stub,
@@ -40,6 +35,11 @@ from tests.helpers import (
     task_rows,
     waiting_polls,
 )
+from wf.history.errors import FailedPrecondition
+from wf.history.execution import Execution
+from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+from wf.matching import Matcher
+from wf.server.app import Server
 from wf.v1 import common_pb2, service_pb2
 
 S = service_pb2

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from wf.server.app import Server
 
 from tests.fault_worker import Steps, expected
 from tests.helpers import assert_eventually, free_port, wait_until_serving, wf_executable, wf_server_process
+from wf.server.app import Server
 from wf.v1 import history_pb2, service_pb2
 from worker_sdk import Client, WorkflowHandle, WorkflowHistory
 

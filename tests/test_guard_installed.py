@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from wf.server.app import Server
 
 from tests.helpers import assert_eventually, new_id
+from wf.server.app import Server
 from worker_sdk import Client, Worker, activity
 
 _WORKFLOWS = '''

@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from wf.server.app import Server
 
 from tests.helpers import assert_eventually
+from wf.server.app import Server
 from wf.v1 import history_pb2
 from worker_sdk import (
     Client,

@@ -21,11 +21,11 @@ from sqlalchemy import Column, Index, MetaData, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-from wf.history.schema import metadata
-from wf.server.app import asyncpg_dsn
 
 from tests.helpers import wf_executable
 from wf import migrations
+from wf.history.schema import metadata
+from wf.server.app import asyncpg_dsn
 
 Schema = dict[str, dict[str, Any]]
 PG = postgresql.dialect()

@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 import pytest_asyncio
-from wf.server.app import Server
-from wf.server.config import ServerConfig
 
 from tests.helpers import (
     Deliveries,
@@ -38,6 +36,8 @@ from tests.helpers import (
     start_request,
     wf_server_process,
 )
+from wf.server.app import Server
+from wf.server.config import ServerConfig
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2, service_pb2_grpc
 
 C = common_pb2

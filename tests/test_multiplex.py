@@ -13,9 +13,6 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from wf.server.app import Server
-from wf.server.config import ServerConfig
-from wf.server.frontend import WorkflowService
 
 from tests.helpers import (
     Stub,
@@ -29,6 +26,9 @@ from tests.helpers import (
     start_request,
     waiting_polls,
 )
+from wf.server.app import Server
+from wf.server.config import ServerConfig
+from wf.server.frontend import WorkflowService
 from wf.v1 import service_pb2, service_pb2_grpc
 from worker_sdk import Client
 

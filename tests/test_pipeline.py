@@ -17,12 +17,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from wf.server.app import Server
-from wf.server.config import ServerConfig
-from wf.server.pipeline import Call, CallError, CallHandler, Interceptor, Telemetry
 
 from tests.helpers import assert_eventually, events_of, fetch_history, new_id, rpc_error, start_request
 from tests.test_cli import wf
+from wf.server.app import Server
+from wf.server.config import ServerConfig
+from wf.server.pipeline import Call, CallError, CallHandler, Interceptor, Telemetry
 from wf.v1 import service_pb2, service_pb2_grpc
 from worker_sdk import Client, Worker, workflow
 from worker_sdk.errors import RPCError, WorkflowQueryFailedError

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from wf.history.errors import InvalidArgument
 from wf.history.schema import RUNNING, executions
 from wf.server.frontend import parse_list_query
-
 from wf.v1 import common_pb2
 from worker_sdk import WorkflowExecutionStatus
 

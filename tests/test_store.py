@@ -14,13 +14,13 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy import Column, MetaData, Table, Text, select
+
 from wf.history import statements as S
 from wf.history.errors import ConcurrentUpdate
 from wf.history.schema import executions, metadata
 from wf.history.store import ExecutionRecord, Mutation, Store, WriteRejected
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 from wf.server.app import asyncpg_dsn
-
 from wf.v1 import common_pb2
 
 RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING

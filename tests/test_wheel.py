@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+
 from wf.server.app import Server
 
 ROOT = Path(__file__).resolve().parent.parent

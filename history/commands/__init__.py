@@ -22,7 +22,6 @@ from wf.history.commands.request_cancel_activity import RequestCancelActivity
 from wf.history.commands.schedule_activity import ScheduleActivity
 from wf.history.commands.start_timer import StartTimer
 from wf.history.execution import Execution
-
 from wf.v1 import command_pb2
 
 HANDLERS: dict[str, CommandHandler[Any]] = {

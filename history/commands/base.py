@@ -8,10 +8,10 @@ from abc import ABC, abstractmethod
 from typing import ClassVar, Generic, TypeVar
 
 from google.protobuf.message import Message
+
 from wf.history.execution import Execution
 from wf.history.limits import MAX_DURATION_SECONDS, Limits
 from wf.history.responses import CompletionResult
-
 from wf.v1 import command_pb2
 
 A = TypeVar("A", bound=Message)

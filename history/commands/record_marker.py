@@ -5,7 +5,6 @@ from __future__ import annotations
 from wf.history.commands.base import Applying, Batch, CommandHandler
 from wf.history.execution import Execution
 from wf.history.limits import id_length
-
 from wf.v1 import command_pb2
 
 Attrs = command_pb2.RecordMarkerCommandAttributes

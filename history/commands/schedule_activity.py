@@ -7,7 +7,6 @@ from wf.history.commands.base import Applying, Batch, CommandHandler, duration_p
 from wf.history.durations import is_set
 from wf.history.execution import Execution
 from wf.history.limits import id_length
-
 from wf.v1 import command_pb2
 
 Attrs = command_pb2.ScheduleActivityTaskCommandAttributes

@@ -6,7 +6,6 @@ from wf.history.commands.base import Applying, Batch, CommandHandler
 from wf.history.durations import is_set
 from wf.history.execution import Execution
 from wf.history.limits import MAX_DURATION_SECONDS, id_length
-
 from wf.v1 import command_pb2
 
 Attrs = command_pb2.StartTimerCommandAttributes

@@ -10,7 +10,6 @@ from wf.history.responses import started_activity_response
 from wf.history.runs import Runs
 from wf.history.tasks import TaskRow
 from wf.history.tokens import run_key
-
 from wf.v1 import common_pb2, internal_pb2, service_pb2
 
 

@@ -9,7 +9,6 @@ from wf.history.errors import DeadlineExceeded, InvalidArgument, NotFound, Query
 from wf.history.runs import Runs
 from wf.history.tasks import TaskKind, TaskRow
 from wf.history.tokens import encode_token
-
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2

@@ -10,7 +10,6 @@ from wf.history.errors import InvalidArgument
 from wf.history.execution import RUNNING
 from wf.history.runs import Runs
 from wf.history.store import ExecutionRecord
-
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2

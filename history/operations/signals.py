@@ -6,7 +6,6 @@ from wf.history.errors import FailedPrecondition
 from wf.history.execution import RUNNING, Execution
 from wf.history.runs import Runs
 from wf.history.store import ExecutionRecord
-
 from wf.v1 import common_pb2, service_pb2
 
 

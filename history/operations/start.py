@@ -12,7 +12,6 @@ from wf.history.execution import RUNNING, Execution
 from wf.history.operations.signals import Signals
 from wf.history.runs import Runs, now
 from wf.history.store import ExecutionRecord, WriteRejected
-
 from wf.v1 import common_pb2, history_pb2, service_pb2
 
 H = history_pb2

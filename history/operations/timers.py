@@ -11,7 +11,6 @@ from wf.history.execution import USER_TIMER_PREFIX, Execution
 from wf.history.execution_activities import timeout_failure
 from wf.history.runs import Runs
 from wf.history.tasks import TimerKind, TimerRow
-
 from wf.v1 import common_pb2
 
 C = common_pb2

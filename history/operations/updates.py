@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from wf.history.errors import DeadlineExceeded, FailedPrecondition, LimitExceeded, NotFound
 from wf.history.execution import RUNNING, Execution
 from wf.history.runs import RunKey, Runs
-
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from google.protobuf.message import Message
+
 from wf.history import commands
 from wf.history.errors import NotFound, TaskGone
 from wf.history.execution import Execution, StartedWorkflowTask
@@ -15,7 +16,6 @@ from wf.history.responses import CompletionResult, activity_task_response, workf
 from wf.history.runs import Runs
 from wf.history.tasks import TaskRow
 from wf.history.tokens import run_key
-
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
