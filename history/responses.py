@@ -10,13 +10,14 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 
 from wf.history.execution import StartedWorkflowTask
-from wf.history.tokens import encode_token
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
 C = common_pb2
 # Serialized events ``first`` to ``last`` (inclusive) of the run with this key.
 Events = Callable[[tuple[str, str, str], int, int], Awaitable[list[bytes]]]
+# A task token as the worker gets it: signed (``wf.history.tokens.TaskTokens.sign``).
+Sign = Callable[[internal_pb2.TaskToken], bytes]
 
 
 @dataclasses.dataclass
@@ -34,7 +35,7 @@ class CompletionResult:
 
 
 async def workflow_task_response(
-    events: Events, started: StartedWorkflowTask
+    events: Events, sign: Sign, started: StartedWorkflowTask
 ) -> service_pb2.PollWorkflowTaskQueueResponse:
     wt = started.task
     previous = started.previous_started_event_id
@@ -54,7 +55,7 @@ async def workflow_task_response(
         attempt=wt.attempt,
     )
     return service_pb2.PollWorkflowTaskQueueResponse(
-        task_token=encode_token(token),
+        task_token=sign(token),
         workflow_execution=C.WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
         workflow_type=C.WorkflowType(name=started.workflow_type),
         previous_started_event_id=previous,
@@ -68,15 +69,16 @@ async def workflow_task_response(
 
 
 async def started_activity_response(
-    events: Events, key: tuple[str, str, str], workflow_type: str, a: internal_pb2.ActivityState
+    events: Events, sign: Sign, key: tuple[str, str, str], workflow_type: str, a: internal_pb2.ActivityState
 ) -> service_pb2.PollActivityTaskQueueResponse:
     """The response for a started attempt; its input is in the ActivityTaskScheduled event."""
     data = await events(key, a.scheduled_event_id, a.scheduled_event_id)
     scheduled = H.HistoryEvent.FromString(data[0] if data else b"").activity_task_scheduled_event_attributes
-    return activity_task_response(*key, workflow_type, a, scheduled.input)
+    return activity_task_response(sign, *key, workflow_type, a, scheduled.input)
 
 
 def activity_task_response(
+    sign: Sign,
     namespace: str,
     workflow_id: str,
     run_id: str,
@@ -93,7 +95,7 @@ def activity_task_response(
         attempt=a.attempt,
     )
     return service_pb2.PollActivityTaskQueueResponse(
-        task_token=encode_token(token),
+        task_token=sign(token),
         workflow_type=C.WorkflowType(name=workflow_type),
         workflow_execution=C.WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
         activity_type=C.ActivityType(name=a.activity_type),

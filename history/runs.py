@@ -26,6 +26,7 @@ from wf.history.limits import Limits
 from wf.history.notify import Notifier
 from wf.history.store import ExecutionRecord, Mutation, Store, WriteRejected
 from wf.history.tasks import TaskRow
+from wf.history.tokens import TaskTokens
 from wf.v1 import history_pb2
 
 T = TypeVar("T")
@@ -131,6 +132,7 @@ class Runs:
         store: Store,
         notifier: Notifier,
         limits: Limits,
+        tokens: TaskTokens,
         *,
         cache_size: int = 10_000,
         on_tasks: Callable[[list[TaskRow]], None] = lambda tasks: None,
@@ -140,6 +142,8 @@ class Runs:
         self.store = store
         self.notifier = notifier
         self.limits = limits
+        # Signs the task tokens of the tasks a change starts (and verifies what workers send back).
+        self.tokens = tokens
         self.on_tasks = on_tasks
         self.on_timer = on_timer
         # Matching's waiting pollers: a task a change creates may be started in that change.
@@ -183,7 +187,7 @@ class Runs:
 
     async def create(self, ex: Execution) -> None:
         """Write a new run (raises WriteRejected when its id or request id is taken meanwhile)."""
-        direct = shortcuts.start_in_commit(ex, self.reserve, self.events)
+        direct = shortcuts.start_in_commit(ex, self.reserve, self.events, self.tokens.sign)
         try:
             mutation = ex.mutation()
             task_ids = await self.store.write(mutation)
@@ -249,7 +253,7 @@ class Runs:
                 # One change consumes a timer another sets anew: commit them one at a time.
                 await self._one_at_a_time(key, items)
                 return
-            direct = shortcuts.start_in_commit(ex, self.reserve, self.events)
+            direct = shortcuts.start_in_commit(ex, self.reserve, self.events, self.tokens.sign)
             try:
                 mutation = ex.mutation()
                 task_ids = await self.store.write(mutation)

@@ -127,3 +127,17 @@ queries = Table(
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
+
+# The keys that sign task tokens (``wf.history.tokens``): the newest signs new tokens, and every key
+# whose ``retire_at`` has not passed verifies them. The first server to start adds key 1;
+# ``wf db rotate-token-key`` adds the next and sets when the older ones retire.
+task_token_keys = Table(
+    "task_token_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    # 32 random bytes: the HMAC-SHA256 key. Never logged, never printed.
+    Column("secret", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # When tokens it signed stop being accepted; NULL while it is the newest key.
+    Column("retire_at", DateTime(timezone=True)),
+)

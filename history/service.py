@@ -29,7 +29,7 @@ from wf.history.runs import Runs
 from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
 from wf.history.store import ExecutionRecord, Store
 from wf.history.tasks import TaskRow, TimerRow
-from wf.history.tokens import decode_token, encode_token
+from wf.history.tokens import TaskTokens
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 C = common_pb2
@@ -44,6 +44,7 @@ class HistoryService:
         notifier: Notifier,
         limits: Limits | None = None,
         *,
+        tokens: TaskTokens,
         cache_size: int = 10_000,
         on_tasks: Callable[[list[TaskRow]], None] = lambda tasks: None,
         on_timer: Callable[[datetime], None] = lambda at: None,
@@ -53,8 +54,10 @@ class HistoryService:
         self.store = store
         self.notifier = notifier
         self.limits = limits or Limits()
+        # Signs the task tokens of started tasks; callers verify the tokens workers send back with it.
+        self.tokens = tokens
         self.runs = Runs(
-            store, notifier, self.limits, cache_size=cache_size, on_tasks=on_tasks, on_timer=on_timer,
+            store, notifier, self.limits, tokens, cache_size=cache_size, on_tasks=on_tasks, on_timer=on_timer,
             reserve=reserve,
         )
         self.signals = Signals(self.runs)
@@ -223,5 +226,5 @@ class HistoryService:
 
 
 __all__ = [
-    "Ahead", "AheadOutcome", "CompletionResult", "HistoryService", "TaskGone", "decode_token", "encode_token",
+    "Ahead", "AheadOutcome", "CompletionResult", "HistoryService", "TaskGone", "TaskTokens",
 ]

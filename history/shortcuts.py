@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 from google.protobuf.message import Message
 
 from wf.history.execution import Execution, StartedWorkflowTask
-from wf.history.responses import CompletionResult, Events, started_activity_response, workflow_task_response
+from wf.history.responses import CompletionResult, Events, Sign, started_activity_response, workflow_task_response
 from wf.history.tasks import Handoff, TaskRow
 from wf.history.tokens import run_key
 from wf.v1 import command_pb2, common_pb2, internal_pb2, service_pb2
@@ -68,7 +68,7 @@ class DirectStart:
     build: Callable[[], Awaitable[Message]]
 
 
-def start_in_commit(ex: Execution, reserve: Reserve, events: Events) -> list[DirectStart]:
+def start_in_commit(ex: Execution, reserve: Reserve, events: Events, sign: Sign) -> list[DirectStart]:
     """Start the tasks of this change that a waiting poller (or the change's caller) can take, in
     this same change; the caller writes the change, then :func:`hand_over` (or :func:`release`)."""
     direct: list[DirectStart] = []
@@ -80,7 +80,7 @@ def start_in_commit(ex: Execution, reserve: Reserve, events: Events) -> list[Dir
             if handoff is None:
                 continue
             try:
-                direct.append(DirectStart(handoff, _start(ex, task, handoff.identity, events)))
+                direct.append(DirectStart(handoff, _start(ex, task, handoff.identity, events, sign)))
             except BaseException:
                 handoff.release()
                 raise
@@ -92,11 +92,13 @@ def start_in_commit(ex: Execution, reserve: Reserve, events: Events) -> list[Dir
     return direct
 
 
-def _start(ex: Execution, task: TaskRow, identity: str, events: Events) -> Callable[[], Awaitable[Message]]:
+def _start(
+    ex: Execution, task: TaskRow, identity: str, events: Events, sign: Sign
+) -> Callable[[], Awaitable[Message]]:
     started = ex.start_new_task(task, identity)
     if isinstance(started, StartedWorkflowTask):
-        return functools.partial(workflow_task_response, events, started)
-    return functools.partial(started_activity_response, events, ex.key, ex.record.workflow_type, started)
+        return functools.partial(workflow_task_response, events, sign, started)
+    return functools.partial(started_activity_response, events, sign, ex.key, ex.record.workflow_type, started)
 
 
 def release(direct: list[DirectStart]) -> None:

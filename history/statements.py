@@ -24,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Interval,
     Table,
     TableValuedAlias,
     and_,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     true,
     tuple_,
@@ -46,7 +48,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.expression import CTE, ClauseElement
 
-from wf.history.schema import RUNNING, executions, history_events, queries, tasks, timers
+from wf.history.notify import CHANNEL
+from wf.history.schema import RUNNING, executions, history_events, queries, task_token_keys, tasks, timers
 
 # A pool or one of its connections: both run a statement the same way.
 Executor: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
@@ -526,11 +529,60 @@ TAKE_QUERY = Statement(
 )
 
 
+# -- task-token keys ----------------------------------------------------------------------------------
+
+TOKEN_KEYS = Statement(select(task_token_keys).order_by(task_token_keys.c.id))
+
+
+def _first_token_key() -> Statement:
+    """Key 1, unless the database has a key already (servers starting together add one between them)."""
+    k = task_token_keys
+    first = select(literal(1), _param("secret", k.c.secret)).where(~exists(select(k.c.id)))
+    return Statement(pg_insert(k).from_select(["id", "secret"], first).on_conflict_do_nothing())
+
+
+FIRST_TOKEN_KEY = _first_token_key()
+
+# The prefix of the notification that tells every server to read the keys again.
+TOKEN_KEYS_CHANGED = "tk"
+
+
+def _rotate_token_key() -> Statement:
+    """Add the next key; keys before it retire at ``now() + grace`` (or sooner, if set sooner before),
+    and keys already retired are deleted. Every server is notified at the commit. No row when another
+    rotation took the same id at the same moment (the caller tries again)."""
+    k = task_token_keys
+    next_id = func.coalesce(func.max(k.c.id), 0) + 1
+    new = (
+        pg_insert(k)
+        .from_select(["id", "secret"], select(next_id, _param("secret", k.c.secret)))
+        .on_conflict_do_nothing()
+        .returning(k.c.id)
+        .cte("new")
+    )
+    retire_at = func.now() + bindparam("grace", type_=Interval)
+    retiring = (
+        update(k)
+        .where(k.c.id < select(new.c.id).scalar_subquery(), or_(k.c.retire_at.is_(None), k.c.retire_at > retire_at))
+        .values(retire_at=retire_at)
+        .cte("retiring")
+    )
+    gone = delete(k).where(k.c.retire_at <= func.now()).cte("gone")
+    told = func.pg_notify(literal(CHANNEL), literal(f"{TOKEN_KEYS_CHANGED}|"))
+    return Statement(
+        select(new.c.id, retire_at.label("retire_at"), told.label("told")).add_cte(retiring, gone)
+    )
+
+
+ROTATE_TOKEN_KEY = _rotate_token_key()
+
+
 def every_statement() -> list[Statement]:
     """Every statement the store runs, one of each shape (for tests that prepare them all)."""
     fixed = [
         CREATE, *UPDATE.values(), LOAD, LATEST_RUN, RUN_FOR_REQUEST, READ_EVENTS, READ_EVENT, BACKLOG,
         BACKLOG_SIZE, DUE_TIMERS, DROP_TASK, DROP_TIMER, CREATE_QUERY, CLAIM_QUERY, ANSWER_QUERY, TAKE_QUERY,
+        TOKEN_KEYS, FIRST_TOKEN_KEY, ROTATE_TOKEN_KEY,
     ]
     listed = [list_executions(cols, paged) for cols in ((), ("workflow_type", "status")) for paged in (False, True)]
     return fixed + listed

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -289,3 +289,20 @@ class Store:
         if row is None:
             return False, None, None
         return bool(row["answered"]), row["result"], row["error"]
+
+    # -- task-token keys ----------------------------------------------------------------------------
+
+    async def token_keys(self) -> list[tuple[int, bytes, datetime, datetime | None]]:
+        """Every task-token key, oldest first: (id, secret, created at, retire at)."""
+        rows = await S.TOKEN_KEYS.fetch(self.pool)
+        return [(r["id"], r["secret"], r["created_at"], r["retire_at"]) for r in rows]
+
+    async def add_first_token_key(self, secret: bytes) -> None:
+        """Add key 1 with ``secret``, unless the database has a key already."""
+        await S.FIRST_TOKEN_KEY.execute(self.pool, secret=secret)
+
+    async def rotate_token_key(self, secret: bytes, grace: timedelta) -> tuple[int, datetime] | None:
+        """Add the next key with ``secret`` and retire the others ``grace`` from now, telling every
+        server; (new key id, when the others retire), or None if another rotation took the id."""
+        row = await S.ROTATE_TOKEN_KEY.fetchrow(self.pool, secret=secret, grace=grace)
+        return None if row is None else (int(row["id"]), row["retire_at"])

@@ -14,6 +14,7 @@ from wf.history.notify import Notifier
 from wf.history.service import HistoryService
 from wf.history.store import Store
 from wf.history.timers import TimerProcessor
+from wf.history.tokens import TaskTokens
 from wf.matching import Matcher
 from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
@@ -62,6 +63,7 @@ class Server:
         self._service: WorkflowService | None = None
         self._pool: asyncpg.Pool | None = None
         self._notifier: Notifier | None = None
+        self._tokens: TaskTokens | None = None
         self._background: list[asyncio.Task[None]] = []
         self.history: HistoryService | None = None
         self.matcher: Matcher | None = None
@@ -76,6 +78,10 @@ class Server:
         self._notifier = Notifier(dsn)
         await self._notifier.start()
         store = Store(self._pool)
+        # The keys that sign task tokens, shared by every server of the database (the first to start
+        # generates one), read before the first task is handed out.
+        self._tokens = tokens = TaskTokens(store)
+        await tokens.start(self._notifier)
         matcher = Matcher(store, self._notifier)
         history = HistoryService(
             store,
@@ -83,6 +89,7 @@ class Server:
             cfg.limits,
             on_tasks=matcher.offer,
             reserve=matcher.reserve,
+            tokens=tokens,
             start_concurrency=max(1, cfg.db_pool_size // 4),
         )
         timers = TimerProcessor(history, poll_interval=cfg.timer_poll_interval)
@@ -137,6 +144,8 @@ class Server:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._tokens is not None:
+            self._tokens.close()
         if self._notifier is not None:
             await self._notifier.close()
         if self._pool is not None:

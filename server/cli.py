@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
@@ -204,7 +204,7 @@ def _migrate(db_url: str) -> None:
 
 @click.group("db")
 def db_group() -> None:
-    """Manage wf's database schema."""
+    """Manage wf's database: its schema, and the keys that sign task tokens."""
 
 
 @db_group.command("migrate")
@@ -213,3 +213,69 @@ def migrate(db_url: str) -> None:
     """Bring the database schema up to date (safe to run again)."""
     _migrate(db_url)
     click.echo("database schema is up to date")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _grace(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``45s`` or plain seconds, as a timedelta."""
+    text = value.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    try:
+        seconds = float(number) * _UNITS[unit]
+        if not seconds >= 0:  # also refuses NaN
+            raise ValueError
+        return timedelta(seconds=seconds)
+    except (ValueError, OverflowError):
+        raise click.BadParameter(f"{value!r} is not a duration (e.g. 7d, 12h, 30m, 0)") from None
+
+
+@db_group.command("rotate-token-key")
+@click.option("--db", "db_url", envvar="WF_DB_URL", required=True, help="PostgreSQL URL (or WF_DB_URL).")
+@click.option("--grace", default="7d", show_default=True, callback=_grace,
+              help="How long tokens signed with the older keys are still accepted (e.g. 7d, 12h, 30m); "
+                   "longer than your longest activity attempt. 0 refuses them at once, for a leaked key.")
+def rotate_token_key(db_url: str, grace: timedelta) -> None:
+    """Sign new task tokens with a new key; the older keys retire after the grace period.
+
+    Every server of the database is told at once. Tasks started before keep their tokens, which are
+    accepted until the older keys retire; an attempt whose token is refused then times out and is
+    retried with a new one.
+    """
+    from wf.server.app import asyncpg_dsn
+
+    try:
+        dsn = asyncpg_dsn(db_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--db") from None
+    key_id, retire_at, older = asyncio.run(_rotate_token_key(dsn, grace))
+    click.echo(f"task-token key {key_id} signs new tokens from now on")
+    if older:
+        ids = ", ".join(str(i) for i in older)
+        when = "no longer" if grace == timedelta(0) else f"until {retire_at:%Y-%m-%d %H:%M:%S} UTC"
+        click.echo(f"tokens signed with key {ids} are accepted {when}")
+
+
+async def _rotate_token_key(dsn: str, grace: timedelta) -> tuple[int, datetime, list[int]]:
+    """Rotate; (new key id, when the older keys retire, the ids of the older keys still held)."""
+    import asyncpg
+
+    from wf.history.store import Store
+    from wf.history.tokens import rotate
+
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    except OSError as exc:
+        click.echo(f"error: cannot reach the database: {exc}", err=True)
+        sys.exit(1)
+    try:
+        store = Store(pool)
+        key_id, retire_at = await rotate(store, grace)
+        older = [k[0] for k in await store.token_keys() if k[0] != key_id]
+        return key_id, retire_at.astimezone(UTC), older
+    except asyncpg.UndefinedTableError:
+        click.echo("error: the database has no task-token keys table: run `wf db migrate` first", err=True)
+        sys.exit(1)
+    finally:
+        await pool.close()

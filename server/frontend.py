@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import grpc
 
 from wf.history import errors
-from wf.history.service import Ahead, HistoryService, TaskGone, decode_token
+from wf.history.service import Ahead, HistoryService, TaskGone
 from wf.history.tasks import TaskKind, TaskRow
 from wf.matching import Matcher
 from wf.server.checks import sticky_timeout
@@ -196,7 +196,7 @@ class WorkflowService:
     async def RespondWorkflowTaskCompleted(
         self, request: service_pb2.RespondWorkflowTaskCompletedRequest, call: Call
     ) -> service_pb2.RespondWorkflowTaskCompletedResponse:
-        token = decode_token(request.task_token)
+        token = await self.history.tokens.verify(request.task_token)
         result = await self.history.complete_workflow_task(
             token, list(request.commands), request.identity, request.update_responses,
             request.sticky_task_queue,
@@ -213,7 +213,7 @@ class WorkflowService:
     async def RespondWorkflowTaskFailed(
         self, request: service_pb2.RespondWorkflowTaskFailedRequest, call: Call
     ) -> service_pb2.RespondWorkflowTaskFailedResponse:
-        token = decode_token(request.task_token)
+        token = await self.history.tokens.verify(request.task_token)
         await self.history.fail_workflow_task(token, request.cause, request.failure, request.identity)
         return service_pb2.RespondWorkflowTaskFailedResponse()
 
@@ -238,7 +238,7 @@ class WorkflowService:
     async def RespondActivityTaskCompleted(
         self, request: service_pb2.RespondActivityTaskCompletedRequest, call: Call
     ) -> service_pb2.RespondActivityTaskCompletedResponse:
-        token = decode_token(request.task_token)
+        token = await self.history.tokens.verify(request.task_token)
         response = service_pb2.RespondActivityTaskCompletedResponse()
         if request.HasField("workflow_task_ahead"):
             a = request.workflow_task_ahead
@@ -281,7 +281,7 @@ class WorkflowService:
     async def RespondActivityTaskFailed(
         self, request: service_pb2.RespondActivityTaskFailedRequest, call: Call
     ) -> service_pb2.RespondActivityTaskFailedResponse:
-        token = decode_token(request.task_token)
+        token = await self.history.tokens.verify(request.task_token)
         await self.history.fail_activity_task(token, request.failure, request.identity)
         return service_pb2.RespondActivityTaskFailedResponse()
 
@@ -291,7 +291,7 @@ class WorkflowService:
     async def RecordActivityTaskHeartbeat(
         self, request: service_pb2.RecordActivityTaskHeartbeatRequest, call: Call
     ) -> service_pb2.RecordActivityTaskHeartbeatResponse:
-        token = decode_token(request.task_token)
+        token = await self.history.tokens.verify(request.task_token)
         cancel = await self.history.heartbeat_activity_task(token, request.details, request.identity)
         return service_pb2.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
 
@@ -299,7 +299,7 @@ class WorkflowService:
     async def RespondActivityTaskCanceled(
         self, request: service_pb2.RespondActivityTaskCanceledRequest, call: Call
     ) -> service_pb2.RespondActivityTaskCanceledResponse:
-        token = decode_token(request.task_token)
+        token = await self.history.tokens.verify(request.task_token)
         await self.history.cancel_activity_task(token, request.details, request.identity)
         return service_pb2.RespondActivityTaskCanceledResponse()
 
@@ -347,7 +347,7 @@ class WorkflowService:
     async def RespondQueryTaskCompleted(
         self, request: service_pb2.RespondQueryTaskCompletedRequest, call: Call
     ) -> service_pb2.RespondQueryTaskCompletedResponse:
-        token = decode_token(request.task_token)
+        token = await self.history.tokens.verify(request.task_token)
         await self.history.answer_query(token, request.query_result, request.error_message)
         return service_pb2.RespondQueryTaskCompletedResponse()
 

@@ -33,6 +33,7 @@ from tests.helpers import (
     schedule_activity,
     start_request,
 )
+from wf.server.app import Server
 from wf.v1 import command_pb2, common_pb2, internal_pb2, service_pb2
 
 C = common_pb2
@@ -376,7 +377,7 @@ async def test_values_the_database_or_clock_cannot_hold_are_invalid_arguments(
     assert await list_all(stub, f"TaskQueue = '{task_queue}'") == []
 
 
-async def test_garbage_and_unknown_task_tokens_are_refused(stub: Stub, task_queue: str) -> None:
+async def test_garbage_and_unknown_task_tokens_are_refused(stub: Stub, server: Server, task_queue: str) -> None:
     for garbage in (b"\xff\xfe garbage \x00\x01", b"\x0a\x03abc", b""):
         err = await rpc_error(
             stub.RespondWorkflowTaskCompleted(S.RespondWorkflowTaskCompletedRequest(task_token=garbage), timeout=10)
@@ -391,15 +392,20 @@ async def test_garbage_and_unknown_task_tokens_are_refused(stub: Stub, task_queu
         )
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, garbage
 
-    # Well-formed, but for a run that does not exist.
-    ghost = internal_pb2.TaskToken(
+    # Well-formed, but for a run that does not exist: unsigned, it is no token at all; signed by the
+    # server, the run is not found.
+    unsigned = internal_pb2.TaskToken(
         namespace="default",
         workflow_id=new_id("ghost"),
         run_id=str(uuid.uuid4()),
         scheduled_event_id=2,
         started_event_id=3,
         attempt=1,
-    ).SerializeToString()
+    )
+    err = await rpc_error(complete_workflow_task(stub, unsigned.SerializeToString(), complete_workflow()))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert server.history is not None
+    ghost = server.history.tokens.sign(unsigned)
     err = await rpc_error(complete_workflow_task(stub, ghost, complete_workflow()))
     assert err.code() == grpc.StatusCode.NOT_FOUND
     err = await rpc_error(

@@ -37,7 +37,7 @@ class Activities:
             await self.runs.store.drop_task(task.id)
             raise TaskGone("stale activity task") from None
         record = await self.runs.load(key)
-        return await started_activity_response(self.runs.events, key, record.workflow_type, a)
+        return await started_activity_response(self.runs.events, self.runs.tokens.sign, key, record.workflow_type, a)
 
     async def complete(
         self,

@@ -8,7 +8,6 @@ import asyncio
 from wf.history.errors import DeadlineExceeded, InvalidArgument, NotFound, QueryFailed, TaskGone
 from wf.history.runs import Runs
 from wf.history.tasks import TaskKind, TaskRow
-from wf.history.tokens import encode_token
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
@@ -80,7 +79,7 @@ class Queries:
             scheduled_event_id=task.scheduled_event_id, query=True,
         )
         return service_pb2.PollWorkflowTaskQueueResponse(
-            task_token=encode_token(token),
+            task_token=self.runs.tokens.sign(token),
             workflow_execution=C.WorkflowExecution(workflow_id=task.workflow_id, run_id=task.run_id),
             workflow_type=C.WorkflowType(name=record.workflow_type),
             history=history,

@@ -64,7 +64,7 @@ class WorkflowTasks:
         except (TaskGone, NotFound):
             await self.runs.store.drop_task(task.id)
             raise TaskGone("stale workflow task") from None
-        return await workflow_task_response(self.runs.events, started)
+        return await workflow_task_response(self.runs.events, self.runs.tokens.sign, started)
 
     async def complete(
         self,
@@ -191,6 +191,8 @@ class WorkflowTasks:
             return []
         record = await self.runs.load(run_key(token))
         return [
-            activity_task_response(token.namespace, token.workflow_id, token.run_id, record.workflow_type, a, input)
+            activity_task_response(
+                self.runs.tokens.sign, token.namespace, token.workflow_id, token.run_id, record.workflow_type, a, input
+            )
             for a, input in result.eager
         ]
