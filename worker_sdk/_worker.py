@@ -225,9 +225,6 @@ class Worker:
                 if resp is None:  # how grpc.aio answers a reply its deserializer could not decode
                     raise _UndecodableReply("the server's reply could not be decoded")
                 has_task = bool(resp.task_token)
-            except asyncio.CancelledError:
-                slots.release()
-                raise
             except grpc.aio.AioRpcError as exc:
                 slots.release()
                 if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -236,7 +233,7 @@ class Worker:
             except Exception as exc:
                 slots.release()
                 self._trouble.failed(what, exc, delay)
-            except BaseException:
+            except BaseException:  # cancelled: the worker is stopping
                 slots.release()
                 raise
             else:
