@@ -634,7 +634,7 @@ def _run_in_slot(
         running.discard(t)
         slots.release()
         if not t.cancelled() and (exc := t.exception()) is not None:
-            log.error("handling a %s task failed; it is left to time out and be retried", what, exc_info=exc)
+            log.error("handling the %s task failed; it is left to time out and be retried", what, exc_info=exc)
 
     task.add_done_callback(done)
 
