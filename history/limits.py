@@ -117,6 +117,22 @@ class Limits:
         minimum=1,
         maximum=1_000,
     )
+    # Failures are truncated past these rather than refused (see wf.history.failures): refusing one
+    # would lose the outcome it records. The depth is capped at 64 so that a stored failure, wrapped
+    # in a run's state or a history, never nears protobuf's parsing limit of 100 levels.
+    max_failure_depth: int = setting(
+        32,
+        "Most failures one cause chain keeps, the outermost included; the causes past it are "
+        "summarized in the innermost kept failure's message (at most 64: protobuf parses 100 levels).",
+        minimum=1,
+        maximum=64,
+    )
+    max_failure_message_length: int = setting(
+        8_192, "Longest failure message kept, in characters; the rest is cut.", minimum=2_048
+    )
+    max_stack_trace_length: int = setting(
+        16_384, "Longest failure stack trace kept, in characters; its beginning and end are kept.", minimum=1_024
+    )
     default_workflow_task_timeout: timedelta = setting(
         timedelta(seconds=10), "Workflow task timeout of a run started without one, in seconds.", minimum=0.001
     )

@@ -3,13 +3,14 @@
 A check raises InvalidArgument (a field is missing or wrong) or LimitExceeded (a configured limit is
 passed) with a message naming the field; it runs before authorization and before the handler, so a
 handler sees only requests of the right shape. What a handler derives from a field (a decoded task
-token, a sticky timeout) it derives itself; the check only makes sure it can.
+token, a sticky timeout) it derives itself; the check only makes sure it can. A failure is the one
+thing a check changes rather than refuses: it is bounded in place (``wf.history.failures`` says why).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from wf.history import errors, retry
+from wf.history.failures import bound_failure, bound_text
 from wf.history.limits import MAX_DURATION_SECONDS, Limits, id_length
 from wf.v1 import common_pb2, service_pb2
 
@@ -83,6 +85,20 @@ class Validator:
                 "%s is %s bytes (warning threshold %s)", what, f"{size:,}", f"{self.limits.warn_payload_bytes:,}"
             )
 
+    def failure(self, f: common_pb2.Failure, what: str) -> None:
+        """Bound a failure in place: causes past the depth summarized, long texts and details cut
+        (``wf.history.failures`` says why it truncates rather than refuses)."""
+        if bound_failure(f, self.limits):
+            log.debug("%s was cut to the failure limits", what)
+
+    def update_responses(self, responses: Sequence[common_pb2.UpdateResponse]) -> None:
+        """The failures of a worker's update answers (a rejection, a handler's failure), bounded."""
+        for r in responses:
+            if r.HasField("rejected"):
+                self.failure(r.rejected, f"rejection of update {r.update_id!r}")
+            elif r.HasField("completed") and r.completed.HasField("failure"):
+                self.failure(r.completed.failure, f"failure of update {r.update_id!r}")
+
     def token(self, data: bytes) -> None:
         # Decoding it is the handler's (a malformed token is refused there, as INVALID_ARGUMENT too):
         # decoding it here as well would cost every completion a second parse.
@@ -141,10 +157,13 @@ class RequestChecks(Validator):
     def RespondWorkflowTaskCompleted(self, r: S.RespondWorkflowTaskCompletedRequest) -> None:
         self.token(r.task_token)
         # Payload and history limits are checked by history: past one, the workflow fails cleanly.
+        # The failure a FailWorkflowExecution command carries is bounded by its handler.
         self.sticky(r.sticky_task_queue, r.sticky_schedule_to_start_timeout)
+        self.update_responses(r.update_responses)
 
     def RespondWorkflowTaskFailed(self, r: S.RespondWorkflowTaskFailedRequest) -> None:
         self.token(r.task_token)
+        self.failure(r.failure, "workflow task failure")
 
     # -- activity tasks ----------------------------------------------------------------------------
 
@@ -163,9 +182,11 @@ class RequestChecks(Validator):
             a = r.workflow_task_ahead
             self.timestamp(a.started_time, "workflow_task_ahead.started_time")
             self.sticky(a.sticky_task_queue, a.sticky_schedule_to_start_timeout)
+            self.update_responses(a.update_responses)
 
     def RespondActivityTaskFailed(self, r: S.RespondActivityTaskFailedRequest) -> None:
         self.token(r.task_token)
+        self.failure(r.failure, "activity failure")
 
     def RecordActivityTaskHeartbeat(self, r: S.RecordActivityTaskHeartbeatRequest) -> None:
         self.token(r.task_token)
@@ -203,6 +224,7 @@ class RequestChecks(Validator):
     def RespondQueryTaskCompleted(self, r: S.RespondQueryTaskCompletedRequest) -> None:
         self.token(r.task_token)
         self.payloads(r.query_result, "query result")
+        r.error_message = bound_text(r.error_message, self.limits)
 
     def UpdateWorkflowExecution(self, r: S.UpdateWorkflowExecutionRequest) -> None:
         self.name(r.namespace, "namespace")

@@ -218,12 +218,16 @@ async def _fail(client: Client, token: bytes, exc: BaseException, identity: str)
 
 
 async def respond(client: Client, method: Any, request: Any) -> Any:
-    """Answer a task; the response, or None when the server refused it (logged)."""
+    """Answer a task; the response, or None when the answer could not be given (logged): the task
+    is then left to time out on the server, which retries it."""
     try:
         return await client.call(method, request)
     except RPCError as exc:
         if exc.status == grpc.StatusCode.NOT_FOUND:
             log.info("the server no longer wanted this answer: %s", exc.message)
         else:
-            log.warning("answering a task failed: %s (%s)", exc.message, exc.status)
+            log.warning("answering a task failed: %s (%s); it is left to time out", exc.message, exc.status)
+        return None
+    except Exception:  # not the server's refusal: a request that cannot be encoded, a bug
+        log.exception("answering a task failed (%s); it is left to time out", type(request).__name__)
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import traceback
 from typing import Any
 
@@ -22,16 +23,82 @@ from worker_sdk.errors import (
 
 SOURCE = "PythonSDK"
 
+# What a failure carries at most, the server's default limits (``wf server start --max-failure-depth``
+# and so on), applied before anything is sent: a cause chain as deep as a recursive helper makes
+# would otherwise nest past what protobuf parses (100 levels) once stored in a history and returned.
+MAX_FAILURE_DEPTH = 32
+MAX_MESSAGE_LENGTH = 8_192
+MAX_STACK_TRACE_LENGTH = 16_384
+# Kinds of dropped causes named in the summary, and characters of the innermost one's message.
+_SUMMARY_KINDS = 8
+_SUMMARY_MESSAGE = 200
+
 
 def to_failure(exc: BaseException, converter: DataConverter) -> common_pb2.Failure:
-    """Describe ``exc`` (and its ``__cause__`` chain) as a Failure."""
+    """Describe ``exc`` and its ``__cause__`` chain as a Failure, within the limits above: past
+    ``MAX_FAILURE_DEPTH`` failures, the causes are summarized in the innermost kept one's message."""
+    chain = _chain(exc)
+    kept = [_level(link, converter) for link in chain[:MAX_FAILURE_DEPTH]]
+    dropped = chain[MAX_FAILURE_DEPTH:]
+    note = ""
+    if dropped:
+        note = f"\n{_summary(dropped)}\n[causes cut at {MAX_FAILURE_DEPTH}, the most a failure carries]"
+    for level in kept:
+        level.message = shorten(level.message, MAX_MESSAGE_LENGTH)
+        level.stack_trace = shorten(level.stack_trace, MAX_STACK_TRACE_LENGTH, keep_end=True)
+    kept[-1].message = shorten(kept[-1].message, MAX_MESSAGE_LENGTH - len(note)) + note
+    root = current = kept[0]
+    for level in kept[1:]:
+        current.cause.CopyFrom(level)
+        current = current.cause
+    return root
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_LENGTH, *, keep_end: bool = False) -> str:
+    """``text`` within ``limit`` characters, with a note of what was cut (its end kept too with
+    ``keep_end``, for a stack trace, whose end says where the exception was raised)."""
+    if len(text) <= limit:
+        return text
+    note = f"\n… [cut from {len(text):,} characters] …\n"
+    room = max(limit - len(note), 0)
+    head = room // 4 if keep_end else room
+    return text[:head] + note + text[len(text) - (room - head) :]
+
+
+# One link of a chain: an exception raised here, or a failure received (and its causes, received too).
+_Link = BaseException | common_pb2.Failure
+
+
+def _chain(exc: BaseException) -> list[_Link]:
+    """``exc`` and its causes, outermost first; a failure received from the server and raised again
+    brings its own causes. A cycle of causes ends at the first repetition."""
+    links: list[_Link] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, FailureError) and current.failure is not None:
+            f: common_pb2.Failure | None = current.failure
+            while f is not None:
+                links.append(f)
+                f = f.cause if f.HasField("cause") else None
+            break
+        links.append(current)
+        current = current.__cause__
+    return links
+
+
+def _level(link: _Link, converter: DataConverter) -> common_pb2.Failure:
+    """One failure of a chain, without its cause."""
     failure = common_pb2.Failure(source=SOURCE)
+    if isinstance(link, common_pb2.Failure):
+        # A failure received and raised again: keep what it said, stack trace included.
+        failure.CopyFrom(link)
+        failure.ClearField("cause")
+        return failure
+    exc = link
     failure.message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     failure.stack_trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, chain=False))
-    if isinstance(exc, FailureError) and exc.failure is not None:
-        # A failure received from the server and raised again: keep what it said, stack trace included.
-        failure.CopyFrom(exc.failure)
-        return failure
     if isinstance(exc, ApplicationError):
         info = failure.application_failure_info
         info.type = exc.type
@@ -58,10 +125,32 @@ def to_failure(exc: BaseException, converter: DataConverter) -> common_pb2.Failu
     else:
         # Any other exception: an application failure named after its class.
         failure.application_failure_info.type = type(exc).__name__
-    cause = exc.__cause__
-    if cause is not None:
-        failure.cause.CopyFrom(to_failure(cause, converter))
     return failure
+
+
+def _kind_and_message(link: _Link) -> tuple[str, str]:
+    if isinstance(link, common_pb2.Failure):
+        kind = link.WhichOneof("failure_info") or "failure"
+        if kind == "application_failure_info" and link.application_failure_info.type:
+            kind = link.application_failure_info.type
+        return kind, link.message
+    if isinstance(link, ApplicationError):
+        return link.type, link.message
+    return type(link).__name__, str(link)
+
+
+def _summary(dropped: list[_Link]) -> str:
+    """The causes cut from a chain in one line: how many, their kinds (a run of one kind counted
+    once), and the innermost, which is often what went wrong first."""
+    described = [_kind_and_message(link) for link in dropped]
+    runs = [(k, len(list(group))) for k, group in itertools.groupby(k[:64] for k, _ in described)]
+    kinds = ", ".join(f"{k} ×{n}" if n > 1 else k for k, n in runs[:_SUMMARY_KINDS])
+    if len(runs) > _SUMMARY_KINDS:
+        kinds += ", …"
+    kind, message = described[-1]
+    more = "cause" if len(dropped) == 1 else "causes"
+    innermost = message if len(message) <= _SUMMARY_MESSAGE else message[:_SUMMARY_MESSAGE] + "…"
+    return f"… and {len(dropped):,} more {more}: {kinds}; the innermost: {kind[:64]}: {innermost}"
 
 
 def from_failure(failure: common_pb2.Failure, converter: DataConverter) -> FailureError:

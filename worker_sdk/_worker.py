@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
@@ -20,7 +21,7 @@ from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
 from worker_sdk._deadlock import run_on_workflow_thread
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
-from worker_sdk._failure import to_failure
+from worker_sdk._failure import shorten, to_failure
 from worker_sdk._instance import QueryError
 from worker_sdk._replay import AheadInput, Replay, WorkflowTaskInput, run_query, run_workflow_activation
 from worker_sdk._shortcuts import RunAhead, ServerClock
@@ -29,7 +30,10 @@ from worker_sdk.errors import NondeterminismError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_POLL_TIMEOUT = 70.0  # the server answers empty after its long-poll timeout (60 s by default)
+_POLL_TIMEOUT = 70.0
+# Back-off of a poller whose polls fail: doubles from the first up to the most.
+_FIRST_BACKOFF = 0.1
+_MAX_BACKOFF = 5.0  # the server answers empty after its long-poll timeout (60 s by default)
 # Activities a workflow task may ask to get back started in its completion, skipping the task queue.
 _MAX_EAGER_ACTIVITIES = 3
 # Threads of the worker's own workflow-task executor: activations are CPU work under one interpreter
@@ -142,6 +146,7 @@ class Worker:
         self._sticky_timeout = sticky_queue_schedule_to_start_timeout
         self._deadlock_timeout = deadlock_timeout.total_seconds() if deadlock_timeout is not None else None
         self._stop = asyncio.Event()
+        self._trouble = _PollTrouble(task_queue)
         self._run_task: asyncio.Task[None] | None = None
         self._workflow_tasks: set[asyncio.Task[None]] = set()
         self._activity_tasks: set[asyncio.Task[None]] = set()
@@ -207,28 +212,40 @@ class Worker:
     async def _poll_loop(
         self, slots: asyncio.Semaphore, poll: Any, handle: Any, running: set[asyncio.Task[None]], what: str
     ) -> None:
-        delay = 0.1
+        """Poll and hand each task to ``handle`` in a slot of its own, until the worker stops.
+
+        No error ends the loop: a worker whose pollers died would look alive and take no work. Any
+        error (a gRPC status, a reply that cannot be decoded, a bug) is logged once while it lasts
+        (see ``_PollTrouble``), and polling backs off from 0.1 s up to 5 s until a poll succeeds."""
+        delay = _FIRST_BACKOFF
         while not self._stop.is_set():
             await slots.acquire()
             try:
                 resp = await poll()
+                if resp is None:  # how grpc.aio answers a reply its deserializer could not decode
+                    raise _UndecodableReply("the server's reply could not be decoded")
+                has_task = bool(resp.task_token)
             except grpc.aio.AioRpcError as exc:
                 slots.release()
                 if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                     continue
-                log.warning("polling %s tasks on %r failed (%s); retrying in %.1fs",
-                            what, self.task_queue, exc.details() or exc.code(), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            except BaseException:
+                self._trouble.failed(what, exc, delay)
+            except Exception as exc:
+                slots.release()
+                self._trouble.failed(what, exc, delay)
+            except BaseException:  # cancelled: the worker is stopping
                 slots.release()
                 raise
-            delay = 0.1
-            if not resp.task_token:
-                slots.release()
+            else:
+                delay = _FIRST_BACKOFF
+                self._trouble.recovered(what)
+                if has_task:
+                    _run_in_slot(handle(resp), running, slots, what)
+                else:
+                    slots.release()
                 continue
-            _run_in_slot(handle(resp), running, slots)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_BACKOFF)
 
     async def _poll_workflow_tasks(self, sticky: bool = False) -> None:
         queue = (
@@ -298,7 +315,7 @@ class Worker:
         await self._respond(
             self.client.service.RespondQueryTaskCompleted,
             service_pb2.RespondQueryTaskCompletedRequest(
-                task_token=resp.task_token, query_result=result, error_message=error
+                task_token=resp.task_token, query_result=result, error_message=shorten(error)
             ),
         )
 
@@ -448,7 +465,7 @@ class Worker:
 
     def _run_activity_in_slot(self, task: service_pb2.PollActivityTaskQueueResponse) -> None:
         """Run an activity whose slot is already taken; the slot is released when it ends."""
-        _run_in_slot(self._handle_activity_task(task), self._activity_tasks, self._act_slots)
+        _run_in_slot(self._handle_activity_task(task), self._activity_tasks, self._act_slots, "activity")
 
     async def _respond(self, method: Any, request: Any) -> Any:
         return await respond(self.client, method, request)
@@ -512,7 +529,7 @@ class Worker:
         if task is None or not task.task_token:
             self._wf_slots.release()
             return
-        _run_in_slot(self._handle_workflow_task(task), self._workflow_tasks, self._wf_slots)
+        _run_in_slot(self._handle_workflow_task(task), self._workflow_tasks, self._wf_slots, "workflow")
 
     async def run_ahead(
         self, task: service_pb2.PollActivityTaskQueueResponse, result: common_pb2.Payloads
@@ -605,18 +622,64 @@ def _passing_through(modules: frozenset[str], fn: Callable[..., T], args: tuple[
 
 
 def _run_in_slot(
-    work: Coroutine[Any, Any, None], running: set[asyncio.Task[None]], slots: asyncio.Semaphore
+    work: Coroutine[Any, Any, None], running: set[asyncio.Task[None]], slots: asyncio.Semaphore, what: str
 ) -> None:
-    """Run ``work`` in a slot already taken from ``slots``; the slot is given back when it ends."""
+    """Run ``work`` in a slot already taken from ``slots``; the slot is given back when it ends. An
+    error that escapes it (a bug: handlers answer the task whatever happens) is logged with its
+    traceback; the task it was for is left to time out on the server, which then retries it."""
     task = asyncio.create_task(work)
     running.add(task)
 
     def done(t: asyncio.Task[None]) -> None:
         running.discard(t)
         slots.release()
+        if not t.cancelled() and (exc := t.exception()) is not None:
+            log.error("handling the %s task failed; it is left to time out and be retried", what, exc_info=exc)
 
     task.add_done_callback(done)
 
 
 class _UnknownType(Exception):
     pass
+
+
+class _UndecodableReply(Exception):
+    pass
+
+
+class _PollTrouble:
+    """What went wrong with a worker's polls, so that an error is logged once while it lasts, not
+    once per poller and retry: the first of a kind (its type, or its gRPC status) with its traceback,
+    the repeats only counted, and one line when polls succeed again."""
+
+    def __init__(self, task_queue: str) -> None:
+        self._task_queue = task_queue
+        # Per kind of task polled: the kinds of error seen, the errors counted, since when.
+        self._seen: dict[str, tuple[set[str], int, float]] = {}
+
+    def failed(self, what: str, exc: BaseException, delay: float) -> None:
+        kinds, count, since = self._seen.get(what, (set(), 0, time.monotonic()))
+        self._seen[what] = (kinds, count + 1, since)
+        rpc = exc if isinstance(exc, grpc.aio.AioRpcError) else None
+        kind = str(rpc.code()) if rpc is not None else type(exc).__name__
+        if kind in kinds:
+            log.debug("polling %s tasks on %r failed again: %s", what, self._task_queue, exc)
+            return
+        kinds.add(kind)
+        detail = (rpc.details() or str(rpc.code())) if rpc is not None else f"{type(exc).__name__}: {exc}"
+        log.warning(
+            "polling %s tasks on %r failed (%s); polling on, backing off from %.1fs (repeats of this "
+            "error are not logged until polls succeed again)",
+            what, self._task_queue, detail, delay,
+            # A gRPC status says it all; anything else is shown where it was raised.
+            exc_info=None if rpc is not None else exc,
+        )
+
+    def recovered(self, what: str) -> None:
+        trouble = self._seen.pop(what, None)
+        if trouble is not None:
+            _, count, since = trouble
+            log.info(
+                "polling %s tasks on %r works again after %d failed polls over %.1fs",
+                what, self._task_queue, count, time.monotonic() - since,
+            )
