@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from wf.history import shortcuts
-from wf.history.errors import ConcurrentUpdate, HistoryError, NotFound, TaskGone
+from wf.history.errors import ConcurrentUpdate, HistoryError, NotFound, TaskGone, Unavailable
 from wf.history.execution import Execution
 from wf.history.limits import Limits
 from wf.history.notify import Notifier
@@ -198,7 +198,8 @@ class Runs:
                 try:
                     await self._commit_group(key, items)
                 except Exception as exc:
-                    log.exception("committing changes of workflow %r run %s failed", key[1], key[2])
+                    if not isinstance(exc, Unavailable):  # that one the store's outage log reported
+                        log.exception("committing changes of workflow %r run %s failed", key[1], key[2])
                     for item in items:
                         _fail(item, exc)
         finally:
