@@ -60,7 +60,15 @@ class DeadlineExceeded(HistoryError):
 
 class Unavailable(HistoryError):
     """The database could not serve the request now (it is down, restarting, out of connections,
-    or the transaction lost a conflict): repeating the call later is safe and expected to work."""
+    or the transaction lost a conflict): repeating the call later is safe and expected to work.
+
+    ``in_doubt``: the statement was sent and the connection died before its answer came, so it may
+    have been committed (see ``Runs``, which then looks before it answers).
+    """
+
+    def __init__(self, message: str, *, in_doubt: bool = False) -> None:
+        super().__init__(message)
+        self.in_doubt = in_doubt
 
 
 class TaskGone(Exception):
@@ -91,7 +99,7 @@ def from_driver(exc: BaseException) -> HistoryError | None:
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
         if state[:2] in _TRANSIENT_SQLSTATE_CLASSES or state in _TRANSIENT_SQLSTATES:
-            return Unavailable(f"the database is unavailable ({type(exc).__name__}); try again")
+            return _unavailable(exc)
         if state[:2] == "22":
             return InvalidArgument(
                 "the request holds a value the database cannot store "
@@ -102,5 +110,20 @@ def from_driver(exc: BaseException) -> HistoryError | None:
         # asyncpg's client-side DataError: an argument it cannot encode.
         return InvalidArgument("the request holds a value the database cannot store")
     if isinstance(exc, (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError, OSError)):
-        return Unavailable(f"the database is unavailable ({type(exc).__name__}); try again")
+        return _unavailable(exc)
     return None
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    return Unavailable(f"the database is unavailable ({type(exc).__name__}); try again", in_doubt=_in_doubt(exc))
+
+
+def _in_doubt(exc: BaseException) -> bool:
+    """Whether ``exc`` cut off a statement already sent: the connection closed in the middle of the
+    operation, asyncpg's protocol was caught mid-way, or the server was shut down under it. Errors
+    of connecting (refused, cannot connect now, too many connections) or of a connection known to
+    be closed mean the statement never ran."""
+    if isinstance(exc, (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InternalClientError,
+                        ConnectionResetError)):
+        return True
+    return isinstance(exc, asyncpg.PostgresError) and getattr(exc, "sqlstate", None) in ("57P01", "57P02")

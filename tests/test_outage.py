@@ -5,6 +5,10 @@ directory), which it stops the way a crash does (``pg_ctl -m immediate``: every 
 once, statements in flight fail) and starts again on the same data. What must hold: calls during
 the outage answer UNAVAILABLE, which clients retry, never INTERNAL; the server says so in a few log
 lines however many calls fail; and work finished during the outage is recorded once it is back.
+
+The crash cuts off commits in flight; some of them were made. Their activities have a start-to-close
+timeout longer than the test, so a change that was made while its caller was told UNAVAILABLE (its
+eagerly started activity then lost until that timeout) leaves a run stuck and fails the test.
 """
 
 from __future__ import annotations
@@ -106,9 +110,8 @@ class OutageSteps:
     async def run(self, steps: int) -> int:
         n = 0
         for _ in range(steps):
-            # A short timeout: an attempt started in a commit whose answer the crash cut off is
-            # run again after it (at least once), within the test's time.
-            n = await workflow.execute_activity(outage_step, n, start_to_close_timeout=timedelta(seconds=5))
+            # A long timeout: an attempt lost in the outage would hold its run past the test's end.
+            n = await workflow.execute_activity(outage_step, n, start_to_close_timeout=timedelta(minutes=5))
         return n
 
 
