@@ -30,12 +30,12 @@ from wf.v1 import history_pb2
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+H = history_pb2
+RunKey = tuple[str, str, str]
 
 IN_DOUBT_WAIT = 10.0
 """How long a change whose commit the database's crash cut off waits for the database to come back
 and say whether it was made, before its callers are answered UNAVAILABLE."""
-H = history_pb2
-RunKey = tuple[str, str, str]
 
 
 @dataclasses.dataclass(slots=True, eq=False)
