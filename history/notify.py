@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import asyncpg
 
+from wf.history.outage import DatabaseHealth
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "wf"
@@ -25,8 +27,10 @@ CHANNEL = "wf"
 class Notifier:
     """Publishes and receives messages on the ``wf`` channel."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, health: DatabaseHealth | None = None) -> None:
         self._dsn = dsn
+        # Where failures of its connections go while the database is down: the process's outage log.
+        self.health = health or DatabaseHealth()
         self._handlers: dict[str, list[Callable[[str], None]]] = {}
         self._pending: list[str] = []
         self._wake = asyncio.Event()
@@ -61,13 +65,15 @@ class Notifier:
             if self._listen_conn is None or self._listen_conn.is_closed():
                 try:
                     await self._listen()
+                    self.health.ok()
                     log.info("listening for notifications again")
                     # Anything published meanwhile was missed: tell every subscriber to look again.
                     for handlers in self._handlers.values():
                         for handler in handlers:
                             handler("")
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("cannot listen for notifications yet: %s", exc)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                        asyncpg.exceptions.InternalClientError) as exc:
+                    self.health.failed("listening for notifications", exc)
 
     async def close(self) -> None:
         self._closed = True
@@ -101,8 +107,11 @@ class Notifier:
                         conn = await asyncpg.connect(self._dsn)
                         self._publisher_pid = conn.get_server_pid()
                     await conn.execute("SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m", CHANNEL, batch)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("could not publish %d notifications: %s", len(batch), exc)
+                    self.health.ok()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                        asyncpg.exceptions.InternalClientError) as exc:
+                    # Dropped: notifications are hints, and a listener that reconnects looks again.
+                    self.health.failed(f"publishing {len(batch)} notifications", exc)
                     conn = None
                     await asyncio.sleep(0.5)
         finally:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from wf.history import shortcuts
-from wf.history.errors import ConcurrentUpdate, HistoryError, NotFound, TaskGone
+from wf.history.errors import ConcurrentUpdate, HistoryError, NotFound, TaskGone, Unavailable
 from wf.history.execution import Execution
 from wf.history.limits import Limits
 from wf.history.notify import Notifier
@@ -33,6 +33,10 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 H = history_pb2
 RunKey = tuple[str, str, str]
+
+IN_DOUBT_WAIT = 10.0
+"""How long a change whose commit the database's crash cut off waits for the database to come back
+and say whether it was made, before its callers are answered UNAVAILABLE."""
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -202,7 +206,8 @@ class Runs:
                 try:
                     await self._commit_group(key, items)
                 except Exception as exc:
-                    log.exception("committing changes of workflow %r run %s failed", key[1], key[2])
+                    if not isinstance(exc, Unavailable):  # that one the store's outage log reported
+                        log.exception("committing changes of workflow %r run %s failed", key[1], key[2])
                     for item in items:
                         _fail(item, exc)
         finally:
@@ -268,6 +273,21 @@ class Runs:
                 else:
                     _fail(items[0], TaskGone(str(exc)))
                 return
+            except Unavailable as exc:
+                landed = await self._landed(key, mutation, items) if exc.in_doubt else None
+                if landed:
+                    # Made after all: answer as after any commit. The ids of its task rows are
+                    # unknown, so matching finds those in its next read of the backlog.
+                    _resolve(items, results)
+                    await self._committed(ex, mutation, None, direct)
+                    return
+                shortcuts.release(direct)
+                if landed is None:  # the database is still away, or nobody waits any more
+                    for item in items:
+                        _fail(item, exc)
+                    raise
+                self.cache.drop(key)
+                continue  # not made: apply the changes again, on what is committed
             except BaseException as exc:
                 shortcuts.release(direct)
                 for item in items:
@@ -279,15 +299,42 @@ class Runs:
         for item in items:
             _fail(item, ConcurrentUpdate(f"workflow {key[1]!r} run {key[2]} is changing too fast; try again"))
 
+    async def _landed(self, key: RunKey, mutation: Mutation, items: list[_Op[Any]]) -> bool | None:
+        """Whether a write whose connection died before its answer came was committed: True when
+        the run holds exactly what it wrote, False when it holds what the write expected to
+        replace (or anything else: the changes are then judged again on it). None when the
+        database does not answer within :data:`IN_DOUBT_WAIT` seconds, or every caller left.
+
+        Answering UNAVAILABLE for a change that was made would lose what it started: the caller's
+        retry finds its task gone, so an activity started in that commit for the caller's worker
+        would wait for its start-to-close timeout.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + IN_DOUBT_WAIT
+        delay = 0.05
+        while not self.stopping and loop.time() < give_up and any(not i.fut.done() for i in items):
+            try:
+                record = await self.store.load(*key)
+            except Unavailable:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            return (
+                record is not None
+                and record.db_version == mutation.expected_version + 1
+                and record.state == mutation.record.state
+            )
+        return None
+
     async def _one_at_a_time(self, key: RunKey, items: list[_Op[Any]]) -> None:
         for item in items:
             await self._commit_group(key, [item])
 
     async def _committed(
-        self, ex: Execution, mutation: Mutation, task_ids: list[int], direct: list[shortcuts.DirectStart]
+        self, ex: Execution, mutation: Mutation, task_ids: list[int] | None, direct: list[shortcuts.DirectStart]
     ) -> None:
-        """After ``ex``'s change was written: cache it, tell matching and waiters, hand over the tasks
-        it started for waiting pollers."""
+        """After ``ex``'s change was written: cache it, tell matching (of its task rows, when their
+        ``task_ids`` are known) and waiters, hand over the tasks it started for waiting pollers."""
         mutation.record.db_version = mutation.expected_version + 1
         self.cache.put(ex.key, mutation.record, mutation.events)
         try:
@@ -296,9 +343,9 @@ class Runs:
             if direct:
                 await shortcuts.hand_over(direct)
 
-    def _after_commit(self, ex: Execution, task_ids: list[int]) -> None:
+    def _after_commit(self, ex: Execution, task_ids: list[int] | None) -> None:
         tasks = ex.new_tasks()
-        if tasks:
+        if tasks and task_ids is not None:
             self.on_tasks([dataclasses.replace(t, id=i) for t, i in zip(tasks, task_ids, strict=True)])
         first_timer = ex.earliest_new_timer()
         if first_timer is not None:

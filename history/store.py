@@ -14,16 +14,21 @@ directly: asyncpg prepares each once per connection. Callers here pass parameter
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 
 from wf.history import statements as S
-from wf.history.errors import ConcurrentUpdate
+from wf.history.errors import ConcurrentUpdate, Unavailable, from_driver
+from wf.history.outage import DatabaseHealth
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -99,15 +104,49 @@ def _change(m: Mutation) -> dict[str, Any]:
     }
 
 
+def _statement(
+    method: Callable[Concatenate[Store, P], Awaitable[R]],
+) -> Callable[Concatenate[Store, P], Awaitable[R]]:
+    """The driver's errors of a store method, in history's words (``errors.from_driver``), and the
+    method's outcome told to the store's :class:`DatabaseHealth`.
+
+    The store is where every statement runs, so this is the one place a driver error is translated:
+    above it, a database that cannot serve now is :class:`~wf.history.errors.Unavailable` (which
+    callers retry), a value the database refuses is ``InvalidArgument``, and anything else stays
+    what it was, a bug to be logged in full.
+    """
+
+    @functools.wraps(method)
+    async def run(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        started = self.health.now()
+        try:
+            result = await method(self, *args, **kwargs)
+        except Exception as exc:
+            error = from_driver(exc)
+            if error is None:
+                raise
+            if isinstance(error, Unavailable):
+                self.health.failed(f"Store.{method.__name__}", exc)
+            raise error from exc
+        self.health.ok(started)
+        return result
+
+    return run
+
+
 class Store:
     """wf's persistence: executions, history events, task rows and timer rows.
 
     Every statement it runs is in :mod:`wf.history.statements`, built from the schema's tables.
+    Each method raises history's errors, never the driver's (see :func:`_statement`).
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, health: DatabaseHealth | None = None) -> None:
         self.pool = pool
+        # Told of every statement's outcome: the process's one log of database outages.
+        self.health = health or DatabaseHealth()
 
+    @_statement
     async def write(self, m: Mutation) -> list[int]:
         """Write one change atomically; returns the ids given to ``m.tasks``, in order.
 
@@ -145,20 +184,24 @@ class Store:
         assert row is not None
         return list(row["task_ids"] or ())
 
+    @_statement
     async def load(self, namespace: str, workflow_id: str, run_id: str) -> ExecutionRecord | None:
         row = await S.LOAD.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id)
         return ExecutionRecord(**dict(row)) if row is not None else None
 
+    @_statement
     async def latest_run(self, namespace: str, workflow_id: str) -> ExecutionRecord | None:
         """The running run of a workflow id, or else its most recently started one."""
         row = await S.LATEST_RUN.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id)
         return ExecutionRecord(**dict(row)) if row is not None else None
 
+    @_statement
     async def run_for_request(self, namespace: str, workflow_id: str, request_id: str) -> str | None:
         return await S.RUN_FOR_REQUEST.fetchval(  # type: ignore[no-any-return]
             self.pool, namespace=namespace, workflow_id=workflow_id, request_id=request_id
         )
 
+    @_statement
     async def read_events(
         self, namespace: str, workflow_id: str, run_id: str, first_event_id: int = 1, limit: int = 0
     ) -> list[bytes]:
@@ -173,11 +216,13 @@ class Store:
         )
         return [r["data"] for r in rows]
 
+    @_statement
     async def read_event(self, namespace: str, workflow_id: str, run_id: str, event_id: int) -> bytes | None:
         return await S.READ_EVENT.fetchval(  # type: ignore[no-any-return]
             self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id, event_id=event_id
         )
 
+    @_statement
     async def backlog(
         self, namespace: str, task_queue: str, kind: TaskKind, after_id: int, limit: int
     ) -> list[TaskRow]:
@@ -203,11 +248,13 @@ class Store:
             for r in rows
         ]
 
+    @_statement
     async def backlog_size(self, namespace: str, task_queue: str, kind: TaskKind) -> int:
         return await S.BACKLOG_SIZE.fetchval(  # type: ignore[no-any-return]
             self.pool, namespace=namespace, task_queue=task_queue, kind=int(kind)
         )
 
+    @_statement
     async def due_timers(self, until: datetime, limit: int) -> list[TimerRow]:
         """The first ``limit`` timers due at or before ``until``, soonest first."""
         rows = await S.DUE_TIMERS.fetch(self.pool, until=until, limit=limit)
@@ -225,6 +272,7 @@ class Store:
             for r in rows
         ]
 
+    @_statement
     async def list_executions(
         self,
         namespace: str,
@@ -244,10 +292,12 @@ class Store:
         rows = await S.list_executions(columns, before is not None).fetch(self.pool, params)
         return [ExecutionRecord(**dict(r)) for r in rows]
 
+    @_statement
     async def drop_task(self, task_id: int) -> None:
         """Remove a task row whose task is gone (its run closed, or it was answered elsewhere)."""
         await S.DROP_TASK.execute(self.pool, task_id=task_id)
 
+    @_statement
     async def drop_timer(self, namespace: str, workflow_id: str, run_id: str, timer_key: str) -> None:
         """Remove a timer row whose run is gone."""
         await S.DROP_TIMER.execute(
@@ -256,6 +306,7 @@ class Store:
 
     # -- queries ------------------------------------------------------------------------------------
 
+    @_statement
     async def create_query(
         self, namespace: str, workflow_id: str, run_id: str, task_queue: str, query_type: str, args: bytes
     ) -> tuple[int, int]:
@@ -273,16 +324,19 @@ class Store:
         assert row is not None
         return int(row["scheduled_event_id"]), int(row["id"])
 
+    @_statement
     async def claim_query(self, task_id: int, query_id: int) -> tuple[str, bytes] | None:
         """Take a query's task row; (query type, args) if both were still there."""
         row = await S.CLAIM_QUERY.fetchrow(self.pool, task_id=task_id, query_id=query_id)
         return (row["query_type"], row["args"]) if row is not None else None
 
+    @_statement
     async def answer_query(self, query_id: int, result: bytes, error: str) -> bool:
         """Record a worker's answer; False when the query is gone or was already answered."""
         answered = await S.ANSWER_QUERY.fetchval(self.pool, query_id=query_id, result=result, error=error or None)
         return answered is not None
 
+    @_statement
     async def take_query(self, query_id: int, task_id: int) -> tuple[bool, bytes | None, str | None]:
         """Remove a query (and its task row if still waiting); (answered, result, error)."""
         row = await S.TAKE_QUERY.fetchrow(self.pool, query_id=query_id, task_id=task_id)
@@ -292,15 +346,18 @@ class Store:
 
     # -- task-token keys ----------------------------------------------------------------------------
 
+    @_statement
     async def token_keys(self) -> list[tuple[int, bytes, datetime, datetime | None]]:
         """Every task-token key, oldest first: (id, secret, created at, retire at)."""
         rows = await S.TOKEN_KEYS.fetch(self.pool)
         return [(r["id"], r["secret"], r["created_at"], r["retire_at"]) for r in rows]
 
+    @_statement
     async def add_first_token_key(self, secret: bytes) -> None:
         """Add key 1 with ``secret``, unless the database has a key already."""
         await S.FIRST_TOKEN_KEY.execute(self.pool, secret=secret)
 
+    @_statement
     async def rotate_token_key(self, secret: bytes, grace: timedelta) -> tuple[int, datetime] | None:
         """Add the next key with ``secret`` and retire the others ``grace`` from now, telling every
         server; (new key id, when the others retire), or None if another rotation took the id."""

@@ -15,8 +15,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
+from wf.history.errors import Unavailable
 from wf.history.service import HistoryService
 from wf.history.tasks import TimerRow
 
@@ -74,6 +73,8 @@ class TimerProcessor:
                 if early > 0:  # the loop's clock woke us a hair before the wall clock's due time
                     await asyncio.sleep(early)
                 await self.history.fire_timer(t)
+        except Unavailable:
+            pass  # reported by the store's outage log; the timer stays due and is read again
         except Exception:
             log.exception("timer %s failed; it stays due and is tried again", t)
         finally:
@@ -107,8 +108,8 @@ class TimerProcessor:
             while True:
                 try:
                     delay = await self._read()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("timer processor cannot reach the database: %s", exc)
+                except Unavailable:
+                    # Reported by the store's outage log, once per kind per interval.
                     self._read_to = None
                     delay = self.poll_interval
                 if delay is None:

@@ -11,6 +11,7 @@ import asyncpg
 import grpc
 
 from wf.history.notify import Notifier
+from wf.history.outage import DatabaseHealth
 from wf.history.service import HistoryService
 from wf.history.store import Store
 from wf.history.timers import TimerProcessor
@@ -72,12 +73,17 @@ class Server:
     async def start(self) -> None:
         cfg = self.config
         dsn = asyncpg_dsn(cfg.db_url)
+        # No floor of connections (min_size 0): connections open as calls need them. With a floor,
+        # asyncpg reconnects in the background while the database is down and logs a traceback for
+        # each attempt, past the server's own outage log.
         self._pool = await asyncpg.create_pool(
-            dsn, min_size=2, max_size=cfg.db_pool_size, reset=_keep_session
+            dsn, min_size=0, max_size=cfg.db_pool_size, reset=_keep_session
         )
-        self._notifier = Notifier(dsn)
+        # One log of database outages for the process: its store, notifier and call pipeline report to it.
+        health = DatabaseHealth()
+        self._notifier = Notifier(dsn, health)
         await self._notifier.start()
-        store = Store(self._pool)
+        store = Store(self._pool, health)
         # The keys that sign task tokens, shared by every server of the database (the first to start
         # generates one), read before the first task is handed out.
         self._tokens = tokens = TaskTokens(store)
@@ -108,7 +114,7 @@ class Server:
         )
         self._service = service = WorkflowService(cfg, history, matcher)
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
-        pipeline = Pipeline(unary_methods(service), interceptors(cfg, self._added))
+        pipeline = Pipeline(unary_methods(service), interceptors(cfg, self._added), health=health)
         service.attach(pipeline)
         handlers = pipeline.grpc_handlers()
         handlers["Multiplex"] = grpc.stream_stream_rpc_method_handler(

@@ -12,8 +12,10 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import click
+from click.core import ParameterSource
 
 from wf.history.limits import Limits, Setting, settings
 from wf.server.config import ServerConfig
@@ -165,13 +167,50 @@ async def _prepare_embedded(pg: object, url: str) -> None:
     await asyncio.to_thread(migrations.upgrade, url)
 
 
+_PASSWORD_FILE_HELP = (
+    "A file holding the database password (its first line), put into the URL of --db: the password "
+    "then shows neither in `ps` nor in the environment."
+)
+
+
+def _password_file_option(f: F) -> F:
+    return click.option(
+        "--db-password-file", "db_password_file", envvar="WF_DB_PASSWORD_FILE", show_envvar=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help=_PASSWORD_FILE_HELP,
+    )(f)
+
+
+def _db_url(url: str, password_file: Path | None) -> str:
+    """The database URL to use: ``url`` with the password of ``password_file`` if one is given;
+    warns when the password was typed on the command line, where every user of the machine sees it
+    (``ps``, /proc/PID/cmdline)."""
+    parts = urlsplit(url)
+    if password_file is not None:
+        if parts.password:
+            raise click.UsageError("--db holds a password and --db-password-file gives another: use one")
+        lines = password_file.read_text().splitlines()
+        password = lines[0] if lines else ""
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{hostport}"))
+    ctx = click.get_current_context(silent=True)
+    if parts.password and ctx is not None and ctx.get_parameter_source("db_url") == ParameterSource.COMMANDLINE:
+        log.warning(
+            "the database password given with --db shows in `ps` to every user of this machine: "
+            "give the URL in WF_DB_URL instead, or the password in a file with --db-password-file"
+        )
+    return url
+
+
 @server_group.command("start")
 @_config_options()
+@_password_file_option
 @click.option("--migrate/--no-migrate", default=True, show_default=True,
               help="Bring the schema up to date before serving.")
-def start(migrate: bool, **opts: Any) -> None:
+def start(migrate: bool, db_password_file: Path | None, **opts: Any) -> None:
     """Start a server on an existing PostgreSQL (14 or newer)."""
     _setup_logging()
+    opts["db_url"] = _db_url(opts["db_url"], db_password_file)
     config = config_from_options(opts)
     if migrate:
         _migrate(config.db_url)
@@ -209,9 +248,10 @@ def db_group() -> None:
 
 @db_group.command("migrate")
 @click.option("--db", "db_url", envvar="WF_DB_URL", required=True, help="PostgreSQL URL (or WF_DB_URL).")
-def migrate(db_url: str) -> None:
+@_password_file_option
+def migrate(db_url: str, db_password_file: Path | None) -> None:
     """Bring the database schema up to date (safe to run again)."""
-    _migrate(db_url)
+    _migrate(_db_url(db_url, db_password_file))
     click.echo("database schema is up to date")
 
 

@@ -27,15 +27,16 @@ import asyncio
 import functools
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import asyncpg
 import grpc
 from opentelemetry import metrics, trace
 
 from wf.history import errors
+from wf.history.outage import DatabaseHealth
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
@@ -139,55 +140,69 @@ _STATUS: list[tuple[type[Exception], grpc.StatusCode]] = [
     # it from other refusals.
     (errors.QueryFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
+    # The database cannot serve now (down, restarting, out of connections, a lost serialization
+    # conflict): clients retry UNAVAILABLE, and the call may be repeated safely.
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
 ]
-_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+
+
+def _history_error(exc: BaseException) -> errors.HistoryError | None:
+    """``exc`` as one of history's errors: itself, or what a driver error means (a driver error
+    normally becomes one in the store; this catches one raised anywhere else)."""
+    if isinstance(exc, errors.HistoryError):
+        return exc
+    return errors.from_driver(exc)
 
 
 def status_of(exc: BaseException) -> grpc.StatusCode:
     """The status a call that raised ``exc`` ends with."""
     if isinstance(exc, CallError):
         return exc.code
-    if isinstance(exc, errors.HistoryError):
-        for kind, code in _STATUS:
-            if isinstance(exc, kind):
-                return code
-    if isinstance(exc, _UNAVAILABLE):
-        return grpc.StatusCode.UNAVAILABLE
     if isinstance(exc, asyncio.CancelledError):
         return grpc.StatusCode.CANCELLED
+    known = _history_error(exc)
+    if known is not None:
+        for kind, code in _STATUS:
+            if isinstance(known, kind):
+                return code
     return grpc.StatusCode.INTERNAL
 
 
 class MapErrors(Interceptor):
-    """The outermost link: whatever fails inside becomes a :class:`CallError`, with a message a
-    person can act on; failures of the server itself are logged."""
+    """The outermost link, the one place a failure becomes a status: whatever fails inside leaves
+    as a :class:`CallError` with a message a person can act on.
+
+    - History's errors keep their message and get their status (:data:`_STATUS`); a driver error
+      is one of them too (``errors.from_driver``): UNAVAILABLE when the database cannot serve now,
+      INVALID_ARGUMENT when the request holds a value it refuses.
+    - Anything else is a bug: INTERNAL "internal error" with an id, logged with its traceback under
+      that id, so the caller's report finds the log line and no internal text reaches the caller.
+    - A database outage is not logged per call: the process's :class:`DatabaseHealth` logs it once
+      per kind of failure per interval (the store tells it of each failed statement).
+    """
+
+    def __init__(self, health: DatabaseHealth | None = None) -> None:
+        self.health = health or DatabaseHealth()
 
     async def intercept(self, call: Call, next: CallHandler) -> Any:
         try:
             return await next(call)
         except CallError:
             raise
-        except errors.HistoryError as exc:
-            code = status_of(exc)
-            if code == grpc.StatusCode.INTERNAL:
-                log.exception("%s failed", call.method)
-                raise CallError(code, f"internal error ({type(exc).__name__}); see the server log") from exc
-            if isinstance(exc, errors.AlreadyExists):
-                call.set_response_metadata(RUN_ID_KEY, exc.run_id)
-            elif isinstance(exc, errors.QueryFailed):
-                call.set_response_metadata(QUERY_FAILED_KEY, "true")
-            raise CallError(code, str(exc)) from exc
-        except _UNAVAILABLE as exc:
-            log.warning("%s: database unavailable: %s", call.method, exc)
-            raise CallError(grpc.StatusCode.UNAVAILABLE, f"database unavailable: {exc}") from exc
-        except asyncpg.PostgresError as exc:
-            log.exception("%s failed in the database", call.method)
-            raise CallError(grpc.StatusCode.INTERNAL, f"database error: {exc}") from exc
         except Exception as exc:
-            log.exception("%s failed", call.method)
-            raise CallError(
-                grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); see the server log"
-            ) from exc
+            known = _history_error(exc)
+            code = grpc.StatusCode.INTERNAL if known is None else status_of(known)
+            if known is None or code == grpc.StatusCode.INTERNAL:
+                error_id = uuid.uuid4().hex[:12]
+                log.error("%s failed (error id %s)", call.method, error_id, exc_info=exc)
+                raise CallError(code, f"internal error (error id {error_id}); see the server log") from exc
+            if known is not exc and isinstance(known, errors.Unavailable):
+                self.health.failed(call.method, exc)  # a driver error the store did not see
+            if isinstance(known, errors.AlreadyExists):
+                call.set_response_metadata(RUN_ID_KEY, known.run_id)
+            elif isinstance(known, errors.QueryFailed):
+                call.set_response_metadata(QUERY_FAILED_KEY, "true")
+            raise CallError(code, str(known)) from exc
 
 
 class Telemetry(Interceptor):
@@ -294,7 +309,14 @@ def unary_methods(handlers: object) -> dict[str, Method]:
 class Pipeline:
     """The chain every call runs, built once from the interceptors and the methods' handlers."""
 
-    def __init__(self, methods: Mapping[str, Method], interceptors: Iterable[Interceptor]) -> None:
+    def __init__(
+        self,
+        methods: Mapping[str, Method],
+        interceptors: Iterable[Interceptor],
+        *,
+        health: DatabaseHealth | None = None,
+    ) -> None:
+        """``health``: the process's log of database outages, shared with its store."""
         self.methods = dict(methods)
         handlers = {name: m.handler for name, m in self.methods.items()}
 
@@ -302,7 +324,7 @@ class Pipeline:
             return await handlers[call.method](call.request, call)
 
         run: CallHandler = handle
-        for interceptor in reversed([MapErrors(), *interceptors]):
+        for interceptor in reversed([MapErrors(health), *interceptors]):
             run = functools.partial(interceptor.intercept, next=run)
         self.run: CallHandler = run
         """Run one call: its response, or CallError."""

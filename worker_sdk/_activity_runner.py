@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import logging
 import threading
-from datetime import UTC, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 
 from wf.v1 import service_pb2
 from worker_sdk import activity as _activity
-from worker_sdk._client import Client
+from worker_sdk._client import _RETRY_FOR, Client
 from worker_sdk._definition import ActivityDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._shortcuts import Shortcuts
@@ -23,6 +25,11 @@ from worker_sdk.errors import ApplicationError, CancelledError, RPCError
 log = logging.getLogger("worker_sdk.worker")
 
 _DEFAULT_HEARTBEAT_THROTTLE = 30.0
+
+# Outcomes of finished attempts held (re-sent until delivered) at once in this process, in number
+# and in bytes. Past either, an outcome is re-sent for the plain retry window only.
+MAX_HELD_RESULTS = 1_000
+MAX_HELD_BYTES = 64 * 1024 * 1024
 
 
 def _duration(d: Any) -> timedelta | None:
@@ -80,6 +87,52 @@ class _Heartbeater:
     def stop(self) -> None:
         if self._sender is not None:
             self._sender.cancel()
+
+
+class _Held:
+    """The outcomes being held now, in this process."""
+
+    count = 0
+    size = 0
+
+
+@contextlib.contextmanager
+def _holding(task: service_pb2.PollActivityTaskQueueResponse, request: Any) -> Iterator[float | None]:
+    """How long to re-send an attempt's outcome (seconds; None: no limit of time): until the attempt
+    itself times out (its start-to-close or schedule-to-close timeout, whichever ends first), and at
+    least the plain retry window. Its work is done: giving up before the server would have given up
+    on the attempt only makes the server run it again once it is back (after a database outage
+    longer than the plain window, every attempt that finished during it would run twice).
+
+    The outcome is held within :data:`MAX_HELD_RESULTS` and :data:`MAX_HELD_BYTES`; past them, only
+    for the plain window.
+    """
+    size = request.ByteSize()
+    if _Held.count >= MAX_HELD_RESULTS or _Held.size + size > MAX_HELD_BYTES:
+        log.warning(
+            "%d activity results (%d bytes) already wait to be delivered; %s is re-sent for %.0f s only",
+            _Held.count, _Held.size, task.activity_type.name, _RETRY_FOR,
+        )
+        yield _RETRY_FOR
+        return
+    _Held.count += 1
+    _Held.size += size
+    try:
+        yield _hold_for(task)
+    finally:
+        _Held.count -= 1
+        _Held.size -= size
+
+
+def _hold_for(task: service_pb2.PollActivityTaskQueueResponse) -> float | None:
+    ends = []
+    if start_to_close := _duration(task.start_to_close_timeout):
+        ends.append(task.started_time.ToDatetime(UTC) + start_to_close)
+    if schedule_to_close := _duration(task.schedule_to_close_timeout):
+        ends.append(task.scheduled_time.ToDatetime(UTC) + schedule_to_close)
+    if not ends:
+        return None
+    return max(_RETRY_FOR, (min(ends) - datetime.now(UTC)).total_seconds())
 
 
 async def run_activity(
@@ -149,20 +202,18 @@ async def run_activity(
     except (asyncio.CancelledError, CancelledError) as exc:
         if not cancelled.is_set():
             raise  # the worker is stopping: the server times this attempt out and retries it
-        await respond(
-            client,
-            client.service.RespondActivityTaskCanceled,
-            service_pb2.RespondActivityTaskCanceledRequest(
-                task_token=resp.task_token,
-                identity=identity,
-                details=await conv.encode(list(getattr(exc, "details", ()))),
-            ),
+        canceled = service_pb2.RespondActivityTaskCanceledRequest(
+            task_token=resp.task_token,
+            identity=identity,
+            details=await conv.encode(list(getattr(exc, "details", ()))),
         )
+        with _holding(resp, canceled) as hold:
+            await respond(client, client.service.RespondActivityTaskCanceled, canceled, retry_for=hold)
         return None
     except Exception as exc:
         if not isinstance(exc, ApplicationError):
             log.warning("activity %s (%s) attempt %d failed: %r", name, resp.activity_id, resp.attempt, exc)
-        await _fail(client, resp.task_token, exc, identity)
+        await _fail(client, resp, exc, identity)
         return None
     finally:
         heartbeater.stop()
@@ -181,7 +232,8 @@ async def run_activity(
         request.next_activity_task_queue = shortcuts.next_activity_queue() if shortcuts is not None else ""
         if ahead is not None:
             request.workflow_task_ahead.CopyFrom(ahead.message)
-        completed = await client.call(client.service.RespondActivityTaskCompleted, request)
+        with _holding(resp, request) as hold:
+            completed = await client.call(client.service.RespondActivityTaskCompleted, request, retry_for=hold)
         if completed.HasField("workflow_task"):
             workflow_task = completed.workflow_task
         if completed.HasField("activity_task"):
@@ -191,7 +243,7 @@ async def run_activity(
             # The result is over a server limit: fail the activity for good, saying which limit.
             await _fail(
                 client,
-                resp.task_token,
+                resp,
                 ApplicationError(exc.message, type="PayloadSizeLimitExceeded", non_retryable=True),
                 identity,
             )
@@ -207,21 +259,22 @@ async def run_activity(
     return next_activity
 
 
-async def _fail(client: Client, token: bytes, exc: BaseException, identity: str) -> None:
-    await respond(
-        client,
-        client.service.RespondActivityTaskFailed,
-        service_pb2.RespondActivityTaskFailedRequest(
-            task_token=token, failure=to_failure(exc, client.data_converter), identity=identity
-        ),
+async def _fail(
+    client: Client, task: service_pb2.PollActivityTaskQueueResponse, exc: BaseException, identity: str
+) -> None:
+    request = service_pb2.RespondActivityTaskFailedRequest(
+        task_token=task.task_token, failure=to_failure(exc, client.data_converter), identity=identity
     )
+    with _holding(task, request) as hold:
+        await respond(client, client.service.RespondActivityTaskFailed, request, retry_for=hold)
 
 
-async def respond(client: Client, method: Any, request: Any) -> Any:
-    """Answer a task; the response, or None when the answer could not be given (logged): the task
-    is then left to time out on the server, which retries it."""
+async def respond(client: Client, method: Any, request: Any, *, retry_for: float | None = _RETRY_FOR) -> Any:
+    """Answer a task, re-sending it while the server is unavailable for up to ``retry_for`` seconds
+    (None: until it is delivered); the response, or None when the answer could not be given (logged):
+    the task is then left to time out on the server, which retries it."""
     try:
-        return await client.call(method, request)
+        return await client.call(method, request, retry_for=retry_for)
     except RPCError as exc:
         if exc.status == grpc.StatusCode.NOT_FOUND:
             log.info("the server no longer wanted this answer: %s", exc.message)

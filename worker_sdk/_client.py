@@ -42,6 +42,44 @@ T = TypeVar("T")
 _RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED)
 # How long calls keep retrying while the server is unreachable (e.g. restarting).
 _RETRY_FOR = 60.0
+# After this many seconds of retrying, the client says (once) that it waits for the server.
+_SAY_WAITING_AFTER = 3.0
+# What gRPC itself answers, as INTERNAL, for a call cut off by a server that died or restarted while
+# it ran (not an error of the server's making: the server's own INTERNAL says "internal error").
+_CUT_OFF = ("Internal error from Core", "RST_STREAM", "Stream removed", "Socket closed")
+# The methods that may be sent again when it is unknown whether the server acted on them: reads and
+# polls; a start or signal (its request id makes a repeat a no-op); a task's answer (its token is
+# accepted once; a repeat is refused with NOT_FOUND). Not cancel, terminate or update: a repeat of
+# one that took effect would report a failure that did not happen.
+_SAFE_TO_REPEAT = frozenset({
+    "GetSystemInfo", "GetWorkflowExecutionHistory", "DescribeWorkflowExecution", "ListWorkflowExecutions",
+    "CountWorkflowExecutions", "DescribeTaskQueue", "QueryWorkflow", "PollWorkflowTaskQueue",
+    "PollActivityTaskQueue", "StartWorkflowExecution", "SignalWorkflowExecution",
+    "RespondWorkflowTaskCompleted", "RespondWorkflowTaskFailed", "RespondActivityTaskCompleted",
+    "RespondActivityTaskFailed", "RespondActivityTaskCanceled", "RecordActivityTaskHeartbeat",
+    "RespondQueryTaskCompleted",
+})
+
+
+def _method_name(method: Any) -> str:
+    """The RPC's name (``"StartWorkflowExecution"``) of a stub's method or a multiplexed one."""
+    path = getattr(method, "_method", None) or repr(method)
+    if isinstance(path, bytes):
+        path = path.decode()
+    return str(path).rsplit("/", 1)[-1]
+
+
+def _retryable(method: Any, exc: grpc.aio.AioRpcError) -> bool:
+    """Whether a failed call is worth sending again: the server was unavailable or asked for a
+    retry, or gRPC cut the call off and the method is safe to repeat."""
+    code = exc.code()
+    if code in _RETRYABLE:
+        return True
+    return (
+        code == grpc.StatusCode.INTERNAL
+        and any(s in (exc.details() or "") for s in _CUT_OFF)
+        and _method_name(method) in _SAFE_TO_REPEAT
+    )
 
 
 def default_identity() -> str:
@@ -179,6 +217,9 @@ class Client:
         self.data_converter = data_converter
         self.identity = identity
         self.target = target
+        # When the client said it waits for the server (calls have retried for a while), until a
+        # call gets through again.
+        self._waiting_since: float | None = None
 
     @classmethod
     async def connect(
@@ -244,20 +285,49 @@ class Client:
         *,
         timeout: float | None = 30.0,
         retry: bool = True,
+        retry_for: float | None = _RETRY_FOR,
     ) -> T:
-        """One RPC, retried while the server is unavailable; errors become :class:`RPCError`."""
+        """One RPC, retried while the server is unavailable; errors become :class:`RPCError`.
+
+        Retried: UNAVAILABLE and ABORTED, and gRPC's own INTERNAL for a call a dying server cut off
+        when the method is safe to repeat (``_SAFE_TO_REPEAT``), for ``retry_for`` seconds (None:
+        until it gets through or the caller gives up). A call that has retried for a few seconds
+        logs, once for the whole client, that it waits for the server, and a call that gets through
+        after that logs that the server answers again.
+        """
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + _RETRY_FOR
+        started = loop.time()
+        give_up = None if retry_for is None else started + retry_for
         delay = 0.05
         while True:
             try:
-                return await method(request, timeout=timeout)
+                response = await method(request, timeout=timeout)
             except grpc.aio.AioRpcError as exc:
-                if not retry or exc.code() not in _RETRYABLE or loop.time() >= give_up:
+                now = loop.time()
+                if not retry or not _retryable(method, exc) or (give_up is not None and now >= give_up):
                     raise _rpc_error(exc) from exc
-                log.debug("retrying %s after %s", getattr(method, "_method", method), exc.code())
+                log.debug("retrying %s after %s", _method_name(method), exc.code())
+                if now - started >= _SAY_WAITING_AFTER:
+                    self._waiting(started, exc)
+            else:
+                if self._waiting_since is not None:
+                    self._answering(loop.time())
+                return response
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    def _waiting(self, since: float, exc: grpc.aio.AioRpcError) -> None:
+        if self._waiting_since is None:
+            self._waiting_since = since
+            log.warning(
+                "waiting for the wf server at %s (%s: %s); calls are retried until it answers",
+                self.target, exc.code().name, exc.details() or "no details",
+            )
+
+    def _answering(self, now: float) -> None:
+        assert self._waiting_since is not None
+        log.warning("the wf server at %s answers again (waited %.1f s)", self.target, now - self._waiting_since)
+        self._waiting_since = None
 
     # -- workflows --------------------------------------------------------------------------------
 
