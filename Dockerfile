@@ -6,4 +6,5 @@ COPY . .
 RUN pip install --no-cache-dir '.[server]'
 
 EXPOSE 7233
-CMD ["wf", "server", "start", "--db", "postgresql://wf:wf@postgres:5432/wf", "--ip", "0.0.0.0", "--port", "7233"]
+# The database URL comes from WF_DB_URL (docker-compose.yml sets it), never from the command line.
+CMD ["wf", "server", "start", "--ip", "0.0.0.0", "--port", "7233"]

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-WF_START = "wf server start --db postgresql://wf:wf@postgres:5432/wf --ip 0.0.0.0 --port 7233"
+WF_START = "wf server start --ip 0.0.0.0 --port 7233"
+WF_DB_URL = "postgresql://wf:wf@postgres:5432/wf"
 
 
 def compose_service(name: str) -> str:
@@ -40,6 +41,9 @@ def test_docker_compose_config_is_valid() -> None:
 def test_docker_compose_runs_wf_server_start_on_postgres() -> None:
     wf = compose_service("wf")
     assert f"command: {WF_START}" in wf
+    # The URL, password included, comes from the environment: never on a command line (`ps` shows those).
+    assert f"WF_DB_URL: {WF_DB_URL}" in wf
+    assert "--db" not in wf
     assert re.search(r"build: \.$", wf, re.MULTILINE)
     assert re.search(r"condition: service_healthy", wf)
     assert '"7233:7233"' in wf
