@@ -18,7 +18,7 @@ from wf.matching import Matcher
 from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
 from wf.server.frontend import WorkflowService
-from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, unary_methods
+from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, decoder, unary_methods
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,8 @@ class Server:
         handlers = pipeline.grpc_handlers()
         handlers["Multiplex"] = grpc.stream_stream_rpc_method_handler(
             service.Multiplex,
-            request_deserializer=service_pb2.MultiplexRequest.FromString,
+            # A corrupt stream message ends the stream with INVALID_ARGUMENT (server/multiplex.py).
+            request_deserializer=decoder(service_pb2.MultiplexRequest),
             response_serializer=service_pb2.MultiplexResponse.SerializeToString,
         )
         self._grpc.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))

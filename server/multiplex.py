@@ -12,6 +12,9 @@ sends their answers as they finish, several to a message.
 A call ends like its RPC would: it is cancelled when the caller cancels it (a ``cancel`` message),
 when its deadline passes, or when the stream ends. While the server stops, new calls are refused with
 UNAVAILABLE, which callers retry, so a stopping server takes no new work.
+
+A request or stream message that does not parse is refused with INVALID_ARGUMENT: the call alone, or
+the whole stream when its own message is corrupt.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import grpc
 
-from wf.server.pipeline import MULTIPLEX, Call, CallError, Pipeline
+from wf.server.pipeline import MULTIPLEX, Call, CallError, Pipeline, Undecodable, undecodable
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,11 @@ class Multiplexer:
         try:
             try:
                 async for msg in requests:
+                    if isinstance(msg, Undecodable):
+                        # Which calls the message carried is unknown, so none can be answered alone.
+                        await self._context.abort(
+                            grpc.StatusCode.INVALID_ARGUMENT, f"a message on the Multiplex stream: {msg.details}"
+                        )
                     for call in msg.calls:
                         self._take(call)
             except asyncio.CancelledError:
@@ -137,9 +145,8 @@ class Multiplexer:
             return
         try:
             request = method.request_type.FromString(msg.request)
-        except Exception:
-            self._answer(_reply(msg.id, grpc.StatusCode.INVALID_ARGUMENT,
-                                f"the request is not a valid {method.request_type.__name__}"))
+        except Exception as exc:  # DecodeError, and whatever else a hostile input makes protobuf raise
+            self._answer(_reply(msg.id, grpc.StatusCode.INVALID_ARGUMENT, undecodable(method.request_type, exc)))
             return
         timeout = msg.timeout.seconds + msg.timeout.nanos / 1e9 if msg.HasField("timeout") else None
         call = Call(
