@@ -90,7 +90,7 @@ def settings(cls: type) -> list[tuple[dataclasses.Field[Any], Setting]]:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one run and one request may hold. Every limit has a ``wf server`` flag, named in the
+    """What one run, one request and one client's stream may hold. Every limit has a ``wf server`` flag, named in the
     message of the error that reaches it."""
 
     max_payload_bytes: int = setting(
@@ -116,6 +116,19 @@ class Limits:
         "(at most 1,000: the schema's indexes hold no longer keys).",
         minimum=1,
         maximum=1_000,
+    )
+    # Per client: what one Multiplex stream may hold (``server/multiplex.py``).
+    max_stream_unsent_bytes: int = setting(
+        16 * 1024 * 1024,
+        "Most bytes of answers one Multiplex stream may hold unsent while its client does not read them "
+        "(its first answer goes whatever its size); past it the stream ends with RESOURCE_EXHAUSTED.",
+        minimum=64 * 1024,
+    )
+    max_stream_polls: int = setting(
+        1_000,
+        "Most long polls (for tasks or new history events) one Multiplex stream may have waiting at once; "
+        "more are refused with RESOURCE_EXHAUSTED.",
+        minimum=1,
     )
     default_workflow_task_timeout: timedelta = setting(
         timedelta(seconds=10), "Workflow task timeout of a run started without one, in seconds.", minimum=0.001

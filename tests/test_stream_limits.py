@@ -1,0 +1,190 @@
+"""What one client's Multiplex stream may hold: a client cannot take the server's memory, or slow
+other clients, by calling without reading its answers, or by leaving polls waiting without end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import psutil
+import pytest
+
+from tests.helpers import (
+    assert_eventually,
+    new_id,
+    start_request,
+    waiting_polls,
+    wf_server_process,
+)
+from wf.history.limits import Limits
+from wf.history.tasks import TaskKind
+from wf.server.app import Server
+from wf.server.config import ServerConfig
+from wf.v1 import service_pb2
+from worker_sdk import Client
+
+S = service_pb2
+NS = "default"
+MB = 1024 * 1024
+
+
+def _history_call(call_id: int, workflow_id: str) -> S.MultiplexCall:
+    request = S.GetWorkflowExecutionHistoryRequest(namespace=NS, execution={"workflow_id": workflow_id})
+    return S.MultiplexCall(id=call_id, method="GetWorkflowExecutionHistory", request=request.SerializeToString())
+
+
+async def _call_without_reading(
+    channel: grpc.aio.Channel, calls: list[S.MultiplexCall], per_message: int = 10
+) -> grpc.aio.StreamStreamCall:
+    """Open a Multiplex stream and send ``calls`` on it, never reading an answer."""
+    stream = channel.stream_stream(
+        "/wf.v1.WorkflowService/Multiplex",
+        request_serializer=S.MultiplexRequest.SerializeToString,
+        response_deserializer=S.MultiplexResponse.FromString,
+    )()
+    for first in range(0, len(calls), per_message):
+        try:
+            await stream.write(S.MultiplexRequest(calls=calls[first:first + per_message]))
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
+            break  # the server ended the stream already
+    return stream
+
+
+async def _drain(stream: grpc.aio.StreamStreamCall) -> tuple[int, grpc.aio.AioRpcError]:
+    """Read what the server sent on ``stream`` after all: the answers, and the error it ended with."""
+    answered = 0
+    try:
+        while True:
+            response = await stream.read()
+            if response is grpc.aio.EOF:
+                raise AssertionError("the stream ended without an error")
+            answered += len(response.replies)
+    except grpc.aio.AioRpcError as exc:
+        return answered, exc
+
+
+async def test_a_client_that_never_reads_cannot_take_the_servers_memory(db_url: str, task_queue: str) -> None:
+    """300 answers of 1.5 MB each (450 MB) asked for on one stream that is never read: the server
+    ends the stream at its default cap of 16 MB unsent, its memory stays within a small bound of
+    where it was, and another client's calls answer promptly all the while."""
+    async with wf_server_process(db_url) as proc:
+        server = psutil.Process(proc.popen.pid)
+        client = await Client.connect(proc.address)
+        try:
+            wid = new_id()
+            start = start_request(wid, task_queue, input=b"x" * (3 * MB // 2))
+            await client.service.StartWorkflowExecution(start, timeout=30)
+            # The server's memory once it has read the run's history and answered it.
+            read = S.GetWorkflowExecutionHistoryRequest(namespace=NS, execution={"workflow_id": wid})
+            for _ in range(3):
+                history = await client.service.GetWorkflowExecutionHistory(read, timeout=30)
+                assert history.ByteSize() > MB
+            before = server.memory_info().rss
+            peak = before
+            latencies: list[float] = []
+
+            async def bystander() -> None:
+                describe = S.DescribeWorkflowExecutionRequest(namespace=NS, execution={"workflow_id": wid})
+                while True:
+                    began = time.monotonic()
+                    await client.service.DescribeWorkflowExecution(describe, timeout=30)
+                    latencies.append(time.monotonic() - began)
+
+            async def sample() -> None:
+                nonlocal peak
+                while True:
+                    peak = max(peak, server.memory_info().rss)
+                    await asyncio.sleep(0.02)
+
+            tasks = [asyncio.create_task(bystander()), asyncio.create_task(sample())]
+            try:
+                async with grpc.aio.insecure_channel(proc.address) as channel:
+                    stream = await _call_without_reading(channel, [_history_call(i, wid) for i in range(1, 301)])
+                    # The server ends the stream: its status reaches the client behind the answers
+                    # sent before, which the client has not read, so the server's log tells first.
+                    await assert_eventually(lambda: "a stream ended" in proc.output(), timeout=60)
+                    answered, error = await _drain(stream)
+                    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
+                    assert "--max-stream-unsent-bytes" in (error.details() or ""), error.details()
+                    assert answered < 300
+                # After it, the server still answers as before.
+                latencies.clear()
+                while len(latencies) < 5:
+                    await asyncio.sleep(0.05)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            grown = (peak - before) / MB
+            assert grown < 120, f"the server's memory grew by {grown:.0f} MB"
+            assert max(latencies) < 1.0, latencies
+        finally:
+            await client.close()
+
+
+@pytest.fixture
+async def small_server(db_url: str) -> AsyncIterator[Server]:
+    """A server whose streams hold at most 64 KB of answers unsent and 3 waiting polls."""
+    limits = Limits(max_stream_unsent_bytes=64 * 1024, max_stream_polls=3)
+    s = Server(ServerConfig(db_url=db_url, port=0, limits=limits))
+    await s.start()
+    yield s
+    await s.stop()
+
+
+def _poll_call(call_id: int, task_queue: str, kind: str = "PollActivityTaskQueue") -> S.MultiplexCall:
+    request = getattr(S, f"{kind}Request")(namespace=NS, task_queue={"name": task_queue})
+    return S.MultiplexCall(id=call_id, method=kind, request=request.SerializeToString())
+
+
+async def test_past_its_cap_a_stream_ends_and_its_calls_are_cancelled(
+    small_server: Server, task_queue: str
+) -> None:
+    async with await Client.connect(small_server.address) as client:
+        wid = new_id()
+        await client.service.StartWorkflowExecution(start_request(wid, task_queue, input=b"x" * 40_000), timeout=10)
+        async with grpc.aio.insecure_channel(small_server.address) as channel:
+            # A poll that waits, then answers of 40 KB each that are never read.
+            stream = await _call_without_reading(
+                channel, [_poll_call(1, task_queue), *(_history_call(i, wid) for i in range(2, 40))]
+            )
+            answered, error = await _drain(stream)
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "max stream unsent bytes of 65,536" in (error.details() or "")
+        assert "--max-stream-unsent-bytes" in (error.details() or "")
+        assert answered < 38
+        # The waiting poll was cancelled with its stream: it takes no task.
+        await assert_eventually(lambda: waiting_polls(small_server, task_queue, TaskKind.ACTIVITY) == 0)
+        # The client's own stream on the same server goes on.
+        assert (await client.service.GetSystemInfo(S.GetSystemInfoRequest(), timeout=5)).server_version
+
+
+async def test_waiting_polls_per_stream_are_capped(small_server: Server, task_queue: str) -> None:
+    async with grpc.aio.insecure_channel(small_server.address) as channel:
+        stream = channel.stream_stream(
+            "/wf.v1.WorkflowService/Multiplex",
+            request_serializer=S.MultiplexRequest.SerializeToString,
+            response_deserializer=S.MultiplexResponse.FromString,
+        )()
+        await stream.write(S.MultiplexRequest(calls=[
+            _poll_call(1, task_queue), _poll_call(2, task_queue, "PollWorkflowTaskQueue"), _poll_call(3, task_queue)
+        ]))
+        await assert_eventually(lambda: waiting_polls(small_server, task_queue, TaskKind.ACTIVITY) == 2)
+        await stream.write(S.MultiplexRequest(calls=[_poll_call(4, task_queue)]))
+        refused = (await stream.read()).replies[0]
+        assert refused.id == 4 and refused.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+        assert "3 polls already wait on this stream" in refused.message
+        assert "--max-stream-polls" in refused.message
+        # Other calls on the stream are not polls, and go on.
+        await stream.write(S.MultiplexRequest(calls=[S.MultiplexCall(id=5, method="GetSystemInfo")]))
+        assert (await stream.read()).replies[0].id == 5
+        # Once a poll ends, another may wait.
+        await stream.write(S.MultiplexRequest(calls=[S.MultiplexCall(id=1, cancel=True), _poll_call(6, task_queue)]))
+        await assert_eventually(lambda: waiting_polls(small_server, task_queue, TaskKind.ACTIVITY) == 2)
+        # A history read that does not wait is no poll; one that waits is.
+        wid = new_id()
+        await stream.write(S.MultiplexRequest(calls=[_history_call(7, wid)]))
+        assert (await stream.read()).replies[0].code == grpc.StatusCode.NOT_FOUND.value[0]
+        await stream.done_writing()
