@@ -123,10 +123,11 @@ class Multiplexer:
             # end the stream; a caller whose calls were not read sends them again on a new stream.
             while self._running and self._exhausted is None:
                 await asyncio.gather(*self._running.values(), return_exceptions=True)
-            if self._exhausted is not None:
-                await self._context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self._exhausted)
             self._closing = True
             self._ready.set()
+            # The writer ends once what it writes is written. An exhausted stream waits for that too:
+            # gRPC takes no status while a write is pending, so a client that never reads holds that
+            # one message (a few MB at most) and its stream open until it reads or leaves.
             await writer
             if self._exhausted is not None:
                 await self._context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self._exhausted)

@@ -4,6 +4,7 @@ other clients, by calling without reading its answers, or by leaving polls waiti
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -35,21 +36,21 @@ def _history_call(call_id: int, workflow_id: str) -> S.MultiplexCall:
     return S.MultiplexCall(id=call_id, method="GetWorkflowExecutionHistory", request=request.SerializeToString())
 
 
-async def _call_without_reading(
-    channel: grpc.aio.Channel, calls: list[S.MultiplexCall], per_message: int = 10
-) -> grpc.aio.StreamStreamCall:
-    """Open a Multiplex stream and send ``calls`` on it, never reading an answer."""
-    stream = channel.stream_stream(
+def _open_stream(channel: grpc.aio.Channel) -> grpc.aio.StreamStreamCall:
+    return channel.stream_stream(
         "/wf.v1.WorkflowService/Multiplex",
         request_serializer=S.MultiplexRequest.SerializeToString,
         response_deserializer=S.MultiplexResponse.FromString,
     )()
-    for first in range(0, len(calls), per_message):
-        try:
-            await stream.write(S.MultiplexRequest(calls=calls[first:first + per_message]))
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
-            break  # the server ended the stream already
-    return stream
+
+
+async def _call_without_reading(stream: grpc.aio.StreamStreamCall, calls: list[S.MultiplexCall]) -> None:
+    """Send ``calls`` on a Multiplex stream in one message, and read no answer.
+
+    One message, so the write is done before the server can end the stream: a write after that fails
+    in the client, which then reports its own INTERNAL in place of the server's status.
+    """
+    await stream.write(S.MultiplexRequest(calls=calls))
 
 
 async def _drain(stream: grpc.aio.StreamStreamCall) -> tuple[int, grpc.aio.AioRpcError]:
@@ -101,7 +102,8 @@ async def test_a_client_that_never_reads_cannot_take_the_servers_memory(db_url: 
             tasks = [asyncio.create_task(bystander()), asyncio.create_task(sample())]
             try:
                 async with grpc.aio.insecure_channel(proc.address) as channel:
-                    stream = await _call_without_reading(channel, [_history_call(i, wid) for i in range(1, 301)])
+                    stream = _open_stream(channel)
+                    await _call_without_reading(stream, [_history_call(i, wid) for i in range(1, 301)])
                     # The server ends the stream: its status reaches the client behind the answers
                     # sent before, which the client has not read, so the server's log tells first.
                     await assert_eventually(lambda: "a stream ended" in proc.output(), timeout=60)
@@ -140,34 +142,36 @@ def _poll_call(call_id: int, task_queue: str, kind: str = "PollActivityTaskQueue
 
 
 async def test_past_its_cap_a_stream_ends_and_its_calls_are_cancelled(
-    small_server: Server, task_queue: str
+    small_server: Server, task_queue: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with await Client.connect(small_server.address) as client:
         wid = new_id()
         await client.service.StartWorkflowExecution(start_request(wid, task_queue, input=b"x" * 40_000), timeout=10)
         async with grpc.aio.insecure_channel(small_server.address) as channel:
-            # A poll that waits, then answers of 40 KB each that are never read.
-            stream = await _call_without_reading(
-                channel, [_poll_call(1, task_queue), *(_history_call(i, wid) for i in range(2, 40))]
-            )
+            stream = _open_stream(channel)
+            # A poll that waits, then answers of 40 KB each that are never read: far more than gRPC
+            # takes before the client's flow control window is full, so the stream ends while a
+            # write waits on it.
+            await _call_without_reading(stream, [_poll_call(1, task_queue)])
+            await assert_eventually(lambda: waiting_polls(small_server, task_queue, TaskKind.ACTIVITY) == 1)
+            await _call_without_reading(stream, [_history_call(i, wid) for i in range(2, 300)])
+            await assert_eventually(lambda: "a stream ended" in caplog.text)
+            # The waiting poll was cancelled with its stream: it takes no task.
+            await assert_eventually(lambda: waiting_polls(small_server, task_queue, TaskKind.ACTIVITY) == 0)
             answered, error = await _drain(stream)
         assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "max stream unsent bytes of 65,536" in (error.details() or "")
         assert "--max-stream-unsent-bytes" in (error.details() or "")
-        assert answered < 38
-        # The waiting poll was cancelled with its stream: it takes no task.
-        await assert_eventually(lambda: waiting_polls(small_server, task_queue, TaskKind.ACTIVITY) == 0)
+        assert answered < 298
+        # Ended cleanly: gRPC took the status (no error of its own in the log).
+        assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         # The client's own stream on the same server goes on.
         assert (await client.service.GetSystemInfo(S.GetSystemInfoRequest(), timeout=5)).server_version
 
 
 async def test_waiting_polls_per_stream_are_capped(small_server: Server, task_queue: str) -> None:
     async with grpc.aio.insecure_channel(small_server.address) as channel:
-        stream = channel.stream_stream(
-            "/wf.v1.WorkflowService/Multiplex",
-            request_serializer=S.MultiplexRequest.SerializeToString,
-            response_deserializer=S.MultiplexResponse.FromString,
-        )()
+        stream = _open_stream(channel)
         await stream.write(S.MultiplexRequest(calls=[
             _poll_call(1, task_queue), _poll_call(2, task_queue, "PollWorkflowTaskQueue"), _poll_call(3, task_queue)
         ]))
