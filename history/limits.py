@@ -124,6 +124,12 @@ class Limits:
         "(its first answer goes whatever its size); past it the stream ends with RESOURCE_EXHAUSTED.",
         minimum=64 * 1024,
     )
+    max_stream_calls: int = setting(
+        10_000,
+        "Most calls one Multiplex stream runs at once; past it the server reads no more of the stream "
+        "until one ends, and the client's sending waits.",
+        minimum=1,
+    )
     max_stream_polls: int = setting(
         1_000,
         "Most long polls (for tasks or new history events) one Multiplex stream may have waiting at once; "

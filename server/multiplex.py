@@ -17,8 +17,11 @@ What one stream may hold is bounded, so a client cannot take the server's memory
 reading: answers waiting to be sent may hold at most ``max_stream_unsent_bytes`` (the first goes
 whatever its size); past it the stream ends with RESOURCE_EXHAUSTED naming the setting, its calls are
 cancelled and its answers dropped. At most ``max_stream_polls`` long polls wait on one stream; more
-are refused with RESOURCE_EXHAUSTED. A request or stream message that does not parse is refused with
-INVALID_ARGUMENT: the call alone, or the whole stream when its own message is corrupt.
+are refused with RESOURCE_EXHAUSTED. At most ``max_stream_calls`` calls run at once: past it the
+stream is not read until one ends, so HTTP/2 flow control makes the client wait.
+
+A request or stream message that does not parse is refused with INVALID_ARGUMENT: the call alone, or
+the whole stream when its own message is corrupt.
 """
 
 from __future__ import annotations
@@ -96,6 +99,9 @@ class Multiplexer:
         # written (a client that does not read leaves the write waiting on HTTP/2 flow control).
         self.unsent_bytes = 0
         self._polls = 0
+        # Set while fewer than max_stream_calls calls run: the reading of the stream waits for it.
+        self._room = asyncio.Event()
+        self._room.set()
         # Set (the status message) when the stream ends for holding too much: see _exhaust().
         self._exhausted: str | None = None
 
@@ -112,6 +118,9 @@ class Multiplexer:
                         )
                     for call in msg.calls:
                         self._take(call)
+                    if len(self._running) >= self._limits.max_stream_calls:
+                        self._room.clear()
+                        await self._room.wait()
             except asyncio.CancelledError:
                 # drain() stops the reading (and only that: the server's own cancellation goes on).
                 task = self._serving
@@ -154,6 +163,8 @@ class Multiplexer:
     def _finished(self, call_id: int, task: asyncio.Task[None]) -> None:
         if self._running.get(call_id) is task:
             del self._running[call_id]
+            if len(self._running) < self._limits.max_stream_calls:
+                self._room.set()
             if self._draining and not self._running:
                 self._stop_reading()
 

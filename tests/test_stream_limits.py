@@ -192,3 +192,32 @@ async def test_waiting_polls_per_stream_are_capped(small_server: Server, task_qu
         await stream.write(S.MultiplexRequest(calls=[_history_call(7, wid)]))
         assert (await stream.read()).replies[0].code == grpc.StatusCode.NOT_FOUND.value[0]
         await stream.done_writing()
+
+
+async def test_past_its_calls_in_flight_a_stream_is_read_only_as_calls_end(db_url: str, task_queue: str) -> None:
+    s = Server(ServerConfig(db_url=db_url, port=0, limits=Limits(max_stream_calls=3)))
+    await s.start()
+    try:
+        async with grpc.aio.insecure_channel(s.address) as channel:
+            stream = _open_stream(channel)
+            # Three queries of a run no worker serves: each waits until its 1 s timeout.
+            wid = new_id()
+            async with await Client.connect(s.address) as client:
+                await client.service.StartWorkflowExecution(start_request(wid, task_queue), timeout=10)
+            query = S.QueryWorkflowRequest(namespace=NS, execution={"workflow_id": wid}, query={"query_type": "q"})
+            waiting = [
+                S.MultiplexCall(id=i, method="QueryWorkflow", request=query.SerializeToString(), timeout={"seconds": 1})
+                for i in (1, 2, 3)
+            ]
+            await stream.write(S.MultiplexRequest(calls=waiting))
+            await stream.write(S.MultiplexRequest(calls=[S.MultiplexCall(id=4, method="GetSystemInfo")]))
+            order = []
+            while len(order) < 4:
+                order += [(r.id, r.code) for r in (await stream.read()).replies]
+            # The fourth call was read only once a query had ended: without the cap it would have
+            # been answered at once, long before any query's timeout.
+            assert order[0] != (4, 0) and (4, 0) in order, order
+            assert {code for i, code in order if i != 4} == {grpc.StatusCode.DEADLINE_EXCEEDED.value[0]}
+            await stream.done_writing()
+    finally:
+        await s.stop()
