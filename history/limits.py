@@ -90,7 +90,7 @@ def settings(cls: type) -> list[tuple[dataclasses.Field[Any], Setting]]:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one run and one request may hold. Every limit has a ``wf server`` flag, named in the
+    """What one run, one request and one client's stream may hold. Every limit has a ``wf server`` flag, named in the
     message of the error that reaches it."""
 
     max_payload_bytes: int = setting(
@@ -132,6 +132,25 @@ class Limits:
     )
     max_stack_trace_length: int = setting(
         16_384, "Longest failure stack trace kept, in characters; its beginning and end are kept.", minimum=1_024
+    )
+    # Per client: what one Multiplex stream may hold (``server/multiplex.py``).
+    max_stream_unsent_bytes: int = setting(
+        16 * 1024 * 1024,
+        "Most bytes of answers one Multiplex stream may hold unsent while its client does not read them "
+        "(its first answer goes whatever its size); past it the stream ends with RESOURCE_EXHAUSTED.",
+        minimum=64 * 1024,
+    )
+    max_stream_calls: int = setting(
+        10_000,
+        "Most calls one Multiplex stream runs at once; past it the server reads no more of the stream "
+        "until one ends, and the client's sending waits.",
+        minimum=1,
+    )
+    max_stream_polls: int = setting(
+        1_000,
+        "Most long polls (for tasks or new history events) one Multiplex stream may have waiting at once; "
+        "more are refused with RESOURCE_EXHAUSTED.",
+        minimum=1,
     )
     default_workflow_task_timeout: timedelta = setting(
         timedelta(seconds=10), "Workflow task timeout of a run started without one, in seconds.", minimum=0.001

@@ -20,10 +20,16 @@ from wf.matching import Matcher
 from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
 from wf.server.frontend import WorkflowService
-from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, unary_methods
+from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, decoder, unary_methods
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
+
+# The server's own keepalive pings: a client that vanished without closing its connection (its
+# machine died, a network partition) is found within a minute and a half, and its Multiplex stream and
+# polls end rather than wait for the operating system's TCP timeout (hours).
+_KEEPALIVE_TIME_MS = 60_000
+_KEEPALIVE_TIMEOUT_MS = 20_000
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -47,6 +53,26 @@ def interceptors(config: ServerConfig, added: Sequence[Interceptor] = ()) -> lis
     as its own RPC or on a Multiplex stream. wf has none of its own yet.
     """
     return [Telemetry(), Validation(RequestChecks(config.limits).by_method()), *added]
+
+
+def grpc_options(config: ServerConfig) -> list[tuple[str, int]]:
+    """The gRPC server's channel options: message sizes and the keepalive policy.
+
+    gRPC's default policy refuses a client's pings more often than every 5 minutes, and only while
+    calls are in flight; clients ping every 30 s (the SDK, as Temporal's do) to find dead connections,
+    so a client idle on an open stream would be sent ``GOAWAY too_many_pings`` and lose its calls.
+    The server accepts pings every ``min_client_ping_interval`` seconds, with or without calls.
+    """
+    return [
+        ("grpc.max_receive_message_length", config.max_grpc_message_bytes),
+        ("grpc.max_send_message_length", -1),
+        ("grpc.so_reuseport", 0),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", max(1, round(config.min_client_ping_interval * 1000))),
+        ("grpc.keepalive_time_ms", _KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", _KEEPALIVE_TIMEOUT_MS),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
 
 
 class Server:
@@ -105,13 +131,7 @@ class Server:
         self.timers = timers
         self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
 
-        self._grpc = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", cfg.max_grpc_message_bytes),
-                ("grpc.max_send_message_length", -1),
-                ("grpc.so_reuseport", 0),
-            ]
-        )
+        self._grpc = grpc.aio.server(options=grpc_options(cfg))
         self._service = service = WorkflowService(cfg, history, matcher)
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
         pipeline = Pipeline(unary_methods(service), interceptors(cfg, self._added), health=health)
@@ -119,7 +139,8 @@ class Server:
         handlers = pipeline.grpc_handlers()
         handlers["Multiplex"] = grpc.stream_stream_rpc_method_handler(
             service.Multiplex,
-            request_deserializer=service_pb2.MultiplexRequest.FromString,
+            # A corrupt stream message ends the stream with INVALID_ARGUMENT (server/multiplex.py).
+            request_deserializer=decoder(service_pb2.MultiplexRequest),
             response_serializer=service_pb2.MultiplexResponse.SerializeToString,
         )
         self._grpc.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))

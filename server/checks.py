@@ -2,7 +2,15 @@
 
 A check raises InvalidArgument (a field is missing or wrong) or LimitExceeded (a configured limit is
 passed) with a message naming the field; it runs before authorization and before the handler, so a
-handler sees only requests of the right shape. What a handler derives from a field (a decoded task
+handler sees only requests of the right shape.
+
+Every method's check begins with one that no string the server stores or queries with holds a NUL
+character, which PostgreSQL's text cannot: it covers every singular string field of the request and of
+its singular messages (ids, run ids, names, queries, identities, reasons, request ids), found from the
+request's descriptor so a field added later is covered too. Payloads and failures are left out: the
+server keeps them as serialized bytes, never as text, and a failure's message may hold any character.
+Strings that are not valid UTF-8 never get this far: the transport refuses a request that does not
+parse (``server/pipeline.py``). What a handler derives from a field (a decoded task
 token, a sticky timeout) it derives itself; the check only makes sure it can. A failure is the one
 thing a check changes rather than refuses: it is bounded in place (``wf.history.failures`` says why).
 """
@@ -14,6 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -31,6 +40,24 @@ _MIN_SECONDS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
 _MAX_SECONDS = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
 # The sticky queue's schedule-to-start timeout when a completion leaves it unset.
 _STICKY_TIMEOUT = timedelta(seconds=5)
+
+
+# Messages the server keeps as bytes and never puts into a text column: not searched for NUL.
+_OPAQUE = frozenset({"wf.v1.Payloads", "wf.v1.Payload", "wf.v1.Failure"})
+
+
+def text_fields(descriptor: Descriptor, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The paths of the singular string fields of ``descriptor``'s message and of its singular
+    messages (those in :data:`_OPAQUE` left out), e.g. ``("execution", "run_id")``."""
+    found: list[tuple[str, ...]] = []
+    for f in descriptor.fields:
+        if f.is_repeated:
+            continue
+        if f.type == FieldDescriptor.TYPE_STRING:
+            found.append((*prefix, f.name))
+        elif (inner := f.message_type) is not None and inner.full_name not in _OPAQUE:
+            found.extend(text_fields(inner, (*prefix, f.name)))
+    return found
 
 
 def sticky_timeout(queue: str, timeout: Duration) -> timedelta:
@@ -57,6 +84,15 @@ class Validator:
                 f"{what} is {size:,} bytes (UTF-8), over the {self.limits.describe('max_id_length')}"
             )
         return value
+
+    def no_nul(self, message: Any, paths: list[tuple[str, ...]]) -> None:
+        """Refuses a NUL character in any of the string fields at ``paths`` (see :func:`text_fields`)."""
+        for path in paths:
+            value: Any = message
+            for name in path:
+                value = getattr(value, name)
+            if "\x00" in value:
+                raise errors.InvalidArgument(f"{'.'.join(path)} must not contain NUL characters")
 
     def duration(self, d: Duration, what: str) -> None:
         if d.seconds < 0 or d.nanos < 0:
@@ -110,9 +146,29 @@ class RequestChecks(Validator):
     """One check per method, named after it; a method without one takes any request."""
 
     def by_method(self) -> dict[str, Callable[[Any], None]]:
-        """The checks by method name, for the pipeline's validation stage."""
-        methods = S.DESCRIPTOR.services_by_name["WorkflowService"].methods
-        return {m.name: getattr(self, m.name) for m in methods if hasattr(self, m.name)}
+        """The checks by method name, for the pipeline's validation stage: for each, the NUL check
+        of its request's strings, then the method's own check if it has one."""
+        checks = {}
+        for m in S.DESCRIPTOR.services_by_name["WorkflowService"].methods:
+            if m.client_streaming or m.server_streaming:
+                continue
+            own: Callable[[Any], None] | None = getattr(self, m.name, None)
+            paths = text_fields(m.input_type)
+            if paths:
+                checks[m.name] = self._checked_text(paths, own)
+            elif own is not None:
+                checks[m.name] = own
+        return checks
+
+    def _checked_text(
+        self, paths: list[tuple[str, ...]], own: Callable[[Any], None] | None
+    ) -> Callable[[Any], None]:
+        def check(request: Any) -> None:
+            self.no_nul(request, paths)
+            if own is not None:
+                own(request)
+
+        return check
 
     # -- workflows ---------------------------------------------------------------------------------
 
@@ -236,4 +292,4 @@ class RequestChecks(Validator):
             raise errors.InvalidArgument("wait_stage must be ACCEPTED or COMPLETED")
 
 
-__all__ = ["RequestChecks", "Validator", "sticky_timeout"]
+__all__ = ["RequestChecks", "Validator", "sticky_timeout", "text_fields"]

@@ -32,5 +32,11 @@ class ServerConfig:
     timer_poll_interval: float = setting(
         1.0, "Longest time, in seconds, between two reads of the timers due soon.", minimum=0.01
     )
+    min_client_ping_interval: float = setting(
+        10.0,
+        "Shortest interval, in seconds, between keepalive pings the server accepts from a client, with or "
+        "without calls in flight (the SDK pings every 30 s); a client pinging more often is sent GOAWAY.",
+        minimum=0.001,
+    )
     otel_console: bool = setting(False, "Print an OpenTelemetry span for every RPC to stderr (for debugging).")
     limits: Limits = field(default_factory=Limits)

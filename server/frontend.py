@@ -124,7 +124,7 @@ class WorkflowService:
         if self.stopping or self._pipeline is None:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping")
         assert self._pipeline is not None
-        mux = Multiplexer(self._pipeline, context)
+        mux = Multiplexer(self._pipeline, context, self.config.limits)
         self._streams.add(mux)
         try:
             await mux.serve(requests)

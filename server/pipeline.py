@@ -96,6 +96,43 @@ class Call:
         self.response_metadata[key] = value
 
 
+class Undecodable:
+    """What a transport's deserializer gives for bytes that do not parse as the expected message
+    (corrupt or truncated, invalid UTF-8 in a string field, nested too deep), instead of raising.
+
+    A deserializer that raises makes grpc.aio answer UNKNOWN and log a traceback, for what is the
+    caller's mistake; with this the transport answers INVALID_ARGUMENT, saying what was wrong.
+    """
+
+    __slots__ = ("details",)
+
+    def __init__(self, details: str) -> None:
+        self.details = details
+
+
+def undecodable(message_type: Any, exc: Exception) -> str:
+    """The message for bytes that are not a valid ``message_type``: its name and protobuf's reason."""
+    reason = str(exc)
+    # protobuf says "Error parsing message with type 'wf.v1.X': <reason>"; the type is named already.
+    if reason.startswith("Error parsing message") and ": " in reason:
+        reason = reason.split(": ", 1)[1]
+    name = message_type.DESCRIPTOR.full_name
+    return f"the request is not a valid {name}" + (f": {reason}" if reason else "")
+
+
+def decoder(message_type: Any) -> Callable[[bytes], Any]:
+    """A deserializer for gRPC that never raises: the message, or :class:`Undecodable`."""
+    parse = message_type.FromString
+
+    def decode(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except Exception as exc:  # DecodeError, and whatever else a hostile input makes protobuf raise
+            return Undecodable(undecodable(message_type, exc))
+
+    return decode
+
+
 class CallError(Exception):
     """How a call ends when it does not answer: a gRPC status and its message.
 
@@ -334,7 +371,7 @@ class Pipeline:
         return {
             name: grpc.unary_unary_rpc_method_handler(
                 self._rpc_entry(name),
-                request_deserializer=m.request_type.FromString,
+                request_deserializer=decoder(m.request_type),
                 response_serializer=m.response_type.SerializeToString,
             )
             for name, m in self.methods.items()
@@ -344,6 +381,8 @@ class Pipeline:
         run = self.run
 
         async def entry(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            if isinstance(request, Undecodable):
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.details)
             remaining = context.time_remaining()
             call = Call(
                 method, request, context.invocation_metadata() or (),
@@ -364,5 +403,6 @@ class Pipeline:
 
 __all__ = [
     "Call", "CallError", "CallHandler", "Interceptor", "MapErrors", "Method", "MULTIPLEX", "Pipeline",
-    "QUERY_FAILED_KEY", "RPC", "RUN_ID_KEY", "SERVICE", "Telemetry", "Validation", "status_of", "unary_methods",
+    "QUERY_FAILED_KEY", "RPC", "RUN_ID_KEY", "SERVICE", "Telemetry", "Undecodable", "Validation", "decoder",
+    "status_of", "unary_methods", "undecodable",
 ]

@@ -474,6 +474,15 @@ def _bad_commands() -> list[tuple[str, command_pb2.Command]]:
         ("activity on a task queue with NUL", schedule_activity("a", task_queue="q\x00")),
         ("activity on a task queue over 1000 bytes", schedule_activity("a", task_queue="\u00e9" * 501)),
         ("command without attributes", command_pb2.Command(command_type=command_pb2.COMMAND_TYPE_START_TIMER)),
+        (
+            "timer with NUL in its id",
+            command_pb2.Command(
+                command_type=command_pb2.COMMAND_TYPE_START_TIMER,
+                start_timer_command_attributes=command_pb2.StartTimerCommandAttributes(
+                    timer_id="t\x00", start_to_fire_timeout=Duration(seconds=60)
+                ),
+            ),
+        ),
     ]
 
 

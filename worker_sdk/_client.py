@@ -232,6 +232,8 @@ class Client:
         timeout: timedelta = timedelta(seconds=10),
         wait_for_ready: bool = True,
         multiplex: bool = True,
+        keepalive_interval: timedelta | None = timedelta(seconds=30),
+        keepalive_timeout: timedelta = timedelta(seconds=15),
     ) -> Client:
         """Connect to the server at ``target`` ("host:port") and check that it answers.
 
@@ -241,15 +243,27 @@ class Client:
         With ``multiplex`` (the default) the client's calls travel as messages on one gRPC stream
         (``Multiplex``), which costs both ends a fraction of an RPC per call; ``multiplex=False`` sends
         every call as its own RPC.
+
+        Every ``keepalive_interval`` (None: never) the client pings the server, with or without calls
+        in flight, and gives the connection up when no answer comes within ``keepalive_timeout``, so
+        a connection that died silently (a server's machine gone, a NAT that forgot it) is found
+        rather than waited on. The server accepts pings every 10 s by default
+        (``--min-client-ping-interval``); a shorter interval needs that setting lowered to match.
         """
-        channel = grpc.aio.insecure_channel(
-            target,
-            options=[
-                ("grpc.max_receive_message_length", -1),
-                ("grpc.max_send_message_length", -1),
-                ("grpc.keepalive_time_ms", 30_000),
-            ],
-        )
+        options: list[tuple[str, int]] = [
+            ("grpc.max_receive_message_length", -1),
+            ("grpc.max_send_message_length", -1),
+        ]
+        if keepalive_interval is not None:
+            options += [
+                ("grpc.keepalive_time_ms", max(1, round(keepalive_interval.total_seconds() * 1000))),
+                ("grpc.keepalive_timeout_ms", max(1, round(keepalive_timeout.total_seconds() * 1000))),
+                ("grpc.keepalive_permit_without_calls", 1),
+                # gRPC stops pinging after two pings with no data sent in between unless told not to,
+                # which would leave an idle connection unwatched.
+                ("grpc.http2.max_pings_without_data", 0),
+            ]
+        channel = grpc.aio.insecure_channel(target, options=options)
         client = cls(
             channel,
             namespace=namespace,

@@ -19,6 +19,9 @@ class StartTimer(CommandHandler[Attrs]):
         limits = batch.limits
         if not t.timer_id or id_length(t.timer_id) > limits.max_id_length:
             return f"timer_id must be 1 to {limits.max_id_length} bytes"
+        if "\x00" in t.timer_id:
+            # The timer's row is keyed by it, and PostgreSQL's text cannot hold NUL.
+            return "timer_id must not contain NUL characters"
         if t.timer_id in batch.pending_timers:
             return f"timer id {t.timer_id!r} is already in use by a pending timer"
         d = t.start_to_fire_timeout
