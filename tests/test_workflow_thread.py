@@ -38,7 +38,9 @@ class Heartbeating:
             heartbeat_until_told,
             key,
             start_to_close_timeout=timedelta(seconds=60),
-            heartbeat_timeout=timedelta(milliseconds=500),
+            # Shorter than the busy activation (1.5 s), so a worker whose loop it held up would miss
+            # it; heartbeats go out every 0.8 of it, which leaves 0.2 s for a loaded machine.
+            heartbeat_timeout=timedelta(seconds=1),
             retry_policy=RetryPolicy(maximum_attempts=1),  # a heartbeat timeout fails the workflow
         )
 
