@@ -110,6 +110,12 @@ class Limits:
         10, "Most updates one run may have waiting or running at once.", minimum=1
     )
     max_updates_per_run: int = setting(2_000, "Most updates one run may receive.", minimum=1)
+    max_waiting_queries: int = setting(
+        10,
+        "Most queries one run may have waiting for its workflow task at once; more are refused with "
+        "RESOURCE_EXHAUSTED.",
+        minimum=1,
+    )
     max_id_length: int = setting(
         1_000,
         "Longest workflow id, type, task queue or activity id, in UTF-8 bytes "

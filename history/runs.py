@@ -38,6 +38,10 @@ IN_DOUBT_WAIT = 10.0
 """How long a change whose commit the database's crash cut off waits for the database to come back
 and say whether it was made, before its callers are answered UNAVAILABLE."""
 
+MAX_QUERIED_RUNS = 10_000
+"""Most runs a server keeps announcing changes of for queries that wait (the oldest notes go first;
+a query whose note went looks again on its own)."""
+
 
 @dataclasses.dataclass(slots=True, eq=False)
 class _Op(Generic[T]):
@@ -160,6 +164,9 @@ class Runs:
         self._close_watchers: dict[RunKey, asyncio.Event] = {}  # waits for the close alone
         # Set when the server stops: history long polls answer at once, so callers ask another server.
         self.stopping = False
+        # Runs a query waits on somewhere (this server or another) for their workflow task, until
+        # when (loop time): a change of one is announced ("qr"), so that query looks again.
+        self._queried: OrderedDict[RunKey, float] = OrderedDict()
         notifier.subscribe("c", self._on_closed_elsewhere)
 
     # -- load → apply → commit ---------------------------------------------------------------------
@@ -355,6 +362,33 @@ class Runs:
         if ex.closes or ex.updates_changed:
             # "c": the run changed in a way waiters elsewhere care about (it closed, an update moved on).
             self.notifier.publish("c", "\x1f".join(ex.key))
+        if ex.events and self._queried and ex.key in self._queried:
+            self._announce_to_queries(ex.key)
+
+    # -- queries waiting for a workflow task -------------------------------------------------------
+
+    def note_queried(self, key: RunKey, for_seconds: float) -> None:
+        """A query waits for the run's workflow task: for ``for_seconds``, each change of the run
+        committed here is announced to every server ("qr"), so the query looks at the run again.
+
+        Only runs noted here cost anything after a commit; the note is a hint, so the waiting
+        query also looks again now and then on its own (a change committed before the note
+        arrived is not announced).
+        """
+        loop_now = asyncio.get_running_loop().time()
+        self._queried[key] = loop_now + for_seconds
+        self._queried.move_to_end(key)
+        while self._queried:  # drop the expired notes, oldest first
+            first, until = next(iter(self._queried.items()))
+            if until > loop_now and len(self._queried) <= MAX_QUERIED_RUNS:
+                break
+            del self._queried[first]
+
+    def _announce_to_queries(self, key: RunKey) -> None:
+        if self._queried[key] < asyncio.get_running_loop().time():
+            del self._queried[key]
+            return
+        self.notifier.publish("qr", "\x1f".join(key))
 
     # -- reading events ----------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from sqlalchemy.sql.expression import CTE, ClauseElement
 
 from wf.history.notify import CHANNEL
 from wf.history.schema import RUNNING, executions, history_events, queries, task_token_keys, tasks, timers
+from wf.history.tasks import TaskKind
 
 # A pool or one of its connections: both run a statement the same way.
 Executor: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
@@ -344,9 +345,11 @@ def _update(claims_task: bool, claims_timer: bool, closes: bool) -> Statement:
     children = _child_writes(upd)
     ctes += children
     if closes:
-        # The run closes: the task and timer rows it still has go with it.
+        # The run closes: the task and timer rows it still has go with it, but for its queries' rows:
+        # a closed run is still queried, and a query's rows go with the query.
         happened = exists(select(true()).select_from(upd))
-        ctes.append(delete(tasks).where(_of_run(tasks), happened).cte("close_tasks"))
+        not_query = tasks.c.kind.not_in([int(TaskKind.QUERY), int(TaskKind.QUERY_AFTER_TASK)])
+        ctes.append(delete(tasks).where(_of_run(tasks), not_query, happened).cte("close_tasks"))
         ctes.append(delete(timers).where(_of_run(timers), happened).cte("close_timers"))
     reason: ColumnElement[Any] = literal("version")
     if lost_claim is not None:
@@ -469,17 +472,30 @@ DROP_TIMER = Statement(delete(timers).where(_of_run(timers), timers.c.timer_key 
 # -- queries ------------------------------------------------------------------------------------------
 
 
-def _create_query() -> Statement:
-    """A query row and the task row (kind ``kind``) that hands it to a workflow worker."""
+def _create_query(*, at_most: bool = False) -> Statement:
+    """A query row and the task row (kind ``kind``) that hands it to a workflow worker.
+
+    With ``at_most``, nothing is written when the run already has ``at_most`` task rows of kind
+    ``kind`` (the queries waiting for its workflow task): the statement then returns no row.
+    """
+    values = select(
+        _param("namespace", queries.c.namespace),
+        _param("workflow_id", queries.c.workflow_id),
+        _param("run_id", queries.c.run_id),
+        _param("query_type", queries.c.query_type),
+        _param("args", queries.c.args),
+    )
+    if at_most:
+        waiting = (
+            select(func.count())
+            .select_from(tasks)
+            .where(_of_run(tasks), tasks.c.kind == bindparam("kind"))
+            .scalar_subquery()
+        )
+        values = values.where(waiting < bindparam("at_most", type_=Integer))
     q = (
         queries.insert()
-        .values(
-            namespace=bindparam("namespace"),
-            workflow_id=bindparam("workflow_id"),
-            run_id=bindparam("run_id"),
-            query_type=bindparam("query_type"),
-            args=bindparam("args"),
-        )
+        .from_select(["namespace", "workflow_id", "run_id", "query_type", "args"], values)
         .returning(queries.c.id)
         .cte("q")
     )
@@ -499,6 +515,19 @@ def _create_query() -> Statement:
 
 
 CREATE_QUERY = _create_query()
+
+# A query that waits for the run's workflow task (kind ``QUERY_AFTER_TASK``, which no poller reads),
+# unless ``at_most`` wait already.
+CREATE_WAITING_QUERY = _create_query(at_most=True)
+
+# The run's workflow task is done: the waiting query's task row becomes one pollers take. No row when
+# it is not waiting (any more).
+RELEASE_QUERY = Statement(
+    update(tasks)
+    .where(tasks.c.id == bindparam("task_id"), tasks.c.kind == bindparam("waiting_kind"))
+    .values(kind=bindparam("kind"))
+    .returning(tasks.c.id)
+)
 
 
 def _claim_query() -> Statement:

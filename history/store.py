@@ -311,7 +311,29 @@ class Store:
         self, namespace: str, workflow_id: str, run_id: str, task_queue: str, query_type: str, args: bytes
     ) -> tuple[int, int]:
         """A query and the task row that hands it to a workflow worker; returns (query id, task id)."""
-        row = await S.CREATE_QUERY.fetchrow(
+        created = await self._create_query(
+            S.CREATE_QUERY, TaskKind.QUERY, namespace, workflow_id, run_id, task_queue, query_type, args
+        )
+        assert created is not None
+        return created
+
+    @_statement
+    async def create_waiting_query(
+        self, namespace: str, workflow_id: str, run_id: str, task_queue: str, query_type: str, args: bytes,
+        at_most: int,
+    ) -> tuple[int, int] | None:
+        """A query that waits for the run's workflow task, unless ``at_most`` wait already (None
+        then); returns (query id, task id). Its task row is handed out once :meth:`release_query`."""
+        return await self._create_query(
+            S.CREATE_WAITING_QUERY, TaskKind.QUERY_AFTER_TASK, namespace, workflow_id, run_id, task_queue,
+            query_type, args, at_most=at_most,
+        )
+
+    async def _create_query(
+        self, statement: S.Statement, kind: TaskKind, namespace: str, workflow_id: str, run_id: str,
+        task_queue: str, query_type: str, args: bytes, **more: int,
+    ) -> tuple[int, int] | None:
+        row = await statement.fetchrow(
             self.pool,
             namespace=namespace,
             workflow_id=workflow_id,
@@ -319,10 +341,18 @@ class Store:
             task_queue=task_queue,
             query_type=query_type,
             args=args,
-            kind=int(TaskKind.QUERY),
+            kind=int(kind),
+            **more,
         )
-        assert row is not None
-        return int(row["scheduled_event_id"]), int(row["id"])
+        return None if row is None else (int(row["scheduled_event_id"]), int(row["id"]))
+
+    @_statement
+    async def release_query(self, task_id: int) -> bool:
+        """A waiting query's task row becomes one workflow pollers take; False if it was not waiting."""
+        released = await S.RELEASE_QUERY.fetchval(
+            self.pool, task_id=task_id, waiting_kind=int(TaskKind.QUERY_AFTER_TASK), kind=int(TaskKind.QUERY)
+        )
+        return released is not None
 
     @_statement
     async def claim_query(self, task_id: int, query_id: int) -> tuple[str, bytes] | None:

@@ -19,6 +19,8 @@ class TaskKind(enum.IntEnum):
     ACTIVITY = 2
     # A query for a workflow worker: handed out with workflow tasks, never recorded in history.
     QUERY = 3
+    # A query waiting for its run's workflow task to be done: no poller reads it; it becomes QUERY then.
+    QUERY_AFTER_TASK = 4
 
 
 class TimerKind(enum.IntEnum):

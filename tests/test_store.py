@@ -230,3 +230,24 @@ async def test_backlog_and_list_filters(pool: asyncpg.Pool) -> None:
     assert not await store.answer_query(query_id, b"again", "")
     assert await store.take_query(query_id, query_task) == (True, b"r", None)
     assert await store.take_query(query_id, query_task) == (False, None, None)
+
+
+async def test_a_waiting_query_is_handed_out_only_once_released(pool: asyncpg.Pool) -> None:
+    store = Store(pool)
+    queue = f"q-{uuid.uuid4().hex}"
+    r = record(f"w-{uuid.uuid4().hex}")
+    r.task_queue = queue
+    await create(store, r)
+    key = (r.namespace, r.workflow_id, r.run_id)
+    first = await store.create_waiting_query(*key, queue, "q", b"a", 2)
+    second = await store.create_waiting_query(*key, queue, "q", b"b", 2)
+    assert first is not None and second is not None
+    assert await store.create_waiting_query(*key, queue, "q", b"c", 2) is None  # two wait already
+    assert await store.backlog("default", queue, TaskKind.WORKFLOW, 0, 10) == []
+    assert await store.release_query(first[1])
+    assert not await store.release_query(first[1])  # released once
+    handed = await store.backlog("default", queue, TaskKind.WORKFLOW, 0, 10)
+    assert [(t.id, t.kind, t.scheduled_event_id) for t in handed] == [(first[1], TaskKind.QUERY, first[0])]
+    assert await store.claim_query(first[1], first[0]) == ("q", b"a")
+    assert await store.take_query(second[0], second[1]) == (False, None, None)  # it timed out waiting
+    assert await store.create_waiting_query(*key, queue, "q", b"d", 2) is not None
