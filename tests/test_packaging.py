@@ -110,6 +110,21 @@ def test_dockerfile_installs_the_package_and_starts_the_same_server() -> None:
     assert {".venv", ".git", "__pycache__"} <= set(ignored)
 
 
+def test_installing_prints_no_deprecation_warning(tmp_path: Path) -> None:
+    """``pip install -e .`` reads pyproject.toml through setuptools, which warns of every deprecated
+    form in it (a license table, say): none may be left. (``--dry-run``: the metadata is built, which
+    is where those warnings come from, and nothing is installed.)"""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "-v", "-e", str(ROOT)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert "Preparing editable metadata" in output or "Getting requirements to build editable" in output, output
+    warned = [line for line in output.splitlines() if re.search(r"deprecat|BuildBackendWarning", line, re.I)]
+    assert not warned, "\n".join(warned)
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     commands = [line for line in readme.splitlines() if line.startswith("make ") and "test" in line]
