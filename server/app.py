@@ -20,6 +20,7 @@ from wf.matching import Matcher
 from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
 from wf.server.frontend import WorkflowService
+from wf.server.health import DatabaseProbe, add_health_and_reflection
 from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, decoder, unary_methods
 from wf.v1 import service_pb2
 
@@ -92,6 +93,7 @@ class Server:
         self._notifier: Notifier | None = None
         self._tokens: TaskTokens | None = None
         self._background: list[asyncio.Task[None]] = []
+        self._probe: DatabaseProbe | None = None
         self.history: HistoryService | None = None
         self.matcher: Matcher | None = None
         self.timers: TimerProcessor | None = None
@@ -145,6 +147,11 @@ class Server:
         )
         self._grpc.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         self._grpc.add_registered_method_handlers(SERVICE, handlers)
+        # grpc.health.v1 and reflection, outside the pipeline (server/health.py); the first probe
+        # runs before the port opens, so no caller ever sees a status the database did not earn.
+        self._probe = probe = DatabaseProbe(self._pool, add_health_and_reflection(self._grpc))
+        await probe.update()
+        self._background.append(asyncio.create_task(probe.run(), name="wf-health"))
         self.port = self._grpc.add_insecure_port(f"{cfg.host}:{cfg.port}")
         if self.port == 0:
             raise OSError(f"cannot listen on {cfg.host}:{cfg.port} (is another server using the port?)")
@@ -160,6 +167,8 @@ class Server:
         # Waiting polls (of tasks and of histories) answer empty and streams end once their calls are
         # answered, so workers and clients go on with another server at once rather than after the
         # grace period.
+        if self._probe is not None:
+            await self._probe.stop()
         if self._service is not None:
             self._service.stop_streams()
         if self.matcher is not None:

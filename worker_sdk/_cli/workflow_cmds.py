@@ -33,6 +33,7 @@ from worker_sdk._client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
     default_identity,
 )
@@ -51,6 +52,11 @@ _REUSE_POLICIES = {
     "AllowDuplicate": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     "AllowDuplicateFailedOnly": WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     "RejectDuplicate": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+}
+_CONFLICT_POLICIES = {
+    "Fail": WorkflowIDConflictPolicy.FAIL,
+    "UseExisting": WorkflowIDConflictPolicy.USE_EXISTING,
+    "TerminateExisting": WorkflowIDConflictPolicy.TERMINATE_EXISTING,
 }
 
 
@@ -121,6 +127,37 @@ def _parse_inputs(ctx: click.Context, param: click.Parameter, values: tuple[str,
     return args
 
 
+def _parse_input_files(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[Any]:
+    """Each file holds one argument as JSON, as Temporal's ``--input-file``: for inputs past the
+    shell's argument limit, or kept in files."""
+    args = []
+    for path in values:
+        try:
+            with open(path, encoding="utf-8") as f:
+                args.append(json.load(f))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}", ctx=ctx, param=param) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(
+                f"{path!r} is not JSON ({exc}); each --{str(param.name).replace('_', '-')} file is one argument "
+                "as JSON", ctx=ctx, param=param,
+            ) from exc
+    return args
+
+
+def _arguments(inputs: list[Any], files: list[Any], flag: str) -> list[Any]:
+    """The arguments from ``--<flag>`` or ``--<flag>-file``: one or the other, as Temporal's CLI."""
+    if inputs and files:
+        raise click.UsageError(f"give --{flag} or --{flag}-file, not both")
+    return inputs or files
+
+
+def _start_arguments(opts: dict[str, Any]) -> dict[str, Any]:
+    """The start options with the workflow's arguments gathered in ``args`` (a usage error, before
+    connecting, when both --input and --input-file are given)."""
+    return {**opts, "args": _arguments(opts["inputs"], opts["input_files"], "input")}
+
+
 class _Duration(click.ParamType[timedelta]):
     """Seconds (``30``, ``1.5``) or a Go-style duration as Temporal's CLI takes it (``90s``, ``1h30m``)."""
 
@@ -146,6 +183,10 @@ class _Duration(click.ParamType[timedelta]):
 
 _input_option = click.option("--input", "-i", "inputs", multiple=True, callback=_parse_inputs, metavar="JSON",
                              help="One argument as JSON; repeat it for several arguments.")
+_input_file_option = click.option(
+    "--input-file", "input_files", multiple=True, callback=_parse_input_files, metavar="PATH",
+    help="A file holding one argument as JSON; repeat it for several arguments. Not with --input.",
+)
 _reason_option = click.option("--reason", default="", help="Why, for the history and for people reading it.")
 
 
@@ -155,11 +196,15 @@ def _start_options(f: F) -> F:
         click.option("--task-queue", "-t", required=True, help="The task queue its workers poll."),
         click.option("--workflow-id", "-w", help="The workflow id (default: a new UUID)."),
         _input_option,
+        _input_file_option,
         click.option("--execution-timeout", type=_Duration(), help="Limit on the whole execution, all runs."),
         click.option("--run-timeout", type=_Duration(), help="Limit on a single run."),
         click.option("--task-timeout", type=_Duration(), help="Limit on one workflow task (default 10s)."),
         click.option("--id-reuse-policy", type=click.Choice(list(_REUSE_POLICIES)),
                      help="May a closed workflow's id start a new run? (default AllowDuplicate)"),
+        click.option("--id-conflict-policy", type=click.Choice(list(_CONFLICT_POLICIES)),
+                     help="What starting an id that has a running run does: fail, use the running run, "
+                          "or terminate it and start anew (default Fail)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -228,16 +273,21 @@ def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=render.json_default, ensure_ascii=False))
 
 
-async def _start(client: Client, opts: dict[str, Any]) -> WorkflowHandle:
+async def _start(client: Client, opts: dict[str, Any], **signal: Any) -> WorkflowHandle:
+    """Start a workflow from the start options; ``signal``: ``start_signal`` and its arguments, for
+    signal-with-start."""
     policy = opts["id_reuse_policy"]
+    conflict = opts["id_conflict_policy"]
     return await client.start_workflow(
-        opts["workflow_type"], *opts["inputs"],
+        opts["workflow_type"], *opts["args"],
         id=opts["workflow_id"] or str(uuid.uuid4()),
         task_queue=opts["task_queue"],
         execution_timeout=opts["execution_timeout"],
         run_timeout=opts["run_timeout"],
         task_timeout=opts["task_timeout"],
         id_reuse_policy=_REUSE_POLICIES[policy] if policy else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=_CONFLICT_POLICIES[conflict] if conflict else WorkflowIDConflictPolicy.FAIL,
+        **signal,
     )
 
 
@@ -367,19 +417,26 @@ def workflow_group(ctx: click.Context, address: str, namespace: str, output: str
 @_connection_options(group=False)
 def start_cmd(**opts: Any) -> None:
     """Start a workflow and print its workflow id and run id."""
+    opts = _start_arguments(opts)
 
     async def body(client: Client, settings: _Settings) -> int:
-        handle = await _start(client, opts)
-        if settings.json:
-            _print_json({"workflowId": handle.id, "runId": handle.run_id})
-        else:
-            _print(render.key_values([
-                ("Workflow ID", handle.id), ("Run ID", handle.run_id or ""), ("Type", opts["workflow_type"]),
-                ("Namespace", settings.namespace), ("Task queue", opts["task_queue"]),
-            ]))
+        _show_started(await _start(client, opts), opts, settings)
         return 0
 
     _run(body)
+
+
+def _show_started(handle: WorkflowHandle, opts: dict[str, Any], settings: _Settings,
+                  *more: tuple[str, str]) -> None:
+    """The run a start (or signal-with-start) went to: its ids for scripts, and more for people."""
+    if settings.json:
+        _print_json({"workflowId": handle.id, "runId": handle.run_id, **{k: v for k, v in more}})
+    else:
+        _print(render.key_values([
+            ("Workflow ID", handle.id), ("Run ID", handle.run_id or ""), ("Type", opts["workflow_type"]),
+            ("Namespace", settings.namespace), ("Task queue", opts["task_queue"]),
+            *((k.capitalize(), v) for k, v in more),
+        ]))
 
 
 @workflow_group.command("execute")
@@ -391,6 +448,7 @@ def execute_cmd(**opts: Any) -> None:
     While it runs, a status line on stderr shows its progress. If it fails, the failure chain is
     printed and the exit code is 1.
     """
+    opts = _start_arguments(opts)
 
     async def body(client: Client, settings: _Settings) -> int:
         handle = await _start(client, opts)
@@ -607,6 +665,50 @@ def list_cmd(query: str, limit: int | None) -> None:
             _print_json([render.execution_json(e) for e in executions])
         else:
             _print(render.executions_table(executions))
+        return 0
+
+    _run(body)
+
+
+@workflow_group.command("signal-with-start")
+@_start_options
+@click.option("--signal-name", required=True, help="The signal's name (its handler's name in the workflow).")
+@click.option("--signal-input", "signal_inputs", multiple=True, callback=_parse_inputs, metavar="JSON",
+              help="One signal argument as JSON; repeat it for several arguments.")
+@click.option("--signal-input-file", "signal_input_files", multiple=True, callback=_parse_input_files,
+              metavar="PATH", help="A file holding one signal argument as JSON; repeat it. Not with --signal-input.")
+@_connection_options(group=False)
+def signal_with_start_cmd(**opts: Any) -> None:
+    """Send a signal to a workflow, starting it first if it is not running (in one step: the signal is
+    never lost between a start and a send). Prints the run that received it."""
+    if not opts["workflow_id"]:
+        raise click.UsageError("signal-with-start needs --workflow-id: the workflow to signal, or to start")
+    opts = _start_arguments(opts)
+    args = _arguments(opts["signal_inputs"], opts["signal_input_files"], "signal-input")
+
+    async def body(client: Client, settings: _Settings) -> int:
+        name = opts["signal_name"]
+        handle = await _start(client, opts, start_signal=name, start_signal_args=args)
+        _show_started(handle, opts, settings, ("signal", name))
+        return 0
+
+    _run(body)
+
+
+@workflow_group.command("count")
+@click.option("--query", "-q", default="", metavar="QUERY",
+              help="A filter, as `wf workflow list` takes it: WorkflowType = 'Greeting' AND "
+                   "ExecutionStatus = 'Running'.")
+@_connection_options(group=False)
+def count_cmd(query: str) -> None:
+    """Count workflow runs (those matching --query, or all)."""
+
+    async def body(client: Client, settings: _Settings) -> int:
+        count = await client.count_workflows(query)
+        if settings.json:
+            _print_json({"count": count})
+        else:
+            click.echo(f"Total: {count}")
         return 0
 
     _run(body)
