@@ -142,6 +142,13 @@ class Server:
         if self._pool is not None:
             await self._pool.close()
 
+    def debug_state(self) -> str:
+        """What the timer processor, the matcher and the notifier hold now (``server/debug.py``);
+        ``wf server start`` logs it on SIGUSR1."""
+        from wf.server.debug import describe_state
+
+        return describe_state({"timers": self.timers, "matcher": self.matcher, "notifier": self._notifier})
+
     async def wait(self) -> None:
         assert self._grpc is not None
         await self._grpc.wait_for_termination()
