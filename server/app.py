@@ -143,11 +143,12 @@ class Server:
             await self._pool.close()
 
     def debug_state(self) -> str:
-        """What the timer processor, the matcher and the notifier hold now (``server/debug.py``);
+        """What the background tasks, the timer processor, the matcher and the notifier hold now (``server/debug.py``);
         ``wf server start`` logs it on SIGUSR1."""
         from wf.server.debug import describe_state
 
-        return describe_state({"timers": self.timers, "matcher": self.matcher, "notifier": self._notifier})
+        return describe_state({"background tasks": self._background, "timers": self.timers,
+                               "matcher": self.matcher, "notifier": self._notifier})
 
     async def wait(self) -> None:
         assert self._grpc is not None

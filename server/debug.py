@@ -66,6 +66,9 @@ def describe_state(parts: Mapping[str, Any]) -> str:
         if part is None:
             lines.append(f"{name}: not running")
             continue
+        if isinstance(part, list | tuple | Mapping):
+            lines.append(f"{name}: {_summary(part, 3)}")
+            continue
         lines.append(f"{name}:")
         lines.extend(f"  {k} = {_summary(v, 3)}" for k, v in _fields(part) if not k.startswith("__"))
     return "\n".join(lines)
