@@ -66,7 +66,7 @@ class Notifier:
                     for handlers in self._handlers.values():
                         for handler in handlers:
                             handler("")
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except Exception as exc:  # asyncpg's InternalClientError too: this loop must not end
                     log.warning("cannot listen for notifications yet: %s", exc)
 
     async def close(self) -> None:
@@ -101,7 +101,7 @@ class Notifier:
                         conn = await asyncpg.connect(self._dsn)
                         self._publisher_pid = conn.get_server_pid()
                     await conn.execute("SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m", CHANNEL, batch)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except Exception as exc:  # asyncpg's InternalClientError too: this loop must not end
                     log.warning("could not publish %d notifications: %s", len(batch), exc)
                     conn = None
                     await asyncio.sleep(0.5)

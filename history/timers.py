@@ -15,8 +15,6 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
 from wf.history.service import HistoryService
 from wf.history.tasks import TimerRow
 
@@ -107,7 +105,11 @@ class TimerProcessor:
             while True:
                 try:
                     delay = await self._read()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except Exception as exc:
+                    # Whatever the read fails with, the loop goes on: when PostgreSQL dies mid-query
+                    # asyncpg may raise InternalClientError ("cannot switch to state 12"), no
+                    # PostgresError, and a processor that ended would leave every timer of this
+                    # server (retries, timeouts, user timers) unfired for good.
                     log.warning("timer processor cannot reach the database: %s", exc)
                     self._read_to = None
                     delay = self.poll_interval

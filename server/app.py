@@ -37,6 +37,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     to the pool needs no reset query: that saves a round trip on every statement."""
 
 
+def _report_end(task: asyncio.Task[None]) -> None:
+    """A background loop ends only when the server stops; one that ends otherwise is said loudly,
+    since whatever it does (firing timers) stops with it."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s ended; the server must be restarted", task.get_name(),
+                  exc_info=task.exception())
+
+
 def interceptors(config: ServerConfig, added: Sequence[Interceptor] = ()) -> list[Interceptor]:
     """The call pipeline's links after its error mapping, outermost first (see ``server/pipeline.py``).
 
@@ -91,6 +99,8 @@ class Server:
         self.matcher = matcher
         self.timers = timers
         self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
+        for task in self._background:
+            task.add_done_callback(_report_end)
 
         self._grpc = grpc.aio.server(
             options=[
