@@ -208,6 +208,7 @@ def _build_world(server: FuzzServer) -> None:
     for wid in ids:
         run = stub.StartWorkflowExecution(start_request(wid, queue, input=b"world"), timeout=10)
         world.strings += [wid, run.run_id]
+    world.named.update(workflow_id=ids[0], run_id=world.strings[2], name=queue, identity="fuzz")
     world.strings += [queue, "RawWorkflow", "RawActivity", "WorkflowType = 'RawWorkflow'", "ExecutionStatus = 1"]
     for _ in ids:
         task = _poll_task(stub, queue)

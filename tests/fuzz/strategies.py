@@ -39,6 +39,8 @@ class World:
 
     strings: list[str] = field(default_factory=lambda: ["default"])
     tokens: list[bytes] = field(default_factory=list)
+    # A value that exists for fields of these names (namespace, workflow_id, run_id, name, …).
+    named: dict[str, str] = field(default_factory=lambda: {"namespace": "default"})
 
 
 def integers(lo: int, hi: int) -> st.SearchStrategy[int]:
@@ -268,3 +270,47 @@ def _wire_type(fd: FieldDescriptor) -> int:
 def requests(draw: st.DrawFn, desc: Descriptor, world: World) -> bytes:
     """A request of type ``desc`` as the bytes a client sends."""
     return draw(mutated(draw(messages(desc, world)).SerializeToString(), desc))
+
+
+def _set_path(msg: Message, path: Sequence[int], value: str) -> None:
+    """Set the string field at ``path`` (field numbers), creating the messages on the way."""
+    for number in path[:-1]:
+        fd = msg.DESCRIPTOR.fields_by_number[number]
+        msg = getattr(msg, fd.name).add() if fd.is_repeated else getattr(msg, fd.name)
+    fd = msg.DESCRIPTOR.fields_by_number[path[-1]]
+    if fd.is_repeated:
+        getattr(msg, fd.name).append(value)
+    else:
+        setattr(msg, fd.name, value)
+
+
+def _field_at(desc: Descriptor, path: Sequence[int]) -> FieldDescriptor:
+    for number in path[:-1]:
+        desc = desc.fields_by_number[number].message_type
+    return desc.fields_by_number[path[-1]]
+
+
+def hostile_examples(desc: Descriptor, world: World) -> list[bytes]:
+    """Requests every run tries first, whatever the profile: a corrupt message; for each string field
+    in turn, a NUL there while every other string names something that exists (so the NUL gets past
+    the lookups that would refuse a random name); invalid UTF-8; and real tokens with a NUL or a
+    flipped byte."""
+    paths = string_paths(desc)[:10]
+    plausible = _class(desc)()
+    for path in paths:
+        name = _field_at(desc, path).name
+        _set_path(plausible, path, world.named.get(name, world.strings[min(1, len(world.strings) - 1)]))
+    out = [b"\x00", b"\x0a\x05abc"]  # a lone zero tag; a string field shorter than its length says
+    for path in paths:
+        msg = _class(desc)()
+        msg.CopyFrom(plausible)
+        _set_path(msg, path, "\x00")
+        out.append(msg.SerializeToString())
+    if paths:
+        out.append(plausible.SerializeToString() + nested(paths[0], b"\xff"))
+    for fd in desc.fields:
+        if fd.type == F.TYPE_BYTES and "token" in fd.name:
+            for token in world.tokens[:1]:
+                for bad in (token.replace(b"default", b"\x00efault", 1), token[:-1] + bytes([token[-1] ^ 1])):
+                    out.append(plausible.SerializeToString() + tagged(fd.number, 2, bad))
+    return out

@@ -18,11 +18,11 @@ from typing import Any
 
 import grpc
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import FuzzServer, _poll_task, examples
-from tests.fuzz.strategies import failures, messages, requests, strings
+from tests.fuzz.strategies import failures, hostile_examples, messages, requests, strings
 from tests.helpers import retry_policy, schedule_activity, start_request
 from wf.v1 import command_pb2, common_pb2, service_pb2
 
@@ -60,6 +60,8 @@ def test_every_rpc_answers_hostile_requests_properly(fuzz: FuzzServer, method: s
     def run(data: bytes) -> None:
         fuzz.judge(method, fuzz.call(method, data, transport), allowed(method), response_type(method))
 
+    for data in hostile_examples(desc, fuzz.world):
+        run = example(data=data)(run)
     run()
 
 
