@@ -49,7 +49,7 @@ settings.register_profile("fuzz", **_COMMON)
 settings.load_profile(PROFILE)
 
 # Examples per test, by kind of test: one RPC on one transport, a multi-step scenario, a raw stream.
-EXAMPLES = {"ci": {"rpc": 12, "scenario": 15, "stream": 40}, "fuzz": {"rpc": 5000, "scenario": 1500, "stream": 5000}}
+EXAMPLES = {"ci": {"rpc": 12, "scenario": 15, "stream": 40}, "fuzz": {"rpc": 5000, "scenario": 1000, "stream": 5000}}
 
 
 def examples(kind: str) -> int:
