@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test proto lint clean
+.PHONY: run test fuzz chaos proto lint clean
 
 # The virtualenv is created and the project installed on first use, and again when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -23,6 +23,14 @@ run: $(STAMP)
 ## test: run the whole test suite against a real server and embedded PostgreSQL
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## fuzz: the fuzzing suite's long profile: at least 10,000 generated requests per RPC (about 30 minutes)
+fuzz: $(STAMP)
+	WF_FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -o timeout=0
+
+## chaos: the chaos tests: wf servers and workers SIGKILLed, and PostgreSQL SIGKILLed 30 times (long)
+chaos: $(STAMP)
+	WF_CHAOS_PROFILE=long $(BIN)/python -m pytest tests/test_chaos.py tests/test_chaos_postgres.py -o timeout=0 -s
 
 ## proto: regenerate the committed wire modules in wf/ from proto/
 proto: $(STAMP)

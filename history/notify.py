@@ -74,6 +74,8 @@ class Notifier:
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
                         asyncpg.exceptions.InternalClientError) as exc:
                     self.health.failed("listening for notifications", exc)
+                except Exception:  # a bug, not the database: logged in full, and this loop must not end
+                    log.exception("listening for notifications failed")
 
     async def close(self) -> None:
         self._closed = True
@@ -112,6 +114,10 @@ class Notifier:
                         asyncpg.exceptions.InternalClientError) as exc:
                     # Dropped: notifications are hints, and a listener that reconnects looks again.
                     self.health.failed(f"publishing {len(batch)} notifications", exc)
+                    conn = None
+                    await asyncio.sleep(0.5)
+                except Exception:  # a bug, not the database: logged in full, and this loop must not end
+                    log.exception("publishing notifications failed")
                     conn = None
                     await asyncio.sleep(0.5)
         finally:

@@ -112,6 +112,13 @@ class TimerProcessor:
                     # Reported by the store's outage log, once per kind per interval.
                     self._read_to = None
                     delay = self.poll_interval
+                except Exception:
+                    # Not the database's outage (the store translates those): a bug. Logged in full,
+                    # and the loop goes on: a processor that ended would leave every timer of this
+                    # server (retries, timeouts, user timers) unfired for good.
+                    log.exception("reading the timers due failed; trying again")
+                    self._read_to = None
+                    delay = self.poll_interval
                 if delay is None:
                     await self._drained.wait()
                     continue

@@ -46,6 +46,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     to the pool needs no reset query: that saves a round trip on every statement."""
 
 
+def _report_end(task: asyncio.Task[None]) -> None:
+    """A background loop ends only when the server stops; one that ends otherwise is said loudly,
+    since whatever it does (firing timers) stops with it."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s ended; the server must be restarted", task.get_name(),
+                  exc_info=task.exception())
+
+
 def interceptors(config: ServerConfig, added: Sequence[Interceptor] = ()) -> list[Interceptor]:
     """The call pipeline's links after its error mapping, outermost first (see ``server/pipeline.py``).
 
@@ -132,6 +140,8 @@ class Server:
         self.matcher = matcher
         self.timers = timers
         self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
+        for task in self._background:
+            task.add_done_callback(_report_end)
 
         self._grpc = grpc.aio.server(options=grpc_options(cfg))
         self._service = service = WorkflowService(cfg, history, matcher)
@@ -186,6 +196,14 @@ class Server:
             await self._notifier.close()
         if self._pool is not None:
             await self._pool.close()
+
+    def debug_state(self) -> str:
+        """What the background tasks, the timer processor, the matcher and the notifier hold now (``server/debug.py``);
+        ``wf server start`` logs it on SIGUSR1."""
+        from wf.server.debug import describe_state
+
+        return describe_state({"background tasks": self._background, "timers": self.timers,
+                               "matcher": self.matcher, "notifier": self._notifier})
 
     async def wait(self) -> None:
         assert self._grpc is not None

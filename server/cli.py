@@ -129,6 +129,8 @@ async def _serve(config: ServerConfig, *, banner: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # `kill -USR1 <pid>`: log what the timers, the matcher and the notifier hold (finding stuck runs).
+    loop.add_signal_handler(signal.SIGUSR1, lambda: log.warning("state dump:\n%s", server.debug_state()))
     click.echo(f"wf server listening on {server.address}{banner}", err=True)
     await stop.wait()
     click.echo("wf server stopping…", err=True)

@@ -4,7 +4,8 @@ Twenty ``Mixed`` workflows (tests/chaos_worker.py) run activities that fail and 
 a durable timer and wait for signals sent from the test, while a seeded schedule kills the server
 (restarted on the same port) and each of two worker processes (replaced). Afterwards every workflow
 has closed once with the right result; every history is contiguous with one close event, last; no
-activity result, timer or signal is recorded twice; and no task or timer row is left for the runs.
+activity result, timer or signal is recorded twice; every stored history passes the checker of
+tests/history_check.py; and no task or timer row is left for the runs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pytest
 
 from tests.chaos_worker import STEPS, Mixed, expected
 from tests.helpers import ServerProcess, assert_eventually, free_port, wf_server_process
+from tests.history_check import check_stored_histories
 from wf.server.app import asyncpg_dsn
 from wf.v1 import history_pb2
 from worker_sdk import Client, WorkflowHandle
@@ -300,6 +302,8 @@ async def test_chaos_mixed_workload_survives_random_sigkills(db_url: str, tmp_pa
         for wid in ids:
             await check_run(handles[wid], sent[wid], client, seen)
         log.extend(f"        {n:3} x {what}" for what, n in sorted(seen.items()))
+        checked, problems = await check_stored_histories(conn, workflow_ids=ids)
+        assert checked == WORKFLOWS and not problems, "\n".join(problems)
 
         assert await conn.fetchval("SELECT count(*) FROM tasks WHERE workflow_id = ANY($1)", ids) == 0
         assert await conn.fetchval("SELECT count(*) FROM timers WHERE workflow_id = ANY($1)", ids) == 0
