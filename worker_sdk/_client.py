@@ -463,7 +463,7 @@ class Client:
             resp = await self.call(self.service.StartWorkflowExecution, req)
         except RPCError as exc:
             if exc.status == grpc.StatusCode.ALREADY_EXISTS:
-                raise WorkflowAlreadyStartedError(id, name) from exc
+                raise WorkflowAlreadyStartedError(id, name, message=exc.message or None) from exc
             raise
         return WorkflowHandle(self, id, run_id=resp.run_id, result_type=hint, first_run_id=resp.run_id)
 
