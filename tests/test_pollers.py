@@ -139,6 +139,9 @@ async def test_cli_workflow_describe_says_no_worker_polls(server: Server, client
     as_json = await wf("describe", "-w", handle.id, "-o", "json", address=server.address)
     assert json.loads(as_json.stdout)["hint"] == hint(task_queue)
     await handle.terminate("done with it")
+    assert (await handle.describe()).waiting_hint is None  # a closed run waits for nothing
+    shown = await wf("describe", "-w", handle.id, address=server.address)
+    assert "hint:" not in shown.stdout
 
 
 async def test_execute_on_a_terminal_says_once_that_no_worker_polls(server: Server, task_queue: str) -> None:

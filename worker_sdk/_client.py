@@ -164,6 +164,8 @@ class WorkflowExecutionDescription(WorkflowExecution):
         """The task queues on which a task of this run waits while no worker polled them in the last
         few minutes (as the server that answered saw): nothing takes those tasks until a worker comes."""
         queues: list[str] = []
+        if self.status != WorkflowExecutionStatus.RUNNING:
+            return queues  # a closed run waits for nothing
         wt = self.raw.pending_workflow_task
         if (
             self.raw.HasField("pending_workflow_task") and wt.task_queue and not wt.HasField("started_time")
