@@ -175,13 +175,22 @@ class Limits:
     )
 
     def describe(self, name: str) -> str:
-        """'<limit> of <value> (raise it with <flag> …)' for error messages."""
+        """'<limit> of <value> (raise it with <flag> …)' for error messages; a limit already at the
+        highest value its flag accepts says that it cannot go higher instead of pointing at the flag."""
         described = _LIMIT_SETTINGS[name]
         value = getattr(self, name)
         shown = f"{value.total_seconds():g} s" if isinstance(value, timedelta) else f"{value:,}"
+        number = value.total_seconds() if isinstance(value, timedelta) else value
+        cap = described.maximum
+        if cap is not None and number >= cap:
+            return (
+                f"{name.replace('_', ' ')} of {shown} "
+                f"(the most `{described.flag}` allows: this limit cannot go higher)"
+            )
+        up_to = f", up to {cap:,g}" if cap is not None else ""
         return (
             f"{name.replace('_', ' ')} of {shown} "
-            f"(raise it with `{described.flag}` or {described.env} on `wf server start`)"
+            f"(raise it with `{described.flag}` or {described.env} on `wf server start`{up_to})"
         )
 
 

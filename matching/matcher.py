@@ -40,11 +40,16 @@ BUFFER_MAX = 1000
 QUEUE_IDLE = 300.0
 # How long a poll past its own timeout waits for the change that set it aside to commit.
 RESERVED_WAIT = 30.0
+# How far back "pollers seen recently" looks (task-queue describe, and the hint of a workflow's
+# describe that no worker polls its task queue); a queue is forgotten after as long.
+POLLERS_WITHIN = QUEUE_IDLE
 QueueKey = tuple[str, str, TaskKind]
 
 
 @dataclass(slots=True)
 class PollerInfo:
+    """A worker seen polling a queue: its identity and when it last asked (epoch seconds)."""
+
     identity: str
     last_seen: float
 
@@ -342,11 +347,15 @@ class Matcher:
             q.reading = None
 
     def _sweep(self, now: float) -> None:
-        """Forget the queues no poller has asked for in ``QUEUE_IDLE`` seconds."""
+        """Forget the queues no poller has asked for in ``QUEUE_IDLE`` seconds, and the pollers gone as long."""
         self._last_sweep = now
+        stale = time.time() - POLLERS_WITHIN
         for key, q in list(self._queues.items()):
             if now - q.last_poll > QUEUE_IDLE and q.reading is None and all(w.fut.done() for w in q.waiters):
                 del self._queues[key]
+            else:  # workers that stopped polling (each restart is a new identity) are forgotten too
+                for identity in [i for i, t in q.pollers.items() if t < stale]:
+                    del q.pollers[identity]
 
     def close(self) -> None:
         """The server stops: every poll waiting here answers empty now, and every new one at once.
@@ -366,9 +375,23 @@ class Matcher:
         q = self._queues.get((namespace, task_queue, kind))
         return sum(1 for w in q.waiters if not w.fut.done()) if q is not None else 0
 
-    def pollers(self, namespace: str, task_queue: str, kind: TaskKind, within: float = 300.0) -> list[PollerInfo]:
+    def pollers(
+        self, namespace: str, task_queue: str, kind: TaskKind, within: float = POLLERS_WITHIN
+    ) -> list[PollerInfo]:
+        """The workers that polled this queue for ``kind`` tasks here in the last ``within`` seconds,
+        the latest first. Each server knows the polls it served: a worker polling another server of
+        the database is not listed here."""
         q = self._queues.get((namespace, task_queue, kind))
         if q is None:
             return []
         cutoff = time.time() - within
-        return [PollerInfo(i, t) for i, t in q.pollers.items() if t >= cutoff]
+        seen = [PollerInfo(i, t) for i, t in q.pollers.items() if t >= cutoff]
+        return sorted(seen, key=lambda p: p.last_seen, reverse=True)
+
+    def last_poll(
+        self, namespace: str, task_queue: str, kind: TaskKind, within: float = POLLERS_WITHIN
+    ) -> float | None:
+        """When a worker last polled this queue for ``kind`` tasks here (epoch seconds), or None when
+        none did in the last ``within`` seconds: then nothing takes its tasks until one comes."""
+        seen = self.pollers(namespace, task_queue, kind, within)
+        return seen[0].last_seen if seen else None

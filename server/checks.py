@@ -199,6 +199,10 @@ class RequestChecks(Validator):
         self.name(r.namespace, "namespace")
         self.name(r.execution.workflow_id, "execution.workflow_id")
 
+    def DescribeTaskQueue(self, r: S.DescribeTaskQueueRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.task_queue.name, "task_queue")
+
     def ListWorkflowExecutions(self, r: S.ListWorkflowExecutionsRequest) -> None:
         self.name(r.namespace, "namespace")
         if r.page_size < 0:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from wf.history import errors
 from wf.history.service import Ahead, HistoryService, TaskGone
@@ -164,9 +165,49 @@ class WorkflowService:
     async def DescribeWorkflowExecution(
         self, request: service_pb2.DescribeWorkflowExecutionRequest, call: Call
     ) -> service_pb2.DescribeWorkflowExecutionResponse:
-        return await self.history.describe(
+        resp = await self.history.describe(
             request.namespace, request.execution.workflow_id, request.execution.run_id
         )
+        # Whether a worker polls the queue each pending task waits on: a task nobody polls for waits
+        # silently until a worker comes, which describe says rather than leave it to be guessed.
+        ns = request.namespace
+        if resp.HasField("pending_workflow_task"):
+            wt = resp.pending_workflow_task
+            wt.task_queue = resp.workflow_execution_info.task_queue
+            self._last_poll(wt.task_queue_last_poll_time, ns, wt.task_queue, TaskKind.WORKFLOW)
+        for a in resp.pending_activities:
+            self._last_poll(a.task_queue_last_poll_time, ns, a.task_queue, TaskKind.ACTIVITY)
+        return resp
+
+    def _last_poll(self, into: Timestamp, namespace: str, task_queue: str, kind: TaskKind) -> None:
+        if task_queue and (seen := self.matcher.last_poll(namespace, task_queue, kind)) is not None:
+            into.FromDatetime(datetime.fromtimestamp(seen, UTC))
+
+    @rpc
+    async def DescribeTaskQueue(
+        self, request: service_pb2.DescribeTaskQueueRequest, call: Call
+    ) -> service_pb2.DescribeTaskQueueResponse:
+        """The workers this server saw polling the queue recently, and its backlog (as Temporal's)."""
+        ns, name = request.namespace, request.task_queue.name
+        kinds = {
+            service_pb2.TASK_QUEUE_TYPE_WORKFLOW: TaskKind.WORKFLOW,
+            service_pb2.TASK_QUEUE_TYPE_ACTIVITY: TaskKind.ACTIVITY,
+        }
+        wanted = [request.task_queue_type] if request.task_queue_type in kinds else list(kinds)
+        resp = service_pb2.DescribeTaskQueueResponse()
+        seen = []
+        for qtype in wanted:
+            kind = kinds[qtype]
+            seen += [(p, qtype) for p in self.matcher.pollers(ns, name, kind)]
+            backlog = await self.history.store.backlog_size(ns, name, kind)
+            if kind == TaskKind.WORKFLOW:
+                resp.workflow_task_backlog = backlog
+            else:
+                resp.activity_task_backlog = backlog
+        for p, qtype in sorted(seen, key=lambda s: s[0].last_seen, reverse=True):
+            info = resp.pollers.add(identity=p.identity, task_queue_type=qtype)
+            info.last_access_time.FromDatetime(datetime.fromtimestamp(p.last_seen, UTC))
+        return resp
 
     @rpc
     async def ListWorkflowExecutions(

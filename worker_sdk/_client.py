@@ -159,6 +159,61 @@ class WorkflowExecutionDescription(WorkflowExecution):
         p = self.raw.pending_workflow_task
         return p.last_failure if self.raw.HasField("pending_workflow_task") and p.HasField("last_failure") else None
 
+    @property
+    def unpolled_task_queues(self) -> list[str]:
+        """The task queues on which a task of this run waits while no worker polled them in the last
+        few minutes (as the server that answered saw): nothing takes those tasks until a worker comes."""
+        queues: list[str] = []
+        if self.status != WorkflowExecutionStatus.RUNNING:
+            return queues  # a closed run waits for nothing
+        wt = self.raw.pending_workflow_task
+        if (
+            self.raw.HasField("pending_workflow_task") and wt.task_queue and not wt.HasField("started_time")
+            and not wt.HasField("task_queue_last_poll_time")
+        ):
+            queues.append(wt.task_queue)
+        for a in self.raw.pending_activities:
+            if (
+                a.state == service_pb2.PENDING_ACTIVITY_STATE_SCHEDULED and a.task_queue
+                and not a.HasField("task_queue_last_poll_time") and a.task_queue not in queues
+            ):
+                queues.append(a.task_queue)
+        return queues
+
+    @property
+    def waiting_hint(self) -> str | None:
+        """A sentence for people when a task of this run waits on a queue no worker polls, else None."""
+        return "; ".join(unpolled_hint(q) for q in self.unpolled_task_queues) or None
+
+
+def unpolled_hint(task_queue: str) -> str:
+    """What to say of a task queue no worker polled recently (the server looks back 5 minutes)."""
+    return (
+        f"no worker has polled task queue {task_queue!r} in the last 5 minutes: "
+        "is one running, and on this task queue?"
+    )
+
+
+@dataclass(frozen=True)
+class TaskQueuePoller:
+    """A worker seen polling a task queue: ``kind`` is ``"workflow"`` or ``"activity"``."""
+
+    identity: str
+    kind: str
+    last_access_time: datetime
+
+
+@dataclass(frozen=True)
+class TaskQueueDescription:
+    """``client.describe_task_queue(name)``: the workers that polled the queue in the last 5 minutes
+    (newest first, as the server that answered saw them) and the tasks waiting in its backlog."""
+
+    name: str
+    pollers: list[TaskQueuePoller]
+    workflow_task_backlog: int
+    activity_task_backlog: int
+    raw: service_pb2.DescribeTaskQueueResponse = field(repr=False)
+
 
 @dataclass
 class WorkflowHistory:
@@ -410,7 +465,7 @@ class Client:
             resp = await self.call(self.service.StartWorkflowExecution, req)
         except RPCError as exc:
             if exc.status == grpc.StatusCode.ALREADY_EXISTS:
-                raise WorkflowAlreadyStartedError(id, name) from exc
+                raise WorkflowAlreadyStartedError(id, name, message=exc.message or None) from exc
             raise
         return WorkflowHandle(self, id, run_id=resp.run_id, result_type=hint, first_run_id=resp.run_id)
 
@@ -441,6 +496,21 @@ class Client:
             token = resp.next_page_token
             if not token:
                 return
+
+    async def describe_task_queue(self, name: str) -> TaskQueueDescription:
+        """Who polls the task queue ``name`` (workflow and activity workers) and its backlog."""
+        resp = await self.call(
+            self.service.DescribeTaskQueue,
+            service_pb2.DescribeTaskQueueRequest(
+                namespace=self.namespace, task_queue=common_pb2.TaskQueue(name=name)
+            ),
+        )
+        kinds = {service_pb2.TASK_QUEUE_TYPE_WORKFLOW: "workflow", service_pb2.TASK_QUEUE_TYPE_ACTIVITY: "activity"}
+        pollers = [
+            TaskQueuePoller(p.identity, kinds.get(p.task_queue_type, ""), p.last_access_time.ToDatetime(UTC))
+            for p in resp.pollers
+        ]
+        return TaskQueueDescription(name, pollers, resp.workflow_task_backlog, resp.activity_task_backlog, resp)
 
     async def count_workflows(self, query: str = "") -> int:
         """How many runs match ``query``."""

@@ -373,6 +373,8 @@ class Worker:
                 exc_info=resp.attempt <= 1 and not isinstance(exc, (NondeterminismError, _UnknownType)),
             )
             failure = to_failure(exc, conv)
+            if isinstance(exc, _UnknownType):
+                failure.stack_trace = ""  # the message says it all; the trace would show only the SDK
             await self._respond(
                 self.client.service.RespondWorkflowTaskFailed,
                 service_pb2.RespondWorkflowTaskFailedRequest(

@@ -213,8 +213,14 @@ class WorkflowFailureError(WfError):
 class WorkflowAlreadyStartedError(WfError):
     """A workflow with this id is already running (or the reuse policy refuses the id)."""
 
-    def __init__(self, workflow_id: str, workflow_type: str, *, run_id: str | None = None) -> None:
-        super().__init__(f"workflow {workflow_id!r} is already started" + (f" (run {run_id})" if run_id else ""))
+    def __init__(
+        self, workflow_id: str, workflow_type: str, *, run_id: str | None = None, message: str | None = None
+    ) -> None:
+        # ``message``: the server's own reason when it has one (a reuse policy refusing the id of a
+        # closed run is not "already started").
+        super().__init__(
+            message or f"workflow {workflow_id!r} is already started" + (f" (run {run_id})" if run_id else "")
+        )
         self.workflow_id = workflow_id
         self.workflow_type = workflow_type
         self.run_id = run_id

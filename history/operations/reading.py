@@ -47,6 +47,7 @@ class Reading:
                 scheduled_time=a.scheduled_time,
                 last_worker_identity=a.last_worker_identity,
                 scheduled_event_id=a.scheduled_event_id,
+                task_queue=a.task_queue,
             )
             if a.HasField("started_time"):
                 info.last_started_time.CopyFrom(a.started_time)

@@ -27,6 +27,19 @@ _FAILED = (
 )
 
 
+def _reuse_refused(workflow_id: str, policy: int, latest: ExecutionRecord) -> str:
+    """Why the id reuse policy refuses this start: the id's last run is closed (not running), and
+    the policy, named as Temporal's CLI names it, does not allow reusing its id after such a run."""
+    status = C.WorkflowExecutionStatus.Name(latest.status).removeprefix("WORKFLOW_EXECUTION_STATUS_")
+    closed = f"workflow id {workflow_id!r} belongs to run {latest.run_id}, which closed ({status})"
+    if policy == S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+        return f"{closed}, and the id reuse policy RejectDuplicate refuses reusing the id of a closed run"
+    return (
+        f"{closed}, and the id reuse policy AllowDuplicateFailedOnly refuses reusing the id of a run "
+        "that completed (it allows a new run only after a failed, timed out, terminated or canceled one)"
+    )
+
+
 class Starts:
     def __init__(self, runs: Runs, signals: Signals, start_concurrency: int = 5) -> None:
         self.runs = runs
@@ -51,11 +64,7 @@ class Starts:
                 latest = await store.latest_run(req.namespace, req.workflow_id)
                 if latest is not None and latest.status != RUNNING and latest.request_id != request_id:
                     if policy == S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or latest.status not in _FAILED:
-                        raise AlreadyExists(
-                            f"workflow id {req.workflow_id!r} was already used by run {latest.run_id} "
-                            "and its id reuse policy does not allow another",
-                            latest.run_id,
-                        )
+                        raise AlreadyExists(_reuse_refused(req.workflow_id, policy, latest), latest.run_id)
             ex = self._new_execution(req, request_id)
             try:
                 await self.runs.create(ex)

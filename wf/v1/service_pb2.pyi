@@ -46,6 +46,12 @@ class UpdateWaitStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UPDATE_WAIT_STAGE_UNSPECIFIED: _ClassVar[UpdateWaitStage]
     UPDATE_WAIT_STAGE_ACCEPTED: _ClassVar[UpdateWaitStage]
     UPDATE_WAIT_STAGE_COMPLETED: _ClassVar[UpdateWaitStage]
+
+class TaskQueueType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TASK_QUEUE_TYPE_UNSPECIFIED: _ClassVar[TaskQueueType]
+    TASK_QUEUE_TYPE_WORKFLOW: _ClassVar[TaskQueueType]
+    TASK_QUEUE_TYPE_ACTIVITY: _ClassVar[TaskQueueType]
 WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: WorkflowIdReusePolicy
 WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: WorkflowIdReusePolicy
 WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: WorkflowIdReusePolicy
@@ -64,6 +70,9 @@ PENDING_ACTIVITY_STATE_BACKING_OFF: PendingActivityState
 UPDATE_WAIT_STAGE_UNSPECIFIED: UpdateWaitStage
 UPDATE_WAIT_STAGE_ACCEPTED: UpdateWaitStage
 UPDATE_WAIT_STAGE_COMPLETED: UpdateWaitStage
+TASK_QUEUE_TYPE_UNSPECIFIED: TaskQueueType
+TASK_QUEUE_TYPE_WORKFLOW: TaskQueueType
+TASK_QUEUE_TYPE_ACTIVITY: TaskQueueType
 
 class MultiplexRequest(_message.Message):
     __slots__ = ("calls",)
@@ -211,7 +220,7 @@ class WorkflowExecutionInfo(_message.Message):
     def __init__(self, execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., task_queue: _Optional[str] = ..., execution_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PendingActivityInfo(_message.Message):
-    __slots__ = ("activity_id", "activity_type", "state", "attempt", "maximum_attempts", "scheduled_time", "last_started_time", "last_failure", "last_worker_identity", "next_attempt_schedule_time", "scheduled_event_id")
+    __slots__ = ("activity_id", "activity_type", "state", "attempt", "maximum_attempts", "scheduled_time", "last_started_time", "last_failure", "last_worker_identity", "next_attempt_schedule_time", "scheduled_event_id", "task_queue", "task_queue_last_poll_time")
     ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -223,6 +232,8 @@ class PendingActivityInfo(_message.Message):
     LAST_WORKER_IDENTITY_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_SCHEDULE_TIME_FIELD_NUMBER: _ClassVar[int]
     SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_LAST_POLL_TIME_FIELD_NUMBER: _ClassVar[int]
     activity_id: str
     activity_type: _common_pb2.ActivityType
     state: PendingActivityState
@@ -234,21 +245,27 @@ class PendingActivityInfo(_message.Message):
     last_worker_identity: str
     next_attempt_schedule_time: _timestamp_pb2.Timestamp
     scheduled_event_id: int
-    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., state: _Optional[_Union[PendingActivityState, str]] = ..., attempt: _Optional[int] = ..., maximum_attempts: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_worker_identity: _Optional[str] = ..., next_attempt_schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_event_id: _Optional[int] = ...) -> None: ...
+    task_queue: str
+    task_queue_last_poll_time: _timestamp_pb2.Timestamp
+    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[_common_pb2.ActivityType, _Mapping]] = ..., state: _Optional[_Union[PendingActivityState, str]] = ..., attempt: _Optional[int] = ..., maximum_attempts: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_worker_identity: _Optional[str] = ..., next_attempt_schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_event_id: _Optional[int] = ..., task_queue: _Optional[str] = ..., task_queue_last_poll_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PendingWorkflowTaskInfo(_message.Message):
-    __slots__ = ("scheduled_event_id", "attempt", "scheduled_time", "started_time", "last_failure")
+    __slots__ = ("scheduled_event_id", "attempt", "scheduled_time", "started_time", "last_failure", "task_queue", "task_queue_last_poll_time")
     SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
     STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
     LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_LAST_POLL_TIME_FIELD_NUMBER: _ClassVar[int]
     scheduled_event_id: int
     attempt: int
     scheduled_time: _timestamp_pb2.Timestamp
     started_time: _timestamp_pb2.Timestamp
     last_failure: _common_pb2.Failure
-    def __init__(self, scheduled_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+    task_queue: str
+    task_queue_last_poll_time: _timestamp_pb2.Timestamp
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., task_queue: _Optional[str] = ..., task_queue_last_poll_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DescribeWorkflowExecutionRequest(_message.Message):
     __slots__ = ("namespace", "execution")
@@ -635,3 +652,33 @@ class UpdateWorkflowExecutionResponse(_message.Message):
     outcome: _common_pb2.UpdateOutcome
     run_id: str
     def __init__(self, update_id: _Optional[str] = ..., stage: _Optional[_Union[UpdateWaitStage, str]] = ..., outcome: _Optional[_Union[_common_pb2.UpdateOutcome, _Mapping]] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class DescribeTaskQueueRequest(_message.Message):
+    __slots__ = ("namespace", "task_queue", "task_queue_type")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    task_queue: _common_pb2.TaskQueue
+    task_queue_type: TaskQueueType
+    def __init__(self, namespace: _Optional[str] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., task_queue_type: _Optional[_Union[TaskQueueType, str]] = ...) -> None: ...
+
+class PollerInfo(_message.Message):
+    __slots__ = ("last_access_time", "identity", "task_queue_type")
+    LAST_ACCESS_TIME_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    TASK_QUEUE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    last_access_time: _timestamp_pb2.Timestamp
+    identity: str
+    task_queue_type: TaskQueueType
+    def __init__(self, last_access_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identity: _Optional[str] = ..., task_queue_type: _Optional[_Union[TaskQueueType, str]] = ...) -> None: ...
+
+class DescribeTaskQueueResponse(_message.Message):
+    __slots__ = ("pollers", "workflow_task_backlog", "activity_task_backlog")
+    POLLERS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASK_BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    pollers: _containers.RepeatedCompositeFieldContainer[PollerInfo]
+    workflow_task_backlog: int
+    activity_task_backlog: int
+    def __init__(self, pollers: _Optional[_Iterable[_Union[PollerInfo, _Mapping]]] = ..., workflow_task_backlog: _Optional[int] = ..., activity_task_backlog: _Optional[int] = ...) -> None: ...

@@ -130,6 +130,11 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.FromString,
                 _registered_method=True)
+        self.DescribeTaskQueue = channel.unary_unary(
+                '/wf.v1.WorkflowService/DescribeTaskQueue',
+                request_serializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueResponse.FromString,
+                _registered_method=True)
         self.Multiplex = channel.stream_stream(
                 '/wf.v1.WorkflowService/Multiplex',
                 request_serializer=wf_dot_v1_dot_service__pb2.MultiplexRequest.SerializeToString,
@@ -260,6 +265,13 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DescribeTaskQueue(self, request, context):
+        """The workers that polled a task queue recently, and its backlog.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Multiplex(self, request_iterator, context):
         """Many calls of the unary methods above over one stream. Each call is answered exactly as its own
         RPC would be (same validation, same status codes), as it finishes; a call costs the server and the
@@ -367,6 +379,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.UpdateWorkflowExecution,
                     request_deserializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'DescribeTaskQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeTaskQueue,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueResponse.SerializeToString,
             ),
             'Multiplex': grpc.stream_stream_rpc_method_handler(
                     servicer.Multiplex,
@@ -888,6 +905,33 @@ class WorkflowService:
             '/wf.v1.WorkflowService/UpdateWorkflowExecution',
             wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.UpdateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeTaskQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/DescribeTaskQueue',
+            wf_dot_v1_dot_service__pb2.DescribeTaskQueueRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.DescribeTaskQueueResponse.FromString,
             options,
             channel_credentials,
             insecure,

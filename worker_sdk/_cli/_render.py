@@ -195,6 +195,12 @@ def _duration(d: Any) -> str:
     return f"{d.ToTimedelta().total_seconds():g}s" if d.seconds or d.nanos else ""
 
 
+def _polled(task_queue: str, pending: service_pb2.PendingWorkflowTaskInfo) -> str:
+    if pending.HasField("task_queue_last_poll_time"):
+        return f"{task_queue} (last polled {fmt_time(pending.task_queue_last_poll_time)})"
+    return f"{task_queue} (no worker polled it in the last 5 minutes)"
+
+
 def describe_renderables(resp: service_pb2.DescribeWorkflowExecutionResponse) -> list[RenderableType]:
     """``wf workflow describe``: the run, its pending work, and how it ended."""
     info = resp.workflow_execution_info
@@ -236,6 +242,7 @@ def describe_renderables(resp: service_pb2.DescribeWorkflowExecutionResponse) ->
                 ("Attempt", str(wt.attempt)),
                 ("Scheduled time", fmt_time(wt.scheduled_time)),
                 ("Started time", fmt_time(wt.started_time)),
+                ("Task queue", _polled(wt.task_queue, wt) if wt.task_queue else ""),
                 ("Last failure", failure_detail(wt.last_failure) if wt.HasField("last_failure") else ""),
             ]),
         ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import re
 import uuid
@@ -47,6 +48,8 @@ from worker_sdk.errors import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+# How long `execute` and `result` wait before they say that no worker polls the run's task queue.
+_HINT_AFTER = 3.0
 
 _REUSE_POLICIES = {
     "AllowDuplicate": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
@@ -306,15 +309,23 @@ def _progress(d: WorkflowExecutionDescription) -> Text:
 
 
 async def _wait(handle: WorkflowHandle) -> Any:
-    """``handle.result()``, with a live status line on stderr when a person is watching."""
+    """``handle.result()``, with a live status line on stderr when a person is watching, and, once
+    it has waited ``_HINT_AFTER`` seconds, a line saying so if a task of the run waits on a task
+    queue no worker polls (a wrong type or queue name would otherwise wait forever in silence)."""
     err = Console(stderr=True, highlight=False)
     if not err.is_terminal:
         return await handle.result()
     task = asyncio.ensure_future(handle.result())
+    loop = asyncio.get_running_loop()
+    hint_at = loop.time() + _HINT_AFTER
     with err.status(Text(f"Waiting for {handle.id}…", no_wrap=True, overflow="ellipsis")) as status:
         while not (await asyncio.wait({task}, timeout=1.0))[0]:
             with contextlib.suppress(RPCError):
-                status.update(_progress(await handle.describe()))
+                described = await handle.describe()
+                status.update(_progress(described))
+                if loop.time() >= hint_at and (hint := described.waiting_hint):
+                    err.print(Text(f"hint: {hint}"))
+                    hint_at = math.inf  # once
     return task.result()
 
 
@@ -481,10 +492,13 @@ def describe_cmd(workflow_id: str, run_id: str | None) -> None:
 
     async def body(client: Client, settings: _Settings) -> int:
         described = await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+        hint = described.waiting_hint
         if settings.json:
-            _print_json(json_format.MessageToDict(described.raw))
+            _print_json(json_format.MessageToDict(described.raw) | ({"hint": hint} if hint else {}))
         else:
             _print(*render.describe_renderables(described.raw))
+            if hint:  # last, where it is seen, and on one line whatever the width (for grep)
+                click.echo(f"\nhint: {hint}")
         return 0
 
     _run(body)
