@@ -148,3 +148,25 @@ async def test_the_owner_record_goes_with_a_clean_stop(short_dir: Path) -> None:
         dev.popen.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(dev.popen.wait, 30) == 0
     assert not (data_dir / "server.owner").exists()
+
+
+async def test_make_run_takes_a_port_and_a_data_directory(short_dir: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    data_dir = short_dir / "made"
+    log_path = short_dir / "make.log"
+    with open(log_path, "wb") as log:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"PORT={port}", f"DATA_DIR={data_dir}"], cwd=root,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    try:
+        await wait_until_serving(f"127.0.0.1:{port}", timeout=60, alive=lambda: make.poll() is None)
+        owner = json.loads((data_dir / "server.owner").read_text())
+        assert owner["address"] == f"127.0.0.1:{port}"
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)  # make and the server it runs, as Ctrl-C does
+        await asyncio.to_thread(make.wait, 30)
+    assert f"wf server listening on 127.0.0.1:{port} (embedded PostgreSQL in {data_dir}/pgdata)" in (
+        log_path.read_text()
+    )
