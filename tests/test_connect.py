@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from tests.helpers import free_port, wf_executable, wf_server_process
 from tests.test_outage import Postgres
+from wf.v1 import service_pb2
 from worker_sdk import Client
 from worker_sdk.errors import RPCError
 
@@ -128,3 +129,23 @@ async def test_a_server_whose_database_is_gone_ends_the_cli_within_its_deadline(
     assert rest.startswith("error: the database is unavailable"), rest
     assert rest.rstrip().endswith("(UNAVAILABLE)"), rest
     assert time.monotonic() - started < 75
+
+
+async def test_a_call_to_a_server_that_stopped_answering_fails_within_its_deadline(db_url: str) -> None:
+    async with wf_server_process(db_url) as server:
+        for multiplex in (True, False):
+            async with await Client.connect(server.address, multiplex=multiplex) as client:
+                server.popen.send_signal(signal.SIGSTOP)
+                try:
+                    started = time.monotonic()
+                    with pytest.raises(RPCError) as caught:
+                        await client.call(
+                            client.service.ListWorkflowExecutions,
+                            service_pb2.ListWorkflowExecutionsRequest(namespace="default"), timeout=2.0,
+                        )
+                    took = time.monotonic() - started
+                finally:
+                    server.popen.send_signal(signal.SIGCONT)
+            assert str(caught.value) == f"no answer from the wf server at {server.address} within 2s"
+            assert caught.value.status == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert took < 5, f"took {took:.1f}s"

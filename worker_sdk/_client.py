@@ -194,6 +194,12 @@ def _rpc_error(exc: grpc.aio.AioRpcError) -> RPCError:
     return RPCError(exc.details() or str(exc.code()), exc.code())
 
 
+def _no_answer(exc: grpc.aio.AioRpcError) -> bool:
+    """Whether the call's own deadline passed with no answer (gRPC's bare "Deadline Exceeded"), as
+    opposed to a server that answered DEADLINE_EXCEEDED with a reason of its own."""
+    return exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED and exc.details() == "Deadline Exceeded"
+
+
 # The server marks a query the worker could not answer (its status is FAILED_PRECONDITION: the request
 # itself was fine) with this metadata, as Temporal's status carries a QueryFailed detail.
 _QUERY_FAILED_KEY = "wf-query-failed"
@@ -335,6 +341,10 @@ class Client:
             except grpc.aio.AioRpcError as exc:
                 now = loop.time()
                 if not retry or not _retryable(method, exc) or (give_up is not None and now >= give_up):
+                    if timeout is not None and _no_answer(exc):
+                        raise RPCError(
+                            f"no answer from the wf server at {self.target} within {timeout:g}s", exc.code()
+                        ) from exc
                     raise _rpc_error(exc) from exc
                 log.debug("retrying %s after %s", _method_name(method), exc.code())
                 if now - started >= _SAY_WAITING_AFTER:
