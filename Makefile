@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## run: start a dev server on embedded PostgreSQL at 127.0.0.1:7233
+## run: start a dev server on embedded PostgreSQL at 127.0.0.1:$(PORT) (make run PORT=7300 DATA_DIR=dir)
+PORT ?= 7233
+DATA_DIR ?=
 run: $(STAMP)
-	$(BIN)/wf server start-dev
+	$(BIN)/wf server start-dev --port $(PORT)$(if $(DATA_DIR), --data-dir '$(DATA_DIR)')
 
 ## test: run the whole test suite against a real server and embedded PostgreSQL
 test: $(STAMP)

@@ -258,7 +258,7 @@ async def wf_stack(db_url: str, workdir: Path) -> AsyncIterator[Stack]:
     worker: Child | None = None
     try:
         try:
-            client = await Client.connect(address, timeout=timedelta(seconds=START_TIMEOUT))
+            client = await Client.connect(address, timeout=timedelta(seconds=START_TIMEOUT), wait_for_ready=True)
         except Exception as exc:
             server.check_alive()
             raise RuntimeError(f"wf server did not answer: {exc}\n{server.tail()}") from exc

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -120,11 +123,65 @@ def _setup_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def _serve(config: ServerConfig, *, banner: str) -> None:
+_PORT_HINT = "stop what uses it, or choose another port with --port (make run PORT=7300)"
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (one line), or None when it can.
+
+    Checked before anything starts (PostgreSQL, migrations), so a port in use costs the user one
+    line at once rather than a traceback after the database came up. It binds as gRPC does
+    (SO_REUSEADDR, no SO_REUSEPORT), so what it refuses gRPC would refuse too.
+    """
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror}: give --ip a local address"
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use (another wf server?): {_PORT_HINT}"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
+
+
+class _CannotListen(Exception):
+    """The server could not take its port; the message is the one line to print."""
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit with one line on stderr when the server cannot listen on ``host:port``."""
+    problem = _port_in_use(host, port)
+    if problem is not None:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+
+
+async def _serve(
+    config: ServerConfig, *, banner: str, listening: Callable[[str], None] | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM; ``listening`` is told the address once the server listens."""
     from wf.server.app import Server
 
     server = Server(config)
-    await server.start()
+    try:
+        await server.start()
+    except (OSError, RuntimeError) as exc:
+        # The port was taken between the check and the bind (gRPC raises RuntimeError "Failed to
+        # bind", or the server OSError "cannot listen"): the same one line, no traceback.
+        if "cannot listen" not in str(exc) and "bind" not in str(exc).lower():
+            raise
+        with contextlib.suppress(Exception):
+            await server.stop(grace=0)
+        raise _CannotListen(f"cannot listen on {config.host}:{config.port}: {_PORT_HINT}") from exc
+    if listening is not None:
+        listening(server.address)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,19 +205,29 @@ def server_group() -> None:
 @_config_options(skip=frozenset({"db_url"}))
 def start_dev(data_dir: Path | None, **opts: Any) -> None:
     """Start a server on an embedded PostgreSQL; Ctrl-C stops both, data is kept for the next start."""
-    from wf.server.embedded import EmbeddedPostgres
+    from wf.server.embedded import DataDirInUse, DataDirLock, EmbeddedPostgres
 
     _setup_logging()
     data_dir = (data_dir or _default_data_dir()).expanduser().resolve()
-    pg = EmbeddedPostgres(data_dir)
-    url = pg.start()
+    # The data directory first: a second server on it must not touch the first one's PostgreSQL.
     try:
-        asyncio.run(_prepare_embedded(pg, url))
-        config = config_from_options({**opts, "db_url": url})
-        _setup_tracing(config.otel_console)
-        _run(_serve(config, banner=f" (embedded PostgreSQL in {pg.pgdata})"))
+        lock = DataDirLock.acquire(data_dir, f"{opts['host']}:{opts['port']}")
+    except DataDirInUse as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    try:
+        _check_port(opts["host"], opts["port"])
+        pg = EmbeddedPostgres(data_dir)
+        url = pg.start()
+        try:
+            asyncio.run(_prepare_embedded(pg, url))
+            config = config_from_options({**opts, "db_url": url})
+            _setup_tracing(config.otel_console)
+            _run(_serve(config, banner=f" (embedded PostgreSQL in {pg.pgdata})", listening=lock.set_address))
+        finally:
+            pg.stop()
     finally:
-        pg.stop()
+        lock.release()
 
 
 async def _prepare_embedded(pg: object, url: str) -> None:
@@ -214,6 +281,7 @@ def start(migrate: bool, db_password_file: Path | None, **opts: Any) -> None:
     _setup_logging()
     opts["db_url"] = _db_url(opts["db_url"], db_password_file)
     config = config_from_options(opts)
+    _check_port(config.host, config.port)
     if migrate:
         _migrate(config.db_url)
     _setup_tracing(config.otel_console)
@@ -224,12 +292,16 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
     """Run the server on uvloop where it is installed (it is a dependency on Linux and macOS): its
     event loop costs the server about a tenth less CPU per request than asyncio's own."""
     try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main)
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(main)
+            return
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main)
+    except _CannotListen as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 def _migrate(db_url: str) -> None:

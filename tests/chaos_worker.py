@@ -68,7 +68,7 @@ def expected(seed: int, signals: Iterable[int]) -> int:
 
 
 async def main(address: str, task_queue: str) -> None:
-    client = await Client.connect(address, timeout=timedelta(seconds=30))
+    client = await Client.connect(address, timeout=timedelta(seconds=30), wait_for_ready=True)
     worker = Worker(client, task_queue=task_queue, workflows=[Mixed], activities=[flaky_step])
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -82,6 +82,19 @@ def _retryable(method: Any, exc: grpc.aio.AioRpcError) -> bool:
     )
 
 
+def _unreachable(exc: grpc.aio.AioRpcError, timeout: timedelta) -> str:
+    """Why a server could not be reached, in the words a person checks first (gRPC's own details
+    name its resolver and subchannels: "failed to connect to all addresses; last error: …")."""
+    details = exc.details() or ""
+    if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"no answer within {timeout.total_seconds():g}s"
+    if "Connection refused" in details:
+        return "connection refused"
+    if "Domain name not found" in details or "DNS resolution failed" in details:
+        return "unknown host name"
+    return details or exc.code().name
+
+
 def default_identity() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
@@ -236,6 +249,12 @@ def _rpc_error(exc: grpc.aio.AioRpcError) -> RPCError:
     return RPCError(exc.details() or str(exc.code()), exc.code())
 
 
+def _no_answer(exc: grpc.aio.AioRpcError) -> bool:
+    """Whether the call's own deadline passed with no answer (gRPC's bare "Deadline Exceeded"), as
+    opposed to a server that answered DEADLINE_EXCEEDED with a reason of its own."""
+    return exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED and exc.details() == "Deadline Exceeded"
+
+
 # The server marks a query the worker could not answer (its status is FAILED_PRECONDITION: the request
 # itself was fine) with this metadata, as Temporal's status carries a QueryFailed detail.
 _QUERY_FAILED_KEY = "wf-query-failed"
@@ -285,15 +304,18 @@ class Client:
         data_converter: DataConverter | None = None,
         identity: str | None = None,
         timeout: timedelta = timedelta(seconds=10),
-        wait_for_ready: bool = True,
+        wait_for_ready: bool = False,
         multiplex: bool = True,
         keepalive_interval: timedelta | None = timedelta(seconds=30),
         keepalive_timeout: timedelta = timedelta(seconds=15),
     ) -> Client:
         """Connect to the server at ``target`` ("host:port") and check that it answers.
 
-        With ``wait_for_ready`` (the default) the check waits up to ``timeout`` for a server that is
-        still starting; without it a refused connection fails at once (the CLI's choice).
+        By default, as temporalio's ``Client.connect``, an address where no server listens fails at
+        once (``RPCError`` UNAVAILABLE: "cannot reach a wf server at HOST:PORT: connection refused"),
+        and a server that does not answer within ``timeout`` fails then. With ``wait_for_ready=True``
+        the check instead waits up to ``timeout`` for a server that is not there yet (one still
+        starting, say, beside its workers) and fails only when none answered by then.
 
         With ``multiplex`` (the default) the client's calls travel as messages on one gRPC stream
         (``Multiplex``), which costs both ends a fraction of an RPC per call; ``multiplex=False`` sends
@@ -333,7 +355,7 @@ class Client:
             )
         except grpc.aio.AioRpcError as exc:
             await client.close()
-            raise RPCError(f"cannot reach a wf server at {target}: {exc.details()}", exc.code()) from exc
+            raise RPCError(f"cannot reach a wf server at {target}: {_unreachable(exc, timeout)}", exc.code()) from exc
         return client
 
     async def close(self) -> None:
@@ -374,6 +396,10 @@ class Client:
             except grpc.aio.AioRpcError as exc:
                 now = loop.time()
                 if not retry or not _retryable(method, exc) or (give_up is not None and now >= give_up):
+                    if timeout is not None and _no_answer(exc):
+                        raise RPCError(
+                            f"no answer from the wf server at {self.target} within {timeout:g}s", exc.code()
+                        ) from exc
                     raise _rpc_error(exc) from exc
                 log.debug("retrying %s after %s", _method_name(method), exc.code())
                 if now - started >= _SAY_WAITING_AFTER:
