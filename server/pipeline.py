@@ -116,6 +116,11 @@ def undecodable(message_type: Any, exc: Exception) -> str:
     # protobuf says "Error parsing message with type 'wf.v1.X': <reason>"; the type is named already.
     if reason.startswith("Error parsing message") and ": " in reason:
         reason = reason.split(": ", 1)[1]
+    if "MaxDepth" in reason:
+        # upb's own words ("Exceeded upb_DecodeOptions_MaxDepth") name its internals, not the request.
+        reason = "it is nested more than 100 levels deep (each cause of a failure is one level)"
+    elif "upb_" in reason:
+        reason = "its bytes do not parse"
     name = message_type.DESCRIPTOR.full_name
     return f"the request is not a valid {name}" + (f": {reason}" if reason else "")
 
