@@ -69,8 +69,10 @@ class TimerProcessor:
     async def _fire(self, t: TimerRow) -> None:
         try:
             async with self._concurrency:
-                early = (t.fire_at - datetime.now(UTC)).total_seconds()
-                if early > 0:  # the loop's clock woke us a hair before the wall clock's due time
+                # The loop's clock is monotonic, the fire time the wall clock's: it may wake a hair
+                # before the due time, and a wall clock being slewed can still be behind after a sleep
+                # of the difference, so look again until the wall clock says it is due.
+                while (early := (t.fire_at - datetime.now(UTC)).total_seconds()) > 0:
                     await asyncio.sleep(early)
                 await self.history.fire_timer(t)
         except Unavailable:
