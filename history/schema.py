@@ -141,3 +141,17 @@ task_token_keys = Table(
     # When tokens it signed stop being accepted; NULL while it is the newest key.
     Column("retire_at", DateTime(timezone=True)),
 )
+
+# The workers seen polling each task queue, by every server of the database (``wf.matching.pollers``):
+# each server upserts what it saw every few seconds, so a worker polling one server shows on all.
+# Rows not refreshed for an hour are deleted.
+pollers = Table(
+    "pollers",
+    metadata,
+    Column("namespace", Text, primary_key=True),
+    Column("task_queue", Text, primary_key=True),
+    # history.tasks.TaskKind: frozen numbers.
+    Column("kind", SmallInteger, primary_key=True),
+    Column("identity", Text, primary_key=True),
+    Column("last_poll", DateTime(timezone=True), nullable=False),
+)

@@ -49,7 +49,16 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.expression import CTE, ClauseElement
 
 from wf.history.notify import CHANNEL
-from wf.history.schema import RUNNING, executions, history_events, queries, task_token_keys, tasks, timers
+from wf.history.schema import (
+    RUNNING,
+    executions,
+    history_events,
+    pollers,
+    queries,
+    task_token_keys,
+    tasks,
+    timers,
+)
 from wf.history.tasks import TaskKind
 
 # A pool or one of its connections: both run a statement the same way.
@@ -606,12 +615,51 @@ def _rotate_token_key() -> Statement:
 ROTATE_TOKEN_KEY = _rotate_token_key()
 
 
+# -- pollers ------------------------------------------------------------------------------------------
+
+
+def _record_pollers() -> Statement:
+    """Upsert a batch of (namespace, task queue, kind, identity, last poll), given as parallel arrays;
+    a row keeps the later of its time and the batch's (another server may have written a newer one)."""
+    p = _unnest(
+        "p",
+        ("namespaces", pollers.c.namespace),
+        ("task_queues", pollers.c.task_queue),
+        ("kinds", pollers.c.kind),
+        ("identities", pollers.c.identity),
+        ("last_polls", pollers.c.last_poll),
+    )
+    upsert = pg_insert(pollers).from_select(
+        ["namespace", "task_queue", "kind", "identity", "last_poll"], select(*p.c)
+    )
+    return Statement(
+        upsert.on_conflict_do_update(
+            index_elements=list(pollers.primary_key.columns),
+            set_={"last_poll": func.greatest(pollers.c.last_poll, upsert.excluded.last_poll)},
+        )
+    )
+
+
+RECORD_POLLERS = _record_pollers()
+
+POLLERS = Statement(
+    select(pollers.c.identity, pollers.c.last_poll).where(
+        pollers.c.namespace == bindparam("namespace"),
+        pollers.c.task_queue == bindparam("task_queue"),
+        pollers.c.kind == bindparam("kind"),
+        pollers.c.last_poll >= bindparam("since"),
+    )
+)
+
+FORGET_POLLERS = Statement(delete(pollers).where(pollers.c.last_poll < _param("before", pollers.c.last_poll)))
+
+
 def every_statement() -> list[Statement]:
     """Every statement the store runs, one of each shape (for tests that prepare them all)."""
     fixed = [
         CREATE, *UPDATE.values(), LOAD, LATEST_RUN, RUN_FOR_REQUEST, READ_EVENTS, READ_EVENT, BACKLOG,
         BACKLOG_SIZE, DUE_TIMERS, DROP_TASK, DROP_TIMER, CREATE_QUERY, CLAIM_QUERY, ANSWER_QUERY, TAKE_QUERY,
-        TOKEN_KEYS, FIRST_TOKEN_KEY, ROTATE_TOKEN_KEY,
+        TOKEN_KEYS, FIRST_TOKEN_KEY, ROTATE_TOKEN_KEY, RECORD_POLLERS, POLLERS, FORGET_POLLERS,
     ]
     listed = [list_executions(cols, paged) for cols in ((), ("workflow_type", "status")) for paged in (False, True)]
     return fixed + listed

@@ -393,3 +393,33 @@ class Store:
         server; (new key id, when the others retire), or None if another rotation took the id."""
         row = await S.ROTATE_TOKEN_KEY.fetchrow(self.pool, secret=secret, grace=grace)
         return None if row is None else (int(row["id"]), row["retire_at"])
+
+    # -- pollers --------------------------------------------------------------------------------------
+
+    @_statement
+    async def record_pollers(self, seen: Sequence[tuple[str, str, TaskKind, str, datetime]]) -> None:
+        """Upsert the polls of ``seen`` (namespace, task queue, kind, identity, last poll) in one
+        statement; a row already later than its poll here keeps its time."""
+        await S.RECORD_POLLERS.execute(
+            self.pool,
+            namespaces=[s[0] for s in seen],
+            task_queues=[s[1] for s in seen],
+            kinds=[int(s[2]) for s in seen],
+            identities=[s[3] for s in seen],
+            last_polls=[s[4] for s in seen],
+        )
+
+    @_statement
+    async def pollers(
+        self, namespace: str, task_queue: str, kind: TaskKind, since: datetime
+    ) -> list[tuple[str, datetime]]:
+        """The (identity, last poll) of the workers any server saw polling the queue since ``since``."""
+        rows = await S.POLLERS.fetch(
+            self.pool, namespace=namespace, task_queue=task_queue, kind=int(kind), since=since
+        )
+        return [(r["identity"], r["last_poll"]) for r in rows]
+
+    @_statement
+    async def forget_pollers(self, before: datetime) -> None:
+        """Delete the pollers last seen before ``before``."""
+        await S.FORGET_POLLERS.execute(self.pool, before=before)

@@ -27,6 +27,7 @@ from wf.history.errors import TaskGone
 from wf.history.notify import Notifier
 from wf.history.store import Store
 from wf.history.tasks import Handoff, TaskKind, TaskRow
+from wf.matching.pollers import PollerInfo, PollerLog
 
 R = TypeVar("R")
 log = logging.getLogger(__name__)
@@ -44,14 +45,6 @@ RESERVED_WAIT = 30.0
 # describe that no worker polls its task queue); a queue is forgotten after as long.
 POLLERS_WITHIN = QUEUE_IDLE
 QueueKey = tuple[str, str, TaskKind]
-
-
-@dataclass(slots=True)
-class PollerInfo:
-    """A worker seen polling a queue: its identity and when it last asked (epoch seconds)."""
-
-    identity: str
-    last_seen: float
 
 
 @dataclass(slots=True, eq=False)
@@ -149,6 +142,8 @@ class Matcher:
         self._last_sweep = time.monotonic()
         # Set when the server stops: polls answer empty, so workers poll a server that goes on.
         self._closing = False
+        # The polls seen here, written to the database for the other servers (``wf.matching.pollers``).
+        self.poller_log = PollerLog(store)
         notifier.subscribe("t", self._on_hint)
 
     def _queue(self, key: QueueKey) -> _Queue:
@@ -223,7 +218,8 @@ class Matcher:
         """
         key = (namespace, task_queue, kind)
         q = self._queue(key)
-        q.pollers[identity] = time.time()
+        q.pollers[identity] = now = time.time()
+        self.poller_log.saw(namespace, task_queue, kind, identity, now)
         q.last_poll = time.monotonic()
         if q.last_poll - self._last_sweep > QUEUE_IDLE / 10:
             self._sweep(q.last_poll)
@@ -379,8 +375,7 @@ class Matcher:
         self, namespace: str, task_queue: str, kind: TaskKind, within: float = POLLERS_WITHIN
     ) -> list[PollerInfo]:
         """The workers that polled this queue for ``kind`` tasks here in the last ``within`` seconds,
-        the latest first. Each server knows the polls it served: a worker polling another server of
-        the database is not listed here."""
+        the latest first: the polls this server served (``pollers_anywhere`` adds the other servers')."""
         q = self._queues.get((namespace, task_queue, kind))
         if q is None:
             return []
@@ -394,4 +389,21 @@ class Matcher:
         """When a worker last polled this queue for ``kind`` tasks here (epoch seconds), or None when
         none did in the last ``within`` seconds: then nothing takes its tasks until one comes."""
         seen = self.pollers(namespace, task_queue, kind, within)
+        return seen[0].last_seen if seen else None
+
+    async def pollers_anywhere(
+        self, namespace: str, task_queue: str, kind: TaskKind, within: float = POLLERS_WITHIN
+    ) -> list[PollerInfo]:
+        """The workers that polled this queue for ``kind`` tasks on any server of the database in the
+        last ``within`` seconds, the latest first: the table's rows merged with this server's polls
+        not written yet (another server's show within ``wf.matching.pollers.WRITE_INTERVAL``)."""
+        local = self.pollers(namespace, task_queue, kind, within)
+        return await self.poller_log.merged(namespace, task_queue, kind, local, within)
+
+    async def last_poll_anywhere(
+        self, namespace: str, task_queue: str, kind: TaskKind, within: float = POLLERS_WITHIN
+    ) -> float | None:
+        """When a worker last polled this queue for ``kind`` tasks on any server (epoch seconds), or
+        None when none did in the last ``within`` seconds."""
+        seen = await self.pollers_anywhere(namespace, task_queue, kind, within)
         return seen[0].last_seen if seen else None

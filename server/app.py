@@ -140,6 +140,8 @@ class Server:
         self.matcher = matcher
         self.timers = timers
         self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
+        # What this server saw of pollers, written for the other servers every few seconds.
+        self._background.append(asyncio.create_task(matcher.poller_log.run(), name="wf-pollers"))
         for task in self._background:
             task.add_done_callback(_report_end)
 

@@ -170,24 +170,32 @@ class WorkflowService:
         )
         # Whether a worker polls the queue each pending task waits on: a task nobody polls for waits
         # silently until a worker comes, which describe says rather than leave it to be guessed.
+        # Polls on any server of the database count; each queue is read once per describe.
         ns = request.namespace
+        read: dict[tuple[str, TaskKind], float | None] = {}
+
+        async def last_poll(into: Timestamp, task_queue: str, kind: TaskKind) -> None:
+            if not task_queue:
+                return
+            if (task_queue, kind) not in read:
+                read[task_queue, kind] = await self.matcher.last_poll_anywhere(ns, task_queue, kind)
+            if (seen := read[task_queue, kind]) is not None:
+                into.FromDatetime(datetime.fromtimestamp(seen, UTC))
+
         if resp.HasField("pending_workflow_task"):
             wt = resp.pending_workflow_task
             wt.task_queue = resp.workflow_execution_info.task_queue
-            self._last_poll(wt.task_queue_last_poll_time, ns, wt.task_queue, TaskKind.WORKFLOW)
+            await last_poll(wt.task_queue_last_poll_time, wt.task_queue, TaskKind.WORKFLOW)
         for a in resp.pending_activities:
-            self._last_poll(a.task_queue_last_poll_time, ns, a.task_queue, TaskKind.ACTIVITY)
+            await last_poll(a.task_queue_last_poll_time, a.task_queue, TaskKind.ACTIVITY)
         return resp
-
-    def _last_poll(self, into: Timestamp, namespace: str, task_queue: str, kind: TaskKind) -> None:
-        if task_queue and (seen := self.matcher.last_poll(namespace, task_queue, kind)) is not None:
-            into.FromDatetime(datetime.fromtimestamp(seen, UTC))
 
     @rpc
     async def DescribeTaskQueue(
         self, request: service_pb2.DescribeTaskQueueRequest, call: Call
     ) -> service_pb2.DescribeTaskQueueResponse:
-        """The workers this server saw polling the queue recently, and its backlog (as Temporal's)."""
+        """The workers any server of the database saw polling the queue recently, and its backlog (as
+        Temporal's)."""
         ns, name = request.namespace, request.task_queue.name
         kinds = {
             service_pb2.TASK_QUEUE_TYPE_WORKFLOW: TaskKind.WORKFLOW,
@@ -198,7 +206,7 @@ class WorkflowService:
         seen = []
         for qtype in wanted:
             kind = kinds[qtype]
-            seen += [(p, qtype) for p in self.matcher.pollers(ns, name, kind)]
+            seen += [(p, qtype) for p in await self.matcher.pollers_anywhere(ns, name, kind)]
             backlog = await self.history.store.backlog_size(ns, name, kind)
             if kind == TaskKind.WORKFLOW:
                 resp.workflow_task_backlog = backlog
