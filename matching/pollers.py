@@ -28,7 +28,21 @@ FORGET_AFTER = 3600.0
 # How often the deletion runs.
 FORGET_EVERY = 600.0
 
+# The most of an identity the table keeps, in UTF-8 bytes: the row's key (namespace and task queue,
+# up to 1,000 bytes each, kind and identity) must fit in an index entry, which PostgreSQL caps at about
+# 2,700 bytes, and an identity is whatever the worker sent.
+STORED_IDENTITY_BYTES = 255
+
 PollerKey = tuple[str, str, TaskKind, str]  # namespace, task queue, kind, identity
+
+
+def stored_identity(identity: str) -> str:
+    """``identity`` as the table keeps it: at most ``STORED_IDENTITY_BYTES`` of UTF-8, cut between
+    characters."""
+    data = identity.encode()
+    if len(data) <= STORED_IDENTITY_BYTES:
+        return identity
+    return data[:STORED_IDENTITY_BYTES].decode(errors="ignore")
 
 
 @dataclass(slots=True)
@@ -49,18 +63,19 @@ class PollerLog:
 
     def saw(self, namespace: str, task_queue: str, kind: TaskKind, identity: str, at: float) -> None:
         """Note a poll, for the next write (a dictionary store: a poll costs no statement)."""
-        self._unwritten[(namespace, task_queue, kind, identity)] = at
+        self._unwritten[(namespace, task_queue, kind, stored_identity(identity))] = at
 
     async def flush(self) -> None:
         """Write the polls seen since the last write in one statement, and now and then delete the rows
-        nobody refreshed in ``FORGET_AFTER``. A write that fails keeps its polls for the next one."""
+        nobody refreshed in ``FORGET_AFTER``. A write the database could not serve keeps its polls for the
+        next one; one it refused drops them (kept, they would be refused again at every write)."""
         batch, self._unwritten = self._unwritten, {}
         if batch:
             try:
                 await self._store.record_pollers(
                     [(*key, datetime.fromtimestamp(at, UTC)) for key, at in batch.items()]
                 )
-            except BaseException:
+            except (Unavailable, asyncio.CancelledError):
                 for key, at in batch.items():  # newer polls noted meanwhile win
                     if self._unwritten.get(key, 0.0) < at:
                         self._unwritten[key] = at
@@ -80,7 +95,7 @@ class PollerLog:
             except Unavailable:
                 pass  # DatabaseHealth logged it; the next round writes these polls
             except Exception:
-                log.exception("writing the pollers seen failed; trying again in %.0f s", interval)
+                log.exception("writing the pollers seen failed; the polls of this round are dropped")
 
     async def merged(
         self, namespace: str, task_queue: str, kind: TaskKind, local: Sequence[PollerInfo], within: float
@@ -88,7 +103,10 @@ class PollerLog:
         """``local`` (this server's pollers of the queue) with those every server wrote in the last
         ``within`` seconds, one per identity at its newest time, the latest first."""
         since = datetime.fromtimestamp(time.time() - within, UTC)
-        newest = {p.identity: p.last_seen for p in local}
+        newest: dict[str, float] = {}
+        for p in local:  # named as the table names them, so one worker is one entry
+            key = stored_identity(p.identity)
+            newest[key] = max(newest.get(key, 0.0), p.last_seen)
         for identity, at in await self._store.pollers(namespace, task_queue, kind, since):
             seen = at.timestamp()
             if newest.get(identity, 0.0) < seen:

@@ -19,7 +19,7 @@ from tests.test_pollers import PolledEcho, hint, polled_echo
 from wf.history.errors import Unavailable
 from wf.history.store import Store
 from wf.history.tasks import TaskKind
-from wf.matching.pollers import WRITE_INTERVAL, PollerLog
+from wf.matching.pollers import STORED_IDENTITY_BYTES, WRITE_INTERVAL, PollerInfo, PollerLog, stored_identity
 from wf.server.app import Server, asyncpg_dsn
 from wf.server.config import ServerConfig
 from worker_sdk import Client, Worker
@@ -129,3 +129,23 @@ async def test_polls_a_failed_write_did_not_store_are_written_by_the_next(pool: 
     await log.flush()
     rows = await store.pollers("default", queue, TaskKind.ACTIVITY, datetime.now(UTC) - timedelta(minutes=5))
     assert [(i, t.timestamp()) for i, t in rows] == [("kept", pytest.approx(seen))]
+
+
+async def test_a_worker_with_a_huge_identity_is_written_and_merged_as_one(pool: asyncpg.Pool) -> None:
+    # An identity is whatever a worker sends: 12 KB of it would not fit in the table's key, and a
+    # refused write must not stop the writes of every other poller.
+    store = Store(pool)
+    log = PollerLog(store)
+    queue = f"tq-{uuid.uuid4().hex[:8]}"
+    huge = "é" * 6_000 + "-worker"
+    seen = datetime.now(UTC).timestamp()
+    log.saw("default", queue, TaskKind.WORKFLOW, huge, seen)
+    log.saw("default", queue, TaskKind.WORKFLOW, "plain", seen)
+    await log.flush()
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    stored = dict(await store.pollers("default", queue, TaskKind.WORKFLOW, since))
+    assert set(stored) == {"plain", stored_identity(huge)}
+    assert len(stored_identity(huge).encode()) <= STORED_IDENTITY_BYTES and huge.startswith(stored_identity(huge))
+    # This server's own record of the worker (full identity) and the table's are one entry.
+    merged = await log.merged("default", queue, TaskKind.WORKFLOW, [PollerInfo(huge, seen)], within=300)
+    assert sorted(p.identity for p in merged) == sorted(["plain", stored_identity(huge)])
