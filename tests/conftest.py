@@ -65,6 +65,17 @@ async def server(db_url: str) -> AsyncIterator[Server]:
         await s.stop()
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def server_b(db_url: str, server: Server) -> AsyncIterator[Server]:
+    """A second in-process server on the session's database (``server`` is the first), one per module."""
+    s = Server(ServerConfig(db_url=db_url, port=0))
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.stop()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def stub(server: Server) -> AsyncIterator[service_pb2_grpc.WorkflowServiceStub]:
     """A raw gRPC stub on the session server, on a channel of its own closed after the test."""

@@ -37,22 +37,10 @@ from tests.helpers import (
     wf_server_process,
 )
 from wf.server.app import Server
-from wf.server.config import ServerConfig
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2, service_pb2_grpc
 
 C = common_pb2
 S = service_pb2
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def server_b(db_url: str, server: Server) -> AsyncIterator[Server]:
-    """A second in-process server on the session's database (``server`` is the first)."""
-    s = Server(ServerConfig(db_url=db_url, port=0))
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

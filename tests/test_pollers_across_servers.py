@@ -21,23 +21,11 @@ from wf.history.store import Store
 from wf.history.tasks import TaskKind
 from wf.matching.pollers import STORED_IDENTITY_BYTES, WRITE_INTERVAL, PollerInfo, PollerLog, stored_identity
 from wf.server.app import Server, asyncpg_dsn
-from wf.server.config import ServerConfig
 from worker_sdk import Client, Worker
 
 # Another server sees a poll once the server that served it has written it: one write interval, and
 # some slack for a loaded machine.
 SEEN_WITHIN = 4 * WRITE_INTERVAL
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def server_b(db_url: str, server: Server) -> AsyncIterator[Server]:
-    """A second in-process server on the session's database (``server`` is the first)."""
-    s = Server(ServerConfig(db_url=db_url, port=0))
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
