@@ -19,12 +19,12 @@ from worker_sdk import _guard
 from worker_sdk._activation import ResolveActivity
 from worker_sdk._activity_runner import respond, run_activity
 from worker_sdk._client import Client
-from worker_sdk._deadlock import run_on_workflow_thread
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition
 from worker_sdk._failure import shorten, to_failure
 from worker_sdk._instance import QueryError
 from worker_sdk._replay import AheadInput, Replay, WorkflowTaskInput, run_query, run_workflow_activation
 from worker_sdk._shortcuts import RunAhead, ServerClock
+from worker_sdk._workflow_thread import run_on_workflow_thread
 from worker_sdk.errors import NondeterminismError
 
 log = logging.getLogger(__name__)
