@@ -207,7 +207,7 @@ async def test_start_is_idempotent_per_request_id_and_exclusive_per_workflow_id(
             wid,
             task_queue,
             request_id=new_id("req"),
-            workflow_id_reuse_policy=S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+            workflow_id_reuse_policy=common_pb2.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
         )
     )
     assert err.code() == grpc.StatusCode.ALREADY_EXISTS
@@ -217,7 +217,7 @@ async def test_start_is_idempotent_per_request_id_and_exclusive_per_workflow_id(
         wid,
         task_queue,
         request_id=new_id("req"),
-        workflow_id_reuse_policy=S.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+        workflow_id_reuse_policy=common_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
     )
     assert second.started and second.run_id != first.run_id
     latest = (await describe(stub, wid)).workflow_execution_info
@@ -233,7 +233,10 @@ async def test_allow_duplicate_failed_only_refuses_after_success(stub: Stub, tas
     task = await next_workflow_task(stub, task_queue)
     await complete_workflow_task(stub, task.task_token, complete_workflow())
     err = await rpc_error(
-        start(stub, wid, task_queue, workflow_id_reuse_policy=S.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY)
+        start(
+            stub, wid, task_queue,
+            workflow_id_reuse_policy=common_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+        )
     )
     assert err.code() == grpc.StatusCode.ALREADY_EXISTS
 

@@ -32,7 +32,7 @@ def _reuse_refused(workflow_id: str, policy: int, latest: ExecutionRecord) -> st
     the policy, named as Temporal's CLI names it, does not allow reusing its id after such a run."""
     status = C.WorkflowExecutionStatus.Name(latest.status).removeprefix("WORKFLOW_EXECUTION_STATUS_")
     closed = f"workflow id {workflow_id!r} belongs to run {latest.run_id}, which closed ({status})"
-    if policy == S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+    if policy == C.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
         return f"{closed}, and the id reuse policy RejectDuplicate refuses reusing the id of a closed run"
     return (
         f"{closed}, and the id reuse policy AllowDuplicateFailedOnly refuses reusing the id of a run "
@@ -59,11 +59,11 @@ class Starts:
         policy = req.workflow_id_reuse_policy
         for _ in range(_ATTEMPTS):
             if policy in (
-                S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, S.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+                C.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, C.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
             ):
                 latest = await store.latest_run(req.namespace, req.workflow_id)
                 if latest is not None and latest.status != RUNNING and latest.request_id != request_id:
-                    if policy == S.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or latest.status not in _FAILED:
+                    if policy == C.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or latest.status not in _FAILED:
                         raise AlreadyExists(_reuse_refused(req.workflow_id, policy, latest), latest.run_id)
             ex = self._new_execution(req, request_id)
             try:

@@ -46,6 +46,46 @@ class TimeoutType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: _ClassVar[TimeoutType]
     TIMEOUT_TYPE_HEARTBEAT: _ClassVar[TimeoutType]
 
+class WorkflowIdReusePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: _ClassVar[WorkflowIdReusePolicy]
+    WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: _ClassVar[WorkflowIdReusePolicy]
+    WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: _ClassVar[WorkflowIdReusePolicy]
+    WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: _ClassVar[WorkflowIdReusePolicy]
+
+class ParentClosePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PARENT_CLOSE_POLICY_UNSPECIFIED: _ClassVar[ParentClosePolicy]
+    PARENT_CLOSE_POLICY_TERMINATE: _ClassVar[ParentClosePolicy]
+    PARENT_CLOSE_POLICY_ABANDON: _ClassVar[ParentClosePolicy]
+    PARENT_CLOSE_POLICY_REQUEST_CANCEL: _ClassVar[ParentClosePolicy]
+
+class ContinueAsNewInitiator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONTINUE_AS_NEW_INITIATOR_UNSPECIFIED: _ClassVar[ContinueAsNewInitiator]
+    CONTINUE_AS_NEW_INITIATOR_WORKFLOW: _ClassVar[ContinueAsNewInitiator]
+    CONTINUE_AS_NEW_INITIATOR_RETRY: _ClassVar[ContinueAsNewInitiator]
+    CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE: _ClassVar[ContinueAsNewInitiator]
+
+class StartChildWorkflowExecutionFailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_UNSPECIFIED: _ClassVar[StartChildWorkflowExecutionFailedCause]
+    START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS: _ClassVar[StartChildWorkflowExecutionFailedCause]
+    START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND: _ClassVar[StartChildWorkflowExecutionFailedCause]
+
+class SignalExternalWorkflowExecutionFailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_UNSPECIFIED: _ClassVar[SignalExternalWorkflowExecutionFailedCause]
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND: _ClassVar[SignalExternalWorkflowExecutionFailedCause]
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND: _ClassVar[SignalExternalWorkflowExecutionFailedCause]
+    SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED: _ClassVar[SignalExternalWorkflowExecutionFailedCause]
+
+class CancelExternalWorkflowExecutionFailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_UNSPECIFIED: _ClassVar[CancelExternalWorkflowExecutionFailedCause]
+    CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND: _ClassVar[CancelExternalWorkflowExecutionFailedCause]
+    CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND: _ClassVar[CancelExternalWorkflowExecutionFailedCause]
+
 class WorkflowTaskFailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED: _ClassVar[WorkflowTaskFailedCause]
@@ -79,6 +119,28 @@ TIMEOUT_TYPE_START_TO_CLOSE: TimeoutType
 TIMEOUT_TYPE_SCHEDULE_TO_START: TimeoutType
 TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: TimeoutType
 TIMEOUT_TYPE_HEARTBEAT: TimeoutType
+WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: WorkflowIdReusePolicy
+WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: WorkflowIdReusePolicy
+WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: WorkflowIdReusePolicy
+WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: WorkflowIdReusePolicy
+PARENT_CLOSE_POLICY_UNSPECIFIED: ParentClosePolicy
+PARENT_CLOSE_POLICY_TERMINATE: ParentClosePolicy
+PARENT_CLOSE_POLICY_ABANDON: ParentClosePolicy
+PARENT_CLOSE_POLICY_REQUEST_CANCEL: ParentClosePolicy
+CONTINUE_AS_NEW_INITIATOR_UNSPECIFIED: ContinueAsNewInitiator
+CONTINUE_AS_NEW_INITIATOR_WORKFLOW: ContinueAsNewInitiator
+CONTINUE_AS_NEW_INITIATOR_RETRY: ContinueAsNewInitiator
+CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE: ContinueAsNewInitiator
+START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_UNSPECIFIED: StartChildWorkflowExecutionFailedCause
+START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS: StartChildWorkflowExecutionFailedCause
+START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND: StartChildWorkflowExecutionFailedCause
+SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_UNSPECIFIED: SignalExternalWorkflowExecutionFailedCause
+SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND: SignalExternalWorkflowExecutionFailedCause
+SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND: SignalExternalWorkflowExecutionFailedCause
+SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED: SignalExternalWorkflowExecutionFailedCause
+CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_UNSPECIFIED: CancelExternalWorkflowExecutionFailedCause
+CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND: CancelExternalWorkflowExecutionFailedCause
+CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND: CancelExternalWorkflowExecutionFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED: WorkflowTaskFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: WorkflowTaskFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES: WorkflowTaskFailedCause
@@ -107,6 +169,32 @@ class Payloads(_message.Message):
     PAYLOADS_FIELD_NUMBER: _ClassVar[int]
     payloads: _containers.RepeatedCompositeFieldContainer[Payload]
     def __init__(self, payloads: _Optional[_Iterable[_Union[Payload, _Mapping]]] = ...) -> None: ...
+
+class Memo(_message.Message):
+    __slots__ = ("fields",)
+    class FieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Payload
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Payload, _Mapping]] = ...) -> None: ...
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    fields: _containers.MessageMap[str, Payload]
+    def __init__(self, fields: _Optional[_Mapping[str, Payload]] = ...) -> None: ...
+
+class SearchAttributes(_message.Message):
+    __slots__ = ("indexed_fields",)
+    class IndexedFieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Payload
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Payload, _Mapping]] = ...) -> None: ...
+    INDEXED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    indexed_fields: _containers.MessageMap[str, Payload]
+    def __init__(self, indexed_fields: _Optional[_Mapping[str, Payload]] = ...) -> None: ...
 
 class WorkflowExecution(_message.Message):
     __slots__ = ("workflow_id", "run_id")

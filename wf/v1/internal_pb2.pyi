@@ -94,7 +94,7 @@ class WorkflowTaskState(_message.Message):
     def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backing_off: _Optional[bool] = ..., task_queue: _Optional[str] = ...) -> None: ...
 
 class MutableState(_message.Message):
-    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout")
+    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout", "parent_namespace", "parent_execution", "parent_initiated_event_id", "root_execution", "first_execution_run_id", "memo", "search_attributes")
     class ActivitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +159,13 @@ class MutableState(_message.Message):
     PENDING_UPDATE_ORDER_FIELD_NUMBER: _ClassVar[int]
     STICKY_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     STICKY_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    PARENT_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    PARENT_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    PARENT_INITIATED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ROOT_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    FIRST_EXECUTION_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     workflow_type: str
     task_queue: str
     workflow_task_timeout: _duration_pb2.Duration
@@ -181,4 +188,11 @@ class MutableState(_message.Message):
     pending_update_order: _containers.RepeatedScalarFieldContainer[str]
     sticky_task_queue: str
     sticky_timeout: _duration_pb2.Duration
-    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    parent_namespace: str
+    parent_execution: _common_pb2.WorkflowExecution
+    parent_initiated_event_id: int
+    root_execution: _common_pb2.WorkflowExecution
+    first_execution_run_id: str
+    memo: _common_pb2.Memo
+    search_attributes: _common_pb2.SearchAttributes
+    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., first_execution_run_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ...) -> None: ...

@@ -14,13 +14,6 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class WorkflowIdReusePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: _ClassVar[WorkflowIdReusePolicy]
-    WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: _ClassVar[WorkflowIdReusePolicy]
-    WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: _ClassVar[WorkflowIdReusePolicy]
-    WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: _ClassVar[WorkflowIdReusePolicy]
-
 class WorkflowIdConflictPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED: _ClassVar[WorkflowIdConflictPolicy]
@@ -52,10 +45,6 @@ class TaskQueueType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_QUEUE_TYPE_UNSPECIFIED: _ClassVar[TaskQueueType]
     TASK_QUEUE_TYPE_WORKFLOW: _ClassVar[TaskQueueType]
     TASK_QUEUE_TYPE_ACTIVITY: _ClassVar[TaskQueueType]
-WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: WorkflowIdReusePolicy
-WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: WorkflowIdReusePolicy
-WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: WorkflowIdReusePolicy
-WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: WorkflowIdReusePolicy
 WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED: WorkflowIdConflictPolicy
 WORKFLOW_ID_CONFLICT_POLICY_FAIL: WorkflowIdConflictPolicy
 WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING: WorkflowIdConflictPolicy
@@ -132,7 +121,7 @@ class GetSystemInfoResponse(_message.Message):
     def __init__(self, server_version: _Optional[str] = ...) -> None: ...
 
 class StartWorkflowExecutionRequest(_message.Message):
-    __slots__ = ("namespace", "workflow_id", "workflow_type", "task_queue", "input", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "identity", "request_id", "workflow_id_reuse_policy", "retry_policy", "workflow_id_conflict_policy", "signal_name", "signal_input")
+    __slots__ = ("namespace", "workflow_id", "workflow_type", "task_queue", "input", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "identity", "request_id", "workflow_id_reuse_policy", "retry_policy", "workflow_id_conflict_policy", "signal_name", "signal_input", "memo", "search_attributes")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +137,8 @@ class StartWorkflowExecutionRequest(_message.Message):
     WORKFLOW_ID_CONFLICT_POLICY_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_NAME_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_INPUT_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     workflow_id: str
     workflow_type: _common_pb2.WorkflowType
@@ -158,12 +149,14 @@ class StartWorkflowExecutionRequest(_message.Message):
     workflow_task_timeout: _duration_pb2.Duration
     identity: str
     request_id: str
-    workflow_id_reuse_policy: WorkflowIdReusePolicy
+    workflow_id_reuse_policy: _common_pb2.WorkflowIdReusePolicy
     retry_policy: _common_pb2.RetryPolicy
     workflow_id_conflict_policy: WorkflowIdConflictPolicy
     signal_name: str
     signal_input: _common_pb2.Payloads
-    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., workflow_id_reuse_policy: _Optional[_Union[WorkflowIdReusePolicy, str]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., workflow_id_conflict_policy: _Optional[_Union[WorkflowIdConflictPolicy, str]] = ..., signal_name: _Optional[str] = ..., signal_input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...
+    memo: _common_pb2.Memo
+    search_attributes: _common_pb2.SearchAttributes
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., workflow_id_reuse_policy: _Optional[_Union[_common_pb2.WorkflowIdReusePolicy, str]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., workflow_id_conflict_policy: _Optional[_Union[WorkflowIdConflictPolicy, str]] = ..., signal_name: _Optional[str] = ..., signal_input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ...) -> None: ...
 
 class StartWorkflowExecutionResponse(_message.Message):
     __slots__ = ("run_id", "started")
@@ -200,7 +193,7 @@ class GetWorkflowExecutionHistoryResponse(_message.Message):
     def __init__(self, history: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., next_page_token: _Optional[bytes] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class WorkflowExecutionInfo(_message.Message):
-    __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "task_queue", "execution_duration")
+    __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "task_queue", "execution_duration", "parent_namespace", "parent_execution", "root_execution", "memo", "search_attributes", "first_run_id", "new_execution_run_id", "history_size_bytes")
     EXECUTION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +202,14 @@ class WorkflowExecutionInfo(_message.Message):
     HISTORY_LENGTH_FIELD_NUMBER: _ClassVar[int]
     TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_DURATION_FIELD_NUMBER: _ClassVar[int]
+    PARENT_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    PARENT_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    ROOT_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_EXECUTION_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     execution: _common_pb2.WorkflowExecution
     type: _common_pb2.WorkflowType
     start_time: _timestamp_pb2.Timestamp
@@ -217,7 +218,15 @@ class WorkflowExecutionInfo(_message.Message):
     history_length: int
     task_queue: str
     execution_duration: _duration_pb2.Duration
-    def __init__(self, execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., task_queue: _Optional[str] = ..., execution_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    parent_namespace: str
+    parent_execution: _common_pb2.WorkflowExecution
+    root_execution: _common_pb2.WorkflowExecution
+    memo: _common_pb2.Memo
+    search_attributes: _common_pb2.SearchAttributes
+    first_run_id: str
+    new_execution_run_id: str
+    history_size_bytes: int
+    def __init__(self, execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., task_queue: _Optional[str] = ..., execution_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., first_run_id: _Optional[str] = ..., new_execution_run_id: _Optional[str] = ..., history_size_bytes: _Optional[int] = ...) -> None: ...
 
 class PendingActivityInfo(_message.Message):
     __slots__ = ("activity_id", "activity_type", "state", "attempt", "maximum_attempts", "scheduled_time", "last_started_time", "last_failure", "last_worker_identity", "next_attempt_schedule_time", "scheduled_event_id", "task_queue", "task_queue_last_poll_time")
@@ -267,6 +276,22 @@ class PendingWorkflowTaskInfo(_message.Message):
     task_queue_last_poll_time: _timestamp_pb2.Timestamp
     def __init__(self, scheduled_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., task_queue: _Optional[str] = ..., task_queue_last_poll_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class PendingChildExecutionInfo(_message.Message):
+    __slots__ = ("workflow_id", "run_id", "workflow_type_name", "initiated_id", "parent_close_policy", "namespace")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
+    INITIATED_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_CLOSE_POLICY_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: str
+    run_id: str
+    workflow_type_name: str
+    initiated_id: int
+    parent_close_policy: _common_pb2.ParentClosePolicy
+    namespace: str
+    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., workflow_type_name: _Optional[str] = ..., initiated_id: _Optional[int] = ..., parent_close_policy: _Optional[_Union[_common_pb2.ParentClosePolicy, str]] = ..., namespace: _Optional[str] = ...) -> None: ...
+
 class DescribeWorkflowExecutionRequest(_message.Message):
     __slots__ = ("namespace", "execution")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
@@ -276,7 +301,7 @@ class DescribeWorkflowExecutionRequest(_message.Message):
     def __init__(self, namespace: _Optional[str] = ..., execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ...) -> None: ...
 
 class DescribeWorkflowExecutionResponse(_message.Message):
-    __slots__ = ("workflow_execution_info", "pending_activities", "pending_workflow_task", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "result", "failure")
+    __slots__ = ("workflow_execution_info", "pending_activities", "pending_workflow_task", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "result", "failure", "pending_children")
     WORKFLOW_EXECUTION_INFO_FIELD_NUMBER: _ClassVar[int]
     PENDING_ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
     PENDING_WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
@@ -285,6 +310,7 @@ class DescribeWorkflowExecutionResponse(_message.Message):
     WORKFLOW_TASK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    PENDING_CHILDREN_FIELD_NUMBER: _ClassVar[int]
     workflow_execution_info: WorkflowExecutionInfo
     pending_activities: _containers.RepeatedCompositeFieldContainer[PendingActivityInfo]
     pending_workflow_task: PendingWorkflowTaskInfo
@@ -293,7 +319,8 @@ class DescribeWorkflowExecutionResponse(_message.Message):
     workflow_task_timeout: _duration_pb2.Duration
     result: _common_pb2.Payloads
     failure: _common_pb2.Failure
-    def __init__(self, workflow_execution_info: _Optional[_Union[WorkflowExecutionInfo, _Mapping]] = ..., pending_activities: _Optional[_Iterable[_Union[PendingActivityInfo, _Mapping]]] = ..., pending_workflow_task: _Optional[_Union[PendingWorkflowTaskInfo, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+    pending_children: _containers.RepeatedCompositeFieldContainer[PendingChildExecutionInfo]
+    def __init__(self, workflow_execution_info: _Optional[_Union[WorkflowExecutionInfo, _Mapping]] = ..., pending_activities: _Optional[_Iterable[_Union[PendingActivityInfo, _Mapping]]] = ..., pending_workflow_task: _Optional[_Union[PendingWorkflowTaskInfo, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., pending_children: _Optional[_Iterable[_Union[PendingChildExecutionInfo, _Mapping]]] = ...) -> None: ...
 
 class ListWorkflowExecutionsRequest(_message.Message):
     __slots__ = ("namespace", "page_size", "next_page_token", "query")
@@ -536,6 +563,88 @@ class RespondActivityTaskCanceledRequest(_message.Message):
     def __init__(self, task_token: _Optional[bytes] = ..., details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
 
 class RespondActivityTaskCanceledResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RespondActivityTaskCompletedByIdRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_id", "run_id", "activity_id", "result", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_id: str
+    run_id: str
+    activity_id: str
+    result: _common_pb2.Payloads
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., activity_id: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskCompletedByIdResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RespondActivityTaskFailedByIdRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_id", "run_id", "activity_id", "failure", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_id: str
+    run_id: str
+    activity_id: str
+    failure: _common_pb2.Failure
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., activity_id: _Optional[str] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskFailedByIdResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RecordActivityTaskHeartbeatByIdRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_id", "run_id", "activity_id", "details", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_id: str
+    run_id: str
+    activity_id: str
+    details: _common_pb2.Payloads
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., activity_id: _Optional[str] = ..., details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RecordActivityTaskHeartbeatByIdResponse(_message.Message):
+    __slots__ = ("cancel_requested",)
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    cancel_requested: bool
+    def __init__(self, cancel_requested: _Optional[bool] = ...) -> None: ...
+
+class RespondActivityTaskCanceledByIdRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_id", "run_id", "activity_id", "details", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_id: str
+    run_id: str
+    activity_id: str
+    details: _common_pb2.Payloads
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., activity_id: _Optional[str] = ..., details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskCanceledByIdResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
