@@ -70,6 +70,8 @@ class Execution(ActivityTransitions):
         self._tasks: list[TaskRow] = []
         self._timers: dict[str, TimerRow] = {}
         self._deleted_timers: set[str] = set()
+        # Cross-run tasks this change writes: timer rows due now, kept when the change closes the run.
+        self._cross_run: dict[str, TimerRow] = {}
         # Task rows and fired timers this change consumes (several when changes are grouped).
         self._claimed_task_ids: list[int] = []
         self._claimed_timers: dict[str, datetime] = {}  # key: the fire time of the row consumed
@@ -104,7 +106,7 @@ class Execution(ActivityTransitions):
 
     def earliest_new_timer(self) -> datetime | None:
         """When the first of the timer rows this change writes fires, if it writes any."""
-        return min((t.fire_at for t in self._timers.values()), default=None)
+        return min((t.fire_at for t in (*self._timers.values(), *self._cross_run.values())), default=None)
 
     def resets_a_claimed_timer(self) -> bool:
         """Whether this change consumes a timer row and also sets the same key anew (one statement
@@ -153,6 +155,16 @@ class Execution(ActivityTransitions):
         self._timers.pop(key, None)
         if key not in self._claimed_timers:
             self._deleted_timers.add(key)
+        self.changed = True
+
+    def _add_cross_run_task(self, key: str, kind: TimerKind, event_id: int) -> None:
+        """A task that acts on another run (``wf.history.operations.cross_run``): a timer row due now
+        under ``key``, unique in the run. Unlike a timer, it is written even by a change that closes the
+        run (the close removes only the rows that were there before), so what a close implies for other
+        runs (a parent told its child closed, a child terminated by its parent's close) is done
+        however the servers crash: the row stays until the task's outcome is recorded."""
+        r = self.record
+        self._cross_run[key] = TimerRow(r.namespace, r.workflow_id, r.run_id, key, self.now, kind, event_id, 1)
         self.changed = True
 
     def _forget_new_timer(self, key: str) -> None:
@@ -654,7 +666,7 @@ class Execution(ActivityTransitions):
             expected_version=0 if self.new else self.record.db_version,
             events=events,
             tasks=list(self._tasks),
-            timers=list(self._timers.values()),
+            timers=[*self._timers.values(), *self._cross_run.values()],
             deleted_timer_keys=sorted(self._deleted_timers),
             claimed_task_ids=list(self._claimed_task_ids),
             claimed_timers=dict(self._claimed_timers),

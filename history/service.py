@@ -17,6 +17,7 @@ from wf.history.errors import TaskGone
 from wf.history.limits import Limits
 from wf.history.notify import Notifier
 from wf.history.operations.activities import Activities
+from wf.history.operations.cross_run import CrossRun
 from wf.history.operations.queries import Queries
 from wf.history.operations.reading import Reading
 from wf.history.operations.signals import Signals
@@ -67,7 +68,9 @@ class HistoryService:
         self.run_ahead = RunAhead(self.runs, self.workflow_tasks)
         self.queries = Queries(self.runs)
         self.updates = Updates(self.runs)
-        self.timers = Timers(self.runs)
+        # Each kind of cross-run task registers here (``wf.history.operations.cross_run``).
+        self.cross_run = CrossRun(self.runs)
+        self.timers = Timers(self.runs, self.cross_run)
         self.reading = Reading(self.runs)
 
     @property

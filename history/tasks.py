@@ -35,6 +35,24 @@ class TimerKind(enum.IntEnum):
     ACTIVITY_HEARTBEAT = 9
     USER_TIMER = 10
     STICKY_SCHEDULE_TO_START = 11
+    # Cross-run tasks (``wf.history.operations.cross_run``): due at once, each acts on another run and
+    # then records the outcome on its own run. Written even by the change that closes their run.
+    START_CHILD = 12
+    CHILD_CLOSED = 13
+    PARENT_CLOSE_POLICY = 14
+    SIGNAL_EXTERNAL = 15
+    CANCEL_EXTERNAL = 16
+
+
+CROSS_RUN_KINDS = frozenset(
+    {
+        TimerKind.START_CHILD,
+        TimerKind.CHILD_CLOSED,
+        TimerKind.PARENT_CLOSE_POLICY,
+        TimerKind.SIGNAL_EXTERNAL,
+        TimerKind.CANCEL_EXTERNAL,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from wf.history.errors import NotFound, TaskGone
 from wf.history.execution import USER_TIMER_PREFIX, Execution
 from wf.history.execution_activities import timeout_failure
+from wf.history.operations.cross_run import CrossRun
 from wf.history.runs import Runs
-from wf.history.tasks import TimerKind, TimerRow
+from wf.history.tasks import CROSS_RUN_KINDS, TimerKind, TimerRow
 from wf.v1 import common_pb2
 
 C = common_pb2
@@ -96,11 +97,15 @@ _ON_FIRE: dict[TimerKind, Callable[[Execution, TimerRow], None]] = {
 
 
 class Timers:
-    def __init__(self, runs: Runs) -> None:
+    def __init__(self, runs: Runs, cross_run: CrossRun) -> None:
         self.runs = runs
+        self.cross_run = cross_run
 
     async def fire(self, timer: TimerRow) -> None:
         """Act on a due timer; a timer made stale by later events only goes away."""
+        if timer.kind in CROSS_RUN_KINDS:
+            await self.cross_run.fire(timer)
+            return
         key = (timer.namespace, timer.workflow_id, timer.run_id)
 
         def op(ex: Execution) -> None:
