@@ -105,6 +105,16 @@ class Limits:
     )
     max_pending_activities: int = setting(2_000, "Most activities one run may have pending.", minimum=1)
     max_pending_timers: int = setting(2_000, "Most timers one run may have pending.", minimum=1)
+    max_pending_children: int = setting(
+        2_000, "Most child workflows one run may have started and not seen close.", minimum=1
+    )
+    max_pending_signals: int = setting(
+        2_000, "Most signals to other workflows one run may have sent and not seen delivered.", minimum=1
+    )
+    max_pending_cancel_requests: int = setting(
+        2_000, "Most cancellations of other workflows one run may have asked for and not seen delivered.",
+        minimum=1,
+    )
     max_signals_per_run: int = setting(10_000, "Most signals one run may receive.", minimum=1)
     max_updates_in_flight: int = setting(
         10, "Most updates one run may have waiting or running at once.", minimum=1
