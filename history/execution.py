@@ -22,6 +22,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from wf.history.durations import duration
 from wf.history.errors import LimitExceeded
 from wf.history.execution_activities import ActivityTransitions, activity_timer_key
+from wf.history.execution_external import ExternalSignalTransitions
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
@@ -54,7 +55,7 @@ class StartedWorkflowTask:
     updates: list[C.UpdateRequest]
 
 
-class Execution(ActivityTransitions):
+class Execution(ActivityTransitions, ExternalSignalTransitions):
     """One run being changed by one operation (or by a group of them committed together)."""
 
     def __init__(self, record: ExecutionRecord, now: datetime, limits: Limits, *, new: bool = False) -> None:

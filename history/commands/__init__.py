@@ -20,6 +20,7 @@ from wf.history.commands.fail_workflow import FailWorkflow
 from wf.history.commands.record_marker import RecordMarker
 from wf.history.commands.request_cancel_activity import RequestCancelActivity
 from wf.history.commands.schedule_activity import ScheduleActivity
+from wf.history.commands.signal_external import SignalExternal
 from wf.history.commands.start_timer import StartTimer
 from wf.history.execution import Execution
 from wf.v1 import command_pb2
@@ -35,6 +36,7 @@ HANDLERS: dict[str, CommandHandler[Any]] = {
         CompleteWorkflow(),
         FailWorkflow(),
         CancelWorkflow(),
+        SignalExternal(),
     )
 }
 
@@ -51,6 +53,7 @@ def validate(ex: Execution, commands: Sequence[command_pb2.Command]) -> str | No
         limits=ex.limits,
         pending_activity_ids={a.activity_id for a in ex.state.activities.values()},
         pending_timers=set(ex.state.timers),
+        pending_external_signals=len(ex.state.pending_external_signals),
     )
     for i, command in enumerate(commands):
         kind = command.WhichOneof("attributes")

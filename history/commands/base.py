@@ -26,6 +26,8 @@ class Batch:
     limits: Limits
     pending_activity_ids: set[str]
     pending_timers: set[str]
+    # Signals to other workflows not yet delivered, counting those of the commands before this one.
+    pending_external_signals: int = 0
 
 
 @dataclasses.dataclass(slots=True)
