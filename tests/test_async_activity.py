@@ -95,6 +95,16 @@ class TwoApprovals:
         ]
 
 
+@workflow.defn
+class ParallelApprovals:
+    @workflow.run
+    async def run(self, n: int) -> list[str]:
+        return list(await asyncio.gather(*(
+            workflow.execute_activity(ask_approval, f"item {i}", start_to_close_timeout=timedelta(seconds=60))
+            for i in range(n)
+        )))
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
     workflows = [Approval, CancellableApproval, TwoApprovals]
@@ -154,6 +164,27 @@ async def test_complete_by_token_is_the_workflow_result_and_a_second_answer_is_r
     message = await refused(async_handle.complete("again"), grpc.StatusCode.NOT_FOUND)
     assert "closed" in message, message  # the run completed: its activities are no longer wanted
     assert await events(stub, handle.id) == before
+
+
+async def test_an_attempt_completed_asynchronously_frees_its_worker_slot(
+    client: Client, task_queue: str
+) -> None:
+    """With one activity slot, three attempts are handed out one after another: each frees the slot
+    when it raises complete-async, while all three stay open on the server."""
+    async with Worker(
+        client, task_queue=task_queue, workflows=[ParallelApprovals], activities=[ask_approval],
+        max_concurrent_activities=1,
+    ):
+        handle = await client.start_workflow(
+            ParallelApprovals.run, 3, id=wid(task_queue, "slots"), task_queue=task_queue
+        )
+        infos = [await waiting(task_queue) for _ in range(3)]
+        pending = (await handle.describe()).pending_activities
+        assert [a.state for a in pending] == [service_pb2.PENDING_ACTIVITY_STATE_STARTED] * 3
+        for info in infos:
+            await client.get_async_activity_handle(task_token=info.task_token).complete(f"ok {info.activity_id}")
+        assert sorted(await handle.result()) == sorted(f"ok {info.activity_id}" for info in infos)
+    _inbox.pop(task_queue, None)
 
 
 async def test_an_answer_for_an_activity_already_finished_is_refused_saying_so(
