@@ -25,6 +25,7 @@ def test_top_level_exports() -> None:
         "WorkflowIDReusePolicy",
         "WorkflowIDConflictPolicy",
         "WorkflowUpdateHandle",
+        "AsyncActivityHandle",
         "DataConverter",
         "PayloadCodec",
         "PayloadConverter",
@@ -60,7 +61,9 @@ def test_workflow_exports() -> None:
 
 
 def test_activity_exports() -> None:
-    assert set(activity.__all__) == {"defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled"}
+    assert set(activity.__all__) == {
+        "defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled", "raise_complete_async",
+    }
 
 
 def test_error_exports() -> None:
@@ -88,6 +91,8 @@ def test_error_exports() -> None:
         "DeadlockError",
         "NotInWorkflowError",
         "NotInActivityError",
+        "CompleteAsyncError",
+        "AsyncActivityCancelledError",
         "RPCError",
     }
     for name in errors.__all__:

@@ -20,7 +20,7 @@ from worker_sdk._client import _RETRY_FOR, Client
 from worker_sdk._definition import ActivityDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._shortcuts import Shortcuts
-from worker_sdk.errors import ApplicationError, CancelledError, RPCError
+from worker_sdk.errors import ApplicationError, CancelledError, CompleteAsyncError, RPCError
 
 log = logging.getLogger("worker_sdk.worker")
 
@@ -209,6 +209,11 @@ async def run_activity(
         )
         with _holding(resp, canceled) as hold:
             await respond(client, client.service.RespondActivityTaskCanceled, canceled, retry_for=hold)
+        return None
+    except CompleteAsyncError:
+        # activity.raise_complete_async(): the attempt is answered from elsewhere, by its token or
+        # its ids; the slot is free now, and the server's timeouts still watch the attempt.
+        log.debug("activity %s (%s) attempt %d completes asynchronously", name, resp.activity_id, resp.attempt)
         return None
     except Exception as exc:
         if not isinstance(exc, ApplicationError):

@@ -19,6 +19,7 @@ import grpc
 from google.protobuf import json_format
 
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
+from worker_sdk._async_activity import AsyncActivityHandle, async_activity_handle
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_name, signal_name
 from worker_sdk._failure import from_failure
@@ -545,6 +546,24 @@ class Client:
             count += 1
         return count
 
+
+    # -- activities completed from outside their worker ----------------------------------------
+
+    def get_async_activity_handle(
+        self,
+        *,
+        task_token: bytes | None = None,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        activity_id: str | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle to answer an activity attempt from outside its worker (one that called
+        ``activity.raise_complete_async()``): by its ``task_token`` (``activity.info().task_token``),
+        or by ``workflow_id`` and ``activity_id`` (``run_id`` None: the workflow's running run), which
+        acts on the activity's current attempt. As temporalio's."""
+        return async_activity_handle(
+            self, task_token=task_token, workflow_id=workflow_id, run_id=run_id, activity_id=activity_id
+        )
 
 class WorkflowHandle:
     """A workflow started or looked up by a :class:`Client`."""

@@ -21,6 +21,10 @@
     │   └── DeadlockError           it ran past the worker's deadlock timeout without yielding
     ├── NotInWorkflowError          a ``workflow.*`` function was called outside workflow code; also a RuntimeError
     ├── NotInActivityError          an ``activity.*`` function was called outside activity code; also a RuntimeError
+    ├── CompleteAsyncError          (activity) raised by ``activity.raise_complete_async()``: the attempt is
+    │                               answered later, from outside the worker
+    ├── AsyncActivityCancelledError (client) an async activity handle's heartbeat learnt the activity's
+    │                               cancellation was requested
     └── RPCError                    a call to the server failed; ``status`` is the gRPC status
 
 Inside a workflow, an unhandled ``FailureError`` (an ``ApplicationError``, or an ``ActivityError`` left
@@ -66,6 +70,8 @@ __all__ = [
     "DeadlockError",
     "NotInWorkflowError",
     "NotInActivityError",
+    "CompleteAsyncError",
+    "AsyncActivityCancelledError",
     "RPCError",
 ]
 
@@ -284,6 +290,25 @@ class NotInWorkflowError(WfError, RuntimeError):
 class NotInActivityError(WfError, RuntimeError):
     """A function that needs a running activity (``activity.info()``, ``activity.heartbeat()``…) was
     called outside activity code."""
+
+
+class CompleteAsyncError(WfError):
+    """Raised by ``activity.raise_complete_async()``: the worker sends no outcome for this attempt
+    and frees its slot; whoever holds the attempt's task token (or its workflow and activity ids)
+    answers it later through ``Client.get_async_activity_handle``. The attempt's start-to-close and
+    heartbeat timeouts still run on the server. Let it propagate: an activity that catches it
+    and returns answers as usual."""
+
+    def __init__(self) -> None:
+        super().__init__("the activity will be completed asynchronously")
+
+
+class AsyncActivityCancelledError(WfError):
+    """``AsyncActivityHandle.heartbeat()`` found that cancellation of the activity was requested:
+    answer it with ``report_cancellation()`` (the heartbeat's details were recorded)."""
+
+    def __init__(self) -> None:
+        super().__init__("cancellation of the activity was requested")
 
 
 class RPCError(WfError):

@@ -53,6 +53,10 @@ class Reading:
                 info.last_started_time.CopyFrom(a.started_time)
             if a.HasField("last_failure"):
                 info.last_failure.CopyFrom(a.last_failure)
+            if a.HasField("heartbeat_details"):
+                info.heartbeat_details.CopyFrom(a.heartbeat_details)
+            if a.HasField("last_heartbeat_time"):
+                info.last_heartbeat_time.CopyFrom(a.last_heartbeat_time)
         if state.HasField("workflow_task") or state.HasField("last_workflow_task_failure"):
             wt = state.workflow_task
             pending = resp.pending_workflow_task
