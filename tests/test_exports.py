@@ -57,6 +57,8 @@ def test_workflow_exports() -> None:
         "Info",
         "logger",
         "in_workflow",
+        "get_external_workflow_handle",
+        "ExternalWorkflowHandle",
     }
 
 
