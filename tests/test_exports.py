@@ -56,6 +56,10 @@ def test_workflow_exports() -> None:
         "Info",
         "logger",
         "in_workflow",
+        "continue_as_new",
+        "ContinueAsNewError",
+        "HandlerUnfinishedPolicy",
+        "all_handlers_finished",
     }
 
 
@@ -89,12 +93,16 @@ def test_error_exports() -> None:
         "NotInWorkflowError",
         "NotInActivityError",
         "RPCError",
+        "ContinueAsNewError",
     }
     for name in errors.__all__:
         assert name in public(errors)
+    # Control flow is a BaseException, so that workflow code's ``except Exception`` cannot swallow it.
+    assert issubclass(errors.ContinueAsNewError, BaseException)
+    assert not issubclass(errors.ContinueAsNewError, Exception)
     # Every error the SDK raises shares one root.
     for name in errors.__all__:
-        if name not in ("TimeoutType", "RetryState"):
+        if name not in ("TimeoutType", "RetryState", "ContinueAsNewError"):
             assert issubclass(getattr(errors, name), errors.WfError), name
     # ...and keeps the builtin base users may already catch it by.
     assert issubclass(errors.ResultTimeoutError, TimeoutError)
