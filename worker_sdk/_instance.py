@@ -374,11 +374,11 @@ class WorkflowInstance:
         if not named or self.replaying:
             return
         _log.warning(
-            "workflow %s (%s) %s while %s still running: they are abandoned. Wait for them with "
+            "workflow %s (%s) %s while %s %s still running, abandoned now. Wait for handlers with "
             "`await workflow.wait_condition(workflow.all_handlers_finished)` before closing, or mark "
             "them @workflow.signal/@workflow.update(unfinished_policy=HandlerUnfinishedPolicy.ABANDON)",
             self.info.workflow_type, self.info.workflow_id, how,
-            ", ".join(f"{h.kind} handler {h.name!r}" for h in named),
+            ", ".join(f"{h.kind} handler {h.name!r}" for h in named), "is" if len(named) == 1 else "are",
         )
 
     def _apply(self, job: Job) -> None:
@@ -436,14 +436,20 @@ class WorkflowInstance:
         """Resolve the conditions that now hold; whether any did (then the loop runs again)."""
         progressed = False
         remaining = []
-        for fn, future in self.conditions:
-            if future.done():
-                continue
-            if fn():
-                future.set_result(True)
-                progressed = True
-            else:
-                remaining.append((fn, future))
+        # As workflow code: a condition may call workflow functions (workflow.all_handlers_finished).
+        previous = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            for fn, future in self.conditions:
+                if future.done():
+                    continue
+                if fn():
+                    future.set_result(True)
+                    progressed = True
+                else:
+                    remaining.append((fn, future))
+        finally:
+            asyncio.events._set_running_loop(previous)
         self.conditions = remaining
         return progressed
 
