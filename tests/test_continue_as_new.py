@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
+import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -455,3 +457,76 @@ async def test_the_close_and_the_new_run_commit_together_or_not_at_all(server: S
     runs.cache.drop(key)  # written behind the cache's back
     latest = await runs.store.latest_run("default", handle.id)
     assert latest is not None and latest.run_id == new_run_id
+
+
+# -- the CLI: start with a memo and search attributes, describe the chain, the chain's result ---------
+
+
+async def _wf(*args: str, address: str) -> subprocess.CompletedProcess[str]:
+    cmd = [wf_executable(), "workflow", *args, "--address", address]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_")}
+    return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=30, env=environ)
+
+
+async def test_cli_starts_with_a_memo_describes_the_chain_and_prints_its_result(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    workflow_id = f"cli-chain-{uuid.uuid4()}"
+    address = server.address
+    async with Worker(client, task_queue=task_queue, workflows=[Counter], activities=[add_one]):
+        started = await _wf(
+            "start", "--type", "Counter", "-t", task_queue, "-w", workflow_id, "-i", "3", "-i", "0",
+            "--memo", 'owner="ann"', "--memo", "note=plain text", "--search-attribute", "Priority=2",
+            address=address,
+        )
+        assert started.returncode == 0, started.stderr
+        done = await _wf("result", "-w", workflow_id, address=address)
+        assert done.returncode == 0, done.stderr
+        assert "COMPLETED" in done.stdout and "3" in done.stdout
+
+    first = client.get_workflow_handle(workflow_id)
+    runs = [r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    first_run = min(runs, key=lambda r: r.start_time).run_id
+    described = await client.get_workflow_handle(workflow_id, run_id=first_run).describe()
+    assert described.memo == {"owner": "ann", "note": "plain text"}
+    assert described.search_attributes == {"Priority": 2}
+    # The next runs carry the memo and search attributes over.
+    assert (await first.describe()).memo == {"owner": "ann", "note": "plain text"}
+
+    shown = await _wf("describe", "-w", workflow_id, "-r", first_run, address=address)
+    assert shown.returncode == 0, shown.stderr
+    assert "ContinuedAsNew" in shown.stdout.replace("CONTINUED_AS_NEW", "ContinuedAsNew")
+    assert "Next run ID" in shown.stdout and str(described.new_execution_run_id) in shown.stdout
+    assert 'Memo owner' in shown.stdout and '"ann"' in shown.stdout
+    as_json = await _wf("describe", "-w", workflow_id, "-r", first_run, "-o", "json", address=address)
+    info = json.loads(as_json.stdout)["workflowExecutionInfo"]
+    assert info["newExecutionRunId"] == described.new_execution_run_id
+    assert info["firstRunId"] == first_run
+
+
+@workflow.defn
+class Finisher:
+    @workflow.run
+    async def run(self, note: str) -> str:
+        return f"{note} by {workflow.info().workflow_type} after {workflow.info().continued_run_id}"
+
+
+@workflow.defn
+class Relabel:
+    @workflow.run
+    async def run(self) -> str:
+        workflow.continue_as_new("relabelled", workflow=Finisher, memo={"stage": "two"},
+                                 run_timeout=timedelta(minutes=5))
+
+
+async def test_continue_as_new_may_change_the_type_memo_and_timeouts(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Relabel, Finisher]):
+        handle = await client.start_workflow(Relabel.run, id=f"relabel-{uuid.uuid4()}", task_queue=task_queue,
+                                             memo={"stage": "one"}, search_attributes={"Team": "ops"})
+        assert await handle.result() == f"relabelled by Finisher after {handle.run_id}"
+    last = await client.get_workflow_handle(handle.id).describe()
+    assert last.workflow_type == "Finisher" and last.task_queue == task_queue
+    assert last.memo == {"stage": "two"}
+    assert last.search_attributes == {"Team": "ops"}  # not named by the command: carried over
+    assert last.raw.workflow_run_timeout.ToTimedelta() == timedelta(minutes=5)
+    assert (await handle.describe()).memo == {"stage": "one"}

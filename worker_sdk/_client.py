@@ -501,9 +501,10 @@ class Client:
             workflow_id_conflict_policy=int(id_conflict_policy),  # type: ignore[arg-type]
         )
         if memo:
-            req.memo.fields.update(encode_named_payloads(self.data_converter, memo))
+            req.memo.CopyFrom(common_pb2.Memo(fields=encode_named_payloads(self.data_converter, memo)))
         if search_attributes:
-            req.search_attributes.indexed_fields.update(encode_named_payloads(self.data_converter, search_attributes))
+            indexed = encode_named_payloads(self.data_converter, search_attributes)
+            req.search_attributes.CopyFrom(common_pb2.SearchAttributes(indexed_fields=indexed))
         if start_signal is not None:
             req.signal_name = signal_name(start_signal)
             req.signal_input.CopyFrom(await self.data_converter.encode(list(start_signal_args)))

@@ -350,9 +350,11 @@ class WorkflowInstance:
         if retry_policy is not None:
             attrs.retry_policy.CopyFrom(retry_policy.to_proto())
         if memo is not None:
-            attrs.memo.fields.update(encode_named_payloads(self.converter, memo))
+            attrs.memo.CopyFrom(common_pb2.Memo(fields=encode_named_payloads(self.converter, memo)))
         if search_attributes is not None:
-            attrs.search_attributes.indexed_fields.update(encode_named_payloads(self.converter, search_attributes))
+            attrs.search_attributes.CopyFrom(
+                common_pb2.SearchAttributes(indexed_fields=encode_named_payloads(self.converter, search_attributes))
+            )
         return ContinueAsNewError(attrs, _user_origin())
 
     def _handler_started(self, task: asyncio.Task[Any], kind: str, name: str, fn: Any) -> None:
