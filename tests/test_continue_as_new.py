@@ -530,3 +530,31 @@ async def test_continue_as_new_may_change_the_type_memo_and_timeouts(client: Cli
     assert last.search_attributes == {"Team": "ops"}  # not named by the command: carried over
     assert last.raw.workflow_run_timeout.ToTimedelta() == timedelta(minutes=5)
     assert (await handle.describe()).memo == {"stage": "one"}
+
+
+@workflow.defn
+class SizeWatcher:
+    """Reads the history's size after every activity: only the server knows it, so no task of this
+    run may be run ahead by the worker on a guess."""
+
+    @workflow.run
+    async def run(self, steps: int) -> list[int]:
+        sizes = [workflow.info().get_current_history_size()]
+        for i in range(steps):
+            await workflow.execute_activity(add_one, i, start_to_close_timeout=SECONDS_5)
+            sizes.append(workflow.info().get_current_history_size())
+        return sizes
+
+
+async def test_the_history_size_workflow_code_reads_is_the_recorded_one(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[SizeWatcher], activities=[add_one]):
+        handle = await client.start_workflow(SizeWatcher.run, 5, id=f"size-{uuid.uuid4()}", task_queue=task_queue)
+        sizes = await handle.result()
+    history = await handle.fetch_history()
+    recorded = [
+        e.workflow_task_started_event_attributes.history_size_bytes
+        for e in history.events
+        if e.event_type == H.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    ]
+    assert sizes == recorded and len(set(sizes)) == 6
+    await Replayer(workflows=[SizeWatcher]).replay_workflow(history)

@@ -224,8 +224,10 @@ class WorkflowInstance:
         # Signal and update handlers still running (async ones): what each is, for the warning
         # when the run closes without them, and for workflow.all_handlers_finished().
         self.running_handlers: dict[asyncio.Task[Any], _RunningHandler] = {}
-        # Whether workflow code read the history size in this activation (a task run ahead cannot).
+        # Whether workflow code read the history size in this activation (a task run ahead cannot),
+        # and ever: such a run's tasks are not run ahead, so it keeps its place in the cache.
         self.history_size_read = False
+        self.reads_history_size = False
 
     # -- driving --------------------------------------------------------------------------------
 
@@ -849,9 +851,10 @@ def _replace_info(info: Info, activation: Activation) -> Info:
 def _history_size_read() -> None:
     """Workflow code read the history size: a task run ahead cannot know it (see ``Replay.run_ahead``)."""
     try:
-        current_instance("").history_size_read = True
+        instance = current_instance("")
     except RuntimeError:
-        pass
+        return
+    instance.history_size_read = instance.reads_history_size = True
 
 
 class HandlerUnfinishedPolicy(enum.Enum):
