@@ -95,6 +95,8 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_tokens.py::test_after_a_rotation_tokens_issued_before_still_complete_and_new_ones_use_the_new_key",
     ("python", r"^async def main\(\) -> None:"): HERE,
     ("python", r"^async def test_greeting\(\):"): HERE,
+    ("python", r"^class Counter:"):
+        "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }
 
 
