@@ -207,7 +207,20 @@ def ahead_refused(ex: Execution, a: internal_pb2.ActivityState, ahead: Ahead) ->
         return "moved"
     if not a.started_time.ToDatetime(UTC) <= ahead.started_time <= ex.now:
         return "time"
+    if near_continue_as_new(ex):
+        return "moved"
     return ""
+
+
+def near_continue_as_new(ex: Execution) -> bool:
+    """Whether the workflow task a result would start might suggest continue-as-new: a worker runs
+    a task ahead as if it did not (only the server decides), so such a task goes the plain way. The
+    task would start 4 events on, and the result adds at most a payload's bytes."""
+    limits = ex.limits
+    return (
+        ex.record.next_event_id + 3 >= limits.suggest_continue_as_new_events
+        or ex.record.history_size + limits.max_payload_bytes + 4096 >= limits.suggest_continue_as_new_bytes
+    )
 
 
 class RunAhead:

@@ -54,6 +54,7 @@ def test_every_command_the_wire_can_carry_has_one_handler_named_after_it() -> No
         "complete_workflow_execution_command_attributes",
         "fail_workflow_execution_command_attributes",
         "cancel_workflow_execution_command_attributes",
+        "continue_as_new_workflow_execution_command_attributes",
     }
 
 

@@ -59,6 +59,10 @@ def test_workflow_exports() -> None:
         "in_workflow",
         "get_external_workflow_handle",
         "ExternalWorkflowHandle",
+        "continue_as_new",
+        "ContinueAsNewError",
+        "HandlerUnfinishedPolicy",
+        "all_handlers_finished",
     }
 
 
@@ -96,12 +100,16 @@ def test_error_exports() -> None:
         "CompleteAsyncError",
         "AsyncActivityCancelledError",
         "RPCError",
+        "ContinueAsNewError",
     }
     for name in errors.__all__:
         assert name in public(errors)
+    # Control flow is a BaseException, so that workflow code's ``except Exception`` cannot swallow it.
+    assert issubclass(errors.ContinueAsNewError, BaseException)
+    assert not issubclass(errors.ContinueAsNewError, Exception)
     # Every error the SDK raises shares one root.
     for name in errors.__all__:
-        if name not in ("TimeoutType", "RetryState"):
+        if name not in ("TimeoutType", "RetryState", "ContinueAsNewError"):
             assert issubclass(getattr(errors, name), errors.WfError), name
     # ...and keeps the builtin base users may already catch it by.
     assert issubclass(errors.ResultTimeoutError, TimeoutError)

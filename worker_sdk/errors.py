@@ -27,6 +27,9 @@
     │                               cancellation was requested
     └── RPCError                    a call to the server failed; ``status`` is the gRPC status
 
+    ContinueAsNewError              (workflow) raised by ``workflow.continue_as_new()``: control flow, a
+                                    ``BaseException`` so ``except Exception`` in workflow code cannot swallow it
+
 Inside a workflow, an unhandled ``FailureError`` (an ``ApplicationError``, or an ``ActivityError`` left
 uncaught) fails the workflow. Any other exception fails only the workflow *task*, which is retried: a
 bug fixed and deployed resumes the run where it was. The ``WorkflowCodeError`` family is of that kind:
@@ -73,6 +76,7 @@ __all__ = [
     "CompleteAsyncError",
     "AsyncActivityCancelledError",
     "RPCError",
+    "ContinueAsNewError",
 ]
 
 
@@ -318,3 +322,20 @@ class RPCError(WfError):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class ContinueAsNewError(BaseException):
+    """Raised by ``workflow.continue_as_new(...)`` to close the run as ContinuedAsNew and start a new
+    run of the same workflow id with new arguments, in one transaction on the server.
+
+    A ``BaseException``, as temporalio's: it is control flow, and ``except Exception`` in workflow code
+    must not catch it. Raised from the run method (or anything it awaits) it ends the run; raised in a
+    signal or update handler it does the same.
+    """
+
+    def __init__(self, command: Any, origin: str = "") -> None:
+        super().__init__("continue as new")
+        # The ContinueAsNewWorkflowExecutionCommandAttributes the run closes with, and where workflow
+        # code asked for it (named in a nondeterminism message).
+        self.command = command
+        self.origin = origin
