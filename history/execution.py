@@ -698,9 +698,11 @@ class Execution(ActivityTransitions, ExternalSignalTransitions):
         size = self.record.history_size + sum(e.ByteSize() for e in self.events)
         attributes.history_size_bytes = size
         attributes.suggest_continue_as_new = (
-            self.record.next_event_id >= self.limits.suggest_continue_as_new_events
+            self.state.continue_as_new_suggested
+            or self.record.next_event_id >= self.limits.suggest_continue_as_new_events
             or size >= self.limits.suggest_continue_as_new_bytes
         )
+        self.state.continue_as_new_suggested = attributes.suggest_continue_as_new
         return attributes
 
     def _close(self, status: int) -> None:

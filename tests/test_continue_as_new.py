@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from bench.rpcs import count_rpcs
 from tests.helpers import assert_eventually, wf_executable
 from wf.history.errors import ConcurrentUpdate
 from wf.history.execution import Execution
@@ -388,6 +389,41 @@ async def test_info_reads_what_the_server_recorded_and_replays_the_same(small_cl
     last_started = [e for e in history.events if e.event_type == H.EVENT_TYPE_WORKFLOW_TASK_STARTED][-1]
     assert result["size"] == last_started.workflow_task_started_event_attributes.history_size_bytes
     assert result["length"] == last_started.event_id
+
+
+@workflow.defn
+class KeepsGoing:
+    """Sequential activities past the suggestion, noting the suggestion after each one."""
+
+    @workflow.run
+    async def run(self, steps: int) -> list[bool]:
+        seen = []
+        for i in range(steps):
+            await workflow.execute_activity(add_one, i, start_to_close_timeout=SECONDS_5)
+            seen.append(workflow.info().is_continue_as_new_suggested())
+        return seen
+
+
+async def test_tasks_are_run_ahead_before_and_after_the_first_suggestion(
+    small_client: Client, task_queue: str
+) -> None:
+    """Only the task that may be the first to suggest continue-as-new goes the plain way: before it
+    and after it, each step's workflow task is run ahead with the activity's result, and its
+    recorded suggestion is the one the code saw (the same on replay)."""
+    client = small_client
+    rpcs = count_rpcs(client)
+    async with Worker(client, task_queue=task_queue, workflows=[KeepsGoing], activities=[add_one]):
+        handle = await client.start_workflow(KeepsGoing.run, 12, id=f"keeps-{uuid.uuid4()}", task_queue=task_queue)
+        seen = await handle.result()
+    assert seen == sorted(seen) and seen[0] is False and seen[-1] is True
+    history = await handle.fetch_history()
+    started = [e for e in history.events if e.event_type == H.EVENT_TYPE_WORKFLOW_TASK_STARTED]
+    flags = [e.workflow_task_started_event_attributes.suggest_continue_as_new for e in started]
+    assert flags[1:] == seen
+    # The start's task, and the few near the limit before the first suggestion; not one per step.
+    assert rpcs["RespondWorkflowTaskCompleted"] <= 4, rpcs
+    assert rpcs["RespondActivityTaskCompleted"] == 12
+    await Replayer(workflows=[KeepsGoing]).replay_workflow(history)
 
 
 @workflow.defn

@@ -199,13 +199,15 @@ class Replay:
         if self._ahead is not None or self.expected:
             raise NondeterminismError("a workflow task is run ahead only on a run level with its history")
         position = self.last_event_id + _AHEAD_TASK_OFFSET
-        # The server runs a task ahead only while it cannot suggest continue-as-new; its history size
-        # only the server knows, so code that reads it cannot run ahead (the run is dropped).
+        # The server takes a task run ahead only when it suggests continue-as-new as the run's last
+        # task did; its history size only the server knows, so code that reads it cannot run ahead
+        # (the run is dropped).
         self.instance.history_size_read = False
+        info = self.instance.info
         commands = self._activate(
             Activation(
                 ahead.time, replaying=False, history_length=position, jobs=[ahead.resolve],
-                history_size=self.instance.info.history_size,
+                history_size=info.history_size, suggest_continue_as_new=info.continue_as_new_suggested,
             ),
             position,
         )
