@@ -100,6 +100,8 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_async_activity.py::test_complete_by_token_is_the_workflow_result_and_a_second_answer_is_refused",
     ("python", r"^async def main\(\) -> None:"): HERE,
     ("python", r"^async def test_greeting\(\):"): HERE,
+    ("python", r"^other = workflow.get_external_workflow_handle"):
+        "tests/test_external.py::test_a_workflow_signals_another_and_both_histories_record_it",
     ("python", r"^class Counter:"):
         "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }
