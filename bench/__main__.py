@@ -1,6 +1,7 @@
 """``python -m bench WORKLOAD [--n N] [--concurrency C] [--db URL] [--runs R]``: one JSON line of figures.
 
-Workloads: limit, hello (``--serial`` for one at a time), long, fanout, replay, timers. The JSON
+Workloads: limit, hello (``--serial`` for one at a time), long, fanout, replay, timers, children,
+continue. The JSON
 goes to stdout; progress and logs go to stderr. See bench/README.md.
 """
 
@@ -28,7 +29,7 @@ from bench.rpcs import count_rpcs
 
 log = logging.getLogger("bench")
 
-WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers")
+WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers", "children", "continue")
 # Shortcuts `--without` turns off: calls on one stream (worker and driver), and workflow tasks run
 # ahead on the worker's cached run. The worker learns them from WF_BENCH_WITHOUT.
 SHORTCUTS = ("multiplex", "run-ahead")
@@ -39,6 +40,8 @@ DEFAULT_N = {
     "fanout": 1000,
     "replay": 1700,
     "timers": 10_000,
+    "children": 1000,
+    "continue": 1000,
 }
 LIMIT_CONCURRENCIES = (1, 8, 32)
 
@@ -50,7 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--n",
         type=int,
         default=None,
-        help="size: workflows (hello, timers), steps (long, replay), parallel activities (fanout)",
+        help="size: workflows (hello, timers), steps (long, replay), parallel activities (fanout),"
+        " children (children), runs (continue)",
     )
     p.add_argument(
         "--concurrency",
@@ -176,7 +180,7 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
     url = db.url
     name = args.workload
     serial = args.serial
-    ref_c = 1 if serial or name == "long" else 8
+    ref_c = 1 if serial or name in ("long", "continue") else 8
     seconds = args.seconds or 3.0
     log.info("reference limit: %d connection(s) for %.1fs", ref_c, seconds)
     commits = await limit.commits_per_s(url, ref_c, seconds)
@@ -208,6 +212,10 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
                 run = lambda: drivers.run_fanout(client, stack, meter, args.n)  # noqa: E731
             elif name == "timers":
                 run = lambda: drivers.run_timers(client, stack, meter, args.n, concurrency)  # noqa: E731
+            elif name == "children":
+                run = lambda: drivers.run_children(client, stack, meter, args.n)  # noqa: E731
+            elif name == "continue":
+                run = lambda: drivers.run_continue(client, stack, meter, args.n)  # noqa: E731
             else:
                 log.info("replay: generating a history of %d sequential activities", args.n)
                 task, extra = await asyncio.wait_for(drivers.make_replay_history(client, stack, args.n), args.timeout)

@@ -16,7 +16,16 @@ from typing import Any
 
 from bench.harness import Database, Stack, postgres_cpu_seconds
 from bench.limit import DbCounters
-from bench.workloads import FanoutWorkflow, HelloWorkflow, LongWorkflow, TimerWorkflow, fanout_result, hello_result
+from bench.workloads import (
+    ChildrenWorkflow,
+    ContinueWorkflow,
+    FanoutWorkflow,
+    HelloWorkflow,
+    LongWorkflow,
+    TimerWorkflow,
+    fanout_result,
+    hello_result,
+)
 from wf.v1 import history_pb2
 from worker_sdk import Client, DataConverter
 from worker_sdk._definition import WorkflowDefinition
@@ -202,6 +211,36 @@ async def run_fanout(client: Client, stack: Stack, meter: Meter, width: int) -> 
         "activities_per_s": round(width / elapsed, 2),
         **counts,
     }
+
+
+async def run_children(client: Client, stack: Stack, meter: Meter, count: int) -> Figures:
+    """One workflow starting ``count`` children of one activity each, at once, and awaiting them."""
+    wid = f"children-{_tag()}"
+    await meter.begin()
+    began = time.perf_counter()
+    good = await _result(client, ChildrenWorkflow.run, count, id=wid, task_queue=stack.task_queue)
+    elapsed = time.perf_counter() - began
+    counts = await meter.end(count, "child")
+    if good != count:
+        raise CheckFailed(f"workflow {wid}: {good} of {count} children returned what they should")
+    return {"total_s": round(elapsed, 3), "children_per_s": round(count / elapsed, 2), **counts}
+
+
+async def run_continue(client: Client, stack: Stack, meter: Meter, runs: int) -> Figures:
+    """One workflow of one activity per run, continuing as new until ``runs`` runs have run."""
+    wid = f"continue-{_tag()}"
+    await meter.begin()
+    began = time.perf_counter()
+    handle = await client.start_workflow(ContinueWorkflow.run, runs, id=wid, task_queue=stack.task_queue)
+    try:
+        done = await handle.result()  # follows the chain of runs to the last one
+    except WorkflowFailureError as exc:
+        raise CheckFailed(f"workflow {wid} failed: {exc} (cause: {exc.cause!r})") from exc
+    elapsed = time.perf_counter() - began
+    counts = await meter.end(runs, "run")
+    if done != runs:
+        raise CheckFailed(f"workflow {wid} returned {done!r}, expected {runs}")
+    return {"total_s": round(elapsed, 3), "ms_per_run": round(elapsed * 1000 / runs, 3), **counts}
 
 
 def timer_seconds(i: int, n: int) -> float:

@@ -101,5 +101,34 @@ class TimerWorkflow:
         return [seconds, (workflow.now() - due).total_seconds() * 1000]
 
 
-WORKFLOWS = [HelloWorkflow, LongWorkflow, FanoutWorkflow, TimerWorkflow]
+@workflow.defn
+class ChildrenWorkflow:
+    """``count`` children, each a :class:`HelloWorkflow`, started at once and awaited together;
+    returns how many returned what they should."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        run_id = workflow.info().run_id
+        results = await asyncio.gather(
+            *(workflow.execute_child_workflow(HelloWorkflow.run, f"c{i}", id=f"{run_id}-c{i}") for i in range(count))
+        )
+        return sum(1 for i, result in enumerate(results) if result == hello_result(f"c{i}"))
+
+
+@workflow.defn
+class ContinueWorkflow:
+    """One activity per run, then continue as new until ``runs`` runs have run; returns the number
+    of runs, carried from run to run in the arguments."""
+
+    @workflow.run
+    async def run(self, runs: int, done: int = 0) -> int:
+        done = await workflow.execute_activity(
+            bench_echo, done + 1, start_to_close_timeout=_TIMEOUT, retry_policy=_RETRY
+        )
+        if done < runs:
+            workflow.continue_as_new(runs, done)
+        return done
+
+
+WORKFLOWS = [HelloWorkflow, LongWorkflow, FanoutWorkflow, TimerWorkflow, ChildrenWorkflow, ContinueWorkflow]
 ACTIVITIES = [bench_greet, bench_stamp, bench_echo]

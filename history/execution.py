@@ -24,6 +24,7 @@ from wf.history.durations import duration
 from wf.history.errors import LimitExceeded
 from wf.history.execution_activities import ActivityTransitions, activity_timer_key
 from wf.history.execution_children import ChildTransitions
+from wf.history.execution_external import ExternalSignalTransitions
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
@@ -56,7 +57,7 @@ class StartedWorkflowTask:
     updates: list[C.UpdateRequest]
 
 
-class Execution(ActivityTransitions, ChildTransitions):
+class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions):
     """One run being changed by one operation (or by a group of them committed together)."""
 
     def __init__(self, record: ExecutionRecord, now: datetime, limits: Limits, *, new: bool = False) -> None:

@@ -19,6 +19,7 @@ from wf.history.notify import Notifier
 from wf.history.operations import children
 from wf.history.operations.activities import Activities
 from wf.history.operations.cross_run import CrossRun
+from wf.history.operations.external import SignalExternal
 from wf.history.operations.queries import Queries
 from wf.history.operations.reading import Reading
 from wf.history.operations.signals import Signals
@@ -30,7 +31,7 @@ from wf.history.responses import CompletionResult
 from wf.history.runs import Runs
 from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
 from wf.history.store import ExecutionRecord, Store
-from wf.history.tasks import TaskRow, TimerRow
+from wf.history.tasks import TaskRow, TimerKind, TimerRow
 from wf.history.tokens import TaskTokens
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
@@ -72,6 +73,7 @@ class HistoryService:
         # Each kind of cross-run task registers here (``wf.history.operations.cross_run``).
         self.cross_run = CrossRun(self.runs)
         children.register(self.cross_run, self.runs, self.starts, self.signals)
+        self.cross_run.register(TimerKind.SIGNAL_EXTERNAL, SignalExternal(self.runs, self.signals))
         self.timers = Timers(self.runs, self.cross_run)
         self.reading = Reading(self.runs)
 

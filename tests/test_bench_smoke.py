@@ -138,3 +138,21 @@ def test_timers() -> None:
     assert result["n"] == 20 and result["max_lateness_ms"] >= result["p99_lateness_ms"] >= -50
     # The workflow goes on only after its timer fired.
     assert result["max_lateness_ms"] >= result["max_fire_lateness_ms"] >= -50
+
+
+@pytest.mark.timeout(120)
+def test_children() -> None:
+    code, result, err = run_bench("children", "--n", "5", *QUICK)
+    assert_ok(
+        code, result, err,
+        {"total_s", "children_per_s", "children_per_s_over_commits_per_s"} | {k.format("child") for k in COUNTS},
+    )
+
+
+@pytest.mark.timeout(120)
+def test_continue() -> None:
+    code, result, err = run_bench("continue", "--n", "5", *QUICK)
+    assert_ok(
+        code, result, err,
+        {"total_s", "ms_per_run", "ms_per_run_over_commit_ms"} | {k.format("run") for k in COUNTS},
+    )

@@ -39,9 +39,10 @@ def load_example(name: str) -> ModuleType:
 
 hello = load_example("hello")
 onboarding = load_example("onboarding")
+agent = load_example("agent")
 
 
-@pytest.mark.parametrize("name", ["hello", "onboarding"])
+@pytest.mark.parametrize("name", ["hello", "onboarding", "agent"])
 def test_each_example_has_a_worker_and_a_starter(name: str) -> None:
     for script in ("workflows.py", "worker.py", "starter.py"):
         assert (EXAMPLES / name / script).is_file(), f"examples/{name}/{script} is missing"
@@ -130,3 +131,49 @@ async def test_onboarding_fails_when_the_account_never_becomes_active(client: Cl
     assert isinstance(activity_error, ActivityError)
     last_attempt = activity_error.cause
     assert isinstance(last_attempt, ApplicationError) and last_attempt.type == "AccountNotActive"
+
+
+def agent_worker(client: Client, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[agent.Agent],
+        activities=[agent.decide, agent.calculator, agent.search, agent.send_email, agent.request_approval],
+    )
+
+
+async def test_agent_waits_for_approval_and_keeps_its_memory_across_runs(client: Client, task_queue: str) -> None:
+    call = agent.ToolCall
+    script = [
+        call("search", "capital of France"),
+        call("calculator", "6 * 7"),
+        call("send_email", "the answer is 42"),
+        call("send_email", "a second email nobody approves"),
+        call("search", "population of Paris"),
+        call("finish", "done"),
+    ]
+    workflow_id = f"agent-{task_queue}"
+    async with agent_worker(client, task_queue):
+        handle = await client.start_workflow(
+            agent.Agent.run, agent.AgentInput("test", script, steps_per_run=2), id=workflow_id, task_queue=task_queue
+        )
+
+        async def waiting_for(activity_id: str) -> None:
+            status = await client.get_workflow_handle(workflow_id).query(agent.Agent.status)
+            assert status["waiting_for"] and status["waiting_for"].endswith(activity_id), status
+
+        await assert_eventually(lambda: waiting_for("approve-2"), timeout=30)
+        await client.get_async_activity_handle(workflow_id=workflow_id, activity_id="approve-2").complete(True)
+        await assert_eventually(lambda: waiting_for("approve-3"), timeout=30)
+        await client.get_async_activity_handle(workflow_id=workflow_id, activity_id="approve-3").complete(False)
+        result = await handle.result()
+    assert result.answer == "done" and result.steps == 5 and result.runs == 3
+    assert result.memory == [
+        "capital of France: Paris",
+        "6 * 7 = 42",
+        "sent: the answer is 42",
+        "send_email was not approved",
+        "population of Paris: about 2.1 million",
+    ]
+    first = await client.get_workflow_handle(workflow_id, run_id=handle.first_execution_run_id).describe()
+    assert first.status.name == "CONTINUED_AS_NEW"

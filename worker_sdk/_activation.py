@@ -95,9 +95,17 @@ class NotifyHasPatch:
     patch_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ResolveSignalExternalWorkflow:
+    """A signal this run sent another workflow was delivered (``failure`` None) or could not be."""
+
+    initiated_event_id: int
+    failure: common_pb2.Failure | None = None
+
+
 Job = (
     StartWorkflow | ResolveActivity | FireTimer | SignalWorkflow | CancelWorkflow | DoUpdate | UpdateRecorded
-    | NotifyHasPatch
+    | NotifyHasPatch | ResolveSignalExternalWorkflow
 )
 
 
@@ -148,6 +156,24 @@ def _signaled(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
     return SignalWorkflow(s.signal_name, s.input)
 
 
+def _external_signaled(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    return ResolveSignalExternalWorkflow(event.external_workflow_execution_signaled_event_attributes.initiated_event_id)
+
+
+def _external_signal_failed(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    f = event.signal_external_workflow_execution_failed_event_attributes
+    target = f.workflow_execution.workflow_id
+    if f.cause == common_pb2.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED:
+        message, kind = f"workflow {target!r} has received all the signals it may receive", "SignalCountLimitExceeded"
+    else:
+        message = f"unable to signal workflow {target!r}: it was not found, or it is closed"
+        kind = "ExternalWorkflowExecutionNotFound"
+    failure = common_pb2.Failure(
+        message=message, application_failure_info=common_pb2.ApplicationFailureInfo(type=kind, non_retryable=True)
+    )
+    return ResolveSignalExternalWorkflow(f.initiated_event_id, failure)
+
+
 # Each event that resolves something, and the job it becomes (given the activity ids by the id of
 # the event that scheduled them).
 _EVENT_JOBS: dict[int, Callable[[history_pb2.HistoryEvent, dict[int, str]], Job]] = {
@@ -161,6 +187,8 @@ _EVENT_JOBS: dict[int, Callable[[history_pb2.HistoryEvent, dict[int, str]], Job]
     H.EVENT_TYPE_TIMER_FIRED: lambda e, _: FireTimer(e.timer_fired_event_attributes.timer_id),
     H.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: _signaled,
     H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: lambda e, _: CancelWorkflow(),
+    H.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: _external_signaled,
+    H.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _external_signal_failed,
     H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: lambda e, _: UpdateRecorded(
         e.workflow_execution_update_completed_event_attributes.update_id
     ),

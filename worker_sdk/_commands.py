@@ -87,6 +87,11 @@ def _with_detail(name: str, detail: Callable[[Any], str] | None, attrs: Any) -> 
     return f"{name}({detail(attrs)})" if detail is not None else name
 
 
+def _target(attrs: Any) -> Any:
+    """The workflow a command or event acting on another workflow names (their fields differ)."""
+    return attrs.execution if hasattr(attrs, "execution") else attrs.workflow_execution
+
+
 def _activity_recorded(event: history_pb2.HistoryEvent, run: Recorder) -> None:
     run.activity_scheduled(event.event_id, event.activity_task_scheduled_event_attributes.activity_id)
 
@@ -149,6 +154,18 @@ COMMANDS: tuple[CommandKind, ...] = (
         "marker_recorded_event_attributes",
         # A marker is its name and details (a patch's id): both are what the code decided.
         same=lambda e, c: e.marker_name == c.marker_name and dict(e.details) == dict(c.details),
+    ),
+    CommandKind(
+        C.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+        H.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        "signal_external_workflow_execution_command_attributes",
+        "signal_external_workflow_execution_initiated_event_attributes",
+        same=lambda e, c: (
+            e.workflow_execution.workflow_id == c.execution.workflow_id
+            and e.workflow_execution.run_id == c.execution.run_id
+            and e.signal_name == c.signal_name
+        ),
+        detail=lambda a: f"signal {a.signal_name!r} to workflow {_target(a).workflow_id!r}",
     ),
 )
 

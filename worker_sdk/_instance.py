@@ -17,7 +17,7 @@ import random
 import sys
 import typing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
@@ -33,6 +33,7 @@ from worker_sdk._activation import (
     Job,
     NotifyHasPatch,
     ResolveActivity,
+    ResolveSignalExternalWorkflow,
     SignalWorkflow,
     StartWorkflow,
     UpdateRecorded,
@@ -81,6 +82,9 @@ class PendingCommand:
     command: command_pb2.Command
     # Where in workflow code it was asked for: "file:line in function".
     origin: str
+    # Told the id of the event that records the command, once replay matched it: what history later
+    # resolves (a signal's delivery, say) names that event.
+    recorded: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -180,6 +184,8 @@ class WorkflowInstance:
         self.timers: dict[str, _TimerHandle] = {}
         self._timer_seq = 0
         self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
+        # Signals sent to other workflows, awaiting delivery, by the id of their initiated event.
+        self.external_signals: dict[int, asyncio.Future[None]] = {}
         self.signal_handlers: dict[str, Callable[..., Any]] = {}
         self.buffered_signals: dict[str, list[common_pb2.Payloads]] = {}
         self.cancel_requested = False
@@ -293,6 +299,8 @@ class WorkflowInstance:
                 self._apply_update_recorded(job)
             case NotifyHasPatch():
                 self._apply_notify_has_patch(job)
+            case ResolveSignalExternalWorkflow():
+                self._apply_resolve_signal_external_workflow(job)
             case _:
                 assert_never(job)
 
@@ -386,6 +394,38 @@ class WorkflowInstance:
     def _cancel_main(self) -> None:
         if self.main is not None and not self.main.done():
             self.main.cancel()
+
+    # -- signalling other workflows -------------------------------------------------------------
+
+    def signal_external(
+        self, workflow_id: str, run_id: str, name: str, args: Sequence[Any], *, child_workflow_only: bool = False
+    ) -> asyncio.Future[None]:
+        """Send a signal to another workflow; the future resolves once it is delivered, or fails
+        with an ApplicationError when the workflow is not found (or closed)."""
+        future: asyncio.Future[None] = self.loop.create_future()
+        attrs = command_pb2.SignalExternalWorkflowExecutionCommandAttributes(
+            execution=common_pb2.WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            signal_name=name,
+            input=self.converter.to_payloads(args),
+            child_workflow_only=child_workflow_only,
+        )
+        pending = self._add(
+            command_pb2.Command(
+                command_type=command_pb2.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+                signal_external_workflow_execution_command_attributes=attrs,
+            )
+        )
+        pending.recorded = lambda event_id: self.external_signals.__setitem__(event_id, future)
+        return future
+
+    def _apply_resolve_signal_external_workflow(self, job: ResolveSignalExternalWorkflow) -> None:
+        future = self.external_signals.pop(job.initiated_event_id, None)
+        if future is None or future.done():
+            return
+        if job.failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(from_failure(job.failure, self.converter))
 
     # -- timers ---------------------------------------------------------------------------------
 

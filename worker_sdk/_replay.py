@@ -301,6 +301,8 @@ class Replay:
             )
         if kind.on_recorded is not None:
             kind.on_recorded(event, self)
+        if pending.recorded is not None:
+            pending.recorded(event.event_id)
 
 
 def _deprecated_marker(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal, mark_update
+from worker_sdk._external import ExternalWorkflowHandle
 from worker_sdk._instance import (
     ActivityCancellationType,
     ActivityFuture,
@@ -46,6 +47,8 @@ __all__ = [
     "Info",
     "logger",
     "in_workflow",
+    "get_external_workflow_handle",
+    "ExternalWorkflowHandle",
 ]
 
 T = TypeVar("T")
@@ -269,3 +272,12 @@ def in_workflow() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def get_external_workflow_handle(workflow_id: str, *, run_id: str | None = None) -> ExternalWorkflowHandle:
+    """A handle on another workflow, to signal it (``await handle.signal(Other.approve, ...)``).
+    Without ``run_id``, the workflow id's running run when the signal is delivered."""
+    current_instance("workflow.get_external_workflow_handle()")
+    if not workflow_id:
+        raise ValueError("get_external_workflow_handle() needs a workflow id")
+    return ExternalWorkflowHandle(workflow_id, run_id)

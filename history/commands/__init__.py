@@ -21,6 +21,7 @@ from wf.history.commands.record_marker import RecordMarker
 from wf.history.commands.request_cancel_activity import RequestCancelActivity
 from wf.history.commands.request_cancel_external import RequestCancelExternal
 from wf.history.commands.schedule_activity import ScheduleActivity
+from wf.history.commands.signal_external import SignalExternal
 from wf.history.commands.start_child import StartChild
 from wf.history.commands.start_timer import StartTimer
 from wf.history.execution import Execution
@@ -39,6 +40,7 @@ HANDLERS: dict[str, CommandHandler[Any]] = {
         CancelWorkflow(),
         StartChild(),
         RequestCancelExternal(),
+        SignalExternal(),
     )
 }
 
@@ -55,6 +57,7 @@ def validate(ex: Execution, commands: Sequence[command_pb2.Command]) -> str | No
         limits=ex.limits,
         pending_activity_ids={a.activity_id for a in ex.state.activities.values()},
         pending_timers=set(ex.state.timers),
+        pending_external_signals=len(ex.state.pending_external_signals),
     )
     for i, command in enumerate(commands):
         kind = command.WhichOneof("attributes")

@@ -30,6 +30,8 @@ class Batch:
     # one (those already pending are in the run's state).
     new_children: int = 0
     new_cancel_requests: int = 0
+    # Signals to other workflows not yet delivered, counting those of the commands before this one.
+    pending_external_signals: int = 0
 
 
 @dataclasses.dataclass(slots=True)

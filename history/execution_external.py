@@ -1,0 +1,94 @@
+"""The transitions of :class:`wf.history.execution.Execution` that signal other workflows.
+
+A part of ``Execution`` kept in its own file for size. Signalling another workflow is a cross-run
+task (``wf.history.operations.cross_run``): the initiated event writes it, and its outcome comes back
+as ``ExternalWorkflowExecutionSignaled`` or ``SignalExternalWorkflowExecutionFailed``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wf.history.tasks import TimerKind
+from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
+
+if TYPE_CHECKING:
+    from wf.history.store import ExecutionRecord
+
+H = history_pb2
+C = common_pb2
+
+
+def external_signal_key(initiated_event_id: int) -> str:
+    """The key of the cross-run task that delivers the signal initiated by that event."""
+    return f"sig:{initiated_event_id}"
+
+
+class ExternalSignalTransitions:
+    """Signals this run sends to other workflows."""
+
+    # Provided by Execution.
+    record: ExecutionRecord
+    state: internal_pb2.MutableState
+
+    if TYPE_CHECKING:
+
+        def _add_event(self, event_type: int, **attributes: Any) -> history_pb2.HistoryEvent: ...
+
+        def _add_cross_run_task(self, key: str, kind: TimerKind, event_id: int) -> None: ...
+
+        def add_workflow_task_scheduled(self, *, attempt: int = 1) -> None: ...
+
+    def add_signal_external_workflow_execution_initiated(
+        self, c: command_pb2.SignalExternalWorkflowExecutionCommandAttributes, completed_id: int
+    ) -> None:
+        event = self._add_event(
+            H.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            signal_external_workflow_execution_initiated_event_attributes=H.SignalExternalWorkflowExecutionInitiatedEventAttributes(
+                workflow_task_completed_event_id=completed_id,
+                namespace=c.namespace or self.record.namespace,
+                workflow_execution=c.execution,
+                signal_name=c.signal_name,
+                input=c.input,
+                child_workflow_only=c.child_workflow_only,
+            ),
+        )
+        self.state.pending_external_signals.append(event.event_id)
+        self._add_cross_run_task(external_signal_key(event.event_id), TimerKind.SIGNAL_EXTERNAL, event.event_id)
+
+    def _external_signal_done(self, initiated_event_id: int) -> bool:
+        """Forget a pending signal; whether it was pending (its outcome is recorded once)."""
+        pending = self.state.pending_external_signals
+        if initiated_event_id not in pending:
+            return False
+        pending.remove(initiated_event_id)
+        return True
+
+    def add_external_workflow_execution_signaled(
+        self, initiated_event_id: int, namespace: str, target: common_pb2.WorkflowExecution
+    ) -> None:
+        if not self._external_signal_done(initiated_event_id):
+            return
+        self._add_event(
+            H.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+            external_workflow_execution_signaled_event_attributes=H.ExternalWorkflowExecutionSignaledEventAttributes(
+                initiated_event_id=initiated_event_id, namespace=namespace, workflow_execution=target
+            ),
+        )
+        self.add_workflow_task_scheduled()
+
+    def add_signal_external_workflow_execution_failed(
+        self, initiated_event_id: int, namespace: str, target: common_pb2.WorkflowExecution, cause: int
+    ) -> None:
+        if not self._external_signal_done(initiated_event_id):
+            return
+        self._add_event(
+            H.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+            signal_external_workflow_execution_failed_event_attributes=H.SignalExternalWorkflowExecutionFailedEventAttributes(
+                cause=cause,  # type: ignore[arg-type]
+                namespace=namespace,
+                workflow_execution=target,
+                initiated_event_id=initiated_event_id,
+            ),
+        )
+        self.add_workflow_task_scheduled()
