@@ -18,7 +18,7 @@ import sys
 import typing
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
 
@@ -33,11 +33,15 @@ from worker_sdk._activation import (
     Job,
     NotifyHasPatch,
     ResolveActivity,
+    ResolveChildWorkflowExecution,
+    ResolveChildWorkflowExecutionStart,
+    ResolveRequestCancelExternalWorkflow,
     ResolveSignalExternalWorkflow,
     SignalWorkflow,
     StartWorkflow,
     UpdateRecorded,
 )
+from worker_sdk._children import Children, ParentInfo, RootInfo
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition, update_validator
 from worker_sdk._failure import from_failure, to_failure
@@ -72,6 +76,9 @@ class Info:
     # Events in the history when this workflow task started.
     history_length: int = 0
     history_size: int = 0
+    # Set in a child workflow: the run that started it, and the run at the top of its parents.
+    parent: ParentInfo | None = None
+    root: RootInfo | None = None
 
     def is_continue_as_new_suggested(self) -> bool:
         return self.history_length >= 4096 or self.history_size >= 4 * 1024 * 1024
@@ -184,6 +191,8 @@ class WorkflowInstance:
         self.timers: dict[str, _TimerHandle] = {}
         self._timer_seq = 0
         self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
+        # Children started, and cancellations asked of other workflows (``_children.py``).
+        self.children = Children(self)
         # Signals sent to other workflows, awaiting delivery, by the id of their initiated event.
         self.external_signals: dict[int, asyncio.Future[None]] = {}
         self.signal_handlers: dict[str, Callable[..., Any]] = {}
@@ -211,6 +220,14 @@ class WorkflowInstance:
 
     def _apply_start_workflow(self, job: StartWorkflow) -> None:
         args = self.converter.from_payloads(job.input, self.defn.arg_hints)
+        if job.attributes is not None and job.attributes.HasField("parent_workflow_execution"):
+            a = job.attributes
+            p, r = a.parent_workflow_execution, a.root_workflow_execution
+            self.info = replace(
+                self.info,
+                parent=ParentInfo(a.parent_workflow_namespace, p.run_id, p.workflow_id),
+                root=RootInfo(r.run_id, r.workflow_id) if r.workflow_id else None,
+            )
         # The workflow object is made first, then signals that came with the start are delivered,
         # then the run method begins: the order Temporal users expect.
         self.loop.call_soon(self._create_main, args)
@@ -301,6 +318,12 @@ class WorkflowInstance:
                 self._apply_notify_has_patch(job)
             case ResolveSignalExternalWorkflow():
                 self._apply_resolve_signal_external_workflow(job)
+            case ResolveChildWorkflowExecutionStart():
+                self._apply_resolve_child_workflow_execution_start(job)
+            case ResolveChildWorkflowExecution():
+                self._apply_resolve_child_workflow_execution(job)
+            case ResolveRequestCancelExternalWorkflow():
+                self._apply_resolve_request_cancel_external_workflow(job)
             case _:
                 assert_never(job)
 
@@ -426,6 +449,17 @@ class WorkflowInstance:
             future.set_result(None)
         else:
             future.set_exception(from_failure(job.failure, self.converter))
+
+    # -- child workflows and cancelling other workflows ---------------------------------------------
+
+    def _apply_resolve_child_workflow_execution_start(self, job: ResolveChildWorkflowExecutionStart) -> None:
+        self.children.resolve_start(job)
+
+    def _apply_resolve_child_workflow_execution(self, job: ResolveChildWorkflowExecution) -> None:
+        self.children.resolve(job)
+
+    def _apply_resolve_request_cancel_external_workflow(self, job: ResolveRequestCancelExternalWorkflow) -> None:
+        self.children.resolve_cancel(job)
 
     # -- timers ---------------------------------------------------------------------------------
 
