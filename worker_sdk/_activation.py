@@ -227,7 +227,7 @@ def _child_failure(attrs: Any, message: str, cause: common_pb2.Failure) -> commo
             workflow_type=attrs.workflow_type,
             initiated_event_id=attrs.initiated_event_id,
             started_event_id=attrs.started_event_id,
-            retry_state=getattr(attrs, "retry_state", 0),
+            retry_state=attrs.retry_state if hasattr(attrs, "retry_state") else common_pb2.RETRY_STATE_UNSPECIFIED,
         ),
         cause=cause,
     )
