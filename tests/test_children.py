@@ -530,3 +530,18 @@ async def record_fixture(client: Client) -> None:
         await client.execute_workflow(Parent.run, ["a", "b"], id="parent-fixture", task_queue="fixture")
     history = await client.get_workflow_handle("parent-fixture").fetch_history()
     FIXTURE.write_text(history.to_json() + "\n")
+
+
+async def test_the_readme_child_workflow_snippet_runs_as_written(client: Client, task_queue: str) -> None:
+    from tests.test_readme import python_block
+
+    namespace: dict[str, object] = {"workflow": workflow, "ChildWorkflowError": ChildWorkflowError}
+    exec(compile(python_block(r"^class Order:").text, "README.md", "exec"), namespace)  # noqa: S102
+    order, charge = namespace["Order"], namespace["Charge"]
+    async with Worker(client, task_queue=task_queue, workflows=[order, charge]):
+        result = await client.execute_workflow(
+            "Order", f"o-{task_queue}", id=f"order-{task_queue}", task_queue=task_queue
+        )
+    assert result == f"charged o-{task_queue}; charged o-{task_queue}-fee"
+    names = await event_names(client, f"order-{task_queue}")
+    assert names.count("ChildWorkflowExecutionCompleted") == 2

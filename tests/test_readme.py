@@ -95,6 +95,7 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_tokens.py::test_after_a_rotation_tokens_issued_before_still_complete_and_new_ones_use_the_new_key",
     ("python", r"^async def main\(\) -> None:"): HERE,
     ("python", r"^async def test_greeting\(\):"): HERE,
+    ("python", r"^class Order:"): "tests/test_children.py::test_the_readme_child_workflow_snippet_runs_as_written",
 }
 
 

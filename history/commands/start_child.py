@@ -18,10 +18,13 @@ class StartChild(CommandHandler[Attrs]):
 
     def validate(self, c: Attrs, batch: Batch) -> str | None:
         limits = batch.limits
-        if not c.workflow_id:
+        # What a start asks of the ids (``server/checks.py``): a child's start takes no other check.
+        if not c.workflow_id.strip():
             return "workflow_id of the child is empty"
-        if not c.workflow_type.name:
+        if not c.workflow_type.name.strip():
             return f"workflow_type of child {c.workflow_id!r} is empty"
+        if c.task_queue.name and not c.task_queue.name.strip():
+            return f"task queue of child {c.workflow_id!r} is blank"
         for label, value in (
             ("workflow id", c.workflow_id),
             ("workflow type", c.workflow_type.name),

@@ -188,4 +188,3 @@ def _record_parent(ex: Execution, started: H.WorkflowExecutionStartedEventAttrib
     s.parent_execution.CopyFrom(parent.execution)
     s.parent_initiated_event_id = parent.initiated_event_id
     s.root_execution.CopyFrom(parent.root)
-    s.parent_close_policy = parent.close_policy  # type: ignore[assignment]
