@@ -161,6 +161,15 @@ class StartsChildWithId:
 
 
 @workflow.defn
+class SignalsItsChild:
+    @workflow.run
+    async def run(self) -> str:
+        handle = await workflow.start_child_workflow(Waiter.run)
+        await handle.signal(Waiter.release)
+        return f"{handle.id}: {await handle}"
+
+
+@workflow.defn
 class Canceller:
     @workflow.run
     async def run(self, target: str) -> str:
@@ -234,6 +243,15 @@ async def test_a_child_id_already_running_fails_the_start_in_the_parent(client: 
         )
         await taken.signal(Waiter.release)
         assert await taken.result() == "released"
+
+
+async def test_a_parent_signals_its_child_through_the_handle(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[SignalsItsChild, Waiter]):
+        handle = await client.start_workflow(SignalsItsChild.run, id=f"sig-child-{task_queue}", task_queue=task_queue)
+        assert await handle.result() == f"{handle.run_id}-child-1: released"
+    history = await handle.fetch_history()
+    signaled = [e for e in history.events if e.event_type == H.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED]
+    assert signaled[0].signal_external_workflow_execution_initiated_event_attributes.child_workflow_only
 
 
 # -- where children run -----------------------------------------------------------------------------

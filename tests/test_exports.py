@@ -56,6 +56,15 @@ def test_workflow_exports() -> None:
         "Info",
         "logger",
         "in_workflow",
+        "get_external_workflow_handle",
+        "ExternalWorkflowHandle",
+        "start_child_workflow",
+        "execute_child_workflow",
+        "ChildWorkflowHandle",
+        "ParentClosePolicy",
+        "ChildWorkflowCancellationType",
+        "ParentInfo",
+        "RootInfo",
     }
 
 

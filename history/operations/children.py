@@ -25,6 +25,7 @@ from wf.history.errors import AlreadyExists, FailedPrecondition, NotFound
 from wf.history.execution import RUNNING, Execution
 from wf.history.execution_children import ACTING_POLICIES, effective_policy
 from wf.history.operations.cross_run import CrossRun, Record
+from wf.history.operations.external import is_child_of
 from wf.history.operations.signals import Signals
 from wf.history.operations.start import Parent, Starts
 from wf.history.runs import Runs
@@ -51,17 +52,10 @@ async def _event(runs: Runs, record: ExecutionRecord, event_id: int) -> H.Histor
     return H.HistoryEvent.FromString(data[0])
 
 
-def is_child_of(state: internal_pb2.MutableState, parent: ExecutionRecord, initiated_event_id: int = 0) -> bool:
-    """Whether a run's state names ``parent`` as its parent run (and, when given, the event that
-    initiated it)."""
-    p = state.parent_execution
-    return (
-        state.HasField("parent_execution")
-        and state.parent_namespace == parent.namespace
-        and p.workflow_id == parent.workflow_id
-        and p.run_id == parent.run_id
-        and (not initiated_event_id or state.parent_initiated_event_id == initiated_event_id)
-    )
+def started_by(target: ExecutionRecord, parent: ExecutionRecord, initiated_event_id: int) -> bool:
+    """Whether ``target`` is a run of the child that ``parent``'s event ``initiated_event_id`` started
+    (or a run it continued as)."""
+    return is_child_of(target, parent) and _state(target).parent_initiated_event_id == initiated_event_id
 
 
 class ParentClosePolicies:
@@ -81,7 +75,7 @@ class ParentClosePolicies:
             target = await self.runs.resolve_run(child.namespace, child.workflow_id, "")
         except NotFound:
             return
-        if target.status != RUNNING or not is_child_of(_state(target), parent, child.initiated_event_id):
+        if target.status != RUNNING or not started_by(target, parent, child.initiated_event_id):
             return
         name = C.ParentClosePolicy.Name(policy).removeprefix("PARENT_CLOSE_POLICY_")
         reason = (
@@ -217,7 +211,7 @@ class CancelExternal:
             return failed
         if target.status != RUNNING:
             return failed
-        if request.child_workflow_only and not is_child_of(_state(target), source):
+        if request.child_workflow_only and not is_child_of(target, source):
             return failed
         initiated = await _event(self.runs, source, initiated_id)
         a = initiated.request_cancel_external_workflow_execution_initiated_event_attributes
