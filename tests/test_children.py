@@ -109,8 +109,8 @@ class LetsChildFailureThrough:
 
 @workflow.defn
 class Waiter:
-    """A child that waits until cancelled, signalled or ended; on cancellation it cleans up (a timer)
-    before it reports the cancellation."""
+    """A child that waits until cancelled, signalled or ended; on cancellation it cleans up (a timer of
+    two seconds) before it reports the cancellation."""
 
     def __init__(self) -> None:
         self.done = False
@@ -120,7 +120,7 @@ class Waiter:
         try:
             await workflow.wait_condition(lambda: self.done)
         except asyncio.CancelledError:
-            await workflow.sleep(1)
+            await workflow.sleep(2)
             raise
         return "released"
 
@@ -143,6 +143,9 @@ class StartsWaiter:
         try:
             return str(await handle)
         except asyncio.CancelledError:
+            # A request to cancel the child sent with the parent's close would not be delivered (as in
+            # Temporal): stay a moment, less than the child's clean-up.
+            await workflow.sleep(0.5)
             return "parent saw CancelledError"
         except ChildWorkflowError as err:
             return f"parent saw ChildWorkflowError caused by {type(err.cause).__name__}"
@@ -330,9 +333,10 @@ async def test_cancelling_the_parent_cancels_the_awaited_child_per_its_cancellat
     before_parent_closes: list[str],
     not_before: list[str],
 ) -> None:
-    """The child cleans up for a second after its cancellation request, so only the parent that waits
-    for the child's close (WAIT_CANCELLATION_COMPLETED) records it; the children are abandoned when
-    the parent closes, so what the parent's close policy would do does not blur the picture."""
+    """The child cleans up for two seconds after its cancellation request, longer than the parent
+    stays after its own, so only the parent that waits for the child's close
+    (WAIT_CANCELLATION_COMPLETED) records it; the children are abandoned when the parent closes, so
+    what the parent's close policy would do does not blur the picture."""
     parent_id, child_id = f"p-{cancellation_type.name}-{task_queue}", f"c-{cancellation_type.name}-{task_queue}"
     async with Worker(client, task_queue=task_queue, workflows=[StartsWaiter, Waiter]):
         parent = await client.start_workflow(

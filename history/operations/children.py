@@ -14,7 +14,7 @@ other run (``act``) and how its outcome is recorded on the task's own run.
   REQUEST_CANCEL, written by the parent's close): terminate or ask to cancel the child's running
   run, if it is this parent's child (its mutable state names the parent run and initiated event).
 - ``CANCEL_EXTERNAL`` (written with RequestCancelExternalWorkflowExecutionInitiated): ask the target
-  to cancel. Records ExternalWorkflowExecutionCancelRequested, or RequestCancelExternalWorkflow
+  to cancel, unless the sender closed first (as in Temporal: the sender awaits the request to be sure). Records ExternalWorkflowExecutionCancelRequested, or RequestCancelExternalWorkflow
   ExecutionFailed (EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND) for a target missing, closed, or, with
   ``child_workflow_only``, not this run's child.
 """
@@ -199,8 +199,8 @@ class CancelExternal:
 
     async def act(self, source: ExecutionRecord, task: TimerRow) -> Record | None:
         request = _state(source).cancel_requests.get(task.event_id)
-        if request is None:
-            return None
+        if request is None or source.status != RUNNING:
+            return None  # as in Temporal, a request whose sender closed first is not delivered
         initiated_id = task.event_id
         failed: Record = lambda ex: ex.add_request_cancel_external_workflow_execution_failed(  # noqa: E731
             initiated_id, C.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
