@@ -26,6 +26,7 @@ from tests.helpers import (
     rpc_error,
     start_request,
 )
+from tests.history_check import check_events
 from tests.test_cli import wf
 from tests.test_replayer import line_of
 from wf.server.app import Server
@@ -207,6 +208,7 @@ async def test_a_parent_gets_its_childrens_results(client: Client, task_queue: s
         result = await client.execute_workflow(Parent.run, ["a", "b"], id=f"parent-{task_queue}", task_queue=task_queue)
     assert result == [f"hello a from parent-{task_queue}", f"hello b from parent-{task_queue}"]
     names = await event_names(client, f"parent-{task_queue}")
+    assert check_events((await client.get_workflow_handle(f"parent-{task_queue}").fetch_history()).events) == []
     assert names.count("StartChildWorkflowExecutionInitiated") == 2
     assert names.count("ChildWorkflowExecutionStarted") == 2
     assert names.count("ChildWorkflowExecutionCompleted") == 2

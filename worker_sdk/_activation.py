@@ -40,7 +40,7 @@ class StartWorkflow:
     (``attributes``: the whole started event, for what ``workflow.info()`` tells, such as the parent)."""
 
     input: common_pb2.Payloads
-    attributes: history_pb2.WorkflowExecutionStartedEventAttributes | None = None
+    attributes: history_pb2.WorkflowExecutionStartedEventAttributes | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,9 @@ other run (``act``) and how its outcome is recorded on the task's own run.
   REQUEST_CANCEL, written by the parent's close): terminate or ask to cancel the child's running
   run, if it is this parent's child (its mutable state names the parent run and initiated event).
 - ``CANCEL_EXTERNAL`` (written with RequestCancelExternalWorkflowExecutionInitiated): ask the target
-  to cancel, unless the sender closed first (as in Temporal: the sender awaits the request to be sure). Records ExternalWorkflowExecutionCancelRequested, or RequestCancelExternalWorkflow
-  ExecutionFailed (EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND) for a target missing, closed, or, with
+  to cancel, unless the sender closed first (as in Temporal: the sender awaits the request to be
+  sure). Records ExternalWorkflowExecutionCancelRequested, or RequestCancelExternalWorkflowExecution
+  Failed (EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND) for a target missing, closed, or, with
   ``child_workflow_only``, not this run's child.
 """
 
