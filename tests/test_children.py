@@ -8,6 +8,7 @@ and is checked in: it stands for a run already in production, which today's code
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -29,8 +30,9 @@ from tests.helpers import (
 from tests.history_check import check_events
 from tests.test_cli import wf
 from tests.test_replayer import line_of
+from wf.history.tasks import TimerKind, TimerRow
 from wf.server.app import Server
-from wf.v1 import command_pb2, common_pb2, history_pb2
+from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
 from worker_sdk import Client, Worker, WorkflowHistory, workflow
 from worker_sdk._replay import event_name
 from worker_sdk.errors import (
@@ -459,6 +461,23 @@ async def test_a_child_with_an_empty_id_or_type_is_refused_and_nothing_recorded(
     assert not (await describe(stub, wid)).pending_children
 
 
+async def test_workflow_code_naming_no_child_type_gets_a_value_error(client: Client, task_queue: str) -> None:
+    @workflow.defn(name="NamesNoChild")
+    class NamesNoChild:
+        @workflow.run
+        async def run(self) -> str:
+            try:
+                await workflow.start_child_workflow("")
+            except ValueError as exc:
+                return str(exc)
+            return "started"
+
+    async with Worker(client, task_queue=task_queue, workflows=[NamesNoChild]):
+        result = await client.execute_workflow(NamesNoChild.run, id=f"no-type-{task_queue}", task_queue=task_queue)
+    assert result == "start_child_workflow() needs a workflow type: a run method or a type name"
+    assert "StartChildWorkflowExecutionInitiated" not in await event_names(client, f"no-type-{task_queue}")
+
+
 async def test_pending_children_count_against_the_limit(stub: Stub, server: Server, task_queue: str) -> None:
     """The commands of one workflow task count with the children already pending."""
     limit = server.history.limits.max_pending_children
@@ -569,3 +588,75 @@ async def test_the_readme_child_workflow_snippet_runs_as_written(client: Client,
     assert result == f"charged o-{task_queue}; charged o-{task_queue}-fee"
     names = await event_names(client, f"order-{task_queue}")
     assert names.count("ChildWorkflowExecutionCompleted") == 2
+
+
+# -- cross-run tasks fired again -----------------------------------------------------------------------
+
+
+@workflow.defn
+class WaitsAfterChild:
+    def __init__(self) -> None:
+        self.finish = False
+
+    @workflow.run
+    async def run(self, child_id: str) -> str:
+        result = await workflow.execute_child_workflow(Child.run, "again", id=child_id)
+        await workflow.wait_condition(lambda: self.finish)
+        return result
+
+    @workflow.signal
+    def done(self) -> None:
+        self.finish = True
+
+
+async def test_a_child_task_fired_again_starts_and_records_once(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    """A server that dies after a child task's act and before recording its outcome fires it again:
+    the start gets the same run back (its request id is the parent's run and event), and the close is
+    recorded once."""
+    parent_id, child_id = f"again-p-{task_queue}", f"again-c-{task_queue}"
+    async with Worker(client, task_queue=task_queue, workflows=[WaitsAfterChild, Child]):
+        parent = await client.start_workflow(WaitsAfterChild.run, child_id, id=parent_id, task_queue=task_queue)
+
+        async def child_recorded() -> None:
+            assert "ChildWorkflowExecutionCompleted" in await event_names(client, parent_id)
+
+        await assert_eventually(child_recorded, timeout=20)
+        parent_record = await server.history.resolve_run("default", parent_id, "")
+        child_record = await server.history.resolve_run("default", child_id, "")
+        history = await parent.fetch_history()
+        initiated = next(
+            e.event_id for e in history.events
+            if e.event_type == H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+        )
+        # START_CHILD again, as if its outcome had not been recorded: the same child run.
+        state = internal_pb2.MutableState.FromString(parent_record.state)
+        state.children[initiated].CopyFrom(internal_pb2.ChildState(
+            initiated_event_id=initiated, namespace="default", workflow_id=child_id, workflow_type="Child",
+            parent_close_policy=C.PARENT_CLOSE_POLICY_TERMINATE,
+        ))
+        before = dataclasses.replace(parent_record, state=state.SerializeToString())
+        row = TimerRow("default", parent_id, parent_record.run_id, f"child:{initiated}", parent_record.start_time,
+                       TimerKind.START_CHILD, initiated, 1)
+        record = await server.history.cross_run.kinds[TimerKind.START_CHILD].act(before, row)
+        started: list[tuple[int, str]] = []
+
+        class Capture:
+            def add_child_workflow_execution_started(self, initiated_event_id: int, run_id: str) -> None:
+                started.append((initiated_event_id, run_id))
+
+        assert record is not None
+        record(Capture())  # type: ignore[arg-type]
+        assert started == [(initiated, child_record.run_id)]
+        # CHILD_CLOSED again: nothing more on the parent.
+        closed_row = TimerRow("default", child_id, child_record.run_id, "child-closed", child_record.start_time,
+                              TimerKind.CHILD_CLOSED, initiated, 1)
+        await server.history.cross_run.kinds[TimerKind.CHILD_CLOSED].act(child_record, closed_row)
+        await parent.signal(WaitsAfterChild.done)
+        assert await parent.result() == f"hello again from {parent_id}"
+    names = await event_names(client, parent_id)
+    assert names.count("ChildWorkflowExecutionStarted") == 1
+    assert names.count("ChildWorkflowExecutionCompleted") == 1
+    runs = [e async for e in client.list_workflows(f"WorkflowId = '{child_id}'")]
+    assert len(runs) == 1

@@ -214,6 +214,8 @@ class Children:
     ) -> _StartFuture:
         instance = self.instance
         if isinstance(workflow, str):
+            if not workflow.strip():
+                raise ValueError("start_child_workflow() needs a workflow type: a run method or a type name")
             name, return_hint = workflow, result_type
         else:
             defn = WorkflowDefinition.of(workflow)
