@@ -28,7 +28,7 @@ from wf.history.execution_external import ExternalSignalTransitions
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
-from wf.v1 import common_pb2, history_pb2, internal_pb2
+from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:
     from wf.history.tasks import Handoff
@@ -88,6 +88,8 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
         # Updates whose state changed (accepted, rejected, completed): their callers are woken.
         self.updates_changed = False
         self._stamp: tuple[datetime, Timestamp] | None = None  # ``now`` as a Timestamp, made once
+        # The run this one continues as (continue-as-new): written in the same transaction.
+        self.then_create: Execution | None = None
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -313,8 +315,8 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
         wt = self.state.workflow_task
         event = self._add_event(
             H.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-            workflow_task_started_event_attributes=H.WorkflowTaskStartedEventAttributes(
-                scheduled_event_id=wt.scheduled_event_id, identity=identity
+            workflow_task_started_event_attributes=self._suggesting_continue_as_new(
+                H.WorkflowTaskStartedEventAttributes(scheduled_event_id=wt.scheduled_event_id, identity=identity)
             ),
         )
         wt.started_event_id = event.event_id
@@ -590,6 +592,26 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
         s.finished_updates[uid] = event.event_id
         self.updates_changed = True
 
+    def _abandon_accepted_updates(self) -> None:
+        """The run closes with updates accepted and not completed: as Temporal, each completes with
+        the failure ``AcceptedUpdateCompletedWorkflow`` (no event: its caller is answered). Updates
+        not yet accepted stay pending on the closed run; their callers are told to ask again on the
+        workflow id's next run (``wf.history.operations.updates``)."""
+        s = self.state
+        for uid in list(s.accepted_updates):
+            del s.accepted_updates[uid]
+            s.finished_updates[uid] = 0
+            s.rejected_updates[uid].CopyFrom(
+                C.Failure(
+                    message="the workflow closed before the update completed",
+                    source="wf-server",
+                    application_failure_info=C.ApplicationFailureInfo(
+                        type="AcceptedUpdateCompletedWorkflow", non_retryable=True
+                    ),
+                )
+            )
+            self.updates_changed = True
+
     # -- closing ---------------------------------------------------------------------------------
 
     def add_workflow_execution_completed(self, result: common_pb2.Payloads, completed_id: int) -> None:
@@ -641,10 +663,55 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
         )
         self._close(C.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
 
+    def add_workflow_execution_continued_as_new(
+        self,
+        new: Execution,
+        c: command_pb2.ContinueAsNewWorkflowExecutionCommandAttributes,
+        completed_id: int,
+    ) -> None:
+        """The run closes as ContinuedAsNew and ``new`` (a new run of the same workflow id, built by
+        ``wf.history.new_run``) starts in the same transaction: the event names it, and the
+        mutation of this change creates it once this run has left the running ones."""
+        started = new.events[0].workflow_execution_started_event_attributes
+        self._add_event(
+            H.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+            workflow_execution_continued_as_new_event_attributes=H.WorkflowExecutionContinuedAsNewEventAttributes(
+                new_execution_run_id=new.record.run_id,
+                workflow_type=started.workflow_type,
+                task_queue=started.task_queue,
+                input=c.input,
+                workflow_run_timeout=started.workflow_run_timeout,
+                workflow_task_timeout=started.workflow_task_timeout,
+                workflow_task_completed_event_id=completed_id,
+                initiator=C.CONTINUE_AS_NEW_INITIATOR_WORKFLOW,
+                memo=started.memo,
+                search_attributes=started.search_attributes,
+            ),
+        )
+        self._close(C.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
+        self.then_create = new
+
+    def _suggesting_continue_as_new(
+        self, attributes: H.WorkflowTaskStartedEventAttributes
+    ) -> H.WorkflowTaskStartedEventAttributes:
+        """``attributes`` with the history's size as of this event, and whether its length or size
+        is past the limits from which continue-as-new is suggested: the server decides, so a replay
+        reads the answer the run had."""
+        size = self.record.history_size + sum(e.ByteSize() for e in self.events)
+        attributes.history_size_bytes = size
+        attributes.suggest_continue_as_new = (
+            self.state.continue_as_new_suggested
+            or self.record.next_event_id >= self.limits.suggest_continue_as_new_events
+            or size >= self.limits.suggest_continue_as_new_bytes
+        )
+        self.state.continue_as_new_suggested = attributes.suggest_continue_as_new
+        return attributes
+
     def _close(self, status: int) -> None:
         """The run is over: nothing of it waits any more (its rows are dropped with it)."""
         self.record.status = status
         self.record.close_time = self.now
+        self._abandon_accepted_updates()
         self.state.ClearField("workflow_task")
         self.state.activities.clear()
         self.state.workflow_task_needed = False
@@ -675,5 +742,6 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
             claimed_task_ids=list(self._claimed_task_ids),
             claimed_timers=dict(self._claimed_timers),
             closes=self.closes,
+            then_create=self.then_create.mutation() if self.then_create is not None else None,
         )
 

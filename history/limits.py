@@ -103,6 +103,14 @@ class Limits:
     max_history_bytes: int = setting(
         50 * 1024 * 1024, "Largest one run's history may grow, in bytes; past it the run fails.", minimum=1024
     )
+    # Past either, WorkflowTaskStarted records suggest_continue_as_new (workflow.info()
+    # .is_continue_as_new_suggested()): decided here, so a replay reads the same answer.
+    suggest_continue_as_new_events: int = setting(
+        4_096, "History length, in events, from which a workflow task suggests continue-as-new.", minimum=1
+    )
+    suggest_continue_as_new_bytes: int = setting(
+        4 * 1024 * 1024, "History size, in bytes, from which a workflow task suggests continue-as-new.", minimum=1
+    )
     max_pending_activities: int = setting(2_000, "Most activities one run may have pending.", minimum=1)
     max_pending_timers: int = setting(2_000, "Most timers one run may have pending.", minimum=1)
     max_pending_children: int = setting(

@@ -198,7 +198,7 @@ class Runs:
 
     async def create(self, ex: Execution) -> None:
         """Write a new run (raises WriteRejected when its id or request id is taken meanwhile)."""
-        direct = shortcuts.start_in_commit(ex, self.reserve, self.events, self.tokens.sign)
+        direct = self._start_in_commit(ex)
         try:
             mutation = ex.mutation()
             task_ids = await self.store.write(mutation)
@@ -265,7 +265,7 @@ class Runs:
                 # One change consumes a timer another sets anew: commit them one at a time.
                 await self._one_at_a_time(key, items)
                 return
-            direct = shortcuts.start_in_commit(ex, self.reserve, self.events, self.tokens.sign)
+            direct = self._start_in_commit(ex)
             try:
                 mutation = ex.mutation()
                 task_ids = await self.store.write(mutation)
@@ -337,14 +337,36 @@ class Runs:
         for item in items:
             await self._commit_group(key, [item])
 
+    def _start_in_commit(self, ex: Execution) -> list[shortcuts.DirectStart]:
+        """Shortcut (a) for the change and for the run it creates with it, if any (continue-as-new)."""
+        direct = shortcuts.start_in_commit(ex, self.reserve, self.events, self.tokens.sign)
+        if ex.then_create is not None:
+            try:
+                direct += shortcuts.start_in_commit(ex.then_create, self.reserve, self.events, self.tokens.sign)
+            except BaseException:
+                shortcuts.release(direct)
+                raise
+        return direct
+
     async def _committed(
         self, ex: Execution, mutation: Mutation, task_ids: list[int] | None, direct: list[shortcuts.DirectStart]
     ) -> None:
         """After ``ex``'s change was written: cache it, tell matching (of its task rows, when their
-        ``task_ids`` are known) and waiters, hand over the tasks it started for waiting pollers."""
+        ``task_ids`` are known) and waiters, hand over the tasks it started for waiting pollers.
+
+        A change that created the run it continues as (``then_create``) is two changes here: the
+        closed run's and the new run's, each cached and announced as if written alone."""
         mutation.record.db_version = mutation.expected_version + 1
         self.cache.put(ex.key, mutation.record, mutation.events)
+        new, created = ex.then_create, mutation.then_create
+        new_task_ids: list[int] | None = None
+        if task_ids is not None and new is not None:
+            task_ids, new_task_ids = task_ids[: len(mutation.tasks)], task_ids[len(mutation.tasks) :]
         try:
+            if new is not None and created is not None:
+                created.record.db_version = 1
+                self.cache.put(new.key, created.record, created.events)
+                self._after_commit(new, new_task_ids)
             self._after_commit(ex, task_ids)
         finally:
             if direct:

@@ -168,6 +168,32 @@ class HistoryService:
     ) -> None:
         await self.activities.canceled(token, details, identity)
 
+    # -- activity tasks answered by activity id (completed from outside the worker) ----------------------
+
+    async def complete_activity_by_id(
+        self, namespace: str, workflow_id: str, run_id: str, activity_id: str, result: common_pb2.Payloads,
+        identity: str,
+    ) -> None:
+        await self.activities.complete_by_id(namespace, workflow_id, run_id, activity_id, result, identity)
+
+    async def fail_activity_by_id(
+        self, namespace: str, workflow_id: str, run_id: str, activity_id: str, failure: common_pb2.Failure,
+        identity: str,
+    ) -> None:
+        await self.activities.fail_by_id(namespace, workflow_id, run_id, activity_id, failure, identity)
+
+    async def heartbeat_activity_by_id(
+        self, namespace: str, workflow_id: str, run_id: str, activity_id: str, details: common_pb2.Payloads,
+        identity: str,
+    ) -> bool:
+        return await self.activities.heartbeat_by_id(namespace, workflow_id, run_id, activity_id, details, identity)
+
+    async def cancel_activity_by_id(
+        self, namespace: str, workflow_id: str, run_id: str, activity_id: str, details: common_pb2.Payloads,
+        identity: str,
+    ) -> None:
+        await self.activities.canceled_by_id(namespace, workflow_id, run_id, activity_id, details, identity)
+
     # -- signals, cancellation, termination, queries, updates ------------------------------------------
 
     async def signal(self, req: service_pb2.SignalWorkflowExecutionRequest) -> None:

@@ -207,7 +207,22 @@ def ahead_refused(ex: Execution, a: internal_pb2.ActivityState, ahead: Ahead) ->
         return "moved"
     if not a.started_time.ToDatetime(UTC) <= ahead.started_time <= ex.now:
         return "time"
+    if near_continue_as_new(ex):
+        return "moved"
     return ""
+
+
+def near_continue_as_new(ex: Execution) -> bool:
+    """Whether the workflow task a result would start might be the first to suggest continue-as-new.
+    A worker runs a task ahead with the answer the run's last task had (only the server decides);
+    once a task suggested it every later one does (the history only grows), so only the tasks near
+    the limits, before the first suggestion, go the plain way. The task would start 4 events on, and
+    the result adds at most a payload's bytes."""
+    limits = ex.limits
+    return not ex.state.continue_as_new_suggested and (
+        ex.record.next_event_id + 3 >= limits.suggest_continue_as_new_events
+        or ex.record.history_size + limits.max_payload_bytes + 4096 >= limits.suggest_continue_as_new_bytes
+    )
 
 
 class RunAhead:

@@ -67,6 +67,9 @@ class Mutation:
     claimed_timers: dict[str, datetime] = field(default_factory=dict)
     # The run closes: its remaining task and timer rows go.
     closes: bool = False
+    # A new run of the same workflow id created in the same transaction, once this run has closed
+    # (continue-as-new); its create is refused, and the whole change with it, as any create's.
+    then_create: Mutation | None = None
 
 
 class WriteRejected(Exception):
@@ -148,13 +151,26 @@ class Store:
 
     @_statement
     async def write(self, m: Mutation) -> list[int]:
-        """Write one change atomically; returns the ids given to ``m.tasks``, in order.
+        """Write one change atomically; returns the ids given to ``m.tasks``, in order, followed by
+        those given to ``m.then_create.tasks`` when it creates a run too.
+
+        A change alone is one statement. A change that also creates the run it continues as is two,
+        in one transaction on one connection: the update closes the run first, so that it has left
+        the running runs of its workflow id (the partial unique index ``executions_one_running``)
+        before the create enters the new one; either refused rolls both back.
 
         Raises:
             WriteRejected: a create found the id taken (or the request id used), or a claimed task or
                 timer row was already gone.
             ConcurrentUpdate: the execution's version is no longer ``m.expected_version``.
         """
+        if m.then_create is None:
+            return await self._write(self.pool, m)
+        async with self.pool.acquire() as conn, conn.transaction():
+            closed = await self._write(conn, m)
+            return closed + await self._write(conn, m.then_create)
+
+    async def _write(self, db: S.Executor, m: Mutation) -> list[int]:
         r = m.record
         params = _change(m)
         if m.expected_version == 0:
@@ -162,7 +178,7 @@ class Store:
             params["task_queue"] = r.task_queue
             params["start_time"] = r.start_time
             params["request_id"] = r.request_id
-            row = await S.CREATE.fetchrow(self.pool, params)
+            row = await S.CREATE.fetchrow(db, params)
             assert row is not None
             if not row["written"]:
                 raise WriteRejected("workflow id taken or request id already used")
@@ -174,7 +190,7 @@ class Store:
         params["claimed_timer_keys"] = list(m.claimed_timers)
         params["claimed_timer_fire_ats"] = list(m.claimed_timers.values())
         try:
-            row = await statement.fetchrow(self.pool, params)
+            row = await statement.fetchrow(db, params)
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) != "WF001":
                 raise

@@ -256,6 +256,30 @@ class RequestChecks(Validator):
         self.token(r.task_token)
         self.payloads(r.details, "cancellation details")
 
+    # -- activity tasks answered by id -------------------------------------------------------------
+
+    def activity_by_id(self, namespace: str, workflow_id: str, activity_id: str) -> None:
+        """The activity an answer by id names (its run id may be empty: the workflow's running run)."""
+        self.name(namespace, "namespace")
+        self.name(workflow_id, "workflow_id")
+        self.name(activity_id, "activity_id")
+
+    def RespondActivityTaskCompletedById(self, r: S.RespondActivityTaskCompletedByIdRequest) -> None:
+        self.activity_by_id(r.namespace, r.workflow_id, r.activity_id)
+        self.payloads(r.result, "activity result")
+
+    def RespondActivityTaskFailedById(self, r: S.RespondActivityTaskFailedByIdRequest) -> None:
+        self.activity_by_id(r.namespace, r.workflow_id, r.activity_id)
+        self.failure(r.failure, "activity failure")
+
+    def RecordActivityTaskHeartbeatById(self, r: S.RecordActivityTaskHeartbeatByIdRequest) -> None:
+        self.activity_by_id(r.namespace, r.workflow_id, r.activity_id)
+        self.payloads(r.details, "heartbeat details")
+
+    def RespondActivityTaskCanceledById(self, r: S.RespondActivityTaskCanceledByIdRequest) -> None:
+        self.activity_by_id(r.namespace, r.workflow_id, r.activity_id)
+        self.payloads(r.details, "cancellation details")
+
     # -- talking to running workflows --------------------------------------------------------------
 
     def SignalWorkflowExecution(self, r: S.SignalWorkflowExecutionRequest) -> None:

@@ -352,6 +352,48 @@ class WorkflowService:
         await self.history.cancel_activity_task(token, request.details, request.identity)
         return service_pb2.RespondActivityTaskCanceledResponse()
 
+    # -- activities answered by id: completed from outside the worker --------------------------------
+
+    @rpc
+    async def RespondActivityTaskCompletedById(
+        self, request: service_pb2.RespondActivityTaskCompletedByIdRequest, call: Call
+    ) -> service_pb2.RespondActivityTaskCompletedByIdResponse:
+        r = request
+        await self.history.complete_activity_by_id(
+            r.namespace, r.workflow_id, r.run_id, r.activity_id, r.result, r.identity
+        )
+        return service_pb2.RespondActivityTaskCompletedByIdResponse()
+
+    @rpc
+    async def RespondActivityTaskFailedById(
+        self, request: service_pb2.RespondActivityTaskFailedByIdRequest, call: Call
+    ) -> service_pb2.RespondActivityTaskFailedByIdResponse:
+        r = request
+        await self.history.fail_activity_by_id(
+            r.namespace, r.workflow_id, r.run_id, r.activity_id, r.failure, r.identity
+        )
+        return service_pb2.RespondActivityTaskFailedByIdResponse()
+
+    @rpc
+    async def RecordActivityTaskHeartbeatById(
+        self, request: service_pb2.RecordActivityTaskHeartbeatByIdRequest, call: Call
+    ) -> service_pb2.RecordActivityTaskHeartbeatByIdResponse:
+        r = request
+        cancel = await self.history.heartbeat_activity_by_id(
+            r.namespace, r.workflow_id, r.run_id, r.activity_id, r.details, r.identity
+        )
+        return service_pb2.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
+
+    @rpc
+    async def RespondActivityTaskCanceledById(
+        self, request: service_pb2.RespondActivityTaskCanceledByIdRequest, call: Call
+    ) -> service_pb2.RespondActivityTaskCanceledByIdResponse:
+        r = request
+        await self.history.cancel_activity_by_id(
+            r.namespace, r.workflow_id, r.run_id, r.activity_id, r.details, r.identity
+        )
+        return service_pb2.RespondActivityTaskCanceledByIdResponse()
+
     # -- talking to running workflows --------------------------------------------------------------
 
     @rpc

@@ -43,6 +43,38 @@ class LeavesChildBehind:
         self.finish = True
 
 
+@workflow.defn
+class ContinuesLeavingChild:
+    """Starts a Waiter child in its first run, then continues as new: the close policy applies."""
+
+    @workflow.run
+    async def run(self, child_id: str, policy: int, first: bool) -> str:
+        if first:
+            await workflow.start_child_workflow(
+                Waiter.run, id=child_id, parent_close_policy=workflow.ParentClosePolicy(policy)
+            )
+            workflow.continue_as_new(child_id, policy, False)
+        return "second run"
+
+
+@workflow.defn
+class CountsDown:
+    """A child that continues as new until its count is out: its parent sees the last run's result."""
+
+    @workflow.run
+    async def run(self, n: int) -> str:
+        if n > 0:
+            workflow.continue_as_new(n - 1)
+        return f"done in run {workflow.info().run_id}"
+
+
+@workflow.defn
+class AwaitsCountdown:
+    @workflow.run
+    async def run(self, child_id: str) -> str:
+        return str(await workflow.execute_child_workflow(CountsDown.run, 2, id=child_id))
+
+
 async def close_parent_leaving_child(client: Client, task_queue: str, policy: workflow.ParentClosePolicy) -> str:
     """Run a parent that leaves a running child behind; the child's id."""
     parent_id, child_id = f"p-{policy.name}-{task_queue}", f"c-{policy.name}-{task_queue}"
@@ -138,3 +170,35 @@ async def test_the_policy_survives_a_server_killed_between_the_parents_close_and
                 await client.close()
     finally:
         await conn.close()
+
+
+async def test_the_policy_applies_when_the_parent_continues_as_new(client: Client, task_queue: str) -> None:
+    parent_id, child_id = f"can-p-{task_queue}", f"can-c-{task_queue}"
+    async with Worker(client, task_queue=task_queue, workflows=[ContinuesLeavingChild, Waiter]):
+        parent = await client.start_workflow(
+            ContinuesLeavingChild.run, child_id, int(workflow.ParentClosePolicy.TERMINATE), True,
+            id=parent_id, task_queue=task_queue,
+        )
+        assert await parent.result() == "second run"
+        with pytest.raises(WorkflowFailureError) as ended:
+            await client.get_workflow_handle(child_id).result()
+    assert isinstance(ended.value.cause, TerminatedError)
+    history = await client.get_workflow_handle(child_id).fetch_history()
+    assert "(CONTINUED_AS_NEW); parent close policy TERMINATE" in (
+        history.events[-1].workflow_execution_terminated_event_attributes.reason
+    )
+
+
+async def test_a_child_that_continues_as_new_reaches_its_parent_once_with_its_last_result(
+    client: Client, task_queue: str
+) -> None:
+    parent_id, child_id = f"cd-p-{task_queue}", f"cd-c-{task_queue}"
+    async with Worker(client, task_queue=task_queue, workflows=[AwaitsCountdown, CountsDown]):
+        result = await client.execute_workflow(AwaitsCountdown.run, child_id, id=parent_id, task_queue=task_queue)
+    last = await client.get_workflow_handle(child_id).describe()
+    assert result == f"done in run {last.run_id}"
+    assert last.parent is not None and last.parent[0] == parent_id  # the new runs keep the parent
+    history = await client.get_workflow_handle(parent_id).fetch_history()
+    completed = [e for e in history.events if e.event_type == H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED]
+    assert len(completed) == 1
+    assert completed[0].child_workflow_execution_completed_event_attributes.workflow_execution.run_id == last.run_id

@@ -44,9 +44,7 @@ NS = "default"
 
 def test_every_command_the_wire_can_carry_has_one_handler_named_after_it() -> None:
     oneof = command_pb2.Command.DESCRIPTOR.oneofs_by_name["attributes"]
-    # Handled on another branch until it is merged.
-    elsewhere = {"continue_as_new_workflow_execution_command_attributes"}
-    assert set(commands.HANDLERS) == {f.name for f in oneof.fields} - elsewhere
+    assert set(commands.HANDLERS) == {f.name for f in oneof.fields}
     for attribute, handler in commands.HANDLERS.items():
         type_name = command_pb2.CommandType.Name(handler.command_type)
         # schedule_activity_task_command_attributes <-> COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK
@@ -56,6 +54,7 @@ def test_every_command_the_wire_can_carry_has_one_handler_named_after_it() -> No
         "complete_workflow_execution_command_attributes",
         "fail_workflow_execution_command_attributes",
         "cancel_workflow_execution_command_attributes",
+        "continue_as_new_workflow_execution_command_attributes",
     }
 
 

@@ -25,6 +25,7 @@ def test_top_level_exports() -> None:
         "WorkflowIDReusePolicy",
         "WorkflowIDConflictPolicy",
         "WorkflowUpdateHandle",
+        "AsyncActivityHandle",
         "DataConverter",
         "PayloadCodec",
         "PayloadConverter",
@@ -65,11 +66,17 @@ def test_workflow_exports() -> None:
         "ChildWorkflowCancellationType",
         "ParentInfo",
         "RootInfo",
+        "continue_as_new",
+        "ContinueAsNewError",
+        "HandlerUnfinishedPolicy",
+        "all_handlers_finished",
     }
 
 
 def test_activity_exports() -> None:
-    assert set(activity.__all__) == {"defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled"}
+    assert set(activity.__all__) == {
+        "defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled", "raise_complete_async",
+    }
 
 
 def test_error_exports() -> None:
@@ -97,13 +104,19 @@ def test_error_exports() -> None:
         "DeadlockError",
         "NotInWorkflowError",
         "NotInActivityError",
+        "CompleteAsyncError",
+        "AsyncActivityCancelledError",
         "RPCError",
+        "ContinueAsNewError",
     }
     for name in errors.__all__:
         assert name in public(errors)
+    # Control flow is a BaseException, so that workflow code's ``except Exception`` cannot swallow it.
+    assert issubclass(errors.ContinueAsNewError, BaseException)
+    assert not issubclass(errors.ContinueAsNewError, Exception)
     # Every error the SDK raises shares one root.
     for name in errors.__all__:
-        if name not in ("TimeoutType", "RetryState"):
+        if name not in ("TimeoutType", "RetryState", "ContinueAsNewError"):
             assert issubclass(getattr(errors, name), errors.WfError), name
     # ...and keeps the builtin base users may already catch it by.
     assert issubclass(errors.ResultTimeoutError, TimeoutError)

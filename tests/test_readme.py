@@ -93,9 +93,16 @@ EXERCISED: dict[tuple[str, str], str] = {
     ("sh", r"docker-compose up"): "tests/test_packaging.py::test_docker_compose_config_is_valid",
     ("sh", r"wf db rotate-token-key --db URL"):
         "tests/test_tokens.py::test_after_a_rotation_tokens_issued_before_still_complete_and_new_ones_use_the_new_key",
+    ("sh", r"wf activity complete --workflow-id .*"): "tests/test_async_activity.py::test_wf_activity_complete",
+    ("sh", r"wf activity fail --workflow-id .*"):
+        "tests/test_async_activity.py::test_wf_activity_fail_with_json_output",
+    ("python", r"^async def ask_for_approval\("):
+        "tests/test_async_activity.py::test_complete_by_token_is_the_workflow_result_and_a_second_answer_is_refused",
     ("python", r"^async def main\(\) -> None:"): HERE,
     ("python", r"^async def test_greeting\(\):"): HERE,
     ("python", r"^class Order:"): "tests/test_children.py::test_the_readme_child_workflow_snippet_runs_as_written",
+    ("python", r"^class Counter:"):
+        "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }
 
 

@@ -5,6 +5,7 @@
 """
 
 from worker_sdk import activity, workflow
+from worker_sdk._async_activity import AsyncActivityHandle
 from worker_sdk._client import (
     Client,
     WorkflowExecution,
@@ -34,6 +35,7 @@ __all__ = [
     "WorkflowIDReusePolicy",
     "WorkflowIDConflictPolicy",
     "WorkflowUpdateHandle",
+    "AsyncActivityHandle",
     "DataConverter",
     "PayloadCodec",
     "PayloadConverter",

@@ -150,6 +150,10 @@ class Activation:
     replaying: bool
     history_length: int
     jobs: list[Job] = field(default_factory=list)
+    # As the task's WorkflowTaskStarted records them (the server decides): workflow.info()'s
+    # get_current_history_size() and is_continue_as_new_suggested().
+    history_size: int = 0
+    suggest_continue_as_new: bool = False
 
 
 def patch_id_of(details: Mapping[str, common_pb2.Payloads], converter: DataConverter) -> str:

@@ -20,7 +20,7 @@ from worker_sdk._client import _RETRY_FOR, Client
 from worker_sdk._definition import ActivityDefinition
 from worker_sdk._failure import to_failure
 from worker_sdk._shortcuts import Shortcuts
-from worker_sdk.errors import ApplicationError, CancelledError, RPCError
+from worker_sdk.errors import ApplicationError, CancelledError, CompleteAsyncError, RPCError
 
 log = logging.getLogger("worker_sdk.worker")
 
@@ -210,6 +210,11 @@ async def run_activity(
         with _holding(resp, canceled) as hold:
             await respond(client, client.service.RespondActivityTaskCanceled, canceled, retry_for=hold)
         return None
+    except CompleteAsyncError:
+        # activity.raise_complete_async(): the attempt is answered from elsewhere, by its token or
+        # its ids; the slot is free now, and the server's timeouts still watch the attempt.
+        log.debug("activity %s (%s) attempt %d completes asynchronously", name, resp.activity_id, resp.attempt)
+        return None
     except Exception as exc:
         if not isinstance(exc, ApplicationError):
             log.warning("activity %s (%s) attempt %d failed: %r", name, resp.activity_id, resp.attempt, exc)
@@ -269,6 +274,12 @@ async def _fail(
         await respond(client, client.service.RespondActivityTaskFailed, request, retry_for=hold)
 
 
+# How the server answers a workflow task completion it recorded as a failed workflow task instead
+# (``wf.server.frontend``), and the cause that is no one's error: events came while the task ran.
+_TASK_FAILED = "workflow task failed:"
+_NEW_EVENTS = "new events arrived while the workflow task ran"
+
+
 async def respond(client: Client, method: Any, request: Any, *, retry_for: float | None = _RETRY_FOR) -> Any:
     """Answer a task, re-sending it while the server is unavailable for up to ``retry_for`` seconds
     (None: until it is delivered); the response, or None when the answer could not be given (logged):
@@ -278,6 +289,12 @@ async def respond(client: Client, method: Any, request: Any, *, retry_for: float
     except RPCError as exc:
         if exc.status == grpc.StatusCode.NOT_FOUND:
             log.info("the server no longer wanted this answer: %s", exc.message)
+        elif exc.status == grpc.StatusCode.INVALID_ARGUMENT and exc.message.startswith(_TASK_FAILED):
+            # The server recorded the workflow task as failed and scheduled its next attempt: new
+            # events came while it ran (the code decides again with them), or it refused a command.
+            problem = exc.message[len(_TASK_FAILED):].strip()
+            level = logging.INFO if problem.startswith(_NEW_EVENTS) else logging.WARNING
+            log.log(level, "the server recorded the workflow task as failed and runs it again: %s", problem)
         else:
             log.warning("answering a task failed: %s (%s); it is left to time out", exc.message, exc.status)
         return None

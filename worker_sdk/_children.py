@@ -24,7 +24,7 @@ from worker_sdk._activation import (
     ResolveChildWorkflowExecutionStart,
     ResolveRequestCancelExternalWorkflow,
 )
-from worker_sdk._converter import DataConverter, PayloadConverter
+from worker_sdk._converter import encode_named_payloads
 from worker_sdk._definition import WorkflowDefinition, signal_name
 from worker_sdk._failure import from_failure
 from worker_sdk._retry import RetryPolicy
@@ -73,20 +73,6 @@ class RootInfo:
 
     run_id: str
     workflow_id: str
-
-
-def encode_named_payloads(
-    converter: DataConverter | PayloadConverter, mapping: Mapping[str, Any] | None
-) -> dict[str, common_pb2.Payload]:
-    """A plain mapping (a memo, search attributes) as named payloads, each value by the payload
-    converter (not the codec: the server reads search attributes, and describe shows a memo)."""
-    payload_converter = converter.payload_converter if isinstance(converter, DataConverter) else converter
-    named: dict[str, common_pb2.Payload] = {}
-    for name, value in (mapping or {}).items():
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"names of a memo or search attributes are non-empty strings, got {name!r}")
-        named[name] = payload_converter.to_payload(value)
-    return named
 
 
 @dataclass

@@ -10,7 +10,7 @@ import os
 import socket
 import typing
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -19,7 +19,8 @@ import grpc
 from google.protobuf import json_format
 
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
-from worker_sdk._converter import DataConverter
+from worker_sdk._async_activity import AsyncActivityHandle, async_activity_handle
+from worker_sdk._converter import DataConverter, decode_named_payloads, encode_named_payloads
 from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_name, signal_name
 from worker_sdk._failure import from_failure
 from worker_sdk._multiplex import MultiplexedService
@@ -162,6 +163,23 @@ class WorkflowExecutionDescription(WorkflowExecution):
     """``handle.describe()``: the run, its pending work, and the last workflow-task failure."""
 
     raw: service_pb2.DescribeWorkflowExecutionResponse = field(default=None, repr=False)  # type: ignore[assignment]
+    # The memo and search attributes the run was started with, decoded by the payload converter.
+    memo: dict[str, Any] = field(default_factory=dict)
+    search_attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def first_run_id(self) -> str:
+        """The first run of the chain continue-as-new made (this run's own id when it is the first)."""
+        return self.raw.workflow_execution_info.first_run_id or self.run_id
+
+    @property
+    def new_execution_run_id(self) -> str | None:
+        """For a run that continued as new: the run it continued as."""
+        return self.raw.workflow_execution_info.new_execution_run_id or None
+
+    @property
+    def history_size_bytes(self) -> int:
+        return self.raw.workflow_execution_info.history_size_bytes
 
     @property
     def pending_activities(self) -> list[service_pb2.PendingActivityInfo]:
@@ -273,6 +291,10 @@ def _no_answer(exc: grpc.aio.AioRpcError) -> bool:
     opposed to a server that answered DEADLINE_EXCEEDED with a reason of its own."""
     return exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED and exc.details() == "Deadline Exceeded"
 
+
+# How the server's message begins for an update whose run continued as new before accepting it
+# (wf.history.operations.updates.UPDATE_ABORTED): the client delivers it again to the id's next run.
+_UPDATE_ABORTED = "update aborted: the run continued as new"
 
 # The server marks a query the worker could not answer (its status is FAILED_PRECONDITION: the request
 # itself was fine) with this metadata, as Temporal's status carries a QueryFailed detail.
@@ -460,6 +482,8 @@ class Client:
         start_signal_args: Sequence[Any] = (),
         request_id: str | None = None,
         result_type: Any = None,
+        memo: Mapping[str, Any] | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
     ) -> WorkflowHandle:
         """Start a workflow and return a handle to it.
 
@@ -473,6 +497,8 @@ class Client:
             start_signal: signal-with-start: a signal handler (``Greeting.approve``) or name to deliver
                 with the start; if the workflow is already running, it is signalled instead. Atomic.
             start_signal_args: the signal's arguments.
+            memo: values kept with the run and shown by describe (each by the payload converter).
+            search_attributes: values kept with the run for visibility (any JSON-able value for now).
 
         Raises:
             WorkflowAlreadyStartedError: a workflow with this id is running (or may not be reused).
@@ -494,6 +520,11 @@ class Client:
             workflow_id_reuse_policy=int(id_reuse_policy),  # type: ignore[arg-type]
             workflow_id_conflict_policy=int(id_conflict_policy),  # type: ignore[arg-type]
         )
+        if memo:
+            req.memo.CopyFrom(common_pb2.Memo(fields=encode_named_payloads(self.data_converter, memo)))
+        if search_attributes:
+            indexed = encode_named_payloads(self.data_converter, search_attributes)
+            req.search_attributes.CopyFrom(common_pb2.SearchAttributes(indexed_fields=indexed))
         if start_signal is not None:
             req.signal_name = signal_name(start_signal)
             req.signal_input.CopyFrom(await self.data_converter.encode(list(start_signal_args)))
@@ -565,6 +596,24 @@ class Client:
         return count
 
 
+    # -- activities completed from outside their worker ----------------------------------------
+
+    def get_async_activity_handle(
+        self,
+        *,
+        task_token: bytes | None = None,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        activity_id: str | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle to answer an activity attempt from outside its worker (one that called
+        ``activity.raise_complete_async()``): by its ``task_token`` (``activity.info().task_token``),
+        or by ``workflow_id`` and ``activity_id`` (``run_id`` None: the workflow's running run), which
+        acts on the activity's current attempt. As temporalio's."""
+        return async_activity_handle(
+            self, task_token=task_token, workflow_id=workflow_id, run_id=run_id, activity_id=activity_id
+        )
+
 class WorkflowHandle:
     """A workflow started or looked up by a :class:`Client`."""
 
@@ -583,11 +632,20 @@ class WorkflowHandle:
         self.first_run_id = first_run_id
         self.result_type = result_type
 
+    @property
+    def first_execution_run_id(self) -> str | None:
+        """The first run of the chain this handle's run belongs to, when the handle was made by a
+        start (temporalio's name; None for a handle from ``get_workflow_handle``)."""
+        return self.first_run_id
+
     def _execution(self) -> common_pb2.WorkflowExecution:
         return common_pb2.WorkflowExecution(workflow_id=self.id, run_id=self.run_id or "")
 
-    async def result(self, *, timeout: timedelta | None = None) -> Any:
+    async def result(self, *, timeout: timedelta | None = None, follow_runs: bool = True) -> Any:
         """Wait for the run to close and return its result.
+
+        With ``follow_runs`` (the default, as temporalio), a run that continued as new is followed to
+        the run it continued as, and so on to the last run of the chain, whose result this is.
 
         Raises:
             WorkflowFailureError: the run failed, timed out, was cancelled or terminated; ``cause``
@@ -598,20 +656,29 @@ class WorkflowHandle:
         client = self.client
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout.total_seconds() if timeout is not None else None
+        execution = self._execution()
         while True:
             wait = 70.0 if deadline is None else max(0.1, min(70.0, deadline - loop.time()))
             resp = await client.call(
                 client.service.GetWorkflowExecutionHistory,
                 service_pb2.GetWorkflowExecutionHistoryRequest(
                     namespace=client.namespace,
-                    execution=self._execution(),
+                    execution=execution,
                     wait_new_event=True,
                     history_event_filter_type=service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
                 ),
                 timeout=wait,
             )
             if resp.history.events:
-                return await self._close_result(resp.history.events[0])
+                close = resp.history.events[0]
+                if follow_runs and close.HasField("workflow_execution_continued_as_new_event_attributes"):
+                    # The chain goes on: wait for the run this one continued as.
+                    execution = common_pb2.WorkflowExecution(
+                        workflow_id=self.id,
+                        run_id=close.workflow_execution_continued_as_new_event_attributes.new_execution_run_id,
+                    )
+                    continue
+                return await self._close_result(close)
             if deadline is not None and loop.time() >= deadline:
                 raise ResultTimeoutError(f"workflow {self.id!r} did not close within {timeout}")
 
@@ -639,6 +706,15 @@ class WorkflowHandle:
                 "workflow cancelled",
                 cause=CancelledError("workflow cancelled"),
                 status=WorkflowExecutionStatus.CANCELED,
+            )
+        if kind == "workflow_execution_continued_as_new_event_attributes":
+            raise WorkflowFailureError(
+                "workflow continued as new",
+                cause=TerminatedError(
+                    "the run continued as new as run "
+                    f"{event.workflow_execution_continued_as_new_event_attributes.new_execution_run_id}"
+                ),
+                status=WorkflowExecutionStatus.CONTINUED_AS_NEW,
             )
         if kind == "workflow_execution_terminated_event_attributes":
             reason = event.workflow_execution_terminated_event_attributes.reason
@@ -785,7 +861,14 @@ class WorkflowHandle:
             service_pb2.DescribeWorkflowExecutionRequest(namespace=self.client.namespace, execution=self._execution()),
         )
         base = WorkflowExecution.from_proto(resp.workflow_execution_info)
-        return WorkflowExecutionDescription(**base.__dict__, raw=resp)
+        info = resp.workflow_execution_info
+        converter = self.client.data_converter
+        return WorkflowExecutionDescription(
+            **base.__dict__,
+            raw=resp,
+            memo=decode_named_payloads(converter, info.memo.fields),
+            search_attributes=decode_named_payloads(converter, info.search_attributes.indexed_fields),
+        )
 
     async def fetch_history(self) -> WorkflowHistory:
         """Every event of the run, in order."""
@@ -816,6 +899,8 @@ class WorkflowUpdateHandle:
         self.result_type = result_type
         self._args = common_pb2.Payloads()
         self._outcome: common_pb2.UpdateOutcome | None = None
+        # Set once the update's run continued as new without accepting it ("": the id's running run).
+        self._run_id: str | None = None
 
     async def _wait(self, stage: int, timeout: timedelta | None) -> None:
         """Ask the server (again, with the same update id) until the update reaches ``stage``."""
@@ -831,7 +916,10 @@ class WorkflowUpdateHandle:
                     client.service.UpdateWorkflowExecution,
                     service_pb2.UpdateWorkflowExecutionRequest(
                         namespace=client.namespace,
-                        execution=self.workflow._execution(),
+                        execution=common_pb2.WorkflowExecution(
+                            workflow_id=self.workflow.id,
+                            run_id=(self.workflow.run_id or "") if self._run_id is None else self._run_id,
+                        ),
                         update_id=self.id,
                         name=self.name,
                         args=self._args,
@@ -843,6 +931,10 @@ class WorkflowUpdateHandle:
             except RPCError as exc:
                 if exc.status == grpc.StatusCode.DEADLINE_EXCEEDED:
                     continue  # not there yet: the update stays delivered, ask again
+                if exc.status == grpc.StatusCode.FAILED_PRECONDITION and exc.message.startswith(_UPDATE_ABORTED):
+                    # Its run continued as new before accepting it: deliver it to the id's next run.
+                    self._run_id = ""
+                    continue
                 raise
             if resp.stage == service_pb2.UPDATE_WAIT_STAGE_COMPLETED:
                 self._outcome = resp.outcome

@@ -153,6 +153,15 @@ COMMANDS: tuple[CommandKind, ...] = (
         "workflow_execution_canceled_event_attributes",
     ),
     CommandKind(
+        C.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+        H.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        "continue_as_new_workflow_execution_command_attributes",
+        "workflow_execution_continued_as_new_event_attributes",
+        # The event names the type the new run has; a command that named none kept the run's own.
+        same=lambda e, c: not c.workflow_type.name or e.workflow_type.name == c.workflow_type.name,
+        detail=lambda a: f"workflow type {a.workflow_type.name!r}" if a.workflow_type.name else "same workflow type",
+    ),
+    CommandKind(
         C.COMMAND_TYPE_RECORD_MARKER,
         H.EVENT_TYPE_MARKER_RECORDED,
         "record_marker_command_attributes",

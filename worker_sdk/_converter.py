@@ -17,7 +17,7 @@ import json
 import types
 import typing
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from google.protobuf.message import Message
@@ -183,6 +183,26 @@ class DataConverter:
 
 
 DataConverter.default = DataConverter()
+
+
+def encode_named_payloads(
+    converter: DataConverter | PayloadConverter, mapping: Mapping[str, Any] | None
+) -> dict[str, common_pb2.Payload]:
+    """A plain mapping (a memo, search attributes) as named payloads (``Memo.fields``,
+    ``SearchAttributes.indexed_fields``): each value by the payload converter. Not through the codec:
+    the server indexes search attributes, so it must read them, and a memo is shown by describe."""
+    payload_converter = converter.payload_converter if isinstance(converter, DataConverter) else converter
+    named: dict[str, common_pb2.Payload] = {}
+    for name, value in (mapping or {}).items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"names of a memo or search attributes are non-empty strings, got {name!r}")
+        named[name] = payload_converter.to_payload(value)
+    return named
+
+
+def decode_named_payloads(converter: DataConverter, named: Mapping[str, common_pb2.Payload]) -> dict[str, Any]:
+    """The reverse of :func:`encode_named_payloads`: each value decoded without a type hint."""
+    return {name: converter.payload_converter.from_payload(p, None) for name, p in named.items()}
 
 
 async def _visit_payloads(

@@ -17,7 +17,7 @@ import random
 import sys
 import typing
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
@@ -42,7 +42,7 @@ from worker_sdk._activation import (
     UpdateRecorded,
 )
 from worker_sdk._children import Children, ParentInfo, RootInfo
-from worker_sdk._converter import DataConverter
+from worker_sdk._converter import DataConverter, encode_named_payloads
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition, update_validator
 from worker_sdk._failure import from_failure, to_failure
 from worker_sdk._loop import WorkflowLoop
@@ -51,6 +51,7 @@ from worker_sdk.errors import (
     ActivityError,
     ApplicationError,
     CancelledError,
+    ContinueAsNewError,
     FailureError,
     NondeterminismError,
     NotInWorkflowError,
@@ -75,13 +76,31 @@ class Info:
     start_time: datetime
     # Events in the history when this workflow task started.
     history_length: int = 0
+    # Bytes of the history when this workflow task started, as its WorkflowTaskStarted records.
     history_size: int = 0
     # Set in a child workflow: the run that started it, and the run at the top of its parents.
     parent: ParentInfo | None = None
     root: RootInfo | None = None
+    # The run this one continued (continue-as-new), and the first run of the chain.
+    continued_run_id: str | None = None
+    first_execution_run_id: str = ""
+    # Whether the server suggested continue-as-new when this workflow task started.
+    continue_as_new_suggested: bool = False
 
     def is_continue_as_new_suggested(self) -> bool:
-        return self.history_length >= 4096 or self.history_size >= 4 * 1024 * 1024
+        """Whether the history is long or large enough that the run should continue as new: decided
+        by the server (``--suggest-continue-as-new-events``/``-bytes``) and recorded with the workflow
+        task, so a replay sees the same answer."""
+        return self.continue_as_new_suggested
+
+    def get_current_history_length(self) -> int:
+        """Events in the history when this workflow task started."""
+        return self.history_length
+
+    def get_current_history_size(self) -> int:
+        """Bytes of the history when this workflow task started, as the server recorded them."""
+        _history_size_read()
+        return self.history_size
 
 
 @dataclass
@@ -215,6 +234,15 @@ class WorkflowInstance:
         self.main: asyncio.Task[Any] | None = None
         self.finished = False
         self.obj: Any = None
+        # Continue-as-new raised by a signal or update handler (the run method's is its own outcome).
+        self._continue_as_new: ContinueAsNewError | None = None
+        # Signal and update handlers still running (async ones): what each is, for the warning
+        # when the run closes without them, and for workflow.all_handlers_finished().
+        self.running_handlers: dict[asyncio.Task[Any], _RunningHandler] = {}
+        # Whether workflow code read the history size in this activation (a task run ahead cannot),
+        # and ever: such a run's tasks are not run ahead, so it keeps its place in the cache.
+        self.history_size_read = False
+        self.reads_history_size = False
 
     # -- driving --------------------------------------------------------------------------------
 
@@ -250,7 +278,7 @@ class WorkflowInstance:
         """
         self.now = activation.time
         self.replaying = activation.replaying
-        self.info = _replace_info(self.info, activation.history_length)
+        self.info = _replace_info(self.info, activation)
         self.loop.set_time(activation.time.timestamp())
         self.commands = []
         self.update_responses = []
@@ -265,7 +293,12 @@ class WorkflowInstance:
                 break
         if not self.finished and self._handler_failure is not None:
             self.finished = True
+            self._warn_unfinished_handlers("failed")
             self._add_fail(self._handler_failure)
+            return self.commands
+        if not self.finished and self._continue_as_new is not None:
+            self.finished = True
+            self._close_continuing(self._continue_as_new)
             return self.commands
         main = self.main
         if main is not None and main.done() and not self.finished:
@@ -282,7 +315,10 @@ class WorkflowInstance:
                 )
                 return self.commands
             exc = main.exception()
-            if exc is None:
+            if isinstance(exc, ContinueAsNewError):
+                self._close_continuing(exc)
+            elif exc is None:
+                self._warn_unfinished_handlers("completed")
                 self._add(
                     command_pb2.Command(
                         command_type=command_pb2.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
@@ -293,10 +329,84 @@ class WorkflowInstance:
                     origin=f"return of {self.info.workflow_type}",
                 )
             elif isinstance(exc, FailureError):
+                self._warn_unfinished_handlers("failed")
                 self._add_fail(exc)
             else:
                 raise exc
         return self.commands
+
+    # -- continue-as-new and the handlers a close leaves ------------------------------------------
+
+    def _close_continuing(self, exc: ContinueAsNewError) -> None:
+        """The run closes by continuing as new, with the command ``workflow.continue_as_new`` built."""
+        self._warn_unfinished_handlers("continued as new")
+        self._add(
+            command_pb2.Command(
+                command_type=command_pb2.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+                continue_as_new_workflow_execution_command_attributes=exc.command,
+            ),
+            origin=exc.origin or f"continue_as_new in {self.info.workflow_type}",
+        )
+
+    def continue_as_new(
+        self,
+        args: tuple[Any, ...],
+        *,
+        workflow: Any,
+        task_queue: str | None,
+        run_timeout: timedelta | None,
+        task_timeout: timedelta | None,
+        retry_policy: RetryPolicy | None,
+        memo: Mapping[str, Any] | None,
+        search_attributes: Mapping[str, Any] | None,
+    ) -> ContinueAsNewError:
+        """The error ``workflow.continue_as_new`` raises, carrying the command the run closes with."""
+        attrs = command_pb2.ContinueAsNewWorkflowExecutionCommandAttributes(input=self.converter.to_payloads(args))
+        if workflow is not None:
+            name = workflow if isinstance(workflow, str) else WorkflowDefinition.of(workflow).name
+            attrs.workflow_type.name = name
+        if task_queue:
+            attrs.task_queue.name = task_queue
+        for label, value in (("workflow_run_timeout", run_timeout), ("workflow_task_timeout", task_timeout)):
+            if value is not None:
+                if value <= timedelta(0):
+                    raise ValueError(f"continue_as_new: {label} must be positive, got {value}")
+                getattr(attrs, label).FromTimedelta(value)
+        if retry_policy is not None:
+            attrs.retry_policy.CopyFrom(retry_policy.to_proto())
+        if memo is not None:
+            attrs.memo.CopyFrom(common_pb2.Memo(fields=encode_named_payloads(self.converter, memo)))
+        if search_attributes is not None:
+            attrs.search_attributes.CopyFrom(
+                common_pb2.SearchAttributes(indexed_fields=encode_named_payloads(self.converter, search_attributes))
+            )
+        return ContinueAsNewError(attrs, _user_origin())
+
+    def _handler_started(self, task: asyncio.Task[Any], kind: str, name: str, fn: Any) -> None:
+        policy = getattr(fn, UNFINISHED_POLICY_ATTR, HandlerUnfinishedPolicy.WARN_AND_ABANDON)
+        self.running_handlers[task] = _RunningHandler(kind, name, policy)
+        task.add_done_callback(self._handler_ended)
+
+    def _handler_ended(self, task: asyncio.Task[Any]) -> None:
+        self.running_handlers.pop(task, None)
+
+    def all_handlers_finished(self) -> bool:
+        return not any(not task.done() for task in self.running_handlers)
+
+    def _warn_unfinished_handlers(self, how: str) -> None:
+        """As temporalio: the run closes while signal or update handlers still run; each whose
+        policy is WARN_AND_ABANDON is named in one warning (not while replaying)."""
+        unfinished = [h for t, h in self.running_handlers.items() if not t.done()]
+        named = [h for h in unfinished if h.policy == HandlerUnfinishedPolicy.WARN_AND_ABANDON]
+        if not named or self.replaying:
+            return
+        _log.warning(
+            "workflow %s (%s) %s while %s %s still running, abandoned now. Wait for handlers with "
+            "`await workflow.wait_condition(workflow.all_handlers_finished)` before closing, or mark "
+            "them @workflow.signal/@workflow.update(unfinished_policy=HandlerUnfinishedPolicy.ABANDON)",
+            self.info.workflow_type, self.info.workflow_id, how,
+            ", ".join(f"{h.kind} handler {h.name!r}" for h in named), "is" if len(named) == 1 else "are",
+        )
 
     def _apply(self, job: Job) -> None:
         match job:
@@ -361,14 +471,20 @@ class WorkflowInstance:
         """Resolve the conditions that now hold; whether any did (then the loop runs again)."""
         progressed = False
         remaining = []
-        for fn, future in self.conditions:
-            if future.done():
-                continue
-            if fn():
-                future.set_result(True)
-                progressed = True
-            else:
-                remaining.append((fn, future))
+        # As workflow code: a condition may call workflow functions (workflow.all_handlers_finished).
+        previous = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            for fn, future in self.conditions:
+                if future.done():
+                    continue
+                if fn():
+                    future.set_result(True)
+                    progressed = True
+                else:
+                    remaining.append((fn, future))
+        finally:
+            asyncio.events._set_running_loop(previous)
         self.conditions = remaining
         return progressed
 
@@ -391,6 +507,7 @@ class WorkflowInstance:
         result = handler(*args)
         if asyncio.iscoroutine(result):
             task = self.loop.create_task(result, name=f"signal {name}")
+            self._handler_started(task, "signal", name, handler)
             task.add_done_callback(self._handler_done)
 
     def _handler_done(self, task: asyncio.Task[Any]) -> None:
@@ -399,6 +516,8 @@ class WorkflowInstance:
         exc = task.exception()
         if isinstance(exc, FailureError):
             self._handler_failure = self._handler_failure or exc
+        elif isinstance(exc, ContinueAsNewError):
+            self._continue_as_new = self._continue_as_new or exc
         elif exc is not None:
             self.loop.errors.append(exc)
 
@@ -654,10 +773,13 @@ class WorkflowInstance:
             return
         if asyncio.iscoroutine(result):
             task = self.loop.create_task(result, name=f"update {uid}")
+            self._handler_started(task, "update", getattr(fn, "__name__", uid), fn)
 
             def done(t: asyncio.Task[Any]) -> None:
                 if t.cancelled():
                     self._update_finished(uid, CancelledError("update handler cancelled"), None)
+                elif isinstance(t.exception(), ContinueAsNewError):
+                    self._continue_as_new = self._continue_as_new or t.exception()  # type: ignore[assignment]
                 elif isinstance(t.exception(), FailureError):
                     self._update_finished(uid, t.exception(), None)
                 elif t.exception() is not None:
@@ -789,10 +911,44 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _replace_info(info: Info, history_length: int) -> Info:
+def _replace_info(info: Info, activation: Activation) -> Info:
     from dataclasses import replace
 
-    return replace(info, history_length=history_length)
+    return replace(
+        info,
+        history_length=activation.history_length,
+        history_size=activation.history_size,
+        continue_as_new_suggested=activation.suggest_continue_as_new,
+    )
+
+
+def _history_size_read() -> None:
+    """Workflow code read the history size: a task run ahead cannot know it (see ``Replay.run_ahead``)."""
+    try:
+        instance = current_instance("")
+    except RuntimeError:
+        return
+    instance.history_size_read = instance.reads_history_size = True
+
+
+class HandlerUnfinishedPolicy(enum.Enum):
+    """What to do when the run closes while a signal or update handler still runs (as temporalio)."""
+
+    #: Log a warning naming the handler, then abandon it (the default).
+    WARN_AND_ABANDON = 1
+    #: Abandon it silently.
+    ABANDON = 2
+
+
+# Where @workflow.signal/@workflow.update(unfinished_policy=...) keep the policy on the function.
+UNFINISHED_POLICY_ATTR = "__wf_unfinished_policy__"
+
+
+@dataclass(frozen=True, slots=True)
+class _RunningHandler:
+    kind: str
+    name: str
+    policy: HandlerUnfinishedPolicy
 
 
 def current_instance(what: str) -> WorkflowInstance:

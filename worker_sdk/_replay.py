@@ -157,6 +157,8 @@ class Replay:
             task_queue=started.task_queue.name,
             attempt=started.attempt or 1,
             start_time=events[0].event_time.ToDatetime(UTC),
+            continued_run_id=started.continued_execution_run_id or None,
+            first_execution_run_id=started.first_execution_run_id or task.run_id,
         )
         self.converter = converter
         self.instance = WorkflowInstance(defn, info, converter)
@@ -197,9 +199,20 @@ class Replay:
         if self._ahead is not None or self.expected:
             raise NondeterminismError("a workflow task is run ahead only on a run level with its history")
         position = self.last_event_id + _AHEAD_TASK_OFFSET
+        # The server takes a task run ahead only when it suggests continue-as-new as the run's last
+        # task did; its history size only the server knows, so code that reads it cannot run ahead
+        # (the run is dropped).
+        self.instance.history_size_read = False
+        info = self.instance.info
         commands = self._activate(
-            Activation(ahead.time, replaying=False, history_length=position, jobs=[ahead.resolve]), position
+            Activation(
+                ahead.time, replaying=False, history_length=position, jobs=[ahead.resolve],
+                history_size=info.history_size, suggest_continue_as_new=info.continue_as_new_suggested,
+            ),
+            position,
         )
+        if self.instance.history_size_read:
+            raise NondeterminismError("workflow code read the history size, which a task run ahead cannot know")
         self._ahead = _Ahead(ahead, position)
         return [c.command for c in commands]
 
@@ -261,7 +274,12 @@ class Replay:
                     continue  # a failed or timed-out attempt (or one still running): it changed nothing
                 if is_current:
                     task_jobs += [DoUpdate(r.update_id, r.name, r.args, validate=True) for r in update_requests]
-                activation = Activation(event.event_time.ToDatetime(UTC), not is_current, i + 1, task_jobs)
+                recorded = event.workflow_task_started_event_attributes
+                activation = Activation(
+                    event.event_time.ToDatetime(UTC), not is_current, i + 1, task_jobs,
+                    history_size=recorded.history_size_bytes,
+                    suggest_continue_as_new=recorded.suggest_continue_as_new,
+                )
                 commands = self._activate(activation, event.event_id)
                 if is_current:
                     return [c.command for c in commands]

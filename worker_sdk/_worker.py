@@ -561,6 +561,7 @@ class Worker:
             or not pending.scheduled_event_id
             or len(instance.activities) != 1
             or instance.finished
+            or instance.reads_history_size  # only the server knows the size a task starts with
             or replay.expected
             or not replay.events
             or replay.events[-1].event_type in _TASK_PENDING

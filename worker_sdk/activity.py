@@ -7,12 +7,12 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 from worker_sdk._definition import define_activity
-from worker_sdk.errors import NotInActivityError
+from worker_sdk.errors import CompleteAsyncError, NotInActivityError
 
-__all__ = ["defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled"]
+__all__ = ["defn", "info", "Info", "in_activity", "heartbeat", "is_cancelled", "raise_complete_async"]
 
 T = TypeVar("T")
 
@@ -91,6 +91,21 @@ def heartbeat(*details: Any) -> None:
 def is_cancelled() -> bool:
     """Whether cancellation of this activity was requested (learnt through heartbeats)."""
     return _context("activity.is_cancelled()").cancelled.is_set()
+
+
+def raise_complete_async() -> NoReturn:
+    """End the activity function without answering its attempt: the worker sends no outcome and
+    frees the slot, and the attempt waits for an answer from elsewhere, through
+    ``client.get_async_activity_handle(task_token=activity.info().task_token)`` (or by workflow and
+    activity id) and its ``complete``, ``fail``, ``heartbeat`` or ``report_cancellation``. The
+    attempt's start-to-close and heartbeat timeouts still apply on the server, so set them to how
+    long the answer may take (a person approving may take days).
+
+    Raises:
+        CompleteAsyncError: always; let it propagate out of the activity.
+    """
+    _context("activity.raise_complete_async()")
+    raise CompleteAsyncError()
 
 
 def in_activity() -> bool:

@@ -21,7 +21,14 @@
     │   └── DeadlockError           it ran past the worker's deadlock timeout without yielding
     ├── NotInWorkflowError          a ``workflow.*`` function was called outside workflow code; also a RuntimeError
     ├── NotInActivityError          an ``activity.*`` function was called outside activity code; also a RuntimeError
+    ├── CompleteAsyncError          (activity) raised by ``activity.raise_complete_async()``: the attempt is
+    │                               answered later, from outside the worker
+    ├── AsyncActivityCancelledError (client) an async activity handle's heartbeat learnt the activity's
+    │                               cancellation was requested
     └── RPCError                    a call to the server failed; ``status`` is the gRPC status
+
+    ContinueAsNewError              (workflow) raised by ``workflow.continue_as_new()``: control flow, a
+                                    ``BaseException`` so ``except Exception`` in workflow code cannot swallow it
 
 Inside a workflow, an unhandled ``FailureError`` (an ``ApplicationError``, or an ``ActivityError`` left
 uncaught) fails the workflow. Any other exception fails only the workflow *task*, which is retried: a
@@ -66,7 +73,10 @@ __all__ = [
     "DeadlockError",
     "NotInWorkflowError",
     "NotInActivityError",
+    "CompleteAsyncError",
+    "AsyncActivityCancelledError",
     "RPCError",
+    "ContinueAsNewError",
 ]
 
 
@@ -307,6 +317,25 @@ class NotInActivityError(WfError, RuntimeError):
     called outside activity code."""
 
 
+class CompleteAsyncError(WfError):
+    """Raised by ``activity.raise_complete_async()``: the worker sends no outcome for this attempt
+    and frees its slot; whoever holds the attempt's task token (or its workflow and activity ids)
+    answers it later through ``Client.get_async_activity_handle``. The attempt's start-to-close and
+    heartbeat timeouts still run on the server. Let it propagate: an activity that catches it
+    and returns answers as usual."""
+
+    def __init__(self) -> None:
+        super().__init__("the activity will be completed asynchronously")
+
+
+class AsyncActivityCancelledError(WfError):
+    """``AsyncActivityHandle.heartbeat()`` found that cancellation of the activity was requested:
+    answer it with ``report_cancellation()`` (the heartbeat's details were recorded)."""
+
+    def __init__(self) -> None:
+        super().__init__("cancellation of the activity was requested")
+
+
 class RPCError(WfError):
     """A call to the server failed. ``status`` is the ``grpc.StatusCode``."""
 
@@ -314,3 +343,20 @@ class RPCError(WfError):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class ContinueAsNewError(BaseException):
+    """Raised by ``workflow.continue_as_new(...)`` to close the run as ContinuedAsNew and start a new
+    run of the same workflow id with new arguments, in one transaction on the server.
+
+    A ``BaseException``, as temporalio's: it is control flow, and ``except Exception`` in workflow code
+    must not catch it. Raised from the run method (or anything it awaits) it ends the run; raised in a
+    signal or update handler it does the same.
+    """
+
+    def __init__(self, command: Any, origin: str = "") -> None:
+        super().__init__("continue as new")
+        # The ContinueAsNewWorkflowExecutionCommandAttributes the run closes with, and where workflow
+        # code asked for it (named in a nondeterminism message).
+        self.command = command
+        self.origin = origin

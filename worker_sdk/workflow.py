@@ -10,9 +10,9 @@ import asyncio
 import logging
 import random as _random
 import uuid as _uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 from worker_sdk._children import (
     ChildWorkflowCancellationType,
@@ -25,13 +25,16 @@ from worker_sdk._client import WorkflowIDReusePolicy
 from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal, mark_update
 from worker_sdk._external import ExternalWorkflowHandle
 from worker_sdk._instance import (
+    UNFINISHED_POLICY_ATTR,
     ActivityCancellationType,
     ActivityFuture,
+    HandlerUnfinishedPolicy,
     Info,
     ReplayAwareLogger,
     current_instance,
 )
 from worker_sdk._retry import RetryPolicy
+from worker_sdk.errors import ContinueAsNewError
 
 __all__ = [
     "defn",
@@ -64,6 +67,10 @@ __all__ = [
     "ChildWorkflowCancellationType",
     "ParentInfo",
     "RootInfo",
+    "continue_as_new",
+    "ContinueAsNewError",
+    "HandlerUnfinishedPolicy",
+    "all_handlers_finished",
 ]
 
 T = TypeVar("T")
@@ -96,8 +103,15 @@ def run(fn: T) -> T:
 @overload
 def signal(fn: T) -> T: ...
 @overload
-def signal(*, name: str | None = None) -> Callable[[T], T]: ...
-def signal(fn: Any = None, *, name: str | None = None) -> Any:
+def signal(
+    *, name: str | None = None, unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON
+) -> Callable[[T], T]: ...
+def signal(
+    fn: Any = None,
+    *,
+    name: str | None = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
     """Mark a workflow method (``def`` or ``async def``) as the handler of a signal.
 
     Signals are delivered in the order the server accepted them. A signal whose name has no handler
@@ -105,10 +119,16 @@ def signal(fn: Any = None, *, name: str | None = None) -> Any:
 
     Args:
         name: the signal name; defaults to the method name.
+        unfinished_policy: what to do when the run closes while this (async) handler still runs.
     """
     if fn is not None:
         return mark_signal(fn, None)
-    return lambda f: mark_signal(f, name)
+    return lambda f: _with_policy(mark_signal(f, name), unfinished_policy)
+
+
+def _with_policy(fn: Any, policy: HandlerUnfinishedPolicy) -> Any:
+    setattr(fn, UNFINISHED_POLICY_ATTR, policy)
+    return fn
 
 
 @overload
@@ -133,8 +153,15 @@ def query(fn: Any = None, *, name: str | None = None) -> Any:
 @overload
 def update(fn: T) -> T: ...
 @overload
-def update(*, name: str | None = None) -> Callable[[T], T]: ...
-def update(fn: Any = None, *, name: str | None = None) -> Any:
+def update(
+    *, name: str | None = None, unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON
+) -> Callable[[T], T]: ...
+def update(
+    fn: Any = None,
+    *,
+    name: str | None = None,
+    unfinished_policy: HandlerUnfinishedPolicy = HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+) -> Any:
     """Mark a workflow method (``def`` or ``async def``) as the handler of an update.
 
     An update is a signal that answers: the caller waits for the handler's result. Give it a
@@ -144,10 +171,11 @@ def update(fn: Any = None, *, name: str | None = None) -> Any:
 
     Args:
         name: the update name; defaults to the method name.
+        unfinished_policy: what to do when the run closes while this (async) handler still runs.
     """
     if fn is not None:
         return mark_update(fn, None)
-    return lambda f: mark_update(f, name)
+    return lambda f: _with_policy(mark_update(f, name), unfinished_policy)
 
 
 def set_signal_handler(name: str, handler: Callable[..., Any] | None) -> None:
@@ -363,3 +391,50 @@ async def execute_child_workflow(workflow: Any, *args: Any, **options: Any) -> A
     """
     handle = await start_child_workflow(workflow, *args, **options)
     return await handle
+# -- continue-as-new --------------------------------------------------------------------------------
+
+
+def continue_as_new(
+    *args: Any,
+    task_queue: str | None = None,
+    run_timeout: timedelta | None = None,
+    task_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    memo: Mapping[str, Any] | None = None,
+    search_attributes: Mapping[str, Any] | None = None,
+    workflow: Any = None,
+) -> NoReturn:
+    """Close this run as ContinuedAsNew and start a new run of the same workflow id with ``args``:
+    the new run has a fresh history, and the server writes both in one transaction.
+
+    Raises :class:`ContinueAsNewError` (a ``BaseException``: ``except Exception`` does not catch it).
+    Options left unset keep this run's values; the execution timeout carries over unchanged. Signals
+    that arrive while the closing workflow task runs are not lost: the server refuses the close, and
+    the code runs again with them (see ``workflow.info().is_continue_as_new_suggested()``).
+
+    Args:
+        *args: the new run's arguments.
+        task_queue: the new run's task queue (default: this run's).
+        run_timeout: the new run's run timeout (default: this run's).
+        task_timeout: the new run's workflow task timeout (default: this run's).
+        retry_policy: the new run's retry policy (default: this run's).
+        memo: the new run's memo (default: this run's).
+        search_attributes: the new run's search attributes (default: this run's).
+        workflow: another workflow (its run method, class or type name) to continue as.
+    """
+    raise current_instance("workflow.continue_as_new()").continue_as_new(
+        args,
+        workflow=workflow,
+        task_queue=task_queue,
+        run_timeout=run_timeout,
+        task_timeout=task_timeout,
+        retry_policy=retry_policy,
+        memo=memo,
+        search_attributes=search_attributes,
+    )
+
+
+def all_handlers_finished() -> bool:
+    """Whether no signal or update handler of this run is still running; wait for it before the run
+    closes with ``await workflow.wait_condition(workflow.all_handlers_finished)``."""
+    return current_instance("workflow.all_handlers_finished()").all_handlers_finished()

@@ -16,6 +16,7 @@ from wf.history.commands.base import Applying, Batch, CommandHandler
 from wf.history.commands.cancel_timer import CancelTimer
 from wf.history.commands.cancel_workflow import CancelWorkflow
 from wf.history.commands.complete_workflow import CompleteWorkflow
+from wf.history.commands.continue_as_new import ContinueAsNew
 from wf.history.commands.fail_workflow import FailWorkflow
 from wf.history.commands.record_marker import RecordMarker
 from wf.history.commands.request_cancel_activity import RequestCancelActivity
@@ -41,6 +42,7 @@ HANDLERS: dict[str, CommandHandler[Any]] = {
         StartChild(),
         RequestCancelExternal(),
         SignalExternal(),
+        ContinueAsNew(),
     )
 }
 

@@ -31,6 +31,7 @@ class Reading:
             workflow_run_timeout=state.workflow_run_timeout,
             workflow_task_timeout=state.workflow_task_timeout,
         )
+        self._describe_chain(resp.workflow_execution_info, record, state)
         for a in sorted(state.activities.values(), key=lambda a: a.scheduled_event_id):
             info = resp.pending_activities.add(
                 activity_id=a.activity_id,
@@ -53,6 +54,10 @@ class Reading:
                 info.last_started_time.CopyFrom(a.started_time)
             if a.HasField("last_failure"):
                 info.last_failure.CopyFrom(a.last_failure)
+            if a.HasField("heartbeat_details"):
+                info.heartbeat_details.CopyFrom(a.heartbeat_details)
+            if a.HasField("last_heartbeat_time"):
+                info.last_heartbeat_time.CopyFrom(a.last_heartbeat_time)
         if state.HasField("workflow_task") or state.HasField("last_workflow_task_failure"):
             wt = state.workflow_task
             pending = resp.pending_workflow_task
@@ -72,7 +77,25 @@ class Reading:
                     resp.result.CopyFrom(close.workflow_execution_completed_event_attributes.result)
                 elif close.HasField("workflow_execution_failed_event_attributes"):
                     resp.failure.CopyFrom(close.workflow_execution_failed_event_attributes.failure)
+                elif close.HasField("workflow_execution_continued_as_new_event_attributes"):
+                    resp.workflow_execution_info.new_execution_run_id = (
+                        close.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+                    )
         return resp
+
+    @staticmethod
+    def _describe_chain(
+        info: service_pb2.WorkflowExecutionInfo, record: ExecutionRecord, state: internal_pb2.MutableState
+    ) -> None:
+        """What describe adds to a listed run's info: its chain's first run, its history's size, its
+        memo and search attributes (the next run, for one that continued as new, comes from its
+        close event)."""
+        info.first_run_id = state.first_execution_run_id or record.run_id
+        info.history_size_bytes = record.history_size
+        if state.HasField("memo"):
+            info.memo.CopyFrom(state.memo)
+        if state.HasField("search_attributes"):
+            info.search_attributes.CopyFrom(state.search_attributes)
 
     async def get_history(
         self, req: service_pb2.GetWorkflowExecutionHistoryRequest, max_wait: float

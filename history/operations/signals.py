@@ -23,7 +23,17 @@ class Signals:
     async def signal(self, req: service_pb2.SignalWorkflowExecutionRequest) -> None:
         e = req.workflow_execution
         record = await self.runs.resolve_run(req.namespace, e.workflow_id, e.run_id)
-        await self.signal_run(record, req.signal_name, req.input, req.identity, req.request_id)
+        while True:
+            try:
+                await self.signal_run(record, req.signal_name, req.input, req.identity, req.request_id)
+                return
+            except FailedPrecondition:
+                # Addressed by workflow id, a signal whose run closed meanwhile (continued as new,
+                # say) goes to the id's run that now runs, if a new one does.
+                latest = None if e.run_id else await self.runs.store.latest_run(req.namespace, e.workflow_id)
+                if latest is None or latest.run_id == record.run_id or latest.status != RUNNING:
+                    raise
+                record = latest
 
     async def signal_run(
         self, record: ExecutionRecord, name: str, input: common_pb2.Payloads, identity: str, request_id: str

@@ -7,15 +7,14 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-from wf.history.durations import duration, is_set
 from wf.history.errors import AlreadyExists, ConcurrentUpdate, FailedPrecondition
 from wf.history.execution import RUNNING, Execution
+from wf.history.new_run import RunSpec, new_run
 from wf.history.operations.signals import Signals
 from wf.history.runs import Runs, now
 from wf.history.store import ExecutionRecord, WriteRejected
-from wf.v1 import common_pb2, history_pb2, service_pb2
+from wf.v1 import common_pb2, service_pb2
 
-H = history_pb2
 C = common_pb2
 S = service_pb2
 # A start that finds the id taken looks again (the other run may close meanwhile) this many times.
@@ -117,74 +116,14 @@ class Starts:
     def _new_execution(
         self, req: S.StartWorkflowExecutionRequest, request_id: str, parent: Parent | None = None
     ) -> Execution:
-        limits = self.runs.limits
-        at = now()
-        record = ExecutionRecord(
-            namespace=req.namespace,
-            workflow_id=req.workflow_id,
-            run_id=str(uuid.uuid4()),
-            workflow_type=req.workflow_type.name,
-            task_queue=req.task_queue.name,
-            status=RUNNING,
-            start_time=at,
-            close_time=None,
-            request_id=request_id,
-            next_event_id=1,
-            history_size=0,
-            db_version=0,
-            state=b"",
-        )
-        ex = Execution(record, at, limits, new=True)
-        s = ex.state
-        s.workflow_type = req.workflow_type.name
-        s.task_queue = req.task_queue.name
-        task_timeout = (
-            duration(req.workflow_task_timeout)
-            if is_set(req.workflow_task_timeout)
-            else limits.default_workflow_task_timeout
-        )
-        s.workflow_task_timeout.FromTimedelta(min(task_timeout, limits.max_workflow_task_timeout))
-        s.workflow_run_timeout.CopyFrom(req.workflow_run_timeout)
-        s.workflow_execution_timeout.CopyFrom(req.workflow_execution_timeout)
-        started = H.WorkflowExecutionStartedEventAttributes(
-            workflow_type=req.workflow_type,
-            task_queue=C.TaskQueue(name=req.task_queue.name, kind=C.TASK_QUEUE_KIND_NORMAL),
-            input=req.input,
-            workflow_execution_timeout=req.workflow_execution_timeout,
-            workflow_run_timeout=req.workflow_run_timeout,
-            workflow_task_timeout=s.workflow_task_timeout,
-            identity=req.identity,
-            original_execution_run_id=record.run_id,
-            first_execution_run_id=record.run_id,
-            attempt=1,
-            request_id=request_id,
-        )
-        if req.HasField("retry_policy"):
-            started.retry_policy.CopyFrom(req.retry_policy)
+        spec = RunSpec.of_start(req, request_id)
         if parent is not None:
-            _record_parent(ex, started, parent)
-        if is_set(req.workflow_execution_timeout):
-            started.workflow_execution_expiration_time.FromDatetime(at + duration(req.workflow_execution_timeout))
-        ex.add_workflow_execution_started(started)
-        if req.signal_name:
-            ex.add_signal(req.signal_name, req.signal_input, req.identity, request_id)
-        ex.add_workflow_task_scheduled()
-        ex.add_workflow_timeouts(
-            duration(req.workflow_run_timeout) if is_set(req.workflow_run_timeout) else None,
-            duration(req.workflow_execution_timeout) if is_set(req.workflow_execution_timeout) else None,
-        )
+            spec.parent_namespace = parent.namespace
+            spec.parent_execution = parent.execution
+            spec.parent_initiated_event_id = parent.initiated_event_id
+            spec.root_execution = parent.root
+        ex = new_run(spec, self.runs.limits, now())
+        if parent is not None:
+            started = ex.events[0].workflow_execution_started_event_attributes
+            started.parent_close_policy = parent.close_policy  # type: ignore[assignment]
         return ex
-
-
-def _record_parent(ex: Execution, started: H.WorkflowExecutionStartedEventAttributes, parent: Parent) -> None:
-    """A child's parent and root, in its started event and its mutable state."""
-    started.parent_workflow_namespace = parent.namespace
-    started.parent_workflow_execution.CopyFrom(parent.execution)
-    started.parent_initiated_event_id = parent.initiated_event_id
-    started.root_workflow_execution.CopyFrom(parent.root)
-    started.parent_close_policy = parent.close_policy  # type: ignore[assignment]
-    s = ex.state
-    s.parent_namespace = parent.namespace
-    s.parent_execution.CopyFrom(parent.execution)
-    s.parent_initiated_event_id = parent.initiated_event_id
-    s.root_execution.CopyFrom(parent.root)

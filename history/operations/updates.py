@@ -13,6 +13,22 @@ from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
 C = common_pb2
+CONTINUED_AS_NEW = C.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+
+UPDATE_ABORTED = "update aborted: the run continued as new before accepting it"
+"""How the message of an update aborted by a continue-as-new begins. The SDK's client delivers such
+an update again to the workflow id's running run (as Temporal's retryable abort); the status is
+FAILED_PRECONDITION, which no client repeats to the same run by itself."""
+
+
+class UpdateAborted(FailedPrecondition):
+    """The update's run continued as new before accepting it: ask the workflow id's next run."""
+
+    def __init__(self, key: RunKey, uid: str) -> None:
+        super().__init__(
+            f"{UPDATE_ABORTED} (workflow {key[1]!r}, run {key[2]}, update {uid!r}); deliver it again to the "
+            "workflow id's running run"
+        )
 
 
 def apply_update_responses(
@@ -48,6 +64,8 @@ class Updates:
             limits = ex.limits
             if uid in s.pending_updates or uid in s.accepted_updates or uid in s.finished_updates:
                 return  # a retry of an update already delivered: wait for the same outcome
+            if ex.record.status == CONTINUED_AS_NEW:
+                raise UpdateAborted(key, uid)
             if not ex.running:
                 raise FailedPrecondition(f"{ex.describe()} is already closed: the update was not delivered")
             if len(s.pending_updates) + len(s.accepted_updates) >= limits.max_updates_in_flight:
@@ -94,6 +112,8 @@ class Updates:
         if uid in s.accepted_updates and stage == service_pb2.UPDATE_WAIT_STAGE_ACCEPTED:
             response.stage = service_pb2.UPDATE_WAIT_STAGE_ACCEPTED
             return response
+        if record.status == CONTINUED_AS_NEW and uid in s.pending_updates:
+            raise UpdateAborted(key, uid)
         if record.status != RUNNING:
             raise FailedPrecondition(f"workflow {key[1]!r} (run {key[2]}) closed before update {uid!r} completed")
         return None

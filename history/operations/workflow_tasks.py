@@ -121,8 +121,12 @@ class WorkflowTasks:
         completed_id = ex.add_workflow_task_completed(wt, identity, sticky_task_queue, sticky_timeout)
         result = CompletionResult()
         apply_update_responses(ex, update_responses, identity, completions=False)
+        closing = commands.closes(commands_)
+        if closing:
+            # Updates the task finished are recorded before the run closes (after, none would be).
+            apply_update_responses(ex, update_responses, identity, completions=True)
         commands.apply(ex, commands_, commands.Applying(completed_id, identity, result))
-        if not ex.closes:
+        if not ex.closes and not closing:
             apply_update_responses(ex, update_responses, identity, completions=True)
         ex.schedule_workflow_task_if_needed()
         result.completed = True

@@ -100,6 +100,26 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledResponse.FromString,
                 _registered_method=True)
+        self.RespondActivityTaskCompletedById = channel.unary_unary(
+                '/wf.v1.WorkflowService/RespondActivityTaskCompletedById',
+                request_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCompletedByIdRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCompletedByIdResponse.FromString,
+                _registered_method=True)
+        self.RespondActivityTaskFailedById = channel.unary_unary(
+                '/wf.v1.WorkflowService/RespondActivityTaskFailedById',
+                request_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedByIdRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedByIdResponse.FromString,
+                _registered_method=True)
+        self.RecordActivityTaskHeartbeatById = channel.unary_unary(
+                '/wf.v1.WorkflowService/RecordActivityTaskHeartbeatById',
+                request_serializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatByIdRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatByIdResponse.FromString,
+                _registered_method=True)
+        self.RespondActivityTaskCanceledById = channel.unary_unary(
+                '/wf.v1.WorkflowService/RespondActivityTaskCanceledById',
+                request_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledByIdRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledByIdResponse.FromString,
+                _registered_method=True)
         self.SignalWorkflowExecution = channel.unary_unary(
                 '/wf.v1.WorkflowService/SignalWorkflowExecution',
                 request_serializer=wf_dot_v1_dot_service__pb2.SignalWorkflowExecutionRequest.SerializeToString,
@@ -227,6 +247,32 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RespondActivityTaskCompletedById(self, request, context):
+        """The same four answers, for an activity named by workflow id, run id (empty: the workflow's running
+        run) and activity id rather than by a task token: they act on the activity's current attempt.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RespondActivityTaskFailedById(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordActivityTaskHeartbeatById(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RespondActivityTaskCanceledById(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SignalWorkflowExecution(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -349,6 +395,26 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.RespondActivityTaskCanceled,
                     request_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledResponse.SerializeToString,
+            ),
+            'RespondActivityTaskCompletedById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondActivityTaskCompletedById,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCompletedByIdRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCompletedByIdResponse.SerializeToString,
+            ),
+            'RespondActivityTaskFailedById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondActivityTaskFailedById,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedByIdRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedByIdResponse.SerializeToString,
+            ),
+            'RecordActivityTaskHeartbeatById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordActivityTaskHeartbeatById,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatByIdRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatByIdResponse.SerializeToString,
+            ),
+            'RespondActivityTaskCanceledById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondActivityTaskCanceledById,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledByIdRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledByIdResponse.SerializeToString,
             ),
             'SignalWorkflowExecution': grpc.unary_unary_rpc_method_handler(
                     servicer.SignalWorkflowExecution,
@@ -743,6 +809,114 @@ class WorkflowService:
             '/wf.v1.WorkflowService/RespondActivityTaskCanceled',
             wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondActivityTaskCompletedById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RespondActivityTaskCompletedById',
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskCompletedByIdRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskCompletedByIdResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondActivityTaskFailedById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RespondActivityTaskFailedById',
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedByIdRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskFailedByIdResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordActivityTaskHeartbeatById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RecordActivityTaskHeartbeatById',
+            wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatByIdRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RecordActivityTaskHeartbeatByIdResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondActivityTaskCanceledById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RespondActivityTaskCanceledById',
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledByIdRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RespondActivityTaskCanceledByIdResponse.FromString,
             options,
             channel_credentials,
             insecure,

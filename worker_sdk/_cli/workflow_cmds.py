@@ -193,6 +193,21 @@ _input_file_option = click.option(
 _reason_option = click.option("--reason", default="", help="Why, for the history and for people reading it.")
 
 
+def _parse_named(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (``--memo``, ``--search-attribute``): each value JSON when it parses, else
+    the string itself, as Temporal's CLI takes them."""
+    named: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", ctx=ctx, param=param)
+        try:
+            named[key] = json.loads(raw)
+        except ValueError:
+            named[key] = raw
+    return named
+
+
 def _start_options(f: F) -> F:
     options = [
         click.option("--type", "workflow_type", required=True, help="The workflow type name."),
@@ -208,6 +223,10 @@ def _start_options(f: F) -> F:
         click.option("--id-conflict-policy", type=click.Choice(list(_CONFLICT_POLICIES)),
                      help="What starting an id that has a running run does: fail, use the running run, "
                           "or terminate it and start anew (default Fail)."),
+        click.option("--memo", "memo", multiple=True, callback=_parse_named, metavar="KEY=VALUE",
+                     help="A memo entry; the value is JSON, else a string. Repeat it for several."),
+        click.option("--search-attribute", "search_attributes", multiple=True, callback=_parse_named,
+                     metavar="KEY=VALUE", help="A search attribute; the value is JSON, else a string. Repeat it."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -290,6 +309,8 @@ async def _start(client: Client, opts: dict[str, Any], **signal: Any) -> Workflo
         task_timeout=opts["task_timeout"],
         id_reuse_policy=_REUSE_POLICIES[policy] if policy else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=_CONFLICT_POLICIES[conflict] if conflict else WorkflowIDConflictPolicy.FAIL,
+        memo=opts.get("memo") or None,
+        search_attributes=opts.get("search_attributes") or None,
         **signal,
     )
 
@@ -496,12 +517,30 @@ def describe_cmd(workflow_id: str, run_id: str | None) -> None:
         if settings.json:
             _print_json(json_format.MessageToDict(described.raw) | ({"hint": hint} if hint else {}))
         else:
-            _print(*render.describe_renderables(described.raw))
+            _print(*render.describe_renderables(described.raw), *_chain_renderables(described))
             if hint:  # last, where it is seen, and on one line whatever the width (for grep)
                 click.echo(f"\nhint: {hint}")
         return 0
 
     _run(body)
+
+
+def _chain_renderables(d: WorkflowExecutionDescription) -> list[RenderableType]:
+    """What describe shows of the run's chain of continue-as-new, its history's size, memo and search
+    attributes."""
+    rows: list[tuple[str, str | RenderableType]] = [
+        ("First run ID", d.first_run_id if d.first_run_id != d.run_id else ""),
+        ("Next run ID", d.new_execution_run_id or ""),
+        ("History size", f"{d.history_size_bytes:,} bytes" if d.history_size_bytes else ""),
+    ]
+    rows += [(f"Memo {k}", json.dumps(v, default=str, ensure_ascii=False)) for k, v in d.memo.items()]
+    rows += [
+        (f"Search attribute {k}", json.dumps(v, default=str, ensure_ascii=False))
+        for k, v in d.search_attributes.items()
+    ]
+    if not any(value for _, value in rows):
+        return []
+    return [Text("\nRuns and attributes", style="bold underline"), render.key_values(rows)]
 
 
 @workflow_group.command("show")
