@@ -176,6 +176,30 @@ class SignalsItsChild:
 
 
 @workflow.defn
+class Leaf:
+    @workflow.run
+    async def run(self) -> list[str]:
+        info = workflow.info()
+        assert info.parent is not None and info.root is not None
+        return [info.parent.workflow_id, info.root.workflow_id, info.root.run_id]
+
+
+@workflow.defn
+class Middle:
+    @workflow.run
+    async def run(self) -> list[str]:
+        return list(await workflow.execute_child_workflow(Leaf.run, id=f"{workflow.info().workflow_id}-leaf"))
+
+
+@workflow.defn
+class Top:
+    @workflow.run
+    async def run(self) -> list[str]:
+        assert workflow.info().parent is None and workflow.info().root is None
+        return list(await workflow.execute_child_workflow(Middle.run, id=f"{workflow.info().workflow_id}-middle"))
+
+
+@workflow.defn
 class Canceller:
     @workflow.run
     async def run(self, target: str) -> str:
@@ -259,6 +283,15 @@ async def test_a_parent_signals_its_child_through_the_handle(client: Client, tas
     history = await handle.fetch_history()
     signaled = [e for e in history.events if e.event_type == H.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED]
     assert signaled[0].signal_external_workflow_execution_initiated_event_attributes.child_workflow_only
+
+
+async def test_a_grandchild_knows_its_parent_and_its_root(client: Client, task_queue: str) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Top, Middle, Leaf]):
+        top = await client.start_workflow(Top.run, id=f"top-{task_queue}", task_queue=task_queue)
+        assert await top.result() == [f"top-{task_queue}-middle", f"top-{task_queue}", top.run_id]
+    leaf = await client.get_workflow_handle(f"top-{task_queue}-middle-leaf").describe()
+    assert leaf.parent is not None and leaf.parent[0] == f"top-{task_queue}-middle"
+    assert leaf.root == (f"top-{task_queue}", top.run_id)
 
 
 # -- where children run -----------------------------------------------------------------------------
