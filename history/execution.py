@@ -5,8 +5,9 @@ its event AND the task and timer rows that follow from it, so an operation or a 
 never appends a raw event nor edits the rows itself. :meth:`Execution.mutation` turns what one change
 gathered into one :class:`~wf.history.store.Mutation` that the store writes in one transaction.
 
-The transitions of activities live in :mod:`wf.history.execution_activities` (a part of this class,
-split off only to keep each file readable).
+The transitions of activities live in :mod:`wf.history.execution_activities`, those of child
+workflows and of cancelling other workflows in :mod:`wf.history.execution_children` (parts of this
+class, split off only to keep each file readable).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from wf.history.durations import duration
 from wf.history.errors import LimitExceeded
 from wf.history.execution_activities import ActivityTransitions, activity_timer_key
+from wf.history.execution_children import ChildTransitions
 from wf.history.execution_external import ExternalSignalTransitions
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
@@ -55,7 +57,7 @@ class StartedWorkflowTask:
     updates: list[C.UpdateRequest]
 
 
-class Execution(ActivityTransitions, ExternalSignalTransitions):
+class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions):
     """One run being changed by one operation (or by a group of them committed together)."""
 
     def __init__(self, record: ExecutionRecord, now: datetime, limits: Limits, *, new: bool = False) -> None:
@@ -718,6 +720,7 @@ class Execution(ActivityTransitions, ExternalSignalTransitions):
         self._deleted_timers.clear()
         self._tasks.clear()
         self.changed = True
+        self._close_reaches_other_runs(status)
 
     # -- writing ---------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from wf.history.errors import TaskGone
 from wf.history.limits import Limits
 from wf.history.notify import Notifier
+from wf.history.operations import children
 from wf.history.operations.activities import Activities
 from wf.history.operations.cross_run import CrossRun
 from wf.history.operations.external import SignalExternal
@@ -71,6 +72,7 @@ class HistoryService:
         self.updates = Updates(self.runs)
         # Each kind of cross-run task registers here (``wf.history.operations.cross_run``).
         self.cross_run = CrossRun(self.runs)
+        children.register(self.cross_run, self.runs, self.starts, self.signals)
         self.cross_run.register(TimerKind.SIGNAL_EXTERNAL, SignalExternal(self.runs, self.signals))
         self.timers = Timers(self.runs, self.cross_run)
         self.reading = Reading(self.runs)

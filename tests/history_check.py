@@ -54,6 +54,8 @@ class _Walk:
         self.act_cancel_requested: dict[int, int] = {}  # cancel-requested id → its scheduled id
         self.timers_open: dict[str, int] = {}  # timer id → its started event id
         self.timers_ended: set[int] = set()
+        self.children_started: set[int] = set()  # initiated ids of children started
+        self.children_ended: set[int] = set()  # initiated ids of children whose start failed or that closed
         self.close: int | None = None
 
     def bad(self, event: H.HistoryEvent, what: str) -> None:
@@ -198,6 +200,41 @@ class _Walk:
         a = e.timer_canceled_event_attributes
         self.task_completed_ref(e, a.workflow_task_completed_event_id)
         self._timer_end(e, a.timer_id, a.started_event_id)
+
+    # -- child workflows
+
+    def _on_start_child_workflow_execution_initiated(self, e: H.HistoryEvent) -> None:
+        a = e.start_child_workflow_execution_initiated_event_attributes
+        self.task_completed_ref(e, a.workflow_task_completed_event_id)
+
+    def _child_ref(self, e: H.HistoryEvent, initiated: int, *, started: bool) -> None:
+        if not self.is_a(initiated, H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED):
+            self.bad(e, f"initiated_event_id {initiated} is no earlier StartChildWorkflowExecutionInitiated")
+        elif initiated in self.children_ended:
+            self.bad(e, f"the child initiated at {initiated} was already resolved")
+        elif started != (initiated in self.children_started):
+            self.bad(e, f"the child initiated at {initiated} {'was not' if started else 'was already'} started")
+
+    def _on_child_workflow_execution_started(self, e: H.HistoryEvent) -> None:
+        initiated = e.child_workflow_execution_started_event_attributes.initiated_event_id
+        self._child_ref(e, initiated, started=False)
+        self.children_started.add(initiated)
+
+    def _on_start_child_workflow_execution_failed(self, e: H.HistoryEvent) -> None:
+        initiated = e.start_child_workflow_execution_failed_event_attributes.initiated_event_id
+        self._child_ref(e, initiated, started=False)
+        self.children_ended.add(initiated)
+
+    def _child_closed(self, e: H.HistoryEvent) -> None:
+        initiated = getattr(e, e.WhichOneof("attributes") or "").initiated_event_id
+        self._child_ref(e, initiated, started=True)
+        self.children_ended.add(initiated)
+
+    _on_child_workflow_execution_completed = _child_closed
+    _on_child_workflow_execution_failed = _child_closed
+    _on_child_workflow_execution_canceled = _child_closed
+    _on_child_workflow_execution_timed_out = _child_closed
+    _on_child_workflow_execution_terminated = _child_closed
 
     # -- closing
 

@@ -102,6 +102,7 @@ EXERCISED: dict[tuple[str, str], str] = {
     ("python", r"^async def test_greeting\(\):"): HERE,
     ("python", r"^other = workflow.get_external_workflow_handle"):
         "tests/test_external.py::test_a_workflow_signals_another_and_both_histories_record_it",
+    ("python", r"^class Order:"): "tests/test_children.py::test_the_readme_child_workflow_snippet_runs_as_written",
     ("python", r"^class Counter:"):
         "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }

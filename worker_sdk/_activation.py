@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from wf.v1 import common_pb2, history_pb2
 from worker_sdk._converter import DataConverter
@@ -35,9 +36,11 @@ PATCH_MARKER = "core_patch"
 
 @dataclass(frozen=True, slots=True)
 class StartWorkflow:
-    """The run begins: make the workflow object and start its run method with ``input``."""
+    """The run begins: make the workflow object and start its run method with ``input``
+    (``attributes``: the whole started event, for what ``workflow.info()`` tells, such as the parent)."""
 
     input: common_pb2.Payloads
+    attributes: history_pb2.WorkflowExecutionStartedEventAttributes | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +106,38 @@ class ResolveSignalExternalWorkflow:
     failure: common_pb2.Failure | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ResolveChildWorkflowExecutionStart:
+    """A child this run started is running (``run_id``), or could not start (``failed_cause``, a
+    ``StartChildWorkflowExecutionFailedCause``: its id is taken)."""
+
+    initiated_event_id: int
+    run_id: str = ""
+    failed_cause: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveChildWorkflowExecution:
+    """A child this run started closed: its result, or a failure with child-workflow info whose cause
+    is why it ended (its failure, a cancellation, a termination or a timeout), as sdk-core builds it."""
+
+    initiated_event_id: int
+    result: common_pb2.Payloads | None = None
+    failure: common_pb2.Failure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveRequestCancelExternalWorkflow:
+    """A cancellation this run asked of another workflow was delivered (``failure`` None) or could not be."""
+
+    initiated_event_id: int
+    failure: common_pb2.Failure | None = None
+
+
 Job = (
     StartWorkflow | ResolveActivity | FireTimer | SignalWorkflow | CancelWorkflow | DoUpdate | UpdateRecorded
-    | NotifyHasPatch | ResolveSignalExternalWorkflow
+    | NotifyHasPatch | ResolveSignalExternalWorkflow | ResolveChildWorkflowExecutionStart
+    | ResolveChildWorkflowExecution | ResolveRequestCancelExternalWorkflow
 )
 
 
@@ -178,11 +210,80 @@ def _external_signal_failed(event: history_pb2.HistoryEvent, ids: dict[int, str]
     return ResolveSignalExternalWorkflow(f.initiated_event_id, failure)
 
 
+def _child_started(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    a = event.child_workflow_execution_started_event_attributes
+    return ResolveChildWorkflowExecutionStart(a.initiated_event_id, run_id=a.workflow_execution.run_id)
+
+
+def _child_start_failed(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    a = event.start_child_workflow_execution_failed_event_attributes
+    return ResolveChildWorkflowExecutionStart(a.initiated_event_id, failed_cause=a.cause or 1)
+
+
+def _child_failure(attrs: Any, message: str, cause: common_pb2.Failure) -> common_pb2.Failure:
+    """What a parent sees of a child's close other than a result: the child, and why it ended."""
+    return common_pb2.Failure(
+        message=message,
+        source="wf",
+        child_workflow_execution_failure_info=common_pb2.ChildWorkflowExecutionFailureInfo(
+            namespace=attrs.namespace,
+            workflow_execution=attrs.workflow_execution,
+            workflow_type=attrs.workflow_type,
+            initiated_event_id=attrs.initiated_event_id,
+            started_event_id=attrs.started_event_id,
+            retry_state=attrs.retry_state if hasattr(attrs, "retry_state") else common_pb2.RETRY_STATE_UNSPECIFIED,
+        ),
+        cause=cause,
+    )
+
+
+def _child_closed(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    kind = event.WhichOneof("attributes")
+    a = getattr(event, kind or "")
+    if kind == "child_workflow_execution_completed_event_attributes":
+        return ResolveChildWorkflowExecution(a.initiated_event_id, result=a.result)
+    if kind == "child_workflow_execution_failed_event_attributes":
+        cause = a.failure
+    elif kind == "child_workflow_execution_canceled_event_attributes":
+        cause = common_pb2.Failure(
+            message="the child workflow was cancelled",
+            canceled_failure_info=common_pb2.CanceledFailureInfo(details=a.details),
+        )
+    elif kind == "child_workflow_execution_timed_out_event_attributes":
+        cause = common_pb2.Failure(
+            message="the child workflow timed out",
+            timeout_failure_info=common_pb2.TimeoutFailureInfo(timeout_type=common_pb2.TIMEOUT_TYPE_START_TO_CLOSE),
+        )
+    else:
+        cause = common_pb2.Failure(
+            message="the child workflow was terminated", terminated_failure_info=common_pb2.TerminatedFailureInfo()
+        )
+    status = kind.removeprefix("child_workflow_execution_").removesuffix("_event_attributes").replace("_", " ")
+    message = f"child workflow {a.workflow_execution.workflow_id!r} {status}"
+    return ResolveChildWorkflowExecution(a.initiated_event_id, failure=_child_failure(a, message, cause))
+
+
+def _cancel_requested(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    a = event.external_workflow_execution_cancel_requested_event_attributes
+    return ResolveRequestCancelExternalWorkflow(a.initiated_event_id)
+
+
+def _cancel_failed(event: history_pb2.HistoryEvent, ids: dict[int, str]) -> Job:
+    f = event.request_cancel_external_workflow_execution_failed_event_attributes
+    failure = common_pb2.Failure(
+        message=f"unable to cancel workflow {f.workflow_execution.workflow_id!r}: it was not found, or it is closed",
+        application_failure_info=common_pb2.ApplicationFailureInfo(
+            type="ExternalWorkflowExecutionNotFound", non_retryable=True
+        ),
+    )
+    return ResolveRequestCancelExternalWorkflow(f.initiated_event_id, failure)
+
+
 # Each event that resolves something, and the job it becomes (given the activity ids by the id of
 # the event that scheduled them).
 _EVENT_JOBS: dict[int, Callable[[history_pb2.HistoryEvent, dict[int, str]], Job]] = {
     H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: lambda e, _: StartWorkflow(
-        e.workflow_execution_started_event_attributes.input
+        e.workflow_execution_started_event_attributes.input, e.workflow_execution_started_event_attributes
     ),
     H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: _activity_completed,
     H.EVENT_TYPE_ACTIVITY_TASK_FAILED: _activity_failed,
@@ -193,6 +294,15 @@ _EVENT_JOBS: dict[int, Callable[[history_pb2.HistoryEvent, dict[int, str]], Job]
     H.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: lambda e, _: CancelWorkflow(),
     H.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: _external_signaled,
     H.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _external_signal_failed,
+    H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: _child_started,
+    H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: _child_start_failed,
+    H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED: _child_closed,
+    H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: _child_closed,
+    H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED: _child_closed,
+    H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: _child_closed,
+    H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED: _child_closed,
+    H.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _cancel_requested,
+    H.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: _cancel_failed,
     H.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: lambda e, _: UpdateRecorded(
         e.workflow_execution_update_completed_event_attributes.update_id
     ),

@@ -186,6 +186,25 @@ class WorkflowExecutionDescription(WorkflowExecution):
         return list(self.raw.pending_activities)
 
     @property
+    def parent(self) -> tuple[str, str] | None:
+        """A child's parent run: (workflow id, run id); None for a run no workflow started."""
+        info = self.raw.workflow_execution_info
+        p = info.parent_execution
+        return (p.workflow_id, p.run_id) if info.HasField("parent_execution") else None
+
+    @property
+    def root(self) -> tuple[str, str] | None:
+        """A child's root run, at the top of its chain of parents: (workflow id, run id)."""
+        info = self.raw.workflow_execution_info
+        r = info.root_execution
+        return (r.workflow_id, r.run_id) if info.HasField("root_execution") else None
+
+    @property
+    def pending_children(self) -> list[service_pb2.PendingChildExecutionInfo]:
+        """The children the run started and has not seen close (a run id is empty while starting)."""
+        return list(self.raw.pending_children)
+
+    @property
     def last_workflow_task_failure(self) -> common_pb2.Failure | None:
         p = self.raw.pending_workflow_task
         return p.last_failure if self.raw.HasField("pending_workflow_task") and p.HasField("last_failure") else None

@@ -92,6 +92,11 @@ def _target(attrs: Any) -> Any:
     return attrs.execution if hasattr(attrs, "execution") else attrs.workflow_execution
 
 
+def _cancel_target(attrs: Any) -> str:
+    """The workflow id a cancellation command or its event names (their fields differ)."""
+    return attrs.workflow_execution.workflow_id if hasattr(attrs, "workflow_execution") else attrs.workflow_id  # type: ignore[no-any-return]
+
+
 def _activity_recorded(event: history_pb2.HistoryEvent, run: Recorder) -> None:
     run.activity_scheduled(event.event_id, event.activity_task_scheduled_event_attributes.activity_id)
 
@@ -175,6 +180,26 @@ COMMANDS: tuple[CommandKind, ...] = (
             and e.signal_name == c.signal_name
         ),
         detail=lambda a: f"signal {a.signal_name!r} to workflow {_target(a).workflow_id!r}",
+    ),
+    CommandKind(
+        C.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+        H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        "start_child_workflow_execution_command_attributes",
+        "start_child_workflow_execution_initiated_event_attributes",
+        same=lambda e, c: e.workflow_id == c.workflow_id and e.workflow_type.name == c.workflow_type.name,
+        detail=lambda a: f"workflow {a.workflow_type.name!r}, id {a.workflow_id!r}",
+    ),
+    CommandKind(
+        C.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION,
+        H.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        "request_cancel_external_workflow_execution_command_attributes",
+        "request_cancel_external_workflow_execution_initiated_event_attributes",
+        same=lambda e, c: (
+            e.workflow_execution.workflow_id == c.workflow_id
+            and e.workflow_execution.run_id == c.run_id
+            and e.child_workflow_only == c.child_workflow_only
+        ),
+        detail=lambda a: f"workflow {_cancel_target(a)!r}" + (" (a child)" if a.child_workflow_only else ""),
     ),
 )
 

@@ -26,3 +26,14 @@ class ExternalWorkflowHandle:
         """
         instance = current_instance("ExternalWorkflowHandle.signal()")
         await instance.signal_external(self.id, self.run_id or "", signal_name(signal), args)
+
+    async def cancel(self) -> None:
+        """Ask the workflow to cancel (RequestCancelExternalWorkflowExecution). Returns once the
+        request is recorded in the other workflow's history; how it reacts is its own affair.
+
+        Raises:
+            ApplicationError: type ``ExternalWorkflowExecutionNotFound`` when the workflow does not
+                exist or is closed (nothing is recorded in it).
+        """
+        instance = current_instance("ExternalWorkflowHandle.cancel()")
+        await instance.children.cancel_external(self.id, self.run_id or "")

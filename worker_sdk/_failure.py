@@ -189,6 +189,10 @@ def from_failure(failure: common_pb2.Failure, converter: DataConverter) -> Failu
             workflow_id=c.workflow_execution.workflow_id,
             run_id=c.workflow_execution.run_id,
             workflow_type=c.workflow_type.name,
+            namespace=c.namespace,
+            initiated_event_id=c.initiated_event_id,
+            started_event_id=c.started_event_id,
+            retry_state=RetryState(c.retry_state),
         )
     else:
         exc = ApplicationError(message, type="UnknownFailure")

@@ -18,7 +18,7 @@ import sys
 import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
 
@@ -33,11 +33,15 @@ from worker_sdk._activation import (
     Job,
     NotifyHasPatch,
     ResolveActivity,
+    ResolveChildWorkflowExecution,
+    ResolveChildWorkflowExecutionStart,
+    ResolveRequestCancelExternalWorkflow,
     ResolveSignalExternalWorkflow,
     SignalWorkflow,
     StartWorkflow,
     UpdateRecorded,
 )
+from worker_sdk._children import Children, ParentInfo, RootInfo
 from worker_sdk._converter import DataConverter, encode_named_payloads
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition, update_validator
 from worker_sdk._failure import from_failure, to_failure
@@ -74,6 +78,9 @@ class Info:
     history_length: int = 0
     # Bytes of the history when this workflow task started, as its WorkflowTaskStarted records.
     history_size: int = 0
+    # Set in a child workflow: the run that started it, and the run at the top of its parents.
+    parent: ParentInfo | None = None
+    root: RootInfo | None = None
     # The run this one continued (continue-as-new), and the first run of the chain.
     continued_run_id: str | None = None
     first_execution_run_id: str = ""
@@ -203,6 +210,8 @@ class WorkflowInstance:
         self.timers: dict[str, _TimerHandle] = {}
         self._timer_seq = 0
         self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
+        # Children started, and cancellations asked of other workflows (``_children.py``).
+        self.children = Children(self)
         # Signals sent to other workflows, awaiting delivery, by the id of their initiated event.
         self.external_signals: dict[int, asyncio.Future[None]] = {}
         self.signal_handlers: dict[str, Callable[..., Any]] = {}
@@ -239,6 +248,14 @@ class WorkflowInstance:
 
     def _apply_start_workflow(self, job: StartWorkflow) -> None:
         args = self.converter.from_payloads(job.input, self.defn.arg_hints)
+        if job.attributes is not None and job.attributes.HasField("parent_workflow_execution"):
+            a = job.attributes
+            p, r = a.parent_workflow_execution, a.root_workflow_execution
+            self.info = replace(
+                self.info,
+                parent=ParentInfo(a.parent_workflow_namespace, p.run_id, p.workflow_id),
+                root=RootInfo(r.run_id, r.workflow_id) if r.workflow_id else None,
+            )
         # The workflow object is made first, then signals that came with the start are delivered,
         # then the run method begins: the order Temporal users expect.
         self.loop.call_soon(self._create_main, args)
@@ -411,6 +428,12 @@ class WorkflowInstance:
                 self._apply_notify_has_patch(job)
             case ResolveSignalExternalWorkflow():
                 self._apply_resolve_signal_external_workflow(job)
+            case ResolveChildWorkflowExecutionStart():
+                self._apply_resolve_child_workflow_execution_start(job)
+            case ResolveChildWorkflowExecution():
+                self._apply_resolve_child_workflow_execution(job)
+            case ResolveRequestCancelExternalWorkflow():
+                self._apply_resolve_request_cancel_external_workflow(job)
             case _:
                 assert_never(job)
 
@@ -545,6 +568,17 @@ class WorkflowInstance:
             future.set_result(None)
         else:
             future.set_exception(from_failure(job.failure, self.converter))
+
+    # -- child workflows and cancelling other workflows ---------------------------------------------
+
+    def _apply_resolve_child_workflow_execution_start(self, job: ResolveChildWorkflowExecutionStart) -> None:
+        self.children.resolve_start(job)
+
+    def _apply_resolve_child_workflow_execution(self, job: ResolveChildWorkflowExecution) -> None:
+        self.children.resolve(job)
+
+    def _apply_resolve_request_cancel_external_workflow(self, job: ResolveRequestCancelExternalWorkflow) -> None:
+        self.children.resolve_cancel(job)
 
     # -- timers ---------------------------------------------------------------------------------
 

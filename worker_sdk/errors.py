@@ -158,13 +158,34 @@ class ActivityError(FailureError):
 
 
 class ChildWorkflowError(FailureError):
-    """A child workflow failed; the reason is ``__cause__``."""
+    """A child workflow did not complete: it failed, was cancelled, terminated or timed out; the
+    reason is ``cause`` (an ``ApplicationError`` with the child's type and message when it failed,
+    ``CancelledError``, ``TerminatedError`` or ``TimeoutError`` otherwise)."""
 
-    def __init__(self, message: str, *, workflow_id: str = "", run_id: str = "", workflow_type: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        workflow_id: str = "",
+        run_id: str = "",
+        workflow_type: str = "",
+        namespace: str = "",
+        initiated_event_id: int = 0,
+        started_event_id: int = 0,
+        retry_state: RetryState = RetryState.UNSPECIFIED,
+    ) -> None:
         super().__init__(message)
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.workflow_type = workflow_type
+        self.namespace = namespace
+        self.initiated_event_id = initiated_event_id
+        self.started_event_id = started_event_id
+        self.retry_state = retry_state
+
+    @property
+    def cause(self) -> BaseException | None:
+        return self.__cause__
 
 
 class CancelledError(FailureError):

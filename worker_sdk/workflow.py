@@ -14,6 +14,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
+from worker_sdk._children import (
+    ChildWorkflowCancellationType,
+    ChildWorkflowHandle,
+    ParentClosePolicy,
+    ParentInfo,
+    RootInfo,
+)
+from worker_sdk._client import WorkflowIDReusePolicy
 from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal, mark_update
 from worker_sdk._external import ExternalWorkflowHandle
 from worker_sdk._instance import (
@@ -52,6 +60,13 @@ __all__ = [
     "in_workflow",
     "get_external_workflow_handle",
     "ExternalWorkflowHandle",
+    "start_child_workflow",
+    "execute_child_workflow",
+    "ChildWorkflowHandle",
+    "ParentClosePolicy",
+    "ChildWorkflowCancellationType",
+    "ParentInfo",
+    "RootInfo",
     "continue_as_new",
     "ContinueAsNewError",
     "HandlerUnfinishedPolicy",
@@ -309,6 +324,73 @@ def get_external_workflow_handle(workflow_id: str, *, run_id: str | None = None)
     if not workflow_id:
         raise ValueError("get_external_workflow_handle() needs a workflow id")
     return ExternalWorkflowHandle(workflow_id, run_id)
+
+
+async def start_child_workflow(
+    workflow: Any,
+    *args: Any,
+    id: str | None = None,
+    task_queue: str | None = None,
+    parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
+    cancellation_type: ChildWorkflowCancellationType = ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+    id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    retry_policy: RetryPolicy | None = None,
+    execution_timeout: timedelta | None = None,
+    run_timeout: timedelta | None = None,
+    task_timeout: timedelta | None = None,
+    search_attributes: dict[str, Any] | None = None,
+    memo: dict[str, Any] | None = None,
+    result_type: Any = None,
+) -> ChildWorkflowHandle:
+    """Start a child workflow and return its handle once it is running (``await handle`` for its
+    result). Its close is recorded in this workflow's history whatever the servers and workers do.
+
+    Args:
+        workflow: the child's ``@workflow.run`` method (``Child.run``) or workflow type name.
+        *args: the child's arguments.
+        id: the child's workflow id (default: derived from this run and a sequence number, the same
+            on every replay).
+        task_queue: where the child's workflow tasks go (default: this workflow's task queue).
+        parent_close_policy: what happens to the child when this workflow closes.
+        cancellation_type: what cancelling the handle (or the code awaiting it) does.
+        id_reuse_policy: whether the id of a closed run may be used again.
+        retry_policy: the child's retry policy (default: none).
+        execution_timeout, run_timeout, task_timeout: the child's timeouts.
+        search_attributes, memo: the child's, a plain mapping name → value.
+        result_type: the type to decode the result into (default: the run method's return hint).
+
+    Raises:
+        WorkflowAlreadyStartedError: a workflow with this id is running (nothing was started).
+    """
+    start = current_instance("workflow.start_child_workflow()").children.start(
+        workflow,
+        args,
+        id=id,
+        task_queue=task_queue,
+        parent_close_policy=parent_close_policy,
+        cancellation_type=cancellation_type,
+        id_reuse_policy=id_reuse_policy,
+        retry_policy=retry_policy,
+        execution_timeout=execution_timeout,
+        run_timeout=run_timeout,
+        task_timeout=task_timeout,
+        search_attributes=search_attributes,
+        memo=memo,
+        result_type=result_type,
+    )
+    return await start
+
+
+async def execute_child_workflow(workflow: Any, *args: Any, **options: Any) -> Any:
+    """Start a child workflow and return its result; see :func:`start_child_workflow` for the options.
+
+    Raises:
+        ChildWorkflowError: the child did not complete; ``cause`` says why (an ``ApplicationError``
+            with its type and message when it failed).
+        WorkflowAlreadyStartedError: a workflow with this id is running.
+    """
+    handle = await start_child_workflow(workflow, *args, **options)
+    return await handle
 # -- continue-as-new --------------------------------------------------------------------------------
 
 

@@ -20,8 +20,10 @@ from wf.history.commands.continue_as_new import ContinueAsNew
 from wf.history.commands.fail_workflow import FailWorkflow
 from wf.history.commands.record_marker import RecordMarker
 from wf.history.commands.request_cancel_activity import RequestCancelActivity
+from wf.history.commands.request_cancel_external import RequestCancelExternal
 from wf.history.commands.schedule_activity import ScheduleActivity
 from wf.history.commands.signal_external import SignalExternal
+from wf.history.commands.start_child import StartChild
 from wf.history.commands.start_timer import StartTimer
 from wf.history.execution import Execution
 from wf.v1 import command_pb2
@@ -37,6 +39,8 @@ HANDLERS: dict[str, CommandHandler[Any]] = {
         CompleteWorkflow(),
         FailWorkflow(),
         CancelWorkflow(),
+        StartChild(),
+        RequestCancelExternal(),
         SignalExternal(),
         ContinueAsNew(),
     )

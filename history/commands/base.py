@@ -26,6 +26,10 @@ class Batch:
     limits: Limits
     pending_activity_ids: set[str]
     pending_timers: set[str]
+    # Children started and cancellations of other workflows asked for by the commands before this
+    # one (those already pending are in the run's state).
+    new_children: int = 0
+    new_cancel_requests: int = 0
     # Signals to other workflows not yet delivered, counting those of the commands before this one.
     pending_external_signals: int = 0
 

@@ -69,6 +69,7 @@ class Reading:
                 pending.started_time.CopyFrom(wt.started_time)
             if state.HasField("last_workflow_task_failure"):
                 pending.last_failure.CopyFrom(state.last_workflow_task_failure)
+        _add_family(resp, state)
         if record.status != RUNNING:
             close = await self.runs.last_event(record)
             if close is not None:
@@ -165,6 +166,26 @@ class Reading:
                 (last.start_time.isoformat(), last.workflow_id, last.run_id)
             ).encode()
         return resp
+
+
+def _add_family(resp: service_pb2.DescribeWorkflowExecutionResponse, state: internal_pb2.MutableState) -> None:
+    """A child's parent and root runs, and the children this run waits for."""
+    info = resp.workflow_execution_info
+    if state.HasField("parent_execution"):
+        info.parent_namespace = state.parent_namespace
+        info.parent_execution.CopyFrom(state.parent_execution)
+    if state.HasField("root_execution"):
+        info.root_execution.CopyFrom(state.root_execution)
+    for initiated_id in sorted(state.children):
+        child = state.children[initiated_id]
+        resp.pending_children.add(
+            workflow_id=child.workflow_id,
+            run_id=child.run_id,
+            workflow_type_name=child.workflow_type,
+            initiated_id=initiated_id,
+            parent_close_policy=child.parent_close_policy,
+            namespace=child.namespace,
+        )
 
 
 def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo:

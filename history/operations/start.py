@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 
 from wf.history.errors import AlreadyExists, ConcurrentUpdate, FailedPrecondition
 from wf.history.execution import RUNNING, Execution
@@ -39,6 +40,18 @@ def _reuse_refused(workflow_id: str, policy: int, latest: ExecutionRecord) -> st
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """The parent of a run started as a child workflow: recorded in the child's started event and
+    its mutable state, so its close reaches the parent and the parent's close policy finds it."""
+
+    namespace: str
+    execution: C.WorkflowExecution
+    initiated_event_id: int
+    root: C.WorkflowExecution
+    close_policy: int
+
+
 class Starts:
     def __init__(self, runs: Runs, signals: Signals, start_concurrency: int = 5) -> None:
         self.runs = runs
@@ -47,12 +60,13 @@ class Starts:
         # already going, so a surge of starts slows the starts, not every running workflow.
         self._slots = asyncio.Semaphore(start_concurrency)
 
-    async def start(self, req: S.StartWorkflowExecutionRequest) -> tuple[str, bool]:
-        """Start a run; returns (run id, started). A repeated request id returns the first run."""
+    async def start(self, req: S.StartWorkflowExecutionRequest, parent: Parent | None = None) -> tuple[str, bool]:
+        """Start a run (a child of ``parent``, if given); returns (run id, started). A repeated
+        request id returns the first run."""
         async with self._slots:
-            return await self._start(req)
+            return await self._start(req, parent)
 
-    async def _start(self, req: S.StartWorkflowExecutionRequest) -> tuple[str, bool]:
+    async def _start(self, req: S.StartWorkflowExecutionRequest, parent: Parent | None) -> tuple[str, bool]:
         store = self.runs.store
         request_id = req.request_id or str(uuid.uuid4())
         policy = req.workflow_id_reuse_policy
@@ -64,7 +78,7 @@ class Starts:
                 if latest is not None and latest.status != RUNNING and latest.request_id != request_id:
                     if policy == C.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or latest.status not in _FAILED:
                         raise AlreadyExists(_reuse_refused(req.workflow_id, policy, latest), latest.run_id)
-            ex = self._new_execution(req, request_id)
+            ex = self._new_execution(req, request_id, parent)
             try:
                 await self.runs.create(ex)
             except WriteRejected:
@@ -99,5 +113,17 @@ class Starts:
             return ex.record.run_id, True
         raise ConcurrentUpdate(f"workflow id {req.workflow_id!r} is being started concurrently; try again")
 
-    def _new_execution(self, req: S.StartWorkflowExecutionRequest, request_id: str) -> Execution:
-        return new_run(RunSpec.of_start(req, request_id), self.runs.limits, now())
+    def _new_execution(
+        self, req: S.StartWorkflowExecutionRequest, request_id: str, parent: Parent | None = None
+    ) -> Execution:
+        spec = RunSpec.of_start(req, request_id)
+        if parent is not None:
+            spec.parent_namespace = parent.namespace
+            spec.parent_execution = parent.execution
+            spec.parent_initiated_event_id = parent.initiated_event_id
+            spec.root_execution = parent.root
+        ex = new_run(spec, self.runs.limits, now())
+        if parent is not None:
+            started = ex.events[0].workflow_execution_started_event_attributes
+            started.parent_close_policy = parent.close_policy  # type: ignore[assignment]
+        return ex

@@ -93,8 +93,40 @@ class WorkflowTaskState(_message.Message):
     task_queue: str
     def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backing_off: _Optional[bool] = ..., task_queue: _Optional[str] = ...) -> None: ...
 
+class ChildState(_message.Message):
+    __slots__ = ("initiated_event_id", "namespace", "workflow_id", "workflow_type", "run_id", "started_event_id", "parent_close_policy")
+    INITIATED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_CLOSE_POLICY_FIELD_NUMBER: _ClassVar[int]
+    initiated_event_id: int
+    namespace: str
+    workflow_id: str
+    workflow_type: str
+    run_id: str
+    started_event_id: int
+    parent_close_policy: _common_pb2.ParentClosePolicy
+    def __init__(self, initiated_event_id: _Optional[int] = ..., namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_type: _Optional[str] = ..., run_id: _Optional[str] = ..., started_event_id: _Optional[int] = ..., parent_close_policy: _Optional[_Union[_common_pb2.ParentClosePolicy, str]] = ...) -> None: ...
+
+class CancelRequestState(_message.Message):
+    __slots__ = ("initiated_event_id", "namespace", "workflow_id", "run_id", "child_workflow_only")
+    INITIATED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    CHILD_WORKFLOW_ONLY_FIELD_NUMBER: _ClassVar[int]
+    initiated_event_id: int
+    namespace: str
+    workflow_id: str
+    run_id: str
+    child_workflow_only: bool
+    def __init__(self, initiated_event_id: _Optional[int] = ..., namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., child_workflow_only: _Optional[bool] = ...) -> None: ...
+
 class MutableState(_message.Message):
-    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout", "parent_namespace", "parent_execution", "parent_initiated_event_id", "root_execution", "first_execution_run_id", "memo", "search_attributes", "pending_external_signals", "workflow_execution_expiration_time", "workflow_retry_policy", "continue_as_new_suggested")
+    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout", "parent_namespace", "parent_execution", "parent_initiated_event_id", "root_execution", "first_execution_run_id", "memo", "search_attributes", "children", "cancel_requests", "pending_external_signals", "workflow_execution_expiration_time", "workflow_retry_policy", "continue_as_new_suggested")
     class ActivitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +169,20 @@ class MutableState(_message.Message):
         key: str
         value: _common_pb2.Failure
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+    class ChildrenEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: ChildState
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[_Union[ChildState, _Mapping]] = ...) -> None: ...
+    class CancelRequestsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: CancelRequestState
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[_Union[CancelRequestState, _Mapping]] = ...) -> None: ...
     WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
     TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_TASK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
@@ -166,6 +212,8 @@ class MutableState(_message.Message):
     FIRST_EXECUTION_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     MEMO_FIELD_NUMBER: _ClassVar[int]
     SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PENDING_EXTERNAL_SIGNALS_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_EXECUTION_EXPIRATION_TIME_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
@@ -199,8 +247,10 @@ class MutableState(_message.Message):
     first_execution_run_id: str
     memo: _common_pb2.Memo
     search_attributes: _common_pb2.SearchAttributes
+    children: _containers.MessageMap[int, ChildState]
+    cancel_requests: _containers.MessageMap[int, CancelRequestState]
     pending_external_signals: _containers.RepeatedScalarFieldContainer[int]
     workflow_execution_expiration_time: _timestamp_pb2.Timestamp
     workflow_retry_policy: _common_pb2.RetryPolicy
     continue_as_new_suggested: bool
-    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., first_execution_run_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., pending_external_signals: _Optional[_Iterable[int]] = ..., workflow_execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workflow_retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., continue_as_new_suggested: _Optional[bool] = ...) -> None: ...
+    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., first_execution_run_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., children: _Optional[_Mapping[int, ChildState]] = ..., cancel_requests: _Optional[_Mapping[int, CancelRequestState]] = ..., pending_external_signals: _Optional[_Iterable[int]] = ..., workflow_execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workflow_retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., continue_as_new_suggested: _Optional[bool] = ...) -> None: ...

@@ -221,6 +221,7 @@ def describe_renderables(resp: service_pb2.DescribeWorkflowExecutionResponse) ->
             ("Task timeout", _duration(resp.workflow_task_timeout)),
         ]),
     ]
+    out += _family_renderables(resp)
     if resp.pending_activities:
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("Activity ID", "Type", "State", "Attempt", "Last failure"):
@@ -250,6 +251,30 @@ def describe_renderables(resp: service_pb2.DescribeWorkflowExecutionResponse) ->
         out += [Text("\nResult", style="bold underline"), Text(payloads_text(resp.result, limit=None))]
     if resp.HasField("failure"):
         out += [Text("\nFailure", style="bold underline"), failure_detail(resp.failure)]
+    return out
+
+
+def _family_renderables(resp: service_pb2.DescribeWorkflowExecutionResponse) -> list[RenderableType]:
+    """A child's parent and root runs, and the children a run waits for."""
+    info = resp.workflow_execution_info
+    out: list[RenderableType] = []
+    if info.HasField("parent_execution"):
+        p, r = info.parent_execution, info.root_execution
+        out += [
+            Text("\nParent", style="bold underline"),
+            key_values([
+                ("Parent", f"{p.workflow_id} (run {p.run_id})"),
+                ("Root", f"{r.workflow_id} (run {r.run_id})" if r.workflow_id else ""),
+            ]),
+        ]
+    if resp.pending_children:
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for name in ("Child workflow ID", "Run ID", "Type", "Parent close policy"):
+            table.add_column(name, overflow="fold")
+        for c in resp.pending_children:
+            policy = enum_name(common_pb2.ParentClosePolicy, c.parent_close_policy, "PARENT_CLOSE_POLICY_")
+            table.add_row(*(Text(v) for v in (c.workflow_id, c.run_id or "(starting)", c.workflow_type_name, policy)))
+        out += [Text("\nPending children", style="bold underline"), table]
     return out
 
 
