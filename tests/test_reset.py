@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from tests.helpers import assert_eventually, new_id, start_request, wf_executable
+from tests.test_rebuild_steps import comparable
 from wf.history.execution import Execution
 from wf.history.rebuild import APPLY, rebuild
 from wf.history.runs import now
@@ -236,23 +237,6 @@ class Busy:
         return self.signals
 
 
-# Fields history does not hold (rebuild.py says why) or that a reset sets itself.
-_NOT_REBUILT = ("sticky_task_queue", "sticky_timeout", "recent_signal_request_ids", "cost", "pending_updates",
-                "pending_update_order", "rejected_updates")
-_ACTIVITY_NOT_REBUILT = ("started_time", "last_worker_identity", "started_request_id", "current_attempt_scheduled_time")
-
-
-def _comparable(state: internal_pb2.MutableState) -> internal_pb2.MutableState:
-    s = internal_pb2.MutableState()
-    s.CopyFrom(state)
-    for name in _NOT_REBUILT:
-        s.ClearField(name)
-    for a in s.activities.values():
-        for name in _ACTIVITY_NOT_REBUILT:
-            a.ClearField(name)
-    return s
-
-
 async def test_the_rebuilt_state_equals_the_live_one_and_the_reset_run_keeps_its_work(
     server: Server, client: Client, task_queue: str
 ) -> None:
@@ -282,7 +266,7 @@ async def test_the_rebuilt_state_equals_the_live_one_and_the_reset_run_keeps_its
             now(), server.history.limits, new=True,
         )
         rebuilt = rebuild(fresh, events)
-        assert _comparable(fresh.state) == _comparable(live_state)
+        assert comparable(fresh.state) == comparable(live_state)
         assert len(live_state.activities) == 1 and len(live_state.timers) == 1 and live_state.signal_count == 2
         (timer_id,) = live_state.timers
         timer_started = next(e for e in events if e.event_id == live_state.timers[timer_id])
@@ -406,3 +390,52 @@ async def test_cli_reset_by_type_with_check_and_a_refused_point(
         assert "valid reset points" in refused.stderr
         missing = await asyncio.to_thread(_wf, server, "workflow", "reset", "-w", handle.id, "--event-id", "4")
         assert missing.returncode != 0 and "--reason" in missing.stderr
+
+
+@workflow.defn
+class Twice:
+    """Continues as new once, then waits for a signal."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self, first: bool) -> str:
+        if first:
+            workflow.continue_as_new(False)
+        await workflow.wait_condition(lambda: self.done)
+        return "second run done"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+
+async def test_reset_to_last_continued_as_new_resets_the_run_before_and_terminates_the_current(
+    client: Client, task_queue: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Twice]):
+        first = await client.start_workflow(Twice.run, True, id=new_id("reset-can"), task_queue=task_queue)
+        latest = client.get_workflow_handle(first.id)
+
+        async def continued() -> str:
+            d = await latest.describe()
+            assert d.run_id != first.run_id and d.status == WorkflowExecutionStatus.RUNNING
+            return d.run_id
+
+        second_run = await assert_eventually(continued)
+        new = await latest.reset(type=ResetType.LAST_CONTINUED_AS_NEW, reason="redo the chain")
+        assert (await client.get_workflow_handle(first.id, run_id=second_run).describe()).status == (
+            WorkflowExecutionStatus.TERMINATED
+        )
+        made = await new.describe()
+        assert made.reset_base_run_id == first.run_id
+        # The reset run decides its last task again: it continues as new once more.
+
+        async def continued_again() -> None:
+            assert (await new.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+
+        await assert_eventually(continued_again)
+        await client.get_workflow_handle(first.id).signal(Twice.finish)
+        assert await client.get_workflow_handle(first.id).result() == "second run done"
+
