@@ -379,7 +379,7 @@ async def test_cli_reset_by_type_with_check_and_a_refused_point(
             "--check", "--output", "json",
         )
         assert out.returncode == 0, out.stderr
-        new_run = json.loads(out.stdout)["run_id"]
+        new_run = json.loads(out.stdout)["runId"]
         new = client.get_workflow_handle(handle.id, run_id=new_run)
         await new.signal(Collector.add, "s2")
         assert await new.result() == ["A", "s1", "s2"]

@@ -51,7 +51,7 @@ _SAY_WAITING_AFTER = 3.0
 # it ran (not an error of the server's making: the server's own INTERNAL says "internal error").
 _CUT_OFF = ("Internal error from Core", "RST_STREAM", "Stream removed", "Socket closed")
 # The methods that may be sent again when it is unknown whether the server acted on them: reads and
-# polls; a start or signal (its request id makes a repeat a no-op); a task's answer (its token is
+# polls; a start, signal or reset (its request id makes a repeat a no-op); a task's answer (its token is
 # accepted once; a repeat is refused with NOT_FOUND). Not cancel, terminate or update: a repeat of
 # one that took effect would report a failure that did not happen.
 _SAFE_TO_REPEAT = frozenset({
@@ -60,7 +60,7 @@ _SAFE_TO_REPEAT = frozenset({
     "PollActivityTaskQueue", "StartWorkflowExecution", "SignalWorkflowExecution",
     "RespondWorkflowTaskCompleted", "RespondWorkflowTaskFailed", "RespondActivityTaskCompleted",
     "RespondActivityTaskFailed", "RespondActivityTaskCanceled", "RecordActivityTaskHeartbeat",
-    "RespondQueryTaskCompleted",
+    "RespondQueryTaskCompleted", "ResetWorkflowExecution",
 })
 
 

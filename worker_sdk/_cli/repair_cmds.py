@@ -67,7 +67,7 @@ def reset_cmd(
         except (NondeterminismError, RuntimeError, ValueError) as exc:
             raise CliError(str(exc)) from exc
         return _confirm(settings, f"workflow {workflow_id} reset: new run {new.run_id}",
-                        {"workflowId": workflow_id, "run_id": new.run_id, "reason": reason})
+                        {"workflowId": workflow_id, "runId": new.run_id, "reason": reason})
 
     _run(body)
 
