@@ -181,3 +181,24 @@ def test_each_transition_is_rebuilt_from_its_events() -> None:
         assert comparable(rebuilt.ex.state) == comparable(ex.state), f"after {name}"
         assert set(rebuilt.timer_fire_at) == set(ex.state.timers), f"after {name}"
     assert {e.event_type for e in ex.events} == set(APPLY), "a line of rebuild.APPLY no step here produces"
+
+
+def test_pending_children_are_found_from_the_events() -> None:
+    from wf.history.operations.reset import pending_children
+
+    def event(event_id: int, event_type: int, **attributes: object) -> H.HistoryEvent:
+        return H.HistoryEvent(event_id=event_id, event_type=event_type, **attributes)  # type: ignore[arg-type]
+
+    events = [
+        event(5, H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED),
+        event(6, H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED),
+        event(7, H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED),
+        event(8, H.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+              child_workflow_execution_completed_event_attributes=H.ChildWorkflowExecutionCompletedEventAttributes(
+                  initiated_event_id=5)),
+        event(9, H.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+              start_child_workflow_execution_failed_event_attributes=H.StartChildWorkflowExecutionFailedEventAttributes(
+                  initiated_event_id=7)),
+    ]
+    assert pending_children(events) == [6]
+    assert pending_children(events[:1]) == [5]
