@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from wf.history.durations import duration
+from wf.history.cost import count_event
+from wf.history.durations import duration, is_set
 from wf.history.errors import LimitExceeded
 from wf.history.execution_activities import ActivityTransitions, activity_timer_key
-from wf.history.execution_children import ChildTransitions
-from wf.history.execution_external import ExternalSignalTransitions
+from wf.history.execution_children import ChildTransitions, cancel_external_key, start_child_key
+from wf.history.execution_external import ExternalSignalTransitions, external_signal_key
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
@@ -129,6 +130,7 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
         self.record.next_event_id += 1
         self.events.append(event)
         self.changed = True
+        count_event(self.state.cost, event)
         return event
 
     def timestamp(self) -> Timestamp:
@@ -721,6 +723,85 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
         self._tasks.clear()
         self.changed = True
         self._close_reaches_other_runs(status)
+
+    # -- reset: a run made from another run's events (``wf.history.operations.reset``) --------------
+
+    def add_copied_events(self, events: list[history_pb2.HistoryEvent]) -> None:
+        """A new run made by a reset takes the base run's events up to the reset point as its own
+        (ids and times kept); :func:`wf.history.rebuild.rebuild` gives it the state they left."""
+        self.events.extend(events)
+        self.record.next_event_id = events[-1].event_id + 1
+        self.changed = True
+
+    def add_rows_of_rebuilt_state(self, timer_fire_at: Mapping[str, datetime]) -> None:
+        """The rows a rebuilt state implies: each pending activity waits in its queue again (as
+        scheduled now, with what is left of its schedule-to-close time), each user timer fires when
+        it would have, each signal to another workflow not yet delivered is sent, and the run's
+        timeouts are set (its run timeout from now, the chain's expiration as it was)."""
+        s = self.state
+        soon = timedelta(microseconds=1)
+        for a in s.activities.values():
+            a.current_attempt_scheduled_time.CopyFrom(self.timestamp())
+            self.add_activity_task(a)
+            if is_set(a.schedule_to_close_timeout):
+                deadline = a.scheduled_time.ToDatetime(UTC) + duration(a.schedule_to_close_timeout)
+                self._set_timer(
+                    activity_timer_key(a.scheduled_event_id, "s2c"), max(deadline - self.now, soon),
+                    TimerKind.ACTIVITY_SCHEDULE_TO_CLOSE, a.scheduled_event_id, 1,
+                )
+        for timer_id, started_id in s.timers.items():
+            after = max(timer_fire_at[timer_id] - self.now, soon)
+            self._set_timer(user_timer_key(timer_id), after, TimerKind.USER_TIMER, started_id, 1)
+        for initiated in s.pending_external_signals:
+            self._add_cross_run_task(external_signal_key(initiated), TimerKind.SIGNAL_EXTERNAL, initiated)
+        for initiated, child in s.children.items():
+            if not child.run_id:  # its start was not recorded: the new run starts it
+                self._add_cross_run_task(start_child_key(initiated), TimerKind.START_CHILD, initiated)
+        for initiated in s.cancel_requests:
+            self._add_cross_run_task(cancel_external_key(initiated), TimerKind.CANCEL_EXTERNAL, initiated)
+        expiration = (
+            s.workflow_execution_expiration_time.ToDatetime(UTC)
+            if s.HasField("workflow_execution_expiration_time") else None
+        )
+        self.add_workflow_timeouts(
+            duration(s.workflow_run_timeout) if is_set(s.workflow_run_timeout) else None,
+            max(expiration - self.now, soon) if expiration is not None else None,
+        )
+
+    ended_by_reset = False
+    """Set on a run a reset terminates: what its close implies for other runs (a parent close
+    policy) does not apply, as in Temporal, since the new run carries on the same work."""
+
+    def add_workflow_execution_terminated_by_reset(self, reason: str, identity: str, new_run_id: str) -> None:
+        """The running run ends because a reset made ``new_run_id`` (in the same transaction)."""
+        self.ended_by_reset = True
+        self.add_workflow_execution_terminated(f"reset to run {new_run_id}: {reason}", C.Payloads(), identity)
+
+    def add_workflow_task_failed_for_reset(self, base_run_id: str, reason: str, identity: str) -> None:
+        """The workflow task pending at the reset point fails with cause RESET_WORKFLOW (started
+        first when it was only scheduled, as Temporal does), so the current code decides it again."""
+        wt = self.state.workflow_task
+        if not wt.started_event_id:
+            self.add_workflow_task_started(identity)
+            self._forget_new_timer("wft")
+        self._add_event(
+            H.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+            workflow_task_failed_event_attributes=H.WorkflowTaskFailedEventAttributes(
+                scheduled_event_id=wt.scheduled_event_id,
+                started_event_id=wt.started_event_id,
+                cause=C.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW,
+                failure=C.Failure(
+                    message=reason,
+                    source="wf-server",
+                    application_failure_info=C.ApplicationFailureInfo(type="ResetWorkflow", non_retryable=True),
+                ),
+                identity=identity,
+                base_run_id=base_run_id,
+                new_run_id=self.record.run_id,
+            ),
+        )
+        self.state.ClearField("workflow_task")
+        self.state.workflow_task_needed = False
 
     # -- writing ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from wf.history import retry
+from wf.history.cost import count_activity_attempt
 from wf.history.durations import duration, is_set
 from wf.history.errors import NotFound
 from wf.history.tasks import TaskKind, TaskRow, TimerKind
@@ -154,6 +155,7 @@ class ActivityTransitions:
         outcome (as Temporal does), so retries leave no trace but the last attempt."""
         a.started_time.CopyFrom(self.timestamp())
         a.last_worker_identity = identity
+        count_activity_attempt(self.state.cost)
         self._delete_timer(activity_timer_key(a.scheduled_event_id, "s2s"))
         self._set_timer(
             activity_timer_key(a.scheduled_event_id, "stc"), duration(a.start_to_close_timeout),

@@ -60,6 +60,8 @@ class ChildTransitions:
 
         def add_workflow_task_scheduled(self, *, attempt: int = 1) -> None: ...
 
+        ended_by_reset: bool
+
     # -- children --------------------------------------------------------------------------------
 
     def add_start_child_workflow_execution_initiated(
@@ -253,7 +255,10 @@ class ChildTransitions:
 
     def _close_reaches_other_runs(self, status: int) -> None:
         """What this run's close asks of other runs: its parent told (unless it continued as new:
-        the new run is the child now), and each pending child whose close policy acts on it."""
+        the new run is the child now), and each pending child whose close policy acts on it. A run a
+        reset ends asks nothing: the reset's new run carries on the same work, as in Temporal."""
+        if self.ended_by_reset:
+            return
         if self.state.HasField("parent_execution") and status != C.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
             self._add_cross_run_task(CHILD_CLOSED_KEY, TimerKind.CHILD_CLOSED, self.state.parent_initiated_event_id)
         for initiated_id, child in self.state.children.items():

@@ -22,6 +22,7 @@ from wf.history.operations.cross_run import CrossRun
 from wf.history.operations.external import SignalExternal
 from wf.history.operations.queries import Queries
 from wf.history.operations.reading import Reading
+from wf.history.operations.reset import Resets
 from wf.history.operations.signals import Signals
 from wf.history.operations.start import Starts
 from wf.history.operations.timers import Timers
@@ -76,6 +77,7 @@ class HistoryService:
         self.cross_run.register(TimerKind.SIGNAL_EXTERNAL, SignalExternal(self.runs, self.signals))
         self.timers = Timers(self.runs, self.cross_run)
         self.reading = Reading(self.runs)
+        self.resets = Resets(self.runs)
 
     @property
     def on_timer(self) -> Callable[[datetime], None]:
@@ -206,6 +208,10 @@ class HistoryService:
         self, namespace: str, workflow_id: str, run_id: str, reason: str, details: common_pb2.Payloads, identity: str
     ) -> None:
         await self.signals.terminate(namespace, workflow_id, run_id, reason, details, identity)
+
+    async def reset(self, req: service_pb2.ResetWorkflowExecutionRequest) -> str:
+        """A new run from the base run's history up to a workflow task; returns its run id."""
+        return await self.resets.reset(req)
 
     async def query(
         self, namespace: str, workflow_id: str, run_id: str, query_type: str, args: common_pb2.Payloads,

@@ -299,6 +299,27 @@ class RequestChecks(Validator):
         self.name(r.workflow_execution.workflow_id, "workflow_execution.workflow_id")
         self.payloads(r.details, "termination details")
 
+    def ResetWorkflowExecution(self, r: S.ResetWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        if not r.reason:
+            raise errors.InvalidArgument("reason is required: say why the run is reset")
+        r.reason = bound_text(r.reason, self.limits)
+        if r.request_id:
+            self.name(r.request_id, "request_id")
+        if r.workflow_task_finish_event_id <= 1:
+            raise errors.InvalidArgument(
+                "workflow_task_finish_event_id must name a workflow task's Completed, Failed, TimedOut or "
+                "Started event (an event id above 1)"
+            )
+        if r.reset_reapply_type not in common_pb2.ResetReapplyType.values():
+            raise errors.InvalidArgument(f"reset_reapply_type {r.reset_reapply_type} is not a ResetReapplyType")
+        for excluded in r.reset_reapply_exclude_types:
+            if excluded not in common_pb2.ResetReapplyExcludeType.values():
+                raise errors.InvalidArgument(
+                    f"reset_reapply_exclude_types: {excluded} is not a ResetReapplyExcludeType"
+                )
+
     def QueryWorkflow(self, r: S.QueryWorkflowRequest) -> None:
         self.name(r.namespace, "namespace")
         self.name(r.execution.workflow_id, "execution.workflow_id")

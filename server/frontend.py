@@ -421,6 +421,13 @@ class WorkflowService:
         )
         return service_pb2.TerminateWorkflowExecutionResponse()
 
+    @rpc
+    async def ResetWorkflowExecution(
+        self, request: service_pb2.ResetWorkflowExecutionRequest, call: Call
+    ) -> service_pb2.ResetWorkflowExecutionResponse:
+        run_id = await self.history.reset(request)
+        return service_pb2.ResetWorkflowExecutionResponse(run_id=run_id)
+
     # -- queries -----------------------------------------------------------------------------------
 
     @rpc

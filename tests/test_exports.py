@@ -29,6 +29,10 @@ def test_top_level_exports() -> None:
         "DataConverter",
         "PayloadCodec",
         "PayloadConverter",
+        "WorkflowCost",
+        "ResetType",
+        "ResetReapplyType",
+        "ResetReapplyExcludeType",
     }
     for name in worker_sdk.__all__:
         assert hasattr(worker_sdk, name)

@@ -96,6 +96,14 @@ EXERCISED: dict[tuple[str, str], str] = {
     ("sh", r"wf activity complete --workflow-id .*"): "tests/test_async_activity.py::test_wf_activity_complete",
     ("sh", r"wf activity fail --workflow-id .*"):
         "tests/test_async_activity.py::test_wf_activity_fail_with_json_output",
+    ("sh", r"wf workflow reset -w order-7 --type LastWorkflowTask .* --check"):
+        "tests/test_reset.py::test_cli_reset_by_type_with_check_and_a_refused_point",
+    ("sh", r"wf workflow reset -w order-7 --event-id 12 .*"):
+        "tests/test_reset.py::test_cli_reset_by_type_with_check_and_a_refused_point",
+    ("sh", r"wf workflow stack -w order-7"):
+        "tests/test_stack.py::test_stack_shows_each_coroutine_at_its_line_of_workflow_code",
+    ("python", r"^new_run = await client\.get_workflow_handle"):
+        "tests/test_reset.py::test_reapply_none_drops_the_signals_after_the_point",
     ("python", r"^async def ask_for_approval\("):
         "tests/test_async_activity.py::test_complete_by_token_is_the_workflow_result_and_a_second_answer_is_refused",
     ("python", r"^async def main\(\) -> None:"): HERE,

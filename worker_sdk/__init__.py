@@ -8,6 +8,7 @@ from worker_sdk import activity, workflow
 from worker_sdk._async_activity import AsyncActivityHandle
 from worker_sdk._client import (
     Client,
+    WorkflowCost,
     WorkflowExecution,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
@@ -18,6 +19,7 @@ from worker_sdk._client import (
     WorkflowUpdateHandle,
 )
 from worker_sdk._converter import DataConverter, PayloadCodec, PayloadConverter
+from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._retry import RetryPolicy
 from worker_sdk._worker import Worker
 
@@ -35,6 +37,10 @@ __all__ = [
     "WorkflowIDReusePolicy",
     "WorkflowIDConflictPolicy",
     "WorkflowUpdateHandle",
+    "WorkflowCost",
+    "ResetType",
+    "ResetReapplyType",
+    "ResetReapplyExcludeType",
     "AsyncActivityHandle",
     "DataConverter",
     "PayloadCodec",

@@ -19,11 +19,13 @@ import grpc
 from google.protobuf import json_format
 
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
+from worker_sdk import _reset
 from worker_sdk._async_activity import AsyncActivityHandle, async_activity_handle
 from worker_sdk._converter import DataConverter, decode_named_payloads, encode_named_payloads
 from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_name, signal_name
 from worker_sdk._failure import from_failure
 from worker_sdk._multiplex import MultiplexedService
+from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk.errors import (
     CancelledError,
     ResultTimeoutError,
@@ -49,7 +51,7 @@ _SAY_WAITING_AFTER = 3.0
 # it ran (not an error of the server's making: the server's own INTERNAL says "internal error").
 _CUT_OFF = ("Internal error from Core", "RST_STREAM", "Stream removed", "Socket closed")
 # The methods that may be sent again when it is unknown whether the server acted on them: reads and
-# polls; a start or signal (its request id makes a repeat a no-op); a task's answer (its token is
+# polls; a start, signal or reset (its request id makes a repeat a no-op); a task's answer (its token is
 # accepted once; a repeat is refused with NOT_FOUND). Not cancel, terminate or update: a repeat of
 # one that took effect would report a failure that did not happen.
 _SAFE_TO_REPEAT = frozenset({
@@ -58,7 +60,7 @@ _SAFE_TO_REPEAT = frozenset({
     "PollActivityTaskQueue", "StartWorkflowExecution", "SignalWorkflowExecution",
     "RespondWorkflowTaskCompleted", "RespondWorkflowTaskFailed", "RespondActivityTaskCompleted",
     "RespondActivityTaskFailed", "RespondActivityTaskCanceled", "RecordActivityTaskHeartbeat",
-    "RespondQueryTaskCompleted",
+    "RespondQueryTaskCompleted", "ResetWorkflowExecution",
 })
 
 
@@ -132,6 +134,39 @@ class WorkflowIDConflictPolicy(enum.IntEnum):
 
 
 @dataclass(frozen=True)
+class WorkflowCost:
+    """What a run has cost so far, as the server counts it (wf's own; see the README's "Cost")."""
+
+    #: Events in the run's history, and their bytes.
+    history_length: int
+    history_size_bytes: int
+    #: Committed changes of the run's state.
+    state_transitions: int
+    #: Workflow task attempts started, and those that failed or timed out.
+    workflow_tasks: int
+    workflow_task_failures: int
+    #: Activity attempts started, retries included.
+    activity_attempts: int
+    #: Bytes of payloads (encoded, as stored) the run received and the payloads its commands sent.
+    payload_bytes_in: int
+    payload_bytes_out: int
+
+    @staticmethod
+    def from_proto(info: service_pb2.WorkflowExecutionInfo) -> WorkflowCost:
+        c = info.cost
+        return WorkflowCost(
+            history_length=info.history_length,
+            history_size_bytes=info.history_size_bytes,
+            state_transitions=info.state_transition_count,
+            workflow_tasks=c.workflow_tasks,
+            workflow_task_failures=c.workflow_task_failures,
+            activity_attempts=c.activity_attempts,
+            payload_bytes_in=c.payload_bytes_in,
+            payload_bytes_out=c.payload_bytes_out,
+        )
+
+
+@dataclass(frozen=True)
 class WorkflowExecution:
     """One run as listed or described."""
 
@@ -143,6 +178,8 @@ class WorkflowExecution:
     start_time: datetime
     close_time: datetime | None
     history_length: int
+    #: What the run has cost so far.
+    cost: WorkflowCost | None = None
 
     @staticmethod
     def from_proto(info: service_pb2.WorkflowExecutionInfo) -> WorkflowExecution:
@@ -155,6 +192,7 @@ class WorkflowExecution:
             start_time=info.start_time.ToDatetime(UTC),
             close_time=info.close_time.ToDatetime(UTC) if info.HasField("close_time") else None,
             history_length=info.history_length,
+            cost=WorkflowCost.from_proto(info),
         )
 
 
@@ -180,6 +218,20 @@ class WorkflowExecutionDescription(WorkflowExecution):
     @property
     def history_size_bytes(self) -> int:
         return self.raw.workflow_execution_info.history_size_bytes
+
+    @property
+    def reset_base_run_id(self) -> str | None:
+        """For a run a reset made: the run it was made from (``reset_event_id`` and
+        ``reset_reason`` say where and why)."""
+        return self.raw.workflow_execution_info.reset_base_run_id or None
+
+    @property
+    def reset_event_id(self) -> int | None:
+        return self.raw.workflow_execution_info.reset_event_id or None
+
+    @property
+    def reset_reason(self) -> str | None:
+        return self.raw.workflow_execution_info.reset_reason or None
 
     @property
     def pending_activities(self) -> list[service_pb2.PendingActivityInfo]:
@@ -869,6 +921,44 @@ class WorkflowHandle:
             memo=decode_named_payloads(converter, info.memo.fields),
             search_attributes=decode_named_payloads(converter, info.search_attributes.indexed_fields),
         )
+
+    async def reset(
+        self,
+        *,
+        reason: str,
+        event_id: int | None = None,
+        type: ResetType | None = None,
+        reapply_type: ResetReapplyType = ResetReapplyType.ALL,
+        reapply_exclude: Sequence[ResetReapplyExcludeType] = (),
+        check: bool = False,
+        allow_pending_children: bool = False,
+        request_id: str | None = None,
+    ) -> WorkflowHandle:
+        """Reset the run (the latest, for a handle without a run id) to a workflow task, as
+        Temporal's reset: a new run replays its history up to ``event_id`` (a workflow task's
+        Completed, Failed, TimedOut or Started event) or the point ``type`` names, and the current
+        code decides that task again; the running run is terminated; signals and updates after the
+        point are received again per ``reapply_type``/``reapply_exclude``. With ``check``, a live
+        worker of the run's task queue first replays the history up to the point with its current
+        code, and the reset is refused if it does not fit. Returns the new run's handle.
+
+        Raises:
+            NondeterminismError: ``check`` found the worker's code does not fit the history.
+            RPCError: INVALID_ARGUMENT for a point that is not a reset point (the message names the
+                valid ones), FAILED_PRECONDITION for a run with child workflows pending.
+        """
+        run_id = await _reset.reset(
+            self, reason=reason, event_id=event_id, reset_type=type, reapply_type=reapply_type,
+            reapply_exclude=reapply_exclude, check=check, allow_pending_children=allow_pending_children,
+            request_id=request_id,
+        )
+        return WorkflowHandle(self.client, self.id, run_id=run_id, result_type=self.result_type)
+
+    async def stack(self) -> str:
+        """Where each of the workflow's coroutines waits (file:line of workflow code), as a worker
+        of its task queue answers the built-in ``__stack_trace`` query."""
+        result: str = await self.query(_reset.STACK_TRACE_QUERY, result_type=str)
+        return result
 
     async def fetch_history(self) -> WorkflowHistory:
         """Every event of the run, in order."""

@@ -46,7 +46,9 @@ from worker_sdk._converter import DataConverter, encode_named_payloads
 from worker_sdk._definition import ActivityDefinition, WorkflowDefinition, update_validator
 from worker_sdk._failure import from_failure, to_failure
 from worker_sdk._loop import WorkflowLoop
+from worker_sdk._reset import STACK_TRACE_QUERY
 from worker_sdk._retry import RetryPolicy
+from worker_sdk._stack import stack_trace
 from worker_sdk.errors import (
     ActivityError,
     ApplicationError,
@@ -842,6 +844,8 @@ class WorkflowInstance:
 
     def query(self, name: str, args: common_pb2.Payloads) -> common_pb2.Payloads:
         """Answer a query from the current state; raises QueryError when it cannot be answered."""
+        if name == STACK_TRACE_QUERY:
+            return self.converter.to_payloads([stack_trace(self.loop.tasks)])
         fn = self.defn.queries.get(name)
         if fn is None:
             known = ", ".join(sorted(self.defn.queries)) or "none"

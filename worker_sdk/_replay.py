@@ -34,6 +34,7 @@ from worker_sdk._commands import BY_EVENT, CommandKind, command_name, describe_c
 from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._instance import Info, PendingCommand, WorkflowInstance
+from worker_sdk._reset import REPLAY_CHECK_QUERY
 from worker_sdk.errors import NondeterminismError
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "command_name",
     "event_name",
     "run_query",
+    "run_replay_check",
     "run_workflow_activation",
     "run_workflow_task",
 ]
@@ -120,9 +122,31 @@ def run_query(
     args: common_pb2.Payloads,
 ) -> common_pb2.Payloads:
     """Rebuild the run's state as of its last completed workflow task and answer a query on it."""
+    if query_type == REPLAY_CHECK_QUERY:
+        return run_replay_check(task, lookup, converter, args)
     replay = Replay(task, lookup, converter)
     replay.feed(task.history.events, answer_current=False)
     return replay.instance.query(query_type, args)
+
+
+def run_replay_check(
+    task: WorkflowTaskInput,
+    lookup: Callable[[str], WorkflowDefinition | None],
+    converter: DataConverter,
+    args: common_pb2.Payloads,
+) -> common_pb2.Payloads:
+    """The built-in query of a reset's replay check: replay the history before the reset point
+    (the query's argument) with this worker's code; answer ``{"ok": bool, "message": str}``."""
+    (point,) = converter.from_payloads(args, [int])
+    cut = history_pb2.History(events=[e for e in task.history.events if e.event_id < point])
+    checked = WorkflowTaskInput(task.namespace, task.workflow_id, task.run_id, task.workflow_type, cut)
+    try:
+        Replay(checked, lookup, converter).feed(cut.events, answer_current=False)
+    except NondeterminismError as exc:
+        return converter.to_payloads([{"ok": False, "message": str(exc)}])
+    except Exception as exc:  # the code failed otherwise while replaying: that is a refusal too
+        return converter.to_payloads([{"ok": False, "message": f"{type(exc).__name__}: {exc}"}])
+    return converter.to_payloads([{"ok": True, "message": f"events 1 to {point - 1} replayed"}])
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,9 @@ from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 H = history_pb2
 C = common_pb2
 
+REPLAY_CHECK_QUERY = "__wf_replay_check"
+"""The built-in query a worker answers by replaying the run's history up to a reset point."""
+
 FAILING_ATTEMPT = 3
 """From this attempt on a workflow task counts as failing: a query does not wait for it."""
 
@@ -114,7 +117,9 @@ class Queries:
         record = await self.runs.resolve_run(namespace, workflow_id, run_id)
         key = (namespace, record.workflow_id, record.run_id)
         store = self.runs.store
-        waits = _waits_for_workflow_task(record)
+        # The replay check of a reset (``wf workflow reset --check``) reads only the history before
+        # its reset point: it need not wait for a workflow task, which may be failing for good.
+        waits = query_type != REPLAY_CHECK_QUERY and _waits_for_workflow_task(record)
         if waits:
             limit = self.runs.limits.max_waiting_queries
             created = await store.create_waiting_query(

@@ -200,4 +200,26 @@ def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo
     if record.close_time is not None:
         info.close_time.FromDatetime(record.close_time)
         info.execution_duration.FromTimedelta(record.close_time - record.start_time)
+    describe_cost(info, record)
     return info
+
+
+def describe_cost(info: service_pb2.WorkflowExecutionInfo, record: ExecutionRecord) -> None:
+    """What the run cost (``wf.history.cost``), and the reset that made it, if one did: listed and
+    described alike, so a list carries every run's cost."""
+    state = internal_pb2.MutableState.FromString(record.state) if record.state else internal_pb2.MutableState()
+    info.history_size_bytes = record.history_size
+    info.state_transition_count = record.db_version
+    c = state.cost
+    info.cost.CopyFrom(
+        service_pb2.WorkflowExecutionCost(
+            workflow_tasks=c.workflow_tasks,
+            workflow_task_failures=c.workflow_task_failures,
+            activity_attempts=c.activity_attempts,
+            payload_bytes_in=c.payload_bytes_in,
+            payload_bytes_out=c.payload_bytes_out,
+        )
+    )
+    info.reset_base_run_id = state.reset_base_run_id
+    info.reset_event_id = state.reset_event_id
+    info.reset_reason = state.reset_reason

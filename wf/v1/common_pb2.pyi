@@ -95,6 +95,20 @@ class WorkflowTaskFailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper)
     WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR: _ClassVar[WorkflowTaskFailedCause]
     WORKFLOW_TASK_FAILED_CAUSE_UNKNOWN_WORKFLOW_TYPE: _ClassVar[WorkflowTaskFailedCause]
     WORKFLOW_TASK_FAILED_CAUSE_PAYLOAD_TOO_LARGE: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW: _ClassVar[WorkflowTaskFailedCause]
+
+class ResetReapplyType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESET_REAPPLY_TYPE_UNSPECIFIED: _ClassVar[ResetReapplyType]
+    RESET_REAPPLY_TYPE_SIGNAL: _ClassVar[ResetReapplyType]
+    RESET_REAPPLY_TYPE_NONE: _ClassVar[ResetReapplyType]
+    RESET_REAPPLY_TYPE_ALL_ELIGIBLE: _ClassVar[ResetReapplyType]
+
+class ResetReapplyExcludeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESET_REAPPLY_EXCLUDE_TYPE_UNSPECIFIED: _ClassVar[ResetReapplyExcludeType]
+    RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL: _ClassVar[ResetReapplyExcludeType]
+    RESET_REAPPLY_EXCLUDE_TYPE_UPDATE: _ClassVar[ResetReapplyExcludeType]
 TASK_QUEUE_KIND_UNSPECIFIED: TaskQueueKind
 TASK_QUEUE_KIND_NORMAL: TaskQueueKind
 TASK_QUEUE_KIND_STICKY: TaskQueueKind
@@ -148,6 +162,14 @@ WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE: WorkflowTaskFailed
 WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR: WorkflowTaskFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_UNKNOWN_WORKFLOW_TYPE: WorkflowTaskFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_PAYLOAD_TOO_LARGE: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW: WorkflowTaskFailedCause
+RESET_REAPPLY_TYPE_UNSPECIFIED: ResetReapplyType
+RESET_REAPPLY_TYPE_SIGNAL: ResetReapplyType
+RESET_REAPPLY_TYPE_NONE: ResetReapplyType
+RESET_REAPPLY_TYPE_ALL_ELIGIBLE: ResetReapplyType
+RESET_REAPPLY_EXCLUDE_TYPE_UNSPECIFIED: ResetReapplyExcludeType
+RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL: ResetReapplyExcludeType
+RESET_REAPPLY_EXCLUDE_TYPE_UPDATE: ResetReapplyExcludeType
 
 class Payload(_message.Message):
     __slots__ = ("metadata", "data")

@@ -320,18 +320,22 @@ class WorkflowTaskTimedOutEventAttributes(_message.Message):
     def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., timeout_type: _Optional[_Union[_common_pb2.TimeoutType, str]] = ...) -> None: ...
 
 class WorkflowTaskFailedEventAttributes(_message.Message):
-    __slots__ = ("scheduled_event_id", "started_event_id", "cause", "failure", "identity")
+    __slots__ = ("scheduled_event_id", "started_event_id", "cause", "failure", "identity", "base_run_id", "new_run_id")
     SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     STARTED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    BASE_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     scheduled_event_id: int
     started_event_id: int
     cause: _common_pb2.WorkflowTaskFailedCause
     failure: _common_pb2.Failure
     identity: str
-    def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., cause: _Optional[_Union[_common_pb2.WorkflowTaskFailedCause, str]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+    base_run_id: str
+    new_run_id: str
+    def __init__(self, scheduled_event_id: _Optional[int] = ..., started_event_id: _Optional[int] = ..., cause: _Optional[_Union[_common_pb2.WorkflowTaskFailedCause, str]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., identity: _Optional[str] = ..., base_run_id: _Optional[str] = ..., new_run_id: _Optional[str] = ...) -> None: ...
 
 class ActivityTaskScheduledEventAttributes(_message.Message):
     __slots__ = ("activity_id", "activity_type", "task_queue", "input", "schedule_to_close_timeout", "schedule_to_start_timeout", "start_to_close_timeout", "heartbeat_timeout", "workflow_task_completed_event_id", "retry_policy")

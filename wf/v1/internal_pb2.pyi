@@ -126,7 +126,7 @@ class CancelRequestState(_message.Message):
     def __init__(self, initiated_event_id: _Optional[int] = ..., namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., child_workflow_only: _Optional[bool] = ...) -> None: ...
 
 class MutableState(_message.Message):
-    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout", "parent_namespace", "parent_execution", "parent_initiated_event_id", "root_execution", "first_execution_run_id", "memo", "search_attributes", "children", "cancel_requests", "pending_external_signals", "workflow_execution_expiration_time", "workflow_retry_policy", "continue_as_new_suggested")
+    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout", "parent_namespace", "parent_execution", "parent_initiated_event_id", "root_execution", "first_execution_run_id", "memo", "search_attributes", "children", "cancel_requests", "pending_external_signals", "workflow_execution_expiration_time", "workflow_retry_policy", "continue_as_new_suggested", "reset_base_run_id", "reset_event_id", "reset_reason", "cost")
     class ActivitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -218,6 +218,10 @@ class MutableState(_message.Message):
     WORKFLOW_EXECUTION_EXPIRATION_TIME_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     CONTINUE_AS_NEW_SUGGESTED_FIELD_NUMBER: _ClassVar[int]
+    RESET_BASE_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_REASON_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
     workflow_type: str
     task_queue: str
     workflow_task_timeout: _duration_pb2.Duration
@@ -253,4 +257,22 @@ class MutableState(_message.Message):
     workflow_execution_expiration_time: _timestamp_pb2.Timestamp
     workflow_retry_policy: _common_pb2.RetryPolicy
     continue_as_new_suggested: bool
-    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., first_execution_run_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., children: _Optional[_Mapping[int, ChildState]] = ..., cancel_requests: _Optional[_Mapping[int, CancelRequestState]] = ..., pending_external_signals: _Optional[_Iterable[int]] = ..., workflow_execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workflow_retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., continue_as_new_suggested: _Optional[bool] = ...) -> None: ...
+    reset_base_run_id: str
+    reset_event_id: int
+    reset_reason: str
+    cost: RunCost
+    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., first_execution_run_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., children: _Optional[_Mapping[int, ChildState]] = ..., cancel_requests: _Optional[_Mapping[int, CancelRequestState]] = ..., pending_external_signals: _Optional[_Iterable[int]] = ..., workflow_execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workflow_retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., continue_as_new_suggested: _Optional[bool] = ..., reset_base_run_id: _Optional[str] = ..., reset_event_id: _Optional[int] = ..., reset_reason: _Optional[str] = ..., cost: _Optional[_Union[RunCost, _Mapping]] = ...) -> None: ...
+
+class RunCost(_message.Message):
+    __slots__ = ("workflow_tasks", "workflow_task_failures", "activity_attempts", "payload_bytes_in", "payload_bytes_out")
+    WORKFLOW_TASKS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_BYTES_IN_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_BYTES_OUT_FIELD_NUMBER: _ClassVar[int]
+    workflow_tasks: int
+    workflow_task_failures: int
+    activity_attempts: int
+    payload_bytes_in: int
+    payload_bytes_out: int
+    def __init__(self, workflow_tasks: _Optional[int] = ..., workflow_task_failures: _Optional[int] = ..., activity_attempts: _Optional[int] = ..., payload_bytes_in: _Optional[int] = ..., payload_bytes_out: _Optional[int] = ...) -> None: ...

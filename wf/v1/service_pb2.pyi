@@ -193,7 +193,7 @@ class GetWorkflowExecutionHistoryResponse(_message.Message):
     def __init__(self, history: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., next_page_token: _Optional[bytes] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class WorkflowExecutionInfo(_message.Message):
-    __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "task_queue", "execution_duration", "parent_namespace", "parent_execution", "root_execution", "memo", "search_attributes", "first_run_id", "new_execution_run_id", "history_size_bytes")
+    __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "task_queue", "execution_duration", "parent_namespace", "parent_execution", "root_execution", "memo", "search_attributes", "first_run_id", "new_execution_run_id", "history_size_bytes", "state_transition_count", "cost", "reset_base_run_id", "reset_event_id", "reset_reason")
     EXECUTION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +210,11 @@ class WorkflowExecutionInfo(_message.Message):
     FIRST_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     NEW_EXECUTION_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     HISTORY_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    STATE_TRANSITION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    RESET_BASE_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_REASON_FIELD_NUMBER: _ClassVar[int]
     execution: _common_pb2.WorkflowExecution
     type: _common_pb2.WorkflowType
     start_time: _timestamp_pb2.Timestamp
@@ -226,7 +231,26 @@ class WorkflowExecutionInfo(_message.Message):
     first_run_id: str
     new_execution_run_id: str
     history_size_bytes: int
-    def __init__(self, execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., task_queue: _Optional[str] = ..., execution_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., first_run_id: _Optional[str] = ..., new_execution_run_id: _Optional[str] = ..., history_size_bytes: _Optional[int] = ...) -> None: ...
+    state_transition_count: int
+    cost: WorkflowExecutionCost
+    reset_base_run_id: str
+    reset_event_id: int
+    reset_reason: str
+    def __init__(self, execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., task_queue: _Optional[str] = ..., execution_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., first_run_id: _Optional[str] = ..., new_execution_run_id: _Optional[str] = ..., history_size_bytes: _Optional[int] = ..., state_transition_count: _Optional[int] = ..., cost: _Optional[_Union[WorkflowExecutionCost, _Mapping]] = ..., reset_base_run_id: _Optional[str] = ..., reset_event_id: _Optional[int] = ..., reset_reason: _Optional[str] = ...) -> None: ...
+
+class WorkflowExecutionCost(_message.Message):
+    __slots__ = ("workflow_tasks", "workflow_task_failures", "activity_attempts", "payload_bytes_in", "payload_bytes_out")
+    WORKFLOW_TASKS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_BYTES_IN_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_BYTES_OUT_FIELD_NUMBER: _ClassVar[int]
+    workflow_tasks: int
+    workflow_task_failures: int
+    activity_attempts: int
+    payload_bytes_in: int
+    payload_bytes_out: int
+    def __init__(self, workflow_tasks: _Optional[int] = ..., workflow_task_failures: _Optional[int] = ..., activity_attempts: _Optional[int] = ..., payload_bytes_in: _Optional[int] = ..., payload_bytes_out: _Optional[int] = ...) -> None: ...
 
 class PendingActivityInfo(_message.Message):
     __slots__ = ("activity_id", "activity_type", "state", "attempt", "maximum_attempts", "scheduled_time", "last_started_time", "last_failure", "last_worker_identity", "next_attempt_schedule_time", "scheduled_event_id", "task_queue", "task_queue_last_poll_time", "heartbeat_details", "last_heartbeat_time")
@@ -705,6 +729,34 @@ class TerminateWorkflowExecutionRequest(_message.Message):
 class TerminateWorkflowExecutionResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ResetWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_execution", "reason", "workflow_task_finish_event_id", "request_id", "reset_reapply_type", "reset_reapply_exclude_types", "identity", "allow_pending_children")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_FINISH_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_REAPPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESET_REAPPLY_EXCLUDE_TYPES_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_PENDING_CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_execution: _common_pb2.WorkflowExecution
+    reason: str
+    workflow_task_finish_event_id: int
+    request_id: str
+    reset_reapply_type: _common_pb2.ResetReapplyType
+    reset_reapply_exclude_types: _containers.RepeatedScalarFieldContainer[_common_pb2.ResetReapplyExcludeType]
+    identity: str
+    allow_pending_children: bool
+    def __init__(self, namespace: _Optional[str] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., reason: _Optional[str] = ..., workflow_task_finish_event_id: _Optional[int] = ..., request_id: _Optional[str] = ..., reset_reapply_type: _Optional[_Union[_common_pb2.ResetReapplyType, str]] = ..., reset_reapply_exclude_types: _Optional[_Iterable[_Union[_common_pb2.ResetReapplyExcludeType, str]]] = ..., identity: _Optional[str] = ..., allow_pending_children: _Optional[bool] = ...) -> None: ...
+
+class ResetWorkflowExecutionResponse(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
 
 class QueryWorkflowRequest(_message.Message):
     __slots__ = ("namespace", "execution", "query")

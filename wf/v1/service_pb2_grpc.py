@@ -135,6 +135,11 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.FromString,
                 _registered_method=True)
+        self.ResetWorkflowExecution = channel.unary_unary(
+                '/wf.v1.WorkflowService/ResetWorkflowExecution',
+                request_serializer=wf_dot_v1_dot_service__pb2.ResetWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.ResetWorkflowExecutionResponse.FromString,
+                _registered_method=True)
         self.QueryWorkflow = channel.unary_unary(
                 '/wf.v1.WorkflowService/QueryWorkflow',
                 request_serializer=wf_dot_v1_dot_service__pb2.QueryWorkflowRequest.SerializeToString,
@@ -291,6 +296,14 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResetWorkflowExecution(self, request, context):
+        """Makes a new run of the workflow from a run's history up to a workflow task, which the current code
+        decides again; the running run is terminated. As Temporal's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def QueryWorkflow(self, request, context):
         """Asks a worker to run a query handler against the run's state; records nothing.
         """
@@ -430,6 +443,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.TerminateWorkflowExecution,
                     request_deserializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'ResetWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetWorkflowExecution,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.ResetWorkflowExecutionRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.ResetWorkflowExecutionResponse.SerializeToString,
             ),
             'QueryWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.QueryWorkflow,
@@ -998,6 +1016,33 @@ class WorkflowService:
             '/wf.v1.WorkflowService/TerminateWorkflowExecution',
             wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.TerminateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/ResetWorkflowExecution',
+            wf_dot_v1_dot_service__pb2.ResetWorkflowExecutionRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.ResetWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,

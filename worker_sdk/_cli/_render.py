@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wf.v1 import common_pb2, history_pb2, service_pb2
-from worker_sdk._client import WorkflowExecution, WorkflowExecutionStatus
+from worker_sdk._client import WorkflowCost, WorkflowExecution, WorkflowExecutionStatus
 from worker_sdk.errors import ActivityError, ApplicationError, ChildWorkflowError, FailureError, TimeoutError
 
 PREVIEW = 60  # characters of a payload shown in a table cell
@@ -188,7 +188,34 @@ def execution_json(e: WorkflowExecution) -> dict[str, Any]:
         "startTime": fmt_time(e.start_time),
         "closeTime": fmt_time(e.close_time) or None,
         "historyLength": e.history_length,
+        **({"cost": cost_json(e.cost)} if e.cost is not None else {}),
     }
+
+
+def cost_json(c: WorkflowCost) -> dict[str, int]:
+    """A run's cost as ``list -o json`` carries it (names as Temporal's search attributes where
+    it has them)."""
+    return {
+        "historyLength": c.history_length,
+        "historySizeBytes": c.history_size_bytes,
+        "stateTransitionCount": c.state_transitions,
+        "workflowTasks": c.workflow_tasks,
+        "workflowTaskFailures": c.workflow_task_failures,
+        "activityAttempts": c.activity_attempts,
+        "payloadBytesIn": c.payload_bytes_in,
+        "payloadBytesOut": c.payload_bytes_out,
+    }
+
+
+def cost_rows(c: WorkflowCost) -> list[tuple[str, str]]:
+    """A run's cost as ``wf workflow describe`` shows it."""
+    return [
+        ("Events", f"{c.history_length:,} ({c.history_size_bytes:,} bytes)"),
+        ("State transitions", f"{c.state_transitions:,}"),
+        ("Workflow tasks", f"{c.workflow_tasks:,} ({c.workflow_task_failures:,} failed or timed out)"),
+        ("Activity attempts", f"{c.activity_attempts:,}"),
+        ("Payload bytes", f"{c.payload_bytes_in:,} in, {c.payload_bytes_out:,} out"),
+    ]
 
 
 def _duration(d: Any) -> str:

@@ -48,6 +48,7 @@ def main() -> None:
 def _register() -> None:
     from worker_sdk._cli import workflow_cmds
 
+    importlib.import_module("worker_sdk._cli.repair_cmds")  # adds reset and stack to the workflow group
     main.add_command(workflow_cmds.workflow_group)
     main.add_command(importlib.import_module("worker_sdk._cli.task_queue_cmds").task_queue_group)
     main.add_command(importlib.import_module("worker_sdk._cli.replay_cmd").replay_cmd)

@@ -532,15 +532,20 @@ def _chain_renderables(d: WorkflowExecutionDescription) -> list[RenderableType]:
         ("First run ID", d.first_run_id if d.first_run_id != d.run_id else ""),
         ("Next run ID", d.new_execution_run_id or ""),
         ("History size", f"{d.history_size_bytes:,} bytes" if d.history_size_bytes else ""),
+        ("Reset from run", f"{d.reset_base_run_id} at event {d.reset_event_id}: {d.reset_reason}"
+         if d.reset_base_run_id else ""),
     ]
     rows += [(f"Memo {k}", json.dumps(v, default=str, ensure_ascii=False)) for k, v in d.memo.items()]
     rows += [
         (f"Search attribute {k}", json.dumps(v, default=str, ensure_ascii=False))
         for k, v in d.search_attributes.items()
     ]
+    cost: list[RenderableType] = []
+    if d.cost is not None:
+        cost = [Text("\nCost", style="bold underline"), render.key_values(list(render.cost_rows(d.cost)))]
     if not any(value for _, value in rows):
-        return []
-    return [Text("\nRuns and attributes", style="bold underline"), render.key_values(rows)]
+        return cost
+    return [Text("\nRuns and attributes", style="bold underline"), render.key_values(rows), *cost]
 
 
 @workflow_group.command("show")
