@@ -711,16 +711,23 @@ class WorkflowHandle:
         execution = self._execution()
         while True:
             wait = 70.0 if deadline is None else max(0.1, min(70.0, deadline - loop.time()))
-            resp = await client.call(
-                client.service.GetWorkflowExecutionHistory,
-                service_pb2.GetWorkflowExecutionHistoryRequest(
-                    namespace=client.namespace,
-                    execution=execution,
-                    wait_new_event=True,
-                    history_event_filter_type=service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
-                ),
-                timeout=wait,
-            )
+            try:
+                resp = await client.call(
+                    client.service.GetWorkflowExecutionHistory,
+                    service_pb2.GetWorkflowExecutionHistoryRequest(
+                        namespace=client.namespace,
+                        execution=execution,
+                        wait_new_event=True,
+                        history_event_filter_type=service_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+                    ),
+                    timeout=wait,
+                )
+            except RPCError as exc:
+                # A busy server that did not answer the long poll before the caller's own deadline:
+                # that is the caller's timeout, not a failure of the call.
+                if deadline is not None and loop.time() >= deadline and exc.status == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise ResultTimeoutError(f"workflow {self.id!r} did not close within {timeout}") from None
+                raise
             if resp.history.events:
                 close = resp.history.events[0]
                 if follow_runs and close.HasField("workflow_execution_continued_as_new_event_attributes"):
