@@ -26,6 +26,7 @@ from wf.history.execution_external import ExternalSignalTransitions
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+from wf.history.visibility.attributes import mirror
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:
@@ -724,6 +725,7 @@ class Execution(ActivityTransitions, ExternalSignalTransitions):
     def mutation(self) -> Mutation:
         record = dataclasses.replace(self.record)
         record.state = self.state.SerializeToString()
+        mirror(record, self.state)
         events = []
         for e in self.events:
             data = e.SerializeToString()
