@@ -29,6 +29,9 @@ def test_top_level_exports() -> None:
         "DataConverter",
         "PayloadCodec",
         "PayloadConverter",
+        "SearchAttributeIndexedValueType",
+        "WorkflowExecutionCount",
+        "WorkflowExecutionCountAggregationGroup",
     }
     for name in worker_sdk.__all__:
         assert hasattr(worker_sdk, name)

@@ -19,6 +19,11 @@ from worker_sdk._client import (
 )
 from worker_sdk._converter import DataConverter, PayloadCodec, PayloadConverter
 from worker_sdk._retry import RetryPolicy
+from worker_sdk._visibility import (
+    SearchAttributeIndexedValueType,
+    WorkflowExecutionCount,
+    WorkflowExecutionCountAggregationGroup,
+)
 from worker_sdk._worker import Worker
 
 __all__ = [
@@ -39,4 +44,7 @@ __all__ = [
     "DataConverter",
     "PayloadCodec",
     "PayloadConverter",
+    "SearchAttributeIndexedValueType",
+    "WorkflowExecutionCount",
+    "WorkflowExecutionCountAggregationGroup",
 ]

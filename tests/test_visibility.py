@@ -1,0 +1,262 @@
+"""Search attributes end to end: the registry, typed values at start, describe and list, refusals that
+change nothing, counts in the database, paging under concurrent starts, and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import grpc
+import pytest
+
+from tests.helpers import wf_executable
+from wf.server.app import Server
+from wf.v1 import service_pb2
+from worker_sdk import Client, SearchAttributeIndexedValueType, WorkflowExecutionStatus
+from worker_sdk.errors import RPCError
+
+T = SearchAttributeIndexedValueType
+ATTRIBUTES = {
+    "CustomerId": T.KEYWORD,
+    "Amount": T.INT,
+    "Score": T.DOUBLE,
+    "Urgent": T.BOOL,
+    "DueAt": T.DATETIME,
+    "Tags": T.KEYWORD_LIST,
+    "Note": T.TEXT,
+}
+
+
+@pytest.fixture
+async def registered(client: Client) -> Client:
+    """The client, with the custom attributes these tests use registered in its namespace."""
+    await client.add_search_attributes(ATTRIBUTES)
+    return client
+
+
+async def start(client: Client, task_queue: str, workflow_type: str = "Order", **search_attributes: object) -> str:
+    handle = await client.start_workflow(
+        workflow_type, id=f"vis-{uuid.uuid4().hex[:10]}", task_queue=task_queue,
+        search_attributes=search_attributes or None,
+    )
+    return handle.id
+
+
+async def ids(client: Client, query: str) -> set[str]:
+    return {w.id async for w in client.list_workflows(query)}
+
+
+# -- the registry ------------------------------------------------------------------------------------
+
+
+async def test_search_attributes_are_registered_listed_and_removed(client: Client) -> None:
+    name = f"Reg_{uuid.uuid4().hex[:8]}"
+    await client.add_search_attributes({name: T.KEYWORD})
+    await client.add_search_attributes({name: T.KEYWORD})  # the same type again: accepted
+    assert (await client.list_search_attributes())[name] == T.KEYWORD
+
+    with pytest.raises(RPCError) as clash:
+        await client.add_search_attributes({name: T.INT})
+    assert clash.value.status == grpc.StatusCode.ALREADY_EXISTS
+    assert name in clash.value.message and "Keyword" in clash.value.message
+
+    await client.remove_search_attributes([name])
+    assert name not in await client.list_search_attributes()
+    with pytest.raises(RPCError) as gone:
+        await client.remove_search_attributes([name])
+    assert gone.value.status == grpc.StatusCode.NOT_FOUND and name in gone.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("TemporalThing", "reserved"), ("WorkflowId", "built in"), ("has space", "letters"), ("1st", "letters")],
+)
+async def test_reserved_built_in_and_malformed_names_are_refused(client: Client, name: str, why: str) -> None:
+    with pytest.raises(RPCError) as refused:
+        await client.add_search_attributes({name: T.KEYWORD})
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT and why in refused.value.message
+    assert name not in await client.list_search_attributes()
+
+
+# -- values at start ---------------------------------------------------------------------------------
+
+
+async def test_start_keeps_typed_values_that_describe_and_list_return(registered: Client, task_queue: str) -> None:
+    due = datetime(2026, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=2)))
+    workflow_id = await start(
+        registered, task_queue, CustomerId="c-17", Amount=12, Score=4, Urgent=True, DueAt=due,
+        Tags=["vip", "eu"], Note="the quick brown fox",
+    )
+    described = await registered.get_workflow_handle(workflow_id).describe()
+    assert described.search_attributes == {
+        "CustomerId": "c-17", "Amount": 12, "Score": 4.0, "Urgent": True, "DueAt": due.astimezone(UTC),
+        "Tags": ["vip", "eu"], "Note": "the quick brown fox",
+    }
+    assert described.search_attributes["DueAt"].tzinfo == UTC
+    assert isinstance(described.search_attributes["Score"], float)
+    kinds = {n: p.metadata["type"].decode() for n, p in
+             described.raw.workflow_execution_info.search_attributes.indexed_fields.items()}
+    assert kinds == {"CustomerId": "Keyword", "Amount": "Int", "Score": "Double", "Urgent": "Bool",
+                     "DueAt": "Datetime", "Tags": "KeywordList", "Note": "Text"}
+
+    [listed] = [w async for w in registered.list_workflows(f"TaskQueue = '{task_queue}'")]
+    assert listed.id == workflow_id and listed.search_attributes == described.search_attributes
+    for query in (
+        "CustomerId = 'c-17'", "Amount = 12", "Amount > 11", "Amount != 13", "Score BETWEEN 3.5 AND 4", "Urgent = true",
+        "DueAt = '2026-03-01T10:30:00Z'", "DueAt > '2026-03-01T12:00:00+02:00'", "Tags = 'eu'",
+        "Tags IN ('x', 'vip')", "Note = 'brown fox'", "CustomerId STARTS_WITH 'c-1'",
+    ):
+        assert await ids(registered, f"TaskQueue = '{task_queue}' AND {query}") == {workflow_id}, query
+
+
+@pytest.mark.parametrize(
+    ("values", "named", "type_name"),
+    [
+        ({"Unregistered_x": "v"}, "Unregistered_x", "not registered"),
+        ({"Amount": "twelve"}, "Amount", "Int"),
+        ({"Amount": 1.5}, "Amount", "Int"),
+        ({"Urgent": "yes"}, "Urgent", "Bool"),
+        ({"DueAt": "next tuesday"}, "DueAt", "Datetime"),
+        ({"Tags": [1, 2]}, "Tags", "KeywordList"),
+        ({"CustomerId": 17}, "CustomerId", "Keyword"),
+        ({"WorkflowType": "x"}, "WorkflowType", "built in"),
+    ],
+)
+async def test_a_refused_value_starts_nothing(
+    registered: Client, task_queue: str, values: dict[str, object], named: str, type_name: str
+) -> None:
+    workflow_id = f"refused-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(RPCError) as refused:
+        await registered.start_workflow("Order", id=workflow_id, task_queue=task_queue, search_attributes=values)
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
+    assert named in refused.value.message and type_name in refused.value.message
+    assert (await registered.count_workflows(f"WorkflowId = '{workflow_id}'")).count == 0
+    with pytest.raises(RPCError) as missing:
+        await registered.get_workflow_handle(workflow_id).describe()
+    assert missing.value.status == grpc.StatusCode.NOT_FOUND
+
+
+async def test_signal_with_start_checks_search_attributes_too(registered: Client, task_queue: str) -> None:
+    with pytest.raises(RPCError) as refused:
+        await registered.start_workflow(
+            "Order", id=f"sws-{uuid.uuid4().hex[:8]}", task_queue=task_queue, start_signal="go",
+            search_attributes={"Amount": "lots"},
+        )
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT and "Amount" in refused.value.message
+
+
+# -- counts --------------------------------------------------------------------------------------------
+
+
+async def test_count_runs_in_the_database_with_and_without_group_by(registered: Client, task_queue: str) -> None:
+    started = [await start(registered, task_queue, CustomerId=f"c-{i % 2}") for i in range(5)]
+    for workflow_id in started[:2]:
+        await registered.get_workflow_handle(workflow_id).terminate("done with it")
+    mine = f"TaskQueue = '{task_queue}'"
+    assert (await registered.count_workflows(mine)).count == 5
+    assert (await registered.count_workflows(f"{mine} AND CustomerId = 'c-0'")).count == 3
+    grouped = await registered.count_workflows(f"{mine} GROUP BY ExecutionStatus")
+    assert grouped.count == 5
+    assert {tuple(g.group_values): g.count for g in grouped.groups} == {("Running",): 3, ("Terminated",): 2}
+    assert {w.status async for w in registered.list_workflows(f"{mine} AND ExecutionStatus = 'Terminated'")} == {
+        WorkflowExecutionStatus.TERMINATED
+    }
+    for bad in (f"{mine} GROUP BY WorkflowType", f"{mine} ORDER BY StartTime"):
+        with pytest.raises(RPCError) as refused:
+            await registered.count_workflows(bad)
+        assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
+
+
+# -- order and paging ------------------------------------------------------------------------------------
+
+
+async def test_running_runs_come_first_then_the_newest(client: Client, task_queue: str) -> None:
+    first, second, third = [await start(client, task_queue) for _ in range(3)]
+    await client.get_workflow_handle(second).terminate("closed")
+    order = [w.id async for w in client.list_workflows(f"TaskQueue = '{task_queue}'")]
+    assert order == [third, first, second]
+    ascending = [w.id async for w in client.list_workflows(f"TaskQueue = '{task_queue}' ORDER BY StartTime ASC")]
+    assert ascending == [first, second, third]
+
+
+async def test_paging_is_stable_under_concurrent_starts(client: Client, task_queue: str) -> None:
+    before = {await start(client, task_queue) for _ in range(12)}
+    seen: list[str] = []
+    pages = client.list_workflows(f"TaskQueue = '{task_queue}'", page_size=5).__aiter__()
+    starting: list[asyncio.Task[str]] = []
+    while True:
+        try:
+            seen.append((await pages.__anext__()).id)
+        except StopAsyncIteration:
+            break
+        # Runs started while the pages are read sort before the cursor: never repeated, never shifting it.
+        starting.append(asyncio.create_task(start(client, task_queue)))
+        await starting[-1]
+    assert len(seen) == len(set(seen))
+    assert before <= set(seen)
+    assert len(seen) <= len(before) + len(starting)
+    for query in ("", " ORDER BY StartTime ASC", " ORDER BY CloseTime DESC", " ORDER BY ExecutionTime DESC"):
+        listed = [w.id async for w in client.list_workflows(f"TaskQueue = '{task_queue}'{query}", page_size=4)]
+        assert len(listed) == len(set(listed)) == len(before) + len(starting), query
+
+
+async def test_a_page_token_of_another_order_is_refused(client: Client, task_queue: str) -> None:
+    for _ in range(3):
+        await start(client, task_queue)
+    resp = await client.call(
+        client.service.ListWorkflowExecutions,
+        service_pb2.ListWorkflowExecutionsRequest(
+            namespace="default", query=f"TaskQueue = '{task_queue}'", page_size=1
+        ),
+    )
+    assert resp.next_page_token
+    with pytest.raises(RPCError) as refused:
+        await client.call(
+            client.service.ListWorkflowExecutions,
+            service_pb2.ListWorkflowExecutionsRequest(
+                namespace="default", query=f"TaskQueue = '{task_queue}' ORDER BY StartTime ASC", page_size=1,
+                next_page_token=resp.next_page_token,
+            ),
+        )
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT and "order" in refused.value.message
+
+
+# -- the CLI -------------------------------------------------------------------------------------------
+
+
+async def _wf(*args: str, server: Server) -> subprocess.CompletedProcess[str]:
+    cmd = [wf_executable(), *args, "--address", server.address]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_")}
+    return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=30, env=environ)
+
+
+async def test_the_cli_registers_starts_lists_and_counts(server: Server, client: Client, task_queue: str) -> None:
+    name = f"Cli_{uuid.uuid4().hex[:6]}"
+    created = await _wf("operator", "search-attribute", "create", "--name", name, "--type", "Keyword", server=server)
+    assert created.returncode == 0, created.stderr
+    listed = await _wf("operator", "search-attribute", "list", "-o", "json", server=server)
+    assert json.loads(listed.stdout)["customAttributes"][name] == "Keyword"
+
+    for value in ("a", "b", "b"):
+        started = await _wf("workflow", "start", "--type", "Order", "-t", task_queue,
+                            "--search-attribute", f"{name}={value}", server=server)
+        assert started.returncode == 0, started.stderr
+    found = await _wf("workflow", "list", "-q", f"{name} = 'b'", "-o", "json", server=server)
+    assert found.returncode == 0, found.stderr
+    assert len(json.loads(found.stdout)) == 2
+    counted = await _wf("workflow", "count", "-q", f"{name} IN ('a', 'b') GROUP BY ExecutionStatus", server=server)
+    assert counted.returncode == 0, counted.stderr
+    assert "Total: 3" in counted.stdout and "Running: 3" in counted.stdout
+    as_json = await _wf("workflow", "count", "-q", f"{name} = 'a'", "-o", "json", server=server)
+    assert json.loads(as_json.stdout) == {"count": 1}
+
+    bad = await _wf("workflow", "list", "-q", f"{name} = ", server=server)
+    assert bad.returncode != 0 and "INVALID_ARGUMENT" in bad.stderr and "at position 14" in bad.stderr
+
+    removed = await _wf("operator", "search-attribute", "remove", "--name", name, "--yes", server=server)
+    assert removed.returncode == 0, removed.stderr
+    assert name not in await client.list_search_attributes()
