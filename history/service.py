@@ -79,6 +79,7 @@ class HistoryService:
         self.search_attributes = Registry(store)
         self.visibility = Visibility(store, self.search_attributes)
         self.starts.search_attributes = self.search_attributes
+        self.workflow_tasks.search_attributes = self.search_attributes
         self.reading = Reading(self.runs, self.visibility)
 
     @property

@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import grpc
 import pytest
 
-from tests.helpers import wf_executable
+from tests.helpers import assert_eventually, wf_executable
 from wf.server.app import Server
-from wf.v1 import service_pb2
-from worker_sdk import Client, SearchAttributeIndexedValueType, WorkflowExecutionStatus
+from wf.v1 import common_pb2, history_pb2, service_pb2
+from worker_sdk import Client, SearchAttributeIndexedValueType, Worker, WorkflowExecutionStatus, workflow
 from worker_sdk.errors import RPCError
+from worker_sdk.testing import Replayer
 
 T = SearchAttributeIndexedValueType
 ATTRIBUTES = {
@@ -260,3 +261,122 @@ async def test_the_cli_registers_starts_lists_and_counts(server: Server, client:
     removed = await _wf("operator", "search-attribute", "remove", "--name", name, "--yes", server=server)
     assert removed.returncode == 0, removed.stderr
     assert name not in await client.list_search_attributes()
+
+
+# -- upserts from workflow code ----------------------------------------------------------------------
+
+
+@workflow.defn
+class Tracked:
+    def __init__(self) -> None:
+        self.seen: list[dict[str, object]] = []
+        self.go = False
+
+    @workflow.run
+    async def run(self, customer: str) -> list[dict[str, object]]:
+        self.seen.append(dict(workflow.info().search_attributes))
+        workflow.upsert_search_attributes({"CustomerId": customer, "Amount": 5, "Tags": ["new"]})
+        workflow.upsert_memo({"stage": "checked", "owner": None})
+        self.seen.append(dict(workflow.info().search_attributes))
+        await workflow.wait_condition(lambda: self.go)
+        workflow.upsert_search_attributes({"Amount": None, "DueAt": datetime(2026, 1, 2, tzinfo=UTC)})
+        self.seen.append({**workflow.info().search_attributes, "memo": workflow.memo()})
+        return self.seen
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go = True
+
+
+async def test_upserts_are_recorded_searchable_and_replayed(registered: Client, task_queue: str) -> None:
+    async with Worker(registered, task_queue=task_queue, workflows=[Tracked]):
+        handle = await registered.start_workflow(
+            Tracked.run, "c-99", id=f"tracked-{uuid.uuid4().hex[:8]}", task_queue=task_queue,
+            search_attributes={"Urgent": True}, memo={"owner": "ann"},
+        )
+
+        async def upserted() -> bool:
+            return (await registered.count_workflows(f"TaskQueue = '{task_queue}' AND Amount = 5")).count == 1
+
+        await assert_eventually(upserted)
+        mid = await handle.describe()
+        assert mid.search_attributes == {"Urgent": True, "CustomerId": "c-99", "Amount": 5, "Tags": ["new"]}
+        assert mid.memo == {"stage": "checked"}
+        await handle.signal(Tracked.proceed)
+        seen = await handle.result()
+    assert seen[0] == {"Urgent": True}
+    assert seen[1] == {"Urgent": True, "CustomerId": "c-99", "Amount": 5, "Tags": ["new"]}
+    assert seen[2]["memo"] == {"stage": "checked"} and "Amount" not in seen[2]
+    final = await handle.describe()
+    assert final.search_attributes == {
+        "Urgent": True, "CustomerId": "c-99", "Tags": ["new"], "DueAt": datetime(2026, 1, 2, tzinfo=UTC)
+    }
+    mine = f"TaskQueue = '{task_queue}'"
+    assert await ids(registered, f"{mine} AND Amount IS NULL AND DueAt BETWEEN '2026-01-01T00:00:00Z' "
+                                 "AND '2026-01-03T00:00:00Z'") == {handle.id}
+    assert await ids(registered, f"{mine} AND Amount = 5") == set()
+
+    history = await handle.fetch_history()
+    names = [e.event_type for e in history.events]
+    assert names.count(history_pb2.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) == 2
+    assert names.count(history_pb2.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED) == 1
+    await Replayer(workflows=[Tracked]).replay_workflow(history)
+
+
+@workflow.defn
+class BadUpsert:
+    @workflow.run
+    async def run(self) -> None:
+        workflow.upsert_search_attributes({"Amount": "many"})
+
+
+async def test_an_upsert_of_the_wrong_type_fails_the_workflow_task_naming_it(
+    registered: Client, task_queue: str
+) -> None:
+    async with Worker(registered, task_queue=task_queue, workflows=[BadUpsert]):
+        handle = await registered.start_workflow(BadUpsert.run, id=f"bad-{uuid.uuid4().hex[:8]}", task_queue=task_queue)
+
+        async def failed() -> str:
+            d = await handle.describe()
+            failure = d.raw.pending_workflow_task.last_failure.message
+            assert failure
+            return failure
+
+        message = await assert_eventually(failed)
+    assert "Amount" in message and "Int" in message
+    history = await handle.fetch_history()
+    failed_events = [e for e in history.events if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+    assert failed_events[0].workflow_task_failed_event_attributes.cause == (
+        common_pb2.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND_ATTRIBUTES
+    )
+    assert not any(e.event_type == history_pb2.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES for e in history.events)
+    await handle.terminate("test over")
+
+
+@workflow.defn
+class Renewing:
+    @workflow.run
+    async def run(self, amount: object) -> int:
+        if workflow.info().continued_run_id is None:
+            workflow.continue_as_new(amount, search_attributes={"Amount": amount})
+        return int(workflow.info().search_attributes["Amount"])
+
+
+async def test_continue_as_new_checks_and_carries_search_attributes(registered: Client, task_queue: str) -> None:
+    async with Worker(registered, task_queue=task_queue, workflows=[Renewing]):
+        handle = await registered.start_workflow(Renewing.run, 7, id=f"renew-{uuid.uuid4().hex[:8]}",
+                                                 task_queue=task_queue, search_attributes={"Amount": 1})
+        assert await handle.result() == 7
+        assert await ids(registered, f"TaskQueue = '{task_queue}' AND Amount = 7") == {handle.id}
+
+        bad = await registered.start_workflow(Renewing.run, "seven", id=f"renew-bad-{uuid.uuid4().hex[:8]}",
+                                              task_queue=task_queue, search_attributes={"Amount": 1})
+
+        async def refused() -> str:
+            message = (await bad.describe()).raw.pending_workflow_task.last_failure.message
+            assert message
+            return message
+
+        assert "Amount" in await assert_eventually(refused)
+        assert (await bad.describe()).status == WorkflowExecutionStatus.RUNNING
+        await bad.terminate("test over")

@@ -115,3 +115,19 @@ def search_attribute_payloads(values: Mapping[str, Any]) -> dict[str, common_pb2
             ) from exc
         named[name] = common_pb2.Payload(metadata={"encoding": b"json/plain"}, data=data.encode())
     return named
+
+
+def upserted_locally(current: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``workflow.info().search_attributes`` after an upsert, as the workflow sees it before the
+    server records it: values set (a datetime in UTC, a set or tuple a list), None removing one."""
+    out = dict(current)
+    for name, value in values.items():
+        if value is None:
+            out.pop(name, None)
+        elif isinstance(value, datetime):
+            out[name] = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        elif isinstance(value, (set, frozenset, tuple)):
+            out[name] = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+        else:
+            out[name] = value
+    return out

@@ -9,7 +9,7 @@ subclass; and one line in ``HANDLERS`` below. Nothing else on the server names c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wf.history.commands.base import Applying, Batch, CommandHandler
@@ -18,11 +18,13 @@ from wf.history.commands.cancel_workflow import CancelWorkflow
 from wf.history.commands.complete_workflow import CompleteWorkflow
 from wf.history.commands.continue_as_new import ContinueAsNew
 from wf.history.commands.fail_workflow import FailWorkflow
+from wf.history.commands.modify_workflow_properties import ModifyWorkflowProperties
 from wf.history.commands.record_marker import RecordMarker
 from wf.history.commands.request_cancel_activity import RequestCancelActivity
 from wf.history.commands.schedule_activity import ScheduleActivity
 from wf.history.commands.signal_external import SignalExternal
 from wf.history.commands.start_timer import StartTimer
+from wf.history.commands.upsert_search_attributes import UpsertSearchAttributes
 from wf.history.execution import Execution
 from wf.v1 import command_pb2
 
@@ -39,6 +41,8 @@ HANDLERS: dict[str, CommandHandler[Any]] = {
         CancelWorkflow(),
         SignalExternal(),
         ContinueAsNew(),
+        UpsertSearchAttributes(),
+        ModifyWorkflowProperties(),
     )
 }
 
@@ -48,14 +52,21 @@ def handler_of(command: command_pb2.Command) -> CommandHandler[Any] | None:
     return HANDLERS.get(kind) if kind is not None else None
 
 
-def validate(ex: Execution, commands: Sequence[command_pb2.Command]) -> str | None:
-    """What is wrong with the first command that is refused, or None when all may be applied."""
+def validate(
+    ex: Execution, commands: Sequence[command_pb2.Command], search_attribute_types: Mapping[str, int] | None = None
+) -> str | None:
+    """What is wrong with the first command that is refused, or None when all may be applied.
+
+    ``search_attribute_types``: the namespace's registry, for commands that carry search attributes
+    (:func:`carries_search_attributes`), which are kept typed in place once checked.
+    """
     batch = Batch(
         ex=ex,
         limits=ex.limits,
         pending_activity_ids={a.activity_id for a in ex.state.activities.values()},
         pending_timers=set(ex.state.timers),
         pending_external_signals=len(ex.state.pending_external_signals),
+        search_attribute_types=search_attribute_types,
     )
     for i, command in enumerate(commands):
         kind = command.WhichOneof("attributes")
@@ -70,6 +81,18 @@ def validate(ex: Execution, commands: Sequence[command_pb2.Command]) -> str | No
         if problem is not None:
             return f"command {i}: {problem}"
     return None
+
+
+def carries_search_attributes(commands: Sequence[command_pb2.Command]) -> bool:
+    """Whether validating the commands needs the namespace's search attributes registry."""
+    for c in commands:
+        kind = c.WhichOneof("attributes")
+        if kind == UpsertSearchAttributes.attribute or (
+            kind is not None and getattr(c, kind).DESCRIPTOR.fields_by_name.get("search_attributes") is not None
+            and getattr(c, kind).HasField("search_attributes")
+        ):
+            return True
+    return False
 
 
 def closes(commands: Sequence[command_pb2.Command]) -> bool:
@@ -104,4 +127,7 @@ def describe(command: command_pb2.Command) -> str:
     return handler.describe(handler.attributes(command)) if handler is not None else str(command.command_type)
 
 
-__all__ = ["HANDLERS", "Applying", "CommandHandler", "apply", "closes", "describe", "target_gone", "validate"]
+__all__ = [
+    "HANDLERS", "Applying", "CommandHandler", "apply", "carries_search_attributes", "closes", "describe",
+    "target_gone", "validate",
+]

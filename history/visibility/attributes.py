@@ -185,15 +185,21 @@ def typed(
     return out
 
 
-def merge(current: C.SearchAttributes, upsert: C.SearchAttributes) -> C.SearchAttributes:
-    """``current`` with the values of a typed upsert set, and those it sets to null removed."""
-    out = C.SearchAttributes()
-    out.CopyFrom(current)
-    for name, payload in upsert.indexed_fields.items():
-        if payload.metadata.get(_ENCODING) == b"binary/null":
-            out.indexed_fields.pop(name, None)
+def is_null(payload: C.Payload) -> bool:
+    return payload.metadata.get(_ENCODING) == b"binary/null" or (
+        payload.metadata.get(_ENCODING, _JSON) == _JSON and payload.data.strip() == b"null"
+    )
+
+
+def merge_named(current: Mapping[str, C.Payload], upsert: Mapping[str, C.Payload]) -> dict[str, C.Payload]:
+    """``current`` (search attributes, or a memo's fields) with an upsert's values set and those it
+    sets to null removed: Temporal's upsert of search attributes and of the memo."""
+    out = {name: payload for name, payload in current.items()}
+    for name, payload in upsert.items():
+        if is_null(payload):
+            out.pop(name, None)
         else:
-            out.indexed_fields[name].CopyFrom(payload)
+            out[name] = payload
     return out
 
 

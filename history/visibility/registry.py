@@ -34,6 +34,12 @@ class Registry:
         self._cache[namespace] = (time.monotonic(), types)
         return types
 
+    def cached(self, namespace: str) -> dict[str, int]:
+        """The namespace's registry as last read (empty when never read): for checks that run inside
+        a change, after :meth:`of` read it (``WorkflowTasks.ready_for``)."""
+        cached = self._cache.get(namespace)
+        return cached[1] if cached is not None else {}
+
     async def add(self, namespace: str, types: Mapping[str, int]) -> None:
         """Register names with their types; a name registered with another type is refused
         (ALREADY_EXISTS), one registered with the same type is accepted again."""
