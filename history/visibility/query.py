@@ -311,7 +311,9 @@ class _Compiler:
                 )
             words = self.param(self.string_of(f, v), Text)
             simple = literal_column("'simple'::regconfig")
-            match = func.to_tsvector(simple, self.text_of(f)).op("@@")(func.plainto_tsquery(simple, words))
+            match = func.to_tsvector(simple, self.text_of(f)).op("@@", is_comparison=True)(
+                func.plainto_tsquery(simple, words)
+            )
             return match if op == "=" else self.negate(f, match)
         if t == KEYWORD_LIST:
             if op not in ("=", "!="):
@@ -320,7 +322,7 @@ class _Compiler:
                     f"and NOT IN (contains) apply to, not {op}"
                 )
             doc = self.param(json.dumps({f.name: [self.string_of(f, v)]}), JSONB)
-            contains = executions.c.search_attributes.op("@>")(doc)
+            contains = _contains(doc)
             return contains if op == "=" else self.negate(f, contains)
         if t == BOOL:
             if op not in ("=", "!="):
@@ -333,7 +335,7 @@ class _Compiler:
                 )
             if f.column is None:
                 doc = self.param(json.dumps({f.name: v.value}), JSONB)
-                contains = executions.c.search_attributes.op("@>")(doc)
+                contains = _contains(doc)
                 return contains if op == "=" else self.negate(f, contains)
             return _op(f.column, op, self.param(v.value, Boolean))
         if t == KEYWORD:
@@ -351,7 +353,7 @@ class _Compiler:
             if f.column is not None:
                 return _op(f.column, op, self.param(int(number), BigInteger))
             if op == "=":
-                return executions.c.search_attributes.op("@>")(self.param(json.dumps({f.name: number}), JSONB))
+                return _contains(self.param(json.dumps({f.name: number}), JSONB))
             doc = _doc(f.name)
             numeric = case((func.jsonb_typeof(doc) == "number", cast(doc, Numeric)))
             return _op(numeric, op, self.param(number, Numeric))
@@ -388,7 +390,7 @@ class _Compiler:
         if f.column is not None:
             return _op(f.column, op, self.param(text, Text))
         if op == "=":
-            return executions.c.search_attributes.op("@>")(self.param(json.dumps({f.name: text}), JSONB))
+            return _contains(self.param(json.dumps({f.name: text}), JSONB))
         return _op(self.text_of(f), op, self.param(text, Text))
 
     def string_of(self, f: _Field, v: _Value) -> str:
@@ -403,6 +405,11 @@ class _Compiler:
         if f.column is not None:
             return f.column
         return executions.c.search_attributes.op("->>")(literal(f.name, Text))
+
+
+def _contains(doc: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``search_attributes @> doc``: containment, which the GIN index on the column serves."""
+    return executions.c.search_attributes.op("@>", is_comparison=True)(doc)
 
 
 def _doc(name: str) -> ColumnElement[Any]:
