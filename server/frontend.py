@@ -210,7 +210,7 @@ class WorkflowService:
         custom = await self.history.search_attributes.of(request.namespace)
         return service_pb2.ListSearchAttributesResponse(
             custom_attributes=custom,  # type: ignore[arg-type]
-            system_attributes={name: value_type for name, (_, value_type) in BUILT_IN.items()},  # type: ignore[arg-type]
+            system_attributes={name: value_type for name, (_, value_type) in BUILT_IN.items()},  # type: ignore[misc]
         )
 
     @rpc

@@ -152,7 +152,7 @@ class Reading:
     ) -> service_pb2.ListWorkflowExecutionsResponse:
         """A page of the runs a list query matches (``wf.history.visibility``), each described as
         describe does but for its pending work."""
-        records, next_token = await self.visibility.list(namespace, query, page_size, token)
+        records, next_token = await self.visibility.list_page(namespace, query, page_size, token)
         resp = service_pb2.ListWorkflowExecutionsResponse(next_page_token=next_token)
         for record in records:
             info = resp.executions.add()

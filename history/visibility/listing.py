@@ -42,6 +42,7 @@ class Visibility:
             self._compiled.move_to_end(key)
             return found
         c = compile_query(query, types, counting=counting)
+        entry: tuple[Compiled, S.Statement, S.Statement | None]
         if counting:
             entry = (c, S.count_runs(c.where, c.group_by_status), None)
         else:
@@ -55,7 +56,7 @@ class Visibility:
             self._compiled.popitem(last=False)
         return entry
 
-    async def list(
+    async def list_page(
         self, namespace: str, query: str, page_size: int, token: bytes
     ) -> tuple[list[ExecutionRecord], bytes]:
         """A page of runs matching ``query`` and the token of the next page (empty: no more)."""

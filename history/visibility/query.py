@@ -178,7 +178,7 @@ def parse(text: str) -> Tree[Token]:
     except UnexpectedCharacters as exc:
         raise InvalidArgument(
             f"invalid list query {_position(text, exc.line, exc.column)}: unexpected character "
-            f"{text[exc.pos_in_stream]!r}; expected {_expected(exc.allowed or set())}"
+            f"{text[exc.pos_in_stream or 0]!r}; expected {_expected(exc.allowed or set())}"
         ) from None
     except UnexpectedEOF as exc:
         raise InvalidArgument(f"invalid list query {_end(text)}: expected {_expected(set(exc.expected))}") from None
@@ -310,7 +310,7 @@ class _Compiler:
                     f"(a full-text match) apply to, not {op}"
                 )
             words = self.param(self.string_of(f, v), Text)
-            simple = literal_column("'simple'::regconfig")
+            simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
             match = func.to_tsvector(simple, self.text_of(f)).op("@@", is_comparison=True)(
                 func.plainto_tsquery(simple, words)
             )
@@ -420,7 +420,7 @@ def _op(left: ColumnElement[Any], op: str, right: ColumnElement[Any]) -> ColumnE
     ops = {
         "=": left.__eq__, "!=": left.__ne__, "<": left.__lt__, "<=": left.__le__, ">": left.__gt__, ">=": left.__ge__,
     }
-    return ops[op](right)  # type: ignore[no-any-return]
+    return ops[op](right)
 
 
 def _builtin_column(column: str) -> ColumnElement[Any]:
