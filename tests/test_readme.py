@@ -96,6 +96,11 @@ EXERCISED: dict[tuple[str, str], str] = {
     ("sh", r"wf activity complete --workflow-id .*"): "tests/test_async_activity.py::test_wf_activity_complete",
     ("sh", r"wf activity fail --workflow-id .*"):
         "tests/test_async_activity.py::test_wf_activity_fail_with_json_output",
+    ("sh", r"wf operator search-attribute (create|list).*"):
+        "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
+    ("sh", r"wf workflow (list|count) -q .*"): "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
+    ("python", r"^await client\.add_search_attributes\("):
+        "tests/test_visibility.py::test_start_keeps_typed_values_that_describe_and_list_return",
     ("python", r"^async def ask_for_approval\("):
         "tests/test_async_activity.py::test_complete_by_token_is_the_workflow_result_and_a_second_answer_is_refused",
     ("python", r"^async def main\(\) -> None:"): HERE,

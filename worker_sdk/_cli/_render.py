@@ -188,6 +188,10 @@ def execution_json(e: WorkflowExecution) -> dict[str, Any]:
         "startTime": fmt_time(e.start_time),
         "closeTime": fmt_time(e.close_time) or None,
         "historyLength": e.history_length,
+        "searchAttributes": {
+            name: fmt_time(value) if isinstance(value, datetime) else value
+            for name, value in e.search_attributes.items()
+        },
     }
 
 
