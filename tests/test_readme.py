@@ -98,7 +98,8 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_async_activity.py::test_wf_activity_fail_with_json_output",
     ("sh", r"wf operator search-attribute (create|list).*"):
         "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
-    ("sh", r"wf workflow (list|count) -q .*"): "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
+    ("sh", r"wf workflow (list|count) -q .*"):
+        "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
     ("python", r"^await client\.add_search_attributes\("):
         "tests/test_visibility.py::test_start_keeps_typed_values_that_describe_and_list_return",
     ("python", r"^async def ask_for_approval\("):
