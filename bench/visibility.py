@@ -38,18 +38,21 @@ INSERT INTO executions (
     namespace, workflow_id, run_id, workflow_type, task_queue, status, start_time, close_time, request_id,
     next_event_id, history_size, db_version, state, execution_time, root_workflow_id, root_run_id,
     search_attributes)
-SELECT 'default', 'wf-' || i, md5(i::text), 'Type' || (i % {types}), 'queue-' || (i % 4),
+SELECT 'default', 'wf-' || i, md5(i::text), 'Type' || (h.t % {types}), 'queue-' || (i % 4),
        s.status, s.start_time,
        CASE WHEN s.status = 1 THEN NULL ELSE s.start_time + ((i % 600) || ' seconds')::interval END,
        md5('r' || i), 12 + i % 40, 2000 + i % 5000, 3 + i % 20, '\\x'::bytea, s.start_time,
        'wf-' || i, md5(i::text),
        jsonb_build_object(
-           'CustomerId', 'c-' || (i % {customers}),
-           'Amount', i % 1000,
+           'CustomerId', 'c-' || (h.c % {customers}),
+           'Amount', h.a % 1000,
            'Urgent', i % 7 = 0,
            'DueAt', to_char((s.start_time + interval '3 days') AT TIME ZONE 'UTC',
                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
 FROM generate_series(1, $1::int) AS i,
+-- Independent pseudo-random draws per run, so no two attributes are correlated by construction.
+LATERAL (SELECT hashint4(i) & 2147483647 AS t, hashint4(i + 7919) & 2147483647 AS c,
+                hashint4(i + 104729) & 2147483647 AS a) AS h,
 LATERAL (SELECT
     CASE WHEN i % 10 = 0 THEN 1 WHEN i % 20 = 1 THEN 3 WHEN i % 20 = 3 THEN 5 WHEN i % 20 = 7 THEN 4
          WHEN i % 20 = 9 THEN 7 ELSE 2 END AS status,

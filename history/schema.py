@@ -85,6 +85,11 @@ executions = Table(
         "executions_by_type_order",
         "namespace", "workflow_type", text("close_order DESC"), text("start_time DESC"), "run_id",
     ),
+    # Type and status together (how many are failing, stuck): a range even when few rows match both.
+    Index(
+        "executions_by_type_status_order",
+        "namespace", "workflow_type", "status", text("close_order DESC"), text("start_time DESC"), "run_id",
+    ),
     Index("executions_by_close", "namespace", text("close_time DESC")),
     # Containment (``@>``) of custom attributes: Keyword, Bool, Int and KeywordList equality.
     Index(

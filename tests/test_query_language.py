@@ -186,3 +186,13 @@ async def test_a_malformed_query_is_refused_naming_the_position(client: Client, 
         [w async for w in client.list_workflows(query)]
     assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
     assert says in refused.value.message
+
+
+async def test_a_query_nested_too_deeply_or_too_long_is_refused_not_a_crash(client: Client) -> None:
+    # Parentheses alone add no depth: they only group.
+    assert (await client.count_workflows("(" * 500 + "WorkflowId = 'none-such'" + ")" * 500)).count == 0
+    for query in ("NOT " * 300 + "WorkflowId = 'x'", "(NOT " * 100 + "WorkflowId = 'x'" + ")" * 100,
+                  "WorkflowId IN (" + ", ".join(["'x'"] * 20_000) + ")"):
+        with pytest.raises(RPCError) as refused:
+            await client.count_workflows(query)
+        assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT

@@ -113,6 +113,11 @@ NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
 %ignore WS
 """
 
+# Parentheses and NOTs nested deeper than this are refused (the compiler and SQL text recurse on them).
+MAX_DEPTH = 64
+# Longer query texts are refused before parsing.
+MAX_QUERY_LENGTH = 32_768
+
 _PARSER = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 # ExecutionStatus values as queries write them (``Running``, ``ContinuedAsNew``…), from the wire enum.
@@ -166,6 +171,8 @@ def _expected(names: set[str] | frozenset[str]) -> str:
 
 def parse(text: str) -> Tree[Token]:
     """The query's tree, or InvalidArgument naming the position and what was expected there."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise InvalidArgument(f"invalid list query: longer than {MAX_QUERY_LENGTH:,} characters")
     try:
         return _PARSER.parse(text)
     except UnexpectedToken as exc:
@@ -255,12 +262,16 @@ class _Compiler:
 
     # -- conditions --------------------------------------------------------------------------------
 
-    def condition(self, node: Tree[Token]) -> ColumnElement[bool]:
+    def condition(self, node: Tree[Token], depth: int = 0) -> ColumnElement[bool]:
         kind = node.data
+        if depth > MAX_DEPTH:
+            raise InvalidArgument(
+                f"invalid list query {self.at(node)}: conditions nest more than {MAX_DEPTH} levels deep"
+            )
         if kind == "negation":
-            return not_(self.condition(node.children[0]))  # type: ignore[arg-type]
+            return not_(self.condition(node.children[0], depth + 1))  # type: ignore[arg-type]
         if kind in ("or_expr", "and_expr"):
-            parts = [self.condition(c) for c in node.children]  # type: ignore[arg-type]
+            parts = [self.condition(c, depth + 1) for c in node.children]  # type: ignore[arg-type]
             return or_(*parts) if kind == "or_expr" else and_(*parts)
         children = node.children
         f = self.field(children[0])  # type: ignore[arg-type]

@@ -39,6 +39,9 @@ def upgrade() -> None:
     op.execute(f"CREATE INDEX executions_by_order ON executions (namespace, {_ORDER})")
     op.execute(f"CREATE INDEX executions_by_status_order ON executions (namespace, status, {_ORDER})")
     op.execute(f"CREATE INDEX executions_by_type_order ON executions (namespace, workflow_type, {_ORDER})")
+    op.execute(
+        f"CREATE INDEX executions_by_type_status_order ON executions (namespace, workflow_type, status, {_ORDER})"
+    )
     op.execute("CREATE INDEX executions_by_close ON executions (namespace, close_time DESC)")
     op.execute("CREATE INDEX executions_search_attributes ON executions USING gin (search_attributes jsonb_path_ops)")
     op.create_table(
