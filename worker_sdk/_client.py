@@ -549,8 +549,10 @@ class Client:
         return WorkflowHandle(self, workflow_id, run_id=run_id, result_type=result_type)
 
     async def list_workflows(self, query: str = "", *, page_size: int = 100) -> AsyncGenerator[WorkflowExecution, None]:
-        """Runs matching ``query`` (e.g. ``WorkflowType = 'Greeting' AND ExecutionStatus = 'Running'``),
-        newest first."""
+        """Runs matching ``query``, a list query in Temporal's language (``WorkflowType = 'Order' AND
+        CustomerId IN ('c-1', 'c-2') AND StartTime > '2026-06-01T00:00:00Z'``): running runs first,
+        then the newest, or by ``ORDER BY StartTime|CloseTime|ExecutionTime [ASC|DESC]``; pages of
+        ``page_size`` are fetched as the iteration goes."""
         token = b""
         while True:
             resp = await self.call(

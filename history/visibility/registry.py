@@ -17,7 +17,7 @@ from wf.history.visibility.attributes import TYPE_NAMES, check_custom_name, type
 
 FRESH_FOR = 2.0
 # Custom search attributes one namespace may register.
-MAX_PER_NAMESPACE = 100
+MAX_PER_NAMESPACE = 1000
 
 
 class Registry:
