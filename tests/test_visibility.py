@@ -17,7 +17,7 @@ from tests.helpers import assert_eventually, wf_executable
 from wf.server.app import Server
 from wf.v1 import common_pb2, history_pb2, service_pb2
 from worker_sdk import Client, SearchAttributeIndexedValueType, Worker, WorkflowExecutionStatus, workflow
-from worker_sdk.errors import RPCError
+from worker_sdk.errors import NondeterminismError, RPCError
 from worker_sdk.testing import Replayer
 
 T = SearchAttributeIndexedValueType
@@ -125,6 +125,7 @@ async def test_start_keeps_typed_values_that_describe_and_list_return(registered
         ({"Tags": [1, 2]}, "Tags", "KeywordList"),
         ({"CustomerId": 17}, "CustomerId", "Keyword"),
         ({"WorkflowType": "x"}, "WorkflowType", "built in"),
+        ({"CustomerId": "x" * 3000}, "CustomerId", "over the limit of 2,048"),
     ],
 )
 async def test_a_refused_value_starts_nothing(
@@ -321,6 +322,18 @@ async def test_upserts_are_recorded_searchable_and_replayed(registered: Client, 
     assert names.count(history_pb2.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) == 2
     assert names.count(history_pb2.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED) == 1
     await Replayer(workflows=[Tracked]).replay_workflow(history)
+    # Code that upserts other attributes than the history recorded is not the same code.
+    with pytest.raises(NondeterminismError, match="UpsertWorkflowSearchAttributes"):
+        await Replayer(workflows=[TrackedChanged]).replay_workflow(history)
+
+
+@workflow.defn(name="Tracked")
+class TrackedChanged(Tracked):
+    @workflow.run
+    async def run(self, customer: str) -> list[dict[str, object]]:
+        workflow.upsert_search_attributes({"CustomerId": customer})
+        await workflow.wait_condition(lambda: self.go)
+        return []
 
 
 @workflow.defn

@@ -70,6 +70,10 @@ _TYPE = "type"
 _ENCODING = "encoding"
 _JSON = b"json/plain"
 _INT_RANGE = (-(2**63), 2**63 - 1)
+# Temporal's default limits on a run's search attributes: bytes of one value, of all, and how many.
+MAX_VALUE_BYTES = 2048
+MAX_TOTAL_BYTES = 40 * 1024
+MAX_PER_RUN = 100
 
 
 def type_name(value_type: int) -> str:
@@ -168,7 +172,18 @@ def typed(
     as a null payload, which :func:`merge` reads as "remove"; otherwise a null is simply left out.
     """
     out = C.SearchAttributes()
+    if len(attributes.indexed_fields) > MAX_PER_RUN:
+        raise InvalidArgument(f"a run may have at most {MAX_PER_RUN} search attributes")
+    total = 0
     for name in sorted(attributes.indexed_fields):
+        size = len(attributes.indexed_fields[name].data)
+        if size > MAX_VALUE_BYTES:
+            raise InvalidArgument(
+                f"search attribute {name!r}: its value is {size:,} bytes, over the limit of {MAX_VALUE_BYTES:,}"
+            )
+        total += size
+        if total > MAX_TOTAL_BYTES:
+            raise InvalidArgument(f"search attributes are over {MAX_TOTAL_BYTES:,} bytes in all")
         if name in BUILT_IN:
             raise InvalidArgument(f"search attribute {name!r} is built in: the server sets it")
         value_type = registry.get(name)
