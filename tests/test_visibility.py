@@ -9,6 +9,7 @@ import os
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import grpc
 import pytest
@@ -16,7 +17,14 @@ import pytest
 from tests.helpers import assert_eventually, wf_executable
 from wf.server.app import Server
 from wf.v1 import common_pb2, history_pb2, service_pb2
-from worker_sdk import Client, SearchAttributeIndexedValueType, Worker, WorkflowExecutionStatus, workflow
+from worker_sdk import (
+    Client,
+    SearchAttributeIndexedValueType,
+    Worker,
+    WorkflowExecutionStatus,
+    WorkflowHistory,
+    workflow,
+)
 from worker_sdk.errors import NondeterminismError, RPCError
 from worker_sdk.testing import Replayer
 
@@ -323,6 +331,15 @@ async def test_upserts_are_recorded_searchable_and_replayed(registered: Client, 
     assert names.count(history_pb2.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED) == 1
     await Replayer(workflows=[Tracked]).replay_workflow(history)
     # Code that upserts other attributes than the history recorded is not the same code.
+    with pytest.raises(NondeterminismError, match="UpsertWorkflowSearchAttributes"):
+        await Replayer(workflows=[TrackedChanged]).replay_workflow(history)
+
+
+async def test_a_checked_in_history_with_upserts_replays_and_a_changed_upsert_does_not() -> None:
+    # Recorded once from Tracked above (test_upserts_are_recorded_searchable_and_replayed).
+    fixture = Path(__file__).resolve().parent / "histories" / "upsert_search_attributes.json"
+    history = WorkflowHistory.from_json("tracked", fixture.read_text())
+    assert (await Replayer(workflows=[Tracked]).replay_workflow(history)).ok
     with pytest.raises(NondeterminismError, match="UpsertWorkflowSearchAttributes"):
         await Replayer(workflows=[TrackedChanged]).replay_workflow(history)
 
