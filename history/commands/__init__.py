@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wf.history.commands.base import Applying, Batch, CommandHandler
+from wf.history.commands.base import Applying, Batch, CommandHandler, typed_search_attributes
 from wf.history.commands.cancel_timer import CancelTimer
 from wf.history.commands.cancel_workflow import CancelWorkflow
 from wf.history.commands.complete_workflow import CompleteWorkflow
@@ -77,10 +77,21 @@ def validate(
             return f"command {i}: unknown command {kind}"
         if handler.closes and i != len(commands) - 1:
             return f"command {i} closes the workflow but is not the last command"
-        problem = handler.validate(handler.attributes(command), batch)
+        attrs = handler.attributes(command)
+        problem = _checked_search_attributes(handler, attrs, batch) or handler.validate(attrs, batch)
         if problem is not None:
             return f"command {i}: {problem}"
     return None
+
+
+def _checked_search_attributes(handler: CommandHandler[Any], attrs: Any, batch: Batch) -> str | None:
+    """The search attributes a command starts a run with (continue-as-new, a child's start), checked
+    against the namespace's registry and kept typed, as a start's are; an upsert checks its own."""
+    if isinstance(handler, UpsertSearchAttributes):
+        return None
+    if attrs.DESCRIPTOR.fields_by_name.get("search_attributes") is None or not attrs.HasField("search_attributes"):
+        return None
+    return typed_search_attributes(attrs.search_attributes, batch)
 
 
 def carries_search_attributes(commands: Sequence[command_pb2.Command]) -> bool:

@@ -9,7 +9,7 @@ naming ``max_payload_bytes``, and nothing of a new run is written.
 from __future__ import annotations
 
 from wf.history import retry
-from wf.history.commands.base import Applying, Batch, CommandHandler, duration_problem, typed_search_attributes
+from wf.history.commands.base import Applying, Batch, CommandHandler, duration_problem
 from wf.history.execution import Execution
 from wf.history.limits import id_length
 from wf.history.new_run import RunSpec, new_run
@@ -33,10 +33,6 @@ class ContinueAsNew(CommandHandler[Attrs]):
         for field in ("workflow_run_timeout", "workflow_task_timeout"):
             d = getattr(c, field)
             problem = duration_problem(field, d.seconds, d.nanos)
-            if problem:
-                return problem
-        if c.HasField("search_attributes"):
-            problem = typed_search_attributes(c.search_attributes, batch)
             if problem:
                 return problem
         return retry.validate(c.retry_policy)
