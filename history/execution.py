@@ -29,6 +29,7 @@ from wf.history.execution_external import ExternalSignalTransitions, external_si
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+from wf.history.visibility.attributes import merge_named, mirror
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2
 
 if TYPE_CHECKING:
@@ -501,6 +502,35 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
             ),
         )
 
+    # -- search attributes and memo ---------------------------------------------------------------
+
+    def add_upsert_workflow_search_attributes(self, upsert: common_pb2.SearchAttributes, completed_id: int) -> None:
+        """Record an upsert (values typed by the server; a null payload removes one) and apply it to
+        the run's search attributes, which the mutation mirrors into the execution row."""
+        self._add_event(
+            H.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            upsert_workflow_search_attributes_event_attributes=H.UpsertWorkflowSearchAttributesEventAttributes(
+                workflow_task_completed_event_id=completed_id, search_attributes=upsert
+            ),
+        )
+        merged = merge_named(self.state.search_attributes.indexed_fields, upsert.indexed_fields)
+        self.state.ClearField("search_attributes")
+        if merged:
+            self.state.search_attributes.CopyFrom(common_pb2.SearchAttributes(indexed_fields=merged))
+
+    def add_workflow_properties_modified(self, upserted_memo: common_pb2.Memo, completed_id: int) -> None:
+        """Record a change of the memo (a null payload removes a field) and apply it to the run's."""
+        self._add_event(
+            H.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+            workflow_properties_modified_event_attributes=H.WorkflowPropertiesModifiedEventAttributes(
+                workflow_task_completed_event_id=completed_id, upserted_memo=upserted_memo
+            ),
+        )
+        merged = merge_named(self.state.memo.fields, upserted_memo.fields)
+        self.state.ClearField("memo")
+        if merged:
+            self.state.memo.CopyFrom(common_pb2.Memo(fields=merged))
+
     # -- signals and cancellation ------------------------------------------------------------------
 
     def add_signal(self, name: str, input: common_pb2.Payloads, identity: str, request_id: str) -> bool:
@@ -808,6 +838,7 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions
     def mutation(self) -> Mutation:
         record = dataclasses.replace(self.record)
         record.state = self.state.SerializeToString()
+        mirror(record, self.state)
         events = []
         for e in self.events:
             data = e.SerializeToString()

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     Identity,
     Index,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from wf.v1 import common_pb2
 
@@ -50,6 +52,18 @@ executions = Table(
     Column("db_version", BigInteger, nullable=False),
     # wf.v1.MutableState, serialized.
     Column("state", LargeBinary, nullable=False),
+    # Visibility (``wf.history.visibility``): the built-in search attributes that are not columns
+    # above, and the custom ones, typed, written by the same statement as the run's state.
+    Column("execution_time", DateTime(timezone=True)),
+    Column("parent_workflow_id", Text),
+    Column("parent_run_id", Text),
+    Column("root_workflow_id", Text),
+    Column("root_run_id", Text),
+    # {name: value} with Keyword/Text a string, KeywordList an array of strings, Int an integer,
+    # Double a number, Bool a boolean, Datetime a fixed-form RFC 3339 UTC string (text order is time order).
+    Column("search_attributes", JSONB),
+    # Temporal's default list order puts running runs first: the close time, infinity while running.
+    Column("close_order", DateTime(timezone=True), Computed("COALESCE(close_time, 'infinity'::timestamptz)")),
     # At most one running run per workflow id.
     Index(
         "executions_one_running",
@@ -60,6 +74,30 @@ executions = Table(
     ),
     Index("executions_by_start", "namespace", text("start_time DESC")),
     Index("executions_by_type", "namespace", "workflow_type", text("start_time DESC")),
+    # List queries (docs/architecture.md, "Visibility", says why these): the default order, alone
+    # and after the two filters nearly every query has, so a first page reads its rows in order.
+    Index("executions_by_order", "namespace", text("close_order DESC"), text("start_time DESC"), "run_id"),
+    Index(
+        "executions_by_status_order",
+        "namespace", "status", text("close_order DESC"), text("start_time DESC"), "run_id",
+    ),
+    Index(
+        "executions_by_type_order",
+        "namespace", "workflow_type", text("close_order DESC"), text("start_time DESC"), "run_id",
+    ),
+    # Type and status together (how many are failing, stuck): a range even when few rows match both.
+    Index(
+        "executions_by_type_status_order",
+        "namespace", "workflow_type", "status", text("close_order DESC"), text("start_time DESC"), "run_id",
+    ),
+    Index("executions_by_close", "namespace", text("close_time DESC")),
+    # Containment (``@>``) of custom attributes: Keyword, Bool, Int and KeywordList equality.
+    Index(
+        "executions_search_attributes",
+        "search_attributes",
+        postgresql_using="gin",
+        postgresql_ops={"search_attributes": "jsonb_path_ops"},
+    ),
 )
 
 # Append-only: rows are inserted, never updated or deleted while the execution is retained.
@@ -154,4 +192,14 @@ pollers = Table(
     Column("kind", SmallInteger, primary_key=True),
     Column("identity", Text, primary_key=True),
     Column("last_poll", DateTime(timezone=True), nullable=False),
+)
+
+# The custom search attributes registered per namespace (``wf operator search-attribute create``).
+search_attributes = Table(
+    "search_attributes",
+    metadata,
+    Column("namespace", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    # wf.v1.IndexedValueType numbers (Temporal's).
+    Column("type", SmallInteger, nullable=False),
 )

@@ -34,6 +34,8 @@ from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
 from wf.history.store import ExecutionRecord, Store
 from wf.history.tasks import TaskRow, TimerKind, TimerRow
 from wf.history.tokens import TaskTokens
+from wf.history.visibility.listing import Visibility
+from wf.history.visibility.registry import Registry
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 C = common_pb2
@@ -76,7 +78,12 @@ class HistoryService:
         children.register(self.cross_run, self.runs, self.starts, self.signals)
         self.cross_run.register(TimerKind.SIGNAL_EXTERNAL, SignalExternal(self.runs, self.signals))
         self.timers = Timers(self.runs, self.cross_run)
-        self.reading = Reading(self.runs)
+        # Visibility: the namespace's search attributes registry, and list/count by query.
+        self.search_attributes = Registry(store)
+        self.visibility = Visibility(store, self.search_attributes)
+        self.starts.search_attributes = self.search_attributes
+        self.workflow_tasks.search_attributes = self.search_attributes
+        self.reading = Reading(self.runs, self.visibility)
         self.resets = Resets(self.runs)
 
     @property
@@ -252,9 +259,12 @@ class HistoryService:
         return await self.reading.get_history(req, max_wait)
 
     async def list_executions(
-        self, namespace: str, conditions: list[tuple[str, object]], page_size: int, token: bytes
+        self, namespace: str, query: str, page_size: int, token: bytes
     ) -> service_pb2.ListWorkflowExecutionsResponse:
-        return await self.reading.list_executions(namespace, conditions, page_size, token)
+        return await self.reading.list_executions(namespace, query, page_size, token)
+
+    async def count_executions(self, namespace: str, query: str) -> service_pb2.CountWorkflowExecutionsResponse:
+        return await self.reading.count_executions(namespace, query)
 
     async def wait_for_change(self, key: tuple[str, str, str], timeout: float, *, close_only: bool = False) -> bool:
         return await self.runs.wait_for_change(key, timeout, close_only=close_only)

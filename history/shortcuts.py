@@ -271,6 +271,7 @@ class RunAhead:
             completion.first_event_id = ahead.after_event_id + 1  # the worker's view ends before the task
             return AheadOutcome(completion=completion), None
 
+        await self.workflow_tasks.ready_for(token.namespace, ahead.commands)
         outcome, handoff = await self.runs.update(run_key(token), op)
         outcome.workflow_task = await next_workflow_task(handoff)
         return outcome

@@ -15,7 +15,7 @@ directly: asyncpg prepares each once per connection. Callers here pass parameter
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -48,6 +48,14 @@ class ExecutionRecord:
     history_size: int
     db_version: int
     state: bytes
+    # Visibility: the built-in search attributes that are not columns above, and the custom ones as
+    # a JSON document (``wf.history.visibility.attributes.document``), set by ``Execution.mutation``.
+    execution_time: datetime | None = None
+    parent_workflow_id: str | None = None
+    parent_run_id: str | None = None
+    root_workflow_id: str | None = None
+    root_run_id: str | None = None
+    search_attributes: str | None = None
 
 
 @dataclass(slots=True)
@@ -76,10 +84,6 @@ class WriteRejected(Exception):
     """A create whose workflow id is taken, or a change whose claimed row was already gone."""
 
 
-# The columns a list of executions may be filtered on (by equality).
-_FILTERABLE = frozenset({"workflow_id", "workflow_type", "status", "task_queue", "run_id"})
-
-
 def _change(m: Mutation) -> dict[str, Any]:
     """The parameters every write of ``m`` takes: its run and the parallel arrays of its rows."""
     r = m.record
@@ -104,6 +108,7 @@ def _change(m: Mutation) -> dict[str, Any]:
         "next_event_id": r.next_event_id,
         "history_size": r.history_size,
         "state": r.state,
+        "search_attributes": r.search_attributes,
     }
 
 
@@ -178,6 +183,7 @@ class Store:
             params["task_queue"] = r.task_queue
             params["start_time"] = r.start_time
             params["request_id"] = r.request_id
+            params.update((name, getattr(r, name)) for name in S.VISIBILITY_COLUMNS)
             row = await S.CREATE.fetchrow(db, params)
             assert row is not None
             if not row["written"]:
@@ -290,23 +296,42 @@ class Store:
 
     @_statement
     async def list_executions(
-        self,
-        namespace: str,
-        conditions: Sequence[tuple[str, Any]],
-        page_size: int,
-        before: tuple[datetime, str, str] | None,
+        self, namespace: str, statement: S.Statement, params: Mapping[str, Any], page_size: int
     ) -> list[ExecutionRecord]:
-        """Executions newest first, filtered by equality on whitelisted columns."""
-        columns = tuple(column for column, _ in conditions)
-        for column in columns:
-            if column not in _FILTERABLE:
-                raise ValueError(f"cannot filter on {column}")
-        params: dict[str, Any] = {"namespace": namespace, "page_size": page_size}
-        params.update((f"where_{i}", value) for i, (_, value) in enumerate(conditions))
-        if before is not None:
-            params["before_start_time"], params["before_workflow_id"], params["before_run_id"] = before
-        rows = await S.list_executions(columns, before is not None).fetch(self.pool, params)
+        """A page of runs by a statement of :func:`wf.history.statements.visible_runs`."""
+        rows = await statement.fetch(self.pool, {**params, "namespace": namespace, "page_size": page_size})
         return [ExecutionRecord(**dict(r)) for r in rows]
+
+    @_statement
+    async def count_executions(
+        self, namespace: str, statement: S.Statement, params: Mapping[str, Any]
+    ) -> list[tuple[int | None, int]]:
+        """(status or None, count) rows of a statement of :func:`wf.history.statements.count_runs`."""
+        rows = await statement.fetch(self.pool, {**params, "namespace": namespace})
+        return [(r["status"] if "status" in r else None, r["count"]) for r in rows]
+
+    # -- the search attributes registry -----------------------------------------------------------
+
+    @_statement
+    async def search_attributes(self, namespace: str) -> dict[str, int]:
+        """The custom search attributes registered in ``namespace``: name → IndexedValueType."""
+        rows = await S.SEARCH_ATTRIBUTES.fetch(self.pool, namespace=namespace)
+        return {r["name"]: r["type"] for r in rows}
+
+    @_statement
+    async def add_search_attributes(self, namespace: str, types: Mapping[str, int]) -> dict[str, int]:
+        """Register names not registered yet; returns each asked name with the type it now has."""
+        names = sorted(types)
+        rows = await S.ADD_SEARCH_ATTRIBUTES.fetch(
+            self.pool, namespace=namespace, names=names, types=[types[n] for n in names]
+        )
+        return {r["name"]: r["type"] for r in rows}
+
+    @_statement
+    async def remove_search_attributes(self, namespace: str, names: Sequence[str]) -> list[str]:
+        """Unregister names; returns those that were registered."""
+        rows = await S.REMOVE_SEARCH_ATTRIBUTES.fetch(self.pool, namespace=namespace, names=list(names))
+        return [r["name"] for r in rows]
 
     @_statement
     async def drop_task(self, task_id: int) -> None:

@@ -208,6 +208,24 @@ class RequestChecks(Validator):
         if r.page_size < 0:
             raise errors.InvalidArgument("page_size must not be negative")
 
+    # -- visibility: counts and the search attributes registry --------------------------------------
+
+    def CountWorkflowExecutions(self, r: S.CountWorkflowExecutionsRequest) -> None:
+        self.name(r.namespace, "namespace")
+
+    def AddSearchAttributes(self, r: S.AddSearchAttributesRequest) -> None:
+        self.name(r.namespace, "namespace")
+        for name in r.search_attributes:
+            self.name(name, "search attribute name")
+
+    def RemoveSearchAttributes(self, r: S.RemoveSearchAttributesRequest) -> None:
+        self.name(r.namespace, "namespace")
+        for name in r.search_attributes:
+            self.name(name, "search attribute name")
+
+    def ListSearchAttributes(self, r: S.ListSearchAttributesRequest) -> None:
+        self.name(r.namespace, "namespace")
+
     # -- workflow tasks ----------------------------------------------------------------------------
 
     def PollWorkflowTaskQueue(self, r: S.PollWorkflowTaskQueueRequest) -> None:

@@ -11,7 +11,6 @@ Nothing a client sends can crash the server.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -22,12 +21,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from wf.history import errors
 from wf.history.service import Ahead, HistoryService, TaskGone
 from wf.history.tasks import TaskKind, TaskRow
+from wf.history.visibility.attributes import BUILT_IN
 from wf.matching import Matcher
 from wf.server.checks import sticky_timeout
 from wf.server.config import ServerConfig
 from wf.server.multiplex import Multiplexer
 from wf.server.pipeline import Call, Pipeline
-from wf.v1 import common_pb2, service_pb2
+from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -43,50 +43,6 @@ def rpc(method: Handler) -> Handler:
     check in ``server/checks.py``) and authorized, and whatever it raises is mapped to a status there.
     """
     return method
-
-
-_QUERY_FIELDS = {
-    "WorkflowId": "workflow_id",
-    "WorkflowType": "workflow_type",
-    "ExecutionStatus": "status",
-    "TaskQueue": "task_queue",
-    "RunId": "run_id",
-}
-# ExecutionStatus values as list queries write them (``Running``, ``ContinuedAsNew``…), from the wire enum.
-_STATUS_WORDS = {
-    "".join(w.capitalize() for w in name.removeprefix("WORKFLOW_EXECUTION_STATUS_").split("_")): number
-    for name, number in common_pb2.WorkflowExecutionStatus.items()
-    if number != common_pb2.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
-}
-_STATUS_NAMES = {word.lower(): number for word, number in _STATUS_WORDS.items()}
-_CONDITION = re.compile(r"""\s*(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)")\s*""")
-
-
-def parse_list_query(query: str) -> list[tuple[str, object]]:
-    """``Field = 'value' AND …`` → [(column, value)]; raises InvalidArgument naming what is wrong."""
-    if not query.strip():
-        return []
-    conditions: list[tuple[str, object]] = []
-    for part in re.split(r"\s+AND\s+", query.strip(), flags=re.IGNORECASE):
-        m = _CONDITION.fullmatch(part)
-        if not m:
-            raise errors.InvalidArgument(
-                f"cannot read the list query at {part!r}: write conditions as Field = 'value' joined by AND"
-            )
-        field, value = m.group(1), m.group(2) if m.group(2) is not None else m.group(3)
-        if field not in _QUERY_FIELDS:
-            raise errors.InvalidArgument(
-                f"unknown list query field {field!r}; known: {', '.join(sorted(_QUERY_FIELDS))}"
-            )
-        column = _QUERY_FIELDS[field]
-        if column == "status":
-            code = _STATUS_NAMES.get(value.replace("_", "").lower())
-            if code is None:
-                raise errors.InvalidArgument(f"unknown ExecutionStatus {value!r}; known: {', '.join(_STATUS_WORDS)}")
-            conditions.append((column, code))
-        else:
-            conditions.append((column, value))
-    return conditions
 
 
 class WorkflowService:
@@ -221,9 +177,40 @@ class WorkflowService:
     async def ListWorkflowExecutions(
         self, request: service_pb2.ListWorkflowExecutionsRequest, call: Call
     ) -> service_pb2.ListWorkflowExecutionsResponse:
-        conditions = parse_list_query(request.query)
         return await self.history.list_executions(
-            request.namespace, conditions, request.page_size, request.next_page_token
+            request.namespace, request.query, request.page_size, request.next_page_token
+        )
+
+    # -- visibility: counts and the search attributes registry ------------------------------------
+
+    @rpc
+    async def CountWorkflowExecutions(
+        self, request: service_pb2.CountWorkflowExecutionsRequest, call: Call
+    ) -> service_pb2.CountWorkflowExecutionsResponse:
+        return await self.history.count_executions(request.namespace, request.query)
+
+    @rpc
+    async def AddSearchAttributes(
+        self, request: service_pb2.AddSearchAttributesRequest, call: Call
+    ) -> service_pb2.AddSearchAttributesResponse:
+        await self.history.search_attributes.add(request.namespace, dict(request.search_attributes))
+        return service_pb2.AddSearchAttributesResponse()
+
+    @rpc
+    async def RemoveSearchAttributes(
+        self, request: service_pb2.RemoveSearchAttributesRequest, call: Call
+    ) -> service_pb2.RemoveSearchAttributesResponse:
+        await self.history.search_attributes.remove(request.namespace, list(request.search_attributes))
+        return service_pb2.RemoveSearchAttributesResponse()
+
+    @rpc
+    async def ListSearchAttributes(
+        self, request: service_pb2.ListSearchAttributesRequest, call: Call
+    ) -> service_pb2.ListSearchAttributesResponse:
+        custom = await self.history.search_attributes.of(request.namespace)
+        return service_pb2.ListSearchAttributesResponse(
+            custom_attributes=custom,  # type: ignore[arg-type]
+            system_attributes={name: value_type for name, (_, value_type) in BUILT_IN.items()},  # type: ignore[misc]
         )
 
     @rpc
@@ -458,4 +445,4 @@ class WorkflowService:
         return await self.history.update(request, self._poll_timeout(call))
 
 
-__all__ = ["WorkflowService", "parse_list_query", "TaskGone"]
+__all__ = ["WorkflowService", "TaskGone"]

@@ -330,7 +330,8 @@ async def test_list_with_a_query(server: Server, client: Client, worker: Worker,
 
     bad = await wf("list", "-q", "Color = 'red'", address=server.address)
     assert bad.returncode == 1
-    assert bad.stderr.startswith("error: unknown list query field 'Color'") and "(INVALID_ARGUMENT)" in bad.stderr
+    assert bad.stderr.startswith("error: invalid list query at position 1: unknown search attribute 'Color'")
+    assert "(INVALID_ARGUMENT)" in bad.stderr
 
 
 async def test_id_reuse_policy(server: Server, worker: Worker, task_queue: str) -> None:

@@ -28,7 +28,14 @@ from wf.history.runs import now
 from wf.server.app import Server
 from wf.server.config import ServerConfig
 from wf.v1 import command_pb2, common_pb2, history_pb2
-from worker_sdk import Client, Worker, WorkflowExecutionStatus, activity, workflow
+from worker_sdk import (
+    Client,
+    SearchAttributeIndexedValueType,
+    Worker,
+    WorkflowExecutionStatus,
+    activity,
+    workflow,
+)
 from worker_sdk.errors import ApplicationError, NondeterminismError, WorkflowFailureError, WorkflowUpdateFailedError
 from worker_sdk.testing import Replayer
 
@@ -514,6 +521,7 @@ async def test_cli_starts_with_a_memo_describes_the_chain_and_prints_its_result(
 ) -> None:
     workflow_id = f"cli-chain-{uuid.uuid4()}"
     address = server.address
+    await client.add_search_attributes({"Priority": SearchAttributeIndexedValueType.INT})
     async with Worker(client, task_queue=task_queue, workflows=[Counter], activities=[add_one]):
         started = await _wf(
             "start", "--type", "Counter", "-t", task_queue, "-w", workflow_id, "-i", "3", "-i", "0",
@@ -561,6 +569,7 @@ class Relabel:
 
 
 async def test_continue_as_new_may_change_the_type_memo_and_timeouts(client: Client, task_queue: str) -> None:
+    await client.add_search_attributes({"Team": SearchAttributeIndexedValueType.KEYWORD})
     async with Worker(client, task_queue=task_queue, workflows=[Relabel, Finisher]):
         handle = await client.start_workflow(Relabel.run, id=f"relabel-{uuid.uuid4()}", task_queue=task_queue,
                                              memo={"stage": "one"}, search_attributes={"Team": "ops"})

@@ -33,6 +33,9 @@ def test_top_level_exports() -> None:
         "ResetType",
         "ResetReapplyType",
         "ResetReapplyExcludeType",
+        "SearchAttributeIndexedValueType",
+        "WorkflowExecutionCount",
+        "WorkflowExecutionCountAggregationGroup",
     }
     for name in worker_sdk.__all__:
         assert hasattr(worker_sdk, name)
@@ -62,6 +65,10 @@ def test_workflow_exports() -> None:
         "logger",
         "in_workflow",
         "get_external_workflow_handle",
+        "upsert_search_attributes",
+        "upsert_memo",
+        "memo",
+        "memo_value",
         "ExternalWorkflowHandle",
         "start_child_workflow",
         "execute_child_workflow",

@@ -89,7 +89,7 @@ def _declared_index(index: Index) -> dict[str, Any]:
 def _default(column: Column[Any]) -> str | None:
     """A column's server default as PostgreSQL reports it (an identity is not a default)."""
     default = column.server_default
-    if default is None or column.identity is not None:
+    if default is None or column.identity is not None or column.computed is not None:
         return None
     return str(default.arg)  # type: ignore[attr-defined]
 
@@ -105,6 +105,7 @@ def declared_schema(md: MetaData) -> Schema:
                     "nullable": c.nullable,
                     "identity": c.identity is not None,
                     "default": _default(c),
+                    "generated": c.computed is not None,
                 }
                 for c in table.columns
             },
@@ -128,6 +129,7 @@ def reflected_schema(sync: Connection) -> Schema:
                     "nullable": c["nullable"],
                     "identity": "identity" in c,
                     "default": c["default"],
+                    "generated": "computed" in c,
                 }
                 for c in insp.get_columns(name)
             },

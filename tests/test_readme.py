@@ -104,6 +104,12 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_stack.py::test_stack_shows_each_coroutine_at_its_line_of_workflow_code",
     ("python", r"^new_run = await client\.get_workflow_handle"):
         "tests/test_reset.py::test_reapply_none_drops_the_signals_after_the_point",
+    ("sh", r"wf operator search-attribute (create|list).*"):
+        "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
+    ("sh", r"wf workflow (list|count) -q .*"):
+        "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
+    ("python", r"^await client\.add_search_attributes\("):
+        "tests/test_visibility.py::test_start_keeps_typed_values_that_describe_and_list_return",
     ("python", r"^async def ask_for_approval\("):
         "tests/test_async_activity.py::test_complete_by_token_is_the_workflow_result_and_a_second_answer_is_refused",
     ("python", r"^async def main\(\) -> None:"): HERE,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from wf.history.errors import InvalidArgument
 from wf.history.schema import RUNNING, executions
-from wf.server.frontend import parse_list_query
+from wf.history.statements import Statement
+from wf.history.visibility.query import compile_query
 from wf.v1 import common_pb2
 from worker_sdk import WorkflowExecutionStatus
 
@@ -26,13 +28,15 @@ def test_the_sdk_enum_is_the_wire_enum() -> None:
 @pytest.mark.parametrize("name", list(WIRE))
 def test_every_status_can_be_listed_by_its_query_word(name: str) -> None:
     word = "".join(part.capitalize() for part in name.split("_"))  # ContinuedAsNew
-    assert parse_list_query(f"ExecutionStatus = '{word}'") == [("status", WIRE[name])]
-    assert parse_list_query(f'ExecutionStatus = "{name}"') == [("status", WIRE[name])]
+    for query in (f"ExecutionStatus = '{word}'", f'ExecutionStatus = "{name}"'):
+        compiled = compile_query(query, {})
+        sql = Statement(select(executions.c.run_id).where(compiled.where)).sql
+        assert sql.endswith(f"WHERE executions.status = {WIRE[name]}") and compiled.params == {}
 
 
 def test_an_unknown_status_names_the_known_ones() -> None:
     with pytest.raises(InvalidArgument) as exc:
-        parse_list_query("ExecutionStatus = 'Sleeping'")
+        compile_query("ExecutionStatus = 'Sleeping'", {})
     assert "Running, Completed, Failed, Canceled, Terminated, ContinuedAsNew, TimedOut" in str(exc.value)
 
 

@@ -16,10 +16,11 @@ import pytest_asyncio
 from sqlalchemy import Column, MetaData, Table, Text, select
 
 from wf.history import statements as S
-from wf.history.errors import ConcurrentUpdate
+from wf.history.errors import ConcurrentUpdate, InvalidArgument
 from wf.history.schema import executions, metadata
 from wf.history.store import ExecutionRecord, Mutation, Store, WriteRejected
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
+from wf.history.visibility.query import compile_query
 from wf.server.app import asyncpg_dsn
 from wf.v1 import common_pb2
 
@@ -88,8 +89,8 @@ def test_a_statement_can_only_name_columns_of_the_schema() -> None:
     for table in metadata.sorted_tables:
         table.to_metadata(grown)
     wider: Table = grown.tables["executions"]
-    wider.append_column(Column("search_attributes", Text))
-    assert "executions.search_attributes" in S.Statement(select(wider).where(wider.c.run_id == "x")).sql
+    wider.append_column(Column("a_column_added_later", Text))
+    assert "executions.a_column_added_later" in S.Statement(select(wider).where(wider.c.run_id == "x")).sql
 
 
 def test_a_call_passes_parameters_by_name_in_any_order() -> None:
@@ -105,8 +106,9 @@ def test_constants_are_written_into_the_statement_not_sent() -> None:
     # The running-first order and LIMIT 1 of the latest run are part of the text; only ids are sent.
     assert S.LATEST_RUN.names == ("namespace", "workflow_id")
     assert f"status = {RUNNING}" in S.LATEST_RUN.sql
-    # Each write shape is compiled once: the same text every time, so asyncpg's cache prepares it once.
-    assert S.list_executions(("status",), True) is S.list_executions(("status",), True)
+    # A list query's statement is the same text every time, so asyncpg's cache prepares it once.
+    again = [S.visible_runs(compile_query("ExecutionStatus = 'Running'", {}).where, None, False, True) for _ in "ab"]
+    assert again[0].sql == again[1].sql
 
 
 # -- writes ----------------------------------------------------------------------------------------
@@ -211,18 +213,18 @@ async def test_backlog_and_list_filters(pool: asyncpg.Pool) -> None:
     assert [t.id for t in both][-1] == query_task and both[-1].kind == TaskKind.QUERY
     assert await store.backlog("default", queue, TaskKind.WORKFLOW, workflow_tasks[0].id, 1) == workflow_tasks[1:2]
 
-    listed = await store.list_executions("default", [("workflow_type", f"T-{queue}")], 2, None)
+    of_type = compile_query(f"WorkflowType = 'T-{queue}'", {})
+    first_page = S.visible_runs(of_type.where, None, False, paged=False)
+    listed = await store.list_executions("default", first_page, of_type.params, 2)
     assert [e.workflow_id for e in listed] == [runs[2].workflow_id, runs[1].workflow_id]
     last = listed[-1]
-    rest = await store.list_executions(
-        "default",
-        [("workflow_type", f"T-{queue}"), ("status", RUNNING)],
-        2,
-        (last.start_time, last.workflow_id, last.run_id),
-    )
+    running = compile_query(f"WorkflowType = 'T-{queue}' AND ExecutionStatus = 'Running'", {})
+    after = {"after_order": last.close_time, "after_start_time": last.start_time, "after_run_id": last.run_id}
+    next_page = S.visible_runs(running.where, None, False, paged=True)
+    rest = await store.list_executions("default", next_page, {**running.params, **after}, 2)
     assert [e.workflow_id for e in rest] == [runs[0].workflow_id]
-    with pytest.raises(ValueError, match="state"):
-        await store.list_executions("default", [("state", b"")], 2, None)
+    with pytest.raises(InvalidArgument, match="state"):
+        compile_query("state = ''", {})
 
     assert await store.claim_query(query_task, query_id) == ("q", b"a")
     assert await store.claim_query(query_task, query_id) is None

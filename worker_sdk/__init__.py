@@ -21,6 +21,11 @@ from worker_sdk._client import (
 from worker_sdk._converter import DataConverter, PayloadCodec, PayloadConverter
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._retry import RetryPolicy
+from worker_sdk._visibility import (
+    SearchAttributeIndexedValueType,
+    WorkflowExecutionCount,
+    WorkflowExecutionCountAggregationGroup,
+)
 from worker_sdk._worker import Worker
 
 __all__ = [
@@ -45,4 +50,7 @@ __all__ = [
     "DataConverter",
     "PayloadCodec",
     "PayloadConverter",
+    "SearchAttributeIndexedValueType",
+    "WorkflowExecutionCount",
+    "WorkflowExecutionCountAggregationGroup",
 ]

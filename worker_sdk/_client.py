@@ -26,6 +26,12 @@ from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_
 from worker_sdk._failure import from_failure
 from worker_sdk._multiplex import MultiplexedService
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
+from worker_sdk._visibility import (
+    SearchAttributeIndexedValueType,
+    WorkflowExecutionCount,
+    decode_search_attributes,
+    search_attribute_payloads,
+)
 from worker_sdk.errors import (
     CancelledError,
     ResultTimeoutError,
@@ -56,7 +62,7 @@ _CUT_OFF = ("Internal error from Core", "RST_STREAM", "Stream removed", "Socket 
 # one that took effect would report a failure that did not happen.
 _SAFE_TO_REPEAT = frozenset({
     "GetSystemInfo", "GetWorkflowExecutionHistory", "DescribeWorkflowExecution", "ListWorkflowExecutions",
-    "CountWorkflowExecutions", "DescribeTaskQueue", "QueryWorkflow", "PollWorkflowTaskQueue",
+    "ListSearchAttributes", "CountWorkflowExecutions", "DescribeTaskQueue", "QueryWorkflow", "PollWorkflowTaskQueue",
     "PollActivityTaskQueue", "StartWorkflowExecution", "SignalWorkflowExecution",
     "RespondWorkflowTaskCompleted", "RespondWorkflowTaskFailed", "RespondActivityTaskCompleted",
     "RespondActivityTaskFailed", "RespondActivityTaskCanceled", "RecordActivityTaskHeartbeat",
@@ -180,6 +186,8 @@ class WorkflowExecution:
     history_length: int
     #: What the run has cost so far.
     cost: WorkflowCost | None = None
+    # Typed by the server's registry: a Datetime timezone-aware UTC, a KeywordList a list.
+    search_attributes: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def from_proto(info: service_pb2.WorkflowExecutionInfo) -> WorkflowExecution:
@@ -193,6 +201,7 @@ class WorkflowExecution:
             close_time=info.close_time.ToDatetime(UTC) if info.HasField("close_time") else None,
             history_length=info.history_length,
             cost=WorkflowCost.from_proto(info),
+            search_attributes=decode_search_attributes(info.search_attributes.indexed_fields),
         )
 
 
@@ -201,9 +210,8 @@ class WorkflowExecutionDescription(WorkflowExecution):
     """``handle.describe()``: the run, its pending work, and the last workflow-task failure."""
 
     raw: service_pb2.DescribeWorkflowExecutionResponse = field(default=None, repr=False)  # type: ignore[assignment]
-    # The memo and search attributes the run was started with, decoded by the payload converter.
+    # The run's memo, decoded by the payload converter (its search attributes: see WorkflowExecution).
     memo: dict[str, Any] = field(default_factory=dict)
-    search_attributes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def first_run_id(self) -> str:
@@ -550,7 +558,10 @@ class Client:
                 with the start; if the workflow is already running, it is signalled instead. Atomic.
             start_signal_args: the signal's arguments.
             memo: values kept with the run and shown by describe (each by the payload converter).
-            search_attributes: values kept with the run for visibility (any JSON-able value for now).
+            search_attributes: values a list query finds the run by: a plain mapping of name → value
+                (str, int, float, bool, datetime; a list of str for a KeywordList), each name
+                registered in the namespace (:meth:`add_search_attributes`) and each value of its
+                type, else the start is refused (INVALID_ARGUMENT) and nothing is started.
 
         Raises:
             WorkflowAlreadyStartedError: a workflow with this id is running (or may not be reused).
@@ -575,7 +586,7 @@ class Client:
         if memo:
             req.memo.CopyFrom(common_pb2.Memo(fields=encode_named_payloads(self.data_converter, memo)))
         if search_attributes:
-            indexed = encode_named_payloads(self.data_converter, search_attributes)
+            indexed = search_attribute_payloads(search_attributes)
             req.search_attributes.CopyFrom(common_pb2.SearchAttributes(indexed_fields=indexed))
         if start_signal is not None:
             req.signal_name = signal_name(start_signal)
@@ -609,8 +620,10 @@ class Client:
         return WorkflowHandle(self, workflow_id, run_id=run_id, result_type=result_type)
 
     async def list_workflows(self, query: str = "", *, page_size: int = 100) -> AsyncGenerator[WorkflowExecution, None]:
-        """Runs matching ``query`` (e.g. ``WorkflowType = 'Greeting' AND ExecutionStatus = 'Running'``),
-        newest first."""
+        """Runs matching ``query``, a list query in Temporal's language (``WorkflowType = 'Order' AND
+        CustomerId IN ('c-1', 'c-2') AND StartTime > '2026-06-01T00:00:00Z'``): running runs first,
+        then the newest, or by ``ORDER BY StartTime|CloseTime|ExecutionTime [ASC|DESC]``; pages of
+        ``page_size`` are fetched as the iteration goes."""
         token = b""
         while True:
             resp = await self.call(
@@ -640,12 +653,42 @@ class Client:
         ]
         return TaskQueueDescription(name, pollers, resp.workflow_task_backlog, resp.activity_task_backlog, resp)
 
-    async def count_workflows(self, query: str = "") -> int:
-        """How many runs match ``query``."""
-        count = 0
-        async for _ in self.list_workflows(query, page_size=1000):
-            count += 1
-        return count
+    async def count_workflows(self, query: str = "") -> WorkflowExecutionCount:
+        """How many runs match ``query``, counted by the server: ``.count``, and with
+        ``GROUP BY ExecutionStatus`` one of ``.groups`` per status (``.group_values``, ``.count``),
+        as temporalio's."""
+        resp = await self.call(
+            self.service.CountWorkflowExecutions,
+            service_pb2.CountWorkflowExecutionsRequest(namespace=self.namespace, query=query),
+        )
+        return WorkflowExecutionCount.from_proto(resp)
+
+    # -- the namespace's search attributes ---------------------------------------------------------
+
+    async def add_search_attributes(self, types: Mapping[str, SearchAttributeIndexedValueType]) -> None:
+        """Register custom search attributes in the client's namespace: name → type. A name already
+        registered with the same type is fine; with another type, ALREADY_EXISTS."""
+        await self.call(
+            self.service.AddSearchAttributes,
+            service_pb2.AddSearchAttributesRequest(
+                namespace=self.namespace,
+                search_attributes={name: int(t) for name, t in types.items()},  # type: ignore[misc]
+            ),
+        )
+
+    async def list_search_attributes(self) -> dict[str, SearchAttributeIndexedValueType]:
+        """The custom search attributes registered in the client's namespace: name → type."""
+        resp = await self.call(
+            self.service.ListSearchAttributes, service_pb2.ListSearchAttributesRequest(namespace=self.namespace)
+        )
+        return {name: SearchAttributeIndexedValueType(t) for name, t in sorted(resp.custom_attributes.items())}
+
+    async def remove_search_attributes(self, names: Sequence[str]) -> None:
+        """Unregister custom search attributes (NOT_FOUND for a name not registered)."""
+        await self.call(
+            self.service.RemoveSearchAttributes,
+            service_pb2.RemoveSearchAttributesRequest(namespace=self.namespace, search_attributes=list(names)),
+        )
 
 
     # -- activities completed from outside their worker ----------------------------------------
@@ -926,7 +969,6 @@ class WorkflowHandle:
             **base.__dict__,
             raw=resp,
             memo=decode_named_payloads(converter, info.memo.fields),
-            search_attributes=decode_named_payloads(converter, info.search_attributes.indexed_fields),
         )
 
     async def reset(

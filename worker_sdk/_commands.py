@@ -201,6 +201,23 @@ COMMANDS: tuple[CommandKind, ...] = (
         ),
         detail=lambda a: f"workflow {_cancel_target(a)!r}" + (" (a child)" if a.child_workflow_only else ""),
     ),
+    CommandKind(
+        C.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        H.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        "upsert_workflow_search_attributes_command_attributes",
+        "upsert_workflow_search_attributes_event_attributes",
+        # The names the code upserted (the server keeps the values typed, so those are not compared).
+        same=lambda e, c: set(e.search_attributes.indexed_fields) == set(c.search_attributes.indexed_fields),
+        detail=lambda a: ", ".join(sorted(a.search_attributes.indexed_fields)),
+    ),
+    CommandKind(
+        C.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES,
+        H.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+        "modify_workflow_properties_command_attributes",
+        "workflow_properties_modified_event_attributes",
+        same=lambda e, c: set(e.upserted_memo.fields) == set(c.upserted_memo.fields),
+        detail=lambda a: "memo " + ", ".join(sorted(a.upserted_memo.fields)),
+    ),
 )
 
 # The entry of each event type that records a command, and of each command type.

@@ -18,7 +18,7 @@ import sys
 import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
 
@@ -49,6 +49,7 @@ from worker_sdk._loop import WorkflowLoop
 from worker_sdk._reset import STACK_TRACE_QUERY
 from worker_sdk._retry import RetryPolicy
 from worker_sdk._stack import stack_trace
+from worker_sdk._visibility import search_attribute_payloads, upserted_locally
 from worker_sdk.errors import (
     ActivityError,
     ApplicationError,
@@ -61,6 +62,8 @@ from worker_sdk.errors import (
 )
 
 _log = logging.getLogger("worker_sdk.workflow")
+# ``workflow.memo_value(key)`` without a default raises KeyError for a field the memo lacks.
+_NO_DEFAULT: Any = object()
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__))
 _ASYNCIO_DIR = os.path.dirname(os.path.abspath(asyncio.__file__))
 
@@ -88,6 +91,9 @@ class Info:
     first_execution_run_id: str = ""
     # Whether the server suggested continue-as-new when this workflow task started.
     continue_as_new_suggested: bool = False
+    # The run's search attributes as of the current activation: those it started with (typed by the
+    # server), then each ``workflow.upsert_search_attributes`` applied as the code calls it.
+    search_attributes: Mapping[str, Any] = field(default_factory=dict)
 
     def is_continue_as_new_suggested(self) -> bool:
         """Whether the history is long or large enough that the run should continue as new: decided
@@ -245,6 +251,8 @@ class WorkflowInstance:
         # and ever: such a run's tasks are not run ahead, so it keeps its place in the cache.
         self.history_size_read = False
         self.reads_history_size = False
+        # The run's memo (payloads), as of the current activation: the start's, then each upsert.
+        self.memo: dict[str, common_pb2.Payload] = {}
 
     # -- driving --------------------------------------------------------------------------------
 
@@ -380,9 +388,54 @@ class WorkflowInstance:
             attrs.memo.CopyFrom(common_pb2.Memo(fields=encode_named_payloads(self.converter, memo)))
         if search_attributes is not None:
             attrs.search_attributes.CopyFrom(
-                common_pb2.SearchAttributes(indexed_fields=encode_named_payloads(self.converter, search_attributes))
+                common_pb2.SearchAttributes(indexed_fields=search_attribute_payloads(search_attributes))
             )
         return ContinueAsNewError(attrs, _user_origin())
+
+    # -- search attributes and memo -------------------------------------------------------------
+
+    def upsert_search_attributes(self, values: Mapping[str, Any]) -> None:
+        """Command UpsertWorkflowSearchAttributes; ``info().search_attributes`` changes at once (the
+        code makes the same call when replayed, so it changes the same way)."""
+        if not values:
+            raise ValueError("upsert_search_attributes() needs at least one search attribute")
+        payloads = search_attribute_payloads(values)
+        self._add(command_pb2.Command(
+            command_type=command_pb2.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            upsert_workflow_search_attributes_command_attributes=command_pb2.UpsertWorkflowSearchAttributesCommandAttributes(
+                search_attributes=common_pb2.SearchAttributes(indexed_fields=payloads)
+            ),
+        ))
+        self.info = replace(self.info, search_attributes=upserted_locally(self.info.search_attributes, values))
+
+    def upsert_memo(self, values: Mapping[str, Any]) -> None:
+        """Command ModifyWorkflowProperties: memo fields set (None removes one); ``memo()`` changes at once."""
+        if not values:
+            raise ValueError("upsert_memo() needs at least one memo field")
+        payloads = {
+            name: common_pb2.Payload(metadata={"encoding": b"binary/null"}) if value is None
+            else self.converter.payload_converter.to_payload(value)
+            for name, value in values.items()
+        }
+        self._add(command_pb2.Command(
+            command_type=command_pb2.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES,
+            modify_workflow_properties_command_attributes=command_pb2.ModifyWorkflowPropertiesCommandAttributes(
+                upserted_memo=common_pb2.Memo(fields=payloads)
+            ),
+        ))
+        for name, value in values.items():
+            if value is None:
+                self.memo.pop(name, None)
+            else:
+                self.memo[name] = payloads[name]
+
+    def memo_value(self, key: str, default: Any, type_hint: Any) -> Any:
+        payload = self.memo.get(key)
+        if payload is None:
+            if default is _NO_DEFAULT:
+                raise KeyError(f"the run's memo has no field {key!r}")
+            return default
+        return self.converter.payload_converter.from_payload(payload, type_hint)
 
     def _handler_started(self, task: asyncio.Task[Any], kind: str, name: str, fn: Any) -> None:
         policy = getattr(fn, UNFINISHED_POLICY_ATTR, HandlerUnfinishedPolicy.WARN_AND_ABANDON)

@@ -35,6 +35,7 @@ from worker_sdk._converter import DataConverter
 from worker_sdk._definition import WorkflowDefinition
 from worker_sdk._instance import Info, PendingCommand, WorkflowInstance
 from worker_sdk._reset import REPLAY_CHECK_QUERY
+from worker_sdk._visibility import decode_search_attributes
 from worker_sdk.errors import NondeterminismError
 
 __all__ = [
@@ -183,9 +184,11 @@ class Replay:
             start_time=events[0].event_time.ToDatetime(UTC),
             continued_run_id=started.continued_execution_run_id or None,
             first_execution_run_id=started.first_execution_run_id or task.run_id,
+            search_attributes=decode_search_attributes(started.search_attributes.indexed_fields),
         )
         self.converter = converter
         self.instance = WorkflowInstance(defn, info, converter)
+        self.instance.memo.update(started.memo.fields)
         self.translator = HistoryJobs(converter)  # events → jobs, for this run
         self.events: list[history_pb2.HistoryEvent] = []
         # Jobs translated from the events since the last activation: the next one applies them.

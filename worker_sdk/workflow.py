@@ -25,6 +25,7 @@ from worker_sdk._client import WorkflowIDReusePolicy
 from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal, mark_update
 from worker_sdk._external import ExternalWorkflowHandle
 from worker_sdk._instance import (
+    _NO_DEFAULT,
     UNFINISHED_POLICY_ATTR,
     ActivityCancellationType,
     ActivityFuture,
@@ -71,6 +72,10 @@ __all__ = [
     "ContinueAsNewError",
     "HandlerUnfinishedPolicy",
     "all_handlers_finished",
+    "upsert_search_attributes",
+    "upsert_memo",
+    "memo",
+    "memo_value",
 ]
 
 T = TypeVar("T")
@@ -438,3 +443,31 @@ def all_handlers_finished() -> bool:
     """Whether no signal or update handler of this run is still running; wait for it before the run
     closes with ``await workflow.wait_condition(workflow.all_handlers_finished)``."""
     return current_instance("workflow.all_handlers_finished()").all_handlers_finished()
+
+
+# -- search attributes and memo ---------------------------------------------------------------------
+
+
+def upsert_search_attributes(values: Mapping[str, Any]) -> None:
+    """Set some of this run's search attributes (a plain mapping name → value; None removes one),
+    recorded in history as UpsertWorkflowSearchAttributes and replayed like any command.
+    ``info().search_attributes`` shows the change at once. Each name must be registered in the
+    namespace and each value of its type, else the workflow task fails (BAD_COMMAND_ATTRIBUTES)."""
+    current_instance("workflow.upsert_search_attributes()").upsert_search_attributes(values)
+
+
+def upsert_memo(values: Mapping[str, Any]) -> None:
+    """Set some fields of this run's memo (None removes one), recorded in history as
+    WorkflowPropertiesModified; :func:`memo` shows the change at once."""
+    current_instance("workflow.upsert_memo()").upsert_memo(values)
+
+
+def memo() -> dict[str, Any]:
+    """This run's memo, each value decoded by the payload converter."""
+    instance = current_instance("workflow.memo()")
+    return {name: instance.memo_value(name, None, None) for name in instance.memo}
+
+
+def memo_value(key: str, default: Any = _NO_DEFAULT, *, type_hint: Any = None) -> Any:
+    """One field of this run's memo (``default`` when it has none; KeyError without a default)."""
+    return current_instance("workflow.memo_value()").memo_value(key, default, type_hint)

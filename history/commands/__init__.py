@@ -9,15 +9,16 @@ subclass; and one line in ``HANDLERS`` below. Nothing else on the server names c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wf.history.commands.base import Applying, Batch, CommandHandler
+from wf.history.commands.base import Applying, Batch, CommandHandler, typed_search_attributes
 from wf.history.commands.cancel_timer import CancelTimer
 from wf.history.commands.cancel_workflow import CancelWorkflow
 from wf.history.commands.complete_workflow import CompleteWorkflow
 from wf.history.commands.continue_as_new import ContinueAsNew
 from wf.history.commands.fail_workflow import FailWorkflow
+from wf.history.commands.modify_workflow_properties import ModifyWorkflowProperties
 from wf.history.commands.record_marker import RecordMarker
 from wf.history.commands.request_cancel_activity import RequestCancelActivity
 from wf.history.commands.request_cancel_external import RequestCancelExternal
@@ -25,6 +26,7 @@ from wf.history.commands.schedule_activity import ScheduleActivity
 from wf.history.commands.signal_external import SignalExternal
 from wf.history.commands.start_child import StartChild
 from wf.history.commands.start_timer import StartTimer
+from wf.history.commands.upsert_search_attributes import UpsertSearchAttributes
 from wf.history.execution import Execution
 from wf.v1 import command_pb2
 
@@ -43,6 +45,8 @@ HANDLERS: dict[str, CommandHandler[Any]] = {
         RequestCancelExternal(),
         SignalExternal(),
         ContinueAsNew(),
+        UpsertSearchAttributes(),
+        ModifyWorkflowProperties(),
     )
 }
 
@@ -52,14 +56,21 @@ def handler_of(command: command_pb2.Command) -> CommandHandler[Any] | None:
     return HANDLERS.get(kind) if kind is not None else None
 
 
-def validate(ex: Execution, commands: Sequence[command_pb2.Command]) -> str | None:
-    """What is wrong with the first command that is refused, or None when all may be applied."""
+def validate(
+    ex: Execution, commands: Sequence[command_pb2.Command], search_attribute_types: Mapping[str, int] | None = None
+) -> str | None:
+    """What is wrong with the first command that is refused, or None when all may be applied.
+
+    ``search_attribute_types``: the namespace's registry, for commands that carry search attributes
+    (:func:`carries_search_attributes`), which are kept typed in place once checked.
+    """
     batch = Batch(
         ex=ex,
         limits=ex.limits,
         pending_activity_ids={a.activity_id for a in ex.state.activities.values()},
         pending_timers=set(ex.state.timers),
         pending_external_signals=len(ex.state.pending_external_signals),
+        search_attribute_types=search_attribute_types,
     )
     for i, command in enumerate(commands):
         kind = command.WhichOneof("attributes")
@@ -70,10 +81,33 @@ def validate(ex: Execution, commands: Sequence[command_pb2.Command]) -> str | No
             return f"command {i}: unknown command {kind}"
         if handler.closes and i != len(commands) - 1:
             return f"command {i} closes the workflow but is not the last command"
-        problem = handler.validate(handler.attributes(command), batch)
+        attrs = handler.attributes(command)
+        problem = _checked_search_attributes(handler, attrs, batch) or handler.validate(attrs, batch)
         if problem is not None:
             return f"command {i}: {problem}"
     return None
+
+
+def _checked_search_attributes(handler: CommandHandler[Any], attrs: Any, batch: Batch) -> str | None:
+    """The search attributes a command starts a run with (continue-as-new, a child's start), checked
+    against the namespace's registry and kept typed, as a start's are; an upsert checks its own."""
+    if isinstance(handler, UpsertSearchAttributes):
+        return None
+    if attrs.DESCRIPTOR.fields_by_name.get("search_attributes") is None or not attrs.HasField("search_attributes"):
+        return None
+    return typed_search_attributes(attrs.search_attributes, batch)
+
+
+def carries_search_attributes(commands: Sequence[command_pb2.Command]) -> bool:
+    """Whether validating the commands needs the namespace's search attributes registry."""
+    for c in commands:
+        kind = c.WhichOneof("attributes")
+        if kind == UpsertSearchAttributes.attribute or (
+            kind is not None and getattr(c, kind).DESCRIPTOR.fields_by_name.get("search_attributes") is not None
+            and getattr(c, kind).HasField("search_attributes")
+        ):
+            return True
+    return False
 
 
 def closes(commands: Sequence[command_pb2.Command]) -> bool:
@@ -108,4 +142,7 @@ def describe(command: command_pb2.Command) -> str:
     return handler.describe(handler.attributes(command)) if handler is not None else str(command.command_type)
 
 
-__all__ = ["HANDLERS", "Applying", "CommandHandler", "apply", "closes", "describe", "target_gone", "validate"]
+__all__ = [
+    "HANDLERS", "Applying", "CommandHandler", "apply", "carries_search_attributes", "closes", "describe",
+    "target_gone", "validate",
+]

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import ClassVar, Generic, TypeVar
 
 from google.protobuf.message import Message
 
+from wf.history.errors import InvalidArgument
 from wf.history.execution import Execution
 from wf.history.limits import MAX_DURATION_SECONDS, Limits
 from wf.history.responses import CompletionResult
-from wf.v1 import command_pb2
+from wf.history.visibility.attributes import typed
+from wf.v1 import command_pb2, common_pb2
 
 A = TypeVar("A", bound=Message)
 
@@ -32,6 +35,9 @@ class Batch:
     new_cancel_requests: int = 0
     # Signals to other workflows not yet delivered, counting those of the commands before this one.
     pending_external_signals: int = 0
+    # The namespace's custom search attributes (name → IndexedValueType), which commands carrying
+    # search attributes are checked against; None when the caller did not load them.
+    search_attribute_types: Mapping[str, int] | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -80,4 +86,17 @@ def duration_problem(name: str, seconds: int, nanos: int) -> str | None:
         return f"{name} must not be negative"
     if seconds > MAX_DURATION_SECONDS:
         return f"{name} must not be longer than 100 years"
+    return None
+
+
+def typed_search_attributes(
+    attributes: common_pb2.SearchAttributes, batch: Batch, *, removals: bool = False
+) -> str | None:
+    """Check a command's search attributes against the namespace's registry and keep them typed, in
+    place (so the handler's apply records the typed values); what is wrong, or None."""
+    try:
+        checked = typed(attributes, batch.search_attribute_types or {}, removals=removals)
+    except InvalidArgument as exc:
+        return str(exc)
+    attributes.CopyFrom(checked)
     return None

@@ -4,12 +4,12 @@ its close), and listing runs."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import json
 
-from wf.history.errors import InvalidArgument
 from wf.history.execution import RUNNING
 from wf.history.runs import Runs
 from wf.history.store import ExecutionRecord
+from wf.history.visibility.listing import Visibility
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
@@ -17,8 +17,9 @@ C = common_pb2
 
 
 class Reading:
-    def __init__(self, runs: Runs) -> None:
+    def __init__(self, runs: Runs, visibility: Visibility) -> None:
         self.runs = runs
+        self.visibility = visibility
 
     async def describe(
         self, namespace: str, workflow_id: str, run_id: str
@@ -148,23 +149,25 @@ class Reading:
             record = cached or await self.runs.store.load(*key) or record
 
     async def list_executions(
-        self, namespace: str, conditions: list[tuple[str, object]], page_size: int, token: bytes
+        self, namespace: str, query: str, page_size: int, token: bytes
     ) -> service_pb2.ListWorkflowExecutionsResponse:
-        before = None
-        if token:
-            try:
-                ts, wid, rid = token.decode().split("\x1f")
-                before = (datetime.fromisoformat(ts), wid, rid)
-            except ValueError as exc:
-                raise InvalidArgument("next_page_token is malformed") from exc
-        size = min(page_size, 1000) if page_size > 0 else 100
-        records = await self.runs.store.list_executions(namespace, conditions, size, before)
-        resp = service_pb2.ListWorkflowExecutionsResponse(executions=[execution_info(r) for r in records])
-        if len(records) == size:
-            last = records[-1]
-            resp.next_page_token = "\x1f".join(
-                (last.start_time.isoformat(), last.workflow_id, last.run_id)
-            ).encode()
+        """A page of the runs a list query matches (``wf.history.visibility``), each described as
+        describe does but for its pending work."""
+        records, next_token = await self.visibility.list_page(namespace, query, page_size, token)
+        resp = service_pb2.ListWorkflowExecutionsResponse(next_page_token=next_token)
+        for record in records:
+            info = resp.executions.add()
+            info.CopyFrom(execution_info(record))
+            self._describe_chain(info, record, internal_pb2.MutableState.FromString(record.state))
+        return resp
+
+    async def count_executions(self, namespace: str, query: str) -> service_pb2.CountWorkflowExecutionsResponse:
+        """How many runs a list query matches, counted in the database; per status with GROUP BY."""
+        total, groups = await self.visibility.count(namespace, query)
+        resp = service_pb2.CountWorkflowExecutionsResponse(count=total)
+        for status, n in groups:
+            group = resp.groups.add(count=n)
+            group.group_values.add(metadata={"encoding": b"json/plain"}, data=json.dumps(status).encode())
         return resp
 
 
@@ -201,6 +204,12 @@ def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo
         info.close_time.FromDatetime(record.close_time)
         info.execution_duration.FromTimedelta(record.close_time - record.start_time)
     describe_cost(info, record)
+    if record.parent_workflow_id:
+        info.parent_execution.workflow_id = record.parent_workflow_id
+        info.parent_execution.run_id = record.parent_run_id or ""
+    if record.root_workflow_id:
+        info.root_execution.workflow_id = record.root_workflow_id
+        info.root_execution.run_id = record.root_run_id or ""
     return info
 
 

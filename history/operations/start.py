@@ -13,6 +13,8 @@ from wf.history.new_run import RunSpec, new_run
 from wf.history.operations.signals import Signals
 from wf.history.runs import Runs, now
 from wf.history.store import ExecutionRecord, WriteRejected
+from wf.history.visibility.attributes import typed
+from wf.history.visibility.registry import Registry
 from wf.v1 import common_pb2, service_pb2
 
 C = common_pb2
@@ -59,10 +61,24 @@ class Starts:
         # New runs' starts in progress at once: the rest of the database pool stays free for the runs
         # already going, so a surge of starts slows the starts, not every running workflow.
         self._slots = asyncio.Semaphore(start_concurrency)
+        # The namespace's custom search attributes, which a start's values are checked against.
+        self.search_attributes: Registry | None = None
 
     async def start(self, req: S.StartWorkflowExecutionRequest, parent: Parent | None = None) -> tuple[str, bool]:
         """Start a run (a child of ``parent``, if given); returns (run id, started). A repeated
-        request id returns the first run."""
+        request id returns the first run.
+
+        Search attributes are checked against the namespace's registry first and kept typed: an
+        unregistered name or a value of the wrong type refuses the start before anything is written.
+        """
+        if req.HasField("search_attributes") and self.search_attributes is not None:
+            types = await self.search_attributes.of(req.namespace)
+            checked = typed(req.search_attributes, types)
+            original, req = req, S.StartWorkflowExecutionRequest()
+            req.CopyFrom(original)
+            req.ClearField("search_attributes")
+            if checked.indexed_fields:
+                req.search_attributes.CopyFrom(checked)
         async with self._slots:
             return await self._start(req, parent)
 

@@ -16,6 +16,7 @@ from wf.history.responses import CompletionResult, activity_task_response, workf
 from wf.history.runs import Runs
 from wf.history.tasks import TaskRow
 from wf.history.tokens import run_key
+from wf.history.visibility.registry import Registry
 from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
@@ -49,6 +50,8 @@ def payloads_size(message: Message) -> int:
 class WorkflowTasks:
     def __init__(self, runs: Runs) -> None:
         self.runs = runs
+        # The namespaces' search attributes, which commands carrying search attributes are checked against.
+        self.search_attributes: Registry | None = None
 
     async def record_started(self, task: TaskRow, identity: str) -> service_pb2.PollWorkflowTaskQueueResponse:
         """Claim a workflow task for a poller and build its response (raises TaskGone if stale)."""
@@ -81,7 +84,14 @@ class WorkflowTasks:
                 ex, wt, commands_, identity, update_responses, sticky_task_queue, sticky_timeout
             )
 
+        await self.ready_for(token.namespace, commands_)
         return await self.runs.update(run_key(token), op)
+
+    async def ready_for(self, namespace: str, commands_: Sequence[command_pb2.Command]) -> None:
+        """Read the namespace's search attributes registry when the commands carry search attributes,
+        so checking them inside the change (``complete_started``) needs no statement."""
+        if self.search_attributes is not None and commands.carries_search_attributes(commands_):
+            await self.search_attributes.of(namespace)
 
     def complete_started(
         self,
@@ -104,7 +114,8 @@ class WorkflowTasks:
             )
             ex.add_workflow_task_failed_for_good(wt, failure, identity)
             return CompletionResult()
-        error = commands.validate(ex, commands_)
+        types = self.search_attributes.cached(ex.record.namespace) if self.search_attributes is not None else None
+        error = commands.validate(ex, commands_, types)
         if ex.state.workflow_task_needed and (
             (error is None and commands.closes(commands_)) or commands.target_gone(ex, commands_)
         ):

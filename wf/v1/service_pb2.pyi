@@ -45,6 +45,17 @@ class TaskQueueType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_QUEUE_TYPE_UNSPECIFIED: _ClassVar[TaskQueueType]
     TASK_QUEUE_TYPE_WORKFLOW: _ClassVar[TaskQueueType]
     TASK_QUEUE_TYPE_ACTIVITY: _ClassVar[TaskQueueType]
+
+class IndexedValueType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INDEXED_VALUE_TYPE_UNSPECIFIED: _ClassVar[IndexedValueType]
+    INDEXED_VALUE_TYPE_TEXT: _ClassVar[IndexedValueType]
+    INDEXED_VALUE_TYPE_KEYWORD: _ClassVar[IndexedValueType]
+    INDEXED_VALUE_TYPE_INT: _ClassVar[IndexedValueType]
+    INDEXED_VALUE_TYPE_DOUBLE: _ClassVar[IndexedValueType]
+    INDEXED_VALUE_TYPE_BOOL: _ClassVar[IndexedValueType]
+    INDEXED_VALUE_TYPE_DATETIME: _ClassVar[IndexedValueType]
+    INDEXED_VALUE_TYPE_KEYWORD_LIST: _ClassVar[IndexedValueType]
 WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED: WorkflowIdConflictPolicy
 WORKFLOW_ID_CONFLICT_POLICY_FAIL: WorkflowIdConflictPolicy
 WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING: WorkflowIdConflictPolicy
@@ -62,6 +73,14 @@ UPDATE_WAIT_STAGE_COMPLETED: UpdateWaitStage
 TASK_QUEUE_TYPE_UNSPECIFIED: TaskQueueType
 TASK_QUEUE_TYPE_WORKFLOW: TaskQueueType
 TASK_QUEUE_TYPE_ACTIVITY: TaskQueueType
+INDEXED_VALUE_TYPE_UNSPECIFIED: IndexedValueType
+INDEXED_VALUE_TYPE_TEXT: IndexedValueType
+INDEXED_VALUE_TYPE_KEYWORD: IndexedValueType
+INDEXED_VALUE_TYPE_INT: IndexedValueType
+INDEXED_VALUE_TYPE_DOUBLE: IndexedValueType
+INDEXED_VALUE_TYPE_BOOL: IndexedValueType
+INDEXED_VALUE_TYPE_DATETIME: IndexedValueType
+INDEXED_VALUE_TYPE_KEYWORD_LIST: IndexedValueType
 
 class MultiplexRequest(_message.Message):
     __slots__ = ("calls",)
@@ -847,3 +866,85 @@ class DescribeTaskQueueResponse(_message.Message):
     workflow_task_backlog: int
     activity_task_backlog: int
     def __init__(self, pollers: _Optional[_Iterable[_Union[PollerInfo, _Mapping]]] = ..., workflow_task_backlog: _Optional[int] = ..., activity_task_backlog: _Optional[int] = ...) -> None: ...
+
+class CountWorkflowExecutionsRequest(_message.Message):
+    __slots__ = ("namespace", "query")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    query: str
+    def __init__(self, namespace: _Optional[str] = ..., query: _Optional[str] = ...) -> None: ...
+
+class CountWorkflowExecutionsResponse(_message.Message):
+    __slots__ = ("count", "groups")
+    class AggregationGroup(_message.Message):
+        __slots__ = ("group_values", "count")
+        GROUP_VALUES_FIELD_NUMBER: _ClassVar[int]
+        COUNT_FIELD_NUMBER: _ClassVar[int]
+        group_values: _containers.RepeatedCompositeFieldContainer[_common_pb2.Payload]
+        count: int
+        def __init__(self, group_values: _Optional[_Iterable[_Union[_common_pb2.Payload, _Mapping]]] = ..., count: _Optional[int] = ...) -> None: ...
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    groups: _containers.RepeatedCompositeFieldContainer[CountWorkflowExecutionsResponse.AggregationGroup]
+    def __init__(self, count: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[CountWorkflowExecutionsResponse.AggregationGroup, _Mapping]]] = ...) -> None: ...
+
+class AddSearchAttributesRequest(_message.Message):
+    __slots__ = ("namespace", "search_attributes")
+    class SearchAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: IndexedValueType
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[IndexedValueType, str]] = ...) -> None: ...
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    search_attributes: _containers.ScalarMap[str, IndexedValueType]
+    def __init__(self, namespace: _Optional[str] = ..., search_attributes: _Optional[_Mapping[str, IndexedValueType]] = ...) -> None: ...
+
+class AddSearchAttributesResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RemoveSearchAttributesRequest(_message.Message):
+    __slots__ = ("namespace", "search_attributes")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    search_attributes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, namespace: _Optional[str] = ..., search_attributes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveSearchAttributesResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSearchAttributesRequest(_message.Message):
+    __slots__ = ("namespace",)
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    def __init__(self, namespace: _Optional[str] = ...) -> None: ...
+
+class ListSearchAttributesResponse(_message.Message):
+    __slots__ = ("custom_attributes", "system_attributes")
+    class CustomAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: IndexedValueType
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[IndexedValueType, str]] = ...) -> None: ...
+    class SystemAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: IndexedValueType
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[IndexedValueType, str]] = ...) -> None: ...
+    CUSTOM_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    custom_attributes: _containers.ScalarMap[str, IndexedValueType]
+    system_attributes: _containers.ScalarMap[str, IndexedValueType]
+    def __init__(self, custom_attributes: _Optional[_Mapping[str, IndexedValueType]] = ..., system_attributes: _Optional[_Mapping[str, IndexedValueType]] = ...) -> None: ...

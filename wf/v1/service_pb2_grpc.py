@@ -160,6 +160,26 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueResponse.FromString,
                 _registered_method=True)
+        self.CountWorkflowExecutions = channel.unary_unary(
+                '/wf.v1.WorkflowService/CountWorkflowExecutions',
+                request_serializer=wf_dot_v1_dot_service__pb2.CountWorkflowExecutionsRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.CountWorkflowExecutionsResponse.FromString,
+                _registered_method=True)
+        self.AddSearchAttributes = channel.unary_unary(
+                '/wf.v1.WorkflowService/AddSearchAttributes',
+                request_serializer=wf_dot_v1_dot_service__pb2.AddSearchAttributesRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.AddSearchAttributesResponse.FromString,
+                _registered_method=True)
+        self.RemoveSearchAttributes = channel.unary_unary(
+                '/wf.v1.WorkflowService/RemoveSearchAttributes',
+                request_serializer=wf_dot_v1_dot_service__pb2.RemoveSearchAttributesRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RemoveSearchAttributesResponse.FromString,
+                _registered_method=True)
+        self.ListSearchAttributes = channel.unary_unary(
+                '/wf.v1.WorkflowService/ListSearchAttributes',
+                request_serializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesResponse.FromString,
+                _registered_method=True)
         self.Multiplex = channel.stream_stream(
                 '/wf.v1.WorkflowService/Multiplex',
                 request_serializer=wf_dot_v1_dot_service__pb2.MultiplexRequest.SerializeToString,
@@ -331,6 +351,32 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountWorkflowExecutions(self, request, context):
+        """How many runs a list query matches, in the database; with GROUP BY ExecutionStatus, per status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddSearchAttributes(self, request, context):
+        """The namespace's registry of custom search attributes (Temporal's OperatorService names).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveSearchAttributes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSearchAttributes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Multiplex(self, request_iterator, context):
         """Many calls of the unary methods above over one stream. Each call is answered exactly as its own
         RPC would be (same validation, same status codes), as it finishes; a call costs the server and the
@@ -468,6 +514,26 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.DescribeTaskQueue,
                     request_deserializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.DescribeTaskQueueResponse.SerializeToString,
+            ),
+            'CountWorkflowExecutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountWorkflowExecutions,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.CountWorkflowExecutionsRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.CountWorkflowExecutionsResponse.SerializeToString,
+            ),
+            'AddSearchAttributes': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddSearchAttributes,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.AddSearchAttributesRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.AddSearchAttributesResponse.SerializeToString,
+            ),
+            'RemoveSearchAttributes': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveSearchAttributes,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RemoveSearchAttributesRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RemoveSearchAttributesResponse.SerializeToString,
+            ),
+            'ListSearchAttributes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSearchAttributes,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesResponse.SerializeToString,
             ),
             'Multiplex': grpc.stream_stream_rpc_method_handler(
                     servicer.Multiplex,
@@ -1151,6 +1217,114 @@ class WorkflowService:
             '/wf.v1.WorkflowService/DescribeTaskQueue',
             wf_dot_v1_dot_service__pb2.DescribeTaskQueueRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.DescribeTaskQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountWorkflowExecutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/CountWorkflowExecutions',
+            wf_dot_v1_dot_service__pb2.CountWorkflowExecutionsRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.CountWorkflowExecutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddSearchAttributes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/AddSearchAttributes',
+            wf_dot_v1_dot_service__pb2.AddSearchAttributesRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.AddSearchAttributesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveSearchAttributes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RemoveSearchAttributes',
+            wf_dot_v1_dot_service__pb2.RemoveSearchAttributesRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RemoveSearchAttributesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSearchAttributes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/ListSearchAttributes',
+            wf_dot_v1_dot_service__pb2.ListSearchAttributesRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.ListSearchAttributesResponse.FromString,
             options,
             channel_credentials,
             insecure,

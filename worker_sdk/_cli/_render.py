@@ -189,6 +189,10 @@ def execution_json(e: WorkflowExecution) -> dict[str, Any]:
         "closeTime": fmt_time(e.close_time) or None,
         "historyLength": e.history_length,
         **({"cost": cost_json(e.cost)} if e.cost is not None else {}),
+        "searchAttributes": {
+            name: fmt_time(value) if isinstance(value, datetime) else value
+            for name, value in e.search_attributes.items()
+        },
     }
 
 

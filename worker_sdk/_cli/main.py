@@ -53,6 +53,7 @@ def _register() -> None:
     main.add_command(importlib.import_module("worker_sdk._cli.task_queue_cmds").task_queue_group)
     main.add_command(importlib.import_module("worker_sdk._cli.replay_cmd").replay_cmd)
     main.add_command(importlib.import_module("worker_sdk._cli.activity_cmds").activity_group)
+    main.add_command(importlib.import_module("worker_sdk._cli.operator_cmds").operator_group)
 
 
 try:

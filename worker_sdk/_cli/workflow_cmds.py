@@ -705,12 +705,13 @@ def terminate_cmd(workflow_id: str, run_id: str | None, reason: str) -> None:
 
 @workflow_group.command("list")
 @click.option("--query", "-q", default="", metavar="QUERY",
-              help="A filter: WorkflowType = 'Greeting' AND ExecutionStatus = 'Running'. "
-                   "Fields: WorkflowId, WorkflowType, ExecutionStatus, TaskQueue, RunId.")
+              help="A list query, as Temporal's: WorkflowType = 'Greeting' AND ExecutionStatus = 'Running' "
+                   "AND CustomerId IN ('c-1', 'c-2'); =, !=, <, >, AND, OR, NOT, IN, BETWEEN, STARTS_WITH, "
+                   "IS NULL; ORDER BY StartTime|CloseTime|ExecutionTime [ASC|DESC].")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many runs (newest first).")
 @_connection_options(group=False)
 def list_cmd(query: str, limit: int | None) -> None:
-    """List workflow runs, newest first."""
+    """List workflow runs: running ones first, then the newest (or in the query's ORDER BY)."""
 
     async def body(client: Client, settings: _Settings) -> int:
         executions = []
@@ -755,18 +756,20 @@ def signal_with_start_cmd(**opts: Any) -> None:
 
 @workflow_group.command("count")
 @click.option("--query", "-q", default="", metavar="QUERY",
-              help="A filter, as `wf workflow list` takes it: WorkflowType = 'Greeting' AND "
-                   "ExecutionStatus = 'Running'.")
+              help="A list query, as `wf workflow list` takes it; GROUP BY ExecutionStatus counts per status.")
 @_connection_options(group=False)
 def count_cmd(query: str) -> None:
-    """Count workflow runs (those matching --query, or all)."""
+    """Count workflow runs (those matching --query, or all), in the server's database."""
 
     async def body(client: Client, settings: _Settings) -> int:
-        count = await client.count_workflows(query)
+        counted = await client.count_workflows(query)
         if settings.json:
-            _print_json({"count": count})
+            groups = [{"groupValues": g.group_values, "count": g.count} for g in counted.groups]
+            _print_json({"count": counted.count, **({"groups": groups} if groups else {})})
         else:
-            click.echo(f"Total: {count}")
+            click.echo(f"Total: {counted.count}")
+            for g in counted.groups:
+                click.echo(f"  {', '.join(str(v) for v in g.group_values)}: {g.count}")
         return 0
 
     _run(body)

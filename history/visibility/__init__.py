@@ -1,0 +1,1 @@
+"""Visibility: search attributes (typed, registered per namespace) and the list query language."""
