@@ -693,3 +693,58 @@ async def test_a_child_task_fired_again_starts_and_records_once(
     assert names.count("ChildWorkflowExecutionCompleted") == 1
     runs = [e async for e in client.list_workflows(f"WorkflowId = '{child_id}'")]
     assert len(runs) == 1
+
+
+# -- a child's search attributes and memo -------------------------------------------------------------
+
+
+@workflow.defn
+class Tagged:
+    @workflow.run
+    async def run(self) -> dict[str, object]:
+        return {"attributes": workflow.info().search_attributes, "memo": workflow.memo()}
+
+
+@workflow.defn
+class StartsTagged:
+    @workflow.run
+    async def run(self, child_id: str, attribute: str) -> dict[str, object]:
+        result: dict[str, object] = await workflow.execute_child_workflow(
+            Tagged.run, id=child_id, search_attributes={attribute: "c-17"}, memo={"note": "from the parent"}
+        )
+        return result
+
+
+async def test_a_child_starts_with_its_search_attributes_and_memo_and_a_bad_one_is_refused(
+    client: Client, task_queue: str
+) -> None:
+    from worker_sdk import SearchAttributeIndexedValueType
+
+    attribute = f"ChildCustomer{task_queue.replace('-', '')}"
+    await client.add_search_attributes({attribute: SearchAttributeIndexedValueType.KEYWORD})
+    child_id = f"tagged-{task_queue}"
+    async with Worker(client, task_queue=task_queue, workflows=[StartsTagged, Tagged]):
+        result = await client.execute_workflow(
+            StartsTagged.run, child_id, attribute, id=f"tags-{task_queue}", task_queue=task_queue
+        )
+        assert result == {"attributes": {attribute: "c-17"}, "memo": {"note": "from the parent"}}
+        described = await client.get_workflow_handle(child_id).describe()
+        assert described.search_attributes == {attribute: "c-17"}
+        found = [e async for e in client.list_workflows(f"{attribute} = 'c-17'")]
+        assert [e.id for e in found] == [child_id]
+
+        # An attribute the namespace does not have: the parent's task is refused, no child starts.
+        parent = await client.start_workflow(
+            StartsTagged.run, f"{child_id}-bad", "NoSuchAttribute", id=f"tags-bad-{task_queue}", task_queue=task_queue
+        )
+
+        async def refused() -> None:
+            failed = [e for e in (await parent.fetch_history()).events
+                      if e.event_type == history_pb2.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+            assert failed, "the task was not refused yet"
+            assert "NoSuchAttribute" in failed[0].workflow_task_failed_event_attributes.failure.message
+
+        await assert_eventually(refused)
+        names = [event_name(e.event_type) for e in (await parent.fetch_history()).events]
+        assert "StartChildWorkflowExecutionInitiated" not in names
+        await parent.terminate("test over")
