@@ -15,6 +15,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    Interval,
     LargeBinary,
     MetaData,
     SmallInteger,
@@ -60,6 +61,8 @@ executions = Table(
     ),
     Index("executions_by_start", "namespace", text("start_time DESC")),
     Index("executions_by_type", "namespace", "workflow_type", text("start_time DESC")),
+    # Retention (``wf.history.retention``): the closed runs of a namespace, oldest close first.
+    Index("executions_by_close", "namespace", "close_time", postgresql_where=text(f"status <> {RUNNING}")),
 )
 
 # Append-only: rows are inserted, never updated or deleted while the execution is retained.
@@ -154,4 +157,21 @@ pollers = Table(
     Column("kind", SmallInteger, primary_key=True),
     Column("identity", Text, primary_key=True),
     Column("last_poll", DateTime(timezone=True), nullable=False),
+)
+
+# Namespaces (``wf.history.namespaces``): every call's namespace must be one of these, in state
+# REGISTERED. ``default`` is added by the migration that creates the table. A deleted namespace keeps
+# its row (state DELETED) until retention has deleted its runs, so its name is not reused meanwhile.
+namespaces = Table(
+    "namespaces",
+    metadata,
+    Column("name", Text, primary_key=True),
+    # wf.v1.NamespaceState numbers from the wire contract.
+    Column("state", SmallInteger, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("owner_email", Text, nullable=False),
+    # How long a closed run is kept, counted from its close time.
+    Column("retention", Interval, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )

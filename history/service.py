@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from wf.history.errors import TaskGone
 from wf.history.limits import Limits
+from wf.history.namespaces import Namespaces
 from wf.history.notify import Notifier
 from wf.history.operations.activities import Activities
 from wf.history.operations.cross_run import CrossRun
@@ -27,6 +28,7 @@ from wf.history.operations.timers import Timers
 from wf.history.operations.updates import Updates
 from wf.history.operations.workflow_tasks import WorkflowTasks
 from wf.history.responses import CompletionResult
+from wf.history.retention import Retention
 from wf.history.runs import Runs
 from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
 from wf.history.store import ExecutionRecord, Store
@@ -74,6 +76,10 @@ class HistoryService:
         self.cross_run.register(TimerKind.SIGNAL_EXTERNAL, SignalExternal(self.runs, self.signals))
         self.timers = Timers(self.runs, self.cross_run)
         self.reading = Reading(self.runs)
+        # Namespaces (every call's namespace is checked against them) and deleting runs (retention,
+        # DeleteWorkflowExecution, deleted namespaces).
+        self.namespaces = Namespaces(store, self.limits)
+        self.retention = Retention(self.runs, self.signals)
 
     @property
     def on_timer(self) -> Callable[[datetime], None]:

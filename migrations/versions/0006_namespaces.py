@@ -1,0 +1,46 @@
+"""Namespaces with their retention, and the index retention reads closed runs by.
+
+``default`` is registered with a retention of 72 hours (Temporal CLI's default), so a database
+migrated from an older wf keeps serving the namespace its runs are in. Namespaces other than
+``default`` that runs already use are registered too, with the same retention: before this
+migration any string was a namespace, and those runs must stay reachable.
+
+Revision ID: 0006
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+# wf.v1.NamespaceState.NAMESPACE_STATE_REGISTERED, and executions' RUNNING status, as stored.
+_REGISTERED = 1
+_RUNNING = 1
+
+
+def upgrade() -> None:
+    op.create_table(
+        "namespaces",
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("state", sa.SmallInteger, nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("owner_email", sa.Text, nullable=False),
+        sa.Column("retention", sa.Interval, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")),
+    )
+    op.execute(
+        "INSERT INTO namespaces (name, state, description, owner_email, retention) "
+        f"SELECT name, {_REGISTERED}, '', '', interval '72 hours' "
+        "FROM (SELECT 'default' AS name UNION SELECT namespace FROM executions) AS used"
+    )
+    op.create_index(
+        "executions_by_close", "executions", ["namespace", "close_time"],
+        postgresql_where=sa.text(f"status <> {_RUNNING}"),
+    )
