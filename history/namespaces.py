@@ -15,18 +15,14 @@ be registered again. ``default`` cannot be deleted: clients and workers use it w
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from datetime import timedelta
 
 from wf.history import errors
 from wf.history.limits import Limits, setting_of
 from wf.history.notify import Notifier
+from wf.history.shared_read import SharedRead
 from wf.history.statements import NAMESPACE_REGISTERED, NAMESPACES_CHANGED
 from wf.history.store import NamespaceRecord, Store
-
-log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_RETENTION = timedelta(hours=72)
@@ -40,19 +36,17 @@ class Namespaces:
         self.store = store
         self.limits = limits
         self._registered: dict[str, NamespaceRecord] = {}
-        self._lock = asyncio.Lock()
-        self._read_at = float("-inf")
-        self._background: set[asyncio.Task[None]] = set()
+        self.reload = SharedRead(self._read, "the namespaces")
+        """Read the namespaces again (callers asking together share one read)."""
 
     async def start(self, notifier: Notifier | None = None) -> None:
         """Read the namespaces and follow their changes on every server."""
         await self.reload()
         if notifier is not None:
-            notifier.subscribe(NAMESPACES_CHANGED, self._on_changed)
+            notifier.subscribe(NAMESPACES_CHANGED, self.reload.on_notification)
 
     def close(self) -> None:
-        for task in self._background:
-            task.cancel()
+        self.reload.close()
 
     # -- the check every call takes --------------------------------------------------------------------
 
@@ -115,29 +109,9 @@ class Namespaces:
 
     # -- reading the registry ------------------------------------------------------------------------------
 
-    async def reload(self) -> None:
-        """Read the namespaces; callers that ask while a read runs share the next read that begins
-        after they asked."""
-        asked = time.monotonic()
-        async with self._lock:
-            if self._read_at >= asked:
-                return
-            began = time.monotonic()
-            rows = await self.store.namespaces()
-            self._registered = {r.name: r for r in rows if r.state == NAMESPACE_REGISTERED}
-            self._read_at = began
-
-    def _on_changed(self, body: str) -> None:
-        """A namespace changed on some server, or the listener reconnected (``body`` empty)."""
-        task = asyncio.get_running_loop().create_task(self._reload_in_background(), name="wf-namespaces")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _reload_in_background(self) -> None:
-        try:
-            await self.reload()
-        except Exception as exc:  # the database may be down: a call naming an unknown namespace reads again
-            log.warning("could not read the namespaces: %s", exc)
+    async def _read(self) -> None:
+        rows = await self.store.namespaces()
+        self._registered = {r.name: r for r in rows if r.state == NAMESPACE_REGISTERED}
 
 
 def _shown(d: timedelta) -> str:

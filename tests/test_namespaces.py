@@ -14,13 +14,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 import pytest_asyncio
 
 from tests.helpers import assert_eventually, new_id, payloads, rpc_error, start_request
 from tests.test_cli import WF
-from wf.server.app import Server
+from tests.test_migrations import empty_db  # noqa: F401, F811 - the fixture: a new, empty database
+from wf import migrations
+from wf.server.app import Server, asyncpg_dsn
 from wf.server.checks import text_fields
 from wf.v1 import common_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import Client
@@ -91,9 +94,28 @@ async def test_a_namespace_is_registered_described_listed_updated_and_deleted(cl
     assert name not in [n.name for n in await client.list_namespaces()]
 
 
-async def test_default_exists_with_temporal_clis_retention_and_cannot_be_deleted(client: Client) -> None:
-    d = await client.describe_namespace()
-    assert (d.name, d.retention) == ("default", timedelta(hours=72))
+async def test_the_migration_registers_default_and_the_namespaces_runs_already_use(empty_db: str) -> None:  # noqa: F811
+    await asyncio.to_thread(migrations.upgrade, empty_db, "0004")
+    conn = await asyncpg.connect(asyncpg_dsn(empty_db))
+    try:
+        # A run of an older wf, in a namespace nobody registered (any string was one then).
+        await conn.execute(
+            "INSERT INTO executions (namespace, workflow_id, run_id, workflow_type, task_queue, status, start_time, "
+            "request_id, next_event_id, history_size, db_version, state) "
+            "VALUES ('legacy', 'w', 'r', 'T', 'q', 1, now(), 'x', 3, 0, 1, '')"
+        )
+        await asyncio.to_thread(migrations.upgrade, empty_db)
+        rows = await conn.fetch("SELECT name, state, retention FROM namespaces ORDER BY name")
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in rows] == [
+        ("default", S.NAMESPACE_STATE_REGISTERED, timedelta(hours=72)),
+        ("legacy", S.NAMESPACE_STATE_REGISTERED, timedelta(hours=72)),
+    ]
+
+
+async def test_default_exists_and_cannot_be_deleted(client: Client) -> None:
+    assert (await client.describe_namespace()).name == "default"
     with pytest.raises(RPCError) as refused:
         await client.delete_namespace("default")
     assert refused.value.status == grpc.StatusCode.FAILED_PRECONDITION
