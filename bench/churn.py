@@ -5,8 +5,10 @@ For ``--minutes`` (default 10) the driver keeps ``--concurrency`` one-activity w
 ``--retention-seconds`` (default 60; the server runs with ``--min-namespace-retention 0`` to allow
 it), so the server's retention task deletes runs as fast as they close. Every ``--sample-seconds``
 (default 60) it reads ``pg_total_relation_size`` of every table (indexes and TOAST included). After a
-warm-up (the retention plus one sample, by which time the first runs are deleted and autovacuum has
-had a round), the total must stay within 20% of its first value after warm-up: ``flat``.
+warm-up, the total must stay within 20% of its first value after warm-up: ``flat``. The warm-up is
+the retention (no run is deleted before it) plus three rounds of autovacuum (PostgreSQL's
+``autovacuum_naptime``, a minute by default): a deleted row's space is reused only once autovacuum
+has seen it, so until then the tables grow by what a round of deletions leaves behind.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ log = logging.getLogger("bench")
 
 FLAT_WITHIN = 0.20
 """How far the total size may move after warm-up (a fraction of its first value then)."""
+AUTOVACUUM_ROUNDS = 3
+"""Rounds of autovacuum in the warm-up, after the retention."""
 # Extra server options: retentions shorter than the usual minimum, and a deletion loop that looks often.
 SERVER_ARGS = ("--min-namespace-retention", "0", "--retention-idle", "1")
 
@@ -43,6 +47,15 @@ ORDER BY c.relname
 async def table_sizes(conn: asyncpg.Connection) -> dict[str, int]:
     """Bytes of every table of the database, with its indexes and TOAST."""
     return {r[0]: int(r[1]) for r in await conn.fetch(_SIZES)}
+
+
+async def _autovacuum_naptime(db_url: str) -> float:
+    """Seconds between two looks of autovacuum at each table (``autovacuum_naptime``)."""
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        return float(await conn.fetchval("SELECT setting::float FROM pg_settings WHERE name = 'autovacuum_naptime'"))
+    finally:
+        await conn.close()
 
 
 def _mb(n: int) -> float:
@@ -98,7 +111,8 @@ async def run_churn(
     finally:
         await conn.close()
         await client.update_namespace("default", retention=before.retention)
-    warm_up = retention + sample_seconds
+    naptime = await _autovacuum_naptime(db_url)
+    warm_up = retention + AUTOVACUUM_ROUNDS * naptime
     after = [s["total_mb"] for s in samples if s["at_s"] >= warm_up]
     # The farthest the total moved from its first value after warm-up, either way.
     moved = round(max(abs(x / after[0] - 1) for x in after), 3) if after and after[0] else None
