@@ -108,6 +108,8 @@ async def run_churn(
         elapsed = time.monotonic() - began
         final = await table_sizes(conn)
         stored = await conn.fetchval("SELECT count(*) FROM executions")
+        samples.append({"at_s": round(elapsed, 1), "total_mb": _mb(sum(final.values())), "runs_stored": stored,
+                        "completed": completed})
     finally:
         await conn.close()
         await client.update_namespace("default", retention=before.retention)

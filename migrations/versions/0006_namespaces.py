@@ -5,6 +5,10 @@ migrated from an older wf keeps serving the namespace its runs are in. Namespace
 ``default`` that runs already use are registered too, with the same retention: before this
 migration any string was a namespace, and those runs must stay reachable.
 
+Retention deletes runs all day long, so the tables a run writes most get vacuumed at full speed
+(no cost delay) and as soon as 2% of their rows are dead, rather than 20%: the space of deleted rows
+is reused sooner and the tables keep their size (``python -m bench churn``).
+
 Revision ID: 0006
 Revises: 0004
 """
@@ -22,6 +26,9 @@ depends_on = None
 # wf.v1.NamespaceState.NAMESPACE_STATE_REGISTERED, and executions' RUNNING status, as stored.
 _REGISTERED = 1
 _RUNNING = 1
+# The tables every run writes to and retention deletes from, and how autovacuum treats them.
+_CHURNED = ("executions", "history_events", "tasks", "timers")
+_AUTOVACUUM = "autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 0"
 
 
 def upgrade() -> None:
@@ -44,3 +51,6 @@ def upgrade() -> None:
         "executions_by_close", "executions", ["namespace", "close_time"],
         postgresql_where=sa.text(f"status <> {_RUNNING}"),
     )
+
+    for table in _CHURNED:
+        op.execute(f"ALTER TABLE {table} SET ({_AUTOVACUUM})")
