@@ -1,7 +1,7 @@
 """``python -m bench WORKLOAD [--n N] [--concurrency C] [--db URL] [--runs R]``: one JSON line of figures.
 
 Workloads: limit, hello (``--serial`` for one at a time), long, fanout, replay, timers, children,
-continue. The JSON
+continue, churn (``--minutes``: the database's size while runs are started, completed and deleted). The JSON
 goes to stdout; progress and logs go to stderr. See bench/README.md.
 """
 
@@ -23,13 +23,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import drivers, harness, limit
+from bench import churn, drivers, harness, limit
 from bench.drivers import CheckFailed, Figures
 from bench.rpcs import count_rpcs
 
 log = logging.getLogger("bench")
 
-WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers", "children", "continue")
+WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers", "children", "continue", "churn")
 # Shortcuts `--without` turns off: calls on one stream (worker and driver), and workflow tasks run
 # ahead on the worker's cached run. The worker learns them from WF_BENCH_WITHOUT.
 SHORTCUTS = ("multiplex", "run-ahead")
@@ -86,7 +86,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="turn a shortcut off in the worker and the driver, to measure what it is worth (repeatable)",
     )
+    p.add_argument("--minutes", type=float, default=10.0, help="churn: how long to run (default 10)")
+    p.add_argument("--retention-seconds", type=float, default=60.0,
+                   help="churn: the namespace's retention while it runs (default 60)")
+    p.add_argument("--sample-seconds", type=float, default=60.0,
+                   help="churn: seconds between two readings of the tables' sizes (default 60)")
     args = p.parse_args(argv)
+    if args.workload == "churn":
+        args.runs = 1  # one long run: its samples are the figures
     if args.serial and args.workload != "hello":
         p.error("--serial applies to hello only")
     for name in ("n", "concurrency", "runs"):
@@ -186,17 +193,18 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
     commits = await limit.commits_per_s(url, ref_c, seconds)
     log.info("reference limit: %.1f commits/s", commits)
     head: Figures = {"workload": name, "commit": git_commit(), "loadavg_1m": round(os.getloadavg()[0], 2)}
-    concurrency = 1 if serial else (args.concurrency or 200)
+    concurrency = 1 if serial else (args.concurrency or (20 if name == "churn" else 200))
     if name == "hello":
         head.update(mode="serial" if serial else "concurrent", concurrency=concurrency)
-    elif name == "timers":
+    elif name in ("timers", "churn"):
         head.update(concurrency=concurrency)
     head.update(n=args.n, runs=args.runs, limit_concurrency=ref_c, limit_commits_per_s=round(commits, 1))
     if args.without:
         head.update(without=sorted(args.without))
     os.environ["WF_BENCH_WITHOUT"] = ",".join(args.without)  # the worker subprocess inherits it
 
-    async with harness.wf_stack(url, workdir) as stack:
+    server_args = churn.SERVER_ARGS if name == "churn" else ()
+    async with harness.wf_stack(url, workdir, server_args) as stack:
         from worker_sdk import Client
 
         client = await Client.connect(stack.address, multiplex="multiplex" not in args.without)
@@ -216,6 +224,11 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
                 run = lambda: drivers.run_children(client, stack, meter, args.n)  # noqa: E731
             elif name == "continue":
                 run = lambda: drivers.run_continue(client, stack, meter, args.n)  # noqa: E731
+            elif name == "churn":
+                run = lambda: churn.run_churn(  # noqa: E731
+                    client, stack, url, minutes=args.minutes, concurrency=concurrency,
+                    retention=args.retention_seconds, sample_seconds=args.sample_seconds,
+                )
             else:
                 log.info("replay: generating a history of %d sequential activities", args.n)
                 task, extra = await asyncio.wait_for(drivers.make_replay_history(client, stack, args.n), args.timeout)
@@ -225,7 +238,7 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
                     return await asyncio.to_thread(drivers.replay_figures, task)
 
                 run = replay
-            if name != "replay":
+            if name not in ("replay", "churn"):
                 log.info("measuring the server's idle background for the transaction counts")
                 await meter.calibrate()
             runs: list[Figures] = []

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -242,8 +242,9 @@ class Stack:
 
 
 @asynccontextmanager
-async def wf_stack(db_url: str, workdir: Path) -> AsyncIterator[Stack]:
-    """``wf server start`` and ``python -m bench.worker`` as subprocesses, ready to take work."""
+async def wf_stack(db_url: str, workdir: Path, server_args: Sequence[str] = ()) -> AsyncIterator[Stack]:
+    """``wf server start`` (with ``server_args``) and ``python -m bench.worker`` as subprocesses,
+    ready to take work."""
     from worker_sdk import Client
 
     port = free_port()
@@ -252,7 +253,7 @@ async def wf_stack(db_url: str, workdir: Path) -> AsyncIterator[Stack]:
     log.info("starting wf server on %s", address)
     server = Child(
         "wf server",
-        [wf_executable(), "server", "start", "--db", db_url, "--port", str(port), "--no-migrate"],
+        [wf_executable(), "server", "start", "--db", db_url, "--port", str(port), "--no-migrate", *server_args],
         workdir / "server.log",
     )
     worker: Child | None = None

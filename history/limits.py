@@ -192,6 +192,14 @@ class Limits:
         timedelta(minutes=10), "Longest wait between attempts of a failing workflow task, in seconds.", minimum=0
     )
 
+    # Namespaces (``wf.history.namespaces``): Temporal's minimum too; lower only for tests and benchmarks.
+    min_namespace_retention: timedelta = setting(
+        timedelta(hours=1),
+        "Shortest retention, in seconds, a namespace may be registered or updated with (closed runs are "
+        "deleted that long after they close).",
+        minimum=0,
+    )
+
     def describe(self, name: str) -> str:
         """'<limit> of <value> (raise it with <flag> …)' for error messages; a limit already at the
         highest value its flag accepts says that it cannot go higher instead of pointing at the flag."""
@@ -213,3 +221,11 @@ class Limits:
 
 
 _LIMIT_SETTINGS = {f.name: s for f, s in settings(Limits)}
+
+
+def setting_of(cls: type, name: str) -> Setting:
+    """The :class:`Setting` of field ``name`` of dataclass ``cls``, flag and variable filled in."""
+    for f, described in settings(cls):
+        if f.name == name:
+            return described
+    raise KeyError(name)

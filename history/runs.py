@@ -460,6 +460,13 @@ class Runs:
             self.cache.drop(key)
             self._wake(key, closed=True)
 
+    def forget(self, key: RunKey) -> None:
+        """The run was deleted (``wf.history.retention``): it leaves the cache here, its waiters
+        look again (and find it gone), and every other server is told as of a close."""
+        self.cache.drop(key)
+        self._wake(key, closed=True)
+        self.notifier.publish("c", "\x1f".join(key))
+
     def stop_waits(self) -> None:
         """The server stops: every history long poll answers now, as at its deadline, and new ones
         answer at once; their callers poll again, on a server that goes on."""

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    Interval,
     LargeBinary,
     MetaData,
     SmallInteger,
@@ -202,4 +203,21 @@ search_attributes = Table(
     Column("name", Text, primary_key=True),
     # wf.v1.IndexedValueType numbers (Temporal's).
     Column("type", SmallInteger, nullable=False),
+)
+
+# Namespaces (``wf.history.namespaces``): every call's namespace must be one of these, in state
+# REGISTERED. ``default`` is added by the migration that creates the table. A deleted namespace keeps
+# its row (state DELETED) until retention has deleted its runs, so its name is not reused meanwhile.
+namespaces = Table(
+    "namespaces",
+    metadata,
+    Column("name", Text, primary_key=True),
+    # wf.v1.NamespaceState numbers from the wire contract.
+    Column("state", SmallInteger, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("owner_email", Text, nullable=False),
+    # How long a closed run is kept, counted from its close time.
+    Column("retention", Interval, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from wf.history.errors import TaskGone
 from wf.history.limits import Limits
+from wf.history.namespaces import Namespaces
 from wf.history.notify import Notifier
 from wf.history.operations import children
 from wf.history.operations.activities import Activities
@@ -29,6 +30,7 @@ from wf.history.operations.timers import Timers
 from wf.history.operations.updates import Updates
 from wf.history.operations.workflow_tasks import WorkflowTasks
 from wf.history.responses import CompletionResult
+from wf.history.retention import Retention
 from wf.history.runs import Runs
 from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
 from wf.history.store import ExecutionRecord, Store
@@ -85,6 +87,10 @@ class HistoryService:
         self.workflow_tasks.search_attributes = self.search_attributes
         self.reading = Reading(self.runs, self.visibility)
         self.resets = Resets(self.runs)
+        # Namespaces (every call's namespace is checked against them) and deleting runs (retention,
+        # DeleteWorkflowExecution, deleted namespaces).
+        self.namespaces = Namespaces(store, self.limits)
+        self.retention = Retention(self.runs, self.signals)
 
     @property
     def on_timer(self) -> Callable[[datetime], None]:

@@ -53,6 +53,7 @@ from wf.history.schema import (
     RUNNING,
     executions,
     history_events,
+    namespaces,
     pollers,
     queries,
     search_attributes,
@@ -745,4 +746,195 @@ def every_statement() -> list[Statement]:
         for paged in (False, True)
     ]
     counted = [count_runs(condition, by_status) for by_status in (False, True)]
-    return fixed + listed + counted
+    return fixed + listed + counted + namespace_statements()
+
+
+# -- namespaces ---------------------------------------------------------------------------------------
+
+# The prefix of the notification that tells every server to read the namespaces again.
+NAMESPACES_CHANGED = "ns"
+# wf.v1.NamespaceState numbers, as stored.
+NAMESPACE_REGISTERED = 1
+NAMESPACE_DELETED = 3
+
+_told_namespaces = func.pg_notify(literal(CHANNEL), literal(f"{NAMESPACES_CHANGED}|")).label("told")
+
+NAMESPACES = Statement(select(namespaces).order_by(namespaces.c.name))
+
+LIST_NAMESPACES = Statement(
+    select(namespaces)
+    .where(namespaces.c.name > bindparam("after"), namespaces.c.state != NAMESPACE_DELETED)
+    .order_by(namespaces.c.name)
+    .limit(bindparam("page_size", type_=Integer))
+)
+
+
+def _register_namespace() -> Statement:
+    """Add a namespace; no row when the name is taken (by a registered or a deleted namespace)."""
+    n = namespaces
+    ins = (
+        pg_insert(n)
+        .values(
+            name=_param("name", n.c.name),
+            state=NAMESPACE_REGISTERED,
+            description=_param("description", n.c.description),
+            owner_email=_param("owner_email", n.c.owner_email),
+            retention=_param("retention", n.c.retention),
+        )
+        .on_conflict_do_nothing()
+        .returning(n.c.name)
+        .cte("ins")
+    )
+    return Statement(select(ins.c.name, _told_namespaces).select_from(ins))
+
+
+REGISTER_NAMESPACE = _register_namespace()
+
+
+def _update_namespace() -> Statement:
+    """Change a registered namespace's description, owner and retention (a NULL keeps the value)."""
+    n = namespaces
+    upd = (
+        update(n)
+        .where(n.c.name == bindparam("name"), n.c.state == NAMESPACE_REGISTERED)
+        .values(
+            description=func.coalesce(_param("description", n.c.description), n.c.description),
+            owner_email=func.coalesce(_param("owner_email", n.c.owner_email), n.c.owner_email),
+            retention=func.coalesce(_param("retention", n.c.retention), n.c.retention),
+            updated_at=func.now(),
+        )
+        .returning(*n.c)
+        .cte("upd")
+    )
+    return Statement(select(*upd.c, _told_namespaces).select_from(upd))
+
+
+UPDATE_NAMESPACE = _update_namespace()
+
+
+def _delete_namespace() -> Statement:
+    """Mark a registered namespace deleted; its runs go in the background (``wf.history.retention``)."""
+    n = namespaces
+    upd = (
+        update(n)
+        .where(n.c.name == bindparam("name"), n.c.state == NAMESPACE_REGISTERED)
+        .values(state=NAMESPACE_DELETED, updated_at=func.now())
+        .returning(n.c.name)
+        .cte("upd")
+    )
+    return Statement(select(upd.c.name, _told_namespaces).select_from(upd))
+
+
+DELETE_NAMESPACE = _delete_namespace()
+
+
+# -- deleting runs (retention, DeleteWorkflowExecution, deleted namespaces) ------------------------------
+
+
+def _no_timers(e: Any) -> ColumnElement[bool]:
+    """The run has no timer rows left: a closed run's only ones are cross-run tasks its close wrote
+    (a parent told of its child's close, a parent close policy), which must fire before it goes."""
+    t = timers.c
+    return ~exists(
+        select(true()).where(t.namespace == e.namespace, t.workflow_id == e.workflow_id, t.run_id == e.run_id)
+    )
+
+
+def _delete_runs(due: CTE) -> Statement:
+    """Delete the runs in ``due`` (namespace, workflow_id, run_id) with every row that belongs to them:
+    history events, task rows, timer rows, queries. Returns the runs deleted."""
+
+    def of_due(table: Table) -> ColumnElement[bool]:
+        return and_(
+            table.c.namespace == due.c.namespace,
+            table.c.workflow_id == due.c.workflow_id,
+            table.c.run_id == due.c.run_id,
+        )
+
+    parts = [delete(t).where(of_due(t)).cte(f"del_{t.name}") for t in (history_events, tasks, timers, queries)]
+    gone = delete(executions).where(of_due(executions)).returning(
+        executions.c.namespace, executions.c.workflow_id, executions.c.run_id
+    ).cte("gone")
+    return Statement(select(gone.c.namespace, gone.c.workflow_id, gone.c.run_id).add_cte(*parts))
+
+
+def _due_runs() -> CTE:
+    """At most ``batch`` closed runs whose close time plus their namespace's retention has passed,
+    oldest first per namespace, that no other server is deleting (SKIP LOCKED)."""
+    n, e = namespaces.c, executions.c
+    per_namespace = (
+        select(e.namespace, e.workflow_id, e.run_id)
+        .where(
+            e.namespace == n.name,
+            e.status != RUNNING,
+            e.close_time < func.now() - n.retention,
+            _no_timers(e),
+        )
+        .order_by(e.close_time)
+        .limit(bindparam("batch", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .lateral("r")
+    )
+    return (
+        select(per_namespace.c.namespace, per_namespace.c.workflow_id, per_namespace.c.run_id)
+        .select_from(namespaces.join(per_namespace, true()))
+        .where(n.state == NAMESPACE_REGISTERED)
+        .limit(bindparam("batch", type_=Integer))
+        .cte("due")
+    )
+
+
+DELETE_DUE_RUNS = _delete_runs(_due_runs())
+
+
+def _runs_of_deleted_namespace() -> CTE:
+    """At most ``batch`` runs, running or closed, of the deleted namespace ``namespace``."""
+    e = executions.c
+    return (
+        select(e.namespace, e.workflow_id, e.run_id)
+        .where(e.namespace == bindparam("namespace"))
+        .limit(bindparam("batch", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+
+
+DELETE_NAMESPACE_RUNS = _delete_runs(_runs_of_deleted_namespace())
+
+DELETED_NAMESPACES = Statement(select(namespaces.c.name).where(namespaces.c.state == NAMESPACE_DELETED))
+
+
+def _drop_deleted_namespace() -> Statement:
+    """Remove a deleted namespace with no runs left, and its pollers' rows; its name is free again."""
+    n = namespaces
+    left = exists(select(true()).where(executions.c.namespace == n.c.name))
+    gone = delete(n).where(n.c.name == bindparam("namespace"), n.c.state == NAMESPACE_DELETED, ~left).returning(
+        n.c.name
+    ).cte("gone")
+    p = delete(pollers).where(pollers.c.namespace == select(gone.c.name).scalar_subquery()).cte("del_pollers")
+    return Statement(select(gone.c.name).add_cte(p))
+
+
+DROP_DELETED_NAMESPACE = _drop_deleted_namespace()
+
+
+def _closed_run() -> CTE:
+    """The closed run named by the run parameters, if it has no cross-run task left (see :func:`_no_timers`)."""
+    e = executions.c
+    return (
+        select(e.namespace, e.workflow_id, e.run_id)
+        .where(_of_run(executions), e.status != RUNNING, _no_timers(e))
+        .with_for_update()
+        .cte("due")
+    )
+
+
+DELETE_CLOSED_RUN = _delete_runs(_closed_run())
+
+
+def namespace_statements() -> list[Statement]:
+    """The statements of namespaces and of deleting runs (for :func:`every_statement`)."""
+    return [
+        NAMESPACES, LIST_NAMESPACES, REGISTER_NAMESPACE, UPDATE_NAMESPACE, DELETE_NAMESPACE, DELETE_DUE_RUNS,
+        DELETE_NAMESPACE_RUNS, DELETED_NAMESPACES, DROP_DELETED_NAMESPACE, DELETE_CLOSED_RUN,
+    ]

@@ -80,6 +80,19 @@ class Mutation:
     then_create: Mutation | None = None
 
 
+@dataclass(slots=True)
+class NamespaceRecord:
+    """One namespace row as read (``state``: wf.v1.NamespaceState's number)."""
+
+    name: str
+    state: int
+    description: str
+    owner_email: str
+    retention: timedelta
+    created_at: datetime
+    updated_at: datetime
+
+
 class WriteRejected(Exception):
     """A create whose workflow id is taken, or a change whose claimed row was already gone."""
 
@@ -464,3 +477,74 @@ class Store:
     async def forget_pollers(self, before: datetime) -> None:
         """Delete the pollers last seen before ``before``."""
         await S.FORGET_POLLERS.execute(self.pool, before=before)
+
+    # -- namespaces -----------------------------------------------------------------------------------
+
+    @_statement
+    async def namespaces(self) -> list[NamespaceRecord]:
+        """Every namespace row, deleted ones too, by name."""
+        return [NamespaceRecord(**dict(r)) for r in await S.NAMESPACES.fetch(self.pool)]
+
+    @_statement
+    async def list_namespaces(self, after: str, page_size: int) -> list[NamespaceRecord]:
+        """Namespaces not deleted whose name sorts after ``after``, by name, at most ``page_size``."""
+        rows = await S.LIST_NAMESPACES.fetch(self.pool, after=after, page_size=page_size)
+        return [NamespaceRecord(**dict(r)) for r in rows]
+
+    @_statement
+    async def register_namespace(self, name: str, description: str, owner_email: str, retention: timedelta) -> bool:
+        """Add a namespace and tell every server; False when the name is taken."""
+        row = await S.REGISTER_NAMESPACE.fetchrow(
+            self.pool, name=name, description=description, owner_email=owner_email, retention=retention
+        )
+        return row is not None
+
+    @_statement
+    async def update_namespace(
+        self, name: str, description: str | None, owner_email: str | None, retention: timedelta | None
+    ) -> NamespaceRecord | None:
+        """Change what is not None of a registered namespace and tell every server; None if there is none."""
+        row = await S.UPDATE_NAMESPACE.fetchrow(
+            self.pool, name=name, description=description, owner_email=owner_email, retention=retention
+        )
+        if row is None:
+            return None
+        values = dict(row)
+        values.pop("told")
+        return NamespaceRecord(**values)
+
+    @_statement
+    async def delete_namespace(self, name: str) -> bool:
+        """Mark a registered namespace deleted and tell every server; False if there is none."""
+        return await S.DELETE_NAMESPACE.fetchrow(self.pool, name=name) is not None
+
+    # -- deleting runs --------------------------------------------------------------------------------
+
+    @_statement
+    async def delete_due_runs(self, batch: int) -> list[tuple[str, str, str]]:
+        """Delete at most ``batch`` closed runs past their namespace's retention, with their rows,
+        in one statement (its own transaction); the runs deleted."""
+        return [(r[0], r[1], r[2]) for r in await S.DELETE_DUE_RUNS.fetch(self.pool, batch=batch)]
+
+    @_statement
+    async def delete_namespace_runs(self, namespace: str, batch: int) -> list[tuple[str, str, str]]:
+        """Delete at most ``batch`` runs of the deleted ``namespace``; the runs deleted."""
+        rows = await S.DELETE_NAMESPACE_RUNS.fetch(self.pool, namespace=namespace, batch=batch)
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    @_statement
+    async def deleted_namespaces(self) -> list[str]:
+        """The namespaces marked deleted whose runs may still be there."""
+        return [r[0] for r in await S.DELETED_NAMESPACES.fetch(self.pool)]
+
+    @_statement
+    async def drop_deleted_namespace(self, namespace: str) -> bool:
+        """Remove a deleted namespace that has no runs left; False while it has some."""
+        return await S.DROP_DELETED_NAMESPACE.fetchrow(self.pool, namespace=namespace) is not None
+
+    @_statement
+    async def delete_closed_run(self, namespace: str, workflow_id: str, run_id: str) -> bool:
+        """Delete a closed run with its rows; False if it is running, gone, or its close still has
+        a cross-run task to deliver."""
+        row = await S.DELETE_CLOSED_RUN.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id)
+        return row is not None

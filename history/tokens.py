@@ -23,23 +23,19 @@ know.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import logging
 import secrets
 import struct
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from wf.history.errors import InvalidArgument
 from wf.history.notify import Notifier
+from wf.history.shared_read import SharedRead
 from wf.history.statements import TOKEN_KEYS_CHANGED
 from wf.history.store import Store
 from wf.v1 import internal_pb2
-
-log = logging.getLogger(__name__)
 
 FORMAT = 1
 _HEADER = struct.Struct(">BI")
@@ -90,20 +86,20 @@ class TaskTokens:
         self.store = store
         self._keys: dict[int, TokenKey] = {}
         self._newest: TokenKey | None = None
-        self._lock = asyncio.Lock()
-        # When the last completed read of the keys began (time.monotonic()).
-        self._read_at = float("-inf")
-        self._background: set[asyncio.Task[None]] = set()
+        # Callers that ask while a read runs share the next read that begins after they asked, so a
+        # burst of tokens naming an unknown key costs one or two.
+        self.reload = SharedRead(self._read, "the task-token keys")
+        """Read the keys from the database."""
 
     async def start(self, notifier: Notifier | None = None) -> None:
-        """Read the keys (adding the first if the database has none) and follow rotations."""
+        """Read the keys (adding the first if the database has none) and follow rotations (a
+        rotation committed, or the listener reconnected: read them again)."""
         await self.reload()
         if notifier is not None:
-            notifier.subscribe(TOKEN_KEYS_CHANGED, self._on_changed)
+            notifier.subscribe(TOKEN_KEYS_CHANGED, self.reload.on_notification)
 
     def close(self) -> None:
-        for task in self._background:
-            task.cancel()
+        self.reload.close()
 
     @property
     def signing_key_id(self) -> int:
@@ -150,34 +146,14 @@ class TaskTokens:
 
     # -- reading the keys ------------------------------------------------------------------------------
 
-    async def reload(self) -> None:
-        """Read the keys from the database. Callers that ask while a read runs share the next read
-        that begins after they asked, so a burst of tokens naming an unknown key costs one or two."""
-        asked = time.monotonic()
-        async with self._lock:
-            if self._read_at >= asked:
-                return
-            began = time.monotonic()
+    async def _read(self) -> None:
+        rows = await self.store.token_keys()
+        if not rows:
+            await self.store.add_first_token_key(secrets.token_bytes(_SECRET_BYTES))
             rows = await self.store.token_keys()
-            if not rows:
-                await self.store.add_first_token_key(secrets.token_bytes(_SECRET_BYTES))
-                rows = await self.store.token_keys()
-            keys = {row[0]: TokenKey(*row) for row in rows}
-            self._keys = keys
-            self._newest = keys[max(keys)]
-            self._read_at = began
-
-    def _on_changed(self, body: str) -> None:
-        """A rotation committed, or the listener reconnected (``body`` empty): read the keys again."""
-        task = asyncio.get_running_loop().create_task(self._reload_in_background(), name="wf-token-keys")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _reload_in_background(self) -> None:
-        try:
-            await self.reload()
-        except Exception as exc:  # the database may be down: the next token naming a new key reads again
-            log.warning("could not read the task-token keys: %s", exc)
+        keys = {row[0]: TokenKey(*row) for row in rows}
+        self._keys = keys
+        self._newest = keys[max(keys)]
 
     def _signing(self) -> TokenKey:
         if self._newest is None:

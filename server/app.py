@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 import asyncpg
 import grpc
 
+from wf.history.namespaces import Namespaces
 from wf.history.notify import Notifier
 from wf.history.outage import DatabaseHealth
+from wf.history.retention import RetentionSettings
 from wf.history.service import HistoryService
 from wf.history.store import Store
 from wf.history.timers import TimerProcessor
@@ -21,7 +23,16 @@ from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
 from wf.server.frontend import WorkflowService
 from wf.server.health import DatabaseProbe, add_health_and_reflection
-from wf.server.pipeline import SERVICE, Interceptor, Pipeline, Telemetry, Validation, decoder, unary_methods
+from wf.server.pipeline import (
+    SERVICE,
+    Interceptor,
+    NamespaceCheck,
+    Pipeline,
+    Telemetry,
+    Validation,
+    decoder,
+    unary_methods,
+)
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
@@ -54,14 +65,21 @@ def _report_end(task: asyncio.Task[None]) -> None:
                   exc_info=task.exception())
 
 
-def interceptors(config: ServerConfig, added: Sequence[Interceptor] = ()) -> list[Interceptor]:
+def interceptors(
+    config: ServerConfig, added: Sequence[Interceptor] = (), namespaces: Namespaces | None = None
+) -> list[Interceptor]:
     """The call pipeline's links after its error mapping, outermost first (see ``server/pipeline.py``).
+
+    ``namespaces``: the registry the namespace check after validation asks (none: no check).
 
     ``added`` go where authentication and authorization belong, after validation and inside
     telemetry: an API-key check or an authorizer plugs in there and sees every call, whether it came
     as its own RPC or on a Multiplex stream. wf has none of its own yet.
     """
-    return [Telemetry(), Validation(RequestChecks(config.limits).by_method()), *added]
+    links: list[Interceptor] = [Telemetry(), Validation(RequestChecks(config.limits).by_method())]
+    if namespaces is not None:
+        links.append(NamespaceCheck(namespaces.known, namespaces.check))
+    return [*links, *added]
 
 
 def grpc_options(config: ServerConfig) -> list[tuple[str, int]]:
@@ -142,13 +160,22 @@ class Server:
         self._background.append(asyncio.create_task(timers.run(), name="wf-timers"))
         # What this server saw of pollers, written for the other servers every few seconds.
         self._background.append(asyncio.create_task(matcher.poller_log.run(), name="wf-pollers"))
+        # The registered namespaces, checked on every call, and the deletion of runs past their
+        # namespace's retention, in small batches shared with the other servers.
+        await history.namespaces.start(self._notifier)
+        history.retention.settings = RetentionSettings(
+            cfg.retention_batch_size, cfg.retention_pause, cfg.retention_idle
+        )
+        self._background.append(asyncio.create_task(history.retention.run(), name="wf-retention"))
         for task in self._background:
             task.add_done_callback(_report_end)
 
         self._grpc = grpc.aio.server(options=grpc_options(cfg))
         self._service = service = WorkflowService(cfg, history, matcher)
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
-        pipeline = Pipeline(unary_methods(service), interceptors(cfg, self._added), health=health)
+        pipeline = Pipeline(
+            unary_methods(service), interceptors(cfg, self._added, history.namespaces), health=health
+        )
         service.attach(pipeline)
         handlers = pipeline.grpc_handlers()
         handlers["Multiplex"] = grpc.stream_stream_rpc_method_handler(
@@ -194,6 +221,8 @@ class Server:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self._tokens is not None:
             self._tokens.close()
+        if self.history is not None:
+            self.history.namespaces.close()
         if self._notifier is not None:
             await self._notifier.close()
         if self._pool is not None:

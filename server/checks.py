@@ -359,4 +359,30 @@ class RequestChecks(Validator):
             raise errors.InvalidArgument("wait_stage must be ACCEPTED or COMPLETED")
 
 
+    # -- namespaces and deleting runs --------------------------------------------------------------
+
+    def RegisterNamespace(self, r: S.RegisterNamespaceRequest) -> None:
+        self.name(r.namespace, "namespace")
+        if r.HasField("workflow_execution_retention_period"):
+            self.duration(r.workflow_execution_retention_period, "workflow_execution_retention_period")
+
+    def DescribeNamespace(self, r: S.DescribeNamespaceRequest) -> None:
+        self.name(r.namespace, "namespace")
+
+    def ListNamespaces(self, r: S.ListNamespacesRequest) -> None:
+        if r.page_size < 0:
+            raise errors.InvalidArgument("page_size must not be negative")
+
+    def UpdateNamespace(self, r: S.UpdateNamespaceRequest) -> None:
+        self.name(r.namespace, "namespace")
+        if r.HasField("workflow_execution_retention_ttl"):
+            self.duration(r.workflow_execution_retention_ttl, "workflow_execution_retention_ttl")
+
+    def DeleteNamespace(self, r: S.DeleteNamespaceRequest) -> None:
+        self.name(r.namespace, "namespace")
+
+    def DeleteWorkflowExecution(self, r: S.DeleteWorkflowExecutionRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+
 __all__ = ["RequestChecks", "Validator", "sticky_timeout", "text_fields"]

@@ -38,5 +38,16 @@ class ServerConfig:
         "without calls in flight (the SDK pings every 30 s); a client pinging more often is sent GOAWAY.",
         minimum=0.001,
     )
+    # Retention (``wf.history.retention``): closed runs past their namespace's retention are deleted in
+    # small batches, each its own short transaction, so the live workload is not slowed.
+    retention_batch_size: int = setting(
+        100, "Most closed runs past their namespace's retention one statement deletes.", minimum=1
+    )
+    retention_pause: float = setting(
+        0.05, "Seconds between two batches of deletions while runs are due.", minimum=0
+    )
+    retention_idle: float = setting(
+        10.0, "Seconds between looks for runs past their retention when none were due.", minimum=0.01
+    )
     otel_console: bool = setting(False, "Print an OpenTelemetry span for every RPC to stderr (for debugging).")
     limits: Limits = field(default_factory=Limits)

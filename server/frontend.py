@@ -26,6 +26,7 @@ from wf.matching import Matcher
 from wf.server.checks import sticky_timeout
 from wf.server.config import ServerConfig
 from wf.server.multiplex import Multiplexer
+from wf.server.namespace_handlers import NamespaceHandlers
 from wf.server.pipeline import Call, Pipeline
 from wf.v1 import service_pb2
 
@@ -45,8 +46,9 @@ def rpc(method: Handler) -> Handler:
     return method
 
 
-class WorkflowService:
-    """The handlers of ``wf.v1.WorkflowService``, and its ``Multiplex`` stream.
+class WorkflowService(NamespaceHandlers):
+    """The handlers of ``wf.v1.WorkflowService``, and its ``Multiplex`` stream (those of namespaces
+    and of deleting a run are in ``server/namespace_handlers.py``).
 
     The server (``server/app.py``) builds the call pipeline over these handlers and serves it both
     as the service's RPCs and on the streams ``Multiplex`` opens (see :meth:`attach`).

@@ -8,6 +8,7 @@ both run the same chain of interceptors, assembled once where the server is (``s
     → map errors      every failure leaves the chain as one CallError (a gRPC status)
     → telemetry       the call's OpenTelemetry span and its duration metric
     → validate        the request's fields (``server/checks.py``)
+    → namespace       the request's namespace is registered (:class:`NamespaceCheck`)
     → authorize       interceptors added at assembly: authentication, authorization, other checks
     → handler         the frontend's method (``server/frontend.py``)
 
@@ -320,6 +321,35 @@ class Validation(Interceptor):
         return await next(call)
 
 
+class NamespaceCheck(Interceptor):
+    """Refuses a call whose request names a namespace that is not registered: NOT_FOUND "namespace X
+    not found", the same on both transports, before authorization and the handler.
+
+    The methods checked are those whose request has a ``namespace`` field, found from the service's
+    descriptor, so a method added later is checked too; ``RegisterNamespace`` names the namespace it
+    creates and is left out. Calls answered by task token carry no namespace: the token names the
+    run, which a deleted namespace no longer has. ``known`` answers from the server's registry with
+    no statement; ``check`` reads the registry again before it refuses (a namespace registered on
+    another server a moment ago), and raises history's NotFound.
+    """
+
+    def __init__(self, known: Callable[[str], bool], check: Callable[[str], Awaitable[None]]) -> None:
+        self._known = known
+        self._check = check
+        service = service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
+        self.methods = frozenset(
+            m.name for m in service.methods
+            if "namespace" in m.input_type.fields_by_name and m.name != "RegisterNamespace"
+        )
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        if call.method in self.methods:
+            name = call.request.namespace
+            if not self._known(name):
+                await self._check(name)
+        return await next(call)
+
+
 @dataclass(frozen=True, slots=True)
 class Method:
     """A unary method of the service: its handler and its message types."""
@@ -407,7 +437,7 @@ class Pipeline:
 
 
 __all__ = [
-    "Call", "CallError", "CallHandler", "Interceptor", "MapErrors", "Method", "MULTIPLEX", "Pipeline",
+    "Call", "CallError", "CallHandler", "Interceptor", "MapErrors", "Method", "MULTIPLEX", "NamespaceCheck", "Pipeline",
     "QUERY_FAILED_KEY", "RPC", "RUN_ID_KEY", "SERVICE", "Telemetry", "Undecodable", "Validation", "decoder",
     "status_of", "unary_methods", "undecodable",
 ]

@@ -156,3 +156,18 @@ def test_continue() -> None:
         code, result, err,
         {"total_s", "ms_per_run", "ms_per_run_over_commit_ms"} | {k.format("run") for k in COUNTS},
     )
+
+
+@pytest.mark.timeout(120)
+def test_churn() -> None:
+    code, result, err = run_bench(
+        "churn", "--minutes", "0.1", "--sample-seconds", "1", "--retention-seconds", "1", "--concurrency", "2",
+        "--seconds", "0.3",
+    )
+    assert_ok(
+        code, result, err,
+        {"workflows_completed", "runs_deleted", "samples", "moved_after_warm_up", "flat", "final_total_mb",
+         "final_tables_mb"},
+    )
+    assert result["workflows_completed"] > 0 and len(result["samples"]) >= 2
+    assert "executions" in result["final_tables_mb"]

@@ -110,6 +110,10 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
     ("python", r"^await client\.add_search_attributes\("):
         "tests/test_visibility.py::test_start_keeps_typed_values_that_describe_and_list_return",
+    ("sh", r"wf workflow terminate -q .* --yes"):
+        "tests/test_retention.py::test_batch_terminate_by_query_with_yes_prints_the_count",
+    ("sh", r"wf operator namespace (create|describe|list|update|delete)\b.*"):
+        "tests/test_namespaces.py::test_wf_operator_namespace_create_describe_list_update_delete",
     ("python", r"^async def ask_for_approval\("):
         "tests/test_async_activity.py::test_complete_by_token_is_the_workflow_result_and_a_second_answer_is_refused",
     ("python", r"^async def main\(\) -> None:"): HERE,

@@ -235,8 +235,11 @@ async def test_the_first_server_generates_the_key_and_never_logs_it(
 async def test_a_forged_token_for_another_namespaces_activity_is_refused_and_changes_nothing(
     pair: Pair, store: Store
 ) -> None:
-    victim = await started_activity(pair.stub_a, namespace=f"victim-{uuid.uuid4().hex[:6]}")
-    attacker = await started_activity(pair.stub_a, namespace=f"attacker-{uuid.uuid4().hex[:6]}")
+    names = [f"victim-{uuid.uuid4().hex[:6]}", f"attacker-{uuid.uuid4().hex[:6]}"]
+    for name in names:  # every namespace a call names must be registered
+        await pair.stub_a.RegisterNamespace(S.RegisterNamespaceRequest(namespace=name), timeout=10)
+    victim = await started_activity(pair.stub_a, namespace=names[0])
+    attacker = await started_activity(pair.stub_a, namespace=names[1])
     stored = await store.load(victim.namespace, victim.workflow_id, victim.run_id)
     # Everything a token holds is readable through list and history: the attack builds it.
     aimed = internal_pb2.TaskToken(

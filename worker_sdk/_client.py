@@ -19,12 +19,13 @@ import grpc
 from google.protobuf import json_format
 
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
-from worker_sdk import _reset
+from worker_sdk import _namespaces, _reset
 from worker_sdk._async_activity import AsyncActivityHandle, async_activity_handle
 from worker_sdk._converter import DataConverter, decode_named_payloads, encode_named_payloads
 from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_name, signal_name
 from worker_sdk._failure import from_failure
 from worker_sdk._multiplex import MultiplexedService
+from worker_sdk._namespaces import NamespaceDescription
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._visibility import (
     SearchAttributeIndexedValueType,
@@ -66,7 +67,7 @@ _SAFE_TO_REPEAT = frozenset({
     "PollActivityTaskQueue", "StartWorkflowExecution", "SignalWorkflowExecution",
     "RespondWorkflowTaskCompleted", "RespondWorkflowTaskFailed", "RespondActivityTaskCompleted",
     "RespondActivityTaskFailed", "RespondActivityTaskCanceled", "RecordActivityTaskHeartbeat",
-    "RespondQueryTaskCompleted", "ResetWorkflowExecution",
+    "RespondQueryTaskCompleted", "ResetWorkflowExecution", "DescribeNamespace", "ListNamespaces",
 })
 
 
@@ -691,6 +692,42 @@ class Client:
         )
 
 
+    # -- namespaces ------------------------------------------------------------------------------
+
+    async def register_namespace(
+        self, name: str, *, retention: timedelta | None = None, description: str = "", owner_email: str = ""
+    ) -> None:
+        """Register namespace ``name``: closed runs in it are kept ``retention`` (None: 72 hours, as
+        Temporal's CLI; at least the server's ``--min-namespace-retention``, 1 hour by default), then
+        deleted with their history. ``RPCError`` ALREADY_EXISTS if the name is taken."""
+        await _namespaces.register(self, name, retention, description, owner_email)
+
+    async def describe_namespace(self, name: str | None = None) -> NamespaceDescription:
+        """Namespace ``name`` (None: this client's): its description, owner, retention and times."""
+        return await _namespaces.describe(self, name or self.namespace)
+
+    async def list_namespaces(self) -> list[NamespaceDescription]:
+        """Every registered namespace, by name."""
+        return await _namespaces.list_all(self)
+
+    async def update_namespace(
+        self,
+        name: str | None = None,
+        *,
+        retention: timedelta | None = None,
+        description: str | None = None,
+        owner_email: str | None = None,
+    ) -> NamespaceDescription:
+        """Change what is given of namespace ``name`` (None: this client's); returns it as changed.
+        A shorter retention applies to runs already closed too."""
+        return await _namespaces.update(self, name or self.namespace, retention, description, owner_email)
+
+    async def delete_namespace(self, name: str) -> None:
+        """Delete namespace ``name``: every call naming it is NOT_FOUND from now on, and its runs
+        (running ones too) are deleted in the background, after which its name is free again.
+        ``default`` cannot be deleted."""
+        await _namespaces.delete(self, name)
+
     # -- activities completed from outside their worker ----------------------------------------
 
     def get_async_activity_handle(
@@ -954,6 +991,17 @@ class WorkflowHandle:
                 reason=reason,
                 details=await client.data_converter.encode(details),
                 identity=client.identity,
+            ),
+        )
+
+    async def delete(self) -> None:
+        """Delete the run with its history at once (the workflow id's latest run when the handle
+        names none); a running run is terminated first, as Temporal's ``DeleteWorkflowExecution``."""
+        client = self.client
+        await client.call(
+            client.service.DeleteWorkflowExecution,
+            service_pb2.DeleteWorkflowExecutionRequest(
+                namespace=client.namespace, workflow_execution=self._execution(), identity=client.identity
             ),
         )
 

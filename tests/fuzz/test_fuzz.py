@@ -42,6 +42,7 @@ ALLOWED_BY_METHOD = {
     "StartWorkflowExecution": ALLOWED | {C.ALREADY_EXISTS},
     # A name registered already with another type.
     "AddSearchAttributes": ALLOWED | {C.ALREADY_EXISTS},
+    "RegisterNamespace": ALLOWED | {C.ALREADY_EXISTS},  # a name taken (default, say)
 }
 
 

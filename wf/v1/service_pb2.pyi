@@ -56,6 +56,13 @@ class IndexedValueType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INDEXED_VALUE_TYPE_BOOL: _ClassVar[IndexedValueType]
     INDEXED_VALUE_TYPE_DATETIME: _ClassVar[IndexedValueType]
     INDEXED_VALUE_TYPE_KEYWORD_LIST: _ClassVar[IndexedValueType]
+
+class NamespaceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NAMESPACE_STATE_UNSPECIFIED: _ClassVar[NamespaceState]
+    NAMESPACE_STATE_REGISTERED: _ClassVar[NamespaceState]
+    NAMESPACE_STATE_DEPRECATED: _ClassVar[NamespaceState]
+    NAMESPACE_STATE_DELETED: _ClassVar[NamespaceState]
 WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED: WorkflowIdConflictPolicy
 WORKFLOW_ID_CONFLICT_POLICY_FAIL: WorkflowIdConflictPolicy
 WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING: WorkflowIdConflictPolicy
@@ -81,6 +88,10 @@ INDEXED_VALUE_TYPE_DOUBLE: IndexedValueType
 INDEXED_VALUE_TYPE_BOOL: IndexedValueType
 INDEXED_VALUE_TYPE_DATETIME: IndexedValueType
 INDEXED_VALUE_TYPE_KEYWORD_LIST: IndexedValueType
+NAMESPACE_STATE_UNSPECIFIED: NamespaceState
+NAMESPACE_STATE_REGISTERED: NamespaceState
+NAMESPACE_STATE_DEPRECATED: NamespaceState
+NAMESPACE_STATE_DELETED: NamespaceState
 
 class MultiplexRequest(_message.Message):
     __slots__ = ("calls",)
@@ -948,3 +959,109 @@ class ListSearchAttributesResponse(_message.Message):
     custom_attributes: _containers.ScalarMap[str, IndexedValueType]
     system_attributes: _containers.ScalarMap[str, IndexedValueType]
     def __init__(self, custom_attributes: _Optional[_Mapping[str, IndexedValueType]] = ..., system_attributes: _Optional[_Mapping[str, IndexedValueType]] = ...) -> None: ...
+
+class NamespaceInfo(_message.Message):
+    __slots__ = ("name", "state", "description", "owner_email", "workflow_execution_retention_ttl", "create_time", "update_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_RETENTION_TTL_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: NamespaceState
+    description: str
+    owner_email: str
+    workflow_execution_retention_ttl: _duration_pb2.Duration
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[NamespaceState, str]] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., workflow_execution_retention_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RegisterNamespaceRequest(_message.Message):
+    __slots__ = ("namespace", "description", "owner_email", "workflow_execution_retention_period")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_RETENTION_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    description: str
+    owner_email: str
+    workflow_execution_retention_period: _duration_pb2.Duration
+    def __init__(self, namespace: _Optional[str] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., workflow_execution_retention_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RegisterNamespaceResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DescribeNamespaceRequest(_message.Message):
+    __slots__ = ("namespace",)
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    def __init__(self, namespace: _Optional[str] = ...) -> None: ...
+
+class DescribeNamespaceResponse(_message.Message):
+    __slots__ = ("namespace_info",)
+    NAMESPACE_INFO_FIELD_NUMBER: _ClassVar[int]
+    namespace_info: NamespaceInfo
+    def __init__(self, namespace_info: _Optional[_Union[NamespaceInfo, _Mapping]] = ...) -> None: ...
+
+class ListNamespacesRequest(_message.Message):
+    __slots__ = ("page_size", "next_page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    next_page_token: bytes
+    def __init__(self, page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
+
+class ListNamespacesResponse(_message.Message):
+    __slots__ = ("namespaces", "next_page_token")
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    namespaces: _containers.RepeatedCompositeFieldContainer[NamespaceInfo]
+    next_page_token: bytes
+    def __init__(self, namespaces: _Optional[_Iterable[_Union[NamespaceInfo, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
+
+class UpdateNamespaceRequest(_message.Message):
+    __slots__ = ("namespace", "description", "owner_email", "workflow_execution_retention_ttl")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_RETENTION_TTL_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    description: str
+    owner_email: str
+    workflow_execution_retention_ttl: _duration_pb2.Duration
+    def __init__(self, namespace: _Optional[str] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., workflow_execution_retention_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class UpdateNamespaceResponse(_message.Message):
+    __slots__ = ("namespace_info",)
+    NAMESPACE_INFO_FIELD_NUMBER: _ClassVar[int]
+    namespace_info: NamespaceInfo
+    def __init__(self, namespace_info: _Optional[_Union[NamespaceInfo, _Mapping]] = ...) -> None: ...
+
+class DeleteNamespaceRequest(_message.Message):
+    __slots__ = ("namespace",)
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    def __init__(self, namespace: _Optional[str] = ...) -> None: ...
+
+class DeleteNamespaceResponse(_message.Message):
+    __slots__ = ("deleted_namespace",)
+    DELETED_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    deleted_namespace: str
+    def __init__(self, deleted_namespace: _Optional[str] = ...) -> None: ...
+
+class DeleteWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_execution", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_execution: _common_pb2.WorkflowExecution
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class DeleteWorkflowExecutionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -180,6 +180,36 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesResponse.FromString,
                 _registered_method=True)
+        self.RegisterNamespace = channel.unary_unary(
+                '/wf.v1.WorkflowService/RegisterNamespace',
+                request_serializer=wf_dot_v1_dot_service__pb2.RegisterNamespaceRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RegisterNamespaceResponse.FromString,
+                _registered_method=True)
+        self.DescribeNamespace = channel.unary_unary(
+                '/wf.v1.WorkflowService/DescribeNamespace',
+                request_serializer=wf_dot_v1_dot_service__pb2.DescribeNamespaceRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.DescribeNamespaceResponse.FromString,
+                _registered_method=True)
+        self.ListNamespaces = channel.unary_unary(
+                '/wf.v1.WorkflowService/ListNamespaces',
+                request_serializer=wf_dot_v1_dot_service__pb2.ListNamespacesRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.ListNamespacesResponse.FromString,
+                _registered_method=True)
+        self.UpdateNamespace = channel.unary_unary(
+                '/wf.v1.WorkflowService/UpdateNamespace',
+                request_serializer=wf_dot_v1_dot_service__pb2.UpdateNamespaceRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.UpdateNamespaceResponse.FromString,
+                _registered_method=True)
+        self.DeleteNamespace = channel.unary_unary(
+                '/wf.v1.WorkflowService/DeleteNamespace',
+                request_serializer=wf_dot_v1_dot_service__pb2.DeleteNamespaceRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.DeleteNamespaceResponse.FromString,
+                _registered_method=True)
+        self.DeleteWorkflowExecution = channel.unary_unary(
+                '/wf.v1.WorkflowService/DeleteWorkflowExecution',
+                request_serializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionResponse.FromString,
+                _registered_method=True)
         self.Multiplex = channel.stream_stream(
                 '/wf.v1.WorkflowService/Multiplex',
                 request_serializer=wf_dot_v1_dot_service__pb2.MultiplexRequest.SerializeToString,
@@ -377,6 +407,47 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterNamespace(self, request, context):
+        """Namespaces, as Temporal's: every other method's namespace must be one registered here (NOT_FOUND
+        otherwise). `default` exists from the first migration.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeNamespace(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNamespaces(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateNamespace(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteNamespace(self, request, context):
+        """Marks the namespace deleted at once (every call naming it is NOT_FOUND from then on); its runs
+        are deleted in the background, then the namespace itself, after which its name may be reused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWorkflowExecution(self, request, context):
+        """Deletes one run with its history at once; a running run is terminated first, as Temporal does.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Multiplex(self, request_iterator, context):
         """Many calls of the unary methods above over one stream. Each call is answered exactly as its own
         RPC would be (same validation, same status codes), as it finishes; a call costs the server and the
@@ -534,6 +605,36 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.ListSearchAttributes,
                     request_deserializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.ListSearchAttributesResponse.SerializeToString,
+            ),
+            'RegisterNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterNamespace,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RegisterNamespaceRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RegisterNamespaceResponse.SerializeToString,
+            ),
+            'DescribeNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeNamespace,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.DescribeNamespaceRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.DescribeNamespaceResponse.SerializeToString,
+            ),
+            'ListNamespaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNamespaces,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.ListNamespacesRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.ListNamespacesResponse.SerializeToString,
+            ),
+            'UpdateNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNamespace,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.UpdateNamespaceRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.UpdateNamespaceResponse.SerializeToString,
+            ),
+            'DeleteNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteNamespace,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.DeleteNamespaceRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.DeleteNamespaceResponse.SerializeToString,
+            ),
+            'DeleteWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWorkflowExecution,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionResponse.SerializeToString,
             ),
             'Multiplex': grpc.stream_stream_rpc_method_handler(
                     servicer.Multiplex,
@@ -1325,6 +1426,168 @@ class WorkflowService:
             '/wf.v1.WorkflowService/ListSearchAttributes',
             wf_dot_v1_dot_service__pb2.ListSearchAttributesRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.ListSearchAttributesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RegisterNamespace',
+            wf_dot_v1_dot_service__pb2.RegisterNamespaceRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RegisterNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/DescribeNamespace',
+            wf_dot_v1_dot_service__pb2.DescribeNamespaceRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.DescribeNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNamespaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/ListNamespaces',
+            wf_dot_v1_dot_service__pb2.ListNamespacesRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.ListNamespacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/UpdateNamespace',
+            wf_dot_v1_dot_service__pb2.UpdateNamespaceRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.UpdateNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/DeleteNamespace',
+            wf_dot_v1_dot_service__pb2.DeleteNamespaceRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.DeleteNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/DeleteWorkflowExecution',
+            wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,20 @@ def main() -> None:
     """wf: durable workflows for Python on PostgreSQL."""
 
 
+def _operator_group() -> click.Group:
+    """``wf operator``: its subgroups (``namespace``, ``search-attribute``) live in modules of their own
+    and join the one group, whichever registers first."""
+    existing = main.commands.get("operator")
+    if isinstance(existing, click.Group):
+        return existing
+    try:
+        group: click.Group = importlib.import_module("worker_sdk._cli.operator_cmds").operator_group
+    except (ImportError, AttributeError):
+        group = click.Group("operator", help="Manage the server: namespaces, search attributes.")
+    main.add_command(group)
+    return group
+
+
 def _register() -> None:
     from worker_sdk._cli import workflow_cmds
 
@@ -53,7 +67,7 @@ def _register() -> None:
     main.add_command(importlib.import_module("worker_sdk._cli.task_queue_cmds").task_queue_group)
     main.add_command(importlib.import_module("worker_sdk._cli.replay_cmd").replay_cmd)
     main.add_command(importlib.import_module("worker_sdk._cli.activity_cmds").activity_group)
-    main.add_command(importlib.import_module("worker_sdk._cli.operator_cmds").operator_group)
+    _operator_group().add_command(importlib.import_module("worker_sdk._cli.namespace_cmds").namespace_group)
 
 
 try:

@@ -29,6 +29,7 @@ from rich.text import Text
 
 from wf.v1 import common_pb2, service_pb2
 from worker_sdk._cli import _render as render
+from worker_sdk._cli import batch
 from worker_sdk._client import (
     Client,
     WorkflowExecutionDescription,
@@ -578,14 +579,21 @@ def show_cmd(workflow_id: str, run_id: str | None, follow: bool) -> None:
 
 
 @workflow_group.command("signal")
-@_run_options
+@batch.target_options
 @click.option("--name", required=True, help="The signal's name (its handler's name in the workflow).")
 @_input_option
 @_connection_options(group=False)
-def signal_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any]) -> None:
-    """Send a signal to a running workflow."""
+def signal_cmd(
+    workflow_id: str | None, run_id: str | None, query: str | None, yes: bool, name: str, inputs: list[Any]
+) -> None:
+    """Send a signal to a running workflow (or, with --query, to every run the query matches)."""
+    batch.check_target(workflow_id, run_id, query)
 
     async def body(client: Client, settings: _Settings) -> int:
+        if query is not None:
+            return await batch.run_batch(client, query, "signal", lambda h: h.signal(name, *inputs), yes=yes,
+                                         as_json=settings.json)
+        assert workflow_id is not None
         await client.get_workflow_handle(workflow_id, run_id=run_id).signal(name, *inputs)
         return _confirm(settings, f"signal {name} sent to {_on_run(workflow_id, run_id)}",
                         {"workflowId": workflow_id, "runId": run_id, "signal": name})
@@ -670,17 +678,22 @@ def update_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any
 
 
 @workflow_group.command("cancel")
-@_run_options
+@batch.target_options
 @_reason_option
 @_connection_options(group=False)
-def cancel_cmd(workflow_id: str, run_id: str | None, reason: str) -> None:
-    """Ask a workflow to cancel.
+def cancel_cmd(workflow_id: str | None, run_id: str | None, query: str | None, yes: bool, reason: str) -> None:
+    """Ask a workflow (or, with --query, every run the query matches) to cancel.
 
     The workflow sees a CancelledError and may clean up before it closes as Canceled; `wf workflow
     result` waits for that.
     """
+    batch.check_target(workflow_id, run_id, query)
 
     async def body(client: Client, settings: _Settings) -> int:
+        if query is not None:
+            return await batch.run_batch(client, query, "cancel", lambda h: h.cancel(reason=reason), yes=yes,
+                                         as_json=settings.json)
+        assert workflow_id is not None
         await client.get_workflow_handle(workflow_id, run_id=run_id).cancel(reason=reason)
         return _confirm(settings, f"cancellation requested for {_on_run(workflow_id, run_id)}",
                         {"workflowId": workflow_id, "runId": run_id, "reason": reason})
@@ -689,16 +702,42 @@ def cancel_cmd(workflow_id: str, run_id: str | None, reason: str) -> None:
 
 
 @workflow_group.command("terminate")
-@_run_options
+@batch.target_options
 @_reason_option
 @_connection_options(group=False)
-def terminate_cmd(workflow_id: str, run_id: str | None, reason: str) -> None:
-    """End a workflow at once, as Terminated; no more of its code runs."""
+def terminate_cmd(workflow_id: str | None, run_id: str | None, query: str | None, yes: bool, reason: str) -> None:
+    """End a workflow (or, with --query, every run the query matches) at once, as Terminated; no
+    more of its code runs."""
+    batch.check_target(workflow_id, run_id, query)
 
     async def body(client: Client, settings: _Settings) -> int:
+        if query is not None:
+            return await batch.run_batch(client, query, "terminate", lambda h: h.terminate(reason), yes=yes,
+                                         as_json=settings.json)
+        assert workflow_id is not None
         await client.get_workflow_handle(workflow_id, run_id=run_id).terminate(reason)
         return _confirm(settings, f"{_on_run(workflow_id, run_id)} terminated",
                         {"workflowId": workflow_id, "runId": run_id, "reason": reason})
+
+    _run(body)
+
+
+@workflow_group.command("delete")
+@batch.target_options
+@_connection_options(group=False)
+def delete_cmd(workflow_id: str | None, run_id: str | None, query: str | None, yes: bool) -> None:
+    """Delete a run with its history at once (or, with --query, every run the query matches); a
+    running run is terminated first. Closed runs are also deleted by their namespace's retention."""
+    batch.check_target(workflow_id, run_id, query)
+
+    async def body(client: Client, settings: _Settings) -> int:
+        if query is not None:
+            return await batch.run_batch(client, query, "delete", lambda h: h.delete(), yes=yes,
+                                         as_json=settings.json)
+        assert workflow_id is not None
+        await client.get_workflow_handle(workflow_id, run_id=run_id).delete()
+        return _confirm(settings, f"{_on_run(workflow_id, run_id)} deleted",
+                        {"workflowId": workflow_id, "runId": run_id})
 
     _run(body)
 
