@@ -186,8 +186,15 @@ def well_formed(method: str, namespace: str) -> Any:
         request.wait_stage = S.UPDATE_WAIT_STAGE_COMPLETED
     if method == "StartWorkflowExecution":
         request.request_id = str(uuid.uuid4())
-    if method == "ListWorkflowExecutions":
+    if method in ("ListWorkflowExecutions", "CountWorkflowExecutions"):
         request.query = ""
+    if method == "ResetWorkflowExecution":
+        request.workflow_task_finish_event_id = 3
+        request.request_id = str(uuid.uuid4())
+    if method == "AddSearchAttributes":
+        request.search_attributes["Probe"] = S.INDEXED_VALUE_TYPE_KEYWORD
+    if method == "RemoveSearchAttributes":
+        request.search_attributes.append("Probe")
     return request
 
 
@@ -309,6 +316,36 @@ async def _delete_run(stub: Any, ns: str, wid: str, tq: str) -> None:
         S.DeleteWorkflowExecutionRequest(namespace=ns, workflow_execution=_run(wid)), timeout=10))
 
 
+async def _reset(stub: Any, ns: str, wid: str, tq: str) -> None:
+    await _not_found(stub.ResetWorkflowExecution(S.ResetWorkflowExecutionRequest(
+        namespace=ns, workflow_execution=_run(wid), reason="probe", workflow_task_finish_event_id=3,
+        request_id=str(uuid.uuid4())), timeout=10))
+
+
+async def _count(stub: Any, ns: str, wid: str, tq: str) -> None:
+    resp = await stub.CountWorkflowExecutions(
+        S.CountWorkflowExecutionsRequest(namespace=ns, query=f"WorkflowId = '{wid}'"), timeout=10)
+    assert resp.count == 0
+
+
+async def _add_search_attributes(stub: Any, ns: str, wid: str, tq: str) -> None:
+    # B's registry is B's own: A's attributes are not in it, and B's do not reach A (checked after).
+    await stub.AddSearchAttributes(S.AddSearchAttributesRequest(
+        namespace=ns, search_attributes={"OnlyInB": S.INDEXED_VALUE_TYPE_KEYWORD}), timeout=10)
+
+
+async def _list_search_attributes(stub: Any, ns: str, wid: str, tq: str) -> None:
+    resp = await stub.ListSearchAttributes(S.ListSearchAttributesRequest(namespace=ns), timeout=10)
+    assert "OnlyInA" not in resp.custom_attributes
+
+
+async def _remove_search_attributes(stub: Any, ns: str, wid: str, tq: str) -> None:
+    # Removing A's attribute from B finds nothing there (A keeps it: checked after).
+    err = await rpc_error(stub.RemoveSearchAttributes(
+        S.RemoveSearchAttributesRequest(namespace=ns, search_attributes=["OnlyInA"]), timeout=10))
+    assert err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT), err.details()
+
+
 async def _delete_namespace(stub: Any, ns: str, wid: str, tq: str) -> None:
     pass  # run last, on its own: deleting namespace B must leave A's run (checked after the probes)
 
@@ -333,6 +370,11 @@ PROBES: dict[str, Probe] = {
     "DescribeNamespace": _describe_namespace,
     "UpdateNamespace": _update_namespace,
     "DeleteWorkflowExecution": _delete_run,
+    "ResetWorkflowExecution": _reset,
+    "CountWorkflowExecutions": _count,
+    "AddSearchAttributes": _add_search_attributes,
+    "ListSearchAttributes": _list_search_attributes,
+    "RemoveSearchAttributes": _remove_search_attributes,
     "DeleteNamespace": _delete_namespace,
 }
 
@@ -348,6 +390,10 @@ async def test_a_run_and_its_task_queue_in_one_namespace_are_invisible_from_anot
     for name in (a, b):
         await client.register_namespace(name, description=name)
     wid, tq = new_id(), f"tq-{uuid.uuid4().hex[:8]}"
+    await raw.AddSearchAttributes(
+        S.AddSearchAttributesRequest(namespace=a, search_attributes={"OnlyInA": S.INDEXED_VALUE_TYPE_KEYWORD}),
+        timeout=10,
+    )
     await raw.StartWorkflowExecution(start_request(wid, tq, namespace=a, input=b"in"), timeout=10)
 
     # The run waits with its first workflow task in A's backlog; every method from B misses it.
@@ -363,6 +409,8 @@ async def test_a_run_and_its_task_queue_in_one_namespace_are_invisible_from_anot
     tqd = await raw.DescribeTaskQueue(S.DescribeTaskQueueRequest(namespace=a, task_queue={"name": tq}))
     assert tqd.workflow_task_backlog == 1
     assert (await client.describe_namespace(a)).description == a
+    registry = await raw.ListSearchAttributes(S.ListSearchAttributesRequest(namespace=a), timeout=10)
+    assert "OnlyInA" in registry.custom_attributes and "OnlyInB" not in registry.custom_attributes
     task = await raw.PollWorkflowTaskQueue(
         S.PollWorkflowTaskQueueRequest(namespace=a, task_queue={"name": tq}, identity="a"), timeout=10)
     assert task.task_token and task.workflow_execution.workflow_id == wid
