@@ -65,6 +65,14 @@ executions = Table(
     Column("search_attributes", JSONB),
     # Temporal's default list order puts running runs first: the close time, infinity while running.
     Column("close_order", DateTime(timezone=True), Computed("COALESCE(close_time, 'infinity'::timestamptz)")),
+    # What the run cost beyond its events, bytes and transitions (``wf.history.cost``, mirrored from
+    # ``MutableState.cost``): the built-in search attributes WorkflowTaskAttempts, ActivityAttempts,
+    # PayloadBytesIn and PayloadBytesOut. Not indexed: an ORDER BY on them sorts the runs the
+    # query's filters select, and an index here would cost every write of every run.
+    Column("workflow_task_attempts", BigInteger, nullable=False, server_default=text("0")),
+    Column("activity_attempts", BigInteger, nullable=False, server_default=text("0")),
+    Column("payload_bytes_in", BigInteger, nullable=False, server_default=text("0")),
+    Column("payload_bytes_out", BigInteger, nullable=False, server_default=text("0")),
     # At most one running run per workflow id.
     Index(
         "executions_one_running",

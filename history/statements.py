@@ -257,6 +257,9 @@ RECORD_COLUMNS = [c for c in executions.columns if c.computed is None]
 VISIBILITY_COLUMNS = (
     "execution_time", "parent_workflow_id", "parent_run_id", "root_workflow_id", "root_run_id", "search_attributes",
 )
+# The run's cost counters (visibility columns too, after the others in the table), which every
+# write of the run sets, as it sets its custom search attributes.
+COST_COLUMNS = ("workflow_task_attempts", "activity_attempts", "payload_bytes_in", "payload_bytes_out")
 
 
 def _create() -> Statement:
@@ -290,6 +293,7 @@ def _create() -> Statement:
         1,
         _param("state", e.state),
         *(_param(name, e[name]) for name in VISIBILITY_COLUMNS),
+        *(_param(name, e[name]) for name in COST_COLUMNS),
     ).where(~used)
     ins = (
         pg_insert(executions)
@@ -356,6 +360,7 @@ def _update(claims_task: bool, claims_timer: bool, closes: bool) -> Statement:
             history_size=bindparam("history_size"),
             state=bindparam("state"),
             search_attributes=_param("search_attributes", e.search_attributes),
+            **{name: _param(name, e[name]) for name in COST_COLUMNS},
             db_version=e.db_version + 1,
         )
         .returning(e.db_version)

@@ -56,6 +56,11 @@ class ExecutionRecord:
     root_workflow_id: str | None = None
     root_run_id: str | None = None
     search_attributes: str | None = None
+    # What the run cost (``MutableState.cost`` mirrored, the built-in search attributes of cost).
+    workflow_task_attempts: int = 0
+    activity_attempts: int = 0
+    payload_bytes_in: int = 0
+    payload_bytes_out: int = 0
 
 
 @dataclass(slots=True)
@@ -122,6 +127,7 @@ def _change(m: Mutation) -> dict[str, Any]:
         "history_size": r.history_size,
         "state": r.state,
         "search_attributes": r.search_attributes,
+        **{name: getattr(r, name) for name in S.COST_COLUMNS},
     }
 
 

@@ -1,6 +1,7 @@
 """What a run costs: its counters after a workflow with known activities, retries, a failed workflow
 task, a signal and known payload sizes, shown by describe, ``wf workflow describe`` and carried by
-``wf workflow list -o json``; real worker, real server, real PostgreSQL."""
+``wf workflow list -o json``, and searched and ordered as built-in search attributes; real worker,
+real server, real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ import subprocess
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
+import grpc
+import pytest
+
 from tests.helpers import assert_eventually, new_id, wf_executable
-from wf.server.app import Server
-from wf.v1 import common_pb2, history_pb2
-from worker_sdk import Client, RetryPolicy, Worker, activity, workflow
-from worker_sdk.errors import ApplicationError
+from tests.test_migrations import empty_db  # noqa: F401 (a fixture)
+from wf import migrations
+from wf.server.app import Server, asyncpg_dsn
+from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
+from worker_sdk import Client, RetryPolicy, SearchAttributeIndexedValueType, Worker, activity, workflow
+from worker_sdk.errors import ApplicationError, RPCError
 
 H = history_pb2
 SECONDS_5 = timedelta(seconds=5)
@@ -132,3 +139,138 @@ def test_payload_bytes_count_data_and_metadata_without_decoding() -> None:
     count_event(cost, event)
     assert cost.payload_bytes_in == 2 * (10 + len("encoding") + len("binary/encrypted"))
     assert cost.payload_bytes_out == 0
+
+
+# -- the cost as built-in search attributes ------------------------------------------------------------
+
+COST_ATTRIBUTES = ("WorkflowTaskAttempts", "ActivityAttempts", "PayloadBytesIn", "PayloadBytesOut")
+# The counters that grow with every activity call whatever the timing (a worker may complete several
+# events in one workflow task, so events and transitions only tend to).
+COUNTED_BY_CALLS = ("ActivityAttempts", "PayloadBytesIn", "PayloadBytesOut")
+
+
+@workflow.defn
+class Spender:
+    """Calls ``echo`` ``calls`` times: the more calls, the more of every counter."""
+
+    @workflow.run
+    async def run(self, calls: int) -> str:
+        out = ""
+        for i in range(calls):
+            out += await workflow.execute_activity(echo, "x" * (10 + i), start_to_close_timeout=SECONDS_5)
+        return out
+
+
+async def spend(client: Client, task_queue: str, calls: list[int]) -> dict[str, int]:
+    """Runs of :class:`Spender` on ``task_queue``, one per number of calls, run to completion: id → calls."""
+    ids: dict[str, int] = {}
+    async with Worker(client, task_queue=task_queue, workflows=[Spender], activities=[echo]):
+        handles = []
+        for n in calls:
+            handle = await client.start_workflow(Spender.run, n, id=new_id(f"spend{n}"), task_queue=task_queue)
+            handles.append(handle)
+            ids[handle.id] = n
+        for handle in handles:
+            await handle.result()
+    return ids
+
+
+def cost_value(cost: Any, attribute: str) -> int:
+    """The value of the built-in search attribute ``attribute`` in a listed or described run's cost."""
+    return int({
+        "HistoryLength": cost.history_length,
+        "HistorySizeBytes": cost.history_size_bytes,
+        "StateTransitionCount": cost.state_transitions,
+        "WorkflowTaskAttempts": cost.workflow_tasks,
+        "ActivityAttempts": cost.activity_attempts,
+        "PayloadBytesIn": cost.payload_bytes_in,
+        "PayloadBytesOut": cost.payload_bytes_out,
+    }[attribute])
+
+
+async def test_the_counters_are_searchable_as_built_in_attributes(
+    client: Client, task_queue: str, db_url: str
+) -> None:
+    key = new_id("cost")
+    failures_left[key] = 2
+    task_failures_left[key] = 1
+    async with Worker(client, task_queue=task_queue, workflows=[Costly], activities=[flaky, echo]):
+        handle = await client.start_workflow(Costly.run, key, id=key, task_queue=task_queue)
+        await assert_eventually(lambda: handle.query(Costly.waiting))
+        await handle.signal(Costly.tell, "done")
+        await handle.result()
+    cost = (await handle.describe()).cost
+    assert cost is not None
+    # The row's columns hold what describe shows (the run's state), written by the same statement.
+    conditions = " AND ".join(f"{name} = {cost_value(cost, name)}" for name in COST_ATTRIBUTES)
+    assert [w.id async for w in client.list_workflows(f"WorkflowId = '{key}' AND {conditions}")] == [key]
+    assert cost.workflow_tasks == cost_value(cost, "WorkflowTaskAttempts") >= 4  # the failed attempt counts
+    for name in COST_ATTRIBUTES:
+        exact = f"WorkflowId = '{key}' AND {name} = {cost_value(cost, name)}"
+        above = f"WorkflowId = '{key}' AND {name} > {cost_value(cost, name)}"
+        ranged = f"WorkflowId = '{key}' AND {name} BETWEEN 1 AND {cost_value(cost, name)}"
+        assert (await client.count_workflows(exact)).count == 1, name
+        assert (await client.count_workflows(above)).count == 0, name
+        assert (await client.count_workflows(ranged)).count == 1, name
+    db = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        row = await db.fetchrow(
+            "SELECT workflow_task_attempts, activity_attempts, payload_bytes_in, payload_bytes_out "
+            "FROM executions WHERE workflow_id = $1",
+            key,
+        )
+    finally:
+        await db.close()
+    assert row is not None
+    assert tuple(row) == (cost.workflow_tasks, 4, cost.payload_bytes_in, cost.payload_bytes_out)
+
+
+@pytest.mark.parametrize("name", COST_ATTRIBUTES)
+async def test_a_custom_attribute_may_not_take_the_name_of_a_cost(server: Server, client: Client, name: str) -> None:
+    with pytest.raises(RPCError) as refused:
+        await client.add_search_attributes({name: SearchAttributeIndexedValueType.INT})
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT and "built in" in refused.value.message
+    with pytest.raises(RPCError) as refused:
+        await client.start_workflow("Spender", 0, id=new_id("forged"), task_queue="none", search_attributes={name: 0})
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT and name in refused.value.message
+    created = await asyncio.to_thread(
+        wf, server, "operator", "search-attribute", "create", "--name", name, "--type", "Int"
+    )
+    assert created.returncode != 0 and "built in" in created.stderr, created.stderr
+    listed = await client.call(
+        client.service.ListSearchAttributes, service_pb2.ListSearchAttributesRequest(namespace="default")
+    )
+    assert listed.system_attributes[name] == service_pb2.INDEXED_VALUE_TYPE_INT
+    assert name not in listed.custom_attributes
+
+
+async def test_the_migration_copies_the_counters_of_runs_already_stored(empty_db: str) -> None:  # noqa: F811
+    await asyncio.to_thread(migrations.upgrade, empty_db, "0006")
+    conn = await asyncpg.connect(asyncpg_dsn(empty_db))
+    try:
+        # Runs of an older wf, more than one batch of them; the last of them before costs were counted.
+        rows = []
+        for i in range(1200):
+            state = internal_pb2.MutableState()
+            if i < 1199:
+                state.cost.CopyFrom(internal_pb2.RunCost(
+                    workflow_tasks=i + 1, workflow_task_failures=1, activity_attempts=i,
+                    payload_bytes_in=10 * i, payload_bytes_out=7 * i,
+                ))
+            rows.append((f"w{i:05}", state.SerializeToString()))
+        await conn.executemany(
+            "INSERT INTO executions (namespace, workflow_id, run_id, workflow_type, task_queue, status, start_time, "
+            "request_id, next_event_id, history_size, db_version, state) "
+            "VALUES ('default', $1, 'r', 'T', 'q', 2, now(), 'x', 3, 0, 1, $2)",
+            rows,
+        )
+        await asyncio.to_thread(migrations.upgrade, empty_db)
+        copied = await conn.fetch(
+            "SELECT workflow_id, workflow_task_attempts, activity_attempts, payload_bytes_in, payload_bytes_out "
+            "FROM executions ORDER BY workflow_id"
+        )
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in copied] == [
+        (f"w{i:05}", i + 1, i, 10 * i, 7 * i) if i < 1199 else (f"w{i:05}", 0, 0, 0, 0) for i in range(1200)
+    ]

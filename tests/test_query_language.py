@@ -122,6 +122,11 @@ async def matching(client: Client, marker: str, runs: dict[str, str], query: str
         ("StartTime > '2000-01-01T00:00:00Z' AND HistoryLength >= 2 AND StateTransitionCount > 0", "abcde"),
         ("RootWorkflowId STARTS_WITH 'ql-' AND ParentWorkflowId IS NULL", "abcde"),
         ("ExecutionTime <= '2999-01-01T00:00:00Z' AND HistorySizeBytes > 0", "abcde"),
+        # wf's built-in attributes of cost: no worker has run these runs, nor have they any input.
+        ("WorkflowTaskAttempts = 0 AND ActivityAttempts = 0 AND PayloadBytesIn = 0 AND PayloadBytesOut = 0", "abcde"),
+        ("WorkflowTaskAttempts > 0 OR ActivityAttempts >= 1 OR PayloadBytesIn != 0", ""),
+        ("ActivityAttempts BETWEEN 0 AND 1 AND PayloadBytesOut IN (0, 5) AND PayloadBytesIn IS NOT NULL", "abcde"),
+        ("PayloadBytesIn IS NULL", ""),
         ("WorkflowType = 'Agent' and CustomerId is null", "e"),
         ("`CustomerId` = 'c-2'", "b"),
     ],
@@ -177,6 +182,8 @@ async def test_sql_injection_attempts_are_inert_values(
         ("ExecutionStatus = 'Sleeping'", "unknown ExecutionStatus 'Sleeping'"),
         ("ExecutionStatus > 'Running'", "ExecutionStatus takes =, !=, IN and NOT IN only"),
         ("CustomerId = 'x' ORDER BY CustomerId", "ORDER BY takes a built-in time field"),
+        ("ActivityAttempts = 'many'", "'ActivityAttempts' is of type Int: compare it with a number"),
+        ("PayloadBytesIn STARTS_WITH '1'", "STARTS_WITH does not apply to 'PayloadBytesIn'"),
         ("CustomerId = 'x' GROUP BY ExecutionStatus", "GROUP BY applies to a count only"),
     ],
 )

@@ -62,6 +62,13 @@ BUILT_IN: dict[str, tuple[str, int]] = {
     "ParentRunId": ("parent_run_id", KEYWORD),
     "RootWorkflowId": ("root_workflow_id", KEYWORD),
     "RootRunId": ("root_run_id", KEYWORD),
+    # wf's own (Temporal has none of them): what a run cost beyond the three above, from
+    # ``MutableState.cost`` (``wf.history.cost``). Every workflow task attempt counts, failed and
+    # timed out ones included.
+    "WorkflowTaskAttempts": ("workflow_task_attempts", INT),
+    "ActivityAttempts": ("activity_attempts", INT),
+    "PayloadBytesIn": ("payload_bytes_in", INT),
+    "PayloadBytesOut": ("payload_bytes_out", INT),
 }
 RESERVED_PREFIX = "Temporal"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -241,7 +248,7 @@ def mirror(record: Any, state: Any) -> None:
     """Set the visibility columns of an execution row from the run's mutable state
     (``wf.v1.MutableState``): its custom search attributes, its parent and its root (a run that is no
     child is its own root, as in Temporal), and its execution time (its start, as nothing delays a
-    first workflow task yet)."""
+    first workflow task yet), and its cost counters."""
     record.search_attributes = document(state.search_attributes) if state.HasField("search_attributes") else None
     if state.HasField("parent_execution"):
         record.parent_workflow_id = state.parent_execution.workflow_id
@@ -253,3 +260,8 @@ def mirror(record: Any, state: Any) -> None:
         record.root_workflow_id, record.root_run_id = record.workflow_id, record.run_id
     if record.execution_time is None:
         record.execution_time = record.start_time
+    cost = state.cost
+    record.workflow_task_attempts = cost.workflow_tasks
+    record.activity_attempts = cost.activity_attempts
+    record.payload_bytes_in = cost.payload_bytes_in
+    record.payload_bytes_out = cost.payload_bytes_out
