@@ -424,7 +424,8 @@ READ_EVENT = Statement(
 def visible_runs(where: ColumnElement[bool], order: str | None, ascending: bool, paged: bool) -> Statement:
     """Runs of ``namespace`` matching a compiled list query (``wf.history.visibility.query``), a page
     of at most ``page_size``, in Temporal's default order (``order`` None: running first, then by
-    close time and start time, newest first, then run id) or by one built-in time column.
+    close time and start time, newest first, then run id) or by one built-in time or cost column
+    (then run id, in the same direction).
 
     ``paged``: only the runs after the last one of the previous page (keyset: ``after_order``,
     ``after_start_time``, ``after_run_id``), so a page is an index range whatever was started since.

@@ -6,10 +6,11 @@ real server, real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import subprocess
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -225,6 +226,70 @@ async def test_the_counters_are_searchable_as_built_in_attributes(
     assert tuple(row) == (cost.workflow_tasks, 4, cost.payload_bytes_in, cost.payload_bytes_out)
 
 
+@pytest.mark.parametrize("attribute", ["HistoryLength", "HistorySizeBytes", "StateTransitionCount", *COST_ATTRIBUTES])
+async def test_runs_are_listed_in_the_order_of_a_cost(client: Client, task_queue: str, attribute: str) -> None:
+    ids = await spend(client, task_queue, [2, 0, 3, 1, 2])
+    for direction in ("DESC", "ASC"):
+        query = f"TaskQueue = '{task_queue}' ORDER BY {attribute} {direction}"
+        listed = [w async for w in client.list_workflows(query)]
+        assert {w.id for w in listed} == set(ids)
+        values = [cost_value(w.cost, attribute) for w in listed]
+        # Ties (two runs of 2 calls may cost the same) are broken by run id, in the same direction.
+        keys = [(v, w.run_id) for v, w in zip(values, listed, strict=True)]
+        assert keys == sorted(keys, reverse=direction == "DESC"), (attribute, direction)
+        if attribute in COUNTED_BY_CALLS:
+            calls = [ids[w.id] for w in listed]
+            assert calls == sorted(calls, reverse=direction == "DESC"), (attribute, direction)
+
+
+async def test_paging_in_an_order_of_cost_is_stable_under_concurrent_starts(client: Client, task_queue: str) -> None:
+    before = await spend(client, task_queue, [3, 1, 0, 2, 1, 3, 2, 0, 1])
+    for direction in ("DESC", "ASC"):
+        query = f"TaskQueue = '{task_queue}' ORDER BY StateTransitionCount {direction}"
+        whole = [w.id async for w in client.list_workflows(query)]
+        seen: list[str] = []
+        started: list[str] = []
+        async for w in client.list_workflows(query, page_size=2):
+            seen.append(w.id)
+            # A run started while the pages are read (no worker: it costs one transition) never
+            # shifts the cursor: nothing repeats, nothing listed before it is lost.
+            handle = await client.start_workflow(Spender.run, 0, id=new_id("late"), task_queue=task_queue)
+            started.append(handle.id)
+        assert len(seen) == len(set(seen))
+        assert [i for i in seen if i in before] == [i for i in whole if i in before]
+        assert set(before) <= set(seen) <= set(before) | set(whole) | set(started)
+
+
+async def test_a_page_token_of_a_cost_order_belongs_to_that_order(client: Client, task_queue: str) -> None:
+    await spend(client, task_queue, [0, 1, 2])
+    query = f"TaskQueue = '{task_queue}' ORDER BY ActivityAttempts DESC"
+    first = await client.call(
+        client.service.ListWorkflowExecutions,
+        service_pb2.ListWorkflowExecutionsRequest(namespace="default", query=query, page_size=1),
+    )
+    assert first.next_page_token
+    for other in (f"TaskQueue = '{task_queue}' ORDER BY ActivityAttempts ASC",
+                  f"TaskQueue = '{task_queue}' ORDER BY PayloadBytesIn DESC",
+                  f"TaskQueue = '{task_queue}' ORDER BY StartTime DESC"):
+        with pytest.raises(RPCError) as refused:
+            await client.call(
+                client.service.ListWorkflowExecutions,
+                service_pb2.ListWorkflowExecutionsRequest(
+                    namespace="default", query=other, page_size=1, next_page_token=first.next_page_token
+                ),
+            )
+        assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT and "order" in refused.value.message
+    forged = base64.urlsafe_b64encode(json.dumps({"o": "activity_attempts:desc", "v": "2", "s": "", "r": ""}).encode())
+    with pytest.raises(RPCError) as refused:
+        await client.call(
+            client.service.ListWorkflowExecutions,
+            service_pb2.ListWorkflowExecutionsRequest(
+                namespace="default", query=query, page_size=1, next_page_token=forged
+            ),
+        )
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT and "malformed" in refused.value.message
+
+
 @pytest.mark.parametrize("name", COST_ATTRIBUTES)
 async def test_a_custom_attribute_may_not_take_the_name_of_a_cost(server: Server, client: Client, name: str) -> None:
     with pytest.raises(RPCError) as refused:
@@ -242,6 +307,24 @@ async def test_a_custom_attribute_may_not_take_the_name_of_a_cost(server: Server
     )
     assert listed.system_attributes[name] == service_pb2.INDEXED_VALUE_TYPE_INT
     assert name not in listed.custom_attributes
+
+
+async def test_the_costliest_runs_of_a_type_in_one_cli_query(server: Server, client: Client, task_queue: str) -> None:
+    ids = await spend(client, task_queue, [1, 4, 0, 3, 2])
+    since = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = (f"WorkflowType = 'Spender' AND TaskQueue = '{task_queue}' AND StartTime > '{since}' "
+             "ORDER BY StateTransitionCount DESC")
+    listed = await asyncio.to_thread(wf, server, "workflow", "list", "-q", query, "--limit", "3", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    costliest = []
+    for workflow_id in ids:
+        d = await client.get_workflow_handle(workflow_id).describe()
+        assert d.cost is not None
+        costliest.append((d.cost.state_transitions, d.run_id, workflow_id))
+    costliest.sort(reverse=True)
+    assert [r["workflowId"] for r in rows] == [workflow_id for _, _, workflow_id in costliest[:3]]
+    assert [r["cost"]["stateTransitionCount"] for r in rows] == [n for n, _, _ in costliest[:3]]
 
 
 async def test_the_migration_copies_the_counters_of_runs_already_stored(empty_db: str) -> None:  # noqa: F811

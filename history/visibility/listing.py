@@ -3,6 +3,11 @@
 A page token is opaque to callers: the order it was taken in and the last run's values of that
 order's columns (base64 of JSON). The next page is the index range after those values, so runs
 started meanwhile (they sort before the page in the default order) neither shift nor repeat it.
+In an order of cost (``ORDER BY StateTransitionCount DESC``…) the value is the last run's count
+and the run id breaks ties, so runs started meanwhile are placed by their own count and never
+shift a page; no index holds these orders, so each page sorts the runs the filters select. A
+running run's count grows: one that passes the cursor between two pages is where its new count
+puts it, as a running run that closes between two pages of ``ORDER BY CloseTime`` is.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 from wf.history import statements as S
 from wf.history.errors import InvalidArgument
 from wf.history.store import ExecutionRecord, Store
-from wf.history.visibility.query import STATUS_NAMES, Compiled, compile_query
+from wf.history.visibility.query import ORDERABLE_COST, STATUS_NAMES, Compiled, compile_query
 from wf.history.visibility.registry import Registry
 
 # Compiled queries kept per server (by namespace, query text and the registry it was compiled over).
@@ -85,16 +90,19 @@ def _order_of(c: Compiled) -> str:
     return f"{c.order or ''}:{'asc' if c.ascending else 'desc'}"
 
 
+_COST_COLUMNS = frozenset(ORDERABLE_COST.values())
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _token(last: ExecutionRecord, c: Compiled) -> bytes:
-    if c.order is None:
-        value = last.close_time
-    elif c.order == "close_order":
+    value: Any
+    if c.order is None or c.order == "close_order":
         value = last.close_time
     else:
         value = getattr(last, c.order)
     body = {
         "o": _order_of(c),
-        "v": value.isoformat() if value is not None else None,
+        "v": value if isinstance(value, int) else value.isoformat() if value is not None else None,
         "s": last.start_time.isoformat(),
         "r": last.run_id,
     }
@@ -104,15 +112,24 @@ def _token(last: ExecutionRecord, c: Compiled) -> bytes:
 def _read_token(token: bytes, c: Compiled) -> dict[str, Any]:
     try:
         body = json.loads(base64.urlsafe_b64decode(token))
-        value = datetime.fromisoformat(body["v"]) if body["v"] is not None else None
-        after = {"after_order": value, "after_run_id": str(body["r"])}
-        if c.order is None:
-            after["after_start_time"] = datetime.fromisoformat(body["s"])
         order = body["o"]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise InvalidArgument("next_page_token is malformed") from exc
     if order != _order_of(c):
         raise InvalidArgument("next_page_token belongs to a list in another order: pass the same query")
+    try:
+        value: datetime | int | None
+        if c.order in _COST_COLUMNS:
+            value = body["v"]
+            if not isinstance(value, int) or isinstance(value, bool) or not _INT64[0] <= value <= _INT64[1]:
+                raise TypeError("a count is a 64-bit integer")
+        else:
+            value = datetime.fromisoformat(body["v"]) if body["v"] is not None else None
+        after = {"after_order": value, "after_run_id": str(body["r"])}
+        if c.order is None:
+            after["after_start_time"] = datetime.fromisoformat(body["s"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument("next_page_token is malformed") from exc
     if c.order is not None and value is None and c.order != "close_order":
         raise InvalidArgument("next_page_token is malformed")
     return after

@@ -14,8 +14,10 @@ the SQL text), after checking each condition against the attribute's type with T
 - every type: ``IS NULL`` and ``IS NOT NULL``.
 
 ``LIMIT`` is refused (page with the page size); ``GROUP BY ExecutionStatus`` is for counts only;
-``ORDER BY`` on a built-in time field (StartTime, CloseTime, ExecutionTime) is wf's extension, as
-Temporal's SQL visibility refuses it. Every refusal is InvalidArgument naming the position.
+``ORDER BY`` on a built-in time field (StartTime, CloseTime, ExecutionTime) or on a built-in Int of
+what a run cost (HistoryLength, StateTransitionCount, ActivityAttempts…: :data:`ORDERABLE_COST`) is
+wf's extension, as Temporal's SQL visibility refuses it. Every refusal is InvalidArgument naming the
+position.
 """
 
 from __future__ import annotations
@@ -128,8 +130,20 @@ STATUS_WORDS: dict[str, int] = {
 }
 STATUS_NAMES: dict[int, str] = {number: word for word, number in STATUS_WORDS.items()}
 _STATUS_BY_LOWER = {word.lower(): number for word, number in STATUS_WORDS.items()}
-# ORDER BY (wf's extension): the built-in time fields, by the column the order and its index use.
-ORDERABLE = {"StartTime": "start_time", "CloseTime": "close_order", "ExecutionTime": "execution_time"}
+# ORDER BY (wf's extension): the built-in time fields, by the column the order and its index use;
+# and the built-in Ints of cost, by their column (HistoryLength, ``next_event_id - 1``, orders as
+# ``next_event_id``). A page token carries the last run's value of that column.
+ORDERABLE_TIME = {"StartTime": "start_time", "CloseTime": "close_order", "ExecutionTime": "execution_time"}
+ORDERABLE_COST = {
+    "HistoryLength": "next_event_id",
+    "HistorySizeBytes": "history_size",
+    "StateTransitionCount": "db_version",
+    "WorkflowTaskAttempts": "workflow_task_attempts",
+    "ActivityAttempts": "activity_attempts",
+    "PayloadBytesIn": "payload_bytes_in",
+    "PayloadBytesOut": "payload_bytes_out",
+}
+ORDERABLE = {**ORDERABLE_TIME, **ORDERABLE_COST}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _DURATION_NANOS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 _TOKEN_WORDS = {
@@ -478,7 +492,8 @@ def compile_query(text: str, registry: Mapping[str, int], *, counting: bool = Fa
             if f.name not in ORDERABLE:
                 raise InvalidArgument(
                     f"invalid list query {f.at}: ORDER BY takes a built-in time field "
-                    f"({', '.join(ORDERABLE)}), not {f.name!r}"
+                    f"({', '.join(ORDERABLE_TIME)}) or a built-in Int of cost ({', '.join(ORDERABLE_COST)}), "
+                    f"not {f.name!r}"
                 )
             compiled.order = ORDERABLE[f.name]
             directions = [c for c in part.children if isinstance(c, Token) and c.type == "DIRECTION"]
@@ -498,4 +513,7 @@ def compile_query(text: str, registry: Mapping[str, int], *, counting: bool = Fa
     return compiled
 
 
-__all__ = ["Compiled", "ORDERABLE", "STATUS_NAMES", "STATUS_WORDS", "compile_query", "parse"]
+__all__ = [
+    "Compiled", "ORDERABLE", "ORDERABLE_COST", "ORDERABLE_TIME", "STATUS_NAMES", "STATUS_WORDS",
+    "compile_query", "parse",
+]
