@@ -106,6 +106,8 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_reset.py::test_reapply_none_drops_the_signals_after_the_point",
     ("sh", r"wf operator search-attribute (create|list).*"):
         "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
+    ("sh", r"wf workflow list -q .* ORDER BY StateTransitionCount DESC\" --limit 10 -o json"):
+        "tests/test_cost.py::test_the_costliest_runs_of_a_type_in_one_cli_query",
     ("sh", r"wf workflow (list|count) -q .*"):
         "tests/test_visibility.py::test_the_cli_registers_starts_lists_and_counts",
     ("python", r"^await client\.add_search_attributes\("):

@@ -623,8 +623,9 @@ class Client:
     async def list_workflows(self, query: str = "", *, page_size: int = 100) -> AsyncGenerator[WorkflowExecution, None]:
         """Runs matching ``query``, a list query in Temporal's language (``WorkflowType = 'Order' AND
         CustomerId IN ('c-1', 'c-2') AND StartTime > '2026-06-01T00:00:00Z'``): running runs first,
-        then the newest, or by ``ORDER BY StartTime|CloseTime|ExecutionTime [ASC|DESC]``; pages of
-        ``page_size`` are fetched as the iteration goes."""
+        then the newest, or by ``ORDER BY StartTime|CloseTime|ExecutionTime [ASC|DESC]`` or by one of
+        the built-in Ints of cost (``ORDER BY StateTransitionCount DESC``); pages of ``page_size``
+        are fetched as the iteration goes."""
         token = b""
         while True:
             resp = await self.call(

@@ -746,7 +746,9 @@ def delete_cmd(workflow_id: str | None, run_id: str | None, query: str | None, y
 @click.option("--query", "-q", default="", metavar="QUERY",
               help="A list query, as Temporal's: WorkflowType = 'Greeting' AND ExecutionStatus = 'Running' "
                    "AND CustomerId IN ('c-1', 'c-2'); =, !=, <, >, AND, OR, NOT, IN, BETWEEN, STARTS_WITH, "
-                   "IS NULL; ORDER BY StartTime|CloseTime|ExecutionTime [ASC|DESC].")
+                   "IS NULL; ORDER BY StartTime|CloseTime|ExecutionTime [ASC|DESC], or by a cost: "
+                   "HistoryLength, HistorySizeBytes, StateTransitionCount, WorkflowTaskAttempts, "
+                   "ActivityAttempts, PayloadBytesIn, PayloadBytesOut.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many runs (newest first).")
 @_connection_options(group=False)
 def list_cmd(query: str, limit: int | None) -> None:
