@@ -480,6 +480,11 @@ SEARCH_ATTRIBUTES = Statement(
 )
 
 
+ALL_SEARCH_ATTRIBUTES = Statement(
+    select(search_attributes.c.namespace, search_attributes.c.name, search_attributes.c.type)
+)
+
+
 def _add_search_attributes() -> Statement:
     """Register (name, type) pairs given as parallel arrays; a name registered already keeps its
     type. Returns every asked name with the type it now has, so the caller sees a clash."""
@@ -743,7 +748,7 @@ def every_statement() -> list[Statement]:
         CREATE, *UPDATE.values(), LOAD, LATEST_RUN, RUN_FOR_REQUEST, READ_EVENTS, READ_EVENT, BACKLOG,
         BACKLOG_SIZE, DUE_TIMERS, DROP_TASK, DROP_TIMER, CREATE_QUERY, CLAIM_QUERY, ANSWER_QUERY, TAKE_QUERY,
         TOKEN_KEYS, FIRST_TOKEN_KEY, ROTATE_TOKEN_KEY, RECORD_POLLERS, POLLERS, FORGET_POLLERS,
-        SEARCH_ATTRIBUTES, ADD_SEARCH_ATTRIBUTES, REMOVE_SEARCH_ATTRIBUTES,
+        SEARCH_ATTRIBUTES, ALL_SEARCH_ATTRIBUTES, ADD_SEARCH_ATTRIBUTES, REMOVE_SEARCH_ATTRIBUTES,
     ]
     condition = executions.c.workflow_type == bindparam("workflow_type")
     listed = [

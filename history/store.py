@@ -338,6 +338,14 @@ class Store:
         return {r["name"]: r["type"] for r in rows}
 
     @_statement
+    async def all_search_attributes(self) -> dict[str, dict[str, int]]:
+        """Every namespace's custom search attributes: namespace → name → IndexedValueType."""
+        found: dict[str, dict[str, int]] = {}
+        for r in await S.ALL_SEARCH_ATTRIBUTES.fetch(self.pool):
+            found.setdefault(r["namespace"], {})[r["name"]] = r["type"]
+        return found
+
+    @_statement
     async def add_search_attributes(self, namespace: str, types: Mapping[str, int]) -> dict[str, int]:
         """Register names not registered yet; returns each asked name with the type it now has."""
         names = sorted(types)

@@ -163,6 +163,8 @@ class Server:
         # The registered namespaces, checked on every call, and the deletion of runs past their
         # namespace's retention, in small batches shared with the other servers.
         await history.namespaces.start(self._notifier)
+        # The search attributes registered per namespace, held in memory the same way.
+        await history.search_attributes.start(self._notifier)
         history.retention.settings = RetentionSettings(
             cfg.retention_batch_size, cfg.retention_pause, cfg.retention_idle
         )
@@ -223,6 +225,7 @@ class Server:
             self._tokens.close()
         if self.history is not None:
             self.history.namespaces.close()
+            self.history.search_attributes.close()
         if self._notifier is not None:
             await self._notifier.close()
         if self._pool is not None:

@@ -410,3 +410,23 @@ async def test_continue_as_new_checks_and_carries_search_attributes(registered: 
         assert "Amount" in await assert_eventually(refused)
         assert (await bad.describe()).status == WorkflowExecutionStatus.RUNNING
         await bad.terminate("test over")
+
+
+async def test_an_attribute_registered_through_one_server_is_usable_at_once_through_another(
+    server: Server, server_b: Server, client: Client, task_queue: str
+) -> None:
+    """The registry is held in each server's memory: a name one server does not know yet makes it
+    read the registry again, so a start through another server right after the registration is
+    checked against it, and a list query there finds the run."""
+    name = f"Region{uuid.uuid4().hex[:8]}"
+    await client.add_search_attributes({name: T.KEYWORD})
+    other = await Client.connect(server_b.address)
+    try:
+        handle = await other.start_workflow(
+            "Anything", id=f"region-{task_queue}", task_queue=task_queue, search_attributes={name: "eu"}
+        )
+        assert (await handle.describe()).search_attributes == {name: "eu"}
+        assert [e.id async for e in other.list_workflows(f"{name} = 'eu'")] == [handle.id]
+        await handle.terminate("test over")
+    finally:
+        await other.close()

@@ -62,7 +62,7 @@ def validate(
     """What is wrong with the first command that is refused, or None when all may be applied.
 
     ``search_attribute_types``: the namespace's registry, for commands that carry search attributes
-    (:func:`carries_search_attributes`), which are kept typed in place once checked.
+    (:func:`search_attribute_names`), which are kept typed in place once checked.
     """
     batch = Batch(
         ex=ex,
@@ -98,16 +98,17 @@ def _checked_search_attributes(handler: CommandHandler[Any], attrs: Any, batch: 
     return typed_search_attributes(attrs.search_attributes, batch)
 
 
-def carries_search_attributes(commands: Sequence[command_pb2.Command]) -> bool:
-    """Whether validating the commands needs the namespace's search attributes registry."""
+def search_attribute_names(commands: Sequence[command_pb2.Command]) -> set[str]:
+    """The search attributes the commands set, which validating them checks against the registry."""
+    names: set[str] = set()
     for c in commands:
         kind = c.WhichOneof("attributes")
-        if kind == UpsertSearchAttributes.attribute or (
-            kind is not None and getattr(c, kind).DESCRIPTOR.fields_by_name.get("search_attributes") is not None
-            and getattr(c, kind).HasField("search_attributes")
+        attrs = getattr(c, kind) if kind is not None else None
+        if attrs is not None and "search_attributes" in attrs.DESCRIPTOR.fields_by_name and attrs.HasField(
+            "search_attributes"
         ):
-            return True
-    return False
+            names.update(attrs.search_attributes.indexed_fields)
+    return names
 
 
 def closes(commands: Sequence[command_pb2.Command]) -> bool:
@@ -143,6 +144,6 @@ def describe(command: command_pb2.Command) -> str:
 
 
 __all__ = [
-    "HANDLERS", "Applying", "CommandHandler", "apply", "carries_search_attributes", "closes", "describe",
+    "HANDLERS", "Applying", "CommandHandler", "apply", "search_attribute_names", "closes", "describe",
     "target_gone", "validate",
 ]

@@ -72,7 +72,7 @@ class Starts:
         unregistered name or a value of the wrong type refuses the start before anything is written.
         """
         if req.HasField("search_attributes") and self.search_attributes is not None:
-            types = await self.search_attributes.of(req.namespace)
+            types = await self.search_attributes.of(req.namespace, req.search_attributes.indexed_fields)
             checked = typed(req.search_attributes, types)
             original, req = req, S.StartWorkflowExecutionRequest()
             req.CopyFrom(original)

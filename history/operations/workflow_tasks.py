@@ -88,10 +88,11 @@ class WorkflowTasks:
         return await self.runs.update(run_key(token), op)
 
     async def ready_for(self, namespace: str, commands_: Sequence[command_pb2.Command]) -> None:
-        """Read the namespace's search attributes registry when the commands carry search attributes,
-        so checking them inside the change (``complete_started``) needs no statement."""
-        if self.search_attributes is not None and commands.carries_search_attributes(commands_):
-            await self.search_attributes.of(namespace)
+        """Make sure the registry knows the search attributes the commands set, so checking them
+        inside the change (``complete_started``) needs no statement."""
+        names = commands.search_attribute_names(commands_) if self.search_attributes is not None else set()
+        if names and self.search_attributes is not None:
+            await self.search_attributes.of(namespace, names)
 
     def complete_started(
         self,

@@ -1,21 +1,23 @@
-"""The registry of custom search attributes per namespace, read through a short-lived cache.
+"""The registry of custom search attributes per namespace, cached as the namespaces are.
 
-The table ``search_attributes`` is the truth. Each server caches a namespace's registry for
-:data:`FRESH_FOR` seconds and drops its copy when it changes it, so a change made on this server is
-seen at once here and within that time on every other server (Temporal's own registry cache is
-eventually consistent the same way).
+The table ``search_attributes`` is the truth. Each server holds all of it in memory and reads it
+again (``wf.history.shared_read``) when a server changes it and announces so (``sa`` on the ``wf``
+channel), when its listener reconnects, and when a caller names an attribute it does not know, so a
+start, a list query or a workflow task's check costs no statement.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from wf.history.errors import AlreadyExists, InvalidArgument, NotFound
+from wf.history.notify import Notifier
+from wf.history.shared_read import SharedRead
 from wf.history.store import Store
 from wf.history.visibility.attributes import TYPE_NAMES, check_custom_name, type_name
 
-FRESH_FOR = 2.0
+# The notification that tells every server to read the registry again.
+CHANGED = "sa"
 # Custom search attributes one namespace may register.
 MAX_PER_NAMESPACE = 1000
 
@@ -23,22 +25,45 @@ MAX_PER_NAMESPACE = 1000
 class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._cache: dict[str, tuple[float, dict[str, int]]] = {}
+        self._notifier: Notifier | None = None
+        # namespace → name → IndexedValueType, as last read; None until the first read.
+        self._types: dict[str, dict[str, int]] | None = None
+        self.reload = SharedRead(self._read, "the search attributes")
+        """Read the registry again (callers asking together share one read)."""
 
-    async def of(self, namespace: str) -> dict[str, int]:
-        """The namespace's custom search attributes: name → IndexedValueType."""
-        cached = self._cache.get(namespace)
-        if cached is not None and time.monotonic() - cached[0] < FRESH_FOR:
-            return cached[1]
-        types = await self.store.search_attributes(namespace)
-        self._cache[namespace] = (time.monotonic(), types)
-        return types
+    async def start(self, notifier: Notifier | None = None) -> None:
+        """Read the registry and follow its changes on every server."""
+        await self.reload()
+        self._notifier = notifier
+        if notifier is not None:
+            notifier.subscribe(CHANGED, self.reload.on_notification)
+
+    def close(self) -> None:
+        self.reload.close()
+
+    async def _read(self) -> None:
+        self._types = await self.store.all_search_attributes()
+
+    async def of(self, namespace: str, names: Iterable[str] = ()) -> dict[str, int]:
+        """The namespace's custom search attributes: name → IndexedValueType. Read again first when
+        ``names`` holds one this server does not know (another server may have just registered it)."""
+        types = self._types
+        if types is None or any(n not in types.get(namespace, {}) for n in names):
+            await self.reload()
+            types = self._types
+        assert types is not None
+        return types.get(namespace, {})
 
     def cached(self, namespace: str) -> dict[str, int]:
-        """The namespace's registry as last read (empty when never read): for checks that run inside
-        a change, after :meth:`of` read it (``WorkflowTasks.ready_for``)."""
-        cached = self._cache.get(namespace)
-        return cached[1] if cached is not None else {}
+        """The namespace's registry as last read: for checks that run inside a change, after
+        :meth:`of` made sure it knows the names they need (``WorkflowTasks.ready_for``)."""
+        return (self._types or {}).get(namespace, {})
+
+    async def _changed(self) -> None:
+        """This server changed the registry: read it now, and tell the others."""
+        await self.reload()
+        if self._notifier is not None:
+            self._notifier.publish(CHANGED, "")
 
     async def add(self, namespace: str, types: Mapping[str, int]) -> None:
         """Register names with their types; a name registered with another type is refused
@@ -54,8 +79,8 @@ class Registry:
         current = await self.store.search_attributes(namespace)
         if len(set(current) | set(types)) > MAX_PER_NAMESPACE:
             raise InvalidArgument(f"a namespace may register at most {MAX_PER_NAMESPACE} custom search attributes")
-        self._cache.pop(namespace, None)
         now = await self.store.add_search_attributes(namespace, types)
+        await self._changed()
         clashes = [n for n, t in types.items() if now.get(n, t) != t]
         if clashes:
             name = clashes[0]
@@ -71,5 +96,5 @@ class Registry:
         missing = [n for n in names if n not in current]
         if missing:
             raise NotFound(f"search attribute {missing[0]!r} is not registered in namespace {namespace!r}")
-        self._cache.pop(namespace, None)
         await self.store.remove_search_attributes(namespace, names)
+        await self._changed()
