@@ -24,8 +24,8 @@ from wf.history.cost import count_event
 from wf.history.durations import duration, is_set
 from wf.history.errors import LimitExceeded
 from wf.history.execution_activities import ActivityTransitions, activity_timer_key
-from wf.history.execution_children import ChildTransitions, cancel_external_key, start_child_key
-from wf.history.execution_external import ExternalSignalTransitions, external_signal_key
+from wf.history.execution_children import ChildTransitions, start_child_key
+from wf.history.execution_external import ExternalTransitions, cancel_external_key, external_signal_key
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord, Mutation
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
@@ -59,7 +59,7 @@ class StartedWorkflowTask:
     updates: list[C.UpdateRequest]
 
 
-class Execution(ActivityTransitions, ChildTransitions, ExternalSignalTransitions):
+class Execution(ActivityTransitions, ChildTransitions, ExternalTransitions):
     """One run being changed by one operation (or by a group of them committed together)."""
 
     def __init__(self, record: ExecutionRecord, now: datetime, limits: Limits, *, new: bool = False) -> None:

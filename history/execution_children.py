@@ -33,10 +33,6 @@ def parent_close_policy_key(initiated_event_id: int) -> str:
     return f"pcp:{initiated_event_id}"
 
 
-def cancel_external_key(initiated_event_id: int) -> str:
-    return f"cancel:{initiated_event_id}"
-
-
 CHILD_CLOSED_KEY = "child-closed"
 
 
@@ -185,70 +181,6 @@ class ChildTransitions:
                     **common
                 ),
             )
-        self.add_workflow_task_scheduled()
-
-    # -- cancelling other workflows ------------------------------------------------------------------
-
-    def add_request_cancel_external_workflow_execution_initiated(
-        self, c: command_pb2.RequestCancelExternalWorkflowExecutionCommandAttributes, completed_id: int
-    ) -> None:
-        namespace = c.namespace or self.record.namespace
-        event = self._add_event(
-            H.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-            request_cancel_external_workflow_execution_initiated_event_attributes=(
-                H.RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
-                    workflow_task_completed_event_id=completed_id,
-                    namespace=namespace,
-                    workflow_execution=C.WorkflowExecution(workflow_id=c.workflow_id, run_id=c.run_id),
-                    child_workflow_only=c.child_workflow_only,
-                    reason=c.reason,
-                )
-            ),
-        )
-        self.state.cancel_requests[event.event_id].CopyFrom(
-            internal_pb2.CancelRequestState(
-                initiated_event_id=event.event_id,
-                namespace=namespace,
-                workflow_id=c.workflow_id,
-                run_id=c.run_id,
-                child_workflow_only=c.child_workflow_only,
-            )
-        )
-        self._add_cross_run_task(cancel_external_key(event.event_id), TimerKind.CANCEL_EXTERNAL, event.event_id)
-
-    def add_external_workflow_execution_cancel_requested(self, initiated_event_id: int) -> None:
-        request = self.state.cancel_requests.get(initiated_event_id)
-        if request is None:
-            return
-        del self.state.cancel_requests[initiated_event_id]
-        self._add_event(
-            H.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-            external_workflow_execution_cancel_requested_event_attributes=(
-                H.ExternalWorkflowExecutionCancelRequestedEventAttributes(
-                    initiated_event_id=initiated_event_id,
-                    namespace=request.namespace,
-                    workflow_execution=C.WorkflowExecution(workflow_id=request.workflow_id, run_id=request.run_id),
-                )
-            ),
-        )
-        self.add_workflow_task_scheduled()
-
-    def add_request_cancel_external_workflow_execution_failed(self, initiated_event_id: int, cause: int) -> None:
-        request = self.state.cancel_requests.get(initiated_event_id)
-        if request is None:
-            return
-        del self.state.cancel_requests[initiated_event_id]
-        self._add_event(
-            H.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-            request_cancel_external_workflow_execution_failed_event_attributes=(
-                H.RequestCancelExternalWorkflowExecutionFailedEventAttributes(
-                    cause=cause,  # type: ignore[arg-type]
-                    namespace=request.namespace,
-                    workflow_execution=C.WorkflowExecution(workflow_id=request.workflow_id, run_id=request.run_id),
-                    initiated_event_id=initiated_event_id,
-                )
-            ),
-        )
         self.add_workflow_task_scheduled()
 
     # -- at the close ------------------------------------------------------------------------------

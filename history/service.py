@@ -20,7 +20,7 @@ from wf.history.notify import Notifier
 from wf.history.operations import children
 from wf.history.operations.activities import Activities
 from wf.history.operations.cross_run import CrossRun
-from wf.history.operations.external import SignalExternal
+from wf.history.operations.external import CancelExternal, SignalExternal
 from wf.history.operations.queries import Queries
 from wf.history.operations.reading import Reading
 from wf.history.operations.reset import Resets
@@ -79,6 +79,7 @@ class HistoryService:
         self.cross_run = CrossRun(self.runs)
         children.register(self.cross_run, self.runs, self.starts, self.signals)
         self.cross_run.register(TimerKind.SIGNAL_EXTERNAL, SignalExternal(self.runs, self.signals))
+        self.cross_run.register(TimerKind.CANCEL_EXTERNAL, CancelExternal(self.runs, self.signals))
         self.timers = Timers(self.runs, self.cross_run)
         # Visibility: the namespace's search attributes registry, and list/count by query.
         self.search_attributes = Registry(store)

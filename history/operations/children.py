@@ -25,7 +25,7 @@ from __future__ import annotations
 from wf.history.errors import AlreadyExists, FailedPrecondition, NotFound
 from wf.history.execution import RUNNING, Execution
 from wf.history.execution_children import ACTING_POLICIES, effective_policy
-from wf.history.operations.cross_run import CrossRun, Record
+from wf.history.operations.cross_run import CrossRun, Record, event_of, state_of
 from wf.history.operations.external import is_child_of
 from wf.history.operations.signals import Signals
 from wf.history.operations.start import Parent, Starts
@@ -40,23 +40,14 @@ H = history_pb2
 IDENTITY = "wf-server"
 
 
-def _state(record: ExecutionRecord) -> internal_pb2.MutableState:
-    return internal_pb2.MutableState.FromString(record.state)
-
-
 def _execution(record: ExecutionRecord) -> C.WorkflowExecution:
     return C.WorkflowExecution(workflow_id=record.workflow_id, run_id=record.run_id)
-
-
-async def _event(runs: Runs, record: ExecutionRecord, event_id: int) -> H.HistoryEvent:
-    data = await runs.events((record.namespace, record.workflow_id, record.run_id), event_id, event_id)
-    return H.HistoryEvent.FromString(data[0])
 
 
 def started_by(target: ExecutionRecord, parent: ExecutionRecord, initiated_event_id: int) -> bool:
     """Whether ``target`` is a run of the child that ``parent``'s event ``initiated_event_id`` started
     (or a run it continued as)."""
-    return is_child_of(target, parent) and _state(target).parent_initiated_event_id == initiated_event_id
+    return is_child_of(target, parent) and state_of(target).parent_initiated_event_id == initiated_event_id
 
 
 class ParentClosePolicies:
@@ -104,13 +95,13 @@ class StartChild:
         self.policies = policies
 
     async def act(self, source: ExecutionRecord, task: TimerRow) -> Record | None:
-        state = _state(source)
+        state = state_of(source)
         child = state.children.get(task.event_id)
         if child is None or child.run_id:
             return None  # resolved already
         if source.status != RUNNING and effective_policy(child.parent_close_policy) != C.PARENT_CLOSE_POLICY_ABANDON:
             return None  # the parent closed first: a child its close would end is not started
-        a = (await _event(self.runs, source, task.event_id)).start_child_workflow_execution_initiated_event_attributes
+        a = (await event_of(self.runs, source, task.event_id)).start_child_workflow_execution_initiated_event_attributes
         req = service_pb2.StartWorkflowExecutionRequest(
             namespace=a.namespace,
             workflow_id=a.workflow_id,
@@ -155,7 +146,7 @@ class ChildClosed:
         if closed is None or closed.status == RUNNING:
             return None
         source = closed
-        state = _state(source)
+        state = state_of(source)
         close = await self.runs.last_event(source)
         if close is None:
             return None
@@ -185,45 +176,10 @@ class ParentClosePolicy:
         self.policies = policies
 
     async def act(self, source: ExecutionRecord, task: TimerRow) -> Record | None:
-        child = _state(source).children.get(task.event_id)
+        child = state_of(source).children.get(task.event_id)
         if child is not None:
             await self.policies.apply(source, child)
         return None
-
-
-class CancelExternal:
-    """``CANCEL_EXTERNAL``: ask another workflow to cancel, record whether it was asked."""
-
-    def __init__(self, runs: Runs, signals: Signals) -> None:
-        self.runs = runs
-        self.signals = signals
-
-    async def act(self, source: ExecutionRecord, task: TimerRow) -> Record | None:
-        request = _state(source).cancel_requests.get(task.event_id)
-        if request is None or source.status != RUNNING:
-            return None  # as in Temporal, a request whose sender closed first is not delivered
-        initiated_id = task.event_id
-        failed: Record = lambda ex: ex.add_request_cancel_external_workflow_execution_failed(  # noqa: E731
-            initiated_id, C.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
-        )
-        try:
-            target = await self.runs.resolve_run(request.namespace, request.workflow_id, request.run_id)
-        except NotFound:
-            return failed
-        if target.status != RUNNING:
-            return failed
-        if request.child_workflow_only and not is_child_of(target, source):
-            return failed
-        initiated = await _event(self.runs, source, initiated_id)
-        a = initiated.request_cancel_external_workflow_execution_initiated_event_attributes
-        reason = a.reason or f"requested by workflow {source.workflow_id!r} (run {source.run_id})"
-        try:
-            await self.signals.request_cancel(
-                request.namespace, request.workflow_id, target.run_id, reason, f"workflow {source.workflow_id}"
-            )
-        except (FailedPrecondition, NotFound):
-            return failed
-        return lambda ex: ex.add_external_workflow_execution_cancel_requested(initiated_id)
 
 
 def register(cross_run: CrossRun, runs: Runs, starts: Starts, signals: Signals) -> None:
@@ -232,4 +188,3 @@ def register(cross_run: CrossRun, runs: Runs, starts: Starts, signals: Signals) 
     cross_run.register(TimerKind.START_CHILD, StartChild(runs, starts, policies))
     cross_run.register(TimerKind.CHILD_CLOSED, ChildClosed(runs))
     cross_run.register(TimerKind.PARENT_CLOSE_POLICY, ParentClosePolicy(policies))
-    cross_run.register(TimerKind.CANCEL_EXTERNAL, CancelExternal(runs, signals))

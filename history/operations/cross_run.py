@@ -29,6 +29,7 @@ from wf.history.execution import Execution
 from wf.history.runs import Runs
 from wf.history.store import ExecutionRecord
 from wf.history.tasks import TimerKind, TimerRow
+from wf.v1 import history_pb2, internal_pb2
 
 Record = Callable[[Execution], None]
 """How a task's outcome is recorded on its own run (applied only while that run is running)."""
@@ -71,3 +72,16 @@ class CrossRun:
         except TaskGone:
             pass  # another server fired it and recorded the outcome
 
+
+# -- what an act reads of its task's run ------------------------------------------------------------
+
+
+def state_of(record: ExecutionRecord) -> internal_pb2.MutableState:
+    """A run's mutable state, as an act reads it (it changes the run only through ``Runs.update``)."""
+    return internal_pb2.MutableState.FromString(record.state)
+
+
+async def event_of(runs: Runs, record: ExecutionRecord, event_id: int) -> history_pb2.HistoryEvent:
+    """The event of ``record``'s run that asked for a task (its initiated event)."""
+    data = await runs.events((record.namespace, record.workflow_id, record.run_id), event_id, event_id)
+    return history_pb2.HistoryEvent.FromString(data[0])
