@@ -28,6 +28,7 @@ from wf.server.config import ServerConfig
 from wf.server.multiplex import Multiplexer
 from wf.server.namespace_handlers import NamespaceHandlers
 from wf.server.pipeline import Call, Pipeline
+from wf.server.schedule_handlers import ScheduleHandlers
 from wf.v1 import service_pb2
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def rpc(method: Handler) -> Handler:
     return method
 
 
-class WorkflowService(NamespaceHandlers):
+class WorkflowService(NamespaceHandlers, ScheduleHandlers):
     """The handlers of ``wf.v1.WorkflowService``, and its ``Multiplex`` stream (those of namespaces
     and of deleting a run are in ``server/namespace_handlers.py``).
 

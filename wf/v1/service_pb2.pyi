@@ -5,6 +5,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from wf.v1 import common_pb2 as _common_pb2
 from wf.v1 import command_pb2 as _command_pb2
 from wf.v1 import history_pb2 as _history_pb2
+from wf.v1 import schedule_pb2 as _schedule_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -1065,3 +1066,143 @@ class DeleteWorkflowExecutionRequest(_message.Message):
 class DeleteWorkflowExecutionResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class CreateScheduleRequest(_message.Message):
+    __slots__ = ("namespace", "schedule_id", "schedule", "initial_patch", "identity", "request_id", "memo", "search_attributes")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_PATCH_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    schedule_id: str
+    schedule: _schedule_pb2.Schedule
+    initial_patch: _schedule_pb2.SchedulePatch
+    identity: str
+    request_id: str
+    memo: _common_pb2.Memo
+    search_attributes: _common_pb2.SearchAttributes
+    def __init__(self, namespace: _Optional[str] = ..., schedule_id: _Optional[str] = ..., schedule: _Optional[_Union[_schedule_pb2.Schedule, _Mapping]] = ..., initial_patch: _Optional[_Union[_schedule_pb2.SchedulePatch, _Mapping]] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ...) -> None: ...
+
+class CreateScheduleResponse(_message.Message):
+    __slots__ = ("conflict_token",)
+    CONFLICT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conflict_token: bytes
+    def __init__(self, conflict_token: _Optional[bytes] = ...) -> None: ...
+
+class DescribeScheduleRequest(_message.Message):
+    __slots__ = ("namespace", "schedule_id")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    schedule_id: str
+    def __init__(self, namespace: _Optional[str] = ..., schedule_id: _Optional[str] = ...) -> None: ...
+
+class DescribeScheduleResponse(_message.Message):
+    __slots__ = ("schedule", "info", "memo", "search_attributes", "conflict_token")
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    schedule: _schedule_pb2.Schedule
+    info: _schedule_pb2.ScheduleInfo
+    memo: _common_pb2.Memo
+    search_attributes: _common_pb2.SearchAttributes
+    conflict_token: bytes
+    def __init__(self, schedule: _Optional[_Union[_schedule_pb2.Schedule, _Mapping]] = ..., info: _Optional[_Union[_schedule_pb2.ScheduleInfo, _Mapping]] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., conflict_token: _Optional[bytes] = ...) -> None: ...
+
+class UpdateScheduleRequest(_message.Message):
+    __slots__ = ("namespace", "schedule_id", "schedule", "conflict_token", "identity", "request_id", "search_attributes")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    schedule_id: str
+    schedule: _schedule_pb2.Schedule
+    conflict_token: bytes
+    identity: str
+    request_id: str
+    search_attributes: _common_pb2.SearchAttributes
+    def __init__(self, namespace: _Optional[str] = ..., schedule_id: _Optional[str] = ..., schedule: _Optional[_Union[_schedule_pb2.Schedule, _Mapping]] = ..., conflict_token: _Optional[bytes] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ...) -> None: ...
+
+class UpdateScheduleResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PatchScheduleRequest(_message.Message):
+    __slots__ = ("namespace", "schedule_id", "patch", "identity", "request_id")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATCH_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    schedule_id: str
+    patch: _schedule_pb2.SchedulePatch
+    identity: str
+    request_id: str
+    def __init__(self, namespace: _Optional[str] = ..., schedule_id: _Optional[str] = ..., patch: _Optional[_Union[_schedule_pb2.SchedulePatch, _Mapping]] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class PatchScheduleResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListScheduleMatchingTimesRequest(_message.Message):
+    __slots__ = ("namespace", "schedule_id", "start_time", "end_time")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    schedule_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, namespace: _Optional[str] = ..., schedule_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListScheduleMatchingTimesResponse(_message.Message):
+    __slots__ = ("start_time",)
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    start_time: _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]
+    def __init__(self, start_time: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ...) -> None: ...
+
+class DeleteScheduleRequest(_message.Message):
+    __slots__ = ("namespace", "schedule_id", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    schedule_id: str
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., schedule_id: _Optional[str] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class DeleteScheduleResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSchedulesRequest(_message.Message):
+    __slots__ = ("namespace", "maximum_page_size", "next_page_token", "query")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    maximum_page_size: int
+    next_page_token: bytes
+    query: str
+    def __init__(self, namespace: _Optional[str] = ..., maximum_page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ..., query: _Optional[str] = ...) -> None: ...
+
+class ListSchedulesResponse(_message.Message):
+    __slots__ = ("schedules", "next_page_token")
+    SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    schedules: _containers.RepeatedCompositeFieldContainer[_schedule_pb2.ScheduleListEntry]
+    next_page_token: bytes
+    def __init__(self, schedules: _Optional[_Iterable[_Union[_schedule_pb2.ScheduleListEntry, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...

@@ -210,6 +210,41 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionResponse.FromString,
                 _registered_method=True)
+        self.CreateSchedule = channel.unary_unary(
+                '/wf.v1.WorkflowService/CreateSchedule',
+                request_serializer=wf_dot_v1_dot_service__pb2.CreateScheduleRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.CreateScheduleResponse.FromString,
+                _registered_method=True)
+        self.DescribeSchedule = channel.unary_unary(
+                '/wf.v1.WorkflowService/DescribeSchedule',
+                request_serializer=wf_dot_v1_dot_service__pb2.DescribeScheduleRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.DescribeScheduleResponse.FromString,
+                _registered_method=True)
+        self.UpdateSchedule = channel.unary_unary(
+                '/wf.v1.WorkflowService/UpdateSchedule',
+                request_serializer=wf_dot_v1_dot_service__pb2.UpdateScheduleRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.UpdateScheduleResponse.FromString,
+                _registered_method=True)
+        self.PatchSchedule = channel.unary_unary(
+                '/wf.v1.WorkflowService/PatchSchedule',
+                request_serializer=wf_dot_v1_dot_service__pb2.PatchScheduleRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.PatchScheduleResponse.FromString,
+                _registered_method=True)
+        self.ListScheduleMatchingTimes = channel.unary_unary(
+                '/wf.v1.WorkflowService/ListScheduleMatchingTimes',
+                request_serializer=wf_dot_v1_dot_service__pb2.ListScheduleMatchingTimesRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.ListScheduleMatchingTimesResponse.FromString,
+                _registered_method=True)
+        self.DeleteSchedule = channel.unary_unary(
+                '/wf.v1.WorkflowService/DeleteSchedule',
+                request_serializer=wf_dot_v1_dot_service__pb2.DeleteScheduleRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.DeleteScheduleResponse.FromString,
+                _registered_method=True)
+        self.ListSchedules = channel.unary_unary(
+                '/wf.v1.WorkflowService/ListSchedules',
+                request_serializer=wf_dot_v1_dot_service__pb2.ListSchedulesRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.ListSchedulesResponse.FromString,
+                _registered_method=True)
         self.Multiplex = channel.stream_stream(
                 '/wf.v1.WorkflowService/Multiplex',
                 request_serializer=wf_dot_v1_dot_service__pb2.MultiplexRequest.SerializeToString,
@@ -448,6 +483,52 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSchedule(self, request, context):
+        """-- schedules (Temporal's names and semantics) --
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSchedule(self, request, context):
+        """Replaces the schedule's spec, action, policies and state; its info (counts, recent actions) stays.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PatchSchedule(self, request, context):
+        """Pause, unpause, trigger now, backfill.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScheduleMatchingTimes(self, request, context):
+        """The times the schedule's spec matches in [start_time, end_time].
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSchedules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Multiplex(self, request_iterator, context):
         """Many calls of the unary methods above over one stream. Each call is answered exactly as its own
         RPC would be (same validation, same status codes), as it finishes; a call costs the server and the
@@ -635,6 +716,41 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.DeleteWorkflowExecution,
                     request_deserializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionResponse.SerializeToString,
+            ),
+            'CreateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSchedule,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.CreateScheduleRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.CreateScheduleResponse.SerializeToString,
+            ),
+            'DescribeSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeSchedule,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.DescribeScheduleRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.DescribeScheduleResponse.SerializeToString,
+            ),
+            'UpdateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSchedule,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.UpdateScheduleRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.UpdateScheduleResponse.SerializeToString,
+            ),
+            'PatchSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PatchSchedule,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.PatchScheduleRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.PatchScheduleResponse.SerializeToString,
+            ),
+            'ListScheduleMatchingTimes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScheduleMatchingTimes,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.ListScheduleMatchingTimesRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.ListScheduleMatchingTimesResponse.SerializeToString,
+            ),
+            'DeleteSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSchedule,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.DeleteScheduleRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.DeleteScheduleResponse.SerializeToString,
+            ),
+            'ListSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSchedules,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.ListSchedulesRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.ListSchedulesResponse.SerializeToString,
             ),
             'Multiplex': grpc.stream_stream_rpc_method_handler(
                     servicer.Multiplex,
@@ -1588,6 +1704,195 @@ class WorkflowService:
             '/wf.v1.WorkflowService/DeleteWorkflowExecution',
             wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.DeleteWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/CreateSchedule',
+            wf_dot_v1_dot_service__pb2.CreateScheduleRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.CreateScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/DescribeSchedule',
+            wf_dot_v1_dot_service__pb2.DescribeScheduleRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.DescribeScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/UpdateSchedule',
+            wf_dot_v1_dot_service__pb2.UpdateScheduleRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.UpdateScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PatchSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/PatchSchedule',
+            wf_dot_v1_dot_service__pb2.PatchScheduleRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.PatchScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScheduleMatchingTimes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/ListScheduleMatchingTimes',
+            wf_dot_v1_dot_service__pb2.ListScheduleMatchingTimesRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.ListScheduleMatchingTimesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/DeleteSchedule',
+            wf_dot_v1_dot_service__pb2.DeleteScheduleRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.DeleteScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/ListSchedules',
+            wf_dot_v1_dot_service__pb2.ListSchedulesRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.ListSchedulesResponse.FromString,
             options,
             channel_credentials,
             insecure,
