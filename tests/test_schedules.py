@@ -78,6 +78,7 @@ class Echo:
 
 
 WORKFLOWS = [Quick, Blocking, Failing, Echo]
+TRIGGER = P.SchedulePatch(trigger_immediately=P.TriggerImmediatelyRequest())
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ async def test_pause_skips_times_uncounted_and_trigger_works_while_paused(
         await create(stub, schedule_id, schedule("paused", task_queue, paused=True, notes="held"))
         created = datetime.now(UTC)
         await stub.PatchSchedule(S.PatchScheduleRequest(
-            namespace=NS, schedule_id=schedule_id, patch=P.SchedulePatch(trigger_immediately=P.TriggerImmediatelyRequest())
+            namespace=NS, schedule_id=schedule_id, patch=TRIGGER
         ))
         d = await eventually(lambda: _done_actions(stub, schedule_id, 1))
         assert d.schedule.state.paused and d.schedule.state.notes == "held"
@@ -348,7 +349,8 @@ async def test_update_with_conflict_token_and_delete(
     ))
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.UpdateSchedule(S.UpdateScheduleRequest(
-            namespace=NS, schedule_id=schedule_id, schedule=schedule("upd3", task_queue), conflict_token=d.conflict_token
+            namespace=NS, schedule_id=schedule_id, schedule=schedule("upd3", task_queue),
+            conflict_token=d.conflict_token,
         ))
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     after = await describe(stub, schedule_id)
@@ -393,7 +395,7 @@ async def test_pause_on_failure_and_last_failure_handed_on(
         assert d.info.action_count == 1
         assert d.info.recent_actions[0].start_workflow_status == C.WORKFLOW_EXECUTION_STATUS_FAILED
         await stub.PatchSchedule(S.PatchScheduleRequest(
-            namespace=NS, schedule_id=schedule_id, patch=P.SchedulePatch(trigger_immediately=P.TriggerImmediatelyRequest())
+            namespace=NS, schedule_id=schedule_id, patch=TRIGGER
         ))
         d = await eventually(lambda: _when(describe(stub, schedule_id), lambda d: d.info.action_count >= 2))
         await delete(stub, schedule_id)
@@ -416,7 +418,8 @@ async def test_last_completion_result_handed_to_the_next_run(
         (await history(stub, a.start_workflow_result.workflow_id))[0].workflow_execution_started_event_attributes
         for a in d.info.recent_actions[1:]
     ]
-    results = [json.loads(h.last_completion_result.payloads[0].data) for h in handed if h.last_completion_result.payloads]
+    results = [json.loads(h.last_completion_result.payloads[0].data) for h in handed
+               if h.last_completion_result.payloads]
     assert results and set(results) == {42}
 
 
@@ -469,7 +472,8 @@ async def test_bad_input_refused_with_nothing_stored(
                                     paused=True), request_id="create-1")
     token = (await stub.CreateSchedule(first)).conflict_token
     assert (await stub.CreateSchedule(first)).conflict_token == token
-    await _refused(create(stub, schedule_id, schedule("two", task_queue)), grpc.StatusCode.ALREADY_EXISTS, schedule_id)
+    await _refused(create(stub, schedule_id, schedule("two", task_queue)),
+                   grpc.StatusCode.ALREADY_EXISTS, schedule_id)
     assert (await describe(stub, schedule_id)).schedule.action.start_workflow.workflow_id == "one"
     # A backfill that would produce too many times names its limit; nothing changes.
     await _refused(
