@@ -130,11 +130,16 @@ def _field(
             start = _value(body, text, name, lo, hi, names, min_name)
             end = hi if slash else start
         if names is _DAYS and end == 7:
-            # 7 is Sunday, which the model spells 0: add 0 when the range reaches 7 on its step.
-            if (7 - start) % step == 0 and (step > 1 or start > 1):
-                ranges.append(schedule_pb2.Range(start=0, end=0, step=1))
-                if start == 7:
-                    continue
+            # 7 is Sunday, which the model spells 0: when the range reaches 7 on its step, Sunday
+            # joins it (1-7 becomes 0-6; 5-7 becomes 0 and 5-6), unless it starts at 0 already.
+            # (Temporal's compiler drops Sunday from 1-7; wf keeps it, as the string says.)
+            if (7 - start) % step == 0 and start > 0:
+                if step == 1 and start == 1:
+                    start = 0
+                else:
+                    ranges.append(schedule_pb2.Range(start=0, end=0, step=1))
+                    if start == 7:
+                        continue
             end = 6
         ranges.append(schedule_pb2.Range(start=start, end=end, step=step))
     return ranges

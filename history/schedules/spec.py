@@ -76,6 +76,8 @@ def canonical_spec(spec: schedule_pb2.ScheduleSpec, field: str = "schedule.spec"
         except CronError as exc:
             raise InvalidArgument(f"{where}: {exc}") from None
         tz = compiled.timezone_name or ""
+        if tz:
+            _zone(tz, where)
         if i > 0 and tz != cron_tz:
             raise InvalidArgument(
                 f"{where}: time zone {tz or 'none'!r} differs from {cron_tz or 'none'!r} of "
@@ -277,8 +279,8 @@ def _zoned_next(cal: CompiledCalendar, zone: tzinfo, after: datetime) -> datetim
         first = w.replace(tzinfo=zone).astimezone(UTC)
         if first.astimezone(zone).replace(tzinfo=None) != w:
             # skipped by a spring-forward transition: go on from the first wall time after the gap
-            before, after_gap = w.replace(tzinfo=zone).utcoffset(), w.replace(tzinfo=zone, fold=1).utcoffset()
-            assert before is not None and after_gap is not None
+            after_gap = w.replace(tzinfo=zone, fold=1).utcoffset()
+            assert after_gap is not None
             t = _transition(zone, (w - after_gap).replace(tzinfo=UTC), after_gap)
             wall = max((t + after_gap).replace(tzinfo=None), w + _SECOND)
             continue
