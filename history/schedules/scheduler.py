@@ -112,11 +112,17 @@ class _Decided:
 class Scheduler:
     """The loop of one server (``run``), and what one tick of one schedule does (``decide``)."""
 
-    def __init__(self, store: ScheduleStore, runs: Runs, signals: Signals, *, batch: int = 200) -> None:
+    def __init__(
+        self, store: ScheduleStore, runs: Runs, signals: Signals, *, batch: int = 50, parallel: int = 4
+    ) -> None:
         self.store = store
         self.runs = runs
         self.signals = signals
+        # Schedules one tick takes at most, and ticks run at once (each its own transaction) while
+        # more are due: a burst of due times (every schedule of an interval fires at the same
+        # instant) commits in overlapping transactions rather than one after another.
         self.batch = batch
+        self.parallel = parallel
         self._wake = asyncio.Event()
         self.stopping = False
         # Ticks committed by this server and runs started (for tests and the debug state).
@@ -138,8 +144,8 @@ class Scheduler:
             self._wake.clear()
             try:
                 taken = await self.tick()
-                if taken >= self.batch:
-                    continue  # more are due
+                while taken >= self.batch:  # more are due
+                    taken = max(await asyncio.gather(*(self.tick() for _ in range(self.parallel))))
                 earliest = await self.store.earliest_wake()
                 delay = 0.05
             except Unavailable:
