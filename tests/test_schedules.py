@@ -20,6 +20,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from wf.history.schedules.store import statements as schedule_statements
 from wf.server.app import Server
 from wf.v1 import common_pb2, history_pb2, schedule_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import Client, Worker, workflow
@@ -77,7 +78,18 @@ class Echo:
         return "done"
 
 
-WORKFLOWS = [Quick, Blocking, Failing, Echo]
+@workflow.defn
+class ContinueOnce:
+    """Continues as new once, then completes: the chain's last close is the schedule's."""
+
+    @workflow.run
+    async def run(self, n: int = 0) -> str:
+        if n == 0:
+            workflow.continue_as_new(1)
+        return "end"
+
+
+WORKFLOWS = [Quick, Blocking, Failing, Echo, ContinueOnce]
 TRIGGER = P.SchedulePatch(trigger_immediately=P.TriggerImmediatelyRequest())
 
 
@@ -151,10 +163,12 @@ async def delete(stub: service_pb2_grpc.WorkflowServiceStub, sid: str) -> None:
     await stub.DeleteSchedule(S.DeleteScheduleRequest(namespace=NS, schedule_id=sid))
 
 
-async def history(stub: service_pb2_grpc.WorkflowServiceStub, workflow_id: str) -> list[H.HistoryEvent]:
-    r = await stub.GetWorkflowExecutionHistory(
-        S.GetWorkflowExecutionHistoryRequest(namespace=NS, execution=C.WorkflowExecution(workflow_id=workflow_id))
-    )
+async def history(
+    stub: service_pb2_grpc.WorkflowServiceStub, workflow_id: str, run_id: str = ""
+) -> list[H.HistoryEvent]:
+    r = await stub.GetWorkflowExecutionHistory(S.GetWorkflowExecutionHistoryRequest(
+        namespace=NS, execution=C.WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
+    ))
     return list(r.history.events)
 
 
@@ -537,3 +551,35 @@ async def test_matching_times(server: Server, stub: service_pb2_grpc.WorkflowSer
     ))
     assert [t.ToDatetime(UTC) for t in r.start_time] == [start + timedelta(minutes=m) for m in (0, 10, 20, 30)]
     await delete(stub, schedule_id)
+
+
+async def test_a_continued_run_keeps_its_schedule_until_the_chain_closes(
+    server: Server, stub: service_pb2_grpc.WorkflowServiceStub, client: Client, task_queue: str
+) -> None:
+    schedule_id = sid()
+    async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS):
+        await create(stub, schedule_id, schedule("chained", task_queue, "ContinueOnce", every=3600))
+        await stub.PatchSchedule(S.PatchScheduleRequest(namespace=NS, schedule_id=schedule_id, patch=TRIGGER))
+        d = await eventually(lambda: _done_actions(stub, schedule_id, 1))
+        await stub.PatchSchedule(S.PatchScheduleRequest(namespace=NS, schedule_id=schedule_id, patch=TRIGGER))
+        d = await eventually(lambda: _when(describe(stub, schedule_id), lambda d: d.info.action_count >= 2))
+        await delete(stub, schedule_id)
+    first = d.info.recent_actions[0].start_workflow_result
+    assert d.info.recent_actions[0].start_workflow_status == C.WORKFLOW_EXECUTION_STATUS_COMPLETED
+    continued = (await history(stub, first.workflow_id, first.run_id))[-1]
+    assert continued.event_type == H.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    new_run = continued.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    events = await history(stub, first.workflow_id, new_run)
+    assert events[-1].event_type == H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    # The chain's result is what the next run of the schedule is handed.
+    second = d.info.recent_actions[1].start_workflow_result
+    handed = (await history(stub, second.workflow_id, second.run_id))[0].workflow_execution_started_event_attributes
+    assert json.loads(handed.last_completion_result.payloads[0].data) == "end"
+
+
+async def test_every_schedule_statement_prepares_on_the_migrated_database(server: Server) -> None:
+    assert server.history is not None
+    async with server.history.store.pool.acquire() as conn:
+        for statement in schedule_statements():
+            prepared = await conn.prepare(statement.sql)
+            assert len(prepared.get_parameters()) == len(statement.names), statement.sql

@@ -151,13 +151,21 @@ def process_buffer(schedule: P.Schedule, rt: internal_pb2.ScheduleRuntime) -> Bu
     return out
 
 
-def may_take(schedule: P.Schedule, start: internal_pb2.ScheduleBufferedStart) -> bool:
-    """Whether a start may be taken now: a manual one always; a scheduled one not while paused nor
-    once the remaining actions are used up."""
-    if start.manual:
-        return True
+def takeable(
+    schedule: P.Schedule, starts: list[internal_pb2.ScheduleBufferedStart]
+) -> list[internal_pb2.ScheduleBufferedStart]:
+    """The starts that may be taken now, in order: a manual one always; a scheduled one not while
+    paused, and with limited actions only as many as remain (the others are dropped, as Temporal's)."""
     state = schedule.state
-    return not state.paused and not (state.limited_actions and state.remaining_actions <= 0)
+    budget = state.remaining_actions if state.limited_actions else len(starts)
+    out = []
+    for start in starts:
+        if start.manual:
+            out.append(start)
+        elif not state.paused and budget > 0:
+            out.append(start)
+            budget -= 1
+    return out
 
 
 def record_start(

@@ -191,7 +191,7 @@ class Scheduler:
             outcome.starts += actions.process_buffer(schedule, rt).starts
         elif outcome.cancel:
             await self._put_aside(row, rt, terminate=False)
-        starts = [s for s in outcome.starts if actions.may_take(schedule, s)]
+        starts = actions.takeable(schedule, outcome.starts)
         runs = [new_run(run_spec(row, schedule, rt, s), self.runs.limits, now) for s in starts]
         tick = Tick(row, b"", None, runs=[ex.mutation() for ex in runs])
         d = _Decided(tick, schedule, rt, starts, runs, due, now)
