@@ -583,3 +583,49 @@ async def test_every_schedule_statement_prepares_on_the_migrated_database(server
         for statement in schedule_statements():
             prepared = await conn.prepare(statement.sql)
             assert len(prepared.get_parameters()) == len(statement.names), statement.sql
+
+
+async def test_two_servers_take_each_time_once(
+    server: Server, server_b: Server, stub: service_pb2_grpc.WorkflowServiceStub, client: Client, task_queue: str
+) -> None:
+    ids = [sid() for _ in range(5)]
+    assert server.history is not None and server_b.history is not None
+    loops = [server.history.schedules.scheduler, server_b.history.schedules.scheduler]
+    before = sum(loop.started for loop in loops)
+    async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS):
+        for schedule_id in ids:
+            await create(stub, schedule_id, schedule(schedule_id, task_queue,
+                                                     overlap=P.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL))
+        await eventually(lambda: _all_done(stub, ids, 3))
+        for schedule_id in ids:
+            await stub.PatchSchedule(S.PatchScheduleRequest(namespace=NS, schedule_id=schedule_id,
+                                                            patch=P.SchedulePatch(pause="enough")))
+        described = [await describe(stub, schedule_id) for schedule_id in ids]
+        for schedule_id in ids:
+            await delete(stub, schedule_id)
+    total = 0
+    for d in described:
+        times = [a.schedule_time.ToDatetime(UTC) for a in d.info.recent_actions]
+        # Every second once: no gap, no duplicate, and as many actions as times.
+        assert times == [times[0] + timedelta(seconds=n) for n in range(len(times))]
+        assert d.info.action_count == len(times) and d.info.overlap_skipped == 0
+        total += d.info.action_count
+    assert sum(loop.started for loop in loops) - before == total
+
+
+async def _all_done(stub: service_pb2_grpc.WorkflowServiceStub, ids: list[str], n: int) -> bool:
+    return all([await _done_actions(stub, schedule_id, n) is not None for schedule_id in ids])
+
+
+async def test_deleting_a_namespace_deletes_its_schedules(
+    server: Server, stub: service_pb2_grpc.WorkflowServiceStub, client: Client, task_queue: str
+) -> None:
+    assert server.history is not None
+    name = f"ns-{uuid.uuid4().hex[:8]}"
+    await client.register_namespace(name)
+    schedule_id = sid()
+    await create(stub, schedule_id, schedule("gone", task_queue, every=3600), namespace=name)
+    await stub.DeleteNamespace(S.DeleteNamespaceRequest(namespace=name))
+    while await server.history.retention.delete_due():
+        pass
+    assert await server.history.schedules.store.get(name, schedule_id) is None
