@@ -21,7 +21,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from wf.history.errors import FailedPrecondition, NotFound, Unavailable
 from wf.history.execution import Execution
@@ -40,6 +40,8 @@ CHANGED = "sc"
 """The notification that a schedule changed or a scheduled run closed: every server's loop looks."""
 MAX_WAIT = 1.0
 """The loop looks at least this often (seconds), whatever it was told."""
+RETRY_BROKEN = timedelta(minutes=1)
+"""When a schedule whose tick failed (a bug, logged) is looked at again."""
 
 
 def scheduled_workflow_id(action_workflow_id: str, nominal: datetime) -> str:
@@ -170,15 +172,27 @@ class Scheduler:
 
         async def decide(rows: list[ScheduleRow]) -> Sequence[Tick]:
             now = datetime.now(UTC)
+            ticks: list[Tick] = []
             for row in rows:
-                decided.append(await self.decide(row, now))
-            return [d.tick for d in decided]
+                try:
+                    d = await self.decide(row, now)
+                except Unavailable:
+                    raise
+                except Exception:
+                    # One schedule that cannot be decided must not hold back the others of its batch:
+                    # it is looked at again in a minute, and the error is in the log.
+                    log.exception("schedule %r of namespace %r could not be decided", row.schedule_id, row.namespace)
+                    ticks.append(Tick(row, row.state, now + RETRY_BROKEN, row.schedule))
+                    continue
+                decided.append(d)
+                ticks.append(d.tick)
+            return ticks
 
-        ticks = await self.store.tick(self.batch, decide)
+        taken = await self.store.tick(self.batch, decide)
         for d in decided:
             self._after_commit(d)
-        self.ticks += 1 if ticks else 0
-        return len(ticks)
+        self.ticks += 1 if taken else 0
+        return len(taken)
 
     async def decide(self, row: ScheduleRow, now: datetime) -> _Decided:
         schedule = schedule_pb2.Schedule.FromString(row.schedule)
