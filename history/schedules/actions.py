@@ -105,50 +105,52 @@ class BufferOutcome:
 
 
 def process_buffer(schedule: P.Schedule, rt: internal_pb2.ScheduleRuntime) -> BufferOutcome:
-    """Temporal's buffer rules: ALLOW_ALL starts at once; with nothing running the first start goes;
-    while one runs SKIP counts skipped, BUFFER_ONE keeps the first, BUFFER_ALL keeps all, and
-    CANCEL_OTHER / TERMINATE_OTHER keep the newest and cancel or terminate what runs. The buffer
-    left is what waits for the running run's close."""
+    """Temporal's buffer rules (``ProcessBuffer``): ALLOW_ALL starts at once; with nothing running,
+    one start goes (the first, or under CANCEL_OTHER / TERMINATE_OTHER the latest); while a run runs,
+    SKIP counts skipped, BUFFER_ONE keeps the first and skips the rest, BUFFER_ALL keeps all, and
+    CANCEL_OTHER / TERMINATE_OTHER keep theirs and cancel or terminate what runs (no ALLOW_ALL start
+    goes then). The buffer left is what waits for the running run's close."""
     out = BufferOutcome()
     running = len(rt.running_workflows) > 0
+    single: internal_pb2.ScheduleBufferedStart | None = None
+    overlapping: list[internal_pb2.ScheduleBufferedStart] = []
     kept: list[internal_pb2.ScheduleBufferedStart] = []
-    seen_buffer_one = False
     for start in rt.buffered_starts:
         policy = resolve(start.overlap_policy, schedule)
         if policy == ALLOW_ALL:
-            out.starts.append(start)
-            continue
-        if not running:
-            out.starts.append(start)
-            running = True
-            continue
-        if policy == SKIP:
+            overlapping.append(start)
+        elif not running and single is None:
+            single = start
+        elif policy == SKIP:
             rt.overlap_skipped += 1
         elif policy == BUFFER_ONE:
-            if seen_buffer_one:
+            if kept:
                 rt.overlap_skipped += 1
             else:
                 kept.append(start)
-                seen_buffer_one = True
         elif policy == BUFFER_ALL:
             kept.append(start)
-        elif policy in (CANCEL_OTHER, TERMINATE_OTHER):
-            if policy == CANCEL_OTHER:
-                out.cancel = True
-            else:
-                out.terminate = True
-            rt.overlap_skipped += len(kept)
-            kept = [start]
-    copies = [internal_pb2.ScheduleBufferedStart() for _ in kept]
-    for c, k in zip(copies, kept, strict=True):
-        c.CopyFrom(k)
-    starts = [internal_pb2.ScheduleBufferedStart() for _ in out.starts]
-    for c, k in zip(starts, out.starts, strict=True):
-        c.CopyFrom(k)
-    out.starts = starts
+        elif running:  # CANCEL_OTHER, TERMINATE_OTHER: what runs goes, this one waits for its close
+            out.cancel = out.cancel or policy == CANCEL_OTHER
+            out.terminate = out.terminate or policy == TERMINATE_OTHER
+            kept.append(start)
+        else:  # nothing runs yet: this one replaces the one that was going to start
+            single = start
+    if out.cancel or out.terminate:
+        overlapping = []
+    chosen = ([single] if single is not None else []) + overlapping
+    chosen.sort(key=lambda b: b.nominal_time.ToNanoseconds())
+    out.starts = [_copy(b) for b in chosen]
+    left = [_copy(b) for b in kept]
     del rt.buffered_starts[:]
-    rt.buffered_starts.extend(copies)
+    rt.buffered_starts.extend(left)
     return out
+
+
+def _copy(b: internal_pb2.ScheduleBufferedStart) -> internal_pb2.ScheduleBufferedStart:
+    c = internal_pb2.ScheduleBufferedStart()
+    c.CopyFrom(b)
+    return c
 
 
 def takeable(
