@@ -532,6 +532,17 @@ async def test_list_query_and_namespaces(
     assert await listed(f"ScheduleId = '{mine[1]}'") == [mine[1]]
     paused = await listed("TemporalSchedulePaused = true", page_size=100)
     assert mine[0] in paused and mine[1] not in paused
+    # The schedule's own custom search attributes, typed and listed by.
+    await stub.AddSearchAttributes(S.AddSearchAttributesRequest(
+        namespace=NS, search_attributes={"ScheduleTeam": S.INDEXED_VALUE_TYPE_KEYWORD}
+    ))
+    tagged = sid()
+    team = C.SearchAttributes(indexed_fields={"ScheduleTeam": payloads("payments").payloads[0]})
+    await create(stub, tagged, schedule("t", task_queue, every=3600), search_attributes=team)
+    assert await listed("ScheduleTeam = 'payments'", page_size=100) == [tagged]
+    d = await describe(stub, tagged)
+    assert json.loads(d.search_attributes.indexed_fields["ScheduleTeam"].data) == "payments"
+    mine.append(tagged)
     r = await stub.ListSchedules(S.ListSchedulesRequest(namespace=NS, query=f"ScheduleId = '{mine[2]}'"))
     entry = r.schedules[0]
     assert entry.info.workflow_type.name == "Quick" and len(entry.info.future_action_times) == 10
