@@ -177,11 +177,15 @@ def record_start(
     execution: C.WorkflowExecution,
     at: datetime,
 ) -> None:
-    """A start taken: counted, among the running runs and the recent actions, and one fewer remaining."""
+    """A start taken: counted, among the running runs (an ALLOW_ALL one among the untracked, as
+    Temporal does not track overlapping starts) and the recent actions, and one fewer remaining."""
     rt.action_count += 1
     if not start.manual and schedule.state.limited_actions:
         schedule.state.remaining_actions = max(schedule.state.remaining_actions - 1, 0)
-    rt.running_workflows.add().CopyFrom(execution)
+    if overlapping(schedule, start):
+        rt.untracked_workflows.add().CopyFrom(execution)
+    else:
+        rt.running_workflows.add().CopyFrom(execution)
     recent = rt.recent_actions.add(start_workflow_status=C.WORKFLOW_EXECUTION_STATUS_RUNNING)
     recent.schedule_time.CopyFrom(start.nominal_time)
     recent.actual_time.FromDatetime(at)
@@ -190,19 +194,33 @@ def record_start(
         del rt.recent_actions[0]
 
 
-def closed(rt: internal_pb2.ScheduleRuntime, workflow_id: str, status: int) -> bool:
-    """A run of the schedule closed: dropped from the running runs, its recent action's status set.
-    False when it was not among the running (its close was recorded already)."""
-    for i, ex in enumerate(rt.running_workflows):
-        if ex.workflow_id == workflow_id:
-            del rt.running_workflows[i]
+def overlapping(schedule: P.Schedule, start: internal_pb2.ScheduleBufferedStart) -> bool:
+    """Whether a start is an ALLOW_ALL one, which Temporal neither tracks nor hands the last result."""
+    return resolve(start.overlap_policy, schedule) == ALLOW_ALL
+
+
+TRACKED, UNTRACKED = "tracked", "untracked"
+
+
+def closed(rt: internal_pb2.ScheduleRuntime, workflow_id: str, status: int) -> str | None:
+    """A run of the schedule closed: dropped from the running (or untracked) runs, its recent
+    action's status set. Which list it was in, or None when in neither (its close was recorded
+    already, or the schedule no longer follows it)."""
+    found = None
+    for kind, runs in ((TRACKED, rt.running_workflows), (UNTRACKED, rt.untracked_workflows)):
+        for i, ex in enumerate(runs):
+            if ex.workflow_id == workflow_id:
+                del runs[i]
+                found = kind
+                break
+        if found:
             break
-    else:
-        return False
+    if found is None:
+        return None
     for action in rt.recent_actions:
         if action.start_workflow_result.workflow_id == workflow_id:
             action.start_workflow_status = status  # type: ignore[assignment]
-    return True
+    return found
 
 
 def next_wake(due: datetime | None, rt: internal_pb2.ScheduleRuntime, now: datetime) -> datetime | None:

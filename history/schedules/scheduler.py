@@ -68,9 +68,11 @@ def run_spec(
 ) -> RunSpec:
     """The run a start makes: the action's workflow with the schedule's id and nominal time as the
     built-in search attributes TemporalScheduledById and TemporalScheduledStartTime, and the last
-    completion result and failure of the schedule's earlier runs."""
+    completion result and failure of the schedule's earlier runs (not for an ALLOW_ALL start, as
+    Temporal's: runs that may overlap take no part in them)."""
     a = schedule.action.start_workflow
     nominal = start.nominal_time.ToDatetime(UTC)
+    untracked = actions.overlapping(schedule, start)  # ALLOW_ALL: no last result or failure handed on
     attributes = C.SearchAttributes()
     attributes.CopyFrom(a.search_attributes)
     attributes.indexed_fields["TemporalScheduledById"].CopyFrom(
@@ -95,8 +97,10 @@ def run_spec(
         search_attributes=attributes,
         schedule_id=row.schedule_id,
         schedule_nominal_time=nominal,
-        last_completion_result=rt.last_completion_result if rt.HasField("last_completion_result") else None,
-        continued_failure=rt.last_failure if rt.HasField("last_failure") else None,
+        last_completion_result=(
+            rt.last_completion_result if rt.HasField("last_completion_result") and not untracked else None
+        ),
+        continued_failure=rt.last_failure if rt.HasField("last_failure") and not untracked else None,
     )
 
 
