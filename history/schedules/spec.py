@@ -34,13 +34,16 @@ from functools import lru_cache
 from wf.history.errors import InvalidArgument
 from wf.v1 import schedule_pb2
 
-from .calendar import MAX_YEAR, MIN_YEAR, CompiledCalendar
+from .calendar import FOREVER, FULL, MAX_YEAR, MIN_YEAR, CompiledCalendar, unit_end
 from .cron import CronError, compile_cron
 
 _SECOND = timedelta(seconds=1)
 _MICRO = timedelta(microseconds=1)
 _MAX_COMMENT = 200
 _MAX_EXCLUDED_STEPS = 100_000
+_MAX_ZONED_JUMP = timedelta(hours=12)
+# the fields of each skip level (SECOND, MINUTE, HOUR, DAY, MONTH, YEAR)
+_LEVEL_FIELDS = (("second",), ("minute",), ("hour",), ("day_of_month", "day_of_week"), ("month",), ("year",))
 
 # (field, low, high, default ranges when empty); year's default is "every year", an empty list.
 _CALENDAR_FIELDS: tuple[tuple[str, int, int, tuple[tuple[int, int], ...]], ...] = (
@@ -171,6 +174,12 @@ def _zone(name: str, where: str) -> tzinfo:
     return zone
 
 
+def _aware(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"{t!r} has no time zone; schedule times are aware datetimes (UTC)")
+    return t
+
+
 def _whole_seconds(t: datetime) -> datetime:
     return t.replace(microsecond=0)
 
@@ -192,10 +201,11 @@ class SpecTimes:
         self._end = spec.end_time.ToDatetime(tzinfo=UTC) if spec.HasField("end_time") else None
         self._jitter = spec.jitter.ToTimedelta() if spec.HasField("jitter") else timedelta(0)
         self._last = datetime(MAX_YEAR, 12, 31, 23, 59, 59, tzinfo=UTC)
+        self._exclude_levels = [self._skip_level(ex) for ex in self._excludes]
 
     def next_after(self, t: datetime) -> datetime | None:
         """The first time strictly after t (aware; UTC out), or None when there is none."""
-        after = t.astimezone(UTC)
+        after = _aware(t).astimezone(UTC)
         if self._start is not None and after < self._start:
             after = self._start - _MICRO
         for _ in range(_MAX_EXCLUDED_STEPS):
@@ -204,9 +214,13 @@ class SpecTimes:
                 return None
             if self._end is not None and nominal > self._end:
                 return None
-            if not self._excluded(nominal):
+            level = self._excluded_level(nominal)
+            if level is None:
                 return nominal
-            after = nominal
+            skipped = self._skip(nominal, level)
+            if skipped is None:
+                return None
+            after = skipped
         return None
 
     def between(self, start: datetime, end: datetime) -> Iterator[datetime]:
@@ -222,7 +236,7 @@ class SpecTimes:
         limit = self._jitter
         if limit <= timedelta(0):
             return timedelta(0)
-        nominal = nominal.astimezone(UTC)
+        nominal = _aware(nominal).astimezone(UTC)
         following = self._raw_next(nominal)
         if following is not None:
             limit = min(limit, following - nominal)
@@ -246,11 +260,58 @@ class SpecTimes:
                     best = n
         return best
 
-    def _excluded(self, nominal: datetime) -> bool:
+    # -- excludes
+
+    def _skip_level(self, ex: CompiledCalendar) -> int:
+        """How far past a time this exclude matches the search may jump: to the end of the time's
+        unit (minute, hour, day…) at the innermost field where the exclude does not cover every
+        value the spec's own times can take. Inside that unit, every time of the spec is excluded
+        too, so "every second but weekends" costs one step a weekend, not one a second."""
+
+        def covers(name: str) -> bool:
+            have = ex.sets[name]
+            if have is None:  # every year
+                return True
+            if self._intervals:
+                return name != "year" and have >= FULL[name]
+            needed: set[int] = set()
+            for cal in self._calendars:
+                values = cal.sets[name]
+                if values is None:
+                    return False
+                needed |= values
+            return have >= needed
+
+        for level, names in enumerate(_LEVEL_FIELDS):
+            if not all(covers(name) for name in names):
+                return level
+        return FOREVER
+
+    def _excluded_level(self, nominal: datetime) -> int | None:
+        """None when no exclude matches the time, else the largest skip level of those that do."""
         if not self._excludes:
-            return False
+            return None
         wall = nominal if self._utc else nominal.astimezone(self._zone)
-        return any(ex.matches(wall) for ex in self._excludes)
+        levels = [lvl for ex, lvl in zip(self._excludes, self._exclude_levels, strict=True) if ex.matches(wall)]
+        return max(levels) if levels else None
+
+    def _skip(self, nominal: datetime, level: int) -> datetime | None:
+        """The instant the search goes on after, past the excluded unit at `level` that holds
+        `nominal`; None when no time of the spec can follow. In a zone with daylight saving, a jump
+        is at most 12 hours and never crosses a change of offset (halved until it does not), so
+        a repeated hour is never jumped over."""
+        if self._utc:
+            end = unit_end(nominal.replace(tzinfo=None), level)
+            return None if end is None else end.replace(tzinfo=UTC) - _MICRO
+        wall = nominal.astimezone(self._zone)
+        end = unit_end(wall.replace(tzinfo=None, fold=0), level)
+        if end is None:
+            return None
+        jump = min(end - wall.replace(tzinfo=None, fold=0), _MAX_ZONED_JUMP)
+        offset = wall.utcoffset()
+        while jump > _SECOND and (nominal + jump).astimezone(self._zone).utcoffset() != offset:
+            jump = (jump // 2) // _SECOND * _SECOND
+        return nominal + jump - _MICRO
 
     def _calendar_next(self, cal: CompiledCalendar, after: datetime) -> datetime | None:
         """The first instant strictly after `after` whose wall clock in the zone matches `cal`."""
