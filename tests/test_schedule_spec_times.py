@@ -442,13 +442,17 @@ def _oracle(
     start: datetime,
     end: datetime,
     step: timedelta,
+    intervals: Sequence[tuple[int, int]] = (),
 ) -> list[datetime]:
     tz = ZoneInfo(zone)
     out = []
     t = start
     while t <= end:
         wall = t.astimezone(tz)
-        if any(_matches(c, wall) for c in cals) and not any(_matches(x, wall) for x in excludes):
+        named = any(_matches(c, wall) for c in cals) or any(
+            int(t.timestamp()) % every == phase for every, phase in intervals
+        )
+        if named and not any(_matches(x, wall) for x in excludes):
             out.append(t)
         t += step
     return out
@@ -461,15 +465,17 @@ def _check(
     start: datetime,
     window: timedelta,
     step: timedelta,
+    intervals: Sequence[tuple[int, int]] = (),
 ) -> None:
     spec = pb.ScheduleSpec(
         structured_calendar=[c for c, _ in drawn],
         exclude_structured_calendar=[c for c, _ in excluded],
+        interval=[every(e, p) for e, p in intervals],
         timezone_name=zone,
     )
     times = times_of(spec)
     end = start + window
-    expected = _oracle(zone, [f for _, f in drawn], [f for _, f in excluded], start, end, step)
+    expected = _oracle(zone, [f for _, f in drawn], [f for _, f in excluded], start, end, step, intervals)
     assert list(times.between(start, end)) == expected
     after = start - timedelta(microseconds=1)
     nxt = times.next_after(after)
@@ -478,15 +484,18 @@ def _check(
     else:
         assert nxt is None or nxt > end
     # next_after(t) is the least element of between(t + 1µs, far)
-    far = start + timedelta(days=800)
+    far = at(2101, 1, 1)
     assert nxt == next(iter(times.between(after + timedelta(microseconds=1), far)), None)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     zone=st.sampled_from(ZONES),
-    drawn=st.lists(calendars(dense=True), min_size=1, max_size=2),
+    drawn=st.lists(calendars(dense=True), max_size=2),
     excluded=st.lists(calendars(dense=True, exclude=True), max_size=2),
+    intervals=st.lists(
+        st.integers(1, 2000).flatmap(lambda e: st.tuples(st.just(e), st.integers(0, e - 1))), max_size=2
+    ),
     near=st.sampled_from(NEAR),
     offset=st.integers(-3 * 3600, 3600),
 )
@@ -494,11 +503,12 @@ def test_next_after_matches_the_definition_second_by_second(
     zone: str,
     drawn: list[tuple[pb.StructuredCalendarSpec, dict[str, set[int]]]],
     excluded: list[tuple[pb.StructuredCalendarSpec, dict[str, set[int]]]],
+    intervals: list[tuple[int, int]],
     near: datetime,
     offset: int,
 ) -> None:
     start = near + timedelta(seconds=offset)
-    _check(zone, drawn, excluded, start, timedelta(hours=3), timedelta(seconds=1))
+    _check(zone, drawn, excluded, start, timedelta(hours=3), timedelta(seconds=1), intervals)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
