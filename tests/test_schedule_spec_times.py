@@ -359,6 +359,13 @@ def test_jitter_stops_short_of_the_following_time() -> None:
     assert max(js) > timedelta(seconds=5)
 
 
+def test_a_spec_not_yet_canonical_is_read_as_its_canonical_form() -> None:
+    raw = pb.ScheduleSpec(cron_string=["TZ=Europe/Berlin 0 9 * * *"])
+    window = (at(2026, 12, 1), at(2026, 12, 8))
+    assert list(SpecTimes(raw).between(*window)) == list(SpecTimes(canonical_spec(raw)).between(*window))
+    assert len(list(SpecTimes(raw).between(*window))) == 7
+
+
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="no time zone"):
         cron("* * * * *").next_after(datetime(2026, 12, 5))

@@ -143,14 +143,14 @@ def _canonical_calendar(cal: schedule_pb2.StructuredCalendarSpec, where: str) ->
 
 def _check_interval(iv: schedule_pb2.IntervalSpec, where: str) -> None:
     every, phase = iv.interval.ToTimedelta(), iv.phase.ToTimedelta()
-    if every <= timedelta(0):
+    if iv.interval.seconds <= 0 and iv.interval.nanos <= 0:
         raise InvalidArgument(f"{where}.interval: must be positive (at least 1 second)")
-    if every % _SECOND:
-        raise InvalidArgument(f"{where}.interval: {every} must be a whole number of seconds")
-    if phase < timedelta(0):
+    if iv.interval.nanos:
+        raise InvalidArgument(f"{where}.interval: {iv.interval.ToJsonString()} must be a whole number of seconds")
+    if iv.phase.seconds < 0 or iv.phase.nanos < 0:
         raise InvalidArgument(f"{where}.phase: must not be negative")
-    if phase % _SECOND:
-        raise InvalidArgument(f"{where}.phase: {phase} must be a whole number of seconds")
+    if iv.phase.nanos:
+        raise InvalidArgument(f"{where}.phase: {iv.phase.ToJsonString()} must be a whole number of seconds")
     if phase >= every:
         raise InvalidArgument(f"{where}.phase: {phase} must be less than the interval ({every})")
 
@@ -185,9 +185,12 @@ def _whole_seconds(t: datetime) -> datetime:
 
 
 class SpecTimes:
-    """The times of one canonical spec (see the module docstring for the rules)."""
+    """The times of one spec (see the module docstring for the rules). Build one per spec and keep
+    it: building costs some 40 µs, each question a few µs. A spec that is not canonical yet (cron
+    strings, empty calendar fields) is canonicalised first, so it cannot be misread."""
 
     def __init__(self, spec: schedule_pb2.ScheduleSpec) -> None:
+        spec = canonical_spec(spec)
         self._zone = _zone(spec.timezone_name, "schedule.spec.timezone_name")
         self._utc = self._zone is UTC
         self._calendars = [CompiledCalendar(c) for c in spec.structured_calendar]
