@@ -5,7 +5,7 @@ compiled into structured calendars (or intervals for `@every`), empty calendar f
 their defaults, ranges in their clean form. `SpecTimes` answers the scheduler's questions about one
 canonical spec: the next time after an instant, the times in a window, and the jitter of a time.
 
-Semantics, as Temporal's scheduler (service/worker/scheduler/spec.go and calendar.go):
+Semantics, as Temporal's scheduler computes them (its spec compiler and calendar search):
 - Times have a resolution of one second. An interval fires at epoch + n·interval + phase for every
   integer n, whatever the moment the schedule was created.
 - Calendars are read as wall-clock times in `timezone_name` (empty: UTC). A wall time that daylight
