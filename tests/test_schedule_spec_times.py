@@ -73,6 +73,9 @@ def test_intervals_are_anchored_at_the_epoch_not_at_creation() -> None:
     assert a.next_after(at(2026, 12, 5, 11, 14, 59, 999999)) == at(2026, 12, 5, 11, 15)
     window = (at(2026, 12, 5), at(2026, 12, 6))
     assert list(a.between(*window)) == list(b.between(*window))
+    ones = times_of(pb.ScheduleSpec(interval=[every(1)]))
+    for t in (at(2026, 12, 5, 12, 0, 0, 999999), at(2099, 12, 31, 23, 59, 57, 999999)):
+        assert ones.next_after(t) == t.replace(microsecond=0) + timedelta(seconds=1)
     sevens = list(times_of(pb.ScheduleSpec(interval=[every(7)])).between(at(2026, 12, 5), at(2026, 12, 5, 0, 5)))
     assert len(sevens) == 300 // 7 + 1
     assert all(int(t.timestamp()) % 7 == 0 for t in sevens)

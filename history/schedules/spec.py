@@ -42,6 +42,7 @@ _MICRO = timedelta(microseconds=1)
 _MAX_COMMENT = 200
 _MAX_EXCLUDED_STEPS = 100_000
 _MAX_ZONED_JUMP = timedelta(hours=12)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # the fields of each skip level (SECOND, MINUTE, HOUR, DAY, MONTH, YEAR)
 _LEVEL_FIELDS = (("second",), ("minute",), ("hour",), ("day_of_month", "day_of_week"), ("month",), ("year",))
 
@@ -269,9 +270,9 @@ class SpecTimes:
             if n is not None and (best is None or n < best):
                 best = n
         if self._intervals:
-            ts = int(after.timestamp() // 1)
+            ts = (after - _EPOCH) // _SECOND  # exact, where a float timestamp may round up
             for every, phase in self._intervals:
-                n = datetime.fromtimestamp(((ts - phase) // every + 1) * every + phase, UTC)
+                n = _EPOCH + timedelta(seconds=((ts - phase) // every + 1) * every + phase)
                 if best is None or n < best:
                     best = n
         return best
