@@ -1,21 +1,29 @@
-"""The schedule classes of ``worker_sdk.schedules``: temporalio's defaults, and every class's
-conversion to the wire and back (property-based where the values are free)."""
+"""The schedule classes of ``worker_sdk.schedules``: temporalio's defaults, every class's conversion
+to the wire and back (property-based where the values are free), and the client's schedule calls
+against a real server with a worker running the scheduled workflow."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import grpc
 import pytest
+import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import assert_eventually
 from wf.v1 import common_pb2, schedule_pb2, service_pb2
-from worker_sdk import DataConverter, RetryPolicy, workflow
+from worker_sdk import Client, DataConverter, RetryPolicy, Worker, workflow
 from worker_sdk import schedules as S
 from worker_sdk._schedule_client import ScheduleDescription, ScheduleListDescription
+from worker_sdk.errors import ApplicationError, RPCError, WorkflowFailureError
 
 # -- defaults: temporalio's -------------------------------------------------------------------------
 
@@ -280,3 +288,229 @@ def test_list_entry_from_the_wire() -> None:
     assert e.info.next_action_times == [datetime.fromtimestamp(60, UTC)]
     bare = ScheduleListDescription._from_proto(schedule_pb2.ScheduleListEntry(schedule_id="s2"), DataConverter.default)
     assert bare.schedule is None and bare.info is None
+
+
+# -- against a real server ------------------------------------------------------------------------
+
+HOURLY = S.ScheduleSpec(intervals=[S.ScheduleIntervalSpec(timedelta(hours=1))])
+
+
+@workflow.defn
+class Stamped:
+    """Returns its argument and what the schedule handed over from the run before."""
+
+    @workflow.run
+    async def run(self, tag: str) -> dict[str, Any]:
+        last = workflow.get_last_completion_result()
+        n = (last["n"] if last else 0) + 1
+        failure = workflow.get_last_failure()
+        if n == 2 and failure is None:
+            raise ApplicationError("second run fails", non_retryable=True)
+        return {"tag": tag, "n": n, "failure": str(failure) if failure else None,
+                "has_last": workflow.has_last_completion_result()}
+
+
+def _sid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _stamp(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def _idle(handle: S.ScheduleHandle) -> S.ScheduleDescription:
+    """The description once no run of the schedule is running (the schedule saw each close)."""
+
+    async def check() -> S.ScheduleDescription:
+        d = await handle.describe()
+        assert not d.info.running_actions, d.info.running_actions
+        return d
+
+    return await assert_eventually(check, timeout=20)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sched_worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
+    async with Worker(client, task_queue=task_queue, workflows=[Stamped]) as w:
+        yield w
+
+
+async def test_schedule_lifecycle(client: Client, sched_worker: Worker, task_queue: str) -> None:
+    sid, wid = _sid("sched"), _sid("stamped")
+    action = S.ScheduleActionStartWorkflow(Stamped.run, "hello", id=wid, task_queue=task_queue)
+    weekday_noon = S.ScheduleSpec(cron_expressions=["0 12 * * MON-FRI"])
+    handle = await client.create_schedule(sid, S.Schedule(action=action, spec=weekday_noon), memo={"owner": "ops"})
+    assert handle.id == sid
+    with pytest.raises(S.ScheduleAlreadyRunningError):
+        await client.create_schedule(sid, S.Schedule(action=action, spec=weekday_noon))
+
+    # The cron string comes back compiled into a calendar.
+    d = await handle.describe()
+    assert d.id == sid and d.schedule.spec.cron_expressions == []
+    assert d.schedule.spec.calendars == [S.ScheduleCalendarSpec(
+        second=(S.ScheduleRange(0),), minute=(S.ScheduleRange(0),), hour=(S.ScheduleRange(12),),
+        day_of_month=(S.ScheduleRange(1, 31),), month=(S.ScheduleRange(1, 12),), year=(),
+        day_of_week=(S.ScheduleRange(1, 5),))]
+    assert isinstance(d.schedule.action, S.ScheduleActionStartWorkflow)
+    assert (d.schedule.action.workflow, d.schedule.action.id, d.schedule.action.task_queue) == (
+        "Stamped", wid, task_queue)
+    assert await d.memo() == {"owner": "ops"}
+    assert d.schedule.policy == S.SchedulePolicy() and d.schedule.state == S.ScheduleState()
+    assert len(d.info.next_action_times) == 10
+    for t in d.info.next_action_times:
+        assert (t.hour, t.minute, t.second) == (12, 0, 0) and t.isoweekday() <= 5 and t > datetime.now(UTC)
+    assert d.info.num_actions == 0 and d.info.created_at <= datetime.now(UTC)
+
+    # Paused, a trigger still acts, and the schedule stays paused.
+    await handle.pause(note="maintenance")
+    d = await handle.describe()
+    assert d.schedule.state.paused and d.schedule.state.note == "maintenance"
+    await handle.trigger()
+    d = await _idle(handle)
+    assert d.info.num_actions == 1 and d.schedule.state.paused
+    (first,) = d.info.recent_actions
+    assert isinstance(first.action, S.ScheduleActionExecutionStartWorkflow)
+    assert first.action.workflow_id == f"{wid}-{_stamp(first.scheduled_at)}"
+    run = client.get_workflow_handle(first.action.workflow_id)
+    assert (await run.result())["tag"] == "hello"
+    described = await run.describe()
+    assert described.search_attributes["TemporalScheduledById"] == sid
+    assert described.search_attributes["TemporalScheduledStartTime"] == first.scheduled_at
+    await handle.unpause(note="back")
+    d = await handle.describe()
+    assert not d.schedule.state.paused and d.schedule.state.note == "back"
+
+    # A backfill takes every time in its window, both ends included.
+    monday, tuesday = datetime(2026, 11, 30, 12, tzinfo=UTC), datetime(2026, 12, 1, 12, tzinfo=UTC)
+    await handle.backfill(S.ScheduleBackfill(monday, tuesday, overlap=S.ScheduleOverlapPolicy.ALLOW_ALL))
+    for t in (monday, tuesday):
+        await client.get_workflow_handle(f"{wid}-{_stamp(t)}").result()
+    d = await _idle(handle)
+    assert d.info.num_actions == 3
+
+    # An update replaces the spec and keeps what the schedule did.
+    async def to_hourly(u: S.ScheduleUpdateInput) -> S.ScheduleUpdate:
+        u.description.schedule.spec = HOURLY
+        u.description.schedule.policy.catchup_window = timedelta(minutes=5)
+        return S.ScheduleUpdate(schedule=u.description.schedule)
+
+    await handle.update(to_hourly)
+    d = await handle.describe()
+    assert d.schedule.spec.intervals == HOURLY.intervals and d.schedule.spec.calendars == []
+    assert d.schedule.policy.catchup_window == timedelta(minutes=5)
+    assert d.info.num_actions == 3 and d.info.last_updated_at is not None
+    assert await d.memo() == {"owner": "ops"}  # the memo is not part of an update
+    await handle.update(lambda _: None)  # None leaves it as it is
+    assert (await handle.describe()).schedule.spec.intervals == HOURLY.intervals
+
+    async def listed() -> None:
+        entries = {e.id: e async for e in await client.list_schedules()}
+        e = entries[sid]
+        assert e.schedule is not None and e.schedule.action == S.ScheduleListActionStartWorkflow("Stamped")
+        assert e.schedule.spec.intervals == HOURLY.intervals
+        assert await e.memo() == {"owner": "ops"}
+
+    await assert_eventually(listed)
+    await handle.delete()
+    with pytest.raises(RPCError) as caught:
+        await handle.describe()
+    assert caught.value.status == grpc.StatusCode.NOT_FOUND
+
+
+async def test_runs_see_the_last_result_and_failure(client: Client, sched_worker: Worker, task_queue: str) -> None:
+    sid, wid = _sid("sched-last"), _sid("last")
+    handle = await client.create_schedule(sid, S.Schedule(
+        action=S.ScheduleActionStartWorkflow(Stamped.run, "x", id=wid, task_queue=task_queue), spec=HOURLY,
+        state=S.ScheduleState(paused=True),
+    ))
+    try:
+        results = []
+        # One time at a time, each after the run before it closed (under SKIP nothing overlaps).
+        for hour in (1, 2, 3):
+            t = datetime(2026, 1, 1, hour, tzinfo=UTC)
+            await handle.backfill(S.ScheduleBackfill(t, t))
+            run = client.get_workflow_handle(f"{wid}-{_stamp(t)}")
+            try:
+                results.append(await run.result())
+            except WorkflowFailureError as exc:
+                results.append(str(exc.cause))
+            await _idle(handle)
+        assert results[0] == {"tag": "x", "n": 1, "failure": None, "has_last": False}
+        assert "second run fails" in results[1]
+        # The failed run did not clear the last result; its failure is handed on.
+        assert results[2]["n"] == 2 and results[2]["has_last"] is True
+        assert "second run fails" in results[2]["failure"]
+    finally:
+        await handle.delete()
+
+
+async def test_interval_fires_at_whole_seconds(client: Client, sched_worker: Worker, task_queue: str) -> None:
+    sid, wid = _sid("sched-every"), _sid("every")
+    handle = await client.create_schedule(sid, S.Schedule(
+        action=S.ScheduleActionStartWorkflow(Stamped.run, "tick", id=wid, task_queue=task_queue),
+        spec=S.ScheduleSpec(intervals=[S.ScheduleIntervalSpec(timedelta(seconds=1))]),
+        policy=S.SchedulePolicy(overlap=S.ScheduleOverlapPolicy.ALLOW_ALL),
+    ))
+    try:
+        async def two_actions() -> S.ScheduleDescription:
+            d = await handle.describe()
+            assert d.info.num_actions >= 2, d.info.num_actions
+            return d
+
+        d = await assert_eventually(two_actions, timeout=20)
+    finally:
+        await handle.delete()
+    for r in d.info.recent_actions:
+        assert r.scheduled_at.microsecond == 0 and r.started_at >= r.scheduled_at
+        assert isinstance(r.action, S.ScheduleActionExecutionStartWorkflow)
+        assert r.action.workflow_id == f"{wid}-{_stamp(r.scheduled_at)}"
+    assert len({r.scheduled_at for r in d.info.recent_actions}) == len(d.info.recent_actions)
+
+
+async def test_update_retries_when_the_schedule_changed_under_it(client: Client, task_queue: str) -> None:
+    sid = _sid("sched-conflict")
+    handle = await client.create_schedule(sid, S.Schedule(
+        action=S.ScheduleActionStartWorkflow("Stamped", "x", id=sid, task_queue=task_queue), spec=HOURLY,
+        state=S.ScheduleState(paused=True),
+    ))
+    calls = []
+
+    async def note_it(u: S.ScheduleUpdateInput) -> S.ScheduleUpdate:
+        calls.append(u.description.schedule.state.note)
+        if len(calls) == 1:  # somebody else changes the schedule between our read and our write
+            await client.get_schedule_handle(sid).update(lambda v: S.ScheduleUpdate(
+                schedule=dataclasses.replace(v.description.schedule, state=S.ScheduleState(note="theirs",
+                                                                                         paused=True))))
+        s = u.description.schedule
+        s.state = S.ScheduleState(note=f"ours after {s.state.note}", paused=True)
+        return S.ScheduleUpdate(schedule=s)
+
+    try:
+        await handle.update(note_it)
+        assert calls == [None, "theirs"]
+        assert (await handle.describe()).schedule.state.note == "ours after theirs"
+    finally:
+        await handle.delete()
+
+
+async def test_bad_schedules_are_refused_and_nothing_is_stored(client: Client, task_queue: str) -> None:
+    action = S.ScheduleActionStartWorkflow("Stamped", "x", id="bad", task_queue=task_queue)
+    bad_specs = {
+        "cron_string": S.ScheduleSpec(cron_expressions=["not a cron"]),
+        "interval": S.ScheduleSpec(intervals=[S.ScheduleIntervalSpec(timedelta(0))]),
+        "timezone_name": S.ScheduleSpec(intervals=HOURLY.intervals, time_zone_name="Mars/Olympus"),
+        "end_time": S.ScheduleSpec(intervals=HOURLY.intervals, start_at=datetime(2027, 1, 1, tzinfo=UTC),
+                                   end_at=datetime(2026, 1, 1, tzinfo=UTC)),
+    }
+    for field_name, spec in bad_specs.items():
+        sid = _sid("sched-bad")
+        with pytest.raises(RPCError) as caught:
+            await client.create_schedule(sid, S.Schedule(action=action, spec=spec))
+        assert caught.value.status == grpc.StatusCode.INVALID_ARGUMENT, field_name
+        assert field_name in caught.value.message, (field_name, caught.value.message)
+        with pytest.raises(RPCError) as missing:
+            await client.get_schedule_handle(sid).describe()
+        assert missing.value.status == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(ValueError, match="limited actions"):
+        await client.create_schedule(_sid("sched-bad"), S.Schedule(
+            action=action, spec=HOURLY, state=S.ScheduleState(remaining_actions=3)))
