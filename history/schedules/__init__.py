@@ -1,0 +1,1 @@
+"""Schedules: when they fire (``spec``), where they live and what one tick decides."""
