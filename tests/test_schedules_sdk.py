@@ -547,3 +547,23 @@ async def test_bad_schedules_are_refused_and_nothing_is_stored(client: Client, t
     with pytest.raises(ValueError, match="limited actions"):
         await client.create_schedule(_sid("sched-bad"), S.Schedule(
             action=action, spec=HOURLY, state=S.ScheduleState(remaining_actions=3)))
+
+
+async def test_the_readme_schedule_snippet_runs_as_written(client: Client, task_queue: str) -> None:
+    from tests.test_readme import python_block
+
+    namespace: dict[str, object] = {}
+    exec(compile(python_block(r"^class DailyReport:").text, "README.md", "exec"), namespace)  # noqa: S102
+    async with Worker(client, task_queue=task_queue, workflows=[namespace["DailyReport"]]):
+        await namespace["schedule_reports"](client, task_queue)  # type: ignore[operator]
+
+        async def a_report_ran() -> None:
+            runs = [r async for r in client.list_workflows("WorkflowType = 'DailyReport'")]
+            assert runs and all(r.id.startswith("report-") for r in runs), runs
+            results = [await client.get_workflow_handle(r.id).result() for r in runs]
+            assert 1 in results, results  # the first run had no previous result
+
+        await assert_eventually(a_report_ran, timeout=20)
+    with pytest.raises(RPCError) as caught:
+        await client.get_schedule_handle("daily-report").describe()
+    assert caught.value.status == grpc.StatusCode.NOT_FOUND
