@@ -1,1 +1,7 @@
-"""Schedules: when they fire (``spec``), where they live and what one tick decides."""
+"""Schedules' pure model of time: which instants a `ScheduleSpec` names (see `spec.py`)."""
+
+from __future__ import annotations
+
+from .spec import SpecTimes, canonical_spec
+
+__all__ = ["SpecTimes", "canonical_spec"]
