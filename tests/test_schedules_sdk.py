@@ -433,30 +433,43 @@ async def test_schedule_lifecycle(client: Client, sched_worker: Worker, task_que
     assert caught.value.status == grpc.StatusCode.NOT_FOUND
 
 
-async def test_runs_see_the_last_result_and_failure(client: Client, sched_worker: Worker, task_queue: str) -> None:
+async def _chain(client: Client, task_queue: str, runs: int) -> list[Any]:
+    """The outcomes of ``runs`` runs of a paused schedule, one backfilled time at a time, each after
+    the run before it closed (under SKIP nothing overlaps): results, or a failure's message."""
     sid, wid = _sid("sched-last"), _sid("last")
     handle = await client.create_schedule(sid, S.Schedule(
         action=S.ScheduleActionStartWorkflow(Stamped.run, "chain", id=wid, task_queue=task_queue), spec=HOURLY,
         state=S.ScheduleState(paused=True),
     ))
+    results: list[Any] = []
     try:
-        results = []
-        # One time at a time, each after the run before it closed (under SKIP nothing overlaps).
-        for hour in (1, 2, 3):
+        for hour in range(1, runs + 1):
             t = datetime(2026, 1, 1, hour, tzinfo=UTC)
             await handle.backfill(S.ScheduleBackfill(t, t))
             try:
                 results.append(await _result(client, f"{wid}-{_stamp(t)}"))
             except WorkflowFailureError as exc:
                 results.append(str(exc.cause))
-            await _idle(handle)
-        assert results[0] == {"tag": "chain", "n": 1, "failure": None, "has_last": False}
-        assert "second run fails" in results[1]
-        # The failed run did not clear the last result; its failure is handed on.
-        assert results[2]["n"] == 2 and results[2]["has_last"] is True
-        assert "second run fails" in results[2]["failure"]
+            await _idle(handle, hour)
     finally:
         await handle.delete()
+    return results
+
+
+async def test_runs_see_the_last_result_and_failure(client: Client, sched_worker: Worker, task_queue: str) -> None:
+    results = await _chain(client, task_queue, 3)
+    assert results[0] == {"tag": "chain", "n": 1, "failure": None, "has_last": False}
+    assert "second run fails" in results[1]
+    # The failed run did not clear the last result; its failure is handed on.
+    assert results[2]["n"] == 2 and results[2]["has_last"] is True
+    assert "second run fails" in results[2]["failure"]
+
+
+async def test_a_success_clears_the_last_failure(client: Client, sched_worker: Worker, task_queue: str) -> None:
+    """As Temporal: the failure is handed on until a run completes; the run after that sees none."""
+    results = await _chain(client, task_queue, 4)
+    assert "second run fails" in results[2]["failure"]
+    assert results[3] == {"tag": "chain", "n": 3, "failure": None, "has_last": True}
 
 
 async def test_allow_all_runs_get_no_last_result(client: Client, sched_worker: Worker, task_queue: str) -> None:
