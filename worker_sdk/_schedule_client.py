@@ -391,6 +391,11 @@ class ScheduleAsyncIterator:
         self._current_page_index = 0
 
     @property
+    def current_page_index(self) -> int:
+        """The index, in the current page, of the entry the next iteration returns."""
+        return self._current_page_index
+
+    @property
     def current_page(self) -> Sequence[ScheduleListDescription] | None:
         return self._current_page
 
