@@ -70,6 +70,8 @@ _SAFE_TO_REPEAT = frozenset({
     "RespondWorkflowTaskCompleted", "RespondWorkflowTaskFailed", "RespondActivityTaskCompleted",
     "RespondActivityTaskFailed", "RespondActivityTaskCanceled", "RecordActivityTaskHeartbeat",
     "RespondQueryTaskCompleted", "ResetWorkflowExecution", "DescribeNamespace", "ListNamespaces",
+    # A create carries its request id, which the server recognises on a retry.
+    "CreateSchedule", "DescribeSchedule", "ListSchedules", "ListScheduleMatchingTimes",
 })
 
 
