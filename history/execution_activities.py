@@ -236,6 +236,8 @@ class ActivityTransitions:
             a.ClearField("started_time")
             a.backing_off = True
             a.attempt += 1
+            # The next attempt is scheduled when its back-off ends (describe's next_attempt_schedule_time).
+            a.current_attempt_scheduled_time.FromDatetime(self.now + delay)
             self._delete_timer(activity_timer_key(sid, "stc"))
             self._delete_timer(activity_timer_key(sid, "hb"))
             a.cancel_requested = False

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -847,3 +848,24 @@ async def test_two_pollers_racing_get_each_task_exactly_once(stub: Stub, task_qu
 async def test_get_system_info(stub: Stub) -> None:
     info = await stub.GetSystemInfo(S.GetSystemInfoRequest(), timeout=5)
     assert info.server_version
+
+
+async def test_describe_says_when_a_backing_off_activity_is_tried_next(stub: Stub, task_queue: str) -> None:
+    wid = new_id()
+    await start(stub, wid, task_queue)
+    task = await next_workflow_task(stub, task_queue)
+    await complete_workflow_task(
+        stub, task.task_token, schedule_activity("act-1", "Greet", start_to_close=10, retry=retry_policy(initial=60)),
+    )
+    attempt1 = await next_activity_task(stub, task_queue)
+    before = datetime.now(UTC)
+    await stub.RespondActivityTaskFailed(
+        S.RespondActivityTaskFailedRequest(task_token=attempt1.task_token, failure=application_failure("boom")),
+        timeout=10,
+    )
+    after = datetime.now(UTC)
+    [pending] = (await describe(stub, wid)).pending_activities
+    assert (pending.state, pending.attempt) == (S.PENDING_ACTIVITY_STATE_BACKING_OFF, 2)
+    # The retry policy's first back-off is 60 s from the failure.
+    next_try = pending.next_attempt_schedule_time.ToDatetime(UTC)
+    assert before + timedelta(seconds=60) <= next_try <= after + timedelta(seconds=60)

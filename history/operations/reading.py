@@ -59,6 +59,8 @@ class Reading:
                 info.heartbeat_details.CopyFrom(a.heartbeat_details)
             if a.HasField("last_heartbeat_time"):
                 info.last_heartbeat_time.CopyFrom(a.last_heartbeat_time)
+            if a.backing_off:
+                info.next_attempt_schedule_time.CopyFrom(a.current_attempt_scheduled_time)
         if state.HasField("workflow_task") or state.HasField("last_workflow_task_failure"):
             wt = state.workflow_task
             pending = resp.pending_workflow_task
