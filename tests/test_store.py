@@ -13,16 +13,18 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 import pytest_asyncio
+from google.protobuf.message import DecodeError
 from sqlalchemy import Column, MetaData, Table, Text, select
 
 from wf.history import statements as S
 from wf.history.errors import ConcurrentUpdate, InvalidArgument
+from wf.history.operations.reading import execution_info
 from wf.history.schema import executions, metadata
 from wf.history.store import ExecutionRecord, Mutation, Store, WriteRejected
 from wf.history.tasks import TaskKind, TaskRow, TimerKind, TimerRow
 from wf.history.visibility.query import compile_query
 from wf.server.app import asyncpg_dsn
-from wf.v1 import common_pb2
+from wf.v1 import common_pb2, internal_pb2
 
 RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
 COMPLETED = common_pb2.WORKFLOW_EXECUTION_STATUS_COMPLETED
@@ -253,3 +255,13 @@ async def test_a_waiting_query_is_handed_out_only_once_released(pool: asyncpg.Po
     assert await store.claim_query(first[1], first[0]) == ("q", b"a")
     assert await store.take_query(second[0], second[1]) == (False, None, None)  # it timed out waiting
     assert await store.create_waiting_query(*key, queue, "q", b"d", 2) is not None
+
+
+def test_a_run_whose_state_cannot_be_read_still_lists() -> None:
+    # One damaged row must not make every list of its namespace fail: it lists with its columns.
+    damaged = record("damaged")
+    with pytest.raises(DecodeError):
+        internal_pb2.MutableState.FromString(damaged.state)
+    info = execution_info(damaged)
+    assert (info.execution.workflow_id, info.type.name, info.task_queue) == ("damaged", "T", "q")
+    assert info.cost.workflow_tasks == 0

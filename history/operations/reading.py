@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+
+from google.protobuf.message import DecodeError
 
 from wf.history.execution import RUNNING
 from wf.history.runs import Runs
 from wf.history.store import ExecutionRecord
 from wf.history.visibility.listing import Visibility
 from wf.v1 import common_pb2, history_pb2, internal_pb2, service_pb2
+
+log = logging.getLogger(__name__)
 
 H = history_pb2
 C = common_pb2
@@ -218,7 +223,13 @@ def execution_info(record: ExecutionRecord) -> service_pb2.WorkflowExecutionInfo
 def describe_cost(info: service_pb2.WorkflowExecutionInfo, record: ExecutionRecord) -> None:
     """What the run cost (``wf.history.cost``), and the reset that made it, if one did: listed and
     described alike, so a list carries every run's cost."""
-    state = internal_pb2.MutableState.FromString(record.state) if record.state else internal_pb2.MutableState()
+    state = internal_pb2.MutableState()
+    try:
+        state.ParseFromString(record.state or b"")
+    except DecodeError:
+        # A row whose state cannot be read still lists with what its columns hold: one damaged run
+        # must not make every list of its namespace fail (describing it says what is wrong).
+        log.warning("run %s/%s: its state cannot be read; listed without its cost", record.workflow_id, record.run_id)
     info.history_size_bytes = record.history_size
     info.state_transition_count = record.db_version
     c = state.cost
