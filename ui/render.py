@@ -59,7 +59,7 @@ def when(t: datetime | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """1h 2m 3s / 2m 3s / 3.2s / 45ms."""
+    """2d 1h / 1h 2m 3s / 2m / 3.2s / 45ms."""
     if seconds is None:
         return ""
     if seconds < 1:
@@ -67,9 +67,10 @@ def duration(seconds: float | None) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
     total = int(seconds)
-    h, rest = divmod(total, 3600)
+    d, rest = divmod(total, 86400)
+    h, rest = divmod(rest, 3600)
     m, s = divmod(rest, 60)
-    return f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
+    return " ".join(f"{n}{unit}" for n, unit in ((d, "d"), (h, "h"), (m, "m"), (s, "s")) if n) or "0s"
 
 
 def between(start: datetime | None, end: datetime | None) -> str:
