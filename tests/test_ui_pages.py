@@ -277,7 +277,7 @@ async def test_a_server_that_is_down_shows_the_banner_on_every_page() -> None:
     address = f"127.0.0.1:{free_port()}"
     async with ui_client(address) as http:
         for url in ("/namespaces/default/workflows", workflow_url("w"), "/namespaces/default/task-queues",
-                    "/namespaces"):
+                    "/namespaces", "/namespaces/default/schedules", "/namespaces/default"):
             r = await asyncio.wait_for(http.get(url), 10)
             assert r.status_code == 503, url
             assert "cannot be reached" in r.text and address in r.text
@@ -310,6 +310,11 @@ async def test_the_ui_connects_by_itself_once_the_server_answers(db_url: str) ->
             assert r.status_code == 200 and "cannot be reached" not in r.text
         finally:
             await late.stop()
+        # Gone again after the UI connected: the banner, within the UI's own bound on a call.
+        began = asyncio.get_running_loop().time()
+        r = await http.get("/namespaces/default/workflows")
+        assert r.status_code == 503 and "cannot be reached" in r.text
+        assert asyncio.get_running_loop().time() - began < 10
 
 
 async def test_with_a_codec_endpoint_the_browser_decodes_the_raw_payloads(
