@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import duration_pb2, timestamp_pb2
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from wf.v1 import common_pb2, history_pb2
@@ -172,10 +173,21 @@ def _single(field: FieldDescriptor, value: Any, raw: bool) -> Any:
     if isinstance(value, Message):
         return tree(value, raw=raw)
     if field.enum_type is not None:
-        return field.enum_type.values_by_number[value].name if value in field.enum_type.values_by_number else value
+        return enum_word(field.enum_type, value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return value
+
+
+def enum_word(enum: EnumDescriptor, number: int) -> str:
+    """An enum value as Temporal's CLI writes it: ``SCHEDULE_OVERLAP_POLICY_BUFFER_ONE`` → ``BufferOne``."""
+    names = [v.name for v in enum.values]
+    prefix = os.path.commonprefix(names) if len(names) > 1 else ""
+    prefix = prefix[: prefix.rfind("_") + 1]
+    value = enum.values_by_number.get(number)
+    if value is None:
+        return str(number)
+    return "".join(w.capitalize() for w in value.name.removeprefix(prefix).split("_"))
 
 
 def summary(event: history_pb2.HistoryEvent) -> str:
