@@ -106,7 +106,7 @@ async def test_list_shows_runs_with_their_fields_filters_counts_and_pages(
         assert "Greeting" in page and task_queue in page and "Completed" in page and "Running" in page
         assert "<thead>" in page and '<th scope="col">Workflow id</th>' in page
         # Counts by status beside the filters.
-        assert 'All <span class="count">4</span>' in page
+        assert 'All<span class="count" aria-hidden="true"> 4</span>' in page
         assert 'Completed<span class="count" aria-hidden="true"> 3</span>' in page
         # A status filter.
         r = await http.get("/namespaces/default/workflows", params={"query": q, "status": "Running"})
