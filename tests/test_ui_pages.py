@@ -306,8 +306,8 @@ async def test_the_ui_connects_by_itself_once_the_server_answers(db_url: str) ->
         late = Server(ServerConfig(db_url=db_url, port=port))
         await late.start()
         try:
-            r = await http.get("/namespaces/default/workflows")
-            assert r.status_code == 200 and "cannot be reached" not in r.text
+            r = await http.get("/namespaces")
+            assert r.status_code == 200 and "cannot be reached" not in r.text and ">default</a>" in r.text
         finally:
             await late.stop()
         # Gone again after the UI connected: the banner, within the UI's own bound on a call.
