@@ -128,3 +128,28 @@ async def test_a_failing_workflow_task_shows_its_stack_under_pending(
             assert "a bug in the workflow code" in pending and "Stack trace" in pending
             assert "test_ui_timeline.py" in pending  # the stack, with the line of workflow code
     await handle.terminate()
+
+
+@workflow.defn
+class Chain:
+    @workflow.run
+    async def run(self, n: int) -> int:
+        if n < 1:
+            workflow.continue_as_new(n + 1)
+        return n
+
+
+async def test_a_run_chain_links_its_runs_and_offers_reset_points(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Chain]):
+        handle = await client.start_workflow(Chain.run, 0, id=new_id("chain"), task_queue=task_queue)
+        assert await handle.result() == 1
+    first = handle.run_id or ""
+    latest = (await client.get_workflow_handle(handle.id).describe()).run_id
+    async with ui_client(server.address, client) as http:
+        page = (await http.get(workflow_url(handle.id, first))).text
+        assert ">Continued as new</span>" in page and ">Continued as</dt>" in page and latest in page
+        assert '<option value="4">WorkflowTaskCompleted 4</option>' in page
+        page = (await http.get(workflow_url(handle.id))).text  # the latest run
+        assert ">Completed</span>" in page and ">First run</dt>" in page and first in page
