@@ -94,7 +94,7 @@ function liveWorkflow() {
       const r = await fetch(location.href);
       if (!r.ok) return;
       const doc = new DOMParser().parseFromString(await r.text(), "text/html");
-      for (const id of ["timeline", "pending"]) {
+      for (const id of ["facts", "timeline", "pending"]) {
         const fresh = doc.getElementById(id), old = document.getElementById(id);
         if (fresh && old && !fresh.dataset.fragmentSrc) old.innerHTML = fresh.innerHTML;
       }
