@@ -291,6 +291,11 @@ async def test_an_unknown_workflow_is_a_clear_404(server: Server, client: Client
         r = await http.get("/namespaces/default/workflow")
         assert r.status_code == 400
         no_traceback(r.text)
+        r = await http.get("/namespaces/default/workflow/signal")
+        assert r.status_code == 405 and "Error 405" in r.text
+        r = await http.get("/no/such/page")
+        assert r.status_code == 404 and "Error 404" in r.text
+        no_traceback(r.text)
         r = await http.get("/static/app.css")
         assert r.status_code == 200 and "prefers-color-scheme" in r.text
 
