@@ -50,9 +50,9 @@ lint: $(STAMP)
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/wf
 	ln -s ../../worker_sdk $(TYPECHECK)/worker_sdk
 	cd $(TYPECHECK)/wf && ln -s ../../../wf/__init__.py ../../../wf/v1 ../../../history ../../../matching \
-		../../../server ../../../migrations .
+		../../../server ../../../migrations ../../../ui .
 	cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
-		-p worker_sdk -p wf.history -p wf.matching -p wf.server
+		-p worker_sdk -p wf.history -p wf.matching -p wf.server -p wf.ui
 
 clean:
 	rm -rf $(VENV) build *.egg-info
