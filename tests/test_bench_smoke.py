@@ -171,3 +171,18 @@ def test_churn() -> None:
     )
     assert result["workflows_completed"] > 0 and len(result["samples"]) >= 2
     assert "executions" in result["final_tables_mb"]
+
+
+@pytest.mark.timeout(120)
+def test_schedules() -> None:
+    code, result, err = run_bench(
+        "schedules", "--schedules", "4", "--every", "2", "--minutes", "0.1", *QUICK
+    )
+    assert_ok(
+        code, result, err,
+        {"expected_starts", "starts", "missed", "duplicates", "p50_lateness_ms", "p99_lateness_ms",
+         "server_cpu_ms_per_start", "p99_lateness_ms_over_commit_ms", "limit_commits_per_s"}
+        | {k.format("start") for k in COUNTS},
+    )
+    assert result["starts"] == result["expected_starts"] > 0
+    assert result["missed"] == result["duplicates"] == 0
