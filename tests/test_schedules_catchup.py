@@ -48,6 +48,11 @@ async def sched_db(db_url: str) -> AsyncIterator[str]:
         yield url
 
 
+def before_first(first: datetime) -> None:
+    """The schedule was created before its first time (a time before its creation is not taken)."""
+    assert time.time() < first.timestamp() - 0.5, "creating the schedule took longer than the lead"
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -70,14 +75,15 @@ async def test_every_time_missed_inside_the_catchup_window_is_started_on_recover
     task_queue = f"catchup-{uuid.uuid4().hex[:8]}"
     sid, wid = _ids(task_queue, "inside")
     port = free_port()
-    first = whole_seconds_from_now(2)
-    expected = interval_times(first, first + timedelta(seconds=11), 1.0)
     async with wf_server_process(sched_db, port=port) as server:
         async with channel_to(server.address) as stub:
+            first = whole_seconds_from_now(2)
+            expected = interval_times(first, first + timedelta(seconds=11), 1.0)
             await create_schedule(stub, sid, interval_schedule(
                 wid, task_queue, "Nothing", every=1.0, overlap=ALLOW_ALL, catchup_window=60,
                 start=first - timedelta(seconds=0.5), end=expected[-1] + timedelta(seconds=0.5),
             ))
+            before_first(first)
             await _runs_at_least(stub, sid, 2, timeout=15)
         await server.kill()
     down = now()
@@ -101,14 +107,15 @@ async def test_times_older_than_the_catchup_window_at_recovery_are_counted_misse
     task_queue = f"catchup-{uuid.uuid4().hex[:8]}"
     sid, wid = _ids(task_queue, "outside")
     port = free_port()
-    first = whole_seconds_from_now(2)
-    expected = interval_times(first, first + timedelta(seconds=27), 1.0)
     async with wf_server_process(sched_db, port=port) as server:
         async with channel_to(server.address) as stub:
+            first = whole_seconds_from_now(2)
+            expected = interval_times(first, first + timedelta(seconds=27), 1.0)
             await create_schedule(stub, sid, interval_schedule(
                 wid, task_queue, "Nothing", every=1.0, overlap=ALLOW_ALL, catchup_window=10,
                 start=first - timedelta(seconds=0.5), end=expected[-1] + timedelta(seconds=0.5),
             ))
+            before_first(first)
             await _runs_at_least(stub, sid, 2, timeout=15)
         await server.kill()
     down = now()
@@ -149,14 +156,15 @@ async def test_under_skip_the_first_missed_time_starts_and_the_rest_are_skipped(
     task_queue = f"catchup-{uuid.uuid4().hex[:8]}"
     sid, wid = _ids(task_queue, "skip")
     port = free_port()
-    first = whole_seconds_from_now(3)
-    expected = interval_times(first, first + timedelta(seconds=4), 1.0)
     async with wf_server_process(sched_db, port=port) as server:
         async with channel_to(server.address) as stub:
+            first = whole_seconds_from_now(3)
+            expected = interval_times(first, first + timedelta(seconds=4), 1.0)
             await create_schedule(stub, sid, interval_schedule(
                 wid, task_queue, "Nothing", every=1.0, overlap=SKIP,
                 start=first - timedelta(seconds=0.5), end=expected[-1] + timedelta(seconds=0.5),
             ))
+            before_first(first)
         await server.kill()
     assert time.time() < first.timestamp(), "the server was stopped after the first time: too slow to test"
     await wait_until(expected[-1] + timedelta(seconds=1))  # every time of the schedule is in the outage
@@ -177,13 +185,14 @@ async def test_times_while_paused_are_skipped_and_not_counted_also_across_an_out
     task_queue = f"catchup-{uuid.uuid4().hex[:8]}"
     sid, wid = _ids(task_queue, "paused")
     port = free_port()
-    first = whole_seconds_from_now(2)
     async with wf_server_process(sched_db, port=port) as server:
         async with channel_to(server.address) as stub:
+            first = whole_seconds_from_now(2)
             await create_schedule(stub, sid, interval_schedule(
                 wid, task_queue, "Nothing", every=1.0, overlap=ALLOW_ALL, catchup_window=60,
                 start=first - timedelta(seconds=0.5),
             ))
+            before_first(first)
             await _runs_at_least(stub, sid, 2, timeout=15)
             await patch_schedule(stub, sid, P.SchedulePatch(pause="down for maintenance"))
             paused = now()

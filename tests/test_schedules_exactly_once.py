@@ -392,21 +392,22 @@ async def test_a_server_killed_between_deciding_a_start_and_committing_it_starts
     is started exactly once, and so are the times that passed meanwhile."""
     task_queue = f"sched-held-{uuid.uuid4().hex[:8]}"
     sid, wid = f"held-{task_queue}", f"held-{task_queue}-wf"
-    first = whole_seconds_from_now(3)
-    expected = interval_times(first, first + timedelta(seconds=2), 1.0)
     holder = await asyncpg.connect(asyncpg_dsn(sched_db))
     port = free_port()
     try:
-        hold = holder.transaction()
-        await hold.start()
-        await _insert_blocking_run(holder, run_id_for(wid, first))
         async with wf_server_process(sched_db, port=port) as server:
             async with channel_to(server.address) as stub:
+                first = whole_seconds_from_now(3)
+                expected = interval_times(first, first + timedelta(seconds=2), 1.0)
+                hold = holder.transaction()
+                await hold.start()
+                await _insert_blocking_run(holder, run_id_for(wid, first))
                 schedule = interval_schedule(
                     wid, task_queue, "ScheduledTick", every=1.0, overlap=ALLOW_ALL,
                     start=first - timedelta(seconds=0.5), end=expected[-1] + timedelta(seconds=0.5),
                 )
                 await create_schedule(stub, sid, schedule)
+                assert time.time() < first.timestamp() - 0.5, "creating the schedule took longer than the lead"
 
                 async def held() -> None:
                     assert await _waiting_on(holder) > 0, "the server has not reached the first start yet"
