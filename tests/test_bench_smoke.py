@@ -186,3 +186,14 @@ def test_schedules() -> None:
     )
     assert result["starts"] == result["expected_starts"] > 0
     assert result["missed"] == result["duplicates"] == 0
+
+
+def test_schedules_find_max_doubles_then_halves_the_gap() -> None:
+    from bench.schedules import next_level
+
+    assert next_level(500, None, 500) == 1000  # held: twice as many
+    assert next_level(1000, 2000, 2000) == 1500  # failed: halfway between
+    assert next_level(1500, 2000, 1500) == 1750
+    assert next_level(1000, 1080, 1080) is None  # within a tenth of what held: done
+    assert next_level(None, 500, 500) == 250  # the first level failed: half as many
+    assert next_level(None, 1, 1) is None
