@@ -349,6 +349,16 @@ async def test_two_servers_take_every_time_once_with_one_killed_and_restarted(sc
                             assert len(accounts.started) >= WINDOW // 2, f"{sid}: {accounts}"
                         recent = {r.start_workflow_result.workflow_id for r in info.recent_actions}
                         assert recent <= {r.workflow_id for r in runs}
+                    # Every run closes, those the killed server started included: none was lost.
+                    async def all_closed() -> None:
+                        running = await list_all(
+                            stub_a, f"WorkflowId STARTS_WITH 'once-{task_queue}-' AND ExecutionStatus = 'Running'"
+                        )
+                        assert not running, f"{len(running)} scheduled runs still running"
+
+                    await assert_eventually(all_closed, timeout=30, interval=0.5)
+                    closed = await list_all(stub_a, f"WorkflowId STARTS_WITH 'once-{task_queue}-'", page_size=500)
+                    assert {i.status for i in closed} == {C.WORKFLOW_EXECUTION_STATUS_COMPLETED}
                     # Neither server starts anything more once the window is over.
                     again = {sid: await describe_schedule(stub_a, sid) for sid in schedules}
                     assert {s: d.info.action_count for s, d in again.items()} == {
