@@ -62,6 +62,8 @@ ASSUMED_CREATES_PER_S = 200.0
 """How fast schedules are assumed to be created when choosing how far ahead the window opens."""
 DRAIN_S = 60.0
 """After the window: how long the last starts may take to appear, and then the runs to complete."""
+IDLE_S = 600.0
+"""How long a level that fell behind may take to finish its runs before the next level."""
 MAX_LEVELS = 8
 HISTORY_SAMPLE = 200
 """Runs whose history is read for the lateness as a worker sees it."""
@@ -202,6 +204,21 @@ async def _runs(stub: service_pb2_grpc.WorkflowServiceStub, window: Window) -> l
             return runs
 
 
+async def _count(stub: service_pb2_grpc.WorkflowServiceStub, window: Window, *, running: bool = False) -> int:
+    query = f"WorkflowId STARTS_WITH 'bs-{window.tag}-'" + (" AND ExecutionStatus = 'Running'" if running else "")
+    resp = await stub.CountWorkflowExecutions(S.CountWorkflowExecutionsRequest(namespace="default", query=query))
+    return int(resp.count)
+
+
+async def _wait_idle(stub: service_pb2_grpc.WorkflowServiceStub, window: Window) -> None:
+    """Unmeasured: the window's runs all closed, so the next level starts on an idle system."""
+    deadline = time.monotonic() + IDLE_S
+    while await _count(stub, window, running=True):
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"runs of {window.schedules} schedules still open {IDLE_S:.0f}s after their window")
+        await asyncio.sleep(2.0)
+
+
 def _id_of(schedule_id: str, nominal: float) -> str:
     return f"{schedule_id}-{datetime.fromtimestamp(nominal, UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
@@ -239,25 +256,25 @@ async def run_level(
     stack.check_alive()
     cpu_window = stack.cpu_seconds()["server"] - cpu_before
 
-    # The last starts, then every run's completion.
+    # The last starts, then every run's completion (counted while waiting; listed once after).
     deadline = time.monotonic() + DRAIN_S
+    while await _count(stub, window) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(2.0)
+    while await _count(stub, window, running=True) and time.monotonic() < deadline:
+        await asyncio.sleep(2.0)
     runs = await _runs(stub, window)
-    while len(runs) < expected and time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        runs = await _runs(stub, window)
-    while any(r.status == C.WORKFLOW_EXECUTION_STATUS_RUNNING for r in runs) and time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        runs = await _runs(stub, window)
     counts = await meter.end(max(1, len(runs)), "start")
     missed, duplicates, unexpected = _tally(window, runs)
     if duplicates or unexpected:
         raise CheckFailed(f"{duplicates} duplicate and {unexpected} unexpected runs: a nominal time taken twice")
-    not_completed = sum(1 for r in runs if r.status != C.WORKFLOW_EXECUTION_STATUS_COMPLETED)
-    if not_completed:
-        raise CheckFailed(f"{not_completed} of {len(runs)} scheduled runs did not complete within {DRAIN_S:.0f}s")
+    completed = [r for r in runs if r.status == C.WORKFLOW_EXECUTION_STATUS_COMPLETED]
+    if len(completed) < len(runs):
+        log.warning("schedules: %d of %d runs did not complete within %.0fs of the window's end",
+                    len(runs) - len(completed), len(runs), DRAIN_S)
     late = [(r.started - r.nominal) * 1000 for r in runs] or [math.nan]
-    in_hand = await _first_task_lateness(stub, runs) or [math.nan]
-    await _check_results(stub, window, runs[:5])
+    in_hand = await _first_task_lateness(stub, completed) or [math.nan]
+    await _check_results(stub, window, completed[:5])
+    await _wait_idle(stub, window)
     await _delete(stub, window)
     return {
         "schedules": schedules,
@@ -268,6 +285,8 @@ async def run_level(
         "starts_per_s": round(schedules / every, 2),
         "missed": missed,
         "duplicates": duplicates,
+        # Runs still open DRAIN_S after the window: the system did not keep up with its starts.
+        "not_completed": len(runs) - len(completed),
         "p50_lateness_ms": round(percentile(late, 50), 2),
         "p99_lateness_ms": round(percentile(late, 99), 2),
         "max_lateness_ms": round(max(late), 2),
@@ -323,8 +342,10 @@ async def _first_task_lateness(
 
 
 def holds(figures: Figures) -> bool:
-    """The bar: p99 lateness under 1 s and no missed time."""
-    return bool(figures["p99_lateness_ms"] < LATENESS_BAR_MS and figures["missed"] == 0)
+    """The bar: p99 lateness under 1 s, no missed time, and the runs kept up with (all completed)."""
+    return bool(
+        figures["p99_lateness_ms"] < LATENESS_BAR_MS and figures["missed"] == 0 and figures["not_completed"] == 0
+    )
 
 
 def next_level(held: int | None, failed: int | None, n: int) -> int | None:
@@ -345,7 +366,8 @@ async def run_schedules(
     async with grpc.aio.insecure_channel(address) as channel:
         stub = service_pb2_grpc.WorkflowServiceStub(channel)
         if not find_max:
-            return await run_level(stub, stack, meter, schedules, every, minutes)
+            figures = await run_level(stub, stack, meter, schedules, every, minutes)
+            return {**figures, "meets_bar": holds(figures)}
         levels: list[Figures] = []
         held: int | None = None
         failed: int | None = None
@@ -354,7 +376,7 @@ async def run_schedules(
             log.info("schedules --find-max: level %d, %d schedules", len(levels) + 1, n)
             figures = await run_level(stub, stack, meter, n, every, minutes)
             ok = holds(figures)
-            levels.append({**figures, "held": ok})
+            levels.append({**figures, "meets_bar": ok})
             if ok:
                 held = n
             else:

@@ -185,7 +185,7 @@ def test_schedules() -> None:
         | {k.format("start") for k in COUNTS},
     )
     assert result["starts"] == result["expected_starts"] > 0
-    assert result["missed"] == result["duplicates"] == 0
+    assert result["missed"] == result["duplicates"] == result["not_completed"] == 0 and result["meets_bar"]
 
 
 def test_schedules_find_max_doubles_then_halves_the_gap() -> None:

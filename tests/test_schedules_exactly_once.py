@@ -327,8 +327,10 @@ async def test_two_servers_take_every_time_once_with_one_killed_and_restarted(sc
                     schedules[sid] = (wid, overlap)
                 assert time.time() < first.timestamp() - 0.5, "creating the schedules took longer than the lead"
 
-                await wait_until(first + timedelta(seconds=WINDOW / 2))
-                await b.kill()  # SIGKILL, in the middle of the window: whatever it was doing is cut off
+                # SIGKILL in the middle of the window, just after a second's times fell due: most
+                # likely in the tick that takes them, whatever it was doing is cut off.
+                await wait_until(first + timedelta(seconds=WINDOW / 2, milliseconds=5))
+                await b.kill()
                 await wait_until(first + timedelta(seconds=WINDOW / 2 + 5))
                 async with wf_server_process(sched_db, port=b.port):
                     await wait_until(last)
