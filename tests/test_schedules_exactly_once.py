@@ -399,15 +399,20 @@ async def _waiting_on(conn: asyncpg.Connection) -> int:
 
 
 @pytest.mark.timeout(90)
-async def test_a_server_killed_between_deciding_a_start_and_committing_it_starts_it_once(sched_db: str) -> None:
-    """The server is stopped between a start's decision and its commit, then restarted: the time
-    is started exactly once, and so are the times that passed meanwhile."""
+@pytest.mark.parametrize("takeover", ["restarted", "other"], ids=["the server restarted", "another server"])
+async def test_a_server_killed_between_deciding_a_start_and_committing_it_starts_it_once(
+    sched_db: str, takeover: str
+) -> None:
+    """The server is SIGKILLed between a start's decision and its commit; the same server
+    restarted, or another one that ran beside it (and left the held schedule alone meanwhile),
+    then starts the time exactly once, and the times that passed meanwhile too."""
     task_queue = f"sched-held-{uuid.uuid4().hex[:8]}"
     sid, wid = f"held-{task_queue}", f"held-{task_queue}-wf"
     holder = await asyncpg.connect(asyncpg_dsn(sched_db))
     port = free_port()
     try:
-        async with wf_server_process(sched_db, port=port) as server:
+        async with contextlib.AsyncExitStack() as servers:
+            server = await servers.enter_async_context(wf_server_process(sched_db, port=port))
             async with channel_to(server.address) as stub:
                 first = whole_seconds_from_now(3)
                 expected = interval_times(first, first + timedelta(seconds=2), 1.0)
@@ -427,12 +432,19 @@ async def test_a_server_killed_between_deciding_a_start_and_committing_it_starts
                 await assert_eventually(held, timeout=first.timestamp() - time.time() + 15, interval=0.05)
                 # Nothing of the start is visible: it waits, uncommitted.
                 assert (await describe_schedule(stub, sid)).info.action_count == 0
+            if takeover == "other":
+                other = await servers.enter_async_context(wf_server_process(sched_db))
+                # Its loop ticks meanwhile (at least every second) and skips the held schedule's row:
+                # it does not try the start too (it would wait on the same row).
+                await wait_until(datetime.now(UTC) + timedelta(seconds=2.5))
+                assert await _waiting_on(holder) == 1
             await server.kill()
-        async with wf_server_process(sched_db, port=port) as restarted:
+            if takeover == "restarted":
+                other = await servers.enter_async_context(wf_server_process(sched_db, port=port))
             # The dead server's transaction still holds the schedule while it waits; let it go: it
-            # finds its client gone and rolls back, and the restarted server takes the schedule.
+            # finds its client gone and rolls back, and the live server takes the schedule.
             await hold.rollback()
-            async with channel_to(restarted.address) as stub:
+            async with channel_to(other.address) as stub:
                 d = await settled(stub, sid, len(expected), timeout=30)
                 runs = await scheduled_runs(stub, sid)
                 accounts = account(wid, expected, runs, d.info)
