@@ -648,3 +648,8 @@ async def test_deleting_a_namespace_deletes_its_schedules(
     while await server.history.retention.delete_due():
         pass
     assert await server.history.schedules.store.get(name, schedule_id) is None
+
+
+async def test_the_debug_state_shows_the_schedules_loop(server: Server) -> None:
+    state = server.debug_state()
+    assert "schedules" in state and "Scheduler" in state

@@ -130,7 +130,6 @@ class Scheduler:
         self.batch = batch
         self.parallel = parallel
         self._wake = asyncio.Event()
-        self.stopping = False
         # Ticks committed by this server and runs started (for tests and the debug state).
         self.ticks = 0
         self.started = 0
@@ -145,8 +144,11 @@ class Scheduler:
         self.runs.notifier.publish(CHANGED, "")
 
     async def run(self) -> None:
+        """The background task: tick while schedules are due, then sleep until the earliest wake
+        (at most :data:`MAX_WAIT`) or a notification; a database away is waited out, a bug logged.
+        It ends when the server cancels it (a tick cut off rolls back)."""
         delay = 0.05
-        while not self.stopping:
+        while True:
             self._wake.clear()
             try:
                 taken = await self.tick()
