@@ -402,7 +402,7 @@ async def run_schedules(
                 default=None,
             ),
             "levels": [
-                {k: v for k, v in f.items() if not isinstance(v, dict)} for f in levels
+                {k: v for k, v in f.items() if not k.startswith("rpcs_by_method")} for f in levels
             ],
         }
 
