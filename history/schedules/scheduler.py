@@ -152,7 +152,7 @@ class Scheduler:
             self._wake.clear()
             try:
                 taken = await self.tick()
-                while taken >= self.batch:  # more are due
+                while taken >= self.batch:  # more are due: take them in overlapping transactions
                     taken = max(await asyncio.gather(*(self.tick() for _ in range(self.parallel))))
                 earliest = await self.store.earliest_wake()
                 delay = 0.05

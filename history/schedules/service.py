@@ -210,7 +210,10 @@ class Schedules:
     async def list_schedules(self, req: S.ListSchedulesRequest) -> S.ListSchedulesResponse:
         """A page of the namespace's schedules in id order, filtered by the query if given."""
         size = req.maximum_page_size or DEFAULT_PAGE_SIZE
-        after = req.next_page_token.decode() if req.next_page_token else ""
+        try:
+            after = req.next_page_token.decode() if req.next_page_token else ""
+        except UnicodeDecodeError:
+            raise InvalidArgument("next_page_token: not a token of ListSchedules") from None
         if req.query.strip():
             statement, params = await self._query(req.namespace, req.query)
             records = await self.store.query(statement, {**params, "namespace": req.namespace, "after": after,
