@@ -1,7 +1,8 @@
 """``python -m bench WORKLOAD [--n N] [--concurrency C] [--db URL] [--runs R]``: one JSON line of figures.
 
 Workloads: limit, hello (``--serial`` for one at a time), long, fanout, replay, timers, children,
-continue, churn (``--minutes``: the database's size while runs are started, completed and deleted). The JSON
+continue, churn (``--minutes``: the database's size while runs are started, completed and deleted), schedules
+(``--schedules``, ``--every``, ``--minutes``, ``--find-max``: lateness of scheduled starts). The JSON
 goes to stdout; progress and logs go to stderr. See bench/README.md.
 """
 
@@ -23,13 +24,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import churn, drivers, harness, limit
+from bench import churn, drivers, harness, limit, schedules
 from bench.drivers import CheckFailed, Figures
 from bench.rpcs import count_rpcs
 
 log = logging.getLogger("bench")
 
-WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers", "children", "continue", "churn")
+WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers", "children", "continue", "churn", "schedules")
 # Shortcuts `--without` turns off: calls on one stream (worker and driver), and workflow tasks run
 # ahead on the worker's cached run. The worker learns them from WF_BENCH_WITHOUT.
 SHORTCUTS = ("multiplex", "run-ahead")
@@ -86,14 +87,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="turn a shortcut off in the worker and the driver, to measure what it is worth (repeatable)",
     )
-    p.add_argument("--minutes", type=float, default=10.0, help="churn: how long to run (default 10)")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="churn: how long to run (default 10); schedules: the window (default 2; 1 per level of"
+                   " --find-max)")
     p.add_argument("--retention-seconds", type=float, default=60.0,
                    help="churn: the namespace's retention while it runs (default 60)")
     p.add_argument("--sample-seconds", type=float, default=60.0,
                    help="churn: seconds between two readings of the tables' sizes (default 60)")
+    p.add_argument("--schedules", type=int, default=schedules.DEFAULT_SCHEDULES,
+                   help=f"schedules: how many (default {schedules.DEFAULT_SCHEDULES}; the first level of --find-max)")
+    p.add_argument("--every", type=float, default=schedules.DEFAULT_EVERY,
+                   help="schedules: seconds between two times of each schedule"
+                   f" (default {schedules.DEFAULT_EVERY:.0f})")
+    p.add_argument("--find-max", action="store_true",
+                   help="schedules: raise the number of schedules until p99 lateness passes 1 s")
     args = p.parse_args(argv)
-    if args.workload == "churn":
+    if args.workload in ("churn", "schedules"):
         args.runs = 1  # one long run: its samples are the figures
+    if args.minutes is None:
+        args.minutes = (
+            10.0 if args.workload == "churn"
+            else schedules.FIND_MAX_MINUTES if args.find_max else schedules.DEFAULT_MINUTES
+        )
+    if args.find_max and args.workload != "schedules":
+        p.error("--find-max applies to schedules only")
     if args.serial and args.workload != "hello":
         p.error("--serial applies to hello only")
     for name in ("n", "concurrency", "runs"):
@@ -224,6 +241,11 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
                 run = lambda: drivers.run_children(client, stack, meter, args.n)  # noqa: E731
             elif name == "continue":
                 run = lambda: drivers.run_continue(client, stack, meter, args.n)  # noqa: E731
+            elif name == "schedules":
+                run = lambda: schedules.run_schedules(  # noqa: E731
+                    stack.address, stack, meter, schedules=args.schedules, every=args.every,
+                    minutes=args.minutes, find_max=args.find_max,
+                )
             elif name == "churn":
                 run = lambda: churn.run_churn(  # noqa: E731
                     client, stack, url, minutes=args.minutes, concurrency=concurrency,

@@ -171,3 +171,29 @@ def test_churn() -> None:
     )
     assert result["workflows_completed"] > 0 and len(result["samples"]) >= 2
     assert "executions" in result["final_tables_mb"]
+
+
+@pytest.mark.timeout(120)
+def test_schedules() -> None:
+    code, result, err = run_bench(
+        "schedules", "--schedules", "4", "--every", "2", "--minutes", "0.1", *QUICK
+    )
+    assert_ok(
+        code, result, err,
+        {"expected_starts", "starts", "missed", "duplicates", "p50_lateness_ms", "p99_lateness_ms",
+         "server_cpu_ms_per_start", "p99_lateness_ms_over_commit_ms", "limit_commits_per_s"}
+        | {k.format("start") for k in COUNTS},
+    )
+    assert result["starts"] == result["expected_starts"] > 0
+    assert result["missed"] == result["duplicates"] == result["not_completed"] == 0 and result["meets_bar"]
+
+
+def test_schedules_find_max_doubles_then_halves_the_gap() -> None:
+    from bench.schedules import next_level
+
+    assert next_level(500, None, 500) == 1000  # held: twice as many
+    assert next_level(1000, 2000, 2000) == 1500  # failed: halfway between
+    assert next_level(1500, 2000, 1500) == 1750
+    assert next_level(1000, 1080, 1080) is None  # within a tenth of what held: done
+    assert next_level(None, 500, 500) == 250  # the first level failed: half as many
+    assert next_level(None, 1, 1) is None
