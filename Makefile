@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## run: start a dev server on embedded PostgreSQL at 127.0.0.1:$(PORT) (make run PORT=7300 DATA_DIR=dir)
+## run: start a dev server on embedded PostgreSQL at 127.0.0.1:$(PORT) and its web UI at the port + 1000,
+## printing the UI's URL (make run PORT=7300 DATA_DIR=dir)
 PORT ?= 7233
 DATA_DIR ?=
 run: $(STAMP)
@@ -50,9 +51,9 @@ lint: $(STAMP)
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/wf
 	ln -s ../../worker_sdk $(TYPECHECK)/worker_sdk
 	cd $(TYPECHECK)/wf && ln -s ../../../wf/__init__.py ../../../wf/v1 ../../../history ../../../matching \
-		../../../server ../../../migrations .
+		../../../server ../../../migrations ../../../ui .
 	cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
-		-p worker_sdk -p wf.history -p wf.matching -p wf.server
+		-p worker_sdk -p wf.history -p wf.matching -p wf.server -p wf.ui
 
 clean:
 	rm -rf $(VENV) build *.egg-info
