@@ -171,3 +171,11 @@ def test_churn() -> None:
     )
     assert result["workflows_completed"] > 0 and len(result["samples"]) >= 2
     assert "executions" in result["final_tables_mb"]
+
+
+@pytest.mark.timeout(120)
+def test_ui() -> None:
+    code, result, err = run_bench("ui", "--rows", "500", "--runs", "1")
+    assert_ok(code, result, err, {"rows", "ms", "page_size", "bar_ms", "within_bar"})
+    assert set(result["ms"]) == {"Running", "Failed", "Completed"}
+    assert all(f["page_ms"] > 0 and f["list_rpc_ms"] > 0 for f in result["ms"].values())
