@@ -729,6 +729,34 @@ class Client:
         ``default`` cannot be deleted."""
         await _namespaces.delete(self, name)
 
+    # -- one page at a time, for a UI that pages on the server's tokens -------------------------
+
+    async def list_workflows_page(
+        self,
+        query: str = "",
+        *,
+        page_size: int = 100,
+        next_page_token: bytes = b"",
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowExecutionPage:
+        """One page of the runs matching ``query`` (in :meth:`list_workflows`'s order), and the token
+        of the next page (empty after the last), so a caller can page without holding an iterator,
+        as temporalio's ``list_workflows(...).fetch_next_page()``. ``rpc_timeout`` bounds the call,
+        retries included (None: the client's usual retries while the server is unavailable)."""
+        req = service_pb2.ListWorkflowExecutionsRequest(
+            namespace=self.namespace, query=query, page_size=page_size, next_page_token=next_page_token
+        )
+        resp = await self._bounded_call(self.service.ListWorkflowExecutions, req, rpc_timeout)
+        return WorkflowExecutionPage(
+            [WorkflowExecution.from_proto(info) for info in resp.executions], resp.next_page_token
+        )
+
+    async def _bounded_call(self, method: Callable[..., Awaitable[T]], request: Any, timeout: timedelta | None) -> T:
+        if timeout is None:
+            return await self.call(method, request)
+        seconds = timeout.total_seconds()
+        return await self.call(method, request, timeout=seconds, retry_for=seconds)
+
     # -- activities completed from outside their worker ----------------------------------------
 
     def get_async_activity_handle(
@@ -1075,6 +1103,50 @@ class WorkflowHandle:
             token = resp.next_page_token
             if not token:
                 return WorkflowHistory(self.id, events)
+
+
+    # -- one page of history at a time -------------------------------------------------------------
+
+    async def fetch_history_events_page(
+        self,
+        *,
+        page_size: int = 0,
+        next_page_token: bytes = b"",
+        wait_new_event: bool = False,
+        rpc_timeout: timedelta | None = None,
+    ) -> HistoryEventsPage:
+        """One page of the run's events (``page_size`` 0: the server's default, 1,000) from
+        ``next_page_token`` (empty: the first event), and the token that reads on. With
+        ``wait_new_event`` the call waits (up to ``rpc_timeout``) for events past the token while the
+        run is open, so a page that follows a live run can long-poll: the token is empty once the run
+        closed and every event was read. As temporalio's ``fetch_history_events`` one page at a time."""
+        req = service_pb2.GetWorkflowExecutionHistoryRequest(
+            namespace=self.client.namespace,
+            execution=self._execution(),
+            maximum_page_size=page_size,
+            next_page_token=next_page_token,
+            wait_new_event=wait_new_event,
+        )
+        resp = await self.client._bounded_call(self.client.service.GetWorkflowExecutionHistory, req, rpc_timeout)
+        return HistoryEventsPage(list(resp.history.events), resp.next_page_token, resp.run_id)
+
+
+@dataclass(frozen=True)
+class WorkflowExecutionPage:
+    """A page of ``client.list_workflows_page``: its runs, and the token of the next page (empty: none)."""
+
+    executions: list[WorkflowExecution]
+    next_page_token: bytes
+
+
+@dataclass(frozen=True)
+class HistoryEventsPage:
+    """A page of ``handle.fetch_history_events_page``: its events, the token that reads on (empty:
+    nothing more, and the run is closed when waiting), and the run they belong to."""
+
+    events: list[history_pb2.HistoryEvent]
+    next_page_token: bytes
+    run_id: str
 
 
 class WorkflowUpdateHandle:
