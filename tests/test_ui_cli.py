@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from tests.helpers import (
     wf_server_process,
 )
 from wf.server.app import Server
+from worker_sdk import Client
 
 WF = wf_executable()
 
@@ -221,3 +223,32 @@ async def test_wf_server_start_serves_the_ui_only_when_given_a_port(db_url: str)
     async with wf_server_process(db_url, args=["--no-migrate"]) as plain:
         await assert_eventually(lambda: "wf server listening on" in plain.output())
         assert "web UI" not in plain.output()
+
+
+async def test_wf_ui_stops_while_a_page_follows_a_running_workflow(
+    server: Server, client: Client, task_queue: str, short_dir: Path
+) -> None:
+    """A live page's event stream never ends by itself: SIGTERM still stops the UI within seconds,
+    cleanly, and the browser's stream ends."""
+    handle = await client.start_workflow("UiNobodyRunsThis", id=f"ui-live-{task_queue}", task_queue=task_queue)
+    port = free_port()
+    log_path = short_dir / "ui.log"
+    async with wf_process(["ui", "--address", server.address, "--port", str(port)], log_path) as ui:
+        await ui_answers(f"http://127.0.0.1:{port}/")
+        async with (
+            httpx.AsyncClient(timeout=30) as http,
+            http.stream("GET", f"http://127.0.0.1:{port}/namespaces/default/workflow/live",
+                        params={"id": handle.id}) as live,
+        ):
+            assert live.headers["content-type"].startswith("text/event-stream")
+            lines = live.aiter_lines()
+            assert await anext(lines) == "event: status"
+            began = time.monotonic()
+            output = await stop(ui, log_path)
+            assert time.monotonic() - began < 10
+            # The stream ends (closed by the stopping UI) rather than hanging.
+            with contextlib.suppress(httpx.HTTPError):
+                async for _ in lines:
+                    pass
+    assert port_is_free(port)
+    assert "wf web UI stopping" in output

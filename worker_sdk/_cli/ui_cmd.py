@@ -18,7 +18,7 @@ import importlib
 import ipaddress
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +28,12 @@ UI_INSTALL_HINT = "pip install 'wf-workflows[ui]'"
 DEFAULT_UI_PORT = 8233
 # What the UI needs beyond the SDK (the `ui` extra); looked for before the UI loads.
 _UI_NEEDS = ("starlette", "jinja2", "uvicorn")
-# Seconds a stopping UI waits for responses in flight (a live page's event stream never ends by
-# itself) before it cancels them.
+# Seconds a stopping UI waits for responses in flight before uvicorn cancels them (streams are ended
+# by _Draining at once, so this bounds only a page still being made).
 _GRACE = 2
+
+_Message = MutableMapping[str, Any]
+_Asgi = Callable[[_Message, Callable[[], Awaitable[_Message]], Callable[[_Message], Awaitable[None]]], Awaitable[None]]
 
 
 class UiUnavailable(click.ClickException):
@@ -119,12 +122,62 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}"
 
 
+class _Draining:
+    """ASGI middleware that ends the responses still running when the UI stops.
+
+    A live page's event stream (server-sent events) never ends by itself, and uvicorn, stopping,
+    only waits for it and then cancels it, which the app sees as an error with a traceback. Told
+    that the UI stops, this ends each stream cleanly instead (its last, empty chunk: the browser
+    sees the stream close) and answers a request not yet answered with 503.
+    """
+
+    def __init__(self, app: _Asgi) -> None:
+        self.app = app
+        self.stopping = asyncio.Event()
+
+    async def __call__(
+        self, scope: _Message, receive: Callable[[], Awaitable[_Message]], send: Callable[[_Message], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = ended = False
+
+        async def tracked(message: _Message) -> None:
+            nonlocal started, ended
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended = True
+            await send(message)
+
+        handling = asyncio.ensure_future(self.app(scope, receive, tracked))
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait([handling, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not handling.done():
+                handling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await handling
+        if not handling.cancelled():
+            handling.result()  # the app's own outcome, errors included
+        if not started:
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": b"the wf web UI is stopping"})
+        elif not ended:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 @dataclass
 class RunningUi:
     """A UI being served on the running event loop; :meth:`stop` it before the loop ends."""
 
     url: str
     _server: Any
+    _draining: _Draining
     task: asyncio.Task[None]
 
     @property
@@ -134,6 +187,7 @@ class RunningUi:
 
     async def stop(self) -> None:
         """Stop taking connections, let responses in flight finish (a few seconds at most), return."""
+        self._draining.stopping.set()
         self._server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
@@ -163,7 +217,7 @@ async def start_ui(
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint)
+    app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint))
     sock = bind(host, port, port_flag=port_flag)
     # Logging is left to the process (the server configures it); uvicorn's own lines are warnings
     # and errors only, as the start line printed by the caller says where the UI is.
@@ -180,7 +234,7 @@ async def start_ui(
             exc = task.exception()
             raise UiUnavailable(f"the web UI did not start: {exc!r}")
         await asyncio.sleep(0.01)
-    return RunningUi(url=url_of(sock), _server=server, task=task)
+    return RunningUi(url=url_of(sock), _server=server, _draining=app, task=task)
 
 
 # -- wf ui --------------------------------------------------------------------------------------
