@@ -215,11 +215,13 @@ async def test_start_dev_with_its_ui_port_in_use_says_so_before_starting(short_d
 
 async def test_wf_server_start_serves_the_ui_only_when_given_a_port(db_url: str) -> None:
     ui_port = free_port()
-    async with wf_server_process(db_url, args=["--no-migrate", "--ui-port", str(ui_port)]) as proc:
+    args = ["--no-migrate", "--ui-port", str(ui_port), "--ui-ip", "0.0.0.0"]
+    async with wf_server_process(db_url, args=args) as proc:
         assert_a_workflows_page(await ui_answers(f"http://127.0.0.1:{ui_port}/"))
         await assert_eventually(lambda: _ui_url(proc.output()) == f"http://127.0.0.1:{ui_port}")
+        assert "warning: the web UI listens on 0.0.0.0, where other machines can reach it" in proc.output()
         assert await proc.terminate() == 0
-    assert port_is_free(ui_port)
+    assert port_is_free(ui_port, "0.0.0.0")
     async with wf_server_process(db_url, args=["--no-migrate"]) as plain:
         await assert_eventually(lambda: "wf server listening on" in plain.output())
         assert "web UI" not in plain.output()
