@@ -220,12 +220,19 @@ async def test_find_a_workflow_see_its_failure_signal_it_and_watch_it_complete(
         assert await handle.result() == f"charged {order}, approved by ada"
         await page.screenshot(path=screenshots / "workflow-completed.png", full_page=True)
 
+        # Its task queue, from the link on the workflow's page: the worker polls it.
+        await page.get_by_role("link", name=task_queue, exact=True).first.click()
+        await expect(page.get_by_role("heading", name="Pollers")).to_be_visible()
+        await expect(page.get_by_role("table").get_by_role("row").nth(1)).to_be_visible()
+        await page.screenshot(path=screenshots / "task-queue.png", full_page=True)
+
         for name, file in (("Task queues", "task-queues"), ("Namespaces", "namespaces"), ("Schedules", "schedules")):
             await page.get_by_role("link", name=name, exact=True).first.click()
             await expect(page.locator("body")).not_to_contain_text("Traceback")
             await page.screenshot(path=screenshots / f"{file}.png", full_page=True)
         await page.context.close()
-    for file in ("workflows", "workflow-running", "workflow-completed", "task-queues", "namespaces", "schedules"):
+    for file in ("workflows", "workflow-running", "workflow-completed", "task-queue", "task-queues", "namespaces",
+                 "schedules"):
         assert (screenshots / f"{file}.png").stat().st_size > 1000
 
 
