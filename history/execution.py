@@ -39,6 +39,8 @@ RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
 H = history_pb2
 C = common_pb2
 USER_TIMER_PREFIX = "t:"
+# The key of the cross-run task that tells a run's schedule of its close (one per run).
+SCHEDULE_CLOSED_KEY = "schedule-closed"
 # How many recent signal request ids a run remembers, to record a retried signal once.
 _SIGNAL_REQUEST_IDS = 64
 
@@ -753,6 +755,13 @@ class Execution(ActivityTransitions, ChildTransitions, ExternalTransitions):
         self._tasks.clear()
         self.changed = True
         self._close_reaches_other_runs(status)
+        self._close_reaches_schedule(status)
+
+    def _close_reaches_schedule(self, status: int) -> None:
+        """A run a schedule started tells its schedule of its close (``wf.history.schedules.closes``),
+        unless it continued as new: the next run keeps the schedule, and the chain's last close counts."""
+        if self.state.schedule_id and status != C.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+            self._add_cross_run_task(SCHEDULE_CLOSED_KEY, TimerKind.SCHEDULE_CLOSED, self.record.next_event_id - 1)
 
     # -- reset: a run made from another run's events (``wf.history.operations.reset``) --------------
 

@@ -20,7 +20,7 @@ from wf.history.durations import duration, is_set
 from wf.history.execution import RUNNING, Execution
 from wf.history.limits import Limits
 from wf.history.store import ExecutionRecord
-from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2
+from wf.v1 import command_pb2, common_pb2, history_pb2, internal_pb2, service_pb2
 
 H = history_pb2
 C = common_pb2
@@ -59,6 +59,12 @@ class RunSpec:
     signal_name: str = ""
     signal_input: C.Payloads | None = None
     run_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
+    # Set for a run a schedule starts (``wf.history.schedules``): the schedule, the nominal time, and
+    # what the schedule's last completed and failed runs left, handed to this one's started event.
+    schedule_id: str = ""
+    schedule_nominal_time: datetime | None = None
+    last_completion_result: C.Payloads | None = None
+    continued_failure: C.Failure | None = None
 
     @staticmethod
     def of_start(req: service_pb2.StartWorkflowExecutionRequest, request_id: str) -> RunSpec:
@@ -121,6 +127,10 @@ class RunSpec:
             parent_execution=s.parent_execution if s.HasField("parent_execution") else None,
             parent_initiated_event_id=s.parent_initiated_event_id,
             root_execution=s.root_execution if s.HasField("root_execution") else None,
+            schedule_id=s.schedule_id,
+            schedule_nominal_time=(
+                s.schedule_nominal_time.ToDatetime(ex.now.tzinfo) if s.HasField("schedule_nominal_time") else None
+            ),
         )
 
 
@@ -186,6 +196,7 @@ def new_run(spec: RunSpec, limits: Limits, at: datetime) -> Execution:
     if spec.search_attributes is not None:
         started.search_attributes.CopyFrom(spec.search_attributes)
         s.search_attributes.CopyFrom(spec.search_attributes)
+    _scheduled(spec, started, s)
     expiration = spec.execution_expiration
     if expiration is None and is_set(spec.execution_timeout):
         expiration = at + duration(spec.execution_timeout)
@@ -202,3 +213,16 @@ def new_run(spec: RunSpec, limits: Limits, at: datetime) -> Execution:
         max(expiration - at, timedelta(microseconds=1)) if expiration is not None else None,
     )
     return ex
+
+
+def _scheduled(spec: RunSpec, started: H.WorkflowExecutionStartedEventAttributes, s: internal_pb2.MutableState) -> None:
+    """A scheduled run keeps its schedule (its close goes back to it) and reads, from its started
+    event, the last completion result and failure of the schedule's earlier runs, as Temporal's."""
+    if spec.schedule_id:
+        s.schedule_id = spec.schedule_id
+        if spec.schedule_nominal_time is not None:
+            s.schedule_nominal_time.FromDatetime(spec.schedule_nominal_time)
+    if spec.last_completion_result is not None:
+        started.last_completion_result.CopyFrom(spec.last_completion_result)
+    if spec.continued_failure is not None:
+        started.continued_failure.CopyFrom(spec.continued_failure)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from wf.history import errors
 from wf.history.operations.signals import Signals
 from wf.history.runs import Runs
+from wf.history.schedules.store import ScheduleStore
 from wf.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ class Retention:
         if len(gone) >= batch:
             return True
         for namespace in await self.runs.store.deleted_namespaces():
+            # Its schedules go first, so none starts a run in a namespace being dropped.
+            await ScheduleStore(self.runs.store).delete_namespace(namespace)
             gone = await self.runs.store.delete_namespace_runs(namespace, batch)
             self._forget(gone)
             if len(gone) >= batch:

@@ -229,3 +229,29 @@ namespaces = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
+
+# Schedules (``wf.history.schedules``): one row per schedule, keyed by namespace and id. The loop of
+# every server claims the rows whose ``next_wake`` has passed (``FOR UPDATE SKIP LOCKED``), so each
+# nominal time is decided by one transaction, with the runs it starts.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("namespace", Text, primary_key=True),
+    Column("schedule_id", Text, primary_key=True),
+    # The canonical wf.v1.Schedule (spec compiled, as describe returns it).
+    Column("schedule", LargeBinary, nullable=False),
+    # wf.v1.ScheduleRuntime: counters, running and recent runs, buffered starts, the high-water mark.
+    Column("state", LargeBinary, nullable=False),
+    # wf.v1.Memo and wf.v1.SearchAttributes (typed) of the schedule itself, and the attributes as a
+    # JSON document of typed values for ListSchedules' query.
+    Column("memo", LargeBinary, nullable=False),
+    Column("search_attributes", LargeBinary, nullable=False),
+    Column("search_document", JSONB, nullable=True),
+    # The conflict token: bumped by every change.
+    Column("version", BigInteger, nullable=False),
+    # When a loop must look at the schedule next (NULL: nothing to do until it is changed).
+    Column("next_wake", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("schedules_by_next_wake", "next_wake", postgresql_where=text("next_wake IS NOT NULL")),
+)

@@ -32,6 +32,7 @@ from wf.history.operations.workflow_tasks import WorkflowTasks
 from wf.history.responses import CompletionResult
 from wf.history.retention import Retention
 from wf.history.runs import Runs
+from wf.history.schedules.service import Schedules
 from wf.history.shortcuts import Ahead, AheadOutcome, Reserve, RunAhead
 from wf.history.store import ExecutionRecord, Store
 from wf.history.tasks import TaskRow, TimerKind, TimerRow
@@ -92,6 +93,9 @@ class HistoryService:
         # DeleteWorkflowExecution, deleted namespaces).
         self.namespaces = Namespaces(store, self.limits)
         self.retention = Retention(self.runs, self.signals)
+        # Schedules: their requests, the loop that takes their times (assembled by the server), and
+        # the cross-run task that brings a scheduled run's close back to its schedule.
+        self.schedules = Schedules(self.runs, self.signals, self.search_attributes, self.cross_run)
 
     @property
     def on_timer(self) -> Callable[[datetime], None]:

@@ -562,3 +562,15 @@ class Store:
         a cross-run task to deliver."""
         row = await S.DELETE_CLOSED_RUN.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id)
         return row is not None
+
+    # -- schedules (``wf.history.schedules.store``) ------------------------------------------------------
+
+    async def create_run_in(self, db: S.Executor, m: Mutation) -> list[int] | None:
+        """Create a new run on ``db``, a connection in a transaction its caller holds (a schedule's
+        tick writes the runs it starts with the schedule's new state); the ids of its task rows, or
+        None when its workflow id has a running run or its request id was used (nothing written).
+        The caller translates the driver's errors."""
+        try:
+            return await self._write(db, m)
+        except WriteRejected:
+            return None

@@ -42,6 +42,8 @@ class TimerKind(enum.IntEnum):
     PARENT_CLOSE_POLICY = 14
     SIGNAL_EXTERNAL = 15
     CANCEL_EXTERNAL = 16
+    # A scheduled run's chain closed: its schedule records it (``wf.history.schedules.closes``).
+    SCHEDULE_CLOSED = 17
 
 
 CROSS_RUN_KINDS = frozenset(
@@ -51,6 +53,7 @@ CROSS_RUN_KINDS = frozenset(
         TimerKind.PARENT_CLOSE_POLICY,
         TimerKind.SIGNAL_EXTERNAL,
         TimerKind.CANCEL_EXTERNAL,
+        TimerKind.SCHEDULE_CLOSED,
     }
 )
 

@@ -169,6 +169,8 @@ class Server:
             cfg.retention_batch_size, cfg.retention_pause, cfg.retention_idle
         )
         self._background.append(asyncio.create_task(history.retention.run(), name="wf-retention"))
+        # The schedules' loop: takes each schedule's due times, with every other server of the database.
+        self._background.append(asyncio.create_task(history.schedules.scheduler.run(), name="wf-schedules"))
         for task in self._background:
             task.add_done_callback(_report_end)
 

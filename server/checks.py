@@ -29,7 +29,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from wf.history import errors, retry
 from wf.history.failures import bound_failure, bound_text
 from wf.history.limits import MAX_DURATION_SECONDS, Limits, id_length
-from wf.v1 import common_pb2, service_pb2
+from wf.v1 import common_pb2, schedule_pb2, service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -384,5 +384,89 @@ class RequestChecks(Validator):
     def DeleteWorkflowExecution(self, r: S.DeleteWorkflowExecutionRequest) -> None:
         self.name(r.namespace, "namespace")
         self.name(r.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+
+    # -- schedules ---------------------------------------------------------------------------------
+
+    def schedule(self, s: schedule_pb2.Schedule, what: str = "schedule") -> None:
+        """A schedule's action and the shape of its fields; its spec is checked and compiled by the
+        server (``wf.history.schedules.spec.canonical_spec``)."""
+        if not s.action.HasField("start_workflow"):
+            raise errors.InvalidArgument(f"{what}.action.start_workflow is required")
+        a = s.action.start_workflow
+        at = f"{what}.action.start_workflow"
+        self.name(a.workflow_id, f"{at}.workflow_id")
+        # The runs are named <workflow_id>-<time, 20 characters>: that name must fit the id limit.
+        if id_length(a.workflow_id) + 21 > self.limits.max_id_length:
+            raise errors.InvalidArgument(
+                f"{at}.workflow_id is too long: with the 21 characters of the nominal time the schedule "
+                f"appends, the run's id would be over the {self.limits.describe('max_id_length')}"
+            )
+        self.name(a.workflow_type.name, f"{at}.workflow_type.name")
+        self.name(a.task_queue.name, f"{at}.task_queue.name")
+        self.duration(a.workflow_execution_timeout, f"{at}.workflow_execution_timeout")
+        self.duration(a.workflow_run_timeout, f"{at}.workflow_run_timeout")
+        self.duration(a.workflow_task_timeout, f"{at}.workflow_task_timeout")
+        if a.HasField("retry_policy") and (problem := retry.validate(a.retry_policy)):
+            raise errors.InvalidArgument(f"{at}.retry_policy: {problem}")
+        self.payloads(a.input, f"{at}.input")
+        if s.policies.HasField("catchup_window"):
+            self.duration(s.policies.catchup_window, f"{what}.policies.catchup_window")
+        if s.policies.overlap_policy not in schedule_pb2.ScheduleOverlapPolicy.values():
+            raise errors.InvalidArgument(f"{what}.policies.overlap_policy: unknown policy {s.policies.overlap_policy}")
+        if s.state.remaining_actions < 0:
+            raise errors.InvalidArgument(f"{what}.state.remaining_actions must not be negative")
+        for field in ("start_time", "end_time"):
+            if s.spec.HasField(field):
+                self.timestamp(getattr(s.spec, field), f"{what}.spec.{field}")
+        self.duration(s.spec.jitter, f"{what}.spec.jitter")
+
+    def schedule_patch(self, p: schedule_pb2.SchedulePatch, what: str = "patch") -> None:
+        for i, b in enumerate(p.backfill_request):
+            self.timestamp(b.start_time, f"{what}.backfill_request[{i}].start_time")
+            self.timestamp(b.end_time, f"{what}.backfill_request[{i}].end_time")
+            if b.end_time.ToDatetime() < b.start_time.ToDatetime():
+                raise errors.InvalidArgument(f"{what}.backfill_request[{i}].end_time: before start_time")
+        if p.pause and p.unpause:
+            raise errors.InvalidArgument(f"{what}: pause and unpause are exclusive")
+
+    def CreateSchedule(self, r: S.CreateScheduleRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.schedule_id, "schedule_id")
+        if r.request_id:
+            self.name(r.request_id, "request_id")
+        self.schedule(r.schedule)
+        self.schedule_patch(r.initial_patch, "initial_patch")
+
+    def DescribeSchedule(self, r: S.DescribeScheduleRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.schedule_id, "schedule_id")
+
+    def UpdateSchedule(self, r: S.UpdateScheduleRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.schedule_id, "schedule_id")
+        self.schedule(r.schedule)
+
+    def PatchSchedule(self, r: S.PatchScheduleRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.schedule_id, "schedule_id")
+        self.schedule_patch(r.patch)
+
+    def ListScheduleMatchingTimes(self, r: S.ListScheduleMatchingTimesRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.schedule_id, "schedule_id")
+        self.timestamp(r.start_time, "start_time")
+        self.timestamp(r.end_time, "end_time")
+        if r.end_time.ToDatetime() < r.start_time.ToDatetime():
+            raise errors.InvalidArgument("end_time: before start_time")
+
+    def DeleteSchedule(self, r: S.DeleteScheduleRequest) -> None:
+        self.name(r.namespace, "namespace")
+        self.name(r.schedule_id, "schedule_id")
+
+    def ListSchedules(self, r: S.ListSchedulesRequest) -> None:
+        self.name(r.namespace, "namespace")
+        if r.maximum_page_size < 0:
+            raise errors.InvalidArgument("maximum_page_size must not be negative")
+
 
 __all__ = ["RequestChecks", "Validator", "sticky_timeout", "text_fields"]

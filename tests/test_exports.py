@@ -81,6 +81,9 @@ def test_workflow_exports() -> None:
         "ContinueAsNewError",
         "HandlerUnfinishedPolicy",
         "all_handlers_finished",
+        "has_last_completion_result",
+        "get_last_completion_result",
+        "get_last_failure",
     }
 
 
@@ -105,6 +108,7 @@ def test_error_exports() -> None:
         "ServerError",
         "WorkflowFailureError",
         "WorkflowAlreadyStartedError",
+        "ScheduleAlreadyRunningError",
         "WorkflowQueryFailedError",
         "WorkflowUpdateFailedError",
         "ResultTimeoutError",
@@ -169,3 +173,18 @@ def test_testing_exports() -> None:
     from worker_sdk import testing
 
     assert set(testing.__all__) == {"Replayer", "ReplayResult", "WorkflowEnvironment"}
+
+
+def test_schedules_exports() -> None:
+    from worker_sdk import schedules
+
+    assert set(schedules.__all__) == {
+        "Schedule", "ScheduleAction", "ScheduleActionStartWorkflow", "ScheduleSpec", "ScheduleIntervalSpec",
+        "ScheduleCalendarSpec", "ScheduleRange", "SchedulePolicy", "ScheduleOverlapPolicy", "ScheduleState",
+        "ScheduleBackfill", "ScheduleUpdate", "ScheduleUpdateInput", "ScheduleHandle", "ScheduleDescription",
+        "ScheduleInfo", "ScheduleActionResult", "ScheduleActionExecution", "ScheduleActionExecutionStartWorkflow",
+        "ScheduleListDescription", "ScheduleListSchedule", "ScheduleListAction", "ScheduleListActionStartWorkflow",
+        "ScheduleListInfo", "ScheduleListState", "ScheduleAsyncIterator", "ScheduleAlreadyRunningError",
+    }
+    for name in schedules.__all__:
+        assert hasattr(schedules, name), name

@@ -127,6 +127,9 @@ EXERCISED: dict[tuple[str, str], str] = {
     ("python", r"^other = workflow.get_external_workflow_handle"):
         "tests/test_external.py::test_a_workflow_signals_another_and_both_histories_record_it",
     ("python", r"^class Order:"): "tests/test_children.py::test_the_readme_child_workflow_snippet_runs_as_written",
+    ("python", r"^class DailyReport:"):
+        "tests/test_schedules_sdk.py::test_the_readme_schedule_snippet_runs_as_written",
+    ("sh", r"wf schedule .*"): "tests/test_schedules_cli.py::test_schedule_commands",
     ("python", r"^class Counter:"):
         "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }

@@ -106,7 +106,7 @@ async def test_list_shows_runs_with_their_fields_filters_counts_and_pages(
         assert "Greeting" in page and task_queue in page and "Completed" in page and "Running" in page
         assert "<thead>" in page and '<th scope="col">Workflow id</th>' in page
         # Counts by status beside the filters.
-        assert 'All <span class="count">4</span>' in page
+        assert 'All<span class="count" aria-hidden="true"> 4</span>' in page
         assert 'Completed<span class="count" aria-hidden="true"> 3</span>' in page
         # A status filter.
         r = await http.get("/namespaces/default/workflows", params={"query": q, "status": "Running"})
@@ -277,7 +277,7 @@ async def test_a_server_that_is_down_shows_the_banner_on_every_page() -> None:
     address = f"127.0.0.1:{free_port()}"
     async with ui_client(address) as http:
         for url in ("/namespaces/default/workflows", workflow_url("w"), "/namespaces/default/task-queues",
-                    "/namespaces"):
+                    "/namespaces", "/namespaces/default/schedules", "/namespaces/default"):
             r = await asyncio.wait_for(http.get(url), 10)
             assert r.status_code == 503, url
             assert "cannot be reached" in r.text and address in r.text
@@ -293,4 +293,43 @@ async def test_an_unknown_workflow_is_a_clear_404(server: Server, client: Client
         no_traceback(r.text)
         r = await http.get("/static/app.css")
         assert r.status_code == 200 and "prefers-color-scheme" in r.text
-        assert json.dumps  # noqa: B018
+
+
+async def test_the_ui_connects_by_itself_once_the_server_answers(db_url: str) -> None:
+    """A UI started before its server shows the banner, then the pages, without a restart."""
+    from wf.server.config import ServerConfig
+
+    port = free_port()
+    async with ui_client(f"127.0.0.1:{port}") as http:
+        r = await http.get("/namespaces/default/workflows")
+        assert r.status_code == 503 and "cannot be reached" in r.text
+        late = Server(ServerConfig(db_url=db_url, port=port))
+        await late.start()
+        try:
+            r = await http.get("/namespaces/default/workflows")
+            assert r.status_code == 200 and "cannot be reached" not in r.text
+        finally:
+            await late.stop()
+        # Gone again after the UI connected: the banner, within the UI's own bound on a call.
+        began = asyncio.get_running_loop().time()
+        r = await http.get("/namespaces/default/workflows")
+        assert r.status_code == 503 and "cannot be reached" in r.text
+        assert asyncio.get_running_loop().time() - began < 10
+
+
+async def test_with_a_codec_endpoint_the_browser_decodes_the_raw_payloads(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    handle = await client.start_workflow("Encoded", {"secret": 1}, id=new_id("codec"), task_queue=task_queue)
+    async with ui_client(server.address, client, codec_endpoint="http://127.0.0.1:8888/codec/") as http:
+        page = (await http.get(workflow_url(handle.id))).text
+        assert 'data-codec-endpoint="http://127.0.0.1:8888/codec"' in page
+        assert '<script type="module" src="/static/codec.js"></script>' in page
+        raw = markupsafe.Markup(page.split('data-payload="')[1].split('"')[0]).unescape()
+        payload = json.loads(raw)
+        assert set(payload) == {"metadata", "data"} and payload["metadata"]["encoding"] == "anNvbi9wbGFpbg=="
+        r = await http.get("/static/codec.js")
+        assert r.status_code == 200 and "/decode" in r.text
+    async with ui_client(server.address, client) as http:
+        assert "data-payload=" not in (await http.get(workflow_url(handle.id))).text
+    await handle.terminate()

@@ -110,7 +110,7 @@ def create_app(
     codec server (``POST <endpoint>/decode``); this process never decodes them. The app binds
     nothing itself: serve it with any ASGI server.
     """
-    from wf.ui.views import actions, live, misc, workflow, workflows
+    from wf.ui.views import actions, live, misc, schedules, workflow, workflows
 
     ui = Ui(address, namespace, codec_endpoint, client)
 
@@ -155,7 +155,9 @@ def create_app(
         Route(f"{ns}/workflow/live", guarded(live.stream)),
         Route(f"{ns}/workflow/{{action}}", guarded(actions.act), methods=["POST"]),
         Route(f"{ns}/task-queues", guarded(misc.task_queue_page)),
-        Route(f"{ns}/schedules", guarded(misc.schedules_page)),
+        Route(f"{ns}/schedules", guarded(schedules.list_page)),
+        Route(f"{ns}/schedule", guarded(schedules.page)),
+        Route(f"{ns}/schedule/{{action}}", guarded(actions.act_on_schedule), methods=["POST"]),
         Route("/namespaces", guarded(misc.namespaces_page)),
         Route(f"{ns}", guarded(misc.namespace_page)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import duration_pb2, timestamp_pb2
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from wf.v1 import common_pb2, history_pb2
@@ -59,7 +60,7 @@ def when(t: datetime | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """1h 2m 3s / 2m 3s / 3.2s / 45ms."""
+    """2d 1h / 1h 2m 3s / 2m / 3.2s / 45ms."""
     if seconds is None:
         return ""
     if seconds < 1:
@@ -67,9 +68,10 @@ def duration(seconds: float | None) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
     total = int(seconds)
-    h, rest = divmod(total, 3600)
+    d, rest = divmod(total, 86400)
+    h, rest = divmod(rest, 3600)
     m, s = divmod(rest, 60)
-    return f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
+    return " ".join(f"{n}{unit}" for n, unit in ((d, "d"), (h, "h"), (m, "m"), (s, "s")) if n) or "0s"
 
 
 def between(start: datetime | None, end: datetime | None) -> str:
@@ -171,10 +173,21 @@ def _single(field: FieldDescriptor, value: Any, raw: bool) -> Any:
     if isinstance(value, Message):
         return tree(value, raw=raw)
     if field.enum_type is not None:
-        return field.enum_type.values_by_number[value].name if value in field.enum_type.values_by_number else value
+        return enum_word(field.enum_type, value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return value
+
+
+def enum_word(enum: EnumDescriptor, number: int) -> str:
+    """An enum value as Temporal's CLI writes it: ``SCHEDULE_OVERLAP_POLICY_BUFFER_ONE`` → ``BufferOne``."""
+    names = [v.name for v in enum.values]
+    prefix = os.path.commonprefix(names) if len(names) > 1 else ""
+    prefix = prefix[: prefix.rfind("_") + 1]
+    value = enum.values_by_number.get(number)
+    if value is None:
+        return str(number)
+    return "".join(w.capitalize() for w in value.name.removeprefix(prefix).split("_"))
 
 
 def summary(event: history_pb2.HistoryEvent) -> str:

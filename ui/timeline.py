@@ -24,7 +24,7 @@ class Bar:
     start: datetime
     started: datetime | None = None
     end: datetime | None = None
-    outcome: str = "running"  # running, completed, failed, timed-out, canceled, fired, point
+    outcome: str = "running"  # running, retrying, completed, failed, timed-out, canceled, fired, point, unfinished
     events: list[history_pb2.HistoryEvent] = field(default_factory=list)
     attempt: int = 0
     left: float = 0.0
@@ -117,6 +117,8 @@ def build(
     for b in bars:
         if b.kind == "activity":
             b.label = f"{b.label} attempt {b.attempt}"
+        if close is not None and b.end is None:
+            b.outcome = "unfinished"  # the run closed while it was still open
     first = events[0] if events else None
     axis_start = event_time(first) if first is not None else (now or datetime.now(UTC))
     axis_end = close or now or datetime.now(UTC)

@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import json_format
 
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
-from worker_sdk import _namespaces, _reset
+from worker_sdk import _namespaces, _reset, _schedule_client
 from worker_sdk._async_activity import AsyncActivityHandle, async_activity_handle
 from worker_sdk._converter import DataConverter, decode_named_payloads, encode_named_payloads
 from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_name, signal_name
@@ -27,6 +27,8 @@ from worker_sdk._failure import from_failure
 from worker_sdk._multiplex import MultiplexedService
 from worker_sdk._namespaces import NamespaceDescription
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
+from worker_sdk._schedule_client import ScheduleAsyncIterator, ScheduleHandle
+from worker_sdk._schedules import Schedule, ScheduleBackfill
 from worker_sdk._visibility import (
     SearchAttributeIndexedValueType,
     WorkflowExecutionCount,
@@ -756,6 +758,42 @@ class Client:
             return await self.call(method, request)
         seconds = timeout.total_seconds()
         return await self.call(method, request, timeout=seconds, retry_for=seconds)
+
+    # -- schedules -------------------------------------------------------------------------------
+
+    async def create_schedule(
+        self,
+        id: str,
+        schedule: Schedule,
+        *,
+        trigger_immediately: bool = False,
+        backfill: Sequence[ScheduleBackfill] = (),
+        memo: Mapping[str, Any] | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
+    ) -> ScheduleHandle:
+        """Create schedule ``id`` (names from ``worker_sdk.schedules``, as temporalio's): with
+        ``trigger_immediately`` it acts once at once, and each ``backfill`` window is taken as if it
+        passed now. ``memo`` and ``search_attributes`` (a plain mapping) are the schedule's own; its
+        runs' are the action's. A bad spec is refused (RPCError INVALID_ARGUMENT naming the field).
+
+        Raises:
+            ScheduleAlreadyRunningError: the namespace has a schedule with this id.
+        """
+        return await _schedule_client.create_schedule(
+            self, id, schedule, trigger_immediately=trigger_immediately, backfill=backfill, memo=memo,
+            search_attributes=search_attributes,
+        )
+
+    def get_schedule_handle(self, id: str) -> ScheduleHandle:
+        """A handle to schedule ``id`` (no call is made until it is used)."""
+        return ScheduleHandle(self, id)
+
+    async def list_schedules(
+        self, query: str | None = None, *, page_size: int = 1000, next_page_token: bytes | None = None
+    ) -> ScheduleAsyncIterator:
+        """The namespace's schedules, filtered by ``query`` over their own search attributes:
+        ``async for s in await client.list_schedules()``."""
+        return ScheduleAsyncIterator(self, query, page_size, next_page_token)
 
     # -- activities completed from outside their worker ----------------------------------------
 

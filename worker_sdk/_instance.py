@@ -253,6 +253,10 @@ class WorkflowInstance:
         self.reads_history_size = False
         # The run's memo (payloads), as of the current activation: the start's, then each upsert.
         self.memo: dict[str, common_pb2.Payload] = {}
+        # What the run's WorkflowExecutionStarted carried over from the run before it (a schedule's
+        # previous run, a cron or retry predecessor): its result, or its failure.
+        self.last_completion_result: common_pb2.Payloads | None = None
+        self.last_failure: common_pb2.Failure | None = None
 
     # -- driving --------------------------------------------------------------------------------
 

@@ -189,6 +189,10 @@ class Replay:
         self.converter = converter
         self.instance = WorkflowInstance(defn, info, converter)
         self.instance.memo.update(started.memo.fields)
+        if started.HasField("last_completion_result"):
+            self.instance.last_completion_result = started.last_completion_result
+        if started.HasField("continued_failure"):
+            self.instance.last_failure = started.continued_failure
         self.translator = HistoryJobs(converter)  # events → jobs, for this run
         self.events: list[history_pb2.HistoryEvent] = []
         # Jobs translated from the events since the last activation: the next one applies them.

@@ -11,6 +11,7 @@
     │   └── ServerError             the server failed something on its own
     ├── WorkflowFailureError        (client) the workflow ended without a result; ``cause`` says why
     ├── WorkflowAlreadyStartedError (client) a running workflow already has this id
+    ├── ScheduleAlreadyRunningError (client) a schedule with this id exists in the namespace
     ├── WorkflowQueryFailedError    (client) the query could not be answered (unknown name, bad arguments…)
     ├── WorkflowUpdateFailedError   (client) the update was rejected or its handler failed; ``cause`` says why
     ├── ResultTimeoutError          (client) ``result()`` waited past its ``timeout``; also a builtin TimeoutError
@@ -63,6 +64,7 @@ __all__ = [
     "ServerError",
     "WorkflowFailureError",
     "WorkflowAlreadyStartedError",
+    "ScheduleAlreadyRunningError",
     "WorkflowQueryFailedError",
     "WorkflowUpdateFailedError",
     "ResultTimeoutError",
@@ -255,6 +257,13 @@ class WorkflowAlreadyStartedError(WfError):
         self.workflow_id = workflow_id
         self.workflow_type = workflow_type
         self.run_id = run_id
+
+
+class ScheduleAlreadyRunningError(WfError):
+    """``create_schedule`` was given an id a schedule of the namespace already has (temporalio's name)."""
+
+    def __init__(self, message: str = "Schedule already running") -> None:
+        super().__init__(message)
 
 
 class WorkflowQueryFailedError(WfError):

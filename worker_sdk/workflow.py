@@ -24,6 +24,7 @@ from worker_sdk._children import (
 from worker_sdk._client import WorkflowIDReusePolicy
 from worker_sdk._definition import define_workflow, mark_query, mark_run, mark_signal, mark_update
 from worker_sdk._external import ExternalWorkflowHandle
+from worker_sdk._failure import from_failure
 from worker_sdk._instance import (
     _NO_DEFAULT,
     UNFINISHED_POLICY_ATTR,
@@ -76,6 +77,9 @@ __all__ = [
     "upsert_memo",
     "memo",
     "memo_value",
+    "has_last_completion_result",
+    "get_last_completion_result",
+    "get_last_failure",
 ]
 
 T = TypeVar("T")
@@ -471,3 +475,32 @@ def memo() -> dict[str, Any]:
 def memo_value(key: str, default: Any = _NO_DEFAULT, *, type_hint: Any = None) -> Any:
     """One field of this run's memo (``default`` when it has none; KeyError without a default)."""
     return current_instance("workflow.memo_value()").memo_value(key, default, type_hint)
+
+
+# -- what the previous run left -----------------------------------------------------------------------
+
+
+def has_last_completion_result() -> bool:
+    """Whether this run was given the result of the run before it (a schedule's previous run)."""
+    result = current_instance("workflow.has_last_completion_result()").last_completion_result
+    return result is not None and len(result.payloads) > 0
+
+
+def get_last_completion_result(type_hint: Any = None) -> Any:
+    """The result of the last run of this schedule that completed (None when there is none, as for
+    the first run, or under ALLOW_ALL, whose runs overlap), decoded as ``type_hint`` when given; as
+    temporalio's. Kept across failures: a failed run does not clear it."""
+    instance = current_instance("workflow.get_last_completion_result()")
+    result = instance.last_completion_result
+    if result is None or len(result.payloads) != 1:
+        return None
+    return instance.converter.payload_converter.from_payload(result.payloads[0], type_hint)
+
+
+def get_last_failure() -> BaseException | None:
+    """How the run before this one failed (an ``ApplicationError``, a ``TimeoutError``…), when this
+    run follows a failed run of its schedule (or a failed attempt of its retry policy); else None."""
+    instance = current_instance("workflow.get_last_failure()")
+    if instance.last_failure is None:
+        return None
+    return from_failure(instance.last_failure, instance.converter)

@@ -69,6 +69,10 @@ BUILT_IN: dict[str, tuple[str, int]] = {
     "ActivityAttempts": ("activity_attempts", INT),
     "PayloadBytesIn": ("payload_bytes_in", INT),
     "PayloadBytesOut": ("payload_bytes_out", INT),
+    # Set by a schedule on the runs it starts (``wf.history.schedules``), as Temporal's: kept in the
+    # run's JSONB document like a custom attribute (no column: ""), never set by a user.
+    "TemporalScheduledById": ("", KEYWORD),
+    "TemporalScheduledStartTime": ("", DATETIME),
 }
 RESERVED_PREFIX = "Temporal"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -249,7 +249,7 @@ class _Compiler:
         at = self.at(token)
         if name in BUILT_IN:
             column, value_type = BUILT_IN[name]
-            return _Field(name, value_type, _builtin_column(column), at)
+            return _Field(name, value_type, _builtin_column(column) if column else None, at)
         if name in self.registry:
             return _Field(name, self.registry[name], None, at)
         known = ", ".join(sorted(self.registry)) or "none"

@@ -120,30 +120,44 @@ function liveWorkflow() {
   source.addEventListener("down", () => { source.close(); });
 }
 
-// Actions: confirm in the <dialog>, then POST and show the outcome (role="alert") in place.
+// Actions: confirm in the <dialog>, then POST and show the outcome (role="alert") in place; the
+// parts of the page marked data-refresh are then fetched again (a schedule's state, say).
 function actions() {
   const dialog = document.getElementById("confirm");
   const outcome = document.getElementById("outcome");
   if (!dialog || !outcome) return;
-  document.querySelectorAll("form.action").forEach((form) => {
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      document.getElementById("confirm-text").textContent = form.dataset.confirm;
-      dialog.returnValue = "";
-      dialog.onclose = async () => {
-        if (dialog.returnValue !== "confirm") return;
-        outcome.innerHTML = "";
-        try {
-          const r = await fetch(form.action, {
-            method: "POST", body: new FormData(form), headers: { "X-WF-Fragment": "outcome" },
-          });
-          outcome.innerHTML = await r.text();
-        } catch (e) {
-          outcome.innerHTML = '<div role="alert" class="outcome bad"><p>The UI could not be reached.</p></div>';
-        }
-      };
-      dialog.showModal();
-    });
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target.closest("form.action");
+    if (!form) return;
+    ev.preventDefault();
+    document.getElementById("confirm-text").textContent = form.dataset.confirm;
+    dialog.returnValue = "";
+    dialog.onclose = async () => {
+      if (dialog.returnValue !== "confirm") return;
+      outcome.innerHTML = "";
+      try {
+        const r = await fetch(form.action, {
+          method: "POST", body: new FormData(form), headers: { "X-WF-Fragment": "outcome" },
+        });
+        outcome.innerHTML = await r.text();
+        if (r.ok) await refreshMarked();
+      } catch (e) {
+        outcome.innerHTML = '<div role="alert" class="outcome bad"><p>The UI could not be reached.</p></div>';
+      }
+    };
+    dialog.showModal();
+  });
+}
+
+async function refreshMarked() {
+  const marked = document.querySelectorAll("[data-refresh][id]");
+  if (!marked.length) return;
+  const r = await fetch(location.href);
+  if (!r.ok) return;
+  const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+  marked.forEach((el) => {
+    const fresh = doc.getElementById(el.id);
+    if (fresh) el.innerHTML = fresh.innerHTML;
   });
 }
 

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 ACTIONS = ("signal", "query", "update", "cancel", "terminate", "reset")
 UPDATE_TIMEOUT = timedelta(seconds=10)
+REFUSED = (
+    "Refused: this form did not carry this UI's security token (CSRF). Reload the page and try again; "
+    "nothing was done."
+)
 
 
 class Refused(Exception):
@@ -52,11 +56,7 @@ async def act(ui: Ui, request: Request) -> Response:
     form = await request.form()
     fragment = request.headers.get("x-wf-fragment") == "outcome"
     if not ui.csrf.check(request.cookies.get(COOKIE), str(form.get(FIELD) or "")):
-        return outcome_response(
-            ui, request, fragment, 403, namespace, "", "",
-            "Refused: this form did not carry this UI's security token (CSRF). Reload the workflow's "
-            "page and try again; nothing was done.", ok=False,
-        )
+        return outcome_response(ui, request, fragment, 403, namespace, "", "", REFUSED, ok=False)
     workflow_id = str(form.get("id") or "")
     run_id = str(form.get("run_id") or "")
     if action not in ACTIONS:
@@ -121,13 +121,50 @@ async def act(ui: Ui, request: Request) -> Response:
                             ok=True, answer=answer, new_run=new_run)
 
 
+async def act_on_schedule(ui: Ui, request: Request) -> Response:
+    """Pause, unpause or trigger a schedule (``id``; ``note`` for pause and unpause)."""
+    namespace = request.path_params["namespace"]
+    action = request.path_params["action"]
+    form = await request.form()
+    fragment = request.headers.get("x-wf-fragment") == "outcome"
+    schedule_id = str(form.get("id") or "")
+    back = f"/namespaces/{namespace}/schedule?{qs(id=schedule_id)}" if schedule_id else ""
+    if not ui.csrf.check(request.cookies.get(COOKIE), str(form.get(FIELD) or "")):
+        return outcome_response(ui, request, fragment, 403, namespace, "", "", REFUSED, ok=False, back=back)
+    if action not in ("pause", "unpause", "trigger") or not schedule_id:
+        return outcome_response(ui, request, fragment, 400, namespace, "", "",
+                                "The form needs a schedule id (field id) and one of pause, unpause, trigger.",
+                                ok=False, back=back)
+    client = await ui.client(namespace)
+    handle = client.get_schedule_handle(schedule_id)
+    note = str(form.get("note") or "").strip() or None
+    try:
+        async with asyncio.timeout(CALL_TIMEOUT.total_seconds()):
+            if action == "pause":
+                await handle.pause(note=note)
+                message = "Paused: the schedule takes no action until it is unpaused."
+            elif action == "unpause":
+                await handle.unpause(note=note)
+                message = "Unpaused: the schedule acts at its next time."
+            else:
+                await handle.trigger()
+                message = "Triggered: the schedule takes its action now."
+    except RPCError as exc:
+        if is_down(exc):
+            raise
+        return outcome_response(ui, request, fragment, 409, namespace, "", "",
+                                f"{action.capitalize()} failed: {exc.message}", ok=False, back=back)
+    return outcome_response(ui, request, fragment, 200, namespace, "", "", message, ok=True, back=back)
+
+
 def outcome_response(
     ui: Ui, request: Request, fragment: bool, status: int, namespace: str, workflow_id: str, run_id: str,
-    message: str, *, ok: bool, answer: str | None = None, new_run: str | None = None,
+    message: str, *, ok: bool, answer: str | None = None, new_run: str | None = None, back: str = "",
 ) -> Response:
+    if workflow_id and not back:
+        back = f"/namespaces/{namespace}/workflow?{qs(id=workflow_id, run_id=new_run or run_id)}"
     context = dict(
-        namespace=namespace, message=message, ok=ok, answer=answer, wid=workflow_id,
-        back=f"/namespaces/{namespace}/workflow?{qs(id=workflow_id, run_id=new_run or run_id)}" if workflow_id else "",
+        namespace=namespace, message=message, ok=ok, answer=answer, back=back,
         title="Action refused" if status == 403 else "Outcome",
     )
     if fragment:

@@ -1,4 +1,4 @@
-"""The Task queues, Namespaces and Schedules pages."""
+"""The Task queues and Namespaces pages."""
 
 from __future__ import annotations
 
@@ -54,8 +54,3 @@ async def namespace_page(ui: Ui, request: Request) -> Response:
         return ui.page(request, "error.html", 404, namespace=ui.namespace, title="No such namespace",
                        message=f"Namespace {namespace!r} is not registered.")
     return ui.page(request, "namespace.html", namespace=namespace, ns=described, title=f"Namespace {namespace}")
-
-
-async def schedules_page(ui: Ui, request: Request) -> Response:
-    namespace = request.path_params["namespace"]
-    return ui.page(request, "schedules.html", namespace=namespace, title="Schedules")

@@ -118,7 +118,8 @@ def pending(desc: WorkflowExecutionDescription, raw: bool) -> dict[str, Any]:
     for a in desc.pending_activities:
         activities.append({
             "id": a.activity_id, "type": a.activity_type.name,
-            "state": service_pb2.PendingActivityState.Name(a.state).removeprefix("PENDING_ACTIVITY_STATE_").title(),
+            "state": service_pb2.PendingActivityState.Name(a.state).removeprefix("PENDING_ACTIVITY_STATE_")
+            .replace("_", " ").capitalize(),
             "attempt": a.attempt, "maximum_attempts": a.maximum_attempts or "unlimited",
             "last_failure": render.failure_chain(a.last_failure, raw=raw) if a.HasField("last_failure") else [],
             "last_heartbeat": render.when(a.last_heartbeat_time.ToDatetime(UTC))

@@ -4,6 +4,7 @@ counts by status. A query the server refuses is shown beside the box (400), neve
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -78,7 +79,8 @@ async def list_page(ui: Ui, request: Request) -> Response:
         )
         executions, next_token = page.executions, page.next_page_token
         without_order = compose(_ORDER_BY.split(query)[0], workflow_type=workflow_type)
-        grouped = await client.count_workflows(f"{without_order} GROUP BY ExecutionStatus".strip())
+        async with asyncio.timeout(CALL_TIMEOUT.total_seconds()):
+            grouped = await client.count_workflows(f"{without_order} GROUP BY ExecutionStatus".strip())
         total = grouped.count
         for g in grouped.groups:
             counts[str(g.group_values[0])] = g.count

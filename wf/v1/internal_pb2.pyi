@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from wf.v1 import common_pb2 as _common_pb2
+from wf.v1 import schedule_pb2 as _schedule_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -126,7 +127,7 @@ class CancelRequestState(_message.Message):
     def __init__(self, initiated_event_id: _Optional[int] = ..., namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., child_workflow_only: _Optional[bool] = ...) -> None: ...
 
 class MutableState(_message.Message):
-    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout", "parent_namespace", "parent_execution", "parent_initiated_event_id", "root_execution", "first_execution_run_id", "memo", "search_attributes", "children", "cancel_requests", "pending_external_signals", "workflow_execution_expiration_time", "workflow_retry_policy", "continue_as_new_suggested", "reset_base_run_id", "reset_event_id", "reset_reason", "cost")
+    __slots__ = ("workflow_type", "task_queue", "workflow_task_timeout", "workflow_run_timeout", "workflow_execution_timeout", "workflow_task", "activities", "workflow_task_needed", "last_completed_workflow_task_started_event_id", "last_workflow_task_failure", "workflow_task_attempt", "timers", "cancel_requested", "signal_count", "recent_signal_request_ids", "pending_updates", "accepted_updates", "finished_updates", "rejected_updates", "pending_update_order", "sticky_task_queue", "sticky_timeout", "parent_namespace", "parent_execution", "parent_initiated_event_id", "root_execution", "first_execution_run_id", "memo", "search_attributes", "children", "cancel_requests", "pending_external_signals", "workflow_execution_expiration_time", "workflow_retry_policy", "continue_as_new_suggested", "reset_base_run_id", "reset_event_id", "reset_reason", "cost", "schedule_id", "schedule_nominal_time")
     class ActivitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -222,6 +223,8 @@ class MutableState(_message.Message):
     RESET_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     RESET_REASON_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_NOMINAL_TIME_FIELD_NUMBER: _ClassVar[int]
     workflow_type: str
     task_queue: str
     workflow_task_timeout: _duration_pb2.Duration
@@ -261,7 +264,9 @@ class MutableState(_message.Message):
     reset_event_id: int
     reset_reason: str
     cost: RunCost
-    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., first_execution_run_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., children: _Optional[_Mapping[int, ChildState]] = ..., cancel_requests: _Optional[_Mapping[int, CancelRequestState]] = ..., pending_external_signals: _Optional[_Iterable[int]] = ..., workflow_execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workflow_retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., continue_as_new_suggested: _Optional[bool] = ..., reset_base_run_id: _Optional[str] = ..., reset_event_id: _Optional[int] = ..., reset_reason: _Optional[str] = ..., cost: _Optional[_Union[RunCost, _Mapping]] = ...) -> None: ...
+    schedule_id: str
+    schedule_nominal_time: _timestamp_pb2.Timestamp
+    def __init__(self, workflow_type: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task: _Optional[_Union[WorkflowTaskState, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityState]] = ..., workflow_task_needed: _Optional[bool] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., last_workflow_task_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., workflow_task_attempt: _Optional[int] = ..., timers: _Optional[_Mapping[str, int]] = ..., cancel_requested: _Optional[bool] = ..., signal_count: _Optional[int] = ..., recent_signal_request_ids: _Optional[_Iterable[str]] = ..., pending_updates: _Optional[_Mapping[str, _common_pb2.UpdateRequest]] = ..., accepted_updates: _Optional[_Mapping[str, int]] = ..., finished_updates: _Optional[_Mapping[str, int]] = ..., rejected_updates: _Optional[_Mapping[str, _common_pb2.Failure]] = ..., pending_update_order: _Optional[_Iterable[str]] = ..., sticky_task_queue: _Optional[str] = ..., sticky_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., root_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., first_execution_run_id: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., children: _Optional[_Mapping[int, ChildState]] = ..., cancel_requests: _Optional[_Mapping[int, CancelRequestState]] = ..., pending_external_signals: _Optional[_Iterable[int]] = ..., workflow_execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workflow_retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., continue_as_new_suggested: _Optional[bool] = ..., reset_base_run_id: _Optional[str] = ..., reset_event_id: _Optional[int] = ..., reset_reason: _Optional[str] = ..., cost: _Optional[_Union[RunCost, _Mapping]] = ..., schedule_id: _Optional[str] = ..., schedule_nominal_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RunCost(_message.Message):
     __slots__ = ("workflow_tasks", "workflow_task_failures", "activity_attempts", "payload_bytes_in", "payload_bytes_out")
@@ -276,3 +281,45 @@ class RunCost(_message.Message):
     payload_bytes_in: int
     payload_bytes_out: int
     def __init__(self, workflow_tasks: _Optional[int] = ..., workflow_task_failures: _Optional[int] = ..., activity_attempts: _Optional[int] = ..., payload_bytes_in: _Optional[int] = ..., payload_bytes_out: _Optional[int] = ...) -> None: ...
+
+class ScheduleBufferedStart(_message.Message):
+    __slots__ = ("nominal_time", "actual_time", "overlap_policy", "manual")
+    NOMINAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_POLICY_FIELD_NUMBER: _ClassVar[int]
+    MANUAL_FIELD_NUMBER: _ClassVar[int]
+    nominal_time: _timestamp_pb2.Timestamp
+    actual_time: _timestamp_pb2.Timestamp
+    overlap_policy: _schedule_pb2.ScheduleOverlapPolicy
+    manual: bool
+    def __init__(self, nominal_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actual_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overlap_policy: _Optional[_Union[_schedule_pb2.ScheduleOverlapPolicy, str]] = ..., manual: _Optional[bool] = ...) -> None: ...
+
+class ScheduleRuntime(_message.Message):
+    __slots__ = ("action_count", "missed_catchup_window", "overlap_skipped", "buffer_dropped", "running_workflows", "recent_actions", "buffered_starts", "high_water", "last_completion_result", "last_failure", "last_completion_time", "last_failure_time", "create_request_id")
+    ACTION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    MISSED_CATCHUP_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    BUFFER_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    BUFFERED_STARTS_FIELD_NUMBER: _ClassVar[int]
+    HIGH_WATER_FIELD_NUMBER: _ClassVar[int]
+    LAST_COMPLETION_RESULT_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    LAST_COMPLETION_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    action_count: int
+    missed_catchup_window: int
+    overlap_skipped: int
+    buffer_dropped: int
+    running_workflows: _containers.RepeatedCompositeFieldContainer[_common_pb2.WorkflowExecution]
+    recent_actions: _containers.RepeatedCompositeFieldContainer[_schedule_pb2.ScheduleActionResult]
+    buffered_starts: _containers.RepeatedCompositeFieldContainer[ScheduleBufferedStart]
+    high_water: _timestamp_pb2.Timestamp
+    last_completion_result: _common_pb2.Payloads
+    last_failure: _common_pb2.Failure
+    last_completion_time: _timestamp_pb2.Timestamp
+    last_failure_time: _timestamp_pb2.Timestamp
+    create_request_id: str
+    def __init__(self, action_count: _Optional[int] = ..., missed_catchup_window: _Optional[int] = ..., overlap_skipped: _Optional[int] = ..., buffer_dropped: _Optional[int] = ..., running_workflows: _Optional[_Iterable[_Union[_common_pb2.WorkflowExecution, _Mapping]]] = ..., recent_actions: _Optional[_Iterable[_Union[_schedule_pb2.ScheduleActionResult, _Mapping]]] = ..., buffered_starts: _Optional[_Iterable[_Union[ScheduleBufferedStart, _Mapping]]] = ..., high_water: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_completion_result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_completion_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_request_id: _Optional[str] = ...) -> None: ...
