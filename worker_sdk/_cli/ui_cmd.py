@@ -180,11 +180,6 @@ class RunningUi:
     _draining: _Draining
     task: asyncio.Task[None]
 
-    @property
-    def done(self) -> bool:
-        """Whether it stopped by itself (an error inside uvicorn)."""
-        return self.task.done()
-
     async def stop(self) -> None:
         """Stop taking connections, let responses in flight finish (a few seconds at most), return."""
         self._draining.stopping.set()
