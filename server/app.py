@@ -234,12 +234,13 @@ class Server:
             await self._pool.close()
 
     def debug_state(self) -> str:
-        """What the background tasks, the timer processor, the matcher and the notifier hold now (``server/debug.py``);
-        ``wf server start`` logs it on SIGUSR1."""
+        """What the background tasks, the timer processor, the matcher, the notifier and the schedules'
+        loop hold now (``server/debug.py``); ``wf server start`` logs it on SIGUSR1."""
         from wf.server.debug import describe_state
 
         return describe_state({"background tasks": self._background, "timers": self.timers,
-                               "matcher": self.matcher, "notifier": self._notifier})
+                               "matcher": self.matcher, "notifier": self._notifier,
+                               "schedules": self.history.schedules.scheduler if self.history else None})
 
     async def wait(self) -> None:
         assert self._grpc is not None

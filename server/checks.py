@@ -426,8 +426,6 @@ class RequestChecks(Validator):
             self.timestamp(b.end_time, f"{what}.backfill_request[{i}].end_time")
             if b.end_time.ToDatetime() < b.start_time.ToDatetime():
                 raise errors.InvalidArgument(f"{what}.backfill_request[{i}].end_time: before start_time")
-        if p.pause and p.unpause:
-            raise errors.InvalidArgument(f"{what}: pause and unpause are exclusive")
 
     def CreateSchedule(self, r: S.CreateScheduleRequest) -> None:
         self.name(r.namespace, "namespace")

@@ -25,7 +25,7 @@ from tests.test_migrations import empty_db  # noqa: F401, F811 - the fixture: a 
 from wf import migrations
 from wf.server.app import Server, asyncpg_dsn
 from wf.server.checks import text_fields
-from wf.v1 import common_pb2, service_pb2, service_pb2_grpc
+from wf.v1 import common_pb2, schedule_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import Client
 from worker_sdk.errors import RPCError
 
@@ -350,6 +350,36 @@ async def _delete_namespace(stub: Any, ns: str, wid: str, tq: str) -> None:
     pass  # run last, on its own: deleting namespace B must leave A's run (checked after the probes)
 
 
+def _paused_schedule(wid: str, tq: str) -> schedule_pb2.Schedule:
+    return schedule_pb2.Schedule(
+        spec=schedule_pb2.ScheduleSpec(interval=[schedule_pb2.IntervalSpec(interval={"seconds": 3600})]),
+        action=schedule_pb2.ScheduleAction(start_workflow=schedule_pb2.NewWorkflowExecutionInfo(
+            workflow_id=wid, workflow_type={"name": "W"}, task_queue={"name": tq})),
+        state=schedule_pb2.ScheduleState(paused=True),
+    )
+
+
+def _schedule_probe(method: str, **more: Any) -> Probe:
+    """A's schedule (id ``wid``) is not found from B."""
+    async def probe(stub: Any, ns: str, wid: str, tq: str) -> None:
+        request = getattr(S, f"{method}Request")(namespace=ns, schedule_id=wid, **more)
+        await _not_found(getattr(stub, method)(request, timeout=10))
+    return probe
+
+
+async def _create_schedule(stub: Any, ns: str, wid: str, tq: str) -> None:
+    # The same schedule id in the other namespace is another schedule: created, not ALREADY_EXISTS.
+    await stub.CreateSchedule(
+        S.CreateScheduleRequest(namespace=ns, schedule_id=wid, schedule=_paused_schedule(wid, tq)), timeout=10
+    )
+    await stub.DeleteSchedule(S.DeleteScheduleRequest(namespace=ns, schedule_id=wid), timeout=10)
+
+
+async def _list_schedules(stub: Any, ns: str, wid: str, tq: str) -> None:
+    resp = await stub.ListSchedules(S.ListSchedulesRequest(namespace=ns), timeout=10)
+    assert wid not in {e.schedule_id for e in resp.schedules}
+
+
 PROBES: dict[str, Probe] = {
     "StartWorkflowExecution": _start,
     "GetWorkflowExecutionHistory": _history,
@@ -376,6 +406,15 @@ PROBES: dict[str, Probe] = {
     "ListSearchAttributes": _list_search_attributes,
     "RemoveSearchAttributes": _remove_search_attributes,
     "DeleteNamespace": _delete_namespace,
+    "CreateSchedule": _create_schedule,
+    "DescribeSchedule": _schedule_probe("DescribeSchedule"),
+    "UpdateSchedule": _schedule_probe("UpdateSchedule", schedule=_paused_schedule("w", "q")),
+    "PatchSchedule": _schedule_probe("PatchSchedule"),
+    "ListScheduleMatchingTimes": _schedule_probe(
+        "ListScheduleMatchingTimes", start_time={"seconds": 0}, end_time={"seconds": 3600}
+    ),
+    "DeleteSchedule": _schedule_probe("DeleteSchedule"),
+    "ListSchedules": _list_schedules,
 }
 
 
@@ -395,6 +434,9 @@ async def test_a_run_and_its_task_queue_in_one_namespace_are_invisible_from_anot
         timeout=10,
     )
     await raw.StartWorkflowExecution(start_request(wid, tq, namespace=a, input=b"in"), timeout=10)
+    await raw.CreateSchedule(
+        S.CreateScheduleRequest(namespace=a, schedule_id=wid, schedule=_paused_schedule(wid, tq)), timeout=10
+    )
 
     # The run waits with its first workflow task in A's backlog; every method from B misses it.
     for method, probe in PROBES.items():
@@ -415,6 +457,9 @@ async def test_a_run_and_its_task_queue_in_one_namespace_are_invisible_from_anot
         S.PollWorkflowTaskQueueRequest(namespace=a, task_queue={"name": tq}, identity="a"), timeout=10)
     assert task.task_token and task.workflow_execution.workflow_id == wid
     assert task.history.events[0].workflow_execution_started_event_attributes.input == payloads(b"in")
+    schedule = await raw.DescribeSchedule(S.DescribeScheduleRequest(namespace=a, schedule_id=wid), timeout=10)
+    assert schedule.schedule.state.paused
+    await raw.DeleteSchedule(S.DeleteScheduleRequest(namespace=a, schedule_id=wid), timeout=10)
 
 
 # -- the CLI -----------------------------------------------------------------------------------------

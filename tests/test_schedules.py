@@ -20,6 +20,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from wf.history.schedules.store import statements as schedule_statements
 from wf.server.app import Server
 from wf.v1 import common_pb2, history_pb2, schedule_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import Client, Worker, workflow
@@ -77,7 +78,18 @@ class Echo:
         return "done"
 
 
-WORKFLOWS = [Quick, Blocking, Failing, Echo]
+@workflow.defn
+class ContinueOnce:
+    """Continues as new once, then completes: the chain's last close is the schedule's."""
+
+    @workflow.run
+    async def run(self, n: int = 0) -> str:
+        if n == 0:
+            workflow.continue_as_new(1)
+        return "end"
+
+
+WORKFLOWS = [Quick, Blocking, Failing, Echo, ContinueOnce]
 TRIGGER = P.SchedulePatch(trigger_immediately=P.TriggerImmediatelyRequest())
 
 
@@ -151,10 +163,12 @@ async def delete(stub: service_pb2_grpc.WorkflowServiceStub, sid: str) -> None:
     await stub.DeleteSchedule(S.DeleteScheduleRequest(namespace=NS, schedule_id=sid))
 
 
-async def history(stub: service_pb2_grpc.WorkflowServiceStub, workflow_id: str) -> list[H.HistoryEvent]:
-    r = await stub.GetWorkflowExecutionHistory(
-        S.GetWorkflowExecutionHistoryRequest(namespace=NS, execution=C.WorkflowExecution(workflow_id=workflow_id))
-    )
+async def history(
+    stub: service_pb2_grpc.WorkflowServiceStub, workflow_id: str, run_id: str = ""
+) -> list[H.HistoryEvent]:
+    r = await stub.GetWorkflowExecutionHistory(S.GetWorkflowExecutionHistoryRequest(
+        namespace=NS, execution=C.WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
+    ))
     return list(r.history.events)
 
 
@@ -252,8 +266,11 @@ async def test_overlap_policies_with_a_run_that_blocks(
         assert len(i.running_workflows) == 1
 
     async def allow_all() -> None:
-        i = await eventually(lambda: _when(info(6), lambda i: len(i.running_workflows) >= 2))
-        assert i.overlap_skipped == 0 and i.buffer_size == 0
+        # Runs that may overlap are not tracked as running (as Temporal): they all start.
+        i = await eventually(lambda: _when(info(6), lambda i: i.action_count >= 2))
+        assert i.overlap_skipped == 0 and i.buffer_size == 0 and not i.running_workflows
+        running = C.WORKFLOW_EXECUTION_STATUS_RUNNING
+        assert [a.start_workflow_status for a in i.recent_actions[:2]] == [running, running]
 
     async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS):
         for policy, schedule_id in ids.items():
@@ -275,9 +292,13 @@ async def _stop(stub: service_pb2_grpc.WorkflowServiceStub, client: Client, sche
     """Delete the schedule and end the runs it left running."""
     d = await describe(stub, schedule_id)
     await delete(stub, schedule_id)
-    for ex in d.info.running_workflows:
+    running = {ex.workflow_id for ex in d.info.running_workflows} | {
+        a.start_workflow_result.workflow_id for a in d.info.recent_actions
+        if a.start_workflow_status == C.WORKFLOW_EXECUTION_STATUS_RUNNING
+    }
+    for workflow_id in running:
         try:
-            await client.get_workflow_handle(ex.workflow_id).terminate(reason="test over")
+            await client.get_workflow_handle(workflow_id).terminate(reason="test over")
         except Exception:
             pass
 
@@ -391,7 +412,8 @@ async def test_pause_on_failure_and_last_failure_handed_on(
     async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS):
         await create(stub, schedule_id, s)
         d = await eventually(lambda: _when(describe(stub, schedule_id), lambda d: d.schedule.state.paused))
-        assert "failed" in d.schedule.state.notes
+        failed = d.info.recent_actions[0].start_workflow_result.workflow_id
+        assert d.schedule.state.notes == f"paused due to workflow failure: {failed}: scheduled failure"
         assert d.info.action_count == 1
         assert d.info.recent_actions[0].start_workflow_status == C.WORKFLOW_EXECUTION_STATUS_FAILED
         await stub.PatchSchedule(S.PatchScheduleRequest(
@@ -518,6 +540,17 @@ async def test_list_query_and_namespaces(
     assert await listed(f"ScheduleId = '{mine[1]}'") == [mine[1]]
     paused = await listed("TemporalSchedulePaused = true", page_size=100)
     assert mine[0] in paused and mine[1] not in paused
+    # The schedule's own custom search attributes, typed and listed by.
+    await stub.AddSearchAttributes(S.AddSearchAttributesRequest(
+        namespace=NS, search_attributes={"ScheduleTeam": S.INDEXED_VALUE_TYPE_KEYWORD}
+    ))
+    tagged = sid()
+    team = C.SearchAttributes(indexed_fields={"ScheduleTeam": payloads("payments").payloads[0]})
+    await create(stub, tagged, schedule("t", task_queue, every=3600), search_attributes=team)
+    assert await listed("ScheduleTeam = 'payments'", page_size=100) == [tagged]
+    d = await describe(stub, tagged)
+    assert json.loads(d.search_attributes.indexed_fields["ScheduleTeam"].data) == "payments"
+    mine.append(tagged)
     r = await stub.ListSchedules(S.ListSchedulesRequest(namespace=NS, query=f"ScheduleId = '{mine[2]}'"))
     entry = r.schedules[0]
     assert entry.info.workflow_type.name == "Quick" and len(entry.info.future_action_times) == 10
@@ -537,3 +570,86 @@ async def test_matching_times(server: Server, stub: service_pb2_grpc.WorkflowSer
     ))
     assert [t.ToDatetime(UTC) for t in r.start_time] == [start + timedelta(minutes=m) for m in (0, 10, 20, 30)]
     await delete(stub, schedule_id)
+
+
+async def test_a_continued_run_keeps_its_schedule_until_the_chain_closes(
+    server: Server, stub: service_pb2_grpc.WorkflowServiceStub, client: Client, task_queue: str
+) -> None:
+    schedule_id = sid()
+    async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS):
+        await create(stub, schedule_id, schedule("chained", task_queue, "ContinueOnce", every=3600))
+        await stub.PatchSchedule(S.PatchScheduleRequest(namespace=NS, schedule_id=schedule_id, patch=TRIGGER))
+        d = await eventually(lambda: _done_actions(stub, schedule_id, 1))
+        await stub.PatchSchedule(S.PatchScheduleRequest(namespace=NS, schedule_id=schedule_id, patch=TRIGGER))
+        d = await eventually(lambda: _when(describe(stub, schedule_id), lambda d: d.info.action_count >= 2))
+        await delete(stub, schedule_id)
+    first = d.info.recent_actions[0].start_workflow_result
+    assert d.info.recent_actions[0].start_workflow_status == C.WORKFLOW_EXECUTION_STATUS_COMPLETED
+    continued = (await history(stub, first.workflow_id, first.run_id))[-1]
+    assert continued.event_type == H.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    new_run = continued.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    events = await history(stub, first.workflow_id, new_run)
+    assert events[-1].event_type == H.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    # The chain's result is what the next run of the schedule is handed.
+    second = d.info.recent_actions[1].start_workflow_result
+    handed = (await history(stub, second.workflow_id, second.run_id))[0].workflow_execution_started_event_attributes
+    assert json.loads(handed.last_completion_result.payloads[0].data) == "end"
+
+
+async def test_every_schedule_statement_prepares_on_the_migrated_database(server: Server) -> None:
+    assert server.history is not None
+    async with server.history.store.pool.acquire() as conn:
+        for statement in schedule_statements():
+            prepared = await conn.prepare(statement.sql)
+            assert len(prepared.get_parameters()) == len(statement.names), statement.sql
+
+
+async def test_two_servers_take_each_time_once(
+    server: Server, server_b: Server, stub: service_pb2_grpc.WorkflowServiceStub, client: Client, task_queue: str
+) -> None:
+    ids = [sid() for _ in range(5)]
+    assert server.history is not None and server_b.history is not None
+    loops = [server.history.schedules.scheduler, server_b.history.schedules.scheduler]
+    before = sum(loop.started for loop in loops)
+    async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS):
+        for schedule_id in ids:
+            await create(stub, schedule_id, schedule(schedule_id, task_queue,
+                                                     overlap=P.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL))
+        await eventually(lambda: _all_done(stub, ids, 3))
+        for schedule_id in ids:
+            await stub.PatchSchedule(S.PatchScheduleRequest(namespace=NS, schedule_id=schedule_id,
+                                                            patch=P.SchedulePatch(pause="enough")))
+        described = [await describe(stub, schedule_id) for schedule_id in ids]
+        for schedule_id in ids:
+            await delete(stub, schedule_id)
+    total = 0
+    for d in described:
+        times = [a.schedule_time.ToDatetime(UTC) for a in d.info.recent_actions]
+        # Every second once: no gap, no duplicate, and as many actions as times.
+        assert times == [times[0] + timedelta(seconds=n) for n in range(len(times))]
+        assert d.info.action_count == len(times) and d.info.overlap_skipped == 0
+        total += d.info.action_count
+    assert sum(loop.started for loop in loops) - before == total
+
+
+async def _all_done(stub: service_pb2_grpc.WorkflowServiceStub, ids: list[str], n: int) -> bool:
+    return all([await _done_actions(stub, schedule_id, n) is not None for schedule_id in ids])
+
+
+async def test_deleting_a_namespace_deletes_its_schedules(
+    server: Server, stub: service_pb2_grpc.WorkflowServiceStub, client: Client, task_queue: str
+) -> None:
+    assert server.history is not None
+    name = f"ns-{uuid.uuid4().hex[:8]}"
+    await client.register_namespace(name)
+    schedule_id = sid()
+    await create(stub, schedule_id, schedule("gone", task_queue, every=3600), namespace=name)
+    await stub.DeleteNamespace(S.DeleteNamespaceRequest(namespace=name))
+    while await server.history.retention.delete_due():
+        pass
+    assert await server.history.schedules.store.get(name, schedule_id) is None
+
+
+async def test_the_debug_state_shows_the_schedules_loop(server: Server) -> None:
+    state = server.debug_state()
+    assert "schedules" in state and "Scheduler" in state

@@ -291,6 +291,11 @@ async def test_an_unknown_workflow_is_a_clear_404(server: Server, client: Client
         r = await http.get("/namespaces/default/workflow")
         assert r.status_code == 400
         no_traceback(r.text)
+        r = await http.get("/namespaces/default/workflow/signal")
+        assert r.status_code == 405 and "Error 405" in r.text
+        r = await http.get("/no/such/page")
+        assert r.status_code == 404 and "Error 404" in r.text
+        no_traceback(r.text)
         r = await http.get("/static/app.css")
         assert r.status_code == 200 and "prefers-color-scheme" in r.text
 
@@ -306,8 +311,8 @@ async def test_the_ui_connects_by_itself_once_the_server_answers(db_url: str) ->
         late = Server(ServerConfig(db_url=db_url, port=port))
         await late.start()
         try:
-            r = await http.get("/namespaces/default/workflows")
-            assert r.status_code == 200 and "cannot be reached" not in r.text
+            r = await http.get("/namespaces")
+            assert r.status_code == 200 and "cannot be reached" not in r.text and ">default</a>" in r.text
         finally:
             await late.stop()
         # Gone again after the UI connected: the banner, within the UI's own bound on a call.

@@ -4,12 +4,13 @@ failing workflow task's stack under Pending; real server, real worker."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from tests.helpers import assert_eventually, new_id
 from tests.ui_helpers import ui_client, workflow_url
 from wf.server.app import Server
-from worker_sdk import Client, Worker, activity, workflow
+from worker_sdk import Client, RetryPolicy, Worker, activity, workflow
 from worker_sdk.errors import ApplicationError, WorkflowFailureError
 
 
@@ -127,4 +128,67 @@ async def test_a_failing_workflow_task_shows_its_stack_under_pending(
             assert "Workflow task" in pending and "Its last attempt failed" in pending
             assert "a bug in the workflow code" in pending and "Stack trace" in pending
             assert "test_ui_timeline.py" in pending  # the stack, with the line of workflow code
+    await handle.terminate()
+
+
+@workflow.defn
+class Chain:
+    @workflow.run
+    async def run(self, n: int) -> int:
+        if n < 1:
+            workflow.continue_as_new(n + 1)
+        return n
+
+
+async def test_a_run_chain_links_its_runs_and_offers_reset_points(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Chain]):
+        handle = await client.start_workflow(Chain.run, 0, id=new_id("chain"), task_queue=task_queue)
+        assert await handle.result() == 1
+    first = handle.run_id or ""
+    latest = (await client.get_workflow_handle(handle.id).describe()).run_id
+    async with ui_client(server.address, client) as http:
+        page = (await http.get(workflow_url(handle.id, first))).text
+        assert ">Continued as new</span>" in page and ">Continued as</dt>" in page and latest in page
+        assert '<option value="4">WorkflowTaskCompleted 4</option>' in page
+        page = (await http.get(workflow_url(handle.id))).text  # the latest run
+        assert ">Completed</span>" in page and ">First run</dt>" in page and first in page
+
+
+@activity.defn
+async def crunch() -> None:
+    activity.heartbeat({"done": 3, "of": 10})
+    await asyncio.sleep(0.2)  # a moment for the heartbeat to reach the server before the attempt fails
+    raise ApplicationError("disk full")
+
+
+@workflow.defn
+class Crunching:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity(
+            crunch, start_to_close_timeout=timedelta(seconds=10), heartbeat_timeout=timedelta(seconds=5),
+            retry_policy=RetryPolicy(initial_interval=timedelta(minutes=5)),
+        )
+
+
+async def test_a_pending_activity_shows_its_attempt_failure_and_heartbeat(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[Crunching], activities=[crunch]):
+        handle = await client.start_workflow(Crunching.run, id=new_id("crunch"), task_queue=task_queue)
+
+        async def backing_off() -> bool:
+            d = await handle.describe()
+            return any(a.HasField("last_failure") for a in d.pending_activities)
+
+        await assert_eventually(backing_off)
+        async with ui_client(server.address, client) as http:
+            page = (await http.get(workflow_url(handle.id))).text
+        pending = page.split('id="h-pending"')[1].split('id="h-events"')[0]
+        assert "disk full" in pending and "2 of unlimited" in pending  # the attempt to come, as Temporal counts
+        assert "&#34;done&#34;: 3" in pending  # the last heartbeat's details, decoded
+        # The next retry's time shows when the server gives it (PendingActivityInfo.next_attempt_schedule_time).
+        assert 'data-label="Next retry"' in pending
     await handle.terminate()

@@ -105,59 +105,69 @@ class BufferOutcome:
 
 
 def process_buffer(schedule: P.Schedule, rt: internal_pb2.ScheduleRuntime) -> BufferOutcome:
-    """Temporal's buffer rules: ALLOW_ALL starts at once; with nothing running the first start goes;
-    while one runs SKIP counts skipped, BUFFER_ONE keeps the first, BUFFER_ALL keeps all, and
-    CANCEL_OTHER / TERMINATE_OTHER keep the newest and cancel or terminate what runs. The buffer
-    left is what waits for the running run's close."""
+    """Temporal's buffer rules (``ProcessBuffer``): ALLOW_ALL starts at once; with nothing running,
+    one start goes (the first, or under CANCEL_OTHER / TERMINATE_OTHER the latest); while a run runs,
+    SKIP counts skipped, BUFFER_ONE keeps the first and skips the rest, BUFFER_ALL keeps all, and
+    CANCEL_OTHER / TERMINATE_OTHER keep theirs and cancel or terminate what runs (no ALLOW_ALL start
+    goes then). The buffer left is what waits for the running run's close."""
     out = BufferOutcome()
     running = len(rt.running_workflows) > 0
+    single: internal_pb2.ScheduleBufferedStart | None = None
+    overlapping: list[internal_pb2.ScheduleBufferedStart] = []
     kept: list[internal_pb2.ScheduleBufferedStart] = []
-    seen_buffer_one = False
     for start in rt.buffered_starts:
         policy = resolve(start.overlap_policy, schedule)
         if policy == ALLOW_ALL:
-            out.starts.append(start)
-            continue
-        if not running:
-            out.starts.append(start)
-            running = True
-            continue
-        if policy == SKIP:
+            overlapping.append(start)
+        elif not running and single is None:
+            single = start
+        elif policy == SKIP:
             rt.overlap_skipped += 1
         elif policy == BUFFER_ONE:
-            if seen_buffer_one:
+            if kept:
                 rt.overlap_skipped += 1
             else:
                 kept.append(start)
-                seen_buffer_one = True
         elif policy == BUFFER_ALL:
             kept.append(start)
-        elif policy in (CANCEL_OTHER, TERMINATE_OTHER):
-            if policy == CANCEL_OTHER:
-                out.cancel = True
-            else:
-                out.terminate = True
-            rt.overlap_skipped += len(kept)
-            kept = [start]
-    copies = [internal_pb2.ScheduleBufferedStart() for _ in kept]
-    for c, k in zip(copies, kept, strict=True):
-        c.CopyFrom(k)
-    starts = [internal_pb2.ScheduleBufferedStart() for _ in out.starts]
-    for c, k in zip(starts, out.starts, strict=True):
-        c.CopyFrom(k)
-    out.starts = starts
+        elif running:  # CANCEL_OTHER, TERMINATE_OTHER: what runs goes, this one waits for its close
+            out.cancel = out.cancel or policy == CANCEL_OTHER
+            out.terminate = out.terminate or policy == TERMINATE_OTHER
+            kept.append(start)
+        else:  # nothing runs yet: this one replaces the one that was going to start
+            single = start
+    if out.cancel or out.terminate:
+        overlapping = []
+    chosen = ([single] if single is not None else []) + overlapping
+    chosen.sort(key=lambda b: b.nominal_time.ToNanoseconds())
+    out.starts = [_copy(b) for b in chosen]
+    left = [_copy(b) for b in kept]
     del rt.buffered_starts[:]
-    rt.buffered_starts.extend(copies)
+    rt.buffered_starts.extend(left)
     return out
 
 
-def may_take(schedule: P.Schedule, start: internal_pb2.ScheduleBufferedStart) -> bool:
-    """Whether a start may be taken now: a manual one always; a scheduled one not while paused nor
-    once the remaining actions are used up."""
-    if start.manual:
-        return True
+def _copy(b: internal_pb2.ScheduleBufferedStart) -> internal_pb2.ScheduleBufferedStart:
+    c = internal_pb2.ScheduleBufferedStart()
+    c.CopyFrom(b)
+    return c
+
+
+def takeable(
+    schedule: P.Schedule, starts: list[internal_pb2.ScheduleBufferedStart]
+) -> list[internal_pb2.ScheduleBufferedStart]:
+    """The starts that may be taken now, in order: a manual one always; a scheduled one not while
+    paused, and with limited actions only as many as remain (the others are dropped, as Temporal's)."""
     state = schedule.state
-    return not state.paused and not (state.limited_actions and state.remaining_actions <= 0)
+    budget = state.remaining_actions if state.limited_actions else len(starts)
+    out = []
+    for start in starts:
+        if start.manual:
+            out.append(start)
+        elif not state.paused and budget > 0:
+            out.append(start)
+            budget -= 1
+    return out
 
 
 def record_start(
@@ -167,11 +177,15 @@ def record_start(
     execution: C.WorkflowExecution,
     at: datetime,
 ) -> None:
-    """A start taken: counted, among the running runs and the recent actions, and one fewer remaining."""
+    """A start taken: counted, among the running runs (an ALLOW_ALL one among the untracked, as
+    Temporal does not track overlapping starts) and the recent actions, and one fewer remaining."""
     rt.action_count += 1
     if not start.manual and schedule.state.limited_actions:
         schedule.state.remaining_actions = max(schedule.state.remaining_actions - 1, 0)
-    rt.running_workflows.add().CopyFrom(execution)
+    if overlapping(schedule, start):
+        rt.untracked_workflows.add().CopyFrom(execution)
+    else:
+        rt.running_workflows.add().CopyFrom(execution)
     recent = rt.recent_actions.add(start_workflow_status=C.WORKFLOW_EXECUTION_STATUS_RUNNING)
     recent.schedule_time.CopyFrom(start.nominal_time)
     recent.actual_time.FromDatetime(at)
@@ -180,19 +194,33 @@ def record_start(
         del rt.recent_actions[0]
 
 
-def closed(rt: internal_pb2.ScheduleRuntime, workflow_id: str, status: int) -> bool:
-    """A run of the schedule closed: dropped from the running runs, its recent action's status set.
-    False when it was not among the running (its close was recorded already)."""
-    for i, ex in enumerate(rt.running_workflows):
-        if ex.workflow_id == workflow_id:
-            del rt.running_workflows[i]
+def overlapping(schedule: P.Schedule, start: internal_pb2.ScheduleBufferedStart) -> bool:
+    """Whether a start is an ALLOW_ALL one, which Temporal neither tracks nor hands the last result."""
+    return resolve(start.overlap_policy, schedule) == ALLOW_ALL
+
+
+TRACKED, UNTRACKED = "tracked", "untracked"
+
+
+def closed(rt: internal_pb2.ScheduleRuntime, workflow_id: str, status: int) -> str | None:
+    """A run of the schedule closed: dropped from the running (or untracked) runs, its recent
+    action's status set. Which list it was in, or None when in neither (its close was recorded
+    already, or the schedule no longer follows it)."""
+    found = None
+    for kind, runs in ((TRACKED, rt.running_workflows), (UNTRACKED, rt.untracked_workflows)):
+        for i, ex in enumerate(runs):
+            if ex.workflow_id == workflow_id:
+                del runs[i]
+                found = kind
+                break
+        if found:
             break
-    else:
-        return False
+    if found is None:
+        return None
     for action in rt.recent_actions:
         if action.start_workflow_result.workflow_id == workflow_id:
             action.start_workflow_status = status  # type: ignore[assignment]
-    return True
+    return found
 
 
 def next_wake(due: datetime | None, rt: internal_pb2.ScheduleRuntime, now: datetime) -> datetime | None:

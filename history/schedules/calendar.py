@@ -17,7 +17,7 @@ import bisect
 import calendar as _stdcalendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from wf.v1 import schedule_pb2
 
@@ -25,6 +25,38 @@ from wf.v1 import schedule_pb2
 # past MAX_YEAR (its scheduler stops there too).
 MIN_YEAR = 2000
 MAX_YEAR = 2100
+
+
+# every value of each field but the year
+FULL: dict[str, frozenset[int]] = {
+    "second": frozenset(range(60)),
+    "minute": frozenset(range(60)),
+    "hour": frozenset(range(24)),
+    "day_of_month": frozenset(range(1, 32)),
+    "month": frozenset(range(1, 13)),
+    "day_of_week": frozenset(range(7)),
+}
+
+# Units of wall-clock time, innermost first: a wall time's unit at a level is every wall time that
+# shares its fields from that level outwards (see `unit_end`).
+SECOND, MINUTE, HOUR, DAY, MONTH, YEAR, FOREVER = range(7)
+
+
+def unit_end(wall: datetime, level: int) -> datetime | None:
+    """The first wall time after the unit at `level` that holds `wall` (None: there is none)."""
+    if level == SECOND:
+        return wall + timedelta(seconds=1)
+    if level == MINUTE:
+        return wall.replace(second=0) + timedelta(minutes=1)
+    if level == HOUR:
+        return wall.replace(minute=0, second=0) + timedelta(hours=1)
+    if level == DAY:
+        return datetime(wall.year, wall.month, wall.day) + timedelta(days=1)
+    if level == MONTH:
+        return datetime(wall.year + wall.month // 12, wall.month % 12 + 1, 1)
+    if level == YEAR and wall.year < MAX_YEAR:
+        return datetime(wall.year + 1, 1, 1)
+    return None
 
 
 def range_values(ranges: Iterable[schedule_pb2.Range]) -> set[int]:
@@ -71,10 +103,15 @@ class _Fields:
 class CompiledCalendar:
     """One canonical `StructuredCalendarSpec`, ready to match and search wall-clock times."""
 
-    __slots__ = ("_f", "_dow_all")
+    __slots__ = ("_f", "_dow_all", "sets")
 
     def __init__(self, cal: schedule_pb2.StructuredCalendarSpec) -> None:
         years = range_values(cal.year)
+        # the allowed values of each field ("year": None when every year is)
+        self.sets: dict[str, frozenset[int] | None] = {
+            name: frozenset(range_values(getattr(cal, name))) for name in FULL
+        }
+        self.sets["year"] = frozenset(years) if cal.year else None
         self._f = _Fields(
             second=_next_table(range_values(cal.second), 59),
             minute=_next_table(range_values(cal.minute), 59),

@@ -4,8 +4,9 @@
 keeps the schedule, so the chain's last close counts, as in Temporal). Its act changes the schedule's
 row in one transaction, idempotently: the run leaves the running runs (a close already recorded
 finds it gone and changes nothing), its recent action gets the close status, a completion's result
-or a failure is kept for the next run (only when newer than the one kept), ``pause_on_failure``
-pauses the schedule with a note, and a schedule with starts waiting in its buffer is woken at once.
+or a failure is kept for the next run (only when newer than the one kept; not for ALLOW_ALL runs,
+which Temporal does not track), ``pause_on_failure`` pauses the schedule with Temporal's note, and a
+schedule with starts waiting in its buffer is woken at once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,32 @@ def failure_of(event: H.HistoryEvent | None) -> C.Failure:
     return C.Failure(message="workflow timed out", timeout_failure_info=timeout)
 
 
+def _record(
+    rt: internal_pb2.ScheduleRuntime, schedule: schedule_pb2.Schedule, workflow_id: str, status: int,
+    event: H.HistoryEvent | None, closed_at: datetime,
+) -> None:
+    """As Temporal's scheduler: a completion's result is kept and clears the failure; a failed run's
+    failure is kept (the last result stays); a failed or timed-out run pauses the schedule under
+    pause_on_failure, with Temporal's note. Only a close newer than the one kept counts."""
+    if status == C.WORKFLOW_EXECUTION_STATUS_COMPLETED and event is not None:
+        if not rt.HasField("last_completion_time") or actions.utc(rt.last_completion_time) <= closed_at:
+            rt.last_completion_result.CopyFrom(event.workflow_execution_completed_event_attributes.result)
+            rt.last_completion_time.FromDatetime(closed_at)
+            rt.ClearField("last_failure")
+    elif status in _FAILED:
+        failure = failure_of(event)
+        fresh = not rt.HasField("last_failure_time") or actions.utc(rt.last_failure_time) <= closed_at
+        if status == C.WORKFLOW_EXECUTION_STATUS_FAILED and fresh:
+            rt.last_failure.CopyFrom(failure)
+            rt.last_failure_time.FromDatetime(closed_at)
+        if schedule.policies.pause_on_failure and not schedule.state.paused:
+            schedule.state.paused = True
+            if status == C.WORKFLOW_EXECUTION_STATUS_FAILED:
+                schedule.state.notes = f"paused due to workflow failure: {workflow_id}: {failure.message}"
+            else:
+                schedule.state.notes = f"paused due to workflow timeout: {workflow_id}"
+
+
 class ScheduleClosed:
     """The act of ``TimerKind.SCHEDULE_CLOSED``; nothing is recorded on the closed run."""
 
@@ -53,20 +80,12 @@ class ScheduleClosed:
         async def change(row: ScheduleRow) -> dict[str, Any] | None:
             nonlocal woken
             rt = internal_pb2.ScheduleRuntime.FromString(row.state)
-            if not actions.closed(rt, source.workflow_id, status):
+            kind = actions.closed(rt, source.workflow_id, status)
+            if kind is None:
                 return None  # recorded already, or a run the schedule no longer follows
             schedule = schedule_pb2.Schedule.FromString(row.schedule)
-            if status == C.WORKFLOW_EXECUTION_STATUS_COMPLETED and event is not None:
-                if not rt.HasField("last_completion_time") or actions.utc(rt.last_completion_time) <= closed_at:
-                    rt.last_completion_result.CopyFrom(event.workflow_execution_completed_event_attributes.result)
-                    rt.last_completion_time.FromDatetime(closed_at)
-            elif status in _FAILED:
-                if not rt.HasField("last_failure_time") or actions.utc(rt.last_failure_time) <= closed_at:
-                    rt.last_failure.CopyFrom(failure_of(event))
-                    rt.last_failure_time.FromDatetime(closed_at)
-                if schedule.policies.pause_on_failure and not schedule.state.paused:
-                    schedule.state.paused = True
-                    schedule.state.notes = f"paused by pause_on_failure: workflow {source.workflow_id!r} failed"
+            if kind == actions.TRACKED:
+                _record(rt, schedule, source.workflow_id, status, event, closed_at)
             wake = row.next_wake
             if rt.buffered_starts and not rt.running_workflows:
                 now = datetime.now(UTC)

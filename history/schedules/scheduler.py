@@ -21,7 +21,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from wf.history.errors import FailedPrecondition, NotFound, Unavailable
 from wf.history.execution import Execution
@@ -40,6 +40,8 @@ CHANGED = "sc"
 """The notification that a schedule changed or a scheduled run closed: every server's loop looks."""
 MAX_WAIT = 1.0
 """The loop looks at least this often (seconds), whatever it was told."""
+RETRY_BROKEN = timedelta(minutes=1)
+"""When a schedule whose tick failed (a bug, logged) is looked at again."""
 
 
 def scheduled_workflow_id(action_workflow_id: str, nominal: datetime) -> str:
@@ -66,9 +68,11 @@ def run_spec(
 ) -> RunSpec:
     """The run a start makes: the action's workflow with the schedule's id and nominal time as the
     built-in search attributes TemporalScheduledById and TemporalScheduledStartTime, and the last
-    completion result and failure of the schedule's earlier runs."""
+    completion result and failure of the schedule's earlier runs (not for an ALLOW_ALL start, as
+    Temporal's: runs that may overlap take no part in them)."""
     a = schedule.action.start_workflow
     nominal = start.nominal_time.ToDatetime(UTC)
+    untracked = actions.overlapping(schedule, start)  # ALLOW_ALL: no last result or failure handed on
     attributes = C.SearchAttributes()
     attributes.CopyFrom(a.search_attributes)
     attributes.indexed_fields["TemporalScheduledById"].CopyFrom(
@@ -93,8 +97,10 @@ def run_spec(
         search_attributes=attributes,
         schedule_id=row.schedule_id,
         schedule_nominal_time=nominal,
-        last_completion_result=rt.last_completion_result if rt.HasField("last_completion_result") else None,
-        continued_failure=rt.last_failure if rt.HasField("last_failure") else None,
+        last_completion_result=(
+            rt.last_completion_result if rt.HasField("last_completion_result") and not untracked else None
+        ),
+        continued_failure=rt.last_failure if rt.HasField("last_failure") and not untracked else None,
     )
 
 
@@ -112,13 +118,18 @@ class _Decided:
 class Scheduler:
     """The loop of one server (``run``), and what one tick of one schedule does (``decide``)."""
 
-    def __init__(self, store: ScheduleStore, runs: Runs, signals: Signals, *, batch: int = 200) -> None:
+    def __init__(
+        self, store: ScheduleStore, runs: Runs, signals: Signals, *, batch: int = 50, parallel: int = 4
+    ) -> None:
         self.store = store
         self.runs = runs
         self.signals = signals
+        # Schedules one tick takes at most, and ticks run at once (each its own transaction) while
+        # more are due: a burst of due times (every schedule of an interval fires at the same
+        # instant) commits in overlapping transactions rather than one after another.
         self.batch = batch
+        self.parallel = parallel
         self._wake = asyncio.Event()
-        self.stopping = False
         # Ticks committed by this server and runs started (for tests and the debug state).
         self.ticks = 0
         self.started = 0
@@ -133,13 +144,16 @@ class Scheduler:
         self.runs.notifier.publish(CHANGED, "")
 
     async def run(self) -> None:
+        """The background task: tick while schedules are due, then sleep until the earliest wake
+        (at most :data:`MAX_WAIT`) or a notification; a database away is waited out, a bug logged.
+        It ends when the server cancels it (a tick cut off rolls back)."""
         delay = 0.05
-        while not self.stopping:
+        while True:
             self._wake.clear()
             try:
                 taken = await self.tick()
-                if taken >= self.batch:
-                    continue  # more are due
+                while taken >= self.batch:  # more are due
+                    taken = max(await asyncio.gather(*(self.tick() for _ in range(self.parallel))))
                 earliest = await self.store.earliest_wake()
                 delay = 0.05
             except Unavailable:
@@ -164,15 +178,27 @@ class Scheduler:
 
         async def decide(rows: list[ScheduleRow]) -> Sequence[Tick]:
             now = datetime.now(UTC)
+            ticks: list[Tick] = []
             for row in rows:
-                decided.append(await self.decide(row, now))
-            return [d.tick for d in decided]
+                try:
+                    d = await self.decide(row, now)
+                except Unavailable:
+                    raise
+                except Exception:
+                    # One schedule that cannot be decided must not hold back the others of its batch:
+                    # it is looked at again in a minute, and the error is in the log.
+                    log.exception("schedule %r of namespace %r could not be decided", row.schedule_id, row.namespace)
+                    ticks.append(Tick(row, row.state, now + RETRY_BROKEN, row.schedule))
+                    continue
+                decided.append(d)
+                ticks.append(d.tick)
+            return ticks
 
-        ticks = await self.store.tick(self.batch, decide)
+        taken = await self.store.tick(self.batch, decide)
         for d in decided:
             self._after_commit(d)
-        self.ticks += 1 if ticks else 0
-        return len(ticks)
+        self.ticks += 1 if taken else 0
+        return len(taken)
 
     async def decide(self, row: ScheduleRow, now: datetime) -> _Decided:
         schedule = schedule_pb2.Schedule.FromString(row.schedule)
@@ -185,7 +211,7 @@ class Scheduler:
             outcome.starts += actions.process_buffer(schedule, rt).starts
         elif outcome.cancel:
             await self._put_aside(row, rt, terminate=False)
-        starts = [s for s in outcome.starts if actions.may_take(schedule, s)]
+        starts = actions.takeable(schedule, outcome.starts)
         runs = [new_run(run_spec(row, schedule, rt, s), self.runs.limits, now) for s in starts]
         tick = Tick(row, b"", None, runs=[ex.mutation() for ex in runs])
         d = _Decided(tick, schedule, rt, starts, runs, due, now)

@@ -84,9 +84,9 @@ function copyButtons() {
 function liveWorkflow() {
   const article = document.querySelector("article.workflow[data-live]");
   if (!article || !window.EventSource) return;
-  const source = new EventSource(article.dataset.live);
   const status = document.getElementById("wf-status");
   const table = document.querySelector("table.events");
+  const url = new URL(article.dataset.live, location.href);
   let refresh = null;
   const refreshParts = () => {
     clearTimeout(refresh);
@@ -94,7 +94,7 @@ function liveWorkflow() {
       const r = await fetch(location.href);
       if (!r.ok) return;
       const doc = new DOMParser().parseFromString(await r.text(), "text/html");
-      for (const id of ["timeline", "pending"]) {
+      for (const id of ["facts", "timeline", "pending"]) {
         const fresh = doc.getElementById(id), old = document.getElementById(id);
         if (fresh && old && !fresh.dataset.fragmentSrc) old.innerHTML = fresh.innerHTML;
       }
@@ -103,21 +103,43 @@ function liveWorkflow() {
       window.dispatchEvent(new CustomEvent("wf:content", { detail: document.body }));
     }, 300);
   };
-  source.addEventListener("events", (ev) => {
-    const data = JSON.parse(ev.data);
-    if (table && table.dataset.lastPage) {
-      document.getElementById("event-rows").insertAdjacentHTML("beforeend", data.html);
-      window.dispatchEvent(new CustomEvent("wf:content", { detail: table }));
-    }
-    refreshParts();
-  });
-  source.addEventListener("status", (ev) => {
-    const data = JSON.parse(ev.data);
-    status.textContent = data.status;
-    status.className = "badge " + data["class"];
-  });
-  source.addEventListener("end", () => { source.close(); refreshParts(); });
-  source.addEventListener("down", () => { source.close(); });
+  const stop = (source, message) => {
+    source.close();
+    const note = document.createElement("p");
+    note.className = "hint";
+    note.setAttribute("role", "note");
+    note.textContent = "Stopped following the run: " + message + " (reload to try again).";
+    document.querySelector(".wf-head").append(note);
+  };
+  // The stream is opened again (after the last event shown) when the connection drops, rather
+  // than by EventSource's own retry, which would ask again for events already shown.
+  const follow = () => {
+    const source = new EventSource(url);
+    source.addEventListener("events", (ev) => {
+      const data = JSON.parse(ev.data);
+      url.searchParams.set("after", data.last);
+      if (table && table.dataset.lastPage) {
+        document.getElementById("event-rows").insertAdjacentHTML("beforeend", data.html);
+        window.dispatchEvent(new CustomEvent("wf:content", { detail: table }));
+      }
+      refreshParts();
+    });
+    source.addEventListener("status", (ev) => {
+      const data = JSON.parse(ev.data);
+      status.textContent = data.status;
+      status.className = "badge " + data["class"];
+    });
+    source.addEventListener("end", () => { source.close(); refreshParts(); });
+    source.addEventListener("down", (ev) => stop(source, JSON.parse(ev.data).message));
+    source.addEventListener("gone", (ev) => stop(source, JSON.parse(ev.data).message));
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED || source.readyState === EventSource.CONNECTING) {
+        source.close();
+        setTimeout(follow, 3000);
+      }
+    };
+  };
+  follow();
 }
 
 // Actions: confirm in the <dialog>, then POST and show the outcome (role="alert") in place; the

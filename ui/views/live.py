@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import grpc
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -54,11 +55,12 @@ async def stream(ui: Ui, request: Request) -> Response:
                     next_page_token=token, wait_new_event=True, rpc_timeout=POLL
                 )
             except RPCError as exc:
-                if is_down(exc) and exc.message and "no answer" not in exc.message:
-                    yield sse("down", {"message": exc.message})
-                    return
-                yield b": waiting\n\n"
-                continue
+                if exc.status == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    yield b": waiting\n\n"  # no new event within the poll: ask again
+                    continue
+                # The server is gone, or the run is (deleted, say): the page says so and stops following.
+                yield sse("down" if is_down(exc) else "gone", {"message": exc.message})
+                return
             fresh = [e for e in page.events if e.event_id > after]
             if fresh:
                 after = fresh[-1].event_id

@@ -9,7 +9,7 @@ import grpc
 from starlette.requests import Request
 from starlette.responses import Response
 
-from wf.ui.connection import CALL_TIMEOUT
+from wf.ui.connection import CALL_TIMEOUT, is_down
 from worker_sdk.errors import RPCError
 
 if TYPE_CHECKING:
@@ -29,8 +29,13 @@ async def task_queue_page(ui: Ui, request: Request) -> Response:
     if name:
         async with asyncio.timeout(CALL_TIMEOUT.total_seconds()):
             description = await client.describe_task_queue(name)
-    recent = await client.list_workflows_page(page_size=RECENT_RUNS, rpc_timeout=CALL_TIMEOUT)
-    queues = sorted({e.task_queue for e in recent.executions})
+    try:
+        recent = await client.list_workflows_page(page_size=RECENT_RUNS, rpc_timeout=CALL_TIMEOUT)
+        queues = sorted({e.task_queue for e in recent.executions})
+    except RPCError as exc:
+        if is_down(exc):
+            raise
+        queues = []  # a help to choose, not the page's subject: the page goes on without it
     return ui.page(request, "task_queues.html", namespace=namespace, name=name, description=description,
                    queues=queues, title=f"Task queue {name}" if name else "Task queues")
 

@@ -175,13 +175,18 @@ async def page(ui: Ui, request: Request) -> Response:
         built = timeline.build(everything, desc.pending_activities, close=desc.close_time)
         bars, axis = built[0], (built[1], built[2])
     info = desc.raw.workflow_execution_info
+    # Where a reset may go (the completions of workflow tasks), offered in the Reset form.
+    reset_points = [
+        e.event_id for e in (everything if everything is not None else shown)
+        if e.HasField("workflow_task_completed_event_attributes")
+    ]
     context = dict(
         namespace=namespace, title=f"Workflow {desc.id}", d=desc, info=info,
         input=render.payloads(started.input, raw=raw) if started is not None else [],
         outcome=outcome(close, raw), pending=pending(desc, raw), bars=bars, axis=axis,
         events=rows(shown, raw), events_token=token_param(token), next_events=token_param(next_token),
         last_event=shown[-1].event_id if shown else 0, live=not closed,
-        memo=desc.memo, search_attributes=desc.search_attributes,
+        memo=desc.memo, search_attributes=desc.search_attributes, reset_points=reset_points,
         status_word=render.status_word(desc.status), status_class=render.status_class(desc.status),
     )
     return ui.page(request, "workflow.html", **context)

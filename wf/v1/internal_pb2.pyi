@@ -295,7 +295,7 @@ class ScheduleBufferedStart(_message.Message):
     def __init__(self, nominal_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actual_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overlap_policy: _Optional[_Union[_schedule_pb2.ScheduleOverlapPolicy, str]] = ..., manual: _Optional[bool] = ...) -> None: ...
 
 class ScheduleRuntime(_message.Message):
-    __slots__ = ("action_count", "missed_catchup_window", "overlap_skipped", "buffer_dropped", "running_workflows", "recent_actions", "buffered_starts", "high_water", "last_completion_result", "last_failure", "last_completion_time", "last_failure_time", "create_request_id")
+    __slots__ = ("action_count", "missed_catchup_window", "overlap_skipped", "buffer_dropped", "running_workflows", "recent_actions", "buffered_starts", "high_water", "last_completion_result", "last_failure", "last_completion_time", "last_failure_time", "create_request_id", "untracked_workflows")
     ACTION_COUNT_FIELD_NUMBER: _ClassVar[int]
     MISSED_CATCHUP_WINDOW_FIELD_NUMBER: _ClassVar[int]
     OVERLAP_SKIPPED_FIELD_NUMBER: _ClassVar[int]
@@ -309,6 +309,7 @@ class ScheduleRuntime(_message.Message):
     LAST_COMPLETION_TIME_FIELD_NUMBER: _ClassVar[int]
     LAST_FAILURE_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATE_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    UNTRACKED_WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
     action_count: int
     missed_catchup_window: int
     overlap_skipped: int
@@ -322,4 +323,5 @@ class ScheduleRuntime(_message.Message):
     last_completion_time: _timestamp_pb2.Timestamp
     last_failure_time: _timestamp_pb2.Timestamp
     create_request_id: str
-    def __init__(self, action_count: _Optional[int] = ..., missed_catchup_window: _Optional[int] = ..., overlap_skipped: _Optional[int] = ..., buffer_dropped: _Optional[int] = ..., running_workflows: _Optional[_Iterable[_Union[_common_pb2.WorkflowExecution, _Mapping]]] = ..., recent_actions: _Optional[_Iterable[_Union[_schedule_pb2.ScheduleActionResult, _Mapping]]] = ..., buffered_starts: _Optional[_Iterable[_Union[ScheduleBufferedStart, _Mapping]]] = ..., high_water: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_completion_result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_completion_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_request_id: _Optional[str] = ...) -> None: ...
+    untracked_workflows: _containers.RepeatedCompositeFieldContainer[_common_pb2.WorkflowExecution]
+    def __init__(self, action_count: _Optional[int] = ..., missed_catchup_window: _Optional[int] = ..., overlap_skipped: _Optional[int] = ..., buffer_dropped: _Optional[int] = ..., running_workflows: _Optional[_Iterable[_Union[_common_pb2.WorkflowExecution, _Mapping]]] = ..., recent_actions: _Optional[_Iterable[_Union[_schedule_pb2.ScheduleActionResult, _Mapping]]] = ..., buffered_starts: _Optional[_Iterable[_Union[ScheduleBufferedStart, _Mapping]]] = ..., high_water: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_completion_result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., last_failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., last_completion_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_request_id: _Optional[str] = ..., untracked_workflows: _Optional[_Iterable[_Union[_common_pb2.WorkflowExecution, _Mapping]]] = ...) -> None: ...
