@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## run: start a dev server on embedded PostgreSQL at 127.0.0.1:$(PORT) (make run PORT=7300 DATA_DIR=dir)
+## run: start a dev server on embedded PostgreSQL at 127.0.0.1:$(PORT) and its web UI at the port + 1000,
+## printing the UI's URL (make run PORT=7300 DATA_DIR=dir)
 PORT ?= 7233
 DATA_DIR ?=
 run: $(STAMP)

@@ -2,7 +2,8 @@
 
 Workloads: limit, hello (``--serial`` for one at a time), long, fanout, replay, timers, children,
 continue, churn (``--minutes``: the database's size while runs are started, completed and deleted), schedules
-(``--schedules``, ``--every``, ``--minutes``, ``--find-max``: lateness of scheduled starts). The JSON
+(``--schedules``, ``--every``, ``--minutes``, ``--find-max``: lateness of scheduled starts); ui (the web UI's
+workflow list over 100,000 runs: ``python -m bench ui --help``). The JSON
 goes to stdout; progress and logs go to stderr. See bench/README.md.
 """
 
@@ -319,6 +320,11 @@ def emit(result: Figures) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["ui"]:
+        # The web UI's list over many runs: options of its own (python -m bench ui --help).
+        from bench import ui
+
+        return ui.main((sys.argv[1:] if argv is None else argv)[1:])
     args = parse_args(sys.argv[1:] if argv is None else argv)
     name = args.workload + (" --serial" if args.serial else "")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import click
@@ -22,6 +22,11 @@ from click.core import ParameterSource
 
 from wf.history.limits import Limits, Setting, settings
 from wf.server.config import ServerConfig
+from wf.server.ui_serving import UiOptions, check_ui, start_server_ui, take_ui_options, ui_options
+from worker_sdk._cli.ui_cmd import RunningUi, UiUnavailable
+
+if TYPE_CHECKING:
+    from wf.server.app import Server
 
 log = logging.getLogger("wf.server")
 
@@ -164,9 +169,11 @@ def _check_port(host: str, port: int) -> None:
 
 
 async def _serve(
-    config: ServerConfig, *, banner: str, listening: Callable[[str], None] | None = None
+    config: ServerConfig, *, banner: str, listening: Callable[[str], None] | None = None,
+    ui: UiOptions | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM; ``listening`` is told the address once the server listens."""
+    """Serve until SIGINT or SIGTERM; ``listening`` is told the address once the server listens.
+    ``ui``: the web UI to serve beside it, on this event loop (stopped first, as a client of it)."""
     from wf.server.app import Server
 
     server = Server(config)
@@ -180,6 +187,9 @@ async def _serve(
         with contextlib.suppress(Exception):
             await server.stop(grace=0)
         raise _CannotListen(f"cannot listen on {config.host}:{config.port}: {_PORT_HINT}") from exc
+    web_ui = await _start_ui(server, ui)
+    if web_ui is not None:
+        banner += f"; web UI on {web_ui.url}"
     if listening is not None:
         listening(server.address)
     stop = asyncio.Event()
@@ -191,7 +201,22 @@ async def _serve(
     click.echo(f"wf server listening on {server.address}{banner}", err=True)
     await stop.wait()
     click.echo("wf server stopping…", err=True)
+    if web_ui is not None:
+        await web_ui.stop()
     await server.stop()
+
+
+async def _start_ui(server: Server, ui: UiOptions | None) -> RunningUi | None:
+    """The web UI served for ``server``, or None; the server is stopped if the UI cannot start (its
+    port was taken since it was checked)."""
+    if ui is None:
+        return None
+    try:
+        return await start_server_ui(ui, server_host=server.config.host, server_port=server.port)
+    except UiUnavailable as exc:
+        with contextlib.suppress(Exception):
+            await server.stop(grace=0)
+        raise _CannotListen(exc.message) from exc
 
 
 @click.group("server")
@@ -203,11 +228,14 @@ def server_group() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the embedded PostgreSQL keeps its data (default: the user's data directory).")
 @_config_options(skip=frozenset({"db_url"}))
+@ui_options(dev=True)
 def start_dev(data_dir: Path | None, **opts: Any) -> None:
-    """Start a server on an embedded PostgreSQL; Ctrl-C stops both, data is kept for the next start."""
+    """Start a server on an embedded PostgreSQL, and the web UI on 127.0.0.1:8233 (the gRPC port
+    + 1000); Ctrl-C stops them, data is kept for the next start."""
     from wf.server.embedded import DataDirInUse, DataDirLock, EmbeddedPostgres
 
     _setup_logging()
+    ui = take_ui_options(opts, dev=True)
     data_dir = (data_dir or _default_data_dir()).expanduser().resolve()
     # The data directory first: a second server on it must not touch the first one's PostgreSQL.
     try:
@@ -217,13 +245,14 @@ def start_dev(data_dir: Path | None, **opts: Any) -> None:
         sys.exit(1)
     try:
         _check_port(opts["host"], opts["port"])
+        check_ui(ui, dev=True)
         pg = EmbeddedPostgres(data_dir)
         url = pg.start()
         try:
             asyncio.run(_prepare_embedded(pg, url))
             config = config_from_options({**opts, "db_url": url})
             _setup_tracing(config.otel_console)
-            _run(_serve(config, banner=f" (embedded PostgreSQL in {pg.pgdata})", listening=lock.set_address))
+            _run(_serve(config, banner=f" (embedded PostgreSQL in {pg.pgdata})", listening=lock.set_address, ui=ui))
         finally:
             pg.stop()
     finally:
@@ -276,16 +305,19 @@ def _db_url(url: str, password_file: Path | None) -> str:
 @_password_file_option
 @click.option("--migrate/--no-migrate", default=True, show_default=True,
               help="Bring the schema up to date before serving.")
+@ui_options(dev=False)
 def start(migrate: bool, db_password_file: Path | None, **opts: Any) -> None:
-    """Start a server on an existing PostgreSQL (14 or newer)."""
+    """Start a server on an existing PostgreSQL (14 or newer); with --ui-port, the web UI too."""
     _setup_logging()
+    ui = take_ui_options(opts, dev=False)
     opts["db_url"] = _db_url(opts["db_url"], db_password_file)
     config = config_from_options(opts)
     _check_port(config.host, config.port)
+    check_ui(ui, dev=False)
     if migrate:
         _migrate(config.db_url)
     _setup_tracing(config.otel_console)
-    _run(_serve(config, banner=""))
+    _run(_serve(config, banner="", ui=ui))
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:

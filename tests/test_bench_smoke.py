@@ -197,3 +197,11 @@ def test_schedules_find_max_doubles_then_halves_the_gap() -> None:
     assert next_level(1000, 1080, 1080) is None  # within a tenth of what held: done
     assert next_level(None, 500, 500) == 250  # the first level failed: half as many
     assert next_level(None, 1, 1) is None
+
+
+@pytest.mark.timeout(120)
+def test_ui() -> None:
+    code, result, err = run_bench("ui", "--rows", "500", "--runs", "1")
+    assert_ok(code, result, err, {"rows", "ms", "page_size", "bar_ms", "within_bar"})
+    assert set(result["ms"]) == {"Running", "Failed", "Completed"}
+    assert all(f["page_ms"] > 0 and f["list_rpc_ms"] > 0 for f in result["ms"].values())

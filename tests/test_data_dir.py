@@ -170,3 +170,5 @@ async def test_make_run_takes_a_port_and_a_data_directory(short_dir: Path) -> No
     assert f"wf server listening on 127.0.0.1:{port} (embedded PostgreSQL in {data_dir}/pgdata)" in (
         log_path.read_text()
     )
+    # and where to open the web UI: the gRPC port + 1000.
+    assert f"; web UI on http://127.0.0.1:{port + 1000}" in log_path.read_text()

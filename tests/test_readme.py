@@ -76,6 +76,10 @@ HERE = "here"
 EXERCISED: dict[tuple[str, str], str] = {
     ("sh", r"make run( PORT=\d+)?"): "tests/test_faults.py::test_start_dev_survives_sigkill_and_stops_cleanly",
     ("sh", r"make test"): "tests/test_packaging.py::test_ci_runs_the_readme_test_command",
+    ("sh", r"wf ui --address \S+ --port \d+"):
+        "tests/test_ui_cli.py::test_wf_ui_serves_a_running_server_and_stops_cleanly",
+    ("sh", r"wf server start --ui-port \d+"):
+        "tests/test_ui_cli.py::test_wf_server_start_serves_the_ui_only_when_given_a_port",
     ("sh", r"make proto"): "tests/test_proto.py::test_generated_modules_match_the_proto_files",
     ("sh", r"make lint"): "tests/test_readme.py::test_make_targets_in_the_readme_exist",
     ("sh", r"make clean"): "tests/test_readme.py::test_make_targets_in_the_readme_exist",

