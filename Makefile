@@ -23,9 +23,11 @@ DATA_DIR ?=
 run: $(STAMP)
 	$(BIN)/wf server start-dev --port $(PORT)$(if $(DATA_DIR), --data-dir '$(DATA_DIR)')
 
-## test: run the whole test suite against a real server and embedded PostgreSQL
+## test: run the whole test suite against a real server and embedded PostgreSQL, in TEST_WORKERS
+## processes (each with its own PostgreSQL; TEST_WORKERS=0 runs it in this one)
+TEST_WORKERS ?= 4
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 ## fuzz: the fuzzing suite's long profile: at least 10,000 generated requests per RPC (about 30 minutes)
 fuzz: $(STAMP)
