@@ -218,6 +218,9 @@ async def test_find_a_workflow_see_its_failure_signal_it_and_watch_it_complete(
         # Live: the page was not reloaded; the status element turns "Completed" by itself.
         await expect(status).to_have_text("Completed", timeout=30_000)
         assert await handle.result() == f"charged {order}, approved by ada"
+        # The rest of the page follows too: the result, and nothing pending any more.
+        await expect(page.locator("section.io").get_by_text(f"charged {order}, approved by ada")).to_be_visible()
+        await expect(page.locator("#pending")).not_to_contain_text(f"card declined for {order}")
         await page.screenshot(path=screenshots / "workflow-completed.png", full_page=True)
 
         # Its task queue, from the link on the workflow's page: the worker polls it.

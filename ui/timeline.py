@@ -29,7 +29,13 @@ class Bar:
     attempt: int = 0
     left: float = 0.0
     width: float = 0.0
-    wait: float = 0.0  # share of the bar spent scheduled before it started
+    wait: float = 0.0  # share of the bar spent scheduled before it started (its last attempt)
+
+    @property
+    def retried(self) -> bool:
+        """Earlier attempts failed: the time before the last attempt started went to them and their
+        back-offs, drawn as failed-or-retrying rather than as waiting for a worker."""
+        return self.kind == "activity" and self.attempt > 1
 
 
 _ACTIVITY_OUTCOMES = {
@@ -132,5 +138,10 @@ def _place(bars: list[Bar], start: datetime, end: datetime) -> None:
         b_end = b.end or end
         b.left = min(max((b.start - start).total_seconds() / span, 0.0), 1.0)
         b.width = max(min((b_end - b.start).total_seconds() / span, 1.0 - b.left), MIN_WIDTH)
+        length = (b_end - b.start).total_seconds()
+        if b.started is not None and length > 0:
+            b.wait = min(max((b.started - b.start).total_seconds() / length, 0.0), 1.0)
+        elif b.started is None and b.kind in ("activity", "child"):
+            b.wait = 1.0  # not started yet: all of it waiting (or retrying)
         if b.started is not None and b_end > b.start:
             b.wait = min(max((b.started - b.start) / (b_end - b.start), 0.0), 1.0)
