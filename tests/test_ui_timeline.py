@@ -5,13 +5,19 @@ failing workflow task's stack under Pending; real server, real worker."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from tests.helpers import assert_eventually, new_id
 from tests.ui_helpers import ui_client, workflow_url
 from wf.server.app import Server
+from wf.ui.timeline import build
+from wf.v1 import common_pb2, history_pb2
 from worker_sdk import Client, RetryPolicy, Worker, activity, workflow
 from worker_sdk.errors import ApplicationError, WorkflowFailureError
+
+H = history_pb2
 
 
 @activity.defn
@@ -192,3 +198,30 @@ async def test_a_pending_activity_shows_its_attempt_failure_and_heartbeat(
         # The next retry's time shows when the server gives it (PendingActivityInfo.next_attempt_schedule_time).
         assert 'data-label="Next retry"' in pending
     await handle.terminate()
+
+
+def test_a_retried_activity_shows_where_its_earlier_attempts_went() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def at(seconds: float) -> Timestamp:
+        ts = Timestamp()
+        ts.FromDatetime(t0 + timedelta(seconds=seconds))
+        return ts
+
+    events = [
+        H.HistoryEvent(event_id=1, event_time=at(0), event_type=H.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+                       workflow_execution_started_event_attributes=H.WorkflowExecutionStartedEventAttributes()),
+        H.HistoryEvent(event_id=5, event_time=at(0), event_type=H.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+                       activity_task_scheduled_event_attributes=H.ActivityTaskScheduledEventAttributes(
+                           activity_id="1", activity_type=common_pb2.ActivityType(name="charge"))),
+        H.HistoryEvent(event_id=6, event_time=at(6), event_type=H.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+                       activity_task_started_event_attributes=H.ActivityTaskStartedEventAttributes(
+                           scheduled_event_id=5, attempt=3)),
+        H.HistoryEvent(event_id=7, event_time=at(8), event_type=H.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+                       activity_task_completed_event_attributes=H.ActivityTaskCompletedEventAttributes(
+                           scheduled_event_id=5, started_event_id=6)),
+    ]
+    [bar], _, _ = build(events, [], close=t0 + timedelta(seconds=8))
+    # Six of its eight seconds went to the two failed attempts and their back-offs.
+    assert (bar.label, bar.outcome, bar.retried) == ("Activity charge attempt 3", "completed", True)
+    assert bar.wait == 0.75
