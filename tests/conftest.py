@@ -23,7 +23,7 @@ import asyncio  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import grpc  # noqa: E402
@@ -87,6 +87,19 @@ async def stub(server: Server) -> AsyncIterator[service_pb2_grpc.WorkflowService
     """A raw gRPC stub on the session server, on a channel of its own closed after the test."""
     async with grpc.aio.insecure_channel(server.address) as channel:
         yield service_pb2_grpc.WorkflowServiceStub(channel)
+
+
+@pytest.fixture
+def dev_data_dir() -> Iterator[Path]:
+    """A fresh directory for a dev server's data, with a short path (PostgreSQL's socket lives in it),
+    removed after the test. Outside pytest's own temporary directories: a pytest session started
+    meanwhile resets /tmp/pytest-of-<user> to 0700, which would lock the embedded PostgreSQL's own
+    user out of a data directory below it."""
+    path = Path(tempfile.mkdtemp(prefix="wf-dev-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ WF = wf_executable()
 
 
 @pytest.fixture
-def short_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def short_dir(dev_data_dir: Path) -> Path:
     """A directory with a short path: PostgreSQL's socket lives in the data directory."""
-    return Path(tmp_path_factory.mktemp("dev", numbered=True))
+    return dev_data_dir
 
 
 def _dev_cmd(port: int, data_dir: Path) -> list[str]:

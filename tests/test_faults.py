@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil
-import pytest
 
 from tests.fault_worker import Steps, expected
 from tests.helpers import assert_eventually, free_port, wait_until_serving, wf_executable, wf_server_process
@@ -153,8 +152,9 @@ def _postgres_running(pgdata: Path) -> bool:
     return False
 
 
-async def test_start_dev_survives_sigkill_and_stops_cleanly(tmp_path_factory: pytest.TempPathFactory) -> None:
-    data_dir = Path(tmp_path_factory.mktemp("dev", numbered=True))
+async def test_start_dev_survives_sigkill_and_stops_cleanly(dev_data_dir: Path) -> None:
+    data_dir = dev_data_dir / "data"
+    data_dir.mkdir()
     port = free_port()
     log = open(data_dir.parent / f"{data_dir.name}.log", "wb")
     cmd = [wf_executable(), "server", "start-dev", "--port", str(port), "--data-dir", str(data_dir)]

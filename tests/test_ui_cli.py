@@ -36,9 +36,9 @@ WF = wf_executable()
 
 
 @pytest.fixture
-def short_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def short_dir(dev_data_dir: Path) -> Path:
     """A directory with a short path: PostgreSQL's socket lives in the data directory."""
-    return Path(tmp_path_factory.mktemp("ui", numbered=True))
+    return dev_data_dir
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
