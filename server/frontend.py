@@ -23,6 +23,7 @@ from wf.history.service import Ahead, HistoryService, TaskGone
 from wf.history.tasks import TaskKind, TaskRow
 from wf.history.visibility.attributes import BUILT_IN
 from wf.matching import Matcher
+from wf.server.auth_handlers import AuthHandlers
 from wf.server.checks import sticky_timeout
 from wf.server.config import ServerConfig
 from wf.server.multiplex import Multiplexer
@@ -47,7 +48,7 @@ def rpc(method: Handler) -> Handler:
     return method
 
 
-class WorkflowService(NamespaceHandlers, ScheduleHandlers):
+class WorkflowService(NamespaceHandlers, ScheduleHandlers, AuthHandlers):
     """The handlers of ``wf.v1.WorkflowService``, and its ``Multiplex`` stream (those of namespaces
     and of deleting a run are in ``server/namespace_handlers.py``).
 

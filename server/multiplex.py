@@ -85,6 +85,9 @@ class Multiplexer:
         # Every call on the stream carries the metadata the stream was opened with (a channel's
         # credentials, say): the calls' own Call.metadata, shared, not copied per call.
         self._metadata = context.invocation_metadata() or ()
+        # The stream's connection: every call on it comes from there, with its credentials.
+        self._peer = context.peer() or ""
+        self._auth_context = context.auth_context() or {}
         self._running: dict[int, asyncio.Task[None]] = {}
         self._outbox: deque[service_pb2.MultiplexReply] = deque()
         self._ready = asyncio.Event()
@@ -211,7 +214,8 @@ class Multiplexer:
 
     async def _run_call(self, msg: service_pb2.MultiplexCall, request: Any, timeout: float | None) -> None:
         call = Call(
-            msg.method, request, self._metadata, None if timeout is None else time.monotonic() + timeout, MULTIPLEX
+            msg.method, request, self._metadata, None if timeout is None else time.monotonic() + timeout, MULTIPLEX,
+            peer=self._peer, auth_context=self._auth_context,
         )
         try:
             # gRPC core ends an RPC at its deadline; on the stream, the call's own timeout does.

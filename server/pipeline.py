@@ -29,7 +29,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -75,6 +75,13 @@ class Call:
     """Metadata the answer carries (sent first, as gRPC initial metadata), e.g. ``wf-run-id``."""
     task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
     """The task running the call, which the transport cancels when the caller gives up."""
+    peer: str = ""
+    """Where the call came from, as gRPC names the peer (``ipv4:127.0.0.1:50412``)."""
+    auth_context: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
+    """gRPC's authentication context of the connection (with mutual TLS: ``x509_subject``,
+    ``x509_common_name``, ...); empty on a plaintext connection."""
+    principal: Any = None
+    """Who makes the call, once the authentication link of the pipeline has decided it."""
 
     def time_remaining(self) -> float | None:
         """Seconds until the caller's deadline (never negative), or None without one."""
@@ -422,6 +429,7 @@ class Pipeline:
             call = Call(
                 method, request, context.invocation_metadata() or (),
                 None if remaining is None else time.monotonic() + remaining, RPC,
+                peer=context.peer() or "", auth_context=context.auth_context() or {},
             )
             try:
                 response = await run(call)

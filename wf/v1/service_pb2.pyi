@@ -5,6 +5,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from wf.v1 import common_pb2 as _common_pb2
 from wf.v1 import command_pb2 as _command_pb2
 from wf.v1 import history_pb2 as _history_pb2
+from wf.v1 import auth_pb2 as _auth_pb2
 from wf.v1 import schedule_pb2 as _schedule_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -1206,3 +1207,85 @@ class ListSchedulesResponse(_message.Message):
     schedules: _containers.RepeatedCompositeFieldContainer[_schedule_pb2.ScheduleListEntry]
     next_page_token: bytes
     def __init__(self, schedules: _Optional[_Iterable[_Union[_schedule_pb2.ScheduleListEntry, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
+
+class GetCallerIdentityRequest(_message.Message):
+    __slots__ = ("namespace",)
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    def __init__(self, namespace: _Optional[str] = ...) -> None: ...
+
+class GetCallerIdentityResponse(_message.Message):
+    __slots__ = ("principal", "kind", "grants", "role", "auth_required")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    AUTH_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    kind: _auth_pb2.IdentityKind
+    grants: _containers.RepeatedCompositeFieldContainer[_auth_pb2.Grant]
+    role: _auth_pb2.Role
+    auth_required: bool
+    def __init__(self, principal: _Optional[str] = ..., kind: _Optional[_Union[_auth_pb2.IdentityKind, str]] = ..., grants: _Optional[_Iterable[_Union[_auth_pb2.Grant, _Mapping]]] = ..., role: _Optional[_Union[_auth_pb2.Role, str]] = ..., auth_required: _Optional[bool] = ...) -> None: ...
+
+class CreateApiKeyRequest(_message.Message):
+    __slots__ = ("name", "grant", "expire_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GRANT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    grant: _auth_pb2.Grant
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., grant: _Optional[_Union[_auth_pb2.Grant, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateApiKeyResponse(_message.Message):
+    __slots__ = ("key", "info")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    info: _auth_pb2.ApiKeyInfo
+    def __init__(self, key: _Optional[str] = ..., info: _Optional[_Union[_auth_pb2.ApiKeyInfo, _Mapping]] = ...) -> None: ...
+
+class ListApiKeysRequest(_message.Message):
+    __slots__ = ("namespace", "include_revoked")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    include_revoked: bool
+    def __init__(self, namespace: _Optional[str] = ..., include_revoked: _Optional[bool] = ...) -> None: ...
+
+class ListApiKeysResponse(_message.Message):
+    __slots__ = ("keys",)
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[_auth_pb2.ApiKeyInfo]
+    def __init__(self, keys: _Optional[_Iterable[_Union[_auth_pb2.ApiKeyInfo, _Mapping]]] = ...) -> None: ...
+
+class RevokeApiKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class RevokeApiKeyResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListAuditEventsRequest(_message.Message):
+    __slots__ = ("namespace", "page_size", "next_page_token", "start_time")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    page_size: int
+    next_page_token: bytes
+    start_time: _timestamp_pb2.Timestamp
+    def __init__(self, namespace: _Optional[str] = ..., page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListAuditEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_auth_pb2.AuditEvent]
+    next_page_token: bytes
+    def __init__(self, events: _Optional[_Iterable[_Union[_auth_pb2.AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...

@@ -245,6 +245,31 @@ class WorkflowServiceStub:
                 request_serializer=wf_dot_v1_dot_service__pb2.ListSchedulesRequest.SerializeToString,
                 response_deserializer=wf_dot_v1_dot_service__pb2.ListSchedulesResponse.FromString,
                 _registered_method=True)
+        self.GetCallerIdentity = channel.unary_unary(
+                '/wf.v1.WorkflowService/GetCallerIdentity',
+                request_serializer=wf_dot_v1_dot_service__pb2.GetCallerIdentityRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.GetCallerIdentityResponse.FromString,
+                _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/wf.v1.WorkflowService/CreateApiKey',
+                request_serializer=wf_dot_v1_dot_service__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/wf.v1.WorkflowService/ListApiKeys',
+                request_serializer=wf_dot_v1_dot_service__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/wf.v1.WorkflowService/RevokeApiKey',
+                request_serializer=wf_dot_v1_dot_service__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/wf.v1.WorkflowService/ListAuditEvents',
+                request_serializer=wf_dot_v1_dot_service__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=wf_dot_v1_dot_service__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
         self.Multiplex = channel.stream_stream(
                 '/wf.v1.WorkflowService/Multiplex',
                 request_serializer=wf_dot_v1_dot_service__pb2.MultiplexRequest.SerializeToString,
@@ -529,6 +554,39 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCallerIdentity(self, request, context):
+        """-- security: the caller's identity, API keys, the audit log --
+        Who the caller is and what it may do (no credentials: anonymous, with what --auth allows).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApiKey(self, request, context):
+        """Namespace admins for their namespace, cluster admins for any; the secret is in the answer only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Multiplex(self, request_iterator, context):
         """Many calls of the unary methods above over one stream. Each call is answered exactly as its own
         RPC would be (same validation, same status codes), as it finishes; a call costs the server and the
@@ -751,6 +809,31 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.ListSchedules,
                     request_deserializer=wf_dot_v1_dot_service__pb2.ListSchedulesRequest.FromString,
                     response_serializer=wf_dot_v1_dot_service__pb2.ListSchedulesResponse.SerializeToString,
+            ),
+            'GetCallerIdentity': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCallerIdentity,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.GetCallerIdentityRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.GetCallerIdentityResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.RevokeApiKeyResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=wf_dot_v1_dot_service__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=wf_dot_v1_dot_service__pb2.ListAuditEventsResponse.SerializeToString,
             ),
             'Multiplex': grpc.stream_stream_rpc_method_handler(
                     servicer.Multiplex,
@@ -1893,6 +1976,141 @@ class WorkflowService:
             '/wf.v1.WorkflowService/ListSchedules',
             wf_dot_v1_dot_service__pb2.ListSchedulesRequest.SerializeToString,
             wf_dot_v1_dot_service__pb2.ListSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCallerIdentity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/GetCallerIdentity',
+            wf_dot_v1_dot_service__pb2.GetCallerIdentityRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.GetCallerIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/CreateApiKey',
+            wf_dot_v1_dot_service__pb2.CreateApiKeyRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/ListApiKeys',
+            wf_dot_v1_dot_service__pb2.ListApiKeysRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/RevokeApiKey',
+            wf_dot_v1_dot_service__pb2.RevokeApiKeyRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.RevokeApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wf.v1.WorkflowService/ListAuditEvents',
+            wf_dot_v1_dot_service__pb2.ListAuditEventsRequest.SerializeToString,
+            wf_dot_v1_dot_service__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
