@@ -9,6 +9,7 @@ replaced on disk is served to the next connection, without a restart.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -63,22 +64,25 @@ async def _serve(db_url: str, pki: Pki, *, mutual: bool) -> Running:
     return Running(server, pki, subjects)
 
 
-@pytest.fixture
-async def tls_server(db_url: str, tmp_path: Path) -> AsyncIterator[Running]:
-    running = await _serve(db_url, make_pki(tmp_path), mutual=False)
+@contextlib.asynccontextmanager
+async def serving(db_url: str, tmp_path: Path, *, mutual: bool) -> AsyncIterator[Running]:
+    running = await _serve(db_url, make_pki(tmp_path), mutual=mutual)
     try:
         yield running
     finally:
         await running.server.stop(grace=0)
+
+
+@pytest.fixture
+async def tls_server(db_url: str, tmp_path: Path) -> AsyncIterator[Running]:
+    async with serving(db_url, tmp_path, mutual=False) as running:
+        yield running
 
 
 @pytest.fixture
 async def mtls_server(db_url: str, tmp_path: Path) -> AsyncIterator[Running]:
-    running = await _serve(db_url, make_pki(tmp_path), mutual=True)
-    try:
+    async with serving(db_url, tmp_path, mutual=True) as running:
         yield running
-    finally:
-        await running.server.stop(grace=0)
 
 
 def trust(pki: Pki, *, client: bool = False, domain: str | None = None) -> TLSConfig:

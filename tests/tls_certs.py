@@ -120,8 +120,11 @@ def issue(
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
+            # A server's certificate may also authenticate it as a client: the web UI that wf server
+            # serves dials its own port with it under mutual TLS.
             x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                if server else [ExtendedKeyUsageOID.CLIENT_AUTH]
             ),
             critical=False,
         )
