@@ -467,7 +467,9 @@ class Client:
             )
         except grpc.aio.AioRpcError as exc:
             await client.close()
-            reason = _unreachable(exc, timeout) + connect_hint(exc.details() or "", tls is not False)
+            reason = _unreachable(exc, timeout)
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:  # a server that answers nothing is not TLS's doing
+                reason += connect_hint(exc.details() or "", tls is not False)
             raise RPCError(f"cannot reach a wf server at {target}: {reason}", exc.code()) from exc
         return client
 
