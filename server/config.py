@@ -50,4 +50,11 @@ class ServerConfig:
         10.0, "Seconds between looks for runs past their retention when none were due.", minimum=0.01
     )
     otel_console: bool = setting(False, "Print an OpenTelemetry span for every RPC to stderr (for debugging).")
+    # TLS (``wf.server.tls``): the gRPC port, and the web UI served beside it, use this certificate;
+    # the files are read again when they change. "" leaves the port plaintext.
+    tls_cert: str = setting("", "PEM certificate chain to serve TLS with (with --tls-key); re-read when it changes.")
+    tls_key: str = setting("", "PEM private key of --tls-cert; re-read when it changes.")
+    tls_client_ca: str = setting(
+        "", "PEM CA certificate(s): clients must present a certificate signed by one (mutual TLS)."
+    )
     limits: Limits = field(default_factory=Limits)

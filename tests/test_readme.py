@@ -76,6 +76,12 @@ HERE = "here"
 EXERCISED: dict[tuple[str, str], str] = {
     ("sh", r"make run( PORT=\d+)?"): "tests/test_faults.py::test_start_dev_survives_sigkill_and_stops_cleanly",
     ("sh", r"make test"): "tests/test_packaging.py::test_ci_runs_the_readme_test_command",
+    ("sh", r"wf server start --tls-cert \S+ --tls-key \S+ --tls-client-ca \S+"):
+        "tests/test_tls_cli.py::test_a_mutual_tls_server_its_cli_clients_and_its_https_ui",
+    ("sh", r"wf workflow list --tls-ca-path \S+ --tls-cert-path \S+ --tls-key-path \S+"):
+        "tests/test_tls_cli.py::test_a_mutual_tls_server_its_cli_clients_and_its_https_ui",
+    ("python", r"^async def connect_with_mutual_tls\("):
+        "tests/test_tls.py::test_mutual_tls_gives_the_pipeline_the_client_subject",
     ("sh", r"wf ui --address \S+ --port \d+"):
         "tests/test_ui_cli.py::test_wf_ui_serves_a_running_server_and_stops_cleanly",
     ("sh", r"wf server start --ui-port \d+"):

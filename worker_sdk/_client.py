@@ -29,6 +29,7 @@ from worker_sdk._namespaces import NamespaceDescription
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._schedule_client import ScheduleAsyncIterator, ScheduleHandle
 from worker_sdk._schedules import Schedule, ScheduleBackfill
+from worker_sdk._tls import TLSConfig, connect_hint, open_channel
 from worker_sdk._visibility import (
     SearchAttributeIndexedValueType,
     WorkflowExecutionCount,
@@ -414,6 +415,7 @@ class Client:
         multiplex: bool = True,
         keepalive_interval: timedelta | None = timedelta(seconds=30),
         keepalive_timeout: timedelta = timedelta(seconds=15),
+        tls: TLSConfig | bool = False,
     ) -> Client:
         """Connect to the server at ``target`` ("host:port") and check that it answers.
 
@@ -432,6 +434,10 @@ class Client:
         a connection that died silently (a server's machine gone, a NAT that forgot it) is found
         rather than waited on. The server accepts pings every 10 s by default
         (``--min-client-ping-interval``); a shorter interval needs that setting lowered to match.
+
+        ``tls``: ``True`` for TLS checked against the system's roots, a :class:`TLSConfig` for a private
+        CA, a client certificate (mutual TLS) or another name to check (``domain``); ``False``
+        (the default) for plaintext, as temporalio's.
         """
         options: list[tuple[str, int]] = [
             ("grpc.max_receive_message_length", -1),
@@ -446,7 +452,7 @@ class Client:
                 # which would leave an idle connection unwatched.
                 ("grpc.http2.max_pings_without_data", 0),
             ]
-        channel = grpc.aio.insecure_channel(target, options=options)
+        channel = open_channel(target, options, tls)
         client = cls(
             channel,
             namespace=namespace,
@@ -461,7 +467,10 @@ class Client:
             )
         except grpc.aio.AioRpcError as exc:
             await client.close()
-            raise RPCError(f"cannot reach a wf server at {target}: {_unreachable(exc, timeout)}", exc.code()) from exc
+            reason = _unreachable(exc, timeout)
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:  # a server that answers nothing is not TLS's doing
+                reason += connect_hint(exc.details() or "", tls is not False)
+            raise RPCError(f"cannot reach a wf server at {target}: {reason}", exc.code()) from exc
         return client
 
     async def close(self) -> None:
