@@ -21,6 +21,9 @@ history looks again and finds it gone.
 
 The runs of a deleted namespace go the same way, running ones too (nothing can reach them any
 more), and the namespace's row goes after its last run.
+
+The audit log's lines (``wf.history.audit``) go in the same loop: those older than their namespace's
+retention, and a deleted namespace's before its row.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ namespace's retention and deleted with the namespace; the buffer is written at s
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +20,7 @@ import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tests.helpers import assert_eventually, new_id
+from tests.test_cli import WF
 from wf.history.audit import AuditLine, AuditStore
 from wf.history.limits import Limits
 from wf.server.app import Server, asyncpg_dsn
@@ -243,3 +248,38 @@ async def test_buffered_lines_are_written_at_shutdown(db_url: str, db: asyncpg.C
         await s.stop()
     rows = await db.fetch("SELECT method, status, principal FROM audit_log WHERE workflow_id = $1", workflow_id)
     assert [tuple(r) for r in rows] == [("StartWorkflowExecution", "OK", "anonymous")]
+
+
+async def test_cli_lists_the_namespace_s_lines(audited: Server) -> None:
+    namespace = new_id("ns-cli")
+    client = await Client.connect(audited.address)
+    try:
+        await client.register_namespace(namespace)
+    finally:
+        await client.close()
+    client = await Client.connect(audited.address, namespace=namespace)
+    try:
+        workflow_id = new_id("audit-cli")
+        handle = await client.start_workflow("Nobody", id=workflow_id, task_queue=new_id("tq"))
+        await handle.cancel()
+    finally:
+        await client.close()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_")}
+
+    async def listed() -> list[dict[str, Any]]:
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [WF, "operator", "audit", "list", "--address", audited.address, "-n", namespace, "--since", "1h",
+             "-o", "json"],
+            capture_output=True, text=True, timeout=60, env=environ,
+        )
+        assert done.returncode == 0, done.stderr
+        lines: list[dict[str, Any]] = json.loads(done.stdout)
+        assert [line["method"] for line in lines] == [
+            "RequestCancelWorkflowExecution", "StartWorkflowExecution", "RegisterNamespace",
+        ]
+        return lines
+
+    lines = await assert_eventually(listed)
+    assert lines[0]["workflowId"] == workflow_id and lines[0]["status"] == "OK"
+    assert lines[0]["principal"] == "ops-key" and lines[0]["principalKind"] == "api_key"
