@@ -283,3 +283,38 @@ async def test_cli_lists_the_namespace_s_lines(audited: Server) -> None:
     lines = await assert_eventually(listed)
     assert lines[0]["workflowId"] == workflow_id and lines[0]["status"] == "OK"
     assert lines[0]["principal"] == "ops-key" and lines[0]["principalKind"] == "api_key"
+
+
+async def test_calls_on_both_transports_are_audited_and_a_bearer_key_never_is(
+    audited: Server, db: asyncpg.Connection
+) -> None:
+    from tests.test_pipeline import stream_call
+
+    secret = "wfk_" + new_id("secret")
+    metadata = (("authorization", f"Bearer {secret}"),)
+    workflow_id = new_id("audit-both")
+    async with grpc.aio.insecure_channel(audited.address) as channel:
+        stub = service_pb2_grpc.WorkflowServiceStub(channel)
+        await stub.StartWorkflowExecution(S.StartWorkflowExecutionRequest(
+            namespace="default", workflow_id=workflow_id, workflow_type={"name": "Nobody"},
+            task_queue={"name": new_id("tq")}, request_id=new_id("rq"),
+        ), metadata=metadata)
+        signal = S.SignalWorkflowExecutionRequest(
+            namespace="default", workflow_execution={"workflow_id": workflow_id}, signal_name="over-rpc",
+        )
+        await stub.SignalWorkflowExecution(signal, metadata=metadata)
+        signal.signal_name = "over-stream"
+        reply = await stream_call(stub, "SignalWorkflowExecution", signal, metadata)
+        assert reply.code == 0, reply
+
+    async def both() -> list[str]:
+        rows = await db.fetch(
+            "SELECT detail FROM audit_log WHERE workflow_id = $1 AND method = 'SignalWorkflowExecution'", workflow_id
+        )
+        details = sorted(r["detail"] for r in rows)
+        assert details == ["signal='over-rpc'", "signal='over-stream'"]
+        return details
+
+    await assert_eventually(both)
+    rows = await db.fetch("SELECT audit_log::text AS line FROM audit_log")
+    assert not [r["line"] for r in rows if secret in r["line"]]
