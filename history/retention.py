@@ -21,6 +21,9 @@ history looks again and finds it gone.
 
 The runs of a deleted namespace go the same way, running ones too (nothing can reach them any
 more), and the namespace's row goes after its last run.
+
+The audit log's lines (``wf.history.audit``) go in the same loop: those older than their namespace's
+retention, and a deleted namespace's before its row.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wf.history import errors
+from wf.history.audit import AuditStore
 from wf.history.operations.signals import Signals
 from wf.history.runs import Runs
 from wf.history.schedules.store import ScheduleStore
@@ -85,9 +89,15 @@ class Retention:
         self._forget(gone)
         if len(gone) >= batch:
             return True
+        # The audit log's lines past their namespace's retention (``wf.history.audit``).
+        if await AuditStore(self.runs.store).delete_expired(batch) >= batch:
+            return True
         for namespace in await self.runs.store.deleted_namespaces():
             # Its schedules go first, so none starts a run in a namespace being dropped.
             await ScheduleStore(self.runs.store).delete_namespace(namespace)
+            # Its audit lines, before the namespace's row goes (they are deleted with it).
+            if await AuditStore(self.runs.store).delete_namespace(namespace, batch) >= batch:
+                return True
             gone = await self.runs.store.delete_namespace_runs(namespace, batch)
             self._forget(gone)
             if len(gone) >= batch:

@@ -255,3 +255,28 @@ schedules = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index("schedules_by_next_wake", "next_wake", postgresql_where=text("next_wake IS NOT NULL")),
 )
+
+# The audit log (``wf.history.audit``): one line per state-changing call, refused ones too, written in
+# batches by the server that took the call. Read newest first per namespace; deleted with the
+# namespace's retention (counted from the line's time) and with the namespace.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    # "" for a call that names no namespace (an API key of the cluster).
+    Column("namespace", Text, nullable=False),
+    # A key's name or a certificate's subject, never a secret; "anonymous" without credentials.
+    Column("principal", Text, nullable=False),
+    # wf.v1.IdentityKind numbers from the wire contract.
+    Column("principal_kind", SmallInteger, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("workflow_id", Text, nullable=False),
+    Column("run_id", Text, nullable=False),
+    Column("peer", Text, nullable=False),
+    # The gRPC status code's name: "OK", "PERMISSION_DENIED", ...
+    Column("status", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("audit_log_by_namespace_time", "namespace", text("time DESC"), text("id DESC")),
+    Index("audit_log_by_time", text("time DESC"), text("id DESC")),
+)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import grpc
 
+from wf.history.audit import AuditStore
 from wf.history.namespaces import Namespaces
 from wf.history.notify import Notifier
 from wf.history.outage import DatabaseHealth
@@ -19,6 +20,7 @@ from wf.history.store import Store
 from wf.history.timers import TimerProcessor
 from wf.history.tokens import TaskTokens
 from wf.matching import Matcher
+from wf.server.audit import AuditLog
 from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
 from wf.server.frontend import WorkflowService
@@ -67,7 +69,8 @@ def _report_end(task: asyncio.Task[None]) -> None:
 
 
 def interceptors(
-    config: ServerConfig, added: Sequence[Interceptor] = (), namespaces: Namespaces | None = None
+    config: ServerConfig, added: Sequence[Interceptor] = (), namespaces: Namespaces | None = None,
+    audit: Interceptor | None = None,
 ) -> list[Interceptor]:
     """The call pipeline's links after its error mapping, outermost first (see ``server/pipeline.py``).
 
@@ -76,10 +79,15 @@ def interceptors(
     ``added`` go where authentication and authorization belong, after validation and inside
     telemetry: an API-key check or an authorizer plugs in there and sees every call, whether it came
     as its own RPC or on a Multiplex stream. wf has none of its own yet.
+
+    ``audit``: the audit log's link (``server/audit.py``), placed right outside authentication and
+    authorization so that it sees the principal they decide and records their refusals too.
     """
     links: list[Interceptor] = [Telemetry(), Validation(RequestChecks(config.limits).by_method())]
     if namespaces is not None:
         links.append(NamespaceCheck(namespaces.known, namespaces.check))
+    if audit is not None:
+        links.append(audit)
     return [*links, *added]
 
 
@@ -126,6 +134,7 @@ class Server:
         self.timers: TimerProcessor | None = None
         # The TLS certificate files being served, when the port serves TLS.
         self.certificates: CertificateFiles | None = None
+        self.audit: AuditLog | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -181,7 +190,8 @@ class Server:
         self._service = service = WorkflowService(cfg, history, matcher)
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
         pipeline = Pipeline(
-            unary_methods(service), interceptors(cfg, self._added, history.namespaces), health=health
+            unary_methods(service), interceptors(cfg, self._added, history.namespaces, self._start_audit(store)),
+            health=health,
         )
         service.attach(pipeline)
         handlers = pipeline.grpc_handlers()
@@ -243,8 +253,18 @@ class Server:
             self.history.search_attributes.close()
         if self._notifier is not None:
             await self._notifier.close()
+        if self.audit is not None:
+            await self.audit.close()  # the lines of the last second, before the pool closes
         if self._pool is not None:
             await self._pool.close()
+
+    def _start_audit(self, store: Store) -> AuditLog:
+        """The audit log's link, and its background writer (``server/audit.py``)."""
+        self.audit = audit = AuditLog(AuditStore(store))
+        task = asyncio.create_task(audit.run(), name="wf-audit")
+        task.add_done_callback(_report_end)
+        self._background.append(task)
+        return audit
 
     def debug_state(self) -> str:
         """What the background tasks, the timer processor, the matcher, the notifier and the schedules'

@@ -136,6 +136,7 @@ EXERCISED: dict[tuple[str, str], str] = {
     ("python", r"^class DailyReport:"):
         "tests/test_schedules_sdk.py::test_the_readme_schedule_snippet_runs_as_written",
     ("sh", r"wf schedule .*"): "tests/test_schedules_cli.py::test_schedule_commands",
+    ("sh", r"wf operator audit list\b.*"): "tests/test_audit.py::test_cli_lists_the_namespace_s_lines",
     ("python", r"^class Counter:"):
         "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }

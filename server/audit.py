@@ -1,0 +1,296 @@
+"""The audit log's link of the call pipeline: every state-changing call, refused ones too, recorded
+with who made it, what it asked, when, from where, and how it ended.
+
+What is audited (:data:`AUDITED`): starting (and signal-with-start), signalling, updating, cancelling,
+terminating, resetting and deleting workflows; namespaces' registration, update and deletion and their
+search attributes; schedules' create, update, patch and delete; API keys' create and revoke; and
+completing, failing or cancelling an activity by its id from outside. Completions by task token
+(``RespondActivityTask{Completed,Failed,Canceled}``) are the workers' own traffic too and would drown
+the log, so they are audited only when the caller holds no role that polls (neither worker, admin nor
+cluster admin: a writer's key completing a human-in-the-loop activity). Polls, workflow task
+responses, heartbeats and reads are not audited, except that any call refused UNAUTHENTICATED or
+PERMISSION_DENIED is: an attempt to read what one may not is exactly what an auditor looks for.
+
+A line names the caller by ``call.principal`` (a key's name or a certificate's subject, never a
+secret; "anonymous" when there is none), the method, the namespace, the workflow id and run id the
+request names (a schedule's id goes in the detail), a short detail (the signal's or update's name,
+a reason, an activity id; never payloads), the peer and the status code's name.
+
+The link sits outside the authentication and authorization link (see ``interceptors()`` in
+``server/app.py``): it reads the principal that link set once the call has run, so a refusal by it is
+recorded with its status. Writing never slows a call: lines go to an in-memory buffer that a
+background task (:meth:`AuditLog.run`) inserts in batches at least every second and at shutdown. A
+crash of the server loses at most the lines of its last second; while the database cannot serve, lines
+wait in the buffer (at most :data:`MAX_BUFFERED`; beyond that the oldest are dropped and counted in
+the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import struct
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import grpc
+
+from wf.history import errors
+from wf.history.audit import AuditLine, AuditStore
+from wf.server.pipeline import Call, CallHandler, Interceptor, status_of
+from wf.v1 import auth_pb2, service_pb2
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL: Final = 1.0
+"""Most seconds a line waits in the buffer (what a crash can lose)."""
+BATCH: Final = 500
+"""A buffer this full is written at once, without waiting for the interval."""
+MAX_BUFFERED: Final = 100_000
+"""Most lines held while the database cannot take them."""
+MAX_DETAIL: Final = 200
+"""A detail's longest length (a reason is cut)."""
+
+_REFUSED: Final = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
+# Roles that poll and respond: their by-token completions are a worker's traffic.
+_POLLING_ROLES: Final = frozenset({auth_pb2.ROLE_WORKER, auth_pb2.ROLE_ADMIN, auth_pb2.ROLE_CLUSTER_ADMIN})
+_BY_TOKEN: Final = frozenset({
+    "RespondActivityTaskCompleted", "RespondActivityTaskFailed", "RespondActivityTaskCanceled",
+})
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+
+
+def _reason(r: Any) -> str:
+    return f"reason={_short(r.reason)!r}" if r.reason else ""
+
+
+def _start(r: service_pb2.StartWorkflowExecutionRequest) -> str:
+    detail = f"type={r.workflow_type.name!r} task_queue={r.task_queue.name!r}"
+    return detail + (f" signal={r.signal_name!r}" if r.signal_name else "")
+
+
+def _schedule(r: Any) -> str:
+    return f"schedule_id={r.schedule_id!r}"
+
+
+def _activity(r: Any) -> str:
+    return f"activity_id={r.activity_id!r}"
+
+
+def _create_key(r: service_pb2.CreateApiKeyRequest) -> str:
+    role = auth_pb2.Role.Name(r.grant.role) if r.grant.role in auth_pb2.Role.values() else str(r.grant.role)
+    return f"name={r.name!r} grant_namespace={r.grant.namespace!r} role={role}"
+
+
+_DETAIL: Final[dict[str, Callable[[Any], str]]] = {
+    "StartWorkflowExecution": _start,
+    "SignalWorkflowExecution": lambda r: f"signal={r.signal_name!r}",
+    "UpdateWorkflowExecution": lambda r: f"update={r.name!r} update_id={r.update_id!r}",
+    "RequestCancelWorkflowExecution": _reason,
+    "TerminateWorkflowExecution": _reason,
+    "ResetWorkflowExecution": lambda r: f"event_id={r.workflow_task_finish_event_id} {_reason(r)}".rstrip(),
+    "DeleteWorkflowExecution": lambda r: "",
+    "RegisterNamespace": lambda r: f"retention={r.workflow_execution_retention_period.ToTimedelta()}",
+    "UpdateNamespace": lambda r: "",
+    "DeleteNamespace": lambda r: "",
+    "AddSearchAttributes": lambda r: "names=" + ",".join(sorted(r.search_attributes)),
+    "RemoveSearchAttributes": lambda r: "names=" + ",".join(sorted(r.search_attributes)),
+    "CreateSchedule": _schedule,
+    "UpdateSchedule": _schedule,
+    "PatchSchedule": _schedule,
+    "DeleteSchedule": _schedule,
+    "CreateApiKey": _create_key,
+    "RevokeApiKey": lambda r: f"key_id={r.key_id!r}",
+    "RespondActivityTaskCompletedById": _activity,
+    "RespondActivityTaskFailedById": _activity,
+    "RespondActivityTaskCanceledById": _activity,
+    "RespondActivityTaskCompleted": lambda r: "by task token",
+    "RespondActivityTaskFailed": lambda r: "by task token",
+    "RespondActivityTaskCanceled": lambda r: "by task token",
+}
+
+AUDITED: Final = frozenset(_DETAIL) - _BY_TOKEN
+"""The methods whose every call is audited (by-token completions: see the module's docstring)."""
+
+
+def _ids(request: Any) -> tuple[str, str]:
+    """The workflow id and run id the request names, if it names them."""
+    fields = request.DESCRIPTOR.fields_by_name
+    for name in ("workflow_execution", "execution"):
+        if name in fields:
+            execution = getattr(request, name)
+            return execution.workflow_id, execution.run_id
+    return (request.workflow_id if "workflow_id" in fields else "",
+            request.run_id if "run_id" in fields else "")
+
+
+def _external(principal: Any) -> bool:
+    """Whether a by-token completion comes from outside the workers: the caller holds no role that polls."""
+    grants: tuple[tuple[str, int], ...] = getattr(principal, "grants", None) or ()
+    return bool(grants) and not any(role in _POLLING_ROLES for _, role in grants)
+
+
+def line_of(call: Call, when: datetime, code: grpc.StatusCode, response: Any = None) -> AuditLine:
+    """The audit line of ``call``, which ended with ``code`` (and ``response`` when it answered)."""
+    request = call.request
+    principal = call.principal
+    workflow_id, run_id = _ids(request)
+    if not run_id and response is not None and "run_id" in response.DESCRIPTOR.fields_by_name:
+        run_id = response.run_id  # the run a start or a reset made
+    describe = _DETAIL.get(call.method)
+    fields = request.DESCRIPTOR.fields_by_name
+    namespace = request.namespace if "namespace" in fields else ""
+    if call.method == "CreateApiKey":
+        namespace = request.grant.namespace
+    return AuditLine(
+        time=when,
+        namespace=namespace,
+        principal=getattr(principal, "name", None) or "anonymous",
+        principal_kind=getattr(principal, "kind", None) or auth_pb2.IDENTITY_KIND_ANONYMOUS,
+        method=call.method,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        peer=call.peer,
+        status=code.name,
+        detail="" if describe is None else describe(request),
+    )
+
+
+class AuditLog(Interceptor):
+    """The pipeline's audit link, and the buffer its background task writes to ``audit_log``."""
+
+    def __init__(self, store: AuditStore, flush_interval: float = FLUSH_INTERVAL) -> None:
+        self.store = store
+        self.flush_interval = flush_interval
+        self._buffer: deque[AuditLine] = deque()
+        self._full = asyncio.Event()
+        self.rounds = 0
+        """The writer's rounds so far (each a wait, then a flush)."""
+        self.dropped = 0
+        """Lines dropped because the buffer was full while the database could not take them."""
+
+    def _audited(self, call: Call, code: grpc.StatusCode) -> bool:
+        if call.method in AUDITED or code in _REFUSED:
+            return True
+        return call.method in _BY_TOKEN and _external(call.principal)
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        when = datetime.now(UTC)
+        try:
+            response = await next(call)
+        except BaseException as exc:
+            code = status_of(exc)
+            if self._audited(call, code):
+                self.add(line_of(call, when, code))
+            raise
+        if self._audited(call, grpc.StatusCode.OK):
+            self.add(line_of(call, when, grpc.StatusCode.OK, response))
+        return response
+
+    @property
+    def buffered(self) -> int:
+        """Lines not written yet."""
+        return len(self._buffer)
+
+    def add(self, line: AuditLine) -> None:
+        """Buffer one line; written within :attr:`flush_interval`."""
+        self._buffer.append(line)
+        if len(self._buffer) > MAX_BUFFERED:
+            self._buffer.popleft()
+            self.dropped += 1
+        if len(self._buffer) >= BATCH:
+            self._full.set()
+
+    async def flush(self) -> None:
+        """Write every buffered line; on failure they stay buffered, in order, and the error is raised."""
+        while self._buffer:
+            batch = [self._buffer.popleft() for _ in range(min(BATCH, len(self._buffer)))]
+            try:
+                await self.store.write(batch)
+            except BaseException:
+                self._buffer.extendleft(reversed(batch))
+                raise
+
+    async def run(self) -> None:
+        """Write the buffer every :attr:`flush_interval` seconds (sooner when a batch is full) until
+        cancelled; a database that cannot serve is waited out."""
+        while True:
+            try:
+                await asyncio.wait_for(self._full.wait(), self.flush_interval)
+            except TimeoutError:
+                pass
+            self._full.clear()
+            try:
+                await self.flush()
+            except errors.Unavailable:  # the store's outage log said so; the lines wait
+                pass
+            except Exception:
+                log.exception("writing the audit log failed; %d lines wait", len(self._buffer))
+            self.rounds += 1
+            if self.dropped:
+                log.warning("audit log: %d lines dropped while the database could not take them", self.dropped)
+                self.dropped = 0
+
+    async def close(self) -> None:
+        """The last lines, at shutdown."""
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("audit log: %d lines could not be written at shutdown", len(self._buffer))
+
+
+# -- listing ------------------------------------------------------------------------------------------
+
+_TOKEN: Final = struct.Struct(">qq")  # the last line's time (µs since the epoch) and id
+
+
+def page_token(line: AuditLine) -> bytes:
+    micros = int(line.time.timestamp()) * 1_000_000 + line.time.microsecond
+    return base64.urlsafe_b64encode(_TOKEN.pack(micros, line.id))
+
+
+def _cursor(token: bytes) -> tuple[datetime, int] | None:
+    if not token:
+        return None
+    try:
+        micros, line_id = _TOKEN.unpack(base64.urlsafe_b64decode(token))
+    except (ValueError, struct.error) as exc:
+        raise errors.InvalidArgument("next_page_token is not a token this listing gave") from exc
+    seconds, rest = divmod(micros, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest), line_id
+
+
+def event_of(line: AuditLine) -> auth_pb2.AuditEvent:
+    event = auth_pb2.AuditEvent(
+        principal=line.principal, principal_kind=line.principal_kind,  # type: ignore[arg-type]
+        method=line.method, namespace=line.namespace, workflow_id=line.workflow_id, run_id=line.run_id,
+        peer=line.peer, status=line.status, detail=line.detail,
+    )
+    event.time.FromDatetime(line.time)
+    return event
+
+
+async def list_events(
+    store: AuditStore, request: service_pb2.ListAuditEventsRequest
+) -> service_pb2.ListAuditEventsResponse:
+    """``ListAuditEvents``: newest first, ``page_size`` a page (default 100, at most 1000)."""
+    size = request.page_size if request.page_size > 0 else 100
+    if size > 1000:
+        size = 1000
+    start = request.start_time.ToDatetime(UTC) if request.HasField("start_time") else None
+    lines = await store.list(request.namespace or None, start, _cursor(request.next_page_token), size + 1)
+    more = len(lines) > size
+    lines = lines[:size]
+    return service_pb2.ListAuditEventsResponse(
+        events=[event_of(line) for line in lines],
+        next_page_token=page_token(lines[-1]) if more else b"",
+    )
+
+
+__all__ = ["AUDITED", "AuditLog", "FLUSH_INTERVAL", "line_of", "list_events"]
