@@ -21,13 +21,9 @@ def mask(key: str) -> str:
     return "…"
 
 
-class _BearerKey(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
-    """Adds the bearer header to every call's metadata."""
+class _BearerKey:
+    """Adds the bearer header to a call's metadata (one subclass per kind of call: gRPC files an
+    interceptor under the first kind it is an instance of)."""
 
     __slots__ = ("_header",)
 
@@ -44,14 +40,30 @@ class _BearerKey(
             details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
         )
 
+
+class _UnaryUnary(_BearerKey, grpc.aio.UnaryUnaryClientInterceptor):
+    __slots__ = ()
+
     async def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
         return await continuation(self._details(details), request)
+
+
+class _UnaryStream(_BearerKey, grpc.aio.UnaryStreamClientInterceptor):
+    __slots__ = ()
 
     async def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
         return await continuation(self._details(details), request)
 
+
+class _StreamUnary(_BearerKey, grpc.aio.StreamUnaryClientInterceptor):
+    __slots__ = ()
+
     async def intercept_stream_unary(self, continuation: Callable[..., Any], details: Any, requests: Any) -> Any:
         return await continuation(self._details(details), requests)
+
+
+class _StreamStream(_BearerKey, grpc.aio.StreamStreamClientInterceptor):
+    __slots__ = ()
 
     async def intercept_stream_stream(self, continuation: Callable[..., Any], details: Any, requests: Any) -> Any:
         return await continuation(self._details(details), requests)
@@ -59,4 +71,6 @@ class _BearerKey(
 
 def key_interceptors(api_key: str | None) -> list[Any] | None:
     """The channel's interceptors for ``api_key`` (None without one)."""
-    return [_BearerKey(api_key)] if api_key else None
+    if not api_key:
+        return None
+    return [kind(api_key) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)]
