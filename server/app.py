@@ -36,6 +36,7 @@ from wf.server.pipeline import (
     decoder,
     unary_methods,
 )
+from wf.server.tls import CertificateFiles, TlsFiles
 from wf.v1 import service_pb2
 from wf.v1.auth_pb2 import ROLE_CLUSTER_ADMIN
 
@@ -130,6 +131,8 @@ class Server:
         self.timers: TimerProcessor | None = None
         self.bootstrap_key: str | None = None
         """The cluster-admin key made at the first start with ``--auth required`` (none before)."""
+        # The TLS certificate files being served, when the port serves TLS.
+        self.certificates: CertificateFiles | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -203,7 +206,7 @@ class Server:
         self._probe = probe = DatabaseProbe(self._pool, add_health_and_reflection(self._grpc))
         await probe.update()
         self._background.append(asyncio.create_task(probe.run(), name="wf-health"))
-        self.port = self._grpc.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        self.port = self._listen(self._grpc)
         if self.port == 0:
             raise OSError(f"cannot listen on {cfg.host}:{cfg.port} (is another server using the port?)")
         await self._grpc.start()
@@ -235,6 +238,16 @@ class Server:
             )
         log.info("authentication: %s", "required" if authorization.required else "off (every caller is an admin)")
         return authorization
+
+    def _listen(self, server: grpc.aio.Server) -> int:
+        """Open the gRPC port: TLS when the configuration names a certificate (``server/tls.py``),
+        plaintext otherwise. Returns the port (0 when it could not be taken)."""
+        cfg = self.config
+        files = TlsFiles.from_flags(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca)
+        if files is None:
+            return server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        self.certificates = CertificateFiles(files)
+        return server.add_secure_port(f"{cfg.host}:{cfg.port}", self.certificates.credentials())
 
     @property
     def address(self) -> str:

@@ -23,7 +23,7 @@ from click.core import ParameterSource
 from wf.history.limits import Limits, Setting, settings
 from wf.server.config import ServerConfig
 from wf.server.ui_serving import UiOptions, check_ui, start_server_ui, take_ui_options, ui_options
-from worker_sdk._cli.ui_cmd import RunningUi, UiUnavailable
+from worker_sdk._cli.ui_cmd import RunningUi, UiUnavailable, is_loopback
 
 if TYPE_CHECKING:
     from wf.server.app import Server
@@ -212,11 +212,44 @@ async def _start_ui(server: Server, ui: UiOptions | None) -> RunningUi | None:
     if ui is None:
         return None
     try:
-        return await start_server_ui(ui, server_host=server.config.host, server_port=server.port)
+        return await start_server_ui(
+            ui, server_host=server.config.host, server_port=server.port,
+            tls=server.certificates.files if server.certificates is not None else None,
+        )
     except UiUnavailable as exc:
         with contextlib.suppress(Exception):
             await server.stop(grace=0)
         raise _CannotListen(exc.message) from exc
+
+
+def _check_transport(opts: dict[str, Any]) -> str:
+    """Check the TLS flags before anything starts (one line and exit 1 when they cannot be used);
+    warn when the gRPC port is open to other machines without TLS or without authentication.
+    Returns what the start line says of the transport."""
+    from wf.server.tls import CertificateFiles, TlsConfigError, TlsFiles
+
+    try:
+        files = TlsFiles.from_flags(opts.get("tls_cert", ""), opts.get("tls_key", ""), opts.get("tls_client_ca", ""))
+        if files is not None:
+            CertificateFiles(files)  # reads them: a key that does not match is refused here
+    except (TlsConfigError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    host = str(opts.get("host", "127.0.0.1"))
+    missing = []
+    if files is None:
+        missing.append("TLS (--tls-cert and --tls-key, and --tls-client-ca for client certificates)")
+    if "auth" in opts and opts["auth"] != "required":
+        missing.append("authentication (--auth required)")
+    if missing and not is_loopback(host):
+        click.echo(
+            f"warning: the gRPC port listens on {host}, where other machines can reach it, without "
+            f"{' or '.join(missing)}: anyone who reaches it can read and change every workflow. "
+            "Turn them on, or listen on 127.0.0.1 (--ip).", err=True,
+        )
+    if files is None:
+        return "plaintext gRPC, no TLS"
+    return "gRPC over mutual TLS" if files.client_ca is not None else "gRPC over TLS"
 
 
 @click.group("server")
@@ -245,6 +278,7 @@ def start_dev(data_dir: Path | None, **opts: Any) -> None:
         sys.exit(1)
     try:
         _check_port(opts["host"], opts["port"])
+        transport = _check_transport(opts)
         check_ui(ui, dev=True)
         pg = EmbeddedPostgres(data_dir)
         url = pg.start()
@@ -252,7 +286,8 @@ def start_dev(data_dir: Path | None, **opts: Any) -> None:
             asyncio.run(_prepare_embedded(pg, url))
             config = config_from_options({**opts, "db_url": url})
             _setup_tracing(config.otel_console)
-            _run(_serve(config, banner=f" (embedded PostgreSQL in {pg.pgdata})", listening=lock.set_address, ui=ui))
+            _run(_serve(config, banner=f" (embedded PostgreSQL in {pg.pgdata}); {transport}",
+                        listening=lock.set_address, ui=ui))
         finally:
             pg.stop()
     finally:
@@ -313,11 +348,12 @@ def start(migrate: bool, db_password_file: Path | None, **opts: Any) -> None:
     opts["db_url"] = _db_url(opts["db_url"], db_password_file)
     config = config_from_options(opts)
     _check_port(config.host, config.port)
+    transport = _check_transport(opts)
     check_ui(ui, dev=False)
     if migrate:
         _migrate(config.db_url)
     _setup_tracing(config.otel_console)
-    _run(_serve(config, banner="", ui=ui))
+    _run(_serve(config, banner=f"; {transport}", ui=ui))
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:

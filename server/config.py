@@ -61,4 +61,11 @@ class ServerConfig:
     auth_subjects: str = setting(
         "", "TOML or JSON file mapping client certificate subjects to [namespace, role] grants (mutual TLS)."
     )
+    # TLS (``wf.server.tls``): the gRPC port, and the web UI served beside it, use this certificate;
+    # the files are read again when they change. "" leaves the port plaintext.
+    tls_cert: str = setting("", "PEM certificate chain to serve TLS with (with --tls-key); re-read when it changes.")
+    tls_key: str = setting("", "PEM private key of --tls-cert; re-read when it changes.")
+    tls_client_ca: str = setting(
+        "", "PEM CA certificate(s): clients must present a certificate signed by one (mutual TLS)."
+    )
     limits: Limits = field(default_factory=Limits)

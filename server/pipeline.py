@@ -29,7 +29,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -77,7 +77,7 @@ class Call:
     """The task running the call, which the transport cancels when the caller gives up."""
     peer: str = ""
     """Where the call came from, as gRPC names the peer (``ipv4:127.0.0.1:50412``)."""
-    auth_context: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
+    auth_context: Mapping[str, Iterable[bytes]] = field(default_factory=dict)
     """gRPC's authentication context of the connection (with mutual TLS: ``x509_subject``,
     ``x509_common_name``, ...); empty on a plaintext connection."""
     principal: Any = None

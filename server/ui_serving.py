@@ -9,6 +9,7 @@ loop, so it starts and stops with the server.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
+from wf.server.tls import TlsFiles
+from worker_sdk._cli.tls_options import certificate_name
 from worker_sdk._cli.ui_cmd import (
     RunningUi,
     UiUnavailable,
@@ -25,6 +28,7 @@ from worker_sdk._cli.ui_cmd import (
     load_create_app,
     start_ui,
 )
+from worker_sdk._tls import TLSConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,9 +112,34 @@ def check_ui(ui: UiOptions | None, *, dev: bool) -> None:
         click.echo(warning, err=True)
 
 
-async def start_server_ui(ui: UiOptions, *, server_host: str, server_port: int) -> RunningUi:
-    """Serve the UI on the running loop for the server listening on ``server_host:server_port``."""
+async def start_server_ui(
+    ui: UiOptions, *, server_host: str, server_port: int, tls: TlsFiles | None = None
+) -> RunningUi:
+    """Serve the UI on the running loop for the server listening on ``server_host:server_port``.
+
+    With ``tls`` (the server serves TLS) the UI is served over HTTPS with the same certificate and
+    dials the gRPC port with TLS, trusting that certificate and, under mutual TLS, presenting it as
+    its client certificate (it must then allow client authentication too)."""
+    address = dial_address(server_host, server_port)
+    client_tls: TLSConfig | bool = False
+    if tls is not None:
+        client_tls = await asyncio.to_thread(_own_server_tls, address, tls)
     return await start_ui(
-        address=dial_address(server_host, server_port), host=ui.host, port=ui.port,
-        codec_endpoint=ui.codec_endpoint, port_flag="--ui-port",
+        address=address, host=ui.host, port=ui.port,
+        codec_endpoint=ui.codec_endpoint, port_flag="--ui-port", tls=client_tls,
+        ssl_certfile=str(tls.cert) if tls else None, ssl_keyfile=str(tls.key) if tls else None,
+    )
+
+
+def _own_server_tls(address: str, tls: TlsFiles) -> TLSConfig:
+    """How the UI of this process reaches its own TLS port: the served certificate is its trust
+    anchor, the name checked is one the certificate carries (the UI dials an address, which the
+    certificate need not name)."""
+    mutual = tls.client_ca is not None
+    name = certificate_name(address, tls.cert, tls.cert if mutual else None, tls.key if mutual else None)
+    return TLSConfig(
+        server_root_ca_cert=tls.cert.read_bytes(),
+        client_cert=tls.cert.read_bytes() if mutual else None,
+        client_private_key=tls.key.read_bytes() if mutual else None,
+        domain=name,
     )

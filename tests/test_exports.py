@@ -36,6 +36,7 @@ def test_top_level_exports() -> None:
         "SearchAttributeIndexedValueType",
         "WorkflowExecutionCount",
         "WorkflowExecutionCountAggregationGroup",
+        "TLSConfig",
     }
     for name in worker_sdk.__all__:
         assert hasattr(worker_sdk, name)

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from wf.ui import render
 from wf.ui.connection import Connections, is_down
 from wf.ui.csrf import COOKIE, FIELD, CsrfTokens
-from worker_sdk import Client
+from worker_sdk import Client, TLSConfig
 from worker_sdk.errors import RPCError
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,14 @@ HERE = Path(__file__).parent
 class Ui:
     """What the views share: the connections, templates, the CSRF secret, the codec endpoint."""
 
-    def __init__(self, address: str, namespace: str, codec_endpoint: str | None, client: Client | None) -> None:
+    def __init__(
+        self, address: str, namespace: str, codec_endpoint: str | None, client: Client | None,
+        tls: TLSConfig | bool = False,
+    ) -> None:
         self.address = address
         self.namespace = namespace
         self.codec_endpoint = codec_endpoint.rstrip("/") if codec_endpoint else None
-        self.connections = Connections(address, client)
+        self.connections = Connections(address, client, tls)
         self.csrf = CsrfTokens()
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
@@ -102,17 +105,19 @@ def create_app(
     namespace: str = "default",
     codec_endpoint: str | None = None,
     client: Client | None = None,
+    tls: TLSConfig | bool = False,
 ) -> Starlette:
     """The web UI for the wf server at ``address`` ("host:port"), opening on ``namespace``.
 
     It connects when a page first needs the server (``client``, when given, serves its namespace and
     is not closed by the app). With ``codec_endpoint`` the browser decodes payloads through that
     codec server (``POST <endpoint>/decode``); this process never decodes them. The app binds
-    nothing itself: serve it with any ASGI server.
+    nothing itself: serve it with any ASGI server. ``tls`` is how its clients connect to a TLS server
+    (``Client.connect``'s ``tls=``).
     """
     from wf.ui.views import actions, live, misc, schedules, workflow, workflows
 
-    ui = Ui(address, namespace, codec_endpoint, client)
+    ui = Ui(address, namespace, codec_endpoint, client, tls)
 
     def guarded(view: Callable[[Ui, Request], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import grpc
 
-from worker_sdk import Client
+from worker_sdk import Client, TLSConfig
 from worker_sdk.errors import RPCError
 
 # How long a page waits for the server before it shows the banner instead.
@@ -33,8 +33,10 @@ def is_down(exc: BaseException) -> bool:
 class Connections:
     """Clients by namespace. A client handed in is used for its namespace and never closed here."""
 
-    def __init__(self, address: str, client: Client | None) -> None:
+    def __init__(self, address: str, client: Client | None, tls: TLSConfig | bool = False) -> None:
         self.address = address
+        # How the UI's own clients connect (TLS to a TLS server: Client.connect's tls=).
+        self.tls = tls
         self._clients: dict[str, Client] = {}
         self._owned: list[Client] = []
         if client is not None:
@@ -55,7 +57,7 @@ class Connections:
                 # No multiplexing: a page's calls are few, and a plain RPC fails at once when the
                 # server is gone rather than waiting on a stream.
                 found = await Client.connect(
-                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False
+                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False, tls=self.tls
                 )
             except RPCError as exc:
                 raise ServerDown(exc.message) from exc

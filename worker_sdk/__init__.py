@@ -21,6 +21,7 @@ from worker_sdk._client import (
 from worker_sdk._converter import DataConverter, PayloadCodec, PayloadConverter
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._retry import RetryPolicy
+from worker_sdk._tls import TLSConfig
 from worker_sdk._visibility import (
     SearchAttributeIndexedValueType,
     WorkflowExecutionCount,
@@ -53,4 +54,5 @@ __all__ = [
     "SearchAttributeIndexedValueType",
     "WorkflowExecutionCount",
     "WorkflowExecutionCountAggregationGroup",
+    "TLSConfig",
 ]

@@ -30,6 +30,7 @@ from worker_sdk._namespaces import NamespaceDescription
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._schedule_client import ScheduleAsyncIterator, ScheduleHandle
 from worker_sdk._schedules import Schedule, ScheduleBackfill
+from worker_sdk._tls import TLSConfig, connect_hint, open_channel
 from worker_sdk._visibility import (
     SearchAttributeIndexedValueType,
     WorkflowExecutionCount,
@@ -416,6 +417,7 @@ class Client:
         keepalive_interval: timedelta | None = timedelta(seconds=30),
         keepalive_timeout: timedelta = timedelta(seconds=15),
         api_key: str | None = None,
+        tls: TLSConfig | bool = False,
     ) -> Client:
         """Connect to the server at ``target`` ("host:port") and check that it answers.
 
@@ -435,6 +437,10 @@ class Client:
         rather than waited on. The server accepts pings every 10 s by default
         (``--min-client-ping-interval``); a shorter interval needs that setting lowered to match.
 
+        ``tls``: ``True`` for TLS checked against the system's roots, a :class:`TLSConfig` for a private
+        CA, a client certificate (mutual TLS) or another name to check (``domain``); ``False``
+        (the default) for plaintext, as temporalio's.
+
         ``api_key`` (a ``wf_…`` key from ``wf operator api-key create``) is sent as ``authorization:
         Bearer <key>`` on every call, RPCs and the Multiplex stream alike, as Temporal Cloud's keys
         are; a server run with ``--auth required`` needs it (or a mapped client certificate). The
@@ -453,7 +459,7 @@ class Client:
                 # which would leave an idle connection unwatched.
                 ("grpc.http2.max_pings_without_data", 0),
             ]
-        channel = grpc.aio.insecure_channel(target, options=options, interceptors=key_interceptors(api_key))
+        channel = open_channel(target, options, tls, interceptors=key_interceptors(api_key))
         client = cls(
             channel,
             namespace=namespace,
@@ -468,7 +474,8 @@ class Client:
             )
         except grpc.aio.AioRpcError as exc:
             await client.close()
-            raise RPCError(f"cannot reach a wf server at {target}: {_unreachable(exc, timeout)}", exc.code()) from exc
+            reason = _unreachable(exc, timeout) + connect_hint(exc.details() or "", tls is not False)
+            raise RPCError(f"cannot reach a wf server at {target}: {reason}", exc.code()) from exc
         return client
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def load(path: str | Path) -> dict[str, Grants]:
     return parse(data, str(p))
 
 
-def principal_of(auth_context: Mapping[str, Sequence[bytes]], table: Mapping[str, Grants]) -> Principal | None:
+def principal_of(auth_context: Mapping[str, Iterable[bytes]], table: Mapping[str, Grants]) -> Principal | None:
     """The principal of a connection's client certificate, if its subject (or common name) is mapped."""
     for field in ("x509_subject", "x509_common_name"):
         for value in auth_context.get(field, ()):

@@ -24,6 +24,9 @@ from typing import Any
 
 import click
 
+from worker_sdk._cli.tls_options import tls_from_context, with_tls_options
+from worker_sdk._tls import TLSConfig
+
 UI_INSTALL_HINT = "pip install 'wf-workflows[ui]'"
 DEFAULT_UI_PORT = 8233
 # What the UI needs beyond the SDK (the `ui` extra); looked for before the UI loads.
@@ -115,11 +118,11 @@ def bind(host: str, port: int, *, port_flag: str = "--port") -> socket.socket:
     return sock
 
 
-def url_of(sock: socket.socket) -> str:
+def url_of(sock: socket.socket, *, https: bool = False) -> str:
     """The URL a browser on this machine opens for the UI listening on ``sock``."""
     host, port = sock.getsockname()[:2]
     shown = dial_address(host, port)
-    return f"http://{shown}"
+    return f"{'https' if https else 'http'}://{shown}"
 
 
 class _Draining:
@@ -196,11 +199,15 @@ async def start_ui(
     namespace: str = "default",
     codec_endpoint: str | None = None,
     port_flag: str = "--port",
+    tls: TLSConfig | bool = False,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> RunningUi:
     """Serve the UI for the wf server at ``address`` on ``host:port``, on the running event loop.
 
     Returns once it takes requests. Raises :class:`UiUnavailable` when it cannot (dependencies
-    missing, port taken: ``port_flag`` is the flag the message suggests).
+    missing, port taken: ``port_flag`` is the flag the message suggests). ``tls``: how the UI's
+    clients reach a TLS server; ``ssl_certfile``/``ssl_keyfile``: serve the UI itself over HTTPS.
     """
     create_app = load_create_app()
     import uvicorn
@@ -212,13 +219,13 @@ async def start_ui(
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint))
+    app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint, tls=tls))
     sock = bind(host, port, port_flag=port_flag)
     # Logging is left to the process (the server configures it); uvicorn's own lines are warnings
     # and errors only, as the start line printed by the caller says where the UI is.
     config = uvicorn.Config(
         app, log_config=None, log_level="warning", access_log=False, lifespan="auto",
-        timeout_graceful_shutdown=_GRACE,
+        timeout_graceful_shutdown=_GRACE, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
     )
     server = EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="wf web UI")
@@ -229,14 +236,18 @@ async def start_ui(
             exc = task.exception()
             raise UiUnavailable(f"the web UI did not start: {exc!r}")
         await asyncio.sleep(0.01)
-    return RunningUi(url=url_of(sock), _server=server, _draining=app, task=task)
+    return RunningUi(url=url_of(sock, https=ssl_certfile is not None), _server=server, _draining=app, task=task)
 
 
 # -- wf ui --------------------------------------------------------------------------------------
 
 
-async def _serve_ui(address: str, namespace: str, host: str, port: int, codec_endpoint: str | None) -> None:
-    ui = await start_ui(address=address, host=host, port=port, namespace=namespace, codec_endpoint=codec_endpoint)
+async def _serve_ui(
+    address: str, namespace: str, host: str, port: int, codec_endpoint: str | None, tls: TLSConfig | bool = False
+) -> None:
+    ui = await start_ui(
+        address=address, host=host, port=port, namespace=namespace, codec_endpoint=codec_endpoint, tls=tls
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -261,10 +272,12 @@ async def _serve_ui(address: str, namespace: str, host: str, port: int, codec_en
 @click.option("--codec-endpoint", envvar="WF_CODEC_ENDPOINT", default=None, show_envvar=True,
               help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
                    "payloads are decoded there and never in the UI process.")
+@with_tls_options
 def ui_cmd(address: str, namespace: str, port: int, ip: str, codec_endpoint: str | None) -> None:
     """Serve the web UI for a wf server: every workflow, its history as a timeline, what it waits
     on, and the actions on it (signal, query, update, cancel, terminate, reset)."""
     warning = exposure_warning(ip)
     if warning is not None:
         click.echo(warning, err=True)
-    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint))
+    tls = tls_from_context(click.get_current_context(), address)
+    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint, tls))

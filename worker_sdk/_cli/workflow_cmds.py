@@ -30,6 +30,7 @@ from rich.text import Text
 from wf.v1 import common_pb2, service_pb2
 from worker_sdk._cli import _render as render
 from worker_sdk._cli import batch
+from worker_sdk._cli.tls_options import tls_from_context, tls_options
 from worker_sdk._client import (
     Client,
     WorkflowExecutionDescription,
@@ -108,6 +109,7 @@ def _connection_options(*, group: bool) -> Callable[[F], F]:
                      **({"default": "table"} if group else kw), **env,
                      help="table for people, json for scripts."),
     ]
+    options += tls_options(group=group)
 
     def decorate(f: F) -> F:
         for option in reversed(options):
@@ -252,11 +254,14 @@ def _run(
     ctx = click.get_current_context()
     settings = ctx.find_object(_Settings) or _Settings()
 
+    tls = tls_from_context(ctx, settings.address)
+
     async def main() -> int:
         try:
             client = await Client.connect(
                 settings.address, namespace=settings.namespace,
                 identity=f"wf-cli:{default_identity()}", wait_for_ready=False,
+                tls=tls,
             )
         except RPCError as exc:
             raise CliError(

@@ -1,0 +1,150 @@
+"""TLS from the command line: ``wf server start --tls-…``, the CLI's ``--tls…`` flags and ``WF_TLS…``
+variables, the web UI served over HTTPS by a mutual-TLS server, the start line and the warnings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+import subprocess
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import ServerProcess, assert_eventually, free_port, wf_executable, wf_server_process
+from tests.tls_certs import Pki, issue, make_pki
+from wf.server.app import Server
+from wf.server.config import ServerConfig
+
+WF = wf_executable()
+
+
+def started(proc: ServerProcess) -> bool:
+    """Whether the start line (printed once the server and its UI serve) is out; the log's own
+    "listening" line comes earlier."""
+    return any(line.startswith("wf server listening on") for line in proc.output().splitlines())
+
+
+@contextlib.asynccontextmanager
+async def tls_server_process(db_url: str, args: Sequence[str], log_dir: Path) -> AsyncIterator[ServerProcess]:
+    """``wf server start`` with ``args``, once its start line is printed (it serves then)."""
+    port = free_port()
+    log_path = log_dir / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        popen = subprocess.Popen(
+            [WF, "server", "start", "--db", db_url, "--port", str(port), "--no-migrate", *args],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    proc = ServerProcess(popen, port, log_path)
+    try:
+        await assert_eventually(lambda: proc.running() and started(proc), timeout=60, interval=0.1)
+        yield proc
+    finally:
+        if proc.running():
+            with contextlib.suppress(AssertionError):
+                await proc.terminate()
+        await asyncio.to_thread(popen.wait)
+
+
+async def wf(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, [WF, *args], capture_output=True, text=True, timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+async def test_a_mutual_tls_server_its_cli_clients_and_its_https_ui(db_url: str, tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    ui_port = free_port()
+    args = ["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path),
+            "--tls-client-ca", str(pki.ca.cert_path), "--ui-port", str(ui_port)]
+    async with tls_server_process(db_url, args, tmp_path) as proc:
+        output = proc.output()
+        assert f"wf server listening on 127.0.0.1:{proc.port}; gRPC over mutual TLS" in output
+        assert f"web UI on https://127.0.0.1:{ui_port}" in output
+        address = f"localhost:{proc.port}"
+        with_cert = ["--tls-ca-path", str(pki.ca.cert_path), "--tls-cert-path", str(pki.client.cert_path),
+                     "--tls-key-path", str(pki.client.key_path)]
+        listed = await wf("workflow", "list", "--address", address, *with_cert, "-o", "json")
+        assert listed.returncode == 0, listed.stderr
+        # The same through the environment, as WF_ADDRESS.
+        by_env = await wf("workflow", "count", env={
+            "WF_ADDRESS": address, "WF_TLS_CA_PATH": str(pki.ca.cert_path),
+            "WF_TLS_CERT_PATH": str(pki.client.cert_path), "WF_TLS_KEY_PATH": str(pki.client.key_path),
+        })
+        assert by_env.returncode == 0, by_env.stderr
+        # No client certificate: refused, and told why.
+        no_cert = await wf("workflow", "list", "--address", address, "--tls-ca-path", str(pki.ca.cert_path))
+        assert no_cert.returncode == 1
+        assert "cannot reach a wf server" in no_cert.stderr and "TLS" in no_cert.stderr
+        # Plaintext: refused, and told to use --tls.
+        plain = await wf("workflow", "list", "--address", address)
+        assert plain.returncode == 1 and "--tls" in plain.stderr
+        # The UI over HTTPS with the server's certificate, reaching its own port with mutual TLS.
+        context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
+        async with httpx.AsyncClient(verify=context, timeout=10) as http:
+            page = await http.get(f"https://localhost:{ui_port}/namespaces/default/workflows")
+        assert page.status_code == 200
+        assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+        assert await proc.terminate() == 0
+    key = pki.server.key_path.read_text()
+    assert key not in proc.output() and "PRIVATE KEY" not in proc.output()
+
+
+@pytest.fixture
+async def named_server(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Server, Pki]]:
+    """A TLS server whose certificate names only wf.internal, not the address the tests dial."""
+    pki = make_pki(tmp_path)
+    cert = issue(pki.ca, tmp_path, "wf.internal", server=True, hosts=("wf.internal",), stem="internal")
+    server = Server(ServerConfig(db_url=db_url, port=0, tls_cert=str(cert.cert_path), tls_key=str(cert.key_path)))
+    await server.start()
+    try:
+        yield server, pki
+    finally:
+        await server.stop(grace=0)
+
+
+async def test_server_name_and_disabled_host_verification(named_server: tuple[Server, Pki]) -> None:
+    server, pki = named_server
+    address = f"127.0.0.1:{server.port}"
+    ca = ["--tls-ca-path", str(pki.ca.cert_path)]
+    wrong = await wf("workflow", "count", "--address", address, *ca)
+    assert wrong.returncode == 1 and "TLS handshake failed" in wrong.stderr
+    named = await wf("workflow", "count", "--address", address, *ca, "--tls-server-name", "wf.internal")
+    assert named.returncode == 0, named.stderr
+    unchecked = await wf("workflow", "count", "--address", address, *ca, "--tls-disable-host-verification")
+    assert unchecked.returncode == 0, unchecked.stderr
+    # The CA is still checked: a server certificate no trusted CA signed is refused.
+    other = make_pki(Path(str(pki.ca.cert_path.parent) + "-other"))
+    untrusted = await wf("workflow", "count", "--address", address, "--tls-ca-path", str(other.ca.cert_path),
+                         "--tls-disable-host-verification")
+    assert untrusted.returncode == 1
+
+
+async def test_a_plaintext_server_on_another_address_warns_and_says_plaintext(db_url: str) -> None:
+    async with wf_server_process(db_url, args=["--no-migrate", "--ip", "0.0.0.0"]) as proc:
+        await assert_eventually(lambda: started(proc))
+        output = proc.output()
+        assert "plaintext gRPC, no TLS" in output
+        assert "warning: the gRPC port listens on 0.0.0.0" in output and "--tls-cert and --tls-key" in output
+    async with wf_server_process(db_url, args=["--no-migrate"]) as local:
+        await assert_eventually(lambda: started(local))
+        assert "warning: the gRPC port" not in local.output()
+
+
+async def test_tls_flags_that_cannot_work_stop_the_start_with_one_line(db_url: str, tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    other = issue(pki.ca, tmp_path, "other-server", server=True, stem="other")
+    port = str(free_port())
+    only_cert = await wf("server", "start", "--db", db_url, "--port", port, "--no-migrate",
+                         "--tls-cert", str(pki.server.cert_path))
+    assert only_cert.returncode == 1 and "TLS needs both --tls-cert and --tls-key" in only_cert.stderr
+    mismatched = await wf("server", "start", "--db", db_url, "--port", port, "--no-migrate",
+                          "--tls-cert", str(pki.server.cert_path), "--tls-key", str(other.key_path))
+    assert mismatched.returncode == 1
+    assert "is not the private key of --tls-cert" in mismatched.stderr
+    assert other.key_path.read_text() not in mismatched.stderr + mismatched.stdout

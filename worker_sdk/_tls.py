@@ -1,0 +1,88 @@
+"""TLS for the client's connection: :class:`TLSConfig`, in temporalio's shape, and the channel it makes.
+
+``Client.connect(target, tls=True)`` checks the server's certificate against the system's roots;
+``tls=TLSConfig(server_root_ca_cert=..., client_cert=..., client_private_key=..., domain=...)`` names
+the CA to trust (a private CA's), the client's own certificate and key for a server that requires
+mutual TLS, and the name the server's certificate must carry when it differs from the host dialled.
+``tls=False`` (the default) is plaintext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """How the client secures its connection (temporalio.service.TLSConfig's fields).
+
+    Attributes:
+        server_root_ca_cert: PEM certificate(s) of the CA the server's certificate must chain to;
+            None trusts the system's roots.
+        domain: the name the server's certificate must be valid for, instead of the host of the
+            address dialled (a server reached by IP address or through a tunnel, say).
+        client_cert: the client's PEM certificate chain, for a server that requires mutual TLS.
+        client_private_key: the PEM private key of ``client_cert``.
+    """
+
+    server_root_ca_cert: bytes | None = None
+    domain: str | None = None
+    client_cert: bytes | None = None
+    client_private_key: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if (self.client_cert is None) != (self.client_private_key is None):
+            raise ValueError("TLSConfig needs client_cert and client_private_key together, or neither")
+
+    def __repr__(self) -> str:
+        # The private key never shows, in logs or tracebacks.
+        return (
+            f"TLSConfig(server_root_ca_cert={'<PEM>' if self.server_root_ca_cert else None}, "
+            f"domain={self.domain!r}, client_cert={'<PEM>' if self.client_cert else None}, "
+            f"client_private_key={'<hidden>' if self.client_private_key else None})"
+        )
+
+
+def open_channel(
+    target: str,
+    options: Sequence[tuple[str, int | str]],
+    tls: TLSConfig | bool,
+    *,
+    interceptors: Sequence[Any] | None = None,
+) -> grpc.aio.Channel:
+    """A channel to ``target``: plaintext when ``tls`` is False, else TLS as ``tls`` describes;
+    ``interceptors`` see every call on it (the API key's, ``worker_sdk/_auth.py``)."""
+    if tls is False:
+        return grpc.aio.insecure_channel(target, options=list(options), interceptors=interceptors)
+    config = TLSConfig() if tls is True else tls
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=config.server_root_ca_cert,
+        private_key=config.client_private_key,
+        certificate_chain=config.client_cert,
+    )
+    opts = list(options)
+    if config.domain:
+        opts.append(("grpc.ssl_target_name_override", config.domain))
+    return grpc.aio.secure_channel(target, credentials, options=opts, interceptors=interceptors)
+
+
+def connect_hint(details: str, tls: bool) -> str:
+    """A hint to add to "cannot reach a wf server" when TLS may be why: a plaintext client that a
+    TLS server hung up on, or a TLS handshake that failed (untrusted or missing certificates)."""
+    text = details.lower()
+    if "connection refused" in text or "dns resolution failed" in text or "domain name not found" in text:
+        return ""
+    if not tls:
+        return " (if the server serves TLS, connect with tls=True or a TLSConfig; in the CLI, --tls)"
+    if "certificate required" in text or "alert number 116" in text or "peer did not return a certificate" in text:
+        return (" (the server requires a client certificate, mutual TLS: give TLSConfig(client_cert=, "
+                "client_private_key=), in the CLI --tls-cert-path and --tls-key-path)")
+    if any(word in text for word in ("handshake", "ssl", "certificate", "tls", "verification", "socket closed")):
+        return (" (the TLS handshake failed: is the server's certificate signed by the CA given (server_root_ca_cert=, "
+                "--tls-ca-path) and valid for the name dialled (domain=, --tls-server-name)? Does the server "
+                "require a client certificate? Does it serve TLS at all?)")
+    return ""
