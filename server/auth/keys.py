@@ -165,3 +165,18 @@ class ApiKeys:
         if not hmac.compare_digest(digest, bytes(r["secret_hash"])):
             return None
         return Principal(r["name"], auth_pb2.IDENTITY_KIND_API_KEY, ((r["namespace"], r["role"]),))
+
+
+async def create_in_database(
+    db_url: str, name: str, namespace: str, role: int, expires_at: datetime | None
+) -> tuple[str, auth_pb2.ApiKeyInfo]:
+    """A key written straight to the database at ``db_url``, with no server: ``wf operator api-key
+    create --db``, the bootstrap of the first admin key. Its creator is recorded as "database"."""
+    from wf.server.app import asyncpg_dsn  # the server's URL handling; app imports this module
+
+    pool = await asyncpg.create_pool(asyncpg_dsn(db_url), min_size=1, max_size=1)
+    try:
+        key, row = await ApiKeys(pool).create(name, namespace, role, "database", expires_at)
+        return key, row.info()
+    finally:
+        await pool.close()
