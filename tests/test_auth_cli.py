@@ -8,7 +8,7 @@ import os
 import subprocess
 
 from tests.auth_helpers import auth_server, scratch_database
-from tests.helpers import wf_executable
+from tests.helpers import assert_eventually, wf_executable, wf_server_process
 
 WF = wf_executable()
 
@@ -63,3 +63,29 @@ async def test_the_first_admin_key_from_the_database_then_keys_made_listed_used_
             assert revoked.returncode == 0, revoked.stderr
             after = await wf("workflow", "list", *address, env={"WF_API_KEY": reader_key})
             assert after.returncode == 1 and "UNAUTHENTICATED" in after.stderr
+
+
+async def test_wf_server_start_with_auth_required_prints_the_first_key_once(db_url: str) -> None:
+    async with scratch_database(db_url) as url:
+        async with wf_server_process(url, args=["--auth", "required"]) as proc:
+            key = await assert_eventually(lambda: _printed_key(proc.output()))
+            secret = key.split("_", 2)[2]
+            address = ["--address", proc.address]
+            refused = await wf("workflow", "list", *address)
+            assert "UNAUTHENTICATED" in refused.stderr
+            who = await wf("workflow", "list", *address, "--api-key", key)
+            assert who.returncode == 0, who.stderr
+            bad = await wf("workflow", "list", *address, "--api-key", key[:-4] + "xxxx")
+            assert "UNAUTHENTICATED" in bad.stderr and secret[:-4] not in bad.stderr
+            await proc.terminate()
+            output = proc.output()
+            assert output.count(secret) == 1 and "will not be shown again" in output  # the one print, no log line
+        async with wf_server_process(url, args=["--auth", "required"]) as again:
+            await again.terminate()
+            assert "wf_" not in again.output()
+
+
+def _printed_key(output: str) -> str:
+    keys = [word for word in output.split() if word.startswith("wf_") and word.count("_") >= 2]
+    assert keys, "no key printed yet"
+    return keys[0]
