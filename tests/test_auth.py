@@ -21,7 +21,7 @@ from wf.server.app import Server
 from wf.server.auth import roles
 from wf.server.auth.keys import split
 from wf.v1 import auth_pb2, common_pb2, service_pb2, service_pb2_grpc
-from worker_sdk import Client
+from worker_sdk import Client, Worker, activity, workflow
 from worker_sdk.errors import RPCError
 
 S = service_pb2
@@ -319,3 +319,27 @@ async def test_with_auth_off_every_caller_is_the_anonymous_cluster_admin(client:
     me = await client.service.GetCallerIdentity(S.GetCallerIdentityRequest(namespace="default"), timeout=10)
     assert (me.principal, me.kind, me.role, me.auth_required) == (
         "anonymous", auth_pb2.IDENTITY_KIND_ANONYMOUS, auth_pb2.ROLE_CLUSTER_ADMIN, False)
+
+
+# -- a real worker ---------------------------------------------------------------------------------------
+
+
+@activity.defn
+async def shout(text: str) -> str:
+    activity.heartbeat("loud")
+    return text.upper()
+
+
+@workflow.defn
+class Shouting:
+    @workflow.run
+    async def run(self, text: str) -> str:
+        return await workflow.execute_activity(shout, text, start_to_close_timeout=timedelta(seconds=10))
+
+
+async def test_a_worker_key_runs_workflows_a_writer_key_starts(cluster: Cluster) -> None:
+    address, a, tq = cluster.server.address, cluster.a, f"tq-{uuid.uuid4().hex[:8]}"
+    async with await Client.connect(address, namespace=a, api_key=cluster.keys["worker"]) as worker_client, \
+            await Client.connect(address, namespace=a, api_key=cluster.keys["writer"]) as writer_client:
+        async with Worker(worker_client, task_queue=tq, workflows=[Shouting], activities=[shout]):
+            assert await writer_client.execute_workflow(Shouting.run, "hi", id=new_id(), task_queue=tq) == "HI"
