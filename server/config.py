@@ -8,6 +8,7 @@ descriptions and from those of :class:`wf.history.limits.Limits` (see ``wf.serve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from wf.history.limits import Limits, required_setting, setting
 
@@ -52,7 +53,7 @@ class ServerConfig:
     otel_console: bool = setting(False, "Print an OpenTelemetry span for every RPC to stderr (for debugging).")
     # Who may do what (``wf.server.auth``): API keys and mapped client certificates, checked by one
     # link of the call pipeline.
-    auth: str = setting(
+    auth: Literal["off", "required"] = setting(
         "off",
         "'off': every caller may do everything (the default). 'required': every call needs an API key "
         "(authorization: Bearer) or a client certificate mapped by --auth-subjects, with the role its "
