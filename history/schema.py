@@ -280,3 +280,23 @@ audit_log = Table(
     Index("audit_log_by_namespace_time", "namespace", text("time DESC"), text("id DESC")),
     Index("audit_log_by_time", text("time DESC"), text("id DESC")),
 )
+
+
+# API keys (``wf.server.auth.keys``): one row per key, found by its public id; a salted hash of the
+# secret, never the secret. Revoked keys stay, so lists and the audit log can still name them.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    # The grant: a namespace and a wf.v1.Role ("" for a cluster admin).
+    Column("namespace", Text, nullable=False),
+    Column("role", Integer, nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("created_by", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("api_keys_by_namespace", "namespace"),
+)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import click
@@ -50,6 +50,8 @@ def _click_type(kind: Any, described: Setting) -> click.ParamType[Any]:
         return click.FloatRange(min=described.minimum, max=described.maximum)
     if kind is str:
         return click.STRING
+    if get_origin(kind) is Literal:  # one of a few words, e.g. --auth off|required
+        return click.Choice([str(a) for a in get_args(kind)])
     raise TypeError(f"no option type for a setting of type {kind!r}")
 
 

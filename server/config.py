@@ -8,6 +8,7 @@ descriptions and from those of :class:`wf.history.limits.Limits` (see ``wf.serve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from wf.history.limits import Limits, required_setting, setting
 
@@ -50,6 +51,17 @@ class ServerConfig:
         10.0, "Seconds between looks for runs past their retention when none were due.", minimum=0.01
     )
     otel_console: bool = setting(False, "Print an OpenTelemetry span for every RPC to stderr (for debugging).")
+    # Who may do what (``wf.server.auth``): API keys and mapped client certificates, checked by one
+    # link of the call pipeline.
+    auth: Literal["off", "required"] = setting(
+        "off",
+        "'off': every caller may do everything (the default). 'required': every call needs an API key "
+        "(authorization: Bearer) or a client certificate mapped by --auth-subjects, with the role its "
+        "method needs in its namespace.",
+    )
+    auth_subjects: str = setting(
+        "", "TOML or JSON file mapping client certificate subjects to [namespace, role] grants (mutual TLS)."
+    )
     # TLS (``wf.server.tls``): the gRPC port, and the web UI served beside it, use this certificate;
     # the files are read again when they change. "" leaves the port plaintext.
     tls_cert: str = setting("", "PEM certificate chain to serve TLS with (with --tls-key); re-read when it changes.")

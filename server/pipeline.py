@@ -349,9 +349,15 @@ class NamespaceCheck(Interceptor):
             if "namespace" in m.input_type.fields_by_name and m.name != "RegisterNamespace"
         )
 
+    # Methods whose empty namespace means "none" or "every namespace" (the caller's identity, keys
+    # and audit events of the whole cluster), not a namespace to look up.
+    EMPTY_MEANS_ALL: Final = frozenset({"GetCallerIdentity", "ListApiKeys", "ListAuditEvents"})
+
     async def intercept(self, call: Call, next: CallHandler) -> Any:
         if call.method in self.methods:
             name = call.request.namespace
+            if not name and call.method in self.EMPTY_MEANS_ALL:
+                return await next(call)
             if not self._known(name):
                 await self._check(name)
         return await next(call)

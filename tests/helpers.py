@@ -127,6 +127,8 @@ async def wait_until_serving(address: str, *, timeout: float = 30.0, alive: Call
             try:
                 await stub.GetSystemInfo(service_pb2.GetSystemInfoRequest(), timeout=1.0)
             except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    return  # a server run with --auth required answers: it serves
                 raise AssertionError(f"{address} does not answer yet: {exc.code().name}") from None
 
     await assert_eventually(answers, timeout=timeout, interval=0.1)

@@ -25,7 +25,7 @@ from tests.test_migrations import empty_db  # noqa: F401, F811 - the fixture: a 
 from wf import migrations
 from wf.server.app import Server, asyncpg_dsn
 from wf.server.checks import text_fields
-from wf.v1 import common_pb2, schedule_pb2, service_pb2, service_pb2_grpc
+from wf.v1 import auth_pb2, common_pb2, schedule_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import Client
 from worker_sdk.errors import RPCError
 
@@ -380,6 +380,28 @@ async def _list_schedules(stub: Any, ns: str, wid: str, tq: str) -> None:
     assert wid not in {e.schedule_id for e in resp.schedules}
 
 
+async def _caller_identity(stub: Any, ns: str, wid: str, tq: str) -> None:
+    resp = await stub.GetCallerIdentity(S.GetCallerIdentityRequest(namespace=ns), timeout=10)
+    assert resp.principal == "anonymous"  # --auth off: the anonymous cluster admin, in B as anywhere
+
+
+async def _list_api_keys(stub: Any, ns: str, wid: str, tq: str) -> None:
+    # A's key (named wid) is not among B's.
+    resp = await stub.ListApiKeys(S.ListApiKeysRequest(namespace=ns, include_revoked=True), timeout=10)
+    assert wid not in {k.name for k in resp.keys}
+    assert {k.grant.namespace for k in resp.keys} <= {ns}
+
+
+async def _list_audit_events(stub: Any, ns: str, wid: str, tq: str) -> None:
+    try:
+        resp = await stub.ListAuditEvents(S.ListAuditEventsRequest(namespace=ns), timeout=10)
+    except grpc.aio.AioRpcError as exc:
+        # A server without the audit log answers that it does not serve it, and so shows nothing of A.
+        assert exc.code() == grpc.StatusCode.FAILED_PRECONDITION and "audit" in (exc.details() or ""), exc
+        return
+    assert wid not in {e.workflow_id for e in resp.events}
+
+
 PROBES: dict[str, Probe] = {
     "StartWorkflowExecution": _start,
     "GetWorkflowExecutionHistory": _history,
@@ -415,6 +437,9 @@ PROBES: dict[str, Probe] = {
     ),
     "DeleteSchedule": _schedule_probe("DeleteSchedule"),
     "ListSchedules": _list_schedules,
+    "GetCallerIdentity": _caller_identity,
+    "ListApiKeys": _list_api_keys,
+    "ListAuditEvents": _list_audit_events,
 }
 
 
@@ -434,6 +459,8 @@ async def test_a_run_and_its_task_queue_in_one_namespace_are_invisible_from_anot
         timeout=10,
     )
     await raw.StartWorkflowExecution(start_request(wid, tq, namespace=a, input=b"in"), timeout=10)
+    await raw.CreateApiKey(S.CreateApiKeyRequest(
+        name=wid, grant=auth_pb2.Grant(namespace=a, role=auth_pb2.ROLE_READER)), timeout=10)
     await raw.CreateSchedule(
         S.CreateScheduleRequest(namespace=a, schedule_id=wid, schedule=_paused_schedule(wid, tq)), timeout=10
     )
@@ -459,6 +486,8 @@ async def test_a_run_and_its_task_queue_in_one_namespace_are_invisible_from_anot
     assert task.history.events[0].workflow_execution_started_event_attributes.input == payloads(b"in")
     schedule = await raw.DescribeSchedule(S.DescribeScheduleRequest(namespace=a, schedule_id=wid), timeout=10)
     assert schedule.schedule.state.paused
+    keys = await raw.ListApiKeys(S.ListApiKeysRequest(namespace=a), timeout=10)
+    assert wid in {k.name for k in keys.keys}
     await raw.DeleteSchedule(S.DeleteScheduleRequest(namespace=a, schedule_id=wid), timeout=10)
 
 

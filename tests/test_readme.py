@@ -137,6 +137,10 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_schedules_sdk.py::test_the_readme_schedule_snippet_runs_as_written",
     ("sh", r"wf schedule .*"): "tests/test_schedules_cli.py::test_schedule_commands",
     ("sh", r"wf operator audit list\b.*"): "tests/test_audit.py::test_cli_lists_the_namespace_s_lines",
+    ("sh", r"wf server start --db \S+ --auth required"):
+        "tests/test_auth_cli.py::test_wf_server_start_with_auth_required_prints_the_first_key_once",
+    ("sh", r"wf operator api-key (create|list|revoke)\b.*"):
+        "tests/test_auth_cli.py::test_the_first_admin_key_from_the_database_then_keys_made_listed_used_and_revoked",
     ("python", r"^class Counter:"):
         "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -47,11 +48,16 @@ class TLSConfig:
 
 
 def open_channel(
-    target: str, options: Sequence[tuple[str, int | str]], tls: TLSConfig | bool
+    target: str,
+    options: Sequence[tuple[str, int | str]],
+    tls: TLSConfig | bool,
+    *,
+    interceptors: Sequence[Any] | None = None,
 ) -> grpc.aio.Channel:
-    """A channel to ``target``: plaintext when ``tls`` is False, else TLS as ``tls`` describes."""
+    """A channel to ``target``: plaintext when ``tls`` is False, else TLS as ``tls`` describes;
+    ``interceptors`` see every call on it (the API key's, ``worker_sdk/_auth.py``)."""
     if tls is False:
-        return grpc.aio.insecure_channel(target, options=list(options))
+        return grpc.aio.insecure_channel(target, options=list(options), interceptors=interceptors)
     config = TLSConfig() if tls is True else tls
     credentials = grpc.ssl_channel_credentials(
         root_certificates=config.server_root_ca_cert,
@@ -61,7 +67,7 @@ def open_channel(
     opts = list(options)
     if config.domain:
         opts.append(("grpc.ssl_target_name_override", config.domain))
-    return grpc.aio.secure_channel(target, credentials, options=opts)
+    return grpc.aio.secure_channel(target, credentials, options=opts, interceptors=interceptors)
 
 
 def connect_hint(details: str, tls: bool) -> str:

@@ -69,6 +69,7 @@ def _register() -> None:
     main.add_command(importlib.import_module("worker_sdk._cli.activity_cmds").activity_group)
     _operator_group().add_command(importlib.import_module("worker_sdk._cli.namespace_cmds").namespace_group)
     _operator_group().add_command(importlib.import_module("worker_sdk._cli.audit_cmds").audit_group)
+    importlib.import_module("worker_sdk._cli.api_key_cmds")  # adds api-key to the operator group
     main.add_command(importlib.import_module("worker_sdk._cli.ui_cmd").ui_cmd)
     main.add_command(importlib.import_module("worker_sdk._cli.schedule_cmds").schedule_group)
 

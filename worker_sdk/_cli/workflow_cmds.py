@@ -30,6 +30,7 @@ from rich.text import Text
 from wf.v1 import common_pb2, service_pb2
 from worker_sdk._cli import _render as render
 from worker_sdk._cli import batch
+from worker_sdk._cli.api_key_options import api_key_from_context, api_key_options
 from worker_sdk._cli.tls_options import tls_from_context, tls_options
 from worker_sdk._client import (
     Client,
@@ -110,6 +111,7 @@ def _connection_options(*, group: bool) -> Callable[[F], F]:
                      help="table for people, json for scripts."),
     ]
     options += tls_options(group=group)
+    options += api_key_options(group=group)
 
     def decorate(f: F) -> F:
         for option in reversed(options):
@@ -261,7 +263,7 @@ def _run(
             client = await Client.connect(
                 settings.address, namespace=settings.namespace,
                 identity=f"wf-cli:{default_identity()}", wait_for_ready=False,
-                tls=tls,
+                tls=tls, api_key=api_key_from_context(ctx),
             )
         except RPCError as exc:
             raise CliError(
