@@ -2,7 +2,7 @@
 secret), its grant (namespace, wf.v1.Role; the empty namespace for a cluster admin), who created it,
 when it expires and when it was revoked (revoked keys stay, so lists and audits can name them).
 
-Revision ID: 0009_api_keys
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_api_keys"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

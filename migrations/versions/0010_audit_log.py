@@ -1,8 +1,8 @@
 """The audit log: one row per state-changing call (who, what, when, from where, its outcome), indexed
 by (namespace, time) for the newest-first listing, and by time for the listing of every namespace.
 
-Revision ID: 0010_audit_log
-Revises: 0009_api_keys
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_audit_log"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
