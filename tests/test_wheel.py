@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import fcntl
 import json
 import os
 import subprocess
@@ -50,10 +51,15 @@ sys.meta_path.insert(0, _NotInstalled())
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("wheel")
     build = tmp_path_factory.mktemp("wheel-build")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-        check=True, timeout=300, env={**os.environ, "PIP_BUILD_TRACKER": "", "TMPDIR": str(build)},
-    )
+    # One build of the source tree at a time: the test processes of a parallel run (`make test`) each
+    # build their own wheel, and builds of one tree at once trip over each other's files.
+    (ROOT / "build").mkdir(exist_ok=True)
+    with open(ROOT / "build" / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+            check=True, timeout=300, env={**os.environ, "PIP_BUILD_TRACKER": "", "TMPDIR": str(build)},
+        )
     (found,) = out.glob("wf_workflows-*.whl")
     yield found
 
