@@ -457,6 +457,14 @@ class RequestChecks(Validator):
         if r.end_time.ToDatetime() < r.start_time.ToDatetime():
             raise errors.InvalidArgument("end_time: before start_time")
 
+    def ListAuditEvents(self, r: S.ListAuditEventsRequest) -> None:
+        if r.HasField("start_time"):
+            self.timestamp(r.start_time, "start_time")
+
+    def CreateApiKey(self, r: S.CreateApiKeyRequest) -> None:
+        if r.HasField("expire_time"):
+            self.timestamp(r.expire_time, "expire_time")
+
     def DeleteSchedule(self, r: S.DeleteScheduleRequest) -> None:
         self.name(r.namespace, "namespace")
         self.name(r.schedule_id, "schedule_id")
