@@ -10,18 +10,17 @@ kept for :data:`UNSCOPED_RETENTION`.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Concatenate, Final, ParamSpec, TypeVar
+from typing import Final, ParamSpec, TypeVar
 
 from sqlalchemy import Integer, and_, bindparam, delete, exists, func, insert, literal, or_, select, tuple_
 
-from wf.history.errors import Unavailable, from_driver
+from wf.history.outage import DatabaseHealth
 from wf.history.schema import audit_log, namespaces
 from wf.history.statements import NAMESPACE_DELETED, Statement
-from wf.history.store import Store
+from wf.history.store import Store, statement
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -109,30 +108,6 @@ DELETE_NAMESPACE = Statement(
 )
 
 
-def _translated(
-    method: Callable[Concatenate[AuditStore, P], Awaitable[R]],
-) -> Callable[Concatenate[AuditStore, P], Awaitable[R]]:
-    """The driver's errors in history's words, and the outcome told to the store's health log."""
-
-    @functools.wraps(method)
-    async def run(self: AuditStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        health = self.store.health
-        started = health.now()
-        try:
-            result = await method(self, *args, **kwargs)
-        except Exception as exc:
-            error = from_driver(exc)
-            if error is None:
-                raise
-            if isinstance(error, Unavailable):
-                health.failed(f"AuditStore.{method.__name__}", exc)
-            raise error from exc
-        health.ok(started)
-        return result
-
-    return run
-
-
 class AuditStore:
     """The audit log in domain words; the SQL is above."""
 
@@ -140,7 +115,11 @@ class AuditStore:
         self.store = store
         self.pool = store.pool
 
-    @_translated
+    @property
+    def health(self) -> DatabaseHealth:
+        return self.store.health
+
+    @statement
     async def write(self, lines: Sequence[AuditLine]) -> None:
         """Insert ``lines`` in one round trip (one prepared statement, many rows)."""
         if lines:
@@ -148,7 +127,7 @@ class AuditStore:
                 INSERT.sql, [INSERT.args({name: getattr(line, name) for name in _COLUMNS}) for line in lines]
             )
 
-    @_translated
+    @statement
     async def list(
         self, namespace: str | None, start: datetime | None, before: tuple[datetime, int] | None, limit: int
     ) -> list[AuditLine]:
@@ -161,12 +140,12 @@ class AuditStore:
         rows = await statement.fetch(self.pool, params)
         return [AuditLine(**{name: r[name] for name in (*_COLUMNS, "id")}) for r in rows]
 
-    @_translated
+    @statement
     async def delete_expired(self, batch: int) -> int:
         """Delete at most ``batch`` lines past their retention; how many were deleted."""
         return len(await DELETE_EXPIRED.fetch(self.pool, batch=batch))
 
-    @_translated
+    @statement
     async def delete_namespace(self, namespace: str, batch: int) -> int:
         """Delete at most ``batch`` lines of ``namespace`` if it is being deleted; how many."""
         return len(await DELETE_NAMESPACE.fetch(self.pool, namespace=namespace, batch=batch))

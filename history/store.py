@@ -18,7 +18,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import asyncpg
 
@@ -131,21 +131,32 @@ def _change(m: Mutation) -> dict[str, Any]:
     }
 
 
-def _statement(
-    method: Callable[Concatenate[Store, P], Awaitable[R]],
-) -> Callable[Concatenate[Store, P], Awaitable[R]]:
+class HasHealth(Protocol):
+    """A store of statements: it tells the process's :class:`DatabaseHealth` how each one went."""
+
+    @property
+    def health(self) -> DatabaseHealth: ...
+
+
+H_ = TypeVar("H_", bound=HasHealth)
+
+
+def statement(
+    method: Callable[Concatenate[H_, P], Awaitable[R]],
+) -> Callable[Concatenate[H_, P], Awaitable[R]]:
     """The driver's errors of a store method, in history's words (``errors.from_driver``), and the
     method's outcome told to the store's :class:`DatabaseHealth`.
 
-    The store is where every statement runs, so this is the one place a driver error is translated:
-    above it, a database that cannot serve now is :class:`~wf.history.errors.Unavailable` (which
-    callers retry), a value the database refuses is ``InvalidArgument``, and anything else stays
-    what it was, a bug to be logged in full.
+    Every statement runs in a store (``Store`` here, and the stores of schedules and of the audit
+    log), so this is the one place a driver error is translated: above it, a database that cannot
+    serve now is :class:`~wf.history.errors.Unavailable` (which callers retry), a value the database
+    refuses is ``InvalidArgument``, and anything else stays what it was, a bug to be logged in full.
     """
 
     @functools.wraps(method)
-    async def run(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        started = self.health.now()
+    async def run(self: H_, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        health = self.health
+        started = health.now()
         try:
             result = await method(self, *args, **kwargs)
         except Exception as exc:
@@ -153,19 +164,21 @@ def _statement(
             if error is None:
                 raise
             if isinstance(error, Unavailable):
-                self.health.failed(f"Store.{method.__name__}", exc)
+                health.failed(f"{type(self).__name__}.{method.__name__}", exc)
             raise error from exc
-        self.health.ok(started)
+        health.ok(started)
         return result
 
     return run
+
+
 
 
 class Store:
     """wf's persistence: executions, history events, task rows and timer rows.
 
     Every statement it runs is in :mod:`wf.history.statements`, built from the schema's tables.
-    Each method raises history's errors, never the driver's (see :func:`_statement`).
+    Each method raises history's errors, never the driver's (see :func:`statement`).
     """
 
     def __init__(self, pool: asyncpg.Pool, health: DatabaseHealth | None = None) -> None:
@@ -173,7 +186,7 @@ class Store:
         # Told of every statement's outcome: the process's one log of database outages.
         self.health = health or DatabaseHealth()
 
-    @_statement
+    @statement
     async def write(self, m: Mutation) -> list[int]:
         """Write one change atomically; returns the ids given to ``m.tasks``, in order, followed by
         those given to ``m.then_create.tasks`` when it creates a run too.
@@ -225,24 +238,24 @@ class Store:
         assert row is not None
         return list(row["task_ids"] or ())
 
-    @_statement
+    @statement
     async def load(self, namespace: str, workflow_id: str, run_id: str) -> ExecutionRecord | None:
         row = await S.LOAD.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id)
         return ExecutionRecord(**dict(row)) if row is not None else None
 
-    @_statement
+    @statement
     async def latest_run(self, namespace: str, workflow_id: str) -> ExecutionRecord | None:
         """The running run of a workflow id, or else its most recently started one."""
         row = await S.LATEST_RUN.fetchrow(self.pool, namespace=namespace, workflow_id=workflow_id)
         return ExecutionRecord(**dict(row)) if row is not None else None
 
-    @_statement
+    @statement
     async def run_for_request(self, namespace: str, workflow_id: str, request_id: str) -> str | None:
         return await S.RUN_FOR_REQUEST.fetchval(  # type: ignore[no-any-return]
             self.pool, namespace=namespace, workflow_id=workflow_id, request_id=request_id
         )
 
-    @_statement
+    @statement
     async def read_events(
         self, namespace: str, workflow_id: str, run_id: str, first_event_id: int = 1, limit: int = 0
     ) -> list[bytes]:
@@ -257,13 +270,13 @@ class Store:
         )
         return [r["data"] for r in rows]
 
-    @_statement
+    @statement
     async def read_event(self, namespace: str, workflow_id: str, run_id: str, event_id: int) -> bytes | None:
         return await S.READ_EVENT.fetchval(  # type: ignore[no-any-return]
             self.pool, namespace=namespace, workflow_id=workflow_id, run_id=run_id, event_id=event_id
         )
 
-    @_statement
+    @statement
     async def backlog(
         self, namespace: str, task_queue: str, kind: TaskKind, after_id: int, limit: int
     ) -> list[TaskRow]:
@@ -289,13 +302,13 @@ class Store:
             for r in rows
         ]
 
-    @_statement
+    @statement
     async def backlog_size(self, namespace: str, task_queue: str, kind: TaskKind) -> int:
         return await S.BACKLOG_SIZE.fetchval(  # type: ignore[no-any-return]
             self.pool, namespace=namespace, task_queue=task_queue, kind=int(kind)
         )
 
-    @_statement
+    @statement
     async def due_timers(self, until: datetime, limit: int) -> list[TimerRow]:
         """The first ``limit`` timers due at or before ``until``, soonest first."""
         rows = await S.DUE_TIMERS.fetch(self.pool, until=until, limit=limit)
@@ -313,7 +326,7 @@ class Store:
             for r in rows
         ]
 
-    @_statement
+    @statement
     async def list_executions(
         self, namespace: str, statement: S.Statement, params: Mapping[str, Any], page_size: int
     ) -> list[ExecutionRecord]:
@@ -321,7 +334,7 @@ class Store:
         rows = await statement.fetch(self.pool, {**params, "namespace": namespace, "page_size": page_size})
         return [ExecutionRecord(**dict(r)) for r in rows]
 
-    @_statement
+    @statement
     async def count_executions(
         self, namespace: str, statement: S.Statement, params: Mapping[str, Any]
     ) -> list[tuple[int | None, int]]:
@@ -331,13 +344,13 @@ class Store:
 
     # -- the search attributes registry -----------------------------------------------------------
 
-    @_statement
+    @statement
     async def search_attributes(self, namespace: str) -> dict[str, int]:
         """The custom search attributes registered in ``namespace``: name → IndexedValueType."""
         rows = await S.SEARCH_ATTRIBUTES.fetch(self.pool, namespace=namespace)
         return {r["name"]: r["type"] for r in rows}
 
-    @_statement
+    @statement
     async def all_search_attributes(self) -> dict[str, dict[str, int]]:
         """Every namespace's custom search attributes: namespace → name → IndexedValueType."""
         found: dict[str, dict[str, int]] = {}
@@ -345,7 +358,7 @@ class Store:
             found.setdefault(r["namespace"], {})[r["name"]] = r["type"]
         return found
 
-    @_statement
+    @statement
     async def add_search_attributes(self, namespace: str, types: Mapping[str, int]) -> dict[str, int]:
         """Register names not registered yet; returns each asked name with the type it now has."""
         names = sorted(types)
@@ -354,18 +367,18 @@ class Store:
         )
         return {r["name"]: r["type"] for r in rows}
 
-    @_statement
+    @statement
     async def remove_search_attributes(self, namespace: str, names: Sequence[str]) -> list[str]:
         """Unregister names; returns those that were registered."""
         rows = await S.REMOVE_SEARCH_ATTRIBUTES.fetch(self.pool, namespace=namespace, names=list(names))
         return [r["name"] for r in rows]
 
-    @_statement
+    @statement
     async def drop_task(self, task_id: int) -> None:
         """Remove a task row whose task is gone (its run closed, or it was answered elsewhere)."""
         await S.DROP_TASK.execute(self.pool, task_id=task_id)
 
-    @_statement
+    @statement
     async def drop_timer(self, namespace: str, workflow_id: str, run_id: str, timer_key: str) -> None:
         """Remove a timer row whose run is gone."""
         await S.DROP_TIMER.execute(
@@ -374,7 +387,7 @@ class Store:
 
     # -- queries ------------------------------------------------------------------------------------
 
-    @_statement
+    @statement
     async def create_query(
         self, namespace: str, workflow_id: str, run_id: str, task_queue: str, query_type: str, args: bytes
     ) -> tuple[int, int]:
@@ -385,7 +398,7 @@ class Store:
         assert created is not None
         return created
 
-    @_statement
+    @statement
     async def create_waiting_query(
         self, namespace: str, workflow_id: str, run_id: str, task_queue: str, query_type: str, args: bytes,
         at_most: int,
@@ -414,7 +427,7 @@ class Store:
         )
         return None if row is None else (int(row["scheduled_event_id"]), int(row["id"]))
 
-    @_statement
+    @statement
     async def release_query(self, task_id: int) -> bool:
         """A waiting query's task row becomes one workflow pollers take; False if it was not waiting."""
         released = await S.RELEASE_QUERY.fetchval(
@@ -422,19 +435,19 @@ class Store:
         )
         return released is not None
 
-    @_statement
+    @statement
     async def claim_query(self, task_id: int, query_id: int) -> tuple[str, bytes] | None:
         """Take a query's task row; (query type, args) if both were still there."""
         row = await S.CLAIM_QUERY.fetchrow(self.pool, task_id=task_id, query_id=query_id)
         return (row["query_type"], row["args"]) if row is not None else None
 
-    @_statement
+    @statement
     async def answer_query(self, query_id: int, result: bytes, error: str) -> bool:
         """Record a worker's answer; False when the query is gone or was already answered."""
         answered = await S.ANSWER_QUERY.fetchval(self.pool, query_id=query_id, result=result, error=error or None)
         return answered is not None
 
-    @_statement
+    @statement
     async def take_query(self, query_id: int, task_id: int) -> tuple[bool, bytes | None, str | None]:
         """Remove a query (and its task row if still waiting); (answered, result, error)."""
         row = await S.TAKE_QUERY.fetchrow(self.pool, query_id=query_id, task_id=task_id)
@@ -444,18 +457,18 @@ class Store:
 
     # -- task-token keys ----------------------------------------------------------------------------
 
-    @_statement
+    @statement
     async def token_keys(self) -> list[tuple[int, bytes, datetime, datetime | None]]:
         """Every task-token key, oldest first: (id, secret, created at, retire at)."""
         rows = await S.TOKEN_KEYS.fetch(self.pool)
         return [(r["id"], r["secret"], r["created_at"], r["retire_at"]) for r in rows]
 
-    @_statement
+    @statement
     async def add_first_token_key(self, secret: bytes) -> None:
         """Add key 1 with ``secret``, unless the database has a key already."""
         await S.FIRST_TOKEN_KEY.execute(self.pool, secret=secret)
 
-    @_statement
+    @statement
     async def rotate_token_key(self, secret: bytes, grace: timedelta) -> tuple[int, datetime] | None:
         """Add the next key with ``secret`` and retire the others ``grace`` from now, telling every
         server; (new key id, when the others retire), or None if another rotation took the id."""
@@ -464,7 +477,7 @@ class Store:
 
     # -- pollers --------------------------------------------------------------------------------------
 
-    @_statement
+    @statement
     async def record_pollers(self, seen: Sequence[tuple[str, str, TaskKind, str, datetime]]) -> None:
         """Upsert the polls of ``seen`` (namespace, task queue, kind, identity, last poll) in one
         statement; a row already later than its poll here keeps its time."""
@@ -477,7 +490,7 @@ class Store:
             last_polls=[s[4] for s in seen],
         )
 
-    @_statement
+    @statement
     async def pollers(
         self, namespace: str, task_queue: str, kind: TaskKind, since: datetime
     ) -> list[tuple[str, datetime]]:
@@ -487,25 +500,25 @@ class Store:
         )
         return [(r["identity"], r["last_poll"]) for r in rows]
 
-    @_statement
+    @statement
     async def forget_pollers(self, before: datetime) -> None:
         """Delete the pollers last seen before ``before``."""
         await S.FORGET_POLLERS.execute(self.pool, before=before)
 
     # -- namespaces -----------------------------------------------------------------------------------
 
-    @_statement
+    @statement
     async def namespaces(self) -> list[NamespaceRecord]:
         """Every namespace row, deleted ones too, by name."""
         return [NamespaceRecord(**dict(r)) for r in await S.NAMESPACES.fetch(self.pool)]
 
-    @_statement
+    @statement
     async def list_namespaces(self, after: str, page_size: int) -> list[NamespaceRecord]:
         """Namespaces not deleted whose name sorts after ``after``, by name, at most ``page_size``."""
         rows = await S.LIST_NAMESPACES.fetch(self.pool, after=after, page_size=page_size)
         return [NamespaceRecord(**dict(r)) for r in rows]
 
-    @_statement
+    @statement
     async def register_namespace(self, name: str, description: str, owner_email: str, retention: timedelta) -> bool:
         """Add a namespace and tell every server; False when the name is taken."""
         row = await S.REGISTER_NAMESPACE.fetchrow(
@@ -513,7 +526,7 @@ class Store:
         )
         return row is not None
 
-    @_statement
+    @statement
     async def update_namespace(
         self, name: str, description: str | None, owner_email: str | None, retention: timedelta | None
     ) -> NamespaceRecord | None:
@@ -527,36 +540,36 @@ class Store:
         values.pop("told")
         return NamespaceRecord(**values)
 
-    @_statement
+    @statement
     async def delete_namespace(self, name: str) -> bool:
         """Mark a registered namespace deleted and tell every server; False if there is none."""
         return await S.DELETE_NAMESPACE.fetchrow(self.pool, name=name) is not None
 
     # -- deleting runs --------------------------------------------------------------------------------
 
-    @_statement
+    @statement
     async def delete_due_runs(self, batch: int) -> list[tuple[str, str, str]]:
         """Delete at most ``batch`` closed runs past their namespace's retention, with their rows,
         in one statement (its own transaction); the runs deleted."""
         return [(r[0], r[1], r[2]) for r in await S.DELETE_DUE_RUNS.fetch(self.pool, batch=batch)]
 
-    @_statement
+    @statement
     async def delete_namespace_runs(self, namespace: str, batch: int) -> list[tuple[str, str, str]]:
         """Delete at most ``batch`` runs of the deleted ``namespace``; the runs deleted."""
         rows = await S.DELETE_NAMESPACE_RUNS.fetch(self.pool, namespace=namespace, batch=batch)
         return [(r[0], r[1], r[2]) for r in rows]
 
-    @_statement
+    @statement
     async def deleted_namespaces(self) -> list[str]:
         """The namespaces marked deleted whose runs may still be there."""
         return [r[0] for r in await S.DELETED_NAMESPACES.fetch(self.pool)]
 
-    @_statement
+    @statement
     async def drop_deleted_namespace(self, namespace: str) -> bool:
         """Remove a deleted namespace that has no runs left; False while it has some."""
         return await S.DROP_DELETED_NAMESPACE.fetchrow(self.pool, namespace=namespace) is not None
 
-    @_statement
+    @statement
     async def delete_closed_run(self, namespace: str, workflow_id: str, run_id: str) -> bool:
         """Delete a closed run with its rows; False if it is running, gone, or its close still has
         a cross-run task to deliver."""

@@ -9,20 +9,19 @@ says their times are done commit together or not at all.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from wf.history.errors import Unavailable, from_driver
+from wf.history.outage import DatabaseHealth
 from wf.history.schema import schedules
 from wf.history.statements import Statement
-from wf.history.store import Mutation, Store
+from wf.history.store import Mutation, Store, statement
 from wf.history.visibility.attributes import document
 from wf.v1 import common_pb2
 
@@ -135,31 +134,6 @@ def statements() -> list[Statement]:
     return [INSERT, GET, GET_FOR_UPDATE, PUT, PUT_STATE, DELETE, PAGE, DUE, EARLIEST, DELETE_NAMESPACE]
 
 
-def _translated(
-    method: Callable[Concatenate[ScheduleStore, P], Awaitable[R]],
-) -> Callable[Concatenate[ScheduleStore, P], Awaitable[R]]:
-    """The driver's errors in history's words, and the outcome told to the store's health log (as
-    every statement of ``wf.history.store``)."""
-
-    @functools.wraps(method)
-    async def run(self: ScheduleStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        health = self.store.health
-        started = health.now()
-        try:
-            result = await method(self, *args, **kwargs)
-        except Exception as exc:
-            error = from_driver(exc)
-            if error is None:
-                raise
-            if isinstance(error, Unavailable):
-                health.failed(f"ScheduleStore.{method.__name__}", exc)
-            raise error from exc
-        health.ok(started)
-        return result
-
-    return run
-
-
 Change = Callable[[ScheduleRow], Awaitable[dict[str, Any] | None]]
 """A change of one schedule: given its row (locked), the new column values, or None to write nothing."""
 
@@ -171,10 +145,14 @@ class ScheduleStore:
         self.store = store
 
     @property
+    def health(self) -> DatabaseHealth:
+        return self.store.health
+
+    @property
     def pool(self) -> asyncpg.Pool:
         return self.store.pool
 
-    @_translated
+    @statement
     async def create(self, values: dict[str, Any]) -> bool:
         """Insert a new schedule; False when its id is taken in its namespace."""
         try:
@@ -182,12 +160,12 @@ class ScheduleStore:
         except asyncpg.UniqueViolationError:
             return False
 
-    @_translated
+    @statement
     async def get(self, namespace: str, schedule_id: str) -> ScheduleRow | None:
         r = await GET.fetchrow(self.pool, namespace=namespace, schedule_id=schedule_id)
         return _row(r) if r is not None else None
 
-    @_translated
+    @statement
     async def change(self, namespace: str, schedule_id: str, fn: Change) -> ScheduleRow | None:
         """Apply ``fn`` to the schedule's locked row and write what it returns, in one transaction;
         the row as it was (None: no such schedule, nothing written)."""
@@ -207,30 +185,30 @@ class ScheduleStore:
                 await PUT.execute(conn, full)
             return row
 
-    @_translated
+    @statement
     async def delete(self, namespace: str, schedule_id: str) -> bool:
         return await DELETE.fetchrow(self.pool, namespace=namespace, schedule_id=schedule_id) is not None
 
-    @_translated
+    @statement
     async def page(self, namespace: str, after: str, page_size: int) -> list[ScheduleRow]:
         rows = await PAGE.fetch(self.pool, namespace=namespace, after=after, page_size=page_size)
         return [_row(r) for r in rows]
 
-    @_translated
+    @statement
     async def query(self, statement: Statement, params: dict[str, Any]) -> list[ScheduleRow]:
         """A page of schedules by a compiled list query (``Schedules.list``)."""
         return [_row(r) for r in await statement.fetch(self.pool, params)]
 
-    @_translated
+    @statement
     async def earliest_wake(self) -> datetime | None:
         value: datetime | None = await EARLIEST.fetchval(self.pool)
         return value
 
-    @_translated
+    @statement
     async def delete_namespace(self, namespace: str) -> None:
         await DELETE_NAMESPACE.execute(self.pool, namespace=namespace)
 
-    @_translated
+    @statement
     async def tick(self, limit: int, decide: Callable[[list[ScheduleRow]], Awaitable[Sequence[Tick]]]) -> list[Tick]:
         """Claim at most ``limit`` due schedules (none another server holds), let ``decide`` say what
         each does, and commit the runs it starts and the schedules' new state in one transaction."""
