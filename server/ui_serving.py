@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
@@ -39,6 +39,7 @@ class UiOptions:
     host: str
     port: int
     codec_endpoint: str | None = None
+    codec_auth: str | None = field(default=None, repr=False)  # the Authorization header sent to it
 
 
 def ui_options(*, dev: bool) -> Callable[[F], F]:
@@ -57,6 +58,9 @@ def ui_options(*, dev: bool) -> Callable[[F], F]:
                      show_envvar=True,
                      help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
                           "payloads are decoded there and never in the server."),
+        click.option("--ui-codec-auth", "ui_codec_auth", default=None, envvar="WF_UI_CODEC_AUTH",
+                     show_envvar=True,
+                     help="The Authorization header the browser sends to the codec server (its --codec-auth)."),
     ]
     if dev:
         options.append(click.option("--headless", is_flag=True, default=False, help="Serve no web UI."))
@@ -74,6 +78,7 @@ def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
     port: int | None = opts.pop("ui_port", None)
     host: str = opts.pop("ui_ip", "127.0.0.1")
     codec_endpoint: str | None = opts.pop("ui_codec_endpoint", None)
+    codec_auth: str | None = opts.pop("ui_codec_auth", None)
     headless: bool = opts.pop("headless", False)
     if dev and headless:
         return None
@@ -87,7 +92,7 @@ def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
                 f"the web UI's default port (--port + {UI_PORT_OFFSET} = {port}) does not exist: "
                 "give --ui-port, or --headless"
             )
-    return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint)
+    return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint, codec_auth=codec_auth)
 
 
 def check_ui(ui: UiOptions | None, *, dev: bool) -> None:
@@ -112,5 +117,5 @@ async def start_server_ui(ui: UiOptions, *, server_host: str, server_port: int) 
     """Serve the UI on the running loop for the server listening on ``server_host:server_port``."""
     return await start_ui(
         address=dial_address(server_host, server_port), host=ui.host, port=ui.port,
-        codec_endpoint=ui.codec_endpoint, port_flag="--ui-port",
+        codec_endpoint=ui.codec_endpoint, port_flag="--ui-port", codec_auth=ui.codec_auth,
     )

@@ -36,6 +36,7 @@ class Ui:
         self.address = address
         self.namespace = namespace
         self.codec_endpoint = codec_endpoint.rstrip("/") if codec_endpoint else None
+        self.codec_auth: str | None = None  # the Authorization header codec.js sends (set by create_app)
         self.connections = Connections(address, client)
         self.csrf = CsrfTokens()
         self.templates = Environment(
@@ -102,17 +103,21 @@ def create_app(
     namespace: str = "default",
     codec_endpoint: str | None = None,
     client: Client | None = None,
+    codec_auth: str | None = None,
 ) -> Starlette:
     """The web UI for the wf server at ``address`` ("host:port"), opening on ``namespace``.
 
     It connects when a page first needs the server (``client``, when given, serves its namespace and
     is not closed by the app). With ``codec_endpoint`` the browser decodes payloads through that
     codec server (``POST <endpoint>/decode``); this process never decodes them. The app binds
-    nothing itself: serve it with any ASGI server.
+    nothing itself: serve it with any ASGI server. ``codec_auth`` is the ``Authorization`` header the
+    browser sends with those requests (a codec server started with ``--codec-auth``); every page then
+    carries it, so it must be a token meant for the UI's users, never a payload key.
     """
     from wf.ui.views import actions, live, misc, schedules, workflow, workflows
 
     ui = Ui(address, namespace, codec_endpoint, client)
+    ui.codec_auth = codec_auth
 
     def guarded(view: Callable[[Ui, Request], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:

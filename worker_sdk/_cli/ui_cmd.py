@@ -196,6 +196,7 @@ async def start_ui(
     namespace: str = "default",
     codec_endpoint: str | None = None,
     port_flag: str = "--port",
+    codec_auth: str | None = None,
 ) -> RunningUi:
     """Serve the UI for the wf server at ``address`` on ``host:port``, on the running event loop.
 
@@ -212,7 +213,8 @@ async def start_ui(
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint))
+    app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint,
+                               codec_auth=codec_auth))
     sock = bind(host, port, port_flag=port_flag)
     # Logging is left to the process (the server configures it); uvicorn's own lines are warnings
     # and errors only, as the start line printed by the caller says where the UI is.
@@ -235,8 +237,10 @@ async def start_ui(
 # -- wf ui --------------------------------------------------------------------------------------
 
 
-async def _serve_ui(address: str, namespace: str, host: str, port: int, codec_endpoint: str | None) -> None:
-    ui = await start_ui(address=address, host=host, port=port, namespace=namespace, codec_endpoint=codec_endpoint)
+async def _serve_ui(address: str, namespace: str, host: str, port: int, codec_endpoint: str | None,
+                    codec_auth: str | None = None) -> None:
+    ui = await start_ui(address=address, host=host, port=port, namespace=namespace, codec_endpoint=codec_endpoint,
+                        codec_auth=codec_auth)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -261,10 +265,13 @@ async def _serve_ui(address: str, namespace: str, host: str, port: int, codec_en
 @click.option("--codec-endpoint", envvar="WF_CODEC_ENDPOINT", default=None, show_envvar=True,
               help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
                    "payloads are decoded there and never in the UI process.")
-def ui_cmd(address: str, namespace: str, port: int, ip: str, codec_endpoint: str | None) -> None:
+@click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, show_envvar=True,
+              help="The Authorization header the browser sends to the codec server (its --codec-auth).")
+def ui_cmd(address: str, namespace: str, port: int, ip: str, codec_endpoint: str | None,
+           codec_auth: str | None) -> None:
     """Serve the web UI for a wf server: every workflow, its history as a timeline, what it waits
     on, and the actions on it (signal, query, update, cancel, terminate, reset)."""
     warning = exposure_warning(ip)
     if warning is not None:
         click.echo(warning, err=True)
-    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint))
+    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint, codec_auth))
