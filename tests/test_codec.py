@@ -344,3 +344,25 @@ async def test_the_ui_shows_the_payload_decoded_in_the_browser_never_in_its_html
     finally:
         await ui.stop()
 
+
+
+async def test_the_readme_encryption_snippet_connects_with_the_codec(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ast
+
+    from tests.test_readme import python_block
+
+    monkeypatch.setenv("WF_CODEC_KEYS", json.dumps({"2026-12": base64.b64encode(NEW_KEY).decode()}))
+    snippet = python_block(r"^from worker_sdk\.codecs import EncryptionCodec")
+    text = snippet.text.replace("localhost:7233", server.address)
+    namespace: dict[str, Any] = {}
+    code = compile(text, "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    await eval(code, namespace)  # noqa: S307 - the README's own snippet
+    client: Client = namespace["client"]
+    try:
+        sealed = await client.data_converter.encode(["readme"])
+        assert sealed.payloads[0].metadata[KEY_ID] == b"2026-12"
+        assert await CODEC.decode(list(sealed.payloads)) != list(sealed.payloads)
+    finally:
+        await client.close()

@@ -130,6 +130,10 @@ EXERCISED: dict[tuple[str, str], str] = {
     ("python", r"^class DailyReport:"):
         "tests/test_schedules_sdk.py::test_the_readme_schedule_snippet_runs_as_written",
     ("sh", r"wf schedule .*"): "tests/test_schedules_cli.py::test_schedule_commands",
+    ("python", r"^from worker_sdk\.codecs import EncryptionCodec"):
+        "tests/test_codec.py::test_the_readme_encryption_snippet_connects_with_the_codec",
+    ("sh", r"wf (codec-server|ui|workflow show) .*--codec-auth .*"):
+        "tests/test_codec.py::test_with_encryption_no_plaintext_reaches_the_database_and_decoders_show_it",
     ("python", r"^class Counter:"):
         "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }
