@@ -2,11 +2,12 @@
 the web UI.
 
 A worker and a client with an ``EncryptionCodec`` run a workflow whose input, activity input and result,
-signal and result all carry a marker string; then every column of every table of the database is read
-and the marker appears nowhere (neither as text nor as bytes nor base64), while a run started without
-the codec shows that the same search does find a plaintext marker. The codec server decodes the stored
-payloads back; ``wf workflow show/describe/result --codec-endpoint`` prints the marker; the UI page, in
-a real browser, shows it decoded through the codec server, while the HTML the UI serves does not hold it.
+signal, memo (at start and upserted) and result all carry a marker string; then every column of every
+table of the database is read and the marker appears nowhere (neither as text nor as bytes nor
+base64), while a run started without the codec shows that the same search does find a plaintext
+marker. The codec server decodes the stored payloads back; ``wf workflow show/describe/result
+--codec-endpoint`` prints the marker; the UI page, in a real browser, shows it decoded through the
+codec server, while the HTML the UI serves does not hold it.
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int,
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read())
+        with exc:
+            return exc.code, dict(exc.headers), json.loads(exc.read())
 
 
 async def test_codec_server_protocol_cors_and_authorization() -> None:
@@ -198,6 +200,7 @@ class CodecSecret:
     @workflow.run
     async def run(self, secret: str) -> str:
         shouted = await workflow.execute_activity(codec_shout, secret, start_to_close_timeout=timedelta(seconds=10))
+        workflow.upsert_memo({"upserted": f"upsert {secret}", "removed": None})
         await workflow.wait_condition(lambda: self.note is not None)
         return f"{shouted} + {self.note}"
 
@@ -208,6 +211,10 @@ class CodecSecret:
     @workflow.query
     def current_note(self) -> str | None:
         return self.note
+
+    @workflow.query
+    def memo_seen(self) -> dict[str, Any]:
+        return workflow.memo()
 
 
 async def _database_holds(db_url: str, marker: str) -> list[str]:
@@ -253,12 +260,21 @@ async def test_with_encryption_no_plaintext_reaches_the_database_and_decoders_sh
     marker = f"marker-{uuid.uuid4().hex}"
     workflow_id = f"codec-{uuid.uuid4().hex[:8]}"
     async with Worker(secret_client, task_queue=task_queue, workflows=[CodecSecret], activities=[codec_shout]):
-        handle = await secret_client.start_workflow(CodecSecret.run, f"input {marker}", id=workflow_id,
-                                                    task_queue=task_queue)
+        handle = await secret_client.start_workflow(
+            CodecSecret.run, f"input {marker}", id=workflow_id, task_queue=task_queue,
+            memo={"started": f"memo {marker}", "removed": "gone after the upsert"},
+        )
         await handle.signal(CodecSecret.add_note, f"signal {marker}")
         assert await handle.query(CodecSecret.current_note) == f"signal {marker}"
+        expected_memo = {"started": f"memo {marker}", "upserted": f"upsert input {marker}"}
+        assert await handle.query(CodecSecret.memo_seen) == expected_memo
         result = await handle.result()
     assert result == f"INPUT {marker.upper()} / input {marker} + signal {marker}"
+    assert (await handle.describe()).memo == expected_memo
+    # Without the key, describe still answers: the memo's values stay ciphertext.
+    sealed_memo = (await client.get_workflow_handle(workflow_id).describe()).memo
+    assert set(sealed_memo) == set(expected_memo)
+    assert all(p.metadata["encoding"] == ENCRYPTED_ENCODING for p in sealed_memo.values())
 
     assert await _database_holds(db_url, marker) == []
 
@@ -281,13 +297,16 @@ async def test_with_encryption_no_plaintext_reaches_the_database_and_decoders_sh
         assert json.loads(opened.data) == f"input {marker}"
 
         # The CLI: ciphertext without the endpoint, the marker with it.
-        show = await wf("show", "-w", workflow_id, address=server.address)
-        assert show.returncode == 0, show.stderr
-        assert marker not in show.stdout
+        for args in (["show", "-w", workflow_id], ["describe", "-w", workflow_id]):
+            sealed_out = await wf(*args, address=server.address)
+            assert sealed_out.returncode == 0, sealed_out.stderr
+            assert marker not in sealed_out.stdout
         for args in (["show", "-w", workflow_id], ["describe", "-w", workflow_id], ["result", "-w", workflow_id]):
             done = await wf(*args, "--codec-endpoint", url, address=server.address, env={"WF_CODEC_AUTH": AUTH})
             assert done.returncode == 0, (args, done.stderr)
             assert marker in done.stdout, (args, done.stdout)
+            if args[0] == "describe":
+                assert f"memo {marker}" in done.stdout and f"upsert input {marker}" in done.stdout
             assert "codec-test-token" not in done.stdout + done.stderr
         refused = await wf("show", "-w", workflow_id, "--codec-endpoint", url, address=server.address)
         assert refused.returncode != 0 and "401" in refused.stderr and marker not in refused.stdout

@@ -79,6 +79,7 @@ class RemoteCodec(PayloadCodec):
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - the user's URL
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
+            exc.close()  # its response's socket
             raise ValueError(f"codec server {url} answered HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise ValueError(f"codec server {url} could not be reached: {exc}") from None
