@@ -16,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -385,3 +386,40 @@ async def test_the_readme_encryption_snippet_connects_with_the_codec(
         assert await CODEC.decode(list(sealed.payloads)) != list(sealed.payloads)
     finally:
         await client.close()
+
+
+@pytest.mark.timeout(60)
+async def test_wf_codec_server_command_serves_the_named_codec() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path as _Path
+
+    root = _Path(__file__).resolve().parent.parent
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    wf_bin = _Path(sys.executable).parent / "wf"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | {
+        "PYTHONPATH": str(root), "WF_CODEC_AUTH": AUTH,
+    }
+    proc = subprocess.Popen(
+        [str(wf_bin), "codec-server", "--codec", "tests.test_codec:CODEC", "--port", str(port)],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        remote = RemoteCodec(f"http://127.0.0.1:{port}", authorization=AUTH, timeout=5)
+
+        async def answers() -> list[common_pb2.Payload]:
+            try:
+                return await remote.encode([_json_payload("from the command")])
+            except ValueError as exc:
+                raise AssertionError(str(exc)) from exc
+
+        [sealed] = await assert_eventually(answers, timeout=30)
+        assert sealed.metadata[KEY_ID] == b"2026-12"
+        assert await CODEC.decode([sealed]) == [_json_payload("from the command")]
+    finally:
+        proc.terminate()
+        out, err = await asyncio.to_thread(proc.communicate, timeout=20)
+    assert "codec-test-token" not in out + err
