@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
@@ -43,6 +43,7 @@ class UiOptions:
     host: str
     port: int
     codec_endpoint: str | None = None
+    codec_auth: str | None = field(default=None, repr=False)  # the Authorization header sent to it
 
 
 def ui_options(*, dev: bool) -> Callable[[F], F]:
@@ -61,6 +62,9 @@ def ui_options(*, dev: bool) -> Callable[[F], F]:
                      show_envvar=True,
                      help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
                           "payloads are decoded there and never in the server."),
+        click.option("--ui-codec-auth", "ui_codec_auth", default=None, envvar="WF_UI_CODEC_AUTH",
+                     show_envvar=True,
+                     help="The Authorization header the browser sends to the codec server (its --codec-auth)."),
     ]
     if dev:
         options.append(click.option("--headless", is_flag=True, default=False, help="Serve no web UI."))
@@ -78,6 +82,7 @@ def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
     port: int | None = opts.pop("ui_port", None)
     host: str = opts.pop("ui_ip", "127.0.0.1")
     codec_endpoint: str | None = opts.pop("ui_codec_endpoint", None)
+    codec_auth: str | None = opts.pop("ui_codec_auth", None)
     headless: bool = opts.pop("headless", False)
     if dev and headless:
         return None
@@ -91,7 +96,7 @@ def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
                 f"the web UI's default port (--port + {UI_PORT_OFFSET} = {port}) does not exist: "
                 "give --ui-port, or --headless"
             )
-    return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint)
+    return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint, codec_auth=codec_auth)
 
 
 def check_ui(ui: UiOptions | None, *, dev: bool) -> None:
@@ -126,7 +131,7 @@ async def start_server_ui(
         client_tls = await asyncio.to_thread(_own_server_tls, address, tls)
     return await start_ui(
         address=address, host=ui.host, port=ui.port,
-        codec_endpoint=ui.codec_endpoint, port_flag="--ui-port", tls=client_tls,
+        codec_endpoint=ui.codec_endpoint, port_flag="--ui-port", codec_auth=ui.codec_auth, tls=client_tls,
         ssl_certfile=str(tls.cert) if tls else None, ssl_keyfile=str(tls.key) if tls else None,
     )
 

@@ -141,6 +141,10 @@ EXERCISED: dict[tuple[str, str], str] = {
         "tests/test_auth_cli.py::test_wf_server_start_with_auth_required_prints_the_first_key_once",
     ("sh", r"wf operator api-key (create|list|revoke)\b.*"):
         "tests/test_auth_cli.py::test_the_first_admin_key_from_the_database_then_keys_made_listed_used_and_revoked",
+    ("python", r"^from worker_sdk\.codecs import EncryptionCodec"):
+        "tests/test_codec.py::test_the_readme_encryption_snippet_connects_with_the_codec",
+    ("sh", r"wf (codec-server|ui|workflow show) .*--codec-auth .*"):
+        "tests/test_codec.py::test_with_encryption_no_plaintext_reaches_the_database_and_decoders_show_it",
     ("python", r"^class Counter:"):
         "tests/test_continue_as_new.py::test_a_chain_of_100_runs_carries_its_state_and_result_follows_it",
 }

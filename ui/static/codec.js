@@ -2,6 +2,8 @@
 // each payload raw (data-payload, the codec protocol's JSON form) and this module POSTs them to
 // <endpoint>/decode, then shows what comes back. The UI's own process never sees the plaintext.
 const endpoint = document.body.dataset.codecEndpoint;
+// `wf ui --codec-auth`: the Authorization header a codec server started with --codec-auth expects.
+const codecAuth = document.body.dataset.codecAuth;
 
 function b64ToText(b64) {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -35,7 +37,10 @@ async function decodeWithin(root) {
   try {
     const r = await fetch(endpoint + "/decode", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-Namespace": document.querySelector("[data-namespace]")?.dataset.namespace || "" },
+      headers: {
+        "Content-Type": "application/json", "X-Namespace": document.querySelector("[data-namespace]")?.dataset.namespace || "",
+        ...(codecAuth ? { Authorization: codecAuth } : {}),
+      },
       body: JSON.stringify({ payloads }),
     });
     if (!r.ok) throw new Error("codec server answered " + r.status);

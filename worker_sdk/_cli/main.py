@@ -74,7 +74,13 @@ def _register() -> None:
     main.add_command(importlib.import_module("worker_sdk._cli.schedule_cmds").schedule_group)
 
 
+def _register_codec_server() -> None:
+    """``wf codec-server``: its own module; Starlette and uvicorn load only when it runs."""
+    main.add_command(importlib.import_module("worker_sdk._cli.codec_server").codec_server_cmd)
+
+
 try:
     _register()
+    _register_codec_server()
 except ImportError:  # pragma: no cover - during bootstrap, before the workflow commands exist
     pass

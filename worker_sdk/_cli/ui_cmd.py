@@ -202,6 +202,7 @@ async def start_ui(
     tls: TLSConfig | bool = False,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    codec_auth: str | None = None,
 ) -> RunningUi:
     """Serve the UI for the wf server at ``address`` on ``host:port``, on the running event loop.
 
@@ -219,7 +220,8 @@ async def start_ui(
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint, tls=tls))
+    app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint,
+                               codec_auth=codec_auth, tls=tls))
     sock = bind(host, port, port_flag=port_flag)
     # Logging is left to the process (the server configures it); uvicorn's own lines are warnings
     # and errors only, as the start line printed by the caller says where the UI is.
@@ -243,10 +245,12 @@ async def start_ui(
 
 
 async def _serve_ui(
-    address: str, namespace: str, host: str, port: int, codec_endpoint: str | None, tls: TLSConfig | bool = False
+    address: str, namespace: str, host: str, port: int, codec_endpoint: str | None,
+    codec_auth: str | None = None, tls: TLSConfig | bool = False,
 ) -> None:
     ui = await start_ui(
-        address=address, host=host, port=port, namespace=namespace, codec_endpoint=codec_endpoint, tls=tls
+        address=address, host=host, port=port, namespace=namespace, codec_endpoint=codec_endpoint,
+        codec_auth=codec_auth, tls=tls,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -272,12 +276,15 @@ async def _serve_ui(
 @click.option("--codec-endpoint", envvar="WF_CODEC_ENDPOINT", default=None, show_envvar=True,
               help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
                    "payloads are decoded there and never in the UI process.")
+@click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, show_envvar=True,
+              help="The Authorization header the browser sends to the codec server (its --codec-auth).")
 @with_tls_options
-def ui_cmd(address: str, namespace: str, port: int, ip: str, codec_endpoint: str | None) -> None:
+def ui_cmd(address: str, namespace: str, port: int, ip: str, codec_endpoint: str | None,
+           codec_auth: str | None) -> None:
     """Serve the web UI for a wf server: every workflow, its history as a timeline, what it waits
     on, and the actions on it (signal, query, update, cancel, terminate, reset)."""
     warning = exposure_warning(ip)
     if warning is not None:
         click.echo(warning, err=True)
     tls = tls_from_context(click.get_current_context(), address)
-    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint, tls))
+    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint, codec_auth, tls))

@@ -41,6 +41,7 @@ from worker_sdk._client import (
     WorkflowIDReusePolicy,
     default_identity,
 )
+from worker_sdk._converter import DataConverter
 from worker_sdk.errors import (
     FailureError,
     RPCError,
@@ -73,6 +74,9 @@ class _Settings:
     address: str = field(default_factory=lambda: os.environ.get("WF_ADDRESS", "localhost:7233"))
     namespace: str = field(default_factory=lambda: os.environ.get("WF_NAMESPACE", "default"))
     output: str = "table"
+    # --codec-endpoint / --codec-auth: payloads are decoded through a codec server before printing.
+    codec_endpoint: str | None = None
+    codec_auth: str | None = field(default=None, repr=False)
 
     @property
     def json(self) -> bool:
@@ -238,6 +242,35 @@ def _start_options(f: F) -> F:
     return f
 
 
+def _codec_options(f: F) -> F:
+    """``--codec-endpoint URL`` and ``--codec-auth``: decode payloads through a codec server (Temporal's
+    remote codec protocol) before printing them, so encrypted payloads show as plaintext here."""
+    f = click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, expose_value=False,
+                     callback=_override,
+                     help="The Authorization header sent to the codec server [env WF_CODEC_AUTH].")(f)
+    return click.option("--codec-endpoint", envvar="WF_CODEC_ENDPOINT", default=None, expose_value=False,
+                        callback=_override, metavar="URL",
+                        help="A codec server: payloads are decoded through <URL>/decode before printing "
+                             "[env WF_CODEC_ENDPOINT].")(f)
+
+
+def _data_converter(settings: _Settings) -> DataConverter | None:
+    """The client's data converter: one whose codec is the codec server, with --codec-endpoint."""
+    if not settings.codec_endpoint:
+        return None
+    from worker_sdk._remote_codec import RemoteCodec
+
+    return DataConverter(payload_codec=RemoteCodec(
+        settings.codec_endpoint, namespace=settings.namespace, authorization=settings.codec_auth,
+    ))
+
+
+async def _decode_events(client: Client, events: list[Any]) -> None:
+    """Decode every payload of these events in place through the client's codec (when it has one)."""
+    for event in events:
+        await client.data_converter.decode_message(event)
+
+
 def _run_options(f: F) -> F:
     f = click.option("--run-id", "-r", help="A run of the workflow (default: its latest run).")(f)
     return click.option("--workflow-id", "-w", required=True, help="The workflow id.")(f)
@@ -264,6 +297,7 @@ def _run(
                 settings.address, namespace=settings.namespace,
                 identity=f"wf-cli:{default_identity()}", wait_for_ready=False,
                 tls=tls, api_key=api_key_from_context(ctx),
+                data_converter=_data_converter(settings),
             )
         except RPCError as exc:
             raise CliError(
@@ -499,6 +533,7 @@ def execute_cmd(**opts: Any) -> None:
 
 @workflow_group.command("result")
 @_run_options
+@_codec_options
 @_connection_options(group=False)
 def result_cmd(workflow_id: str, run_id: str | None) -> None:
     """Wait for a workflow to close and print its result (exit 1 with its failure if it failed)."""
@@ -514,6 +549,7 @@ def result_cmd(workflow_id: str, run_id: str | None) -> None:
 
 @workflow_group.command("describe")
 @_run_options
+@_codec_options
 @_connection_options(group=False)
 def describe_cmd(workflow_id: str, run_id: str | None) -> None:
     """Show a run: its status, pending activities, the pending workflow task with its last failure
@@ -521,6 +557,7 @@ def describe_cmd(workflow_id: str, run_id: str | None) -> None:
 
     async def body(client: Client, settings: _Settings) -> int:
         described = await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+        await client.data_converter.decode_message(described.raw)
         hint = described.waiting_hint
         if settings.json:
             _print_json(json_format.MessageToDict(described.raw) | ({"hint": hint} if hint else {}))
@@ -560,6 +597,7 @@ def _chain_renderables(d: WorkflowExecutionDescription) -> list[RenderableType]:
 @_run_options
 @click.option("--follow", "-f", is_flag=True,
               help="Print events as they happen until the run closes (exit 1 unless it completed).")
+@_codec_options
 @_connection_options(group=False)
 def show_cmd(workflow_id: str, run_id: str | None, follow: bool) -> None:
     """Show a run's event history.
@@ -576,6 +614,7 @@ def show_cmd(workflow_id: str, run_id: str | None, follow: bool) -> None:
         if follow:
             return await _follow(client, settings, workflow_id, run_id)
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        await _decode_events(client, history.events)
         if settings.json:
             click.echo(history.to_json())
         else:
@@ -612,6 +651,7 @@ def signal_cmd(
 @_run_options
 @click.option("--name", required=True, help="The query's name (its handler's name in the workflow).")
 @_input_option
+@_codec_options
 @_connection_options(group=False)
 def query_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any]) -> None:
     """Ask a running workflow for a value and print it as JSON.

@@ -1,0 +1,120 @@
+"""``wf codec-server``: Temporal's remote codec protocol over HTTP, for the UI and the CLI.
+
+``POST /encode`` and ``POST /decode`` take and give ``{"payloads": [{"metadata": {k: base64}, "data":
+base64}]}`` and run the user's codec (``--codec module:attr``), so people see plaintext in their
+browser or terminal while the wf server only ever holds ciphertext. CORS admits the UI's origin
+(``--cors-origin``); with ``--codec-auth`` a request must carry exactly that ``Authorization`` header
+(compared in constant time; never logged). Starlette and uvicorn, as the UI, imported only when the
+command runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import importlib
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from worker_sdk._converter import DataConverter, PayloadCodec
+from worker_sdk._remote_codec import payload_from_json, payload_to_json
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+def load_codec(spec: str) -> PayloadCodec:
+    """``module:attr`` → a PayloadCodec: the attribute may be a codec, a DataConverter with one, or a
+    function of no arguments returning either (so keys are read when the server starts)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise click.BadParameter(f"{spec!r} is not module:attr", param_hint="--codec")
+    try:
+        value: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            value = getattr(value, part)
+    except (ImportError, AttributeError) as exc:
+        raise click.BadParameter(f"cannot load {spec!r}: {exc}", param_hint="--codec") from exc
+    if callable(value) and not isinstance(value, PayloadCodec | DataConverter):
+        value = value()
+    if isinstance(value, DataConverter):
+        value = value.payload_codec
+    if not isinstance(value, PayloadCodec):
+        raise click.BadParameter(f"{spec!r} is not a PayloadCodec (nor a DataConverter with one)",
+                                 param_hint="--codec")
+    return value
+
+
+def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = None,
+                     authorization: str | None = None) -> Starlette:
+    """The codec server as an ASGI app (``wf codec-server`` serves it; tests mount it directly)."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    expected = authorization.encode() if authorization else None
+
+    def endpoint(op: str) -> Any:
+        async def handle(request: Request) -> Response:
+            if expected is not None:
+                given = request.headers.get("authorization", "").encode()
+                if not hmac.compare_digest(given, expected):
+                    return JSONResponse({"error": "missing or wrong Authorization"}, status_code=401)
+            try:
+                body = json.loads(await request.body())
+                items = body.get("payloads") if isinstance(body, dict) else None
+                if not isinstance(items, list):
+                    raise ValueError('expected {"payloads": [...]}')
+                payloads = [payload_from_json(p) for p in items]
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            try:
+                out = await (codec.encode(payloads) if op == "encode" else codec.decode(payloads))
+            except Exception as exc:  # the codec's message names a key id at most, never a key
+                return JSONResponse({"error": f"{op} failed: {exc}"}, status_code=400)
+            return JSONResponse({"payloads": [payload_to_json(p) for p in out]})
+
+        return handle
+
+    middleware = [Middleware(
+        CORSMiddleware, allow_origins=list(cors_origins or []), allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"], allow_credentials=True,
+    )]
+    return Starlette(
+        routes=[Route("/encode", endpoint("encode"), methods=["POST"]),
+                Route("/decode", endpoint("decode"), methods=["POST"])],
+        middleware=middleware,
+    )
+
+
+@click.command("codec-server")
+@click.option("--codec", "codec_spec", required=True, metavar="MODULE:ATTR",
+              help="Your payload codec: a PayloadCodec, a DataConverter, or a function returning one.")
+@click.option("--port", type=click.IntRange(1, 65535), required=True, help="The port to listen on.")
+@click.option("--ip", default="127.0.0.1", show_default=True, help="The address to bind.")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="URL",
+              help="An origin whose pages may call this server (the web UI's, e.g. http://localhost:8233). "
+                   "Repeat for several.")
+@click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, show_envvar=True,
+              help="Refuse requests whose Authorization header is not exactly this value.")
+def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[str, ...],
+                     codec_auth: str | None) -> None:
+    """Serve /encode and /decode for your codec (Temporal's codec server protocol), so the UI and
+    `wf workflow --codec-endpoint` show decoded payloads while the wf server stores ciphertext."""
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise click.ClickException(
+            f"`wf codec-server` needs Starlette and uvicorn (pip install 'wf-workflows[ui]'): {exc}"
+        ) from exc
+    codec = load_codec(codec_spec)
+    app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth)
+    click.echo(f"codec server on http://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
+               err=True)
+    config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False)
+    asyncio.run(uvicorn.Server(config).serve())
