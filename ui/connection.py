@@ -8,7 +8,9 @@ banner, and the next request tries again, so the UI recovers by itself when the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import grpc
 
@@ -20,6 +22,8 @@ CONNECT_TIMEOUT = timedelta(seconds=3)
 CALL_TIMEOUT = timedelta(seconds=5)
 # The statuses that mean "the server is not there", not "the request was wrong".
 DOWN = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# The statuses of a server that requires credentials the caller did not give.
+REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 class ServerDown(Exception):
@@ -33,8 +37,10 @@ def is_down(exc: BaseException) -> bool:
 class Connections:
     """Clients by namespace. A client handed in is used for its namespace and never closed here."""
 
-    def __init__(self, address: str, client: Client | None) -> None:
+    def __init__(self, address: str, client: Client | None, connect_kwargs: Mapping[str, Any] | None = None) -> None:
         self.address = address
+        # A signed-in person's credential (``api_key=``), kept out of ``repr``.
+        self._connect_kwargs = dict(connect_kwargs or {})
         self._clients: dict[str, Client] = {}
         self._owned: list[Client] = []
         if client is not None:
@@ -55,9 +61,12 @@ class Connections:
                 # No multiplexing: a page's calls are few, and a plain RPC fails at once when the
                 # server is gone rather than waiting on a stream.
                 found = await Client.connect(
-                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False
+                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False,
+                    **self._connect_kwargs,
                 )
             except RPCError as exc:
+                if exc.status in REFUSED:
+                    raise  # the server is there and said no: the caller needs to sign in
                 raise ServerDown(exc.message) from exc
             self._clients[namespace] = found
             self._owned.append(found)
