@@ -69,7 +69,7 @@ def role_word(role: int) -> str:
     """``ROLE_CLUSTER_ADMIN`` → "cluster admin"; no role → "no role"."""
     if role == auth_pb2.ROLE_UNSPECIFIED:
         return "no role"
-    return auth_pb2.Role.Name(role).removeprefix("ROLE_").replace("_", " ").lower()  # type: ignore[arg-type]
+    return auth_pb2.Role.Name(role).removeprefix("ROLE_").replace("_", " ").lower()
 
 
 class CredentialProvider(Protocol):
