@@ -255,3 +255,22 @@ schedules = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index("schedules_by_next_wake", "next_wake", postgresql_where=text("next_wake IS NOT NULL")),
 )
+
+# API keys (``wf.server.auth.keys``): one row per key, found by its public id; a salted hash of the
+# secret, never the secret. Revoked keys stay, so lists and the audit log can still name them.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    # The grant: a namespace and a wf.v1.Role ("" for a cluster admin).
+    Column("namespace", Text, nullable=False),
+    Column("role", Integer, nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("created_by", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("api_keys_by_namespace", "namespace"),
+)

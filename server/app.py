@@ -19,6 +19,9 @@ from wf.history.store import Store
 from wf.history.timers import TimerProcessor
 from wf.history.tokens import TaskTokens
 from wf.matching import Matcher
+from wf.server.auth.keys import ApiKeys
+from wf.server.auth.link import Authorization
+from wf.server.auth.subjects import load as load_subjects
 from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
 from wf.server.frontend import WorkflowService
@@ -34,6 +37,7 @@ from wf.server.pipeline import (
     unary_methods,
 )
 from wf.v1 import service_pb2
+from wf.v1.auth_pb2 import ROLE_CLUSTER_ADMIN
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,8 @@ def interceptors(
 
     ``added`` go where authentication and authorization belong, after validation and inside
     telemetry: an API-key check or an authorizer plugs in there and sees every call, whether it came
-    as its own RPC or on a Multiplex stream. wf has none of its own yet.
+    as its own RPC or on a Multiplex stream. wf's own, the authentication and authorization link
+    (``server/auth/link.py``), is the first of them (see :meth:`Server.start`).
     """
     links: list[Interceptor] = [Telemetry(), Validation(RequestChecks(config.limits).by_method())]
     if namespaces is not None:
@@ -123,6 +128,8 @@ class Server:
         self.history: HistoryService | None = None
         self.matcher: Matcher | None = None
         self.timers: TimerProcessor | None = None
+        self.bootstrap_key: str | None = None
+        """The cluster-admin key made at the first start with ``--auth required`` (none before)."""
 
     async def start(self) -> None:
         cfg = self.config
@@ -176,9 +183,10 @@ class Server:
 
         self._grpc = grpc.aio.server(options=grpc_options(cfg))
         self._service = service = WorkflowService(cfg, history, matcher)
+        authorization = await self._start_auth(service, tokens)
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
         pipeline = Pipeline(
-            unary_methods(service), interceptors(cfg, self._added, history.namespaces), health=health
+            unary_methods(service), interceptors(cfg, [authorization, *self._added], history.namespaces), health=health
         )
         service.attach(pipeline)
         handlers = pipeline.grpc_handlers()
@@ -200,6 +208,33 @@ class Server:
             raise OSError(f"cannot listen on {cfg.host}:{cfg.port} (is another server using the port?)")
         await self._grpc.start()
         log.info("wf server listening on %s:%d", cfg.host, self.port)
+
+    async def _start_auth(self, service: WorkflowService, tokens: TaskTokens) -> Authorization:
+        """The pipeline's authentication and authorization link (``server/auth/``), with the key table
+        the service's key RPCs use; with ``--auth required`` and no key yet, a first cluster-admin key,
+        printed once to standard output (never logged) so an operator can make the others."""
+        cfg = self.config
+        assert self._pool is not None
+        keys = ApiKeys(self._pool)
+        subjects = load_subjects(cfg.auth_subjects) if cfg.auth_subjects else {}
+
+        async def token_namespace(data: bytes) -> str:
+            return (await tokens.verify(data)).namespace
+
+        authorization = Authorization(cfg.auth, keys, subjects, token_namespace)
+        service.api_keys = keys
+        service.auth_required = authorization.required
+        if authorization.required and await keys.count() == 0:
+            key, _ = await keys.create("bootstrap-admin", "", ROLE_CLUSTER_ADMIN, "server (first start)")
+            self.bootstrap_key = key
+            print(
+                "wf: --auth required and no API key exists yet; this cluster-admin key is shown once, now, "
+                f"and will not be shown again:\n\n    {key}\n\n"
+                "Keep it in a secret store; use it to create the other keys (wf operator api-key create).",
+                flush=True,
+            )
+        log.info("authentication: %s", "required" if authorization.required else "off (every caller is an admin)")
+        return authorization
 
     @property
     def address(self) -> str:

@@ -50,4 +50,15 @@ class ServerConfig:
         10.0, "Seconds between looks for runs past their retention when none were due.", minimum=0.01
     )
     otel_console: bool = setting(False, "Print an OpenTelemetry span for every RPC to stderr (for debugging).")
+    # Who may do what (``wf.server.auth``): API keys and mapped client certificates, checked by one
+    # link of the call pipeline.
+    auth: str = setting(
+        "off",
+        "'off': every caller may do everything (the default). 'required': every call needs an API key "
+        "(authorization: Bearer) or a client certificate mapped by --auth-subjects, with the role its "
+        "method needs in its namespace.",
+    )
+    auth_subjects: str = setting(
+        "", "TOML or JSON file mapping client certificate subjects to [namespace, role] grants (mutual TLS)."
+    )
     limits: Limits = field(default_factory=Limits)

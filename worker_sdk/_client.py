@@ -21,6 +21,7 @@ from google.protobuf import json_format
 from wf.v1 import common_pb2, history_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import _namespaces, _reset, _schedule_client
 from worker_sdk._async_activity import AsyncActivityHandle, async_activity_handle
+from worker_sdk._auth import key_interceptors
 from worker_sdk._converter import DataConverter, decode_named_payloads, encode_named_payloads
 from worker_sdk._definition import WorkflowDefinition, check_arguments, handler_name, signal_name
 from worker_sdk._failure import from_failure
@@ -414,6 +415,7 @@ class Client:
         multiplex: bool = True,
         keepalive_interval: timedelta | None = timedelta(seconds=30),
         keepalive_timeout: timedelta = timedelta(seconds=15),
+        api_key: str | None = None,
     ) -> Client:
         """Connect to the server at ``target`` ("host:port") and check that it answers.
 
@@ -432,6 +434,11 @@ class Client:
         a connection that died silently (a server's machine gone, a NAT that forgot it) is found
         rather than waited on. The server accepts pings every 10 s by default
         (``--min-client-ping-interval``); a shorter interval needs that setting lowered to match.
+
+        ``api_key`` (a ``wf_…`` key from ``wf operator api-key create``) is sent as ``authorization:
+        Bearer <key>`` on every call, RPCs and the Multiplex stream alike, as Temporal Cloud's keys
+        are; a server run with ``--auth required`` needs it (or a mapped client certificate). The
+        client never logs or shows it. Over a plaintext connection it travels in the clear: use TLS.
         """
         options: list[tuple[str, int]] = [
             ("grpc.max_receive_message_length", -1),
@@ -446,7 +453,7 @@ class Client:
                 # which would leave an idle connection unwatched.
                 ("grpc.http2.max_pings_without_data", 0),
             ]
-        channel = grpc.aio.insecure_channel(target, options=options)
+        channel = grpc.aio.insecure_channel(target, options=options, interceptors=key_interceptors(api_key))
         client = cls(
             channel,
             namespace=namespace,

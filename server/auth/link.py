@@ -1,0 +1,121 @@
+"""The call pipeline's authentication and authorization link (see ``server/pipeline.py``).
+
+It sits after validation and the namespace check, inside telemetry, so every call, as its own RPC or
+on a Multiplex stream, passes it before its handler: it decides :attr:`Call.principal` (from an
+``authorization: Bearer wf_…`` header, else a mapped client certificate), then, with ``--auth
+required``, refuses a call without credentials (UNAUTHENTICATED) and one whose caller lacks the role
+the method needs in its namespace (PERMISSION_DENIED, naming the role). A refused call never reaches
+its handler, so it changes nothing. With ``--auth off`` (the default) every caller is a cluster admin
+named "anonymous", as before wf had security.
+
+gRPC health and reflection are not WorkflowService methods and never enter the pipeline: they stay
+open without credentials, as load balancers and tools expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+import grpc
+
+from wf.server.auth import roles
+from wf.server.auth.keys import ApiKeys, mask
+from wf.server.auth.principal import ANONYMOUS, ANONYMOUS_ADMIN, Principal
+from wf.server.auth.subjects import Grants, principal_of
+from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
+
+OFF: Final = "off"
+REQUIRED: Final = "required"
+MODES: Final = (OFF, REQUIRED)
+
+TokenNamespace = Callable[[bytes], Awaitable[str]]
+
+
+def bearer(call: Call) -> str | None:
+    """The key of the call's ``authorization: Bearer <key>`` header, if it has one."""
+    value = call.header("authorization")
+    if value is None:
+        return None
+    text = value.decode(errors="replace") if isinstance(value, bytes) else value
+    scheme, _, key = text.strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
+
+
+class Authorization(Interceptor):
+    """Authentication then authorization, per :data:`wf.server.auth.roles.TABLE`.
+
+    ``token_namespace``: the namespace of a verified task token (history's signed tokens), for the
+    methods that name their run by token; a forged token is refused by it as the handler would.
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        keys: ApiKeys | None,
+        subjects: Mapping[str, Grants],
+        token_namespace: TokenNamespace | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"--auth must be one of {', '.join(MODES)}, not {mode!r}")
+        self.required = mode == REQUIRED
+        self._keys = keys
+        self._subjects = dict(subjects)
+        self._token_namespace = token_namespace
+
+    async def authenticate(self, call: Call) -> Principal:
+        """Who makes the call; UNAUTHENTICATED for a key that is not valid."""
+        if not self.required:
+            return ANONYMOUS_ADMIN
+        key = bearer(call)
+        if key is not None:
+            principal = None if self._keys is None else await self._keys.verify(key)
+            if principal is None:
+                raise CallError(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    f"the API key {mask(key)} is not valid (unknown, revoked or expired)",
+                )
+            return principal
+        found = principal_of(call.auth_context, self._subjects) if self._subjects else None
+        return found if found is not None else ANONYMOUS
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        principal = call.principal = await self.authenticate(call)
+        if not self.required:
+            return await next(call)
+        if not principal.grants:
+            raise CallError(
+                grpc.StatusCode.UNAUTHENTICATED,
+                f"{call.method} needs credentials: an API key (authorization: Bearer wf_…) or a mapped "
+                "client certificate",
+            )
+        need = roles.TABLE.get(call.method)
+        if need is None:  # a method with no line in the table: nobody but a cluster admin
+            need = roles.Need((roles.CLUSTER_ADMIN,), "none")
+        namespace = await self._namespace_of(call, need)
+        if need.scope != "handler" and not roles.allows(principal.grants, namespace, need.roles):
+            where = f" in namespace {namespace!r}" if namespace and need.roles != (roles.CLUSTER_ADMIN,) else ""
+            raise CallError(grpc.StatusCode.PERMISSION_DENIED, f"{call.method} needs role {need.describe()}{where}")
+        response = await next(call)
+        if call.method == "ListNamespaces" and not roles.is_cluster_admin(principal.grants):
+            held = {ns for ns, _ in principal.grants}
+            keep = [n for n in response.namespaces if n.name in held]
+            del response.namespaces[:]
+            response.namespaces.extend(keep)
+        return response
+
+    async def _namespace_of(self, call: Call, need: roles.Need) -> str:
+        if need.scope == "request":
+            return str(call.request.namespace)
+        if need.scope == "grant":
+            return str(call.request.grant.namespace)
+        if need.scope == "token" and self._token_namespace is not None:
+            return await self._token_namespace(call.request.task_token)
+        return ""
+
+
+def principal_of_call(call: Call) -> Principal:
+    """The call's principal, the anonymous one when no link decided it (a server without this link)."""
+    return call.principal if isinstance(call.principal, Principal) else ANONYMOUS_ADMIN
