@@ -82,7 +82,7 @@ def buttons(page: str) -> set[str]:
 async def started(client: Client) -> tuple[str, str]:
     workflow_id = f"ui-auth-{uuid.uuid4().hex[:8]}"
     handle = await client.start_workflow("NoWorkerHere", id=workflow_id, task_queue=f"q-{uuid.uuid4().hex}")
-    return workflow_id, handle.result_run_id or ""
+    return workflow_id, handle.run_id or ""
 
 
 @pytest.mark.timeout(60)
