@@ -8,6 +8,7 @@ The UI is driven over HTTP in process (httpx on the app), as the other UI tests 
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -86,7 +87,10 @@ async def started(client: Client) -> tuple[str, str]:
 
 
 @pytest.mark.timeout(60)
-async def test_a_page_asks_to_sign_in_and_a_good_key_opens_it(auth_server: Server, keys: dict[str, str]) -> None:
+async def test_a_page_asks_to_sign_in_and_a_good_key_opens_it(
+    auth_server: Server, keys: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with ui(auth_server.address) as http:
         first = await http.get("/namespaces/default/workflows")
         assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
@@ -106,6 +110,9 @@ async def test_a_page_asks_to_sign_in_and_a_good_key_opens_it(auth_server: Serve
         assert page.status_code == 200, page.text
         assert "ui-reader-" in page.text and "reader in default" in page.text and "Sign out" in page.text
         assert keys["reader"] not in page.text
+        session = http._transport.app.state.ui.sessions  # type: ignore[attr-defined]
+        assert len(session) == 1
+    assert keys["reader"] not in caplog.text and keys["reader"].split("_")[-1] not in caplog.text
 
 
 @pytest.mark.timeout(60)
@@ -223,3 +230,23 @@ async def test_without_auth_there_is_no_sign_in(server: Server) -> None:
         page = await http.get("/namespaces/default/workflows")
         assert page.status_code == 200 and "Sign in" not in page.text and "Sign out" not in page.text
         assert (await http.get("/login")).status_code == 303
+
+
+@pytest.mark.timeout(60)
+async def test_a_ui_with_its_own_identity_serves_everyone_as_it_without_sign_in(
+    auth_server: Server, keys: dict[str, str], client: Client
+) -> None:
+    """The single-operator setup: the UI's own connection is recognised by the server (a client
+    certificate with mutual TLS; here a client connected with a key), so no one signs in and every
+    page is served with that identity and its role."""
+    workflow_id, run_id = await started(client)
+    own = await Client.connect(auth_server.address, api_key=keys["reader"], multiplex=False)
+    try:
+        async with ui(auth_server.address, client=own) as http:
+            page = await http.get(workflow_url(workflow_id, run_id))
+            assert page.status_code == 200, page.text
+            assert "reader in default" in page.text and "Sign out" not in page.text
+            assert not buttons(page.text) & set(ACTION_BUTTONS)
+            assert (await http.get("/login")).status_code == 303
+    finally:
+        await own.close()
