@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, _check_versions
+from tests import test_ui_browser
 from wf.server.app import Server
 from wf.server.auth.keys import ApiKeys
 from wf.server.config import ServerConfig
@@ -19,18 +19,8 @@ from wf.v1 import auth_pb2
 from worker_sdk import Client
 from worker_sdk._cli.ui_cmd import RunningUi, start_ui
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def browser() -> AsyncIterator[Any]:
-    _check_versions()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+# Headless Chromium for this module's test, launched as the other browser tests launch it.
+browser = test_ui_browser.browser
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
