@@ -281,7 +281,7 @@ def start_dev(data_dir: Path | None, **opts: Any) -> None:
     try:
         _check_port(opts["host"], opts["port"])
         transport = _check_transport(opts)
-        check_ui(ui, dev=True)
+        check_ui(ui, dev=True, https=bool(opts.get("tls_cert")), auth_required=opts.get("auth") == "required")
         pg = EmbeddedPostgres(data_dir)
         url = pg.start()
         try:
@@ -351,7 +351,7 @@ def start(migrate: bool, db_password_file: Path | None, **opts: Any) -> None:
     config = config_from_options(opts)
     _check_port(config.host, config.port)
     transport = _check_transport(opts)
-    check_ui(ui, dev=False)
+    check_ui(ui, dev=False, https=bool(opts.get("tls_cert")), auth_required=opts.get("auth") == "required")
     if migrate:
         _migrate(config.db_url)
     _setup_tracing(config.otel_console)

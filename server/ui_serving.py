@@ -57,7 +57,7 @@ def ui_options(*, dev: bool) -> Callable[[F], F]:
                      show_envvar=True, help=port_help),
         click.option("--ui-ip", "ui_ip", default="127.0.0.1", show_default=True, envvar="WF_UI_IP",
                      show_envvar=True,
-                     help="Address the web UI listens on. It has no authentication yet: keep it on this machine."),
+                     help="Address the web UI listens on (127.0.0.1: this machine only)."),
         click.option("--ui-codec-endpoint", "ui_codec_endpoint", default=None, envvar="WF_UI_CODEC_ENDPOINT",
                      show_envvar=True,
                      help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
@@ -99,9 +99,10 @@ def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
     return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint, codec_auth=codec_auth)
 
 
-def check_ui(ui: UiOptions | None, *, dev: bool) -> None:
+def check_ui(ui: UiOptions | None, *, dev: bool, https: bool, auth_required: bool) -> None:
     """Exit with one line on stderr when the UI cannot be served (dependencies missing, port taken);
-    warn when it listens where other machines reach it. Run before PostgreSQL starts."""
+    warn when it listens where other machines reach it without HTTPS (``https``: the server has a
+    certificate) or sign-in (``auth_required``). Run before PostgreSQL starts."""
     if ui is None:
         return
     try:
@@ -112,7 +113,7 @@ def check_ui(ui: UiOptions | None, *, dev: bool) -> None:
         hint = " (or start without a UI: --headless)" if dev else ""
         click.echo(f"error: {exc.message}{hint}", err=True)
         sys.exit(1)
-    warning = exposure_warning(ui.host)
+    warning = exposure_warning(ui.host, https=https, auth_required=auth_required)
     if warning is not None:
         click.echo(warning, err=True)
 

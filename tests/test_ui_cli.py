@@ -114,15 +114,16 @@ async def test_wf_ui_serves_a_running_server_and_stops_cleanly(server: Server, s
     assert port_is_free(port)
 
 
-async def test_wf_ui_on_every_interface_warns_that_it_has_no_authentication(server: Server, short_dir: Path) -> None:
+async def test_wf_ui_beyond_loopback_warns_of_plain_http_and_sign_in(server: Server, short_dir: Path) -> None:
     port = free_port()
     log_path = short_dir / "ui.log"
     async with wf_process(["ui", "--address", server.address, "--port", str(port), "--ip", "0.0.0.0"],
                           log_path) as ui:
         await ui_answers(f"http://127.0.0.1:{port}/")
         output = await stop(ui, log_path)
-    assert "warning: the web UI listens on 0.0.0.0, where other machines can reach it, and it has no " \
-           "authentication yet" in output
+    assert "warning: the web UI listens on 0.0.0.0, where other machines can reach it: it asks people to " \
+           "sign in only when the wf server requires credentials (--auth required)" in output
+    assert "it serves plain HTTP" in output
     assert port_is_free(port, "0.0.0.0")
 
 
@@ -254,3 +255,15 @@ async def test_wf_ui_stops_while_a_page_follows_a_running_workflow(
                     pass
     assert port_is_free(port)
     assert "wf web UI stopping" in output
+
+
+def test_the_ui_warns_beyond_loopback_until_it_has_both_https_and_sign_in() -> None:
+    from worker_sdk._cli.ui_cmd import exposure_warning
+
+    assert exposure_warning("127.0.0.1") is None
+    assert exposure_warning("0.0.0.0", https=True, auth_required=True) is None
+    plain = exposure_warning("0.0.0.0", https=False, auth_required=True)
+    assert plain is not None and "plain HTTP" in plain and "credentials" not in plain
+    open_ = exposure_warning("10.0.0.5", https=True, auth_required=False)
+    assert open_ is not None and "does not require credentials (--auth required)" in open_
+    assert "plain HTTP" not in open_

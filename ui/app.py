@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from wf.ui import render
 from wf.ui.connection import Connections, is_down
 from wf.ui.csrf import COOKIE, FIELD, CsrfTokens
+from wf.ui.session import CURRENT, IDLE, Identity, Sessions
 from worker_sdk import Client, TLSConfig
 from worker_sdk.errors import RPCError
 
@@ -34,14 +36,17 @@ class Ui:
 
     def __init__(
         self, address: str, namespace: str, codec_endpoint: str | None, client: Client | None,
-        tls: TLSConfig | bool = False,
+        tls: TLSConfig | bool = False, session_idle: timedelta = IDLE,
     ) -> None:
         self.address = address
         self.namespace = namespace
         self.codec_endpoint = codec_endpoint.rstrip("/") if codec_endpoint else None
         self.codec_auth: str | None = None  # the Authorization header codec.js sends (set by create_app)
-        self.connections = Connections(address, client, tls)
+        self.connections = Connections(address, client, {"tls": tls})
         self.csrf = CsrfTokens()
+        # Signed-in people (when the server requires credentials), and who the UI's own connection is.
+        self.sessions = Sessions(session_idle)
+        self.own: Identity | None = None
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -55,6 +60,10 @@ class Ui:
         self.templates.globals.update(qs=qs, between=render.between, duration=render.duration)
 
     async def client(self, namespace: str) -> Client:
+        """The client of the person this request is for: their session's when signed in."""
+        viewer = CURRENT.get()
+        if viewer is not None and viewer.session is not None:
+            return await viewer.session.connections.client(namespace)
         return await self.connections.client(namespace)
 
     def page(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -64,7 +73,7 @@ class Ui:
         if fresh or token is None:
             token = self.csrf.new()
         body = self.templates.get_template(template).render(
-            request=request, ui=self, csrf_field=FIELD, csrf_token=token, **context
+            request=request, ui=self, csrf_field=FIELD, csrf_token=token, viewer=CURRENT.get(), **context
         )
         response = HTMLResponse(body, status_code=status_code)
         if fresh:
@@ -72,7 +81,7 @@ class Ui:
         return response
 
     def fragment(self, template: str, **context: Any) -> str:
-        return self.templates.get_template(template).render(ui=self, **context)
+        return self.templates.get_template(template).render(ui=self, viewer=CURRENT.get(), **context)
 
     def error(self, request: Request, exc: BaseException, namespace: str | None = None) -> HTMLResponse:
         """The page for a call that failed: the banner when the server is down, else the reason."""
@@ -108,6 +117,7 @@ def create_app(
     client: Client | None = None,
     tls: TLSConfig | bool = False,
     codec_auth: str | None = None,
+    session_idle: timedelta = IDLE,
 ) -> Starlette:
     """The web UI for the wf server at ``address`` ("host:port"), opening on ``namespace``.
 
@@ -118,20 +128,51 @@ def create_app(
     (``Client.connect``'s ``tls=``). ``codec_auth`` is the ``Authorization`` header the browser sends
     with codec requests (a codec server started with ``--codec-auth``); every page then carries it, so
     it must be a token meant for the UI's users, never a payload key.
-    """
-    from wf.ui.views import actions, live, misc, schedules, workflow, workflows
 
-    ui = Ui(address, namespace, codec_endpoint, client, tls)
+    When the server requires credentials and the UI's own connection has none, each person signs in
+    with an API key (``/login``) and their calls carry it; a session unused for ``session_idle`` ends.
+    """
+    from wf.ui.views import actions, live, login, misc, schedules, workflow, workflows
+
+    ui = Ui(address, namespace, codec_endpoint, client, tls, session_idle)
     ui.codec_auth = codec_auth
 
     def guarded(view: Callable[[Ui, Request], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
             try:
-                return await view(ui, request)
+                return await signed_in(view, request)
             except HTTPException:
                 raise
             except Exception as exc:  # every failure is a page, never a traceback
                 return ui.error(request, exc, request.path_params.get("namespace"))
+
+        return endpoint
+
+    async def signed_in(view: Callable[[Ui, Request], Awaitable[Response]], request: Request) -> Response:
+        """Run ``view`` as the request's viewer; to the sign-in page when there is none, or when the
+        server no longer accepts the credential (a key revoked or expired)."""
+        viewer = await login.gate(ui, request)
+        if isinstance(viewer, Response):
+            return viewer
+        token = CURRENT.set(viewer)
+        try:
+            return await view(ui, request)
+        except RPCError as exc:
+            if exc.status != grpc.StatusCode.UNAUTHENTICATED:
+                raise
+            ui.own = None
+            if viewer.session is not None:
+                await ui.sessions.drop(viewer.session.id)
+            return login.to_login(request)
+        finally:
+            CURRENT.reset(token)
+
+    def plain(view: Callable[[Ui, Request], Awaitable[Response]]) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await view(ui, request)
+            except Exception as exc:  # every failure is a page, never a traceback
+                return ui.error(request, exc)
 
         return endpoint
 
@@ -151,11 +192,14 @@ def create_app(
         try:
             yield
         finally:
+            await ui.sessions.close()
             await ui.connections.close()
 
     ns = "/namespaces/{namespace}"
     routes = [
         Route("/", home),
+        Route("/login", plain(login.login), methods=["GET", "POST"]),
+        Route("/logout", plain(login.logout), methods=["POST"]),
         Route(f"{ns}/workflows", guarded(workflows.list_page)),
         Route(f"{ns}/workflow", guarded(workflow.page)),
         Route(f"{ns}/workflow/events", guarded(workflow.events_fragment)),

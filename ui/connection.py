@@ -8,11 +8,13 @@ banner, and the next request tries again, so the UI recovers by itself when the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import grpc
 
-from worker_sdk import Client, TLSConfig
+from worker_sdk import Client
 from worker_sdk.errors import RPCError
 
 # How long a page waits for the server before it shows the banner instead.
@@ -20,6 +22,8 @@ CONNECT_TIMEOUT = timedelta(seconds=3)
 CALL_TIMEOUT = timedelta(seconds=5)
 # The statuses that mean "the server is not there", not "the request was wrong".
 DOWN = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# The statuses of a server that requires credentials the caller did not give.
+REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 class ServerDown(Exception):
@@ -33,15 +37,19 @@ def is_down(exc: BaseException) -> bool:
 class Connections:
     """Clients by namespace. A client handed in is used for its namespace and never closed here."""
 
-    def __init__(self, address: str, client: Client | None, tls: TLSConfig | bool = False) -> None:
+    def __init__(self, address: str, client: Client | None, connect_kwargs: Mapping[str, Any] | None = None) -> None:
         self.address = address
-        # How the UI's own clients connect (TLS to a TLS server: Client.connect's tls=).
-        self.tls = tls
+        # How its clients connect (``tls=``, a signed-in person's ``api_key=``), kept out of ``repr``.
+        self._connect_kwargs = dict(connect_kwargs or {})
         self._clients: dict[str, Client] = {}
         self._owned: list[Client] = []
         if client is not None:
             self._clients[client.namespace] = client
         self._lock: asyncio.Lock | None = None
+
+    def with_credential(self, credential_kwargs: Mapping[str, Any]) -> Connections:
+        """Clients for one signed-in person: connected as these are (``tls=``), plus their credential."""
+        return Connections(self.address, None, {**self._connect_kwargs, **credential_kwargs})
 
     async def client(self, namespace: str) -> Client:
         found = self._clients.get(namespace)
@@ -57,9 +65,12 @@ class Connections:
                 # No multiplexing: a page's calls are few, and a plain RPC fails at once when the
                 # server is gone rather than waiting on a stream.
                 found = await Client.connect(
-                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False, tls=self.tls
+                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False,
+                    **self._connect_kwargs,
                 )
             except RPCError as exc:
+                if exc.status in REFUSED:
+                    raise  # the server is there and said no: the caller needs to sign in
                 raise ServerDown(exc.message) from exc
             self._clients[namespace] = found
             self._owned.append(found)

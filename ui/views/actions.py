@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import grpc
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -115,8 +116,9 @@ async def act(ui: Ui, request: Request) -> Response:
     except RPCError as exc:
         if is_down(exc) and action not in ("query",):
             raise
-        return outcome_response(ui, request, fragment, 200 if action == "query" else 409, namespace,
-                                workflow_id, run_id, f"{action.capitalize()} failed: {exc.message}", ok=False)
+        return outcome_response(ui, request, fragment, refused_status(exc, 200 if action == "query" else 409),
+                                namespace, workflow_id, run_id, f"{action.capitalize()} failed: {exc.message}",
+                                ok=False)
     return outcome_response(ui, request, fragment, 200, namespace, workflow_id, run_id, message,
                             ok=True, answer=answer, new_run=new_run)
 
@@ -152,9 +154,14 @@ async def act_on_schedule(ui: Ui, request: Request) -> Response:
     except RPCError as exc:
         if is_down(exc):
             raise
-        return outcome_response(ui, request, fragment, 409, namespace, "", "",
+        return outcome_response(ui, request, fragment, refused_status(exc, 409), namespace, "", "",
                                 f"{action.capitalize()} failed: {exc.message}", ok=False, back=back)
     return outcome_response(ui, request, fragment, 200, namespace, "", "", message, ok=True, back=back)
+
+
+def refused_status(exc: RPCError, otherwise: int) -> int:
+    """403 when the server refused the caller's role (its message names the role needed)."""
+    return 403 if exc.status == grpc.StatusCode.PERMISSION_DENIED else otherwise
 
 
 def outcome_response(

@@ -68,15 +68,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def exposure_warning(host: str) -> str | None:
-    """The warning to print when the UI listens where other machines reach it, or None."""
+def exposure_warning(host: str, *, https: bool = False, auth_required: bool | None = None) -> str | None:
+    """The warning to print when the UI listens where other machines reach it without both HTTPS
+    and sign-in, or None. ``auth_required``: whether the wf server requires credentials (None: not
+    known here, as for ``wf ui``, which asks people to sign in exactly when its server does)."""
     if is_loopback(host):
         return None
+    exposed = "anyone who reaches it can read every workflow's inputs and results, and signal, cancel or terminate them"
+    gaps = []
+    if auth_required is None:
+        gaps.append(f"it asks people to sign in only when the wf server requires credentials (--auth required); "
+                    f"otherwise {exposed}")
+    elif not auth_required:
+        gaps.append(f"the server does not require credentials (--auth required), so {exposed}")
+    if not https:
+        gaps.append("it serves plain HTTP, so API keys typed into it and decoded pages cross the network in clear")
+    if not gaps:
+        return None
     return (
-        f"warning: the web UI listens on {host}, where other machines can reach it, and it has no "
-        "authentication yet: anyone who reaches it can read every workflow's inputs and results, and "
-        "signal, cancel or terminate them. Keep the default 127.0.0.1 unless a proxy in front of it "
-        "authenticates."
+        f"warning: the web UI listens on {host}, where other machines can reach it: {'; and '.join(gaps)}. "
+        "Keep the default 127.0.0.1 unless a proxy in front of it serves HTTPS and authenticates."
     )
 
 
@@ -272,7 +283,7 @@ async def _serve_ui(
 @click.option("--port", type=click.IntRange(0, 65535), envvar="WF_UI_PORT", default=DEFAULT_UI_PORT,
               show_default=True, show_envvar=True, help="The port the UI listens on (0: any free port).")
 @click.option("--ip", envvar="WF_UI_IP", default="127.0.0.1", show_default=True, show_envvar=True,
-              help="The address the UI listens on. It has no authentication yet: keep it on this machine.")
+              help="The address the UI listens on (127.0.0.1: this machine only). It serves plain HTTP.")
 @click.option("--codec-endpoint", envvar="WF_CODEC_ENDPOINT", default=None, show_envvar=True,
               help="A codec server's URL: the browser posts payloads to <URL>/decode, so encrypted "
                    "payloads are decoded there and never in the UI process.")
