@@ -22,7 +22,7 @@ from wf.history.tokens import TaskTokens
 from wf.matching import Matcher
 from wf.server.audit import AuditLog
 from wf.server.auth.keys import ApiKeys
-from wf.server.auth.link import Authorization
+from wf.server.auth.link import Authentication, Authorization
 from wf.server.auth.subjects import load as load_subjects
 from wf.server.checks import RequestChecks
 from wf.server.config import ServerConfig
@@ -74,26 +74,37 @@ def _report_end(task: asyncio.Task[None]) -> None:
 
 def interceptors(
     config: ServerConfig, added: Sequence[Interceptor] = (), namespaces: Namespaces | None = None,
-    audit: Interceptor | None = None,
+    audit: Interceptor | None = None, auth: tuple[Authentication, Authorization] | None = None,
 ) -> list[Interceptor]:
-    """The call pipeline's links after its error mapping, outermost first (see ``server/pipeline.py``).
+    """The call pipeline's links after its error mapping, outermost first (see ``server/pipeline.py``):
 
-    ``namespaces``: the registry the namespace check after validation asks (none: no check).
+    telemetry, the audit log, authentication, validation, authorization, the namespace check, then
+    ``added``.
 
-    ``added`` go where authentication and authorization belong, after validation and inside
-    telemetry: an API-key check or an authorizer plugs in there and sees every call, whether it came
-    as its own RPC or on a Multiplex stream. wf's own, the authentication and authorization link
-    (``server/auth/link.py``), is the first of them (see :meth:`Server.start`).
+    ``audit``: the audit log's link (``server/audit.py``), outside authentication so that it sees the
+    principal decided and records every refusal, those of authentication included.
 
-    ``audit``: the audit log's link (``server/audit.py``), placed right outside authentication and
-    authorization so that it sees the principal they decide and records their refusals too.
+    ``auth``: the authentication and authorization links (``server/auth/link.py``). Authentication
+    comes before anything reads the request, so a caller without credentials learns nothing of it;
+    authorization comes before the namespace check, so only a caller holding a role in a namespace
+    learns whether it exists.
+
+    ``namespaces``: the registry the namespace check asks (none: no check).
+
+    ``added`` see every call that passed all of these, whether it came as its own RPC or on a
+    Multiplex stream.
     """
-    links: list[Interceptor] = [Telemetry(), Validation(RequestChecks(config.limits).by_method())]
-    if namespaces is not None:
-        links.append(NamespaceCheck(namespaces.known, namespaces.check))
-    if audit is not None:
-        links.append(audit)
-    return [*links, *added]
+    authentication, authorization = auth if auth is not None else (None, None)
+    links: list[Interceptor | None] = [
+        Telemetry(),
+        audit,
+        authentication,
+        Validation(RequestChecks(config.limits).by_method()),
+        authorization,
+        NamespaceCheck(namespaces.known, namespaces.check) if namespaces is not None else None,
+        *added,
+    ]
+    return [link for link in links if link is not None]
 
 
 def grpc_options(config: ServerConfig) -> list[tuple[str, int]]:
@@ -195,11 +206,11 @@ class Server:
 
         self._grpc = grpc.aio.server(options=grpc_options(cfg))
         self._service = service = WorkflowService(cfg, history, matcher)
-        authorization = await self._start_auth(service, tokens)
+        auth = await self._start_auth(service, tokens)
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
         pipeline = Pipeline(
             unary_methods(service),
-            interceptors(cfg, [authorization, *self._added], history.namespaces, self._start_audit(store)),
+            interceptors(cfg, self._added, history.namespaces, self._start_audit(store), auth),
             health=health,
         )
         service.attach(pipeline)
@@ -223,8 +234,8 @@ class Server:
         await self._grpc.start()
         log.info("wf server listening on %s:%d", cfg.host, self.port)
 
-    async def _start_auth(self, service: WorkflowService, tokens: TaskTokens) -> Authorization:
-        """The pipeline's authentication and authorization link (``server/auth/``), with the key table
+    async def _start_auth(self, service: WorkflowService, tokens: TaskTokens) -> tuple[Authentication, Authorization]:
+        """The pipeline's authentication and authorization links (``server/auth/``), with the key table
         the service's key RPCs use; with ``--auth required`` and no key yet, a first cluster-admin key,
         printed once to standard output (never logged) so an operator can make the others."""
         cfg = self.config
@@ -235,7 +246,8 @@ class Server:
         async def token_namespace(data: bytes) -> str:
             return (await tokens.verify(data)).namespace
 
-        authorization = Authorization(cfg.auth, keys, subjects, token_namespace)
+        authentication = Authentication(cfg.auth, keys, subjects)
+        authorization = Authorization(cfg.auth, token_namespace)
         service.api_keys = keys
         service.auth_required = authorization.required
         if authorization.required and await keys.count() == 0:
@@ -248,7 +260,7 @@ class Server:
                 flush=True,
             )
         log.info("authentication: %s", "required" if authorization.required else "off (every caller is an admin)")
-        return authorization
+        return authentication, authorization
 
     def _listen(self, server: grpc.aio.Server) -> int:
         """Open the gRPC port: TLS when the configuration names a certificate (``server/tls.py``),

@@ -16,9 +16,12 @@ secret; "anonymous" when there is none), the method, the namespace, the workflow
 request names (a schedule's id goes in the detail), a short detail (the signal's or update's name,
 a reason, an activity id; never payloads), the peer and the status code's name.
 
-The link sits outside the authentication and authorization link (see ``interceptors()`` in
-``server/app.py``): it reads the principal that link set once the call has run, so a refusal by it is
-recorded with its status. Writing never slows a call: lines go to an in-memory buffer that a
+The link sits outside authentication, validation and authorization (see ``interceptors()`` in
+``server/app.py``): it reads the principal authentication set once the call has run, so every refusal
+is recorded with its status. It therefore sees requests before validation: every text it keeps is cut
+to :data:`MAX_FIELD` characters and freed of NUL characters, which PostgreSQL's text refuses.
+
+Writing never slows a call: lines go to an in-memory buffer that a
 background task (:meth:`AuditLog.run`) inserts in batches at least every second and at shutdown. A
 crash of the server loses at most the lines of its last second; while the database cannot serve, lines
 wait in the buffer (at most :data:`MAX_BUFFERED`; beyond that the oldest are dropped and counted in
@@ -53,6 +56,8 @@ MAX_BUFFERED: Final = 100_000
 """Most lines held while the database cannot take them."""
 MAX_DETAIL: Final = 200
 """A detail's longest length (a reason is cut)."""
+MAX_FIELD: Final = 1000
+"""Any other text's longest length in a line (an unvalidated request's ids may be longer)."""
 
 _REFUSED: Final = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 # Roles that poll and respond: their by-token completions are a worker's traffic.
@@ -62,8 +67,13 @@ _BY_TOKEN: Final = frozenset({
 })
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+def _short(text: str, limit: int = MAX_DETAIL) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(text: str, limit: int = MAX_FIELD) -> str:
+    """``text`` as a line may keep it: cut, and with no NUL character."""
+    return _short(text, limit).replace("\x00", "\ufffd")
 
 
 def _reason(r: Any) -> str:
@@ -150,15 +160,15 @@ def line_of(call: Call, when: datetime, code: grpc.StatusCode, response: Any = N
         namespace = request.grant.namespace
     return AuditLine(
         time=when,
-        namespace=namespace,
-        principal=getattr(principal, "name", None) or "anonymous",
+        namespace=_text(namespace),
+        principal=_text(getattr(principal, "name", None) or "anonymous"),
         principal_kind=getattr(principal, "kind", None) or auth_pb2.IDENTITY_KIND_ANONYMOUS,
         method=call.method,
-        workflow_id=workflow_id,
-        run_id=run_id,
-        peer=call.peer,
+        workflow_id=_text(workflow_id),
+        run_id=_text(run_id),
+        peer=_text(call.peer),
         status=code.name,
-        detail="" if describe is None else describe(request),
+        detail="" if describe is None else _text(describe(request), 2 * MAX_DETAIL),
     )
 
 

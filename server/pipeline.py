@@ -330,7 +330,8 @@ class Validation(Interceptor):
 
 class NamespaceCheck(Interceptor):
     """Refuses a call whose request names a namespace that is not registered: NOT_FOUND "namespace X
-    not found", the same on both transports, before authorization and the handler.
+    not found", the same on both transports, after authorization (so only a caller with a role in a
+    namespace learns whether it exists) and before the handler.
 
     The methods checked are those whose request has a ``namespace`` field, found from the service's
     descriptor, so a method added later is checked too; ``RegisterNamespace`` names the namespace it

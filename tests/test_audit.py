@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import grpc
+import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -26,7 +27,7 @@ from wf.history.limits import Limits
 from wf.server.app import Server, asyncpg_dsn
 from wf.server.config import ServerConfig
 from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
-from wf.v1 import auth_pb2, service_pb2, service_pb2_grpc
+from wf.v1 import auth_pb2, common_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import Client
 
 S = service_pb2
@@ -318,3 +319,34 @@ async def test_calls_on_both_transports_are_audited_and_a_bearer_key_never_is(
     await assert_eventually(both)
     rows = await db.fetch("SELECT audit_log::text AS line FROM audit_log")
     assert not [r["line"] for r in rows if secret in r["line"]]
+
+
+async def test_a_malformed_request_is_audited_with_its_text_made_storable(
+    audited: Server, db: asyncpg.Connection
+) -> None:
+    # The audit link is outside validation: it records what was asked, cut and free of NUL, which
+    # PostgreSQL's text refuses, and the lines written with it are not lost.
+    bad_id = "nul\x00" + "x" * 5000
+    good_id = new_id("after")
+    async with grpc.aio.insecure_channel(audited.address) as channel:
+        stub = service_pb2_grpc.WorkflowServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.TerminateWorkflowExecution(S.TerminateWorkflowExecutionRequest(
+                namespace="default", workflow_execution=common_pb2.WorkflowExecution(workflow_id=bad_id),
+                reason="r\x00" * 1000))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.TerminateWorkflowExecution(S.TerminateWorkflowExecutionRequest(
+                namespace="default", workflow_execution=common_pb2.WorkflowExecution(workflow_id=good_id)))
+
+        async def both() -> list[auth_pb2.AuditEvent]:
+            found = [e for e in await _events(stub, "default") if e.method == "TerminateWorkflowExecution"
+                     and e.workflow_id.startswith(("nul", good_id))]
+            assert len(found) == 2
+            return found
+
+        after, bad = await assert_eventually(both)
+    assert after.workflow_id == good_id and after.status == "NOT_FOUND"
+    assert bad.status == "INVALID_ARGUMENT"
+    assert bad.workflow_id.startswith("nul\ufffdxxx") and len(bad.workflow_id) <= 1000
+    assert "\x00" not in bad.detail and len(bad.detail) <= 400

@@ -106,6 +106,41 @@ async def test_a_call_without_credentials_is_unauthenticated_and_changes_nothing
     assert missing.code() == grpc.StatusCode.NOT_FOUND
 
 
+async def test_a_caller_without_credentials_learns_nothing_of_its_request_or_namespaces(
+    cluster: Cluster, stub: service_pb2_grpc.WorkflowServiceStub
+) -> None:
+    # Neither whether the namespace exists nor whether the request is well formed: UNAUTHENTICATED first.
+    for namespace in (cluster.a, "no-such-namespace"):
+        err = await rpc_error(stub.DescribeWorkflowExecution(
+            S.DescribeWorkflowExecutionRequest(namespace=namespace, execution=_run(new_id())), timeout=10))
+        assert err.code() == UNAUTHENTICATED, (namespace, err.details())
+    malformed = start_request("", "", namespace="no-such-namespace")
+    err = await rpc_error(stub.StartWorkflowExecution(malformed, timeout=10))
+    assert err.code() == UNAUTHENTICATED, err.details()
+    # With credentials the same request is refused for what it is.
+    err = await rpc_error(stub.StartWorkflowExecution(malformed, metadata=bearer(cluster.admin_key), timeout=10))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, err.details()
+
+
+async def test_a_key_of_one_namespace_cannot_tell_whether_another_exists(
+    cluster: Cluster, stub: service_pb2_grpc.WorkflowServiceStub
+) -> None:
+    key = cluster.keys["admin"]  # a namespace admin of a
+    answers = {}
+    for namespace in (cluster.b, "no-such-namespace"):
+        err = await rpc_error(stub.DescribeWorkflowExecution(
+            S.DescribeWorkflowExecutionRequest(namespace=namespace, execution=_run("w")), metadata=bearer(key),
+            timeout=10))
+        assert err.code() == DENIED, (namespace, err.details())
+        answers[namespace] = (err.details() or "").replace(namespace, "<ns>")
+    assert answers[cluster.b] == answers["no-such-namespace"]
+    # A cluster admin may be told: the namespace is not there.
+    err = await rpc_error(stub.DescribeWorkflowExecution(
+        S.DescribeWorkflowExecutionRequest(namespace="no-such-namespace", execution=_run("w")),
+        metadata=bearer(cluster.admin_key), timeout=10))
+    assert err.code() == grpc.StatusCode.NOT_FOUND, err.details()
+
+
 async def test_health_and_reflection_need_no_credentials(cluster: Cluster) -> None:
     async with grpc.aio.insecure_channel(cluster.server.address) as ch:
         health = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=10)

@@ -1,12 +1,18 @@
-"""The call pipeline's authentication and authorization link (see ``server/pipeline.py``).
+"""The call pipeline's authentication and authorization links (see ``server/pipeline.py``).
 
-It sits after validation and the namespace check, inside telemetry, so every call, as its own RPC or
-on a Multiplex stream, passes it before its handler: it decides :attr:`Call.principal` (from an
-``authorization: Bearer wf_…`` header, else a mapped client certificate), then, with ``--auth
-required``, refuses a call without credentials (UNAUTHENTICATED) and one whose caller lacks the role
-the method needs in its namespace (PERMISSION_DENIED, naming the role). A refused call never reaches
-its handler, so it changes nothing. With ``--auth off`` (the default) every caller is a cluster admin
-named "anonymous", as before wf had security.
+Every call, as its own RPC or on a Multiplex stream, passes both before its handler:
+
+- :class:`Authentication`, right inside telemetry and the audit link, before anything reads the
+  request: it decides :attr:`Call.principal` (from an ``authorization: Bearer wf_…`` header, else a
+  mapped client certificate) and, with ``--auth required``, refuses a call without valid credentials
+  (UNAUTHENTICATED). A caller without credentials learns nothing else: not whether its request was
+  well formed, not whether the namespace it names exists.
+- :class:`Authorization`, after validation and before the namespace check: a caller lacking the role
+  the method needs in the namespace its request names is refused (PERMISSION_DENIED, naming the
+  role), whether or not that namespace exists, so only those who hold a role there learn that.
+
+A refused call never reaches its handler, so it changes nothing. With ``--auth off`` (the default)
+every caller is a cluster admin named "anonymous", as before wf had security.
 
 gRPC health and reflection are not WorkflowService methods and never enter the pipeline: they stay
 open without credentials, as load balancers and tools expect.
@@ -44,26 +50,15 @@ def bearer(call: Call) -> str | None:
     return key.strip()
 
 
-class Authorization(Interceptor):
-    """Authentication then authorization, per :data:`wf.server.auth.roles.TABLE`.
+class Authentication(Interceptor):
+    """Who makes the call; with ``--auth required``, a call without valid credentials goes no further."""
 
-    ``token_namespace``: the namespace of a verified task token (history's signed tokens), for the
-    methods that name their run by token; a forged token is refused by it as the handler would.
-    """
-
-    def __init__(
-        self,
-        mode: str,
-        keys: ApiKeys | None,
-        subjects: Mapping[str, Grants],
-        token_namespace: TokenNamespace | None = None,
-    ) -> None:
+    def __init__(self, mode: str, keys: ApiKeys | None, subjects: Mapping[str, Grants]) -> None:
         if mode not in MODES:
             raise ValueError(f"--auth must be one of {', '.join(MODES)}, not {mode!r}")
         self.required = mode == REQUIRED
         self._keys = keys
         self._subjects = dict(subjects)
-        self._token_namespace = token_namespace
 
     async def authenticate(self, call: Call) -> Principal:
         """Who makes the call; UNAUTHENTICATED for a key that is not valid."""
@@ -83,14 +78,33 @@ class Authorization(Interceptor):
 
     async def intercept(self, call: Call, next: CallHandler) -> Any:
         principal = call.principal = await self.authenticate(call)
-        if not self.required:
-            return await next(call)
-        if not principal.grants:
+        if self.required and not principal.grants:
             raise CallError(
                 grpc.StatusCode.UNAUTHENTICATED,
                 f"{call.method} needs credentials: an API key (authorization: Bearer wf_…) or a mapped "
                 "client certificate",
             )
+        return await next(call)
+
+
+class Authorization(Interceptor):
+    """The role the method needs, per :data:`wf.server.auth.roles.TABLE`, in the namespace it names.
+
+    ``token_namespace``: the namespace of a verified task token (history's signed tokens), for the
+    methods that name their run by token; a forged token is refused by it as the handler would.
+    """
+
+    def __init__(self, mode: str, token_namespace: TokenNamespace | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"--auth must be one of {', '.join(MODES)}, not {mode!r}")
+        self.required = mode == REQUIRED
+        self._token_namespace = token_namespace
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        if not self.required:
+            return await next(call)
+        # Without a principal (no authentication link ran) the caller holds nothing.
+        principal = call.principal if isinstance(call.principal, Principal) else ANONYMOUS
         need = roles.TABLE.get(call.method)
         if need is None:  # a method with no line in the table: nobody but a cluster admin
             need = roles.Need((roles.CLUSTER_ADMIN,), "none")
