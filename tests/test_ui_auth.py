@@ -20,10 +20,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tests.auth_helpers import auth_server as requiring_credentials
 from tests.ui_helpers import csrf_token, no_traceback, workflow_url
 from wf.server.app import Server
 from wf.server.auth.keys import ApiKeys
-from wf.server.config import ServerConfig
 from wf.ui.app import create_app
 from wf.ui.session import COOKIE
 from wf.v1 import auth_pb2
@@ -34,12 +34,8 @@ ACTION_BUTTONS = ("Signal", "Update", "Cancel", "Terminate", "Reset")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def auth_server(db_url: str, server: Server) -> AsyncIterator[Server]:
-    s = Server(ServerConfig(db_url=db_url, port=0, auth="required"))
-    await s.start()
-    try:
+    async with requiring_credentials(db_url) as s:
         yield s
-    finally:
-        await s.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
