@@ -4,6 +4,7 @@ change nothing; keys expire and are revoked; a key's secret never reaches a log 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tests.auth_helpers import auth_server, bearer, channel, create_key, scratch_database
 from tests.helpers import assert_eventually, new_id, rpc_error, start_request
 from wf.server.app import Server
+from wf.server.auth import keys as keys_module
 from wf.server.auth import roles
 from wf.server.auth.keys import split
 from wf.v1 import auth_pb2, common_pb2, service_pb2, service_pb2_grpc
@@ -281,6 +283,37 @@ async def test_a_namespace_admin_manages_the_keys_of_its_namespace_only(
     assert [k.HasField("revoke_time") for k in revoked.keys if k.key_id == key_id] == [True]
     current = await stub.ListApiKeys(S.ListApiKeysRequest(namespace=a), metadata=bearer(ns_admin), timeout=10)
     assert key_id not in {k.key_id for k in current.keys}
+
+
+async def test_a_key_is_hashed_once_per_server_however_many_calls_and_refreshes(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = []
+    real = keys_module._hash
+
+    def counted(secret: str, salt: bytes) -> bytes:
+        hashes.append(salt)
+        return real(secret, salt)
+
+    monkeypatch.setattr(keys_module, "_hash", counted)
+    pool = cluster.server._pool
+    assert pool is not None
+    table, other_server = keys_module.ApiKeys(pool), keys_module.ApiKeys(pool)
+    key, row = await table.create("hashed-once", cluster.a, roles.READER, "test")
+    hashes.clear()
+    # Calls in flight together share one verification: one hash.
+    found = await asyncio.gather(*(table.verify(key) for _ in range(50)))
+    assert all(p is not None and p.name == "hashed-once" for p in found) and len(hashes) == 1
+    # Its cache entry gone (as after CACHE_SECONDS), the key is checked again by its row, not hashed.
+    table._cache.clear()
+    assert await table.verify(key) is not None and len(hashes) == 1
+    # A wrong secret for the same key id is hashed, and refused.
+    key_id, _ = split(key) or ("", "")
+    assert await table.verify(f"wf_{key_id}_{'x' * 43}") is None and len(hashes) == 2
+    # Revoked by another server: refused at this one's next check, without a hash.
+    assert await other_server.revoke(row.key_id)
+    table._cache.clear()
+    assert await table.verify(key) is None and len(hashes) == 2
 
 
 async def test_an_expired_key_is_refused(cluster: Cluster, stub: service_pb2_grpc.WorkflowServiceStub) -> None:

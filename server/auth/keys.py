@@ -6,6 +6,14 @@ hash is PBKDF2-HMAC-SHA256 with a per-key salt; the secret is 256 random bits, s
 stolen table and the iteration count only has to cost an attacker, not the server on every call:
 verifications are cached in memory for :data:`CACHE_SECONDS`, which is also how long a revoked or
 expired key may still be accepted by a server that verified it just before.
+
+The hash is paid once per key and server, never again on the hot path:
+- calls that find the cache empty or expired at the same moment share one verification (a busy
+  client's hundreds of calls in flight would otherwise each hash the key when its entry expires);
+- a key proven once is checked again, every :data:`CACHE_SECONDS`, by reading its row only (revoked,
+  expired, its hash unchanged), with no new hash;
+- hashes of keys not proven yet run :data:`MAX_HASHING` at a time, so a flood of wrong secrets for a
+  known key id costs at most that many threads, while proven keys go on being accepted.
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ CACHE_SECONDS: Final = 5.0
 _ITERATIONS: Final = 100_000
 _KEY_ID_BYTES: Final = 8
 _SECRET_BYTES: Final = 32
+MAX_HASHING: Final = 2
+"""Most key hashes computed at once by one server (each takes tens of milliseconds of a core)."""
+_MAX_REMEMBERED: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +106,11 @@ class ApiKeys:
         self._pool = pool
         # sha256 of a key's text → (principal, or None for a refused key; monotonic time it expires).
         self._cache: dict[bytes, tuple[Principal | None, float]] = {}
+        # Verifications running, by the same fingerprint: later callers wait for the first.
+        self._running: dict[bytes, asyncio.Task[Principal | None]] = {}
+        # Keys whose secret matched their row's hash: fingerprint → that hash.
+        self._proven: dict[bytes, bytes] = {}
+        self._hashing = asyncio.Semaphore(MAX_HASHING)
 
     async def create(
         self, name: str, namespace: str, role: int, created_by: str, expires_at: datetime | None = None
@@ -138,17 +154,25 @@ class ApiKeys:
     async def verify(self, key: str) -> Principal | None:
         """The principal of a valid key (not revoked, not expired), or None."""
         fingerprint = hashlib.sha256(key.encode()).digest()
-        now = time.monotonic()
         cached = self._cache.get(fingerprint)
-        if cached is not None and cached[1] > now:
+        if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        principal = await self._verify(key)
-        if len(self._cache) > 10_000:
-            self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
+        running = self._running.get(fingerprint)
+        if running is None:
+            running = self._running[fingerprint] = asyncio.ensure_future(self._verify_and_cache(key, fingerprint))
+            running.add_done_callback(lambda _: self._running.pop(fingerprint, None))
+        # Shielded: one caller cancelled (its deadline) does not fail the others waiting on it.
+        return await asyncio.shield(running)
+
+    async def _verify_and_cache(self, key: str, fingerprint: bytes) -> Principal | None:
+        principal = await self._verify(key, fingerprint)
+        now = time.monotonic()
+        if len(self._cache) > _MAX_REMEMBERED:
+            self._cache = {k: v for k, v in self._cache.items() if v[1] > now and v[0] is not None}
         self._cache[fingerprint] = (principal, now + CACHE_SECONDS)
         return principal
 
-    async def _verify(self, key: str) -> Principal | None:
+    async def _verify(self, key: str, fingerprint: bytes) -> Principal | None:
         parts = split(key)
         if parts is None:
             return None
@@ -158,12 +182,21 @@ class ApiKeys:
             key_id,
         )
         if r is None or r["revoked_at"] is not None:
+            self._proven.pop(fingerprint, None)
             return None
         if r["expires_at"] is not None and r["expires_at"] <= datetime.now(UTC):
+            self._proven.pop(fingerprint, None)
             return None
-        digest = await asyncio.to_thread(_hash, secret, bytes(r["salt"]))
-        if not hmac.compare_digest(digest, bytes(r["secret_hash"])):
-            return None
+        stored = bytes(r["secret_hash"])
+        proven = self._proven.get(fingerprint)
+        if proven is None or not hmac.compare_digest(proven, stored):
+            async with self._hashing:
+                digest = await asyncio.to_thread(_hash, secret, bytes(r["salt"]))
+            if not hmac.compare_digest(digest, stored):
+                return None
+            if len(self._proven) >= _MAX_REMEMBERED:
+                self._proven.clear()
+            self._proven[fingerprint] = stored
         return Principal(r["name"], auth_pb2.IDENTITY_KIND_API_KEY, ((r["namespace"], r["role"]),))
 
 
