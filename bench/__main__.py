@@ -35,6 +35,9 @@ WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers", "children",
 # Shortcuts `--without` turns off: calls on one stream (worker and driver), and workflow tasks run
 # ahead on the worker's cached run. The worker learns them from WF_BENCH_WITHOUT.
 SHORTCUTS = ("multiplex", "run-ahead")
+# What `--secure` turns on, and the workloads whose every client is the SDK's, so it reaches all of them.
+SECURE_PARTS = ("tls", "auth")
+SECURE_WORKLOADS = ("hello", "long", "fanout", "timers", "children", "continue")
 DEFAULT_N = {
     "hello": 1000,
     "hello --serial": 200,
@@ -88,6 +91,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="turn a shortcut off in the worker and the driver, to measure what it is worth (repeatable)",
     )
+    p.add_argument(
+        "--secure",
+        action="append",
+        choices=SECURE_PARTS,
+        default=[],
+        help="tls: serve mutual TLS, the worker and the driver present a client certificate; auth: --auth"
+        f" required, they send an API key (repeatable; {', '.join(SECURE_WORKLOADS)})",
+    )
     p.add_argument("--minutes", type=float, default=None,
                    help="churn: how long to run (default 10); schedules: the window (default 2; 1 per level of"
                    " --find-max)")
@@ -114,6 +125,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--find-max applies to schedules only")
     if args.serial and args.workload != "hello":
         p.error("--serial applies to hello only")
+    if args.secure and args.workload not in SECURE_WORKLOADS:
+        p.error(f"--secure applies to {', '.join(SECURE_WORKLOADS)} only")
     for name in ("n", "concurrency", "runs"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -220,12 +233,16 @@ async def bench_wf(db: harness.Database, workdir: Path, args: argparse.Namespace
     if args.without:
         head.update(without=sorted(args.without))
     os.environ["WF_BENCH_WITHOUT"] = ",".join(args.without)  # the worker subprocess inherits it
+    security = await harness.make_security(url, workdir, sorted(set(args.secure))) if args.secure else None
+    if security is not None:
+        head.update(secure=list(security.parts))
 
     server_args = churn.SERVER_ARGS if name == "churn" else ()
-    async with harness.wf_stack(url, workdir, server_args) as stack:
+    async with harness.wf_stack(url, workdir, server_args, security) as stack:
         from worker_sdk import Client
 
-        client = await Client.connect(stack.address, multiplex="multiplex" not in args.without)
+        client = await Client.connect(stack.address, multiplex="multiplex" not in args.without,
+                                      **stack.connect_kwargs)
         try:
             meter = drivers.Meter(db, stack, count_rpcs(client), args.settle)
             extra: Figures = {}

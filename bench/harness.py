@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 log = logging.getLogger("bench")
 
@@ -209,6 +209,87 @@ def postgres_cpu_seconds(postmaster_pid: int) -> float:
     return total
 
 
+# -- security (--secure) ---------------------------------------------------------------------------
+
+SECURE_ENV = "WF_BENCH_SECURE"
+"""The worker learns the stack's security from this variable: a JSON of file paths and the key."""
+
+
+@dataclass(frozen=True)
+class Security:
+    """Mutual TLS (``tls``) and ``--auth required`` (``auth``): the server's certificate, and the
+    client certificate and cluster-admin API key every client of the stack (the worker's and the
+    driver's) connects with."""
+
+    parts: tuple[str, ...]
+    ca: str
+    server_cert: str
+    server_key: str
+    client_cert: str
+    client_key: str
+    api_key: str
+
+    def server_args(self) -> list[str]:
+        args = []
+        if "tls" in self.parts:
+            args += ["--tls-cert", self.server_cert, "--tls-key", self.server_key, "--tls-client-ca", self.ca]
+        if "auth" in self.parts:
+            args += ["--auth", "required"]
+        return args
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """``Client.connect``'s ``tls=`` and ``api_key=``."""
+        from worker_sdk import TLSConfig
+
+        kwargs: dict[str, Any] = {}
+        if "tls" in self.parts:
+            kwargs["tls"] = TLSConfig(
+                server_root_ca_cert=Path(self.ca).read_bytes(),
+                client_cert=Path(self.client_cert).read_bytes(),
+                client_private_key=Path(self.client_key).read_bytes(),
+                domain="localhost",
+            )
+        if "auth" in self.parts:
+            kwargs["api_key"] = self.api_key
+        return kwargs
+
+    def to_env(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_env(cls) -> Security | None:
+        text = os.environ.get(SECURE_ENV)
+        if not text:
+            return None
+        fields = json.loads(text)
+        return cls(**{**fields, "parts": tuple(fields["parts"])})
+
+
+async def make_security(db_url: str, workdir: Path, parts: Sequence[str]) -> Security:
+    """Certificates made for this run (a CA, a server's for localhost, a client's; with the tests'
+    maker, ``tests/tls_certs.py``) and a cluster-admin key written to the database by ``wf operator
+    api-key create --db``, as an operator bootstraps one."""
+    from tests.tls_certs import make_pki
+
+    directory = workdir / "pki"
+    directory.mkdir(mode=0o700)
+    pki = make_pki(directory, client_name="wf-bench-client")
+    made = await asyncio.to_thread(
+        subprocess.run,
+        [wf_executable(), "operator", "api-key", "create", "--db", db_url, "--name", "bench",
+         "--role", "cluster-admin", "-o", "json"],
+        capture_output=True, text=True, timeout=START_TIMEOUT,
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"wf operator api-key create failed: {made.stderr.strip()}")
+    return Security(
+        parts=tuple(parts), ca=str(pki.ca.cert_path),
+        server_cert=str(pki.server.cert_path), server_key=str(pki.server.key_path),
+        client_cert=str(pki.client.cert_path), client_key=str(pki.client.key_path),
+        api_key=json.loads(made.stdout)["key"],
+    )
+
+
 # -- the wf server and the worker ------------------------------------------------------------------
 
 
@@ -220,6 +301,8 @@ class Stack:
     task_queue: str
     server: Child
     worker: Child
+    connect_kwargs: dict[str, Any]
+    """What every client of this stack passes to ``Client.connect`` (``--secure``: TLS and a key)."""
 
     async def worker_rpcs(self) -> Counter[str]:
         self.worker.check_alive()
@@ -242,11 +325,18 @@ class Stack:
 
 
 @asynccontextmanager
-async def wf_stack(db_url: str, workdir: Path, server_args: Sequence[str] = ()) -> AsyncIterator[Stack]:
+async def wf_stack(
+    db_url: str, workdir: Path, server_args: Sequence[str] = (), security: Security | None = None
+) -> AsyncIterator[Stack]:
     """``wf server start`` (with ``server_args``) and ``python -m bench.worker`` as subprocesses,
-    ready to take work."""
+    ready to take work; with ``security``, over mutual TLS with an API key on every call."""
     from worker_sdk import Client
 
+    connect_kwargs: dict[str, Any] = {}
+    if security is not None:
+        server_args = [*server_args, *security.server_args()]
+        connect_kwargs = security.connect_kwargs()
+        os.environ[SECURE_ENV] = security.to_env()  # the worker subprocess inherits it
     port = free_port()
     address = f"127.0.0.1:{port}"
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -259,7 +349,9 @@ async def wf_stack(db_url: str, workdir: Path, server_args: Sequence[str] = ()) 
     worker: Child | None = None
     try:
         try:
-            client = await Client.connect(address, timeout=timedelta(seconds=START_TIMEOUT), wait_for_ready=True)
+            client = await Client.connect(
+                address, timeout=timedelta(seconds=START_TIMEOUT), wait_for_ready=True, **connect_kwargs
+            )
         except Exception as exc:
             server.check_alive()
             raise RuntimeError(f"wf server did not answer: {exc}\n{server.tail()}") from exc
@@ -274,7 +366,7 @@ async def wf_stack(db_url: str, workdir: Path, server_args: Sequence[str] = ()) 
         line = await worker.read_line(timeout=START_TIMEOUT)
         if line != "ready":
             raise RuntimeError(f"worker said {line!r} instead of 'ready'\n{worker.tail()}")
-        yield Stack(address, task_queue, server, worker)
+        yield Stack(address, task_queue, server, worker, connect_kwargs)
     except BaseException:
         for child in (worker, server):
             if child is not None and child.tail():

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 
+from bench.harness import Security
 from bench.rpcs import count_rpcs
 from bench.workloads import ACTIVITIES, WORKFLOWS
 from worker_sdk import Client, Worker
@@ -25,7 +26,9 @@ MAX_CONCURRENCY = 200
 async def main(address: str, task_queue: str) -> None:
     # Shortcuts the driver was asked to measure without (`python -m bench --without ...`).
     without = set(filter(None, os.environ.get("WF_BENCH_WITHOUT", "").split(",")))
-    client = await Client.connect(address, multiplex="multiplex" not in without)
+    security = Security.from_env()  # `python -m bench --secure`: mutual TLS and an API key
+    kwargs = security.connect_kwargs() if security is not None else {}
+    client = await Client.connect(address, multiplex="multiplex" not in without, **kwargs)
     rpcs = count_rpcs(client)
     worker = Worker(
         client,
