@@ -91,6 +91,13 @@ def test_hello() -> None:
 
 
 @pytest.mark.timeout(120)
+def test_hello_secure() -> None:
+    code, result, err = run_bench("hello", "--n", "5", "--secure", "tls", "--secure", "auth", *QUICK)
+    assert_ok(code, result, err, {"workflows_per_s", "p50_ms"})
+    assert result["secure"] == ["auth", "tls"] and result["workflows_per_s"] > 0
+
+
+@pytest.mark.timeout(120)
 def test_long() -> None:
     code, result, err = run_bench("long", "--n", "5", *QUICK)
     assert_ok(
