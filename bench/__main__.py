@@ -36,7 +36,7 @@ WORKLOADS = ("limit", "hello", "long", "fanout", "replay", "timers", "children",
 # ahead on the worker's cached run. The worker learns them from WF_BENCH_WITHOUT.
 SHORTCUTS = ("multiplex", "run-ahead")
 # What `--secure` turns on, and the workloads whose every client is the SDK's, so it reaches all of them.
-SECURE_PARTS = ("tls", "auth")
+SECURE_PARTS = ("tls", "auth", "encryption")
 SECURE_WORKLOADS = ("hello", "long", "fanout", "timers", "children", "continue")
 DEFAULT_N = {
     "hello": 1000,
@@ -97,7 +97,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         choices=SECURE_PARTS,
         default=[],
         help="tls: serve mutual TLS, the worker and the driver present a client certificate; auth: --auth"
-        f" required, they send an API key (repeatable; {', '.join(SECURE_WORKLOADS)})",
+        " required, they send an API key; encryption: they encrypt every payload with EncryptionCodec"
+        f" (repeatable; {', '.join(SECURE_WORKLOADS)})",
     )
     p.add_argument("--minutes", type=float, default=None,
                    help="churn: how long to run (default 10); schedules: the window (default 2; 1 per level of"

@@ -8,6 +8,7 @@ PostgreSQL is stopped and its data directory removed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -217,11 +218,12 @@ SECURE_ENV = "WF_BENCH_SECURE"
 
 @dataclass(frozen=True)
 class Security:
-    """Mutual TLS (``tls``) and ``--auth required`` (``auth``): the server's certificate, and the
-    client certificate and cluster-admin API key every client of the stack (the worker's and the
-    driver's) connects with."""
+    """Mutual TLS (``tls``), ``--auth required`` (``auth``) and payload encryption (``encryption``):
+    the server's certificate, and the client certificate, cluster-admin API key and AES-GCM key every
+    client of the stack (the worker's and the driver's) connects with."""
 
     parts: tuple[str, ...]
+    codec_key: str  # base64 of 32 bytes
     ca: str
     server_cert: str
     server_key: str
@@ -251,6 +253,12 @@ class Security:
             )
         if "auth" in self.parts:
             kwargs["api_key"] = self.api_key
+        if "encryption" in self.parts:
+            from worker_sdk import DataConverter
+            from worker_sdk.codecs import EncryptionCodec
+
+            codec = EncryptionCodec({"bench": base64.b64decode(self.codec_key)})
+            kwargs["data_converter"] = DataConverter(payload_codec=codec)
         return kwargs
 
     def to_env(self) -> str:
@@ -283,7 +291,7 @@ async def make_security(db_url: str, workdir: Path, parts: Sequence[str]) -> Sec
     if made.returncode != 0:
         raise RuntimeError(f"wf operator api-key create failed: {made.stderr.strip()}")
     return Security(
-        parts=tuple(parts), ca=str(pki.ca.cert_path),
+        parts=tuple(parts), codec_key=base64.b64encode(os.urandom(32)).decode(), ca=str(pki.ca.cert_path),
         server_cert=str(pki.server.cert_path), server_key=str(pki.server.key_path),
         client_cert=str(pki.client.cert_path), client_key=str(pki.client.key_path),
         api_key=json.loads(made.stdout)["key"],

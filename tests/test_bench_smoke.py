@@ -92,9 +92,10 @@ def test_hello() -> None:
 
 @pytest.mark.timeout(120)
 def test_hello_secure() -> None:
-    code, result, err = run_bench("hello", "--n", "5", "--secure", "tls", "--secure", "auth", *QUICK)
+    secure = ["--secure", "tls", "--secure", "auth", "--secure", "encryption"]
+    code, result, err = run_bench("hello", "--n", "5", *secure, *QUICK)
     assert_ok(code, result, err, {"workflows_per_s", "p50_ms"})
-    assert result["secure"] == ["auth", "tls"] and result["workflows_per_s"] > 0
+    assert result["secure"] == ["auth", "encryption", "tls"] and result["workflows_per_s"] > 0
 
 
 @pytest.mark.timeout(120)
