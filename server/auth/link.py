@@ -112,6 +112,8 @@ class Authorization(Interceptor):
         if need.scope != "handler" and not roles.allows(principal.grants, namespace, need.roles):
             where = f" in namespace {namespace!r}" if namespace and need.roles != (roles.CLUSTER_ADMIN,) else ""
             raise CallError(grpc.StatusCode.PERMISSION_DENIED, f"{call.method} needs role {need.describe()}{where}")
+        if need.scope == "token":
+            _check_what_a_response_asks(call, principal, namespace)
         response = await next(call)
         if call.method == "ListNamespaces" and not roles.is_cluster_admin(principal.grants):
             held = {ns for ns, _ in principal.grants}
@@ -128,6 +130,53 @@ class Authorization(Interceptor):
         if need.scope == "token" and self._token_namespace is not None:
             return await self._token_namespace(call.request.task_token)
         return ""
+
+
+# RespondActivityTaskCompleted's fields that make it a worker's poll and workflow task as well.
+_WORKER_SHORTCUTS: Final = ("eager_workflow_task_queue", "next_activity_task_queue")
+# Commands that act on another workflow, which may be in another namespace: attributes → command.
+_EXTERNAL_COMMANDS: Final = {
+    "signal_external_workflow_execution_command_attributes": "SignalExternalWorkflowExecution",
+    "request_cancel_external_workflow_execution_command_attributes": "RequestCancelExternalWorkflowExecution",
+}
+
+
+def _check_what_a_response_asks(call: Call, principal: Principal, namespace: str) -> None:
+    """What a call answering a task by token asks beyond answering it, checked like a call of its own.
+
+    - RespondActivityTaskCompleted's shortcuts (the next workflow task, the next activity task, a
+      workflow task completed ahead) are a worker's polls and workflow task: they need role worker,
+      whereas completing the activity alone is a writer's right too (a person completing it).
+    - A command signalling or cancelling a workflow of another namespace acts in that namespace as
+      SignalWorkflowExecution or RequestCancelWorkflowExecution would: the caller needs role writer
+      there. Without this a worker key of one namespace could reach every other through its
+      workflows' commands.
+    """
+    request = call.request
+    commands: Any = ()
+    if call.method == "RespondActivityTaskCompleted":
+        asked = [f for f in _WORKER_SHORTCUTS if getattr(request, f)]
+        if request.HasField("workflow_task_ahead"):
+            asked.append("workflow_task_ahead")
+        if asked and not roles.allows(principal.grants, namespace, (roles.WORKER,)):
+            raise CallError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{call.method} with {', '.join(asked)} needs role worker in namespace {namespace!r}",
+            )
+        commands = request.workflow_task_ahead.commands
+    elif call.method == "RespondWorkflowTaskCompleted":
+        commands = request.commands
+    for command in commands:
+        kind = command.WhichOneof("attributes")
+        if kind not in _EXTERNAL_COMMANDS:
+            continue
+        target = getattr(command, kind).namespace
+        if target and target != namespace and not roles.allows(principal.grants, target, (roles.WRITER,)):
+            raise CallError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{call.method}: a {_EXTERNAL_COMMANDS[kind]} command into namespace {target!r} needs role "
+                f"writer in namespace {target!r}",
+            )
 
 
 def principal_of_call(call: Call) -> Principal:

@@ -1,0 +1,154 @@
+"""A hostile caller with a key of one namespace, on a real server with ``--auth required``: what it
+asks through the side doors (commands of its workflows, the fields of a completion by token) is
+refused as the same request made directly would be, and the refusal changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from tests.auth_helpers import auth_server, bearer, channel, create_key, scratch_database
+from tests.helpers import (
+    complete_workflow_task,
+    event_types,
+    fetch_history,
+    new_id,
+    next_activity_task,
+    next_workflow_task,
+    payloads,
+    rpc_error,
+    schedule_activity,
+    start_request,
+)
+from wf.server.app import Server
+from wf.server.auth import roles
+from wf.v1 import command_pb2, common_pb2, service_pb2
+from worker_sdk import Client
+
+S = service_pb2
+DENIED = grpc.StatusCode.PERMISSION_DENIED
+
+
+@dataclass
+class Cluster:
+    server: Server
+    admin_key: str
+    a: str
+    b: str
+    keys: dict[str, str]  # role name → a key with that role in namespace a
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def cluster(db_url: str) -> AsyncIterator[Cluster]:
+    async with scratch_database(db_url) as url, auth_server(url) as server:
+        assert server.bootstrap_key is not None
+        admin = server.bootstrap_key
+        a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
+        async with channel(server) as stub:
+            for ns in (a, b):
+                await stub.RegisterNamespace(S.RegisterNamespaceRequest(namespace=ns), metadata=bearer(admin))
+            keys = {
+                name: await create_key(stub, admin, f"{name}-key", a, role)
+                for name, role in roles.BY_NAME.items() if role in (roles.WRITER, roles.WORKER)
+            }
+        yield Cluster(server, admin, a, b, keys)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def clients(cluster: Cluster) -> AsyncIterator[dict[str, Client]]:
+    """A client per key of namespace a, and "cluster-admin"'s (RPCs: the stream runs the same links)."""
+    keys = {**cluster.keys, "cluster-admin": cluster.admin_key}
+    made = {name: await Client.connect(cluster.server.address, namespace=cluster.a, api_key=key, multiplex=False)
+            for name, key in keys.items()}
+    try:
+        yield made
+    finally:
+        for c in made.values():
+            await c.close()
+
+
+def _external(kind: str, namespace: str, workflow_id: str) -> command_pb2.Command:
+    if kind == "signal":
+        return command_pb2.Command(
+            command_type=command_pb2.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+            signal_external_workflow_execution_command_attributes=(
+                command_pb2.SignalExternalWorkflowExecutionCommandAttributes(
+                    namespace=namespace, execution=common_pb2.WorkflowExecution(workflow_id=workflow_id),
+                    signal_name="intrude",
+                )
+            ),
+        )
+    return command_pb2.Command(
+        command_type=command_pb2.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION,
+        request_cancel_external_workflow_execution_command_attributes=(
+            command_pb2.RequestCancelExternalWorkflowExecutionCommandAttributes(
+                namespace=namespace, workflow_id=workflow_id, reason="intrude",
+            )
+        ),
+    )
+
+
+@pytest.mark.parametrize("kind", ["signal", "cancel"])
+async def test_a_worker_key_cannot_reach_another_namespace_through_its_workflows_commands(
+    cluster: Cluster, clients: dict[str, Client], kind: str
+) -> None:
+    a, b = cluster.a, cluster.b
+    admin, worker = clients["cluster-admin"].service, clients["worker"].service
+    victim, tq = new_id("victim"), f"tq-{uuid.uuid4().hex[:8]}"
+    await admin.StartWorkflowExecution(start_request(victim, f"{tq}-b", namespace=b), timeout=10)
+    wid = new_id()
+    await admin.StartWorkflowExecution(start_request(wid, tq, namespace=a), timeout=10)
+    task = await next_workflow_task(worker, tq, namespace=a)
+
+    err = await rpc_error(complete_workflow_task(worker, task.task_token, _external(kind, b, victim)))
+    what = "SignalExternalWorkflowExecution" if kind == "signal" else "RequestCancelExternalWorkflowExecution"
+    assert (err.code(), err.details()) == (
+        DENIED, f"RespondWorkflowTaskCompleted: a {what} command into namespace {b!r} needs role writer in "
+                f"namespace {b!r}")
+    # Nothing recorded: the task is still the worker's to answer, and the victim was never asked.
+    assert "WorkflowTaskCompleted" not in event_types(await fetch_history(admin, wid, namespace=a))
+    assert event_types(await fetch_history(admin, victim, namespace=b)) == [
+        "WorkflowExecutionStarted", "WorkflowTaskScheduled"]
+
+    # The same command aimed at its own namespace (or without one) is the worker's right; a caller
+    # holding writer in the other namespace may aim it there.
+    await complete_workflow_task(worker, task.task_token, _external(kind, a, new_id("absent")))
+    await admin.SignalWorkflowExecution(S.SignalWorkflowExecutionRequest(
+        namespace=a, workflow_execution=common_pb2.WorkflowExecution(workflow_id=wid), signal_name="go"), timeout=10)
+    task = await next_workflow_task(admin, tq, namespace=a)
+    await complete_workflow_task(admin, task.task_token, _external(kind, b, victim))
+
+
+async def test_a_writer_completing_an_activity_by_token_cannot_take_a_workers_tasks(
+    cluster: Cluster, clients: dict[str, Client]
+) -> None:
+    a = cluster.a
+    admin, writer, worker = (clients[r].service for r in ("cluster-admin", "writer", "worker"))
+    wid, tq = new_id(), f"tq-{uuid.uuid4().hex[:8]}"
+    await writer.StartWorkflowExecution(start_request(wid, tq, namespace=a), timeout=10)
+    task = await next_workflow_task(worker, tq, namespace=a)
+    await complete_workflow_task(worker, task.task_token, schedule_activity("act", start_to_close=60))
+    activity = await next_activity_task(worker, tq, namespace=a)
+
+    for field, value in (("next_activity_task_queue", tq), ("eager_workflow_task_queue", f"{tq}-sticky")):
+        request = S.RespondActivityTaskCompletedRequest(task_token=activity.task_token, result=payloads(b"x"))
+        setattr(request, field, value)
+        err = await rpc_error(writer.RespondActivityTaskCompleted(request, timeout=10))
+        assert (err.code(), err.details()) == (
+            DENIED, f"RespondActivityTaskCompleted with {field} needs role worker in namespace {a!r}")
+    ahead = S.RespondActivityTaskCompletedRequest(task_token=activity.task_token, result=payloads(b"x"))
+    ahead.workflow_task_ahead.after_event_id = 1
+    err = await rpc_error(writer.RespondActivityTaskCompleted(ahead, timeout=10))
+    assert (err.code(), err.details()) == (
+        DENIED, f"RespondActivityTaskCompleted with workflow_task_ahead needs role worker in namespace {a!r}")
+    assert "ActivityTaskCompleted" not in event_types(await fetch_history(admin, wid, namespace=a))
+
+    # Completing it, and nothing more, is the writer's right (a person answering for the activity).
+    await writer.RespondActivityTaskCompleted(
+        S.RespondActivityTaskCompletedRequest(task_token=activity.task_token, result=payloads(b"x")), timeout=10)
+    assert "ActivityTaskCompleted" in event_types(await fetch_history(admin, wid, namespace=a))
