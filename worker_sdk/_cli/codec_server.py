@@ -4,8 +4,9 @@
 base64}]}`` and run the user's codec (``--codec module:attr``), so people see plaintext in their
 browser or terminal while the wf server only ever holds ciphertext. CORS admits the UI's origin
 (``--cors-origin``); with ``--codec-auth`` a request must carry exactly that ``Authorization`` header
-(compared in constant time; never logged). Starlette and uvicorn, as the UI, imported only when the
-command runs.
+(compared in constant time; never logged). A request body larger than ``--max-request-bytes`` is
+refused (413) as it arrives, before it is held whole, so no caller can make the server hold more.
+Starlette and uvicorn, as the UI, imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import hmac
 import importlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -23,6 +24,11 @@ from worker_sdk._remote_codec import payload_from_json, payload_to_json
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+    from starlette.requests import Request
+
+MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
+"""The largest request body served by default: a page's payloads (each at most the server's 2 MiB by
+default, a third more in base64) with room to spare."""
 
 
 def load_codec(spec: str) -> PayloadCodec:
@@ -47,13 +53,25 @@ def load_codec(spec: str) -> PayloadCodec:
     return value
 
 
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is known to be longer than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = None,
-                     authorization: str | None = None) -> Starlette:
+                     authorization: str | None = None, max_request_bytes: int = MAX_REQUEST_BYTES) -> Starlette:
     """The codec server as an ASGI app (``wf codec-server`` serves it; tests mount it directly)."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
-    from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
@@ -65,13 +83,17 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
                 given = request.headers.get("authorization", "").encode()
                 if not hmac.compare_digest(given, expected):
                     return JSONResponse({"error": "missing or wrong Authorization"}, status_code=401)
+            raw = await _body(request, max_request_bytes)
+            if raw is None:
+                return JSONResponse({"error": f"the request is larger than {max_request_bytes:,} bytes"},
+                                    status_code=413)
             try:
-                body = json.loads(await request.body())
+                body = json.loads(raw)
                 items = body.get("payloads") if isinstance(body, dict) else None
                 if not isinstance(items, list):
                     raise ValueError('expected {"payloads": [...]}')
                 payloads = [payload_from_json(p) for p in items]
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
                 return JSONResponse({"error": str(exc)}, status_code=400)
             try:
                 out = await (codec.encode(payloads) if op == "encode" else codec.decode(payloads))
@@ -102,8 +124,10 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
                    "Repeat for several.")
 @click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, show_envvar=True,
               help="Refuse requests whose Authorization header is not exactly this value.")
+@click.option("--max-request-bytes", type=click.IntRange(min=1), default=MAX_REQUEST_BYTES, show_default=True,
+              help="Refuse (413) a request whose body is larger than this.")
 def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[str, ...],
-                     codec_auth: str | None) -> None:
+                     codec_auth: str | None, max_request_bytes: int) -> None:
     """Serve /encode and /decode for your codec (Temporal's codec server protocol), so the UI and
     `wf workflow --codec-endpoint` show decoded payloads while the wf server stores ciphertext."""
     try:
@@ -113,7 +137,8 @@ def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[st
             f"`wf codec-server` needs Starlette and uvicorn (pip install 'wf-workflows[ui]'): {exc}"
         ) from exc
     codec = load_codec(codec_spec)
-    app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth)
+    app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth,
+                           max_request_bytes=max_request_bytes)
     click.echo(f"codec server on http://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
                err=True)
     config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False)
