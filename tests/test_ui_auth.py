@@ -92,6 +92,8 @@ async def test_a_page_asks_to_sign_in_and_a_good_key_opens_it(
         assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
         form = await http.get(first.headers["location"])
         assert 'type="password" name="api_key"' in form.text and "API key" in form.text and "Sign in" in form.text
+        # The form's CSRF cookie is Secure over https too.
+        assert form.headers["set-cookie"].startswith("wf_csrf=") and "secure" in form.headers["set-cookie"].lower()
 
         signed = await sign_in(http, keys["reader"], "/namespaces/default/workflows")
         assert signed.status_code == 303 and signed.headers["location"] == "/namespaces/default/workflows"

@@ -77,7 +77,10 @@ class Ui:
         )
         response = HTMLResponse(body, status_code=status_code)
         if fresh:
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+            # Secure over https, as the session's: cookies are not kept apart by port, so a
+            # plain-http request to the same host would otherwise carry it in clear.
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                                secure=request.url.scheme == "https")
         return response
 
     def fragment(self, template: str, **context: Any) -> str:
