@@ -210,7 +210,7 @@ class Server:
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
         pipeline = Pipeline(
             unary_methods(service),
-            interceptors(cfg, self._added, history.namespaces, self._start_audit(store), auth),
+            interceptors(cfg, self._added, history.namespaces, self._start_audit(store, tokens), auth),
             health=health,
         )
         service.attach(pipeline)
@@ -306,9 +306,10 @@ class Server:
         if self._pool is not None:
             await self._pool.close()
 
-    def _start_audit(self, store: Store) -> AuditLog:
-        """The audit log's link, and its background writer (``server/audit.py``)."""
-        self.audit = audit = AuditLog(AuditStore(store))
+    def _start_audit(self, store: Store, tokens: TaskTokens) -> AuditLog:
+        """The audit log's link, and its background writer (``server/audit.py``); ``tokens`` name the
+        run of a call by task token."""
+        self.audit = audit = AuditLog(AuditStore(store), token_of=tokens.verify)
         task = asyncio.create_task(audit.run(), name="wf-audit")
         task.add_done_callback(_report_end)
         self._background.append(task)

@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from tests.auth_helpers import auth_server, bearer, channel, create_key, scratch_database
 from tests.helpers import (
+    assert_eventually,
     complete_workflow_task,
     event_types,
     fetch_history,
@@ -124,7 +125,7 @@ async def test_a_worker_key_cannot_reach_another_namespace_through_its_workflows
     await complete_workflow_task(admin, task.task_token, _external(kind, b, victim))
 
 
-async def test_a_writer_completing_an_activity_by_token_cannot_take_a_workers_tasks(
+async def test_a_writer_completing_an_activity_by_token_takes_no_workers_task_and_is_audited_with_its_run(
     cluster: Cluster, clients: dict[str, Client]
 ) -> None:
     a = cluster.a
@@ -152,3 +153,16 @@ async def test_a_writer_completing_an_activity_by_token_cannot_take_a_workers_ta
     await writer.RespondActivityTaskCompleted(
         S.RespondActivityTaskCompletedRequest(task_token=activity.task_token, result=payloads(b"x")), timeout=10)
     assert "ActivityTaskCompleted" in event_types(await fetch_history(admin, wid, namespace=a))
+
+    # The namespace's audit log names the run of each of these calls by token, refused or not.
+    async def audited() -> list[tuple[str, str, str]]:
+        listed = await admin.ListAuditEvents(S.ListAuditEventsRequest(namespace=a), timeout=10)
+        found = [(e.principal, e.status, e.run_id) for e in listed.events
+                 if e.method == "RespondActivityTaskCompleted" and e.workflow_id == wid]
+        assert len(found) == 4, found
+        return found
+
+    lines = await assert_eventually(audited)
+    assert {(principal, run_id) for principal, _, run_id in lines} == {("writer-key", task.workflow_execution.run_id)}
+    assert sorted(status for _, status, _ in lines) == ["OK", "PERMISSION_DENIED", "PERMISSION_DENIED",
+                                                        "PERMISSION_DENIED"]
