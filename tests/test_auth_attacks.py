@@ -166,3 +166,33 @@ async def test_a_writer_completing_an_activity_by_token_takes_no_workers_task_an
     assert {(principal, run_id) for principal, _, run_id in lines} == {("writer-key", task.workflow_execution.run_id)}
     assert sorted(status for _, status, _ in lines) == ["OK", "PERMISSION_DENIED", "PERMISSION_DENIED",
                                                         "PERMISSION_DENIED"]
+
+
+async def test_a_revoked_key_is_refused_on_the_multiplex_stream_it_opened(cluster: Cluster) -> None:
+    a = cluster.a
+    async with channel(cluster.server) as stub:
+        key = await create_key(stub, cluster.admin_key, "soon-revoked", a, roles.READER)
+        key_id = key.split("_")[1]
+        async with await Client.connect(cluster.server.address, namespace=a, api_key=key, multiplex=True) as client:
+            request = S.DescribeNamespaceRequest(namespace=a)
+            assert (await client.service.DescribeNamespace(request, timeout=10)).namespace_info.name == a
+            await stub.RevokeApiKey(S.RevokeApiKeyRequest(key_id=key_id), metadata=bearer(cluster.admin_key),
+                                    timeout=10)
+            # Every call on the open stream is checked, not only the stream's opening.
+            err = await rpc_error(client.service.DescribeNamespace(request, timeout=10))
+            assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_deleting_a_namespace_revokes_its_keys(cluster: Cluster) -> None:
+    doomed = f"doomed-{uuid.uuid4().hex[:6]}"
+    async with channel(cluster.server) as stub:
+        admin = bearer(cluster.admin_key)
+        await stub.RegisterNamespace(S.RegisterNamespaceRequest(namespace=doomed), metadata=admin, timeout=10)
+        key = await create_key(stub, cluster.admin_key, "doomed-writer", doomed, roles.WRITER)
+        await stub.DeleteNamespace(S.DeleteNamespaceRequest(namespace=doomed), metadata=admin, timeout=10)
+        # A namespace registered later under the name is not the old one's key holders'.
+        listed = await stub.ListApiKeys(S.ListApiKeysRequest(include_revoked=True), metadata=admin, timeout=10)
+        assert [(k.name, k.HasField("revoke_time")) for k in listed.keys if k.grant.namespace == doomed] == [
+            ("doomed-writer", True)]
+        err = await rpc_error(stub.GetSystemInfo(S.GetSystemInfoRequest(), metadata=bearer(key), timeout=10))
+        assert err.code() == grpc.StatusCode.UNAUTHENTICATED
