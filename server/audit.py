@@ -20,7 +20,9 @@ the status code's name.
 The link sits outside authentication, validation and authorization (see ``interceptors()`` in
 ``server/app.py``): it reads the principal authentication set once the call has run, so every refusal
 is recorded with its status. It therefore sees requests before validation: every text it keeps is cut
-to :data:`MAX_FIELD` characters and freed of NUL characters, which PostgreSQL's text refuses.
+to :data:`MAX_FIELD` characters and freed of NUL characters, which PostgreSQL's text refuses, and of
+every other control or text-reordering character, which would let a caller's text rewrite what a
+terminal or a page shows of the log.
 
 Writing never slows a call: lines go to an in-memory buffer that a
 background task (:meth:`AuditLog.run`) inserts in batches at least every second and at shutdown. A
@@ -34,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -75,9 +78,20 @@ def _short(text: str, limit: int = MAX_DETAIL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# What a line may not hold: control characters (NUL, which PostgreSQL's text refuses; ESC, which
+# starts a terminal's escape sequences; CR and LF, which start a new line on a screen) and the
+# characters that reorder text when shown (bidirectional overrides and isolates).
+_UNSHOWABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(text: str, limit: int = MAX_FIELD) -> str:
-    """``text`` as a line may keep it: cut, and with no NUL character."""
-    return _short(text, limit).replace("\x00", "\ufffd")
+    """``text`` as a line may keep it: cut, and with U+FFFD for each character it may not hold.
+
+    A line keeps text of the caller's choosing, of refused and unauthenticated calls too; shown in a
+    terminal (``wf operator audit list``) or a page as it was sent, it could move the cursor, erase
+    or rewrite other lines, or reorder its own: show a line that was never written.
+    """
+    return _UNSHOWABLE.sub("\ufffd", _short(text, limit))
 
 
 def _reason(r: Any) -> str:

@@ -28,7 +28,7 @@ from tests.helpers import (
 )
 from wf.server.app import Server
 from wf.server.auth import roles
-from wf.v1 import command_pb2, common_pb2, service_pb2
+from wf.v1 import auth_pb2, command_pb2, common_pb2, service_pb2
 from worker_sdk import Client
 
 S = service_pb2
@@ -196,3 +196,28 @@ async def test_deleting_a_namespace_revokes_its_keys(cluster: Cluster) -> None:
             ("doomed-writer", True)]
         err = await rpc_error(stub.GetSystemInfo(S.GetSystemInfoRequest(), metadata=bearer(key), timeout=10))
         assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_caller_without_credentials_cannot_write_escape_sequences_into_the_audit_log(cluster: Cluster) -> None:
+    a = cluster.a
+    # Shown as sent, this would erase the terminal's line, rewrite it as another principal's, and
+    # reorder what follows.
+    forged = f"x-{uuid.uuid4().hex[:8]}\x1b[2K\r2026-12-05 bootstrap-admin TerminateWorkflowExecution OK\n\u202eevil"
+    async with channel(cluster.server) as stub:
+        err = await rpc_error(stub.TerminateWorkflowExecution(S.TerminateWorkflowExecutionRequest(
+            namespace=a, workflow_execution=common_pb2.WorkflowExecution(workflow_id=forged),
+            reason="\x1b]52;c;cm0gLXJmIH4=\x07"), timeout=10))
+        assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+
+        async def line() -> auth_pb2.AuditEvent:
+            listed = await stub.ListAuditEvents(S.ListAuditEventsRequest(namespace=a),
+                                                metadata=bearer(cluster.admin_key), timeout=10)
+            found = [e for e in listed.events if e.workflow_id.startswith(forged[:10])]
+            assert len(found) == 1, found
+            return found[0]
+
+        event = await assert_eventually(line)
+    assert (event.principal, event.status) == ("anonymous", "UNAUTHENTICATED")
+    shown = event.workflow_id + event.detail
+    assert not [c for c in shown if not c.isprintable() and c != " "], repr(shown)
+    assert event.workflow_id.startswith(forged[:10] + "\ufffd[2K\ufffd2026-12-05 bootstrap-admin")
