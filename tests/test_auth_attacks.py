@@ -55,7 +55,7 @@ async def cluster(db_url: str) -> AsyncIterator[Cluster]:
                 await stub.RegisterNamespace(S.RegisterNamespaceRequest(namespace=ns), metadata=bearer(admin))
             keys = {
                 name: await create_key(stub, admin, f"{name}-key", a, role)
-                for name, role in roles.BY_NAME.items() if role in (roles.WRITER, roles.WORKER)
+                for name, role in roles.BY_NAME.items() if role in (roles.WRITER, roles.WORKER, roles.ADMIN)
             }
         yield Cluster(server, admin, a, b, keys)
 
@@ -221,3 +221,27 @@ async def test_a_caller_without_credentials_cannot_write_escape_sequences_into_t
     shown = event.workflow_id + event.detail
     assert not [c for c in shown if not c.isprintable() and c != " "], repr(shown)
     assert event.workflow_id.startswith(forged[:10] + "\ufffd[2K\ufffd2026-12-05 bootstrap-admin")
+
+
+async def test_a_key_cannot_be_named_as_another_principal_of_the_audit_log(cluster: Cluster) -> None:
+    a = cluster.a
+    async with channel(cluster.server) as stub:
+        ns_admin = cluster.keys["admin"]
+        for name, code in (("bootstrap-admin", grpc.StatusCode.ALREADY_EXISTS),  # the cluster admin's
+                           ("writer-key", grpc.StatusCode.ALREADY_EXISTS),
+                           ("anonymous", grpc.StatusCode.INVALID_ARGUMENT),  # callers without a key
+                           ("CN=ops,O=Acme", grpc.StatusCode.INVALID_ARGUMENT)):  # a certificate's subject
+            err = await rpc_error(create_key(stub, ns_admin, name, a, roles.WRITER))
+            assert err.code() == code, (name, err.details())
+        # A revoked key's name stays its own: lines it left must not be confused with a new key's.
+        gone = f"gone-{uuid.uuid4().hex[:6]}"
+        await create_key(stub, ns_admin, gone, a, roles.READER)
+        listed = await stub.ListApiKeys(S.ListApiKeysRequest(namespace=a), metadata=bearer(ns_admin), timeout=10)
+        [key_id] = [k.key_id for k in listed.keys if k.name == gone]
+        await stub.RevokeApiKey(S.RevokeApiKeyRequest(key_id=key_id), metadata=bearer(ns_admin), timeout=10)
+        err = await rpc_error(create_key(stub, ns_admin, gone, a, roles.WRITER))
+        assert err.code() == grpc.StatusCode.ALREADY_EXISTS
+        after = await stub.ListApiKeys(S.ListApiKeysRequest(namespace=a, include_revoked=True),
+                                       metadata=bearer(ns_admin), timeout=10)
+        assert not [k for k in after.keys if k.name in ("bootstrap-admin", "anonymous", "CN=ops,O=Acme")]
+        assert [k.name for k in after.keys].count(gone) == 1

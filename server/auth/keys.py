@@ -21,7 +21,8 @@ from typing import Any, Final, cast
 
 import asyncpg
 
-from wf.server.auth.principal import Principal
+from wf.history.errors import AlreadyExists, InvalidArgument
+from wf.server.auth.principal import ANONYMOUS_NAME, Principal
 from wf.v1 import auth_pb2
 
 PREFIX: Final = "wf_"
@@ -99,16 +100,33 @@ class ApiKeys:
     async def create(
         self, name: str, namespace: str, role: int, created_by: str, expires_at: datetime | None = None
     ) -> tuple[str, KeyRow]:
-        """A new key: its text (to be shown once) and its row."""
+        """A new key: its text (to be shown once) and its row.
+
+        The name is who the key is in the audit log and to every later call, so it must say one key
+        only: a name any key of the cluster ever had (revoked ones too) is refused (AlreadyExists),
+        as are "anonymous" and a name with "=" in it, which are how callers without a key and
+        certificates' subjects are named (InvalidArgument). Otherwise a namespace admin could make a
+        key named "bootstrap-admin" and act, as far as the log shows, as the cluster admin.
+        """
+        if name == ANONYMOUS_NAME or "=" in name:
+            raise InvalidArgument(f"an API key may not be named {name!r}: \"anonymous\" and names with \"=\" "
+                                  "are those of callers without a key and of certificates")
         key_id = secrets.token_hex(_KEY_ID_BYTES)
         secret = secrets.token_urlsafe(_SECRET_BYTES)
         salt = secrets.token_bytes(16)
         digest = await asyncio.to_thread(_hash, secret, salt)
-        r = await self._pool.fetchrow(
-            f"INSERT INTO api_keys (key_id, name, namespace, role, salt, secret_hash, created_by, expires_at)"
-            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
-            key_id, name, namespace, role, salt, digest, created_by, expires_at,
-        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            # One creation at a time, so two of the same name cannot both find it free.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('wf api_keys.name'))")
+            if await conn.fetchval("SELECT true FROM api_keys WHERE name = $1", name):
+                raise AlreadyExists(
+                    f"an API key named {name!r} exists already (revoked or not): the audit log names "
+                    "callers by their key's name, so each name is one key's for good", run_id="")
+            r = await conn.fetchrow(
+                f"INSERT INTO api_keys (key_id, name, namespace, role, salt, secret_hash, created_by, expires_at)"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
+                key_id, name, namespace, role, salt, digest, created_by, expires_at,
+            )
         return f"{PREFIX}{key_id}_{secret}", _row(r)
 
     async def list(self, namespace: str | None, include_revoked: bool) -> list[KeyRow]:
