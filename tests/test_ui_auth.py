@@ -248,3 +248,17 @@ async def test_a_ui_with_its_own_identity_serves_everyone_as_it_without_sign_in(
             assert (await http.get("/login")).status_code == 303
     finally:
         await own.close()
+
+
+@pytest.mark.timeout(60)
+async def test_the_codec_token_is_in_signed_in_pages_only(auth_server: Server, keys: dict[str, str]) -> None:
+    token = f"Bearer codec-{uuid.uuid4().hex}"
+    async with ui(auth_server.address, codec_endpoint="http://codec.test", codec_auth=token) as http:
+        # Whoever reaches the UI sees the sign-in page: it must not hand out the codec server's token.
+        form = await http.get("/login")
+        assert form.status_code == 200 and token not in form.text
+        missing = await http.get("/no-such-page")
+        assert token not in missing.text
+        assert (await sign_in(http, keys["reader"])).status_code == 303
+        page = await http.get("/namespaces/default/workflows")
+        assert page.status_code == 200 and f'data-codec-auth="{token}"' in page.text
