@@ -219,8 +219,11 @@ class AuditLog(Interceptor):
             return True
         return call.method in _BY_TOKEN and _external(call.principal)
 
-    async def _token(self, call: Call) -> Any:
-        if self._token_of is None or "task_token" not in call.request.DESCRIPTOR.fields_by_name:
+    async def _token(self, call: Call, code: grpc.StatusCode) -> Any:
+        # A caller without credentials gets no work done for it, not even its token's verification
+        # (which may read the database, for a token naming a key this server does not know).
+        if self._token_of is None or code == grpc.StatusCode.UNAUTHENTICATED \
+                or "task_token" not in call.request.DESCRIPTOR.fields_by_name:
             return None
         try:
             return await self._token_of(call.request.task_token)
@@ -234,10 +237,10 @@ class AuditLog(Interceptor):
         except BaseException as exc:
             code = status_of(exc)
             if self._audited(call, code):
-                self.add(line_of(call, when, code, token=await self._token(call)))
+                self.add(line_of(call, when, code, token=await self._token(call, code)))
             raise
         if self._audited(call, grpc.StatusCode.OK):
-            self.add(line_of(call, when, grpc.StatusCode.OK, response, await self._token(call)))
+            self.add(line_of(call, when, grpc.StatusCode.OK, response, await self._token(call, grpc.StatusCode.OK)))
         return response
 
     @property
