@@ -262,3 +262,14 @@ async def test_the_codec_token_is_in_signed_in_pages_only(auth_server: Server, k
         assert (await sign_in(http, keys["reader"])).status_code == 303
         page = await http.get("/namespaces/default/workflows")
         assert page.status_code == 200 and f'data-codec-auth="{token}"' in page.text
+
+
+@pytest.mark.timeout(60)
+async def test_no_other_site_may_frame_the_ui(auth_server: Server, keys: dict[str, str]) -> None:
+    async with ui(auth_server.address) as http:
+        assert (await sign_in(http, keys["writer"])).status_code == 303
+        for path in ("/login", "/namespaces/default/workflows", "/static/app.js", "/no-such-page"):
+            response = await http.get(path)
+            assert response.headers["x-frame-options"] == "DENY", path
+            assert response.headers["content-security-policy"] == "frame-ancestors 'none'", path
+            assert response.headers["x-content-type-options"] == "nosniff", path

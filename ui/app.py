@@ -15,6 +15,7 @@ import grpc
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -110,6 +111,33 @@ def qs(**params: Any) -> str:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+# Sent with every response: no other site may frame the UI (its buttons signal, cancel, terminate:
+# a page that framed it could trick a click), and no response is read as another type than it says.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+)
+
+
+class _SecurityHeaders:
+    """ASGI middleware adding :data:`SECURITY_HEADERS` to every HTTP response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(
@@ -223,6 +251,7 @@ def create_app(
         routes=routes,
         exception_handlers={HTTPException: not_found, Exception: crashed},
         lifespan=lifespan,
+        middleware=[Middleware(_SecurityHeaders)],
     )
     app.state.ui = ui
     return app
