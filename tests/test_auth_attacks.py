@@ -245,3 +245,28 @@ async def test_a_key_cannot_be_named_as_another_principal_of_the_audit_log(clust
                                        metadata=bearer(ns_admin), timeout=10)
         assert not [k for k in after.keys if k.name in ("bootstrap-admin", "anonymous", "CN=ops,O=Acme")]
         assert [k.name for k in after.keys].count(gone) == 1
+
+
+async def test_odd_credentials_are_refused_cleanly_and_name_nothing_secret(cluster: Cluster) -> None:
+    key = cluster.keys["writer"]
+    key_id, secret = key.split("_")[1], key.split("_", 2)[2]
+    request = S.DescribeNamespaceRequest(namespace=cluster.a)
+    async with channel(cluster.server) as stub:
+        # The scheme's case and the spaces around the key do not matter.
+        for value in (f"bearer {key}", f"BEARER   {key}  "):
+            await stub.DescribeNamespace(request, metadata=(("authorization", value),), timeout=10)
+        for metadata in (
+            (("authorization", key),),  # no scheme
+            (("authorization", f"Basic {key}"),),
+            (("authorization-bin", f"Bearer {key}".encode()),),  # another header
+            (("authorization", "Bearer wf_" + "x" * 7000 + "_y"),),  # large, and no key's id
+            (("authorization", f"Bearer wf_{key_id}_{secret[:-1]}"),),  # the key's id, a wrong secret
+        ):
+            err = await rpc_error(stub.DescribeNamespace(request, metadata=metadata, timeout=10))
+            assert err.code() == grpc.StatusCode.UNAUTHENTICATED, metadata[0][0]
+            assert secret[:-1] not in (err.details() or "")
+        # Larger than gRPC takes as metadata: refused by gRPC, and the server goes on.
+        err = await rpc_error(stub.DescribeNamespace(
+            request, metadata=(("authorization", "Bearer wf_" + "x" * 100_000),), timeout=10))
+        assert err.code() != grpc.StatusCode.OK
+        await stub.DescribeNamespace(request, metadata=bearer(key), timeout=10)
