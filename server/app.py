@@ -153,6 +153,8 @@ class Server:
         # The TLS certificate files being served, when the port serves TLS.
         self.certificates: CertificateFiles | None = None
         self.audit: AuditLog | None = None
+        self.api_keys: ApiKeys | None = None
+        """The API key table the authentication link verifies keys with."""
 
     async def start(self) -> None:
         cfg = self.config
@@ -248,7 +250,7 @@ class Server:
 
         authentication = Authentication(cfg.auth, keys, subjects)
         authorization = Authorization(cfg.auth, token_namespace)
-        service.api_keys = keys
+        service.api_keys = self.api_keys = keys
         service.auth_required = authorization.required
         if authorization.required and await keys.count() == 0:
             key, _ = await keys.create("bootstrap-admin", "", ROLE_CLUSTER_ADMIN, "server (first start)")

@@ -270,3 +270,22 @@ async def test_odd_credentials_are_refused_cleanly_and_name_nothing_secret(clust
             request, metadata=(("authorization", "Bearer wf_" + "x" * 100_000),), timeout=10))
         assert err.code() != grpc.StatusCode.OK
         await stub.DescribeNamespace(request, metadata=bearer(key), timeout=10)
+
+
+
+async def test_guesses_under_a_used_keys_id_cost_the_server_no_slow_hash(cluster: Cluster) -> None:
+    table = cluster.server.api_keys
+    assert table is not None
+    async with channel(cluster.server) as stub:
+        key = await create_key(stub, cluster.admin_key, f"guessed-{uuid.uuid4().hex[:6]}", cluster.a, roles.READER)
+        key_id = key.split("_")[1]
+        request = S.DescribeNamespaceRequest(namespace=cluster.a)
+        await stub.DescribeNamespace(request, metadata=bearer(key), timeout=10)
+        hashed = table.hashed
+        # Whoever learnt the key's public id (lists, the audit log, a masked key in a log) guesses.
+        for n in range(20):
+            err = await rpc_error(stub.DescribeNamespace(
+                request, metadata=bearer(f"wf_{key_id}_guess-{n}"), timeout=10))
+            assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert table.hashed == hashed
+        await stub.DescribeNamespace(request, metadata=bearer(key), timeout=10)

@@ -5,7 +5,9 @@ logs), and its public key id leads to its one row, so verifying a key costs one 
 hash is PBKDF2-HMAC-SHA256 with a per-key salt; the secret is 256 random bits, so the hash resists a
 stolen table and the iteration count only has to cost an attacker, not the server on every call:
 verifications are cached in memory for :data:`CACHE_SECONDS`, which is also how long a revoked or
-expired key may still be accepted by a server that verified it just before.
+expired key may still be accepted by a server that verified it just before. Nor may it cost the
+server on an attacker's call: a key's secret is hashed once per server (later its fingerprint is
+compared), and one hash runs at a time.
 """
 
 from __future__ import annotations
@@ -96,6 +98,14 @@ class ApiKeys:
         self._pool = pool
         # sha256 of a key's text → (principal, or None for a refused key; monotonic time it expires).
         self._cache: dict[bytes, tuple[Principal | None, float]] = {}
+        # Key id → sha256 of the secret that verified under it. A key id has one secret, so once it is
+        # known any other is wrong without a slow hash: an attacker who learnt a key's public id
+        # cannot make the server hash its guesses, once that key has been used here.
+        self._known: dict[str, bytes] = {}
+        # One slow hash at a time: guesses under ids of keys not used here yet take one core at most.
+        self._hashing = asyncio.Semaphore(1)
+        self.hashed = 0
+        """Secrets this server has hashed to verify them (each costs tens of milliseconds of CPU)."""
 
     async def create(
         self, name: str, namespace: str, role: int, created_by: str, expires_at: datetime | None = None
@@ -179,9 +189,18 @@ class ApiKeys:
             return None
         if r["expires_at"] is not None and r["expires_at"] <= datetime.now(UTC):
             return None
-        digest = await asyncio.to_thread(_hash, secret, bytes(r["salt"]))
-        if not hmac.compare_digest(digest, bytes(r["secret_hash"])):
-            return None
+        fingerprint = hashlib.sha256(secret.encode()).digest()
+        known = self._known.get(key_id)
+        if known is not None:
+            if not hmac.compare_digest(fingerprint, known):
+                return None
+        else:
+            async with self._hashing:
+                self.hashed += 1
+                digest = await asyncio.to_thread(_hash, secret, bytes(r["salt"]))
+            if not hmac.compare_digest(digest, bytes(r["secret_hash"])):
+                return None
+            self._known[key_id] = fingerprint
         return Principal(r["name"], auth_pb2.IDENTITY_KIND_API_KEY, ((r["namespace"], r["role"]),))
 
 
