@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -15,9 +14,8 @@ import pytest
 import pytest_asyncio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.auth_helpers import auth_server, bearer, channel, create_key, scratch_database
+from tests.auth_helpers import Cluster, auth_server, bearer, channel, create_key, scratch_database, two_namespaces
 from tests.helpers import assert_eventually, new_id, rpc_error, start_request
-from wf.server.app import Server
 from wf.server.auth import roles
 from wf.server.auth.keys import split
 from wf.v1 import auth_pb2, common_pb2, service_pb2, service_pb2_grpc
@@ -29,29 +27,10 @@ DENIED = grpc.StatusCode.PERMISSION_DENIED
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
 
 
-@dataclass
-class Cluster:
-    server: Server
-    admin_key: str
-    a: str
-    b: str
-    keys: dict[str, str]  # role name → a key with that role in namespace a
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(db_url: str) -> AsyncIterator[Cluster]:
-    async with scratch_database(db_url) as url, auth_server(url) as server:
-        assert server.bootstrap_key is not None
-        admin = server.bootstrap_key
-        a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
-        async with channel(server) as stub:
-            for ns in (a, b):
-                await stub.RegisterNamespace(S.RegisterNamespaceRequest(namespace=ns), metadata=bearer(admin))
-            keys = {
-                name: await create_key(stub, admin, f"{name}-key", a, role)
-                for name, role in roles.BY_NAME.items() if role != roles.CLUSTER_ADMIN
-            }
-        yield Cluster(server, admin, a, b, keys)
+    async with two_namespaces(db_url) as made:
+        yield made
 
 
 @pytest_asyncio.fixture(loop_scope="session")

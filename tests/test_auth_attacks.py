@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import grpc
 import pytest
 import pytest_asyncio
 
-from tests.auth_helpers import auth_server, bearer, channel, create_key, scratch_database
+from tests.auth_helpers import Cluster, bearer, channel, create_key, two_namespaces
 from tests.helpers import (
     assert_eventually,
     complete_workflow_task,
@@ -26,7 +25,6 @@ from tests.helpers import (
     schedule_activity,
     start_request,
 )
-from wf.server.app import Server
 from wf.server.auth import roles
 from wf.v1 import auth_pb2, command_pb2, common_pb2, service_pb2
 from worker_sdk import Client
@@ -35,29 +33,10 @@ S = service_pb2
 DENIED = grpc.StatusCode.PERMISSION_DENIED
 
 
-@dataclass
-class Cluster:
-    server: Server
-    admin_key: str
-    a: str
-    b: str
-    keys: dict[str, str]  # role name → a key with that role in namespace a
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(db_url: str) -> AsyncIterator[Cluster]:
-    async with scratch_database(db_url) as url, auth_server(url) as server:
-        assert server.bootstrap_key is not None
-        admin = server.bootstrap_key
-        a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
-        async with channel(server) as stub:
-            for ns in (a, b):
-                await stub.RegisterNamespace(S.RegisterNamespaceRequest(namespace=ns), metadata=bearer(admin))
-            keys = {
-                name: await create_key(stub, admin, f"{name}-key", a, role)
-                for name, role in roles.BY_NAME.items() if role in (roles.WRITER, roles.WORKER, roles.ADMIN)
-            }
-        yield Cluster(server, admin, a, b, keys)
+    async with two_namespaces(db_url) as made:
+        yield made
 
 
 @pytest_asyncio.fixture(loop_scope="session")
