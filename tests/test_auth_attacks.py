@@ -209,7 +209,9 @@ async def test_a_key_cannot_be_named_as_another_principal_of_the_audit_log(clust
         for name, code in (("bootstrap-admin", grpc.StatusCode.ALREADY_EXISTS),  # the cluster admin's
                            ("writer-key", grpc.StatusCode.ALREADY_EXISTS),
                            ("anonymous", grpc.StatusCode.INVALID_ARGUMENT),  # callers without a key
-                           ("CN=ops,O=Acme", grpc.StatusCode.INVALID_ARGUMENT)):  # a certificate's subject
+                           ("CN=ops,O=Acme", grpc.StatusCode.INVALID_ARGUMENT),  # a certificate's subject
+                           ("ops\x1b[2K\rbootstrap-admin", grpc.StatusCode.INVALID_ARGUMENT),  # a terminal's escape
+                           ("x" * 201, grpc.StatusCode.INVALID_ARGUMENT)):
             err = await rpc_error(create_key(stub, ns_admin, name, a, roles.WRITER))
             assert err.code() == code, (name, err.details())
         # A revoked key's name stays its own: lines it left must not be confused with a new key's.

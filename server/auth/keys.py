@@ -29,6 +29,7 @@ from wf.v1 import auth_pb2
 
 PREFIX: Final = "wf_"
 CACHE_SECONDS: Final = 5.0
+MAX_NAME: Final = 200
 _ITERATIONS: Final = 100_000
 _KEY_ID_BYTES: Final = 8
 _SECRET_BYTES: Final = 32
@@ -115,12 +116,17 @@ class ApiKeys:
         The name is who the key is in the audit log and to every later call, so it must say one key
         only: a name any key of the cluster ever had (revoked ones too) is refused (AlreadyExists),
         as are "anonymous" and a name with "=" in it, which are how callers without a key and
-        certificates' subjects are named (InvalidArgument). Otherwise a namespace admin could make a
-        key named "bootstrap-admin" and act, as far as the log shows, as the cluster admin.
+        certificates' subjects are named, and one longer than :data:`MAX_NAME` or with a character
+        that is not printable (a terminal's escape) (InvalidArgument). Otherwise a namespace admin
+        could make a key named "bootstrap-admin" and act, as far as the log shows, as the cluster
+        admin.
         """
         if name == ANONYMOUS_NAME or "=" in name:
             raise InvalidArgument(f"an API key may not be named {name!r}: \"anonymous\" and names with \"=\" "
                                   "are those of callers without a key and of certificates")
+        if len(name) > MAX_NAME or not name.isprintable():
+            raise InvalidArgument(f"an API key's name is at most {MAX_NAME} printable characters "
+                                  "(it is shown in lists and the audit log)")
         key_id = secrets.token_hex(_KEY_ID_BYTES)
         secret = secrets.token_urlsafe(_SECRET_BYTES)
         salt = secrets.token_bytes(16)
