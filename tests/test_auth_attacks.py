@@ -1,17 +1,20 @@
-"""A hostile caller with a key of one namespace, on a real server with ``--auth required``: what it
-asks through the side doors (commands of its workflows, the fields of a completion by token) is
-refused as the same request made directly would be, and the refusal changes nothing."""
+"""A hostile caller, with a key of one namespace or with none, on a real server with ``--auth
+required``: what it asks through the side doors (commands of its workflows, the fields of a
+completion by token) is refused as the same request made directly would be, and the refusal changes
+nothing; revoked and deleted keys stay refused; key names cannot pass for another principal; what
+it writes cannot forge audit lines; guesses cost no slow hash; credentials never show in a repr."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
 
-from tests.auth_helpers import Cluster, bearer, channel, create_key, two_namespaces
+from tests.auth_helpers import Cluster, bearer, channel, create_key, scratch_database, two_namespaces
 from tests.helpers import (
     assert_eventually,
     complete_workflow_task,
@@ -25,7 +28,10 @@ from tests.helpers import (
     schedule_activity,
     start_request,
 )
+from wf.server.app import Server
 from wf.server.auth import roles
+from wf.server.config import ServerConfig
+from wf.server.pipeline import Call, CallHandler, Interceptor
 from wf.v1 import auth_pb2, command_pb2, common_pb2, service_pb2
 from worker_sdk import Client
 
@@ -270,3 +276,31 @@ async def test_guesses_under_a_used_keys_id_cost_the_server_no_slow_hash(cluster
             assert err.code() == grpc.StatusCode.UNAUTHENTICATED
         assert table.hashed == hashed
         await stub.DescribeNamespace(request, metadata=bearer(key), timeout=10)
+
+
+class _Remembers(Interceptor):
+    """A link of the pipeline, as a plugin or a debugging aid might add one, that keeps each call's repr."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def intercept(self, call: Call, next: CallHandler) -> Any:
+        self.seen.append(repr(call))
+        return await next(call)
+
+
+async def test_a_calls_repr_never_shows_its_credentials(db_url: str) -> None:
+    remembers = _Remembers()
+    async with scratch_database(db_url) as url:
+        server = Server(ServerConfig(db_url=url, port=0, auth="required"), interceptors=[remembers])
+        await server.start()
+        try:
+            assert server.bootstrap_key is not None
+            for multiplex in (False, True):
+                async with await Client.connect(server.address, api_key=server.bootstrap_key,
+                                                multiplex=multiplex) as client:
+                    await client.service.GetCallerIdentity(S.GetCallerIdentityRequest(), timeout=10)
+        finally:
+            await server.stop()
+    secret = server.bootstrap_key.split("_", 2)[2]
+    assert remembers.seen and not [r for r in remembers.seen if secret in r or "Bearer" in r]
