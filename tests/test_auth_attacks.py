@@ -304,3 +304,42 @@ async def test_a_calls_repr_never_shows_its_credentials(db_url: str) -> None:
             await server.stop()
     secret = server.bootstrap_key.split("_", 2)[2]
     assert remembers.seen and not [r for r in remembers.seen if secret in r or "Bearer" in r]
+
+
+async def test_a_worker_key_of_one_namespace_cannot_use_anothers_tasks_rows_or_children(
+    cluster: Cluster, clients: dict[str, Client]
+) -> None:
+    a, b = cluster.a, cluster.b
+    admin, worker = clients["cluster-admin"].service, clients["worker"].service
+    victim, tq = new_id("victim"), f"tq-{uuid.uuid4().hex[:8]}"
+    await admin.StartWorkflowExecution(start_request(victim, tq, namespace=b), timeout=10)
+    task = await next_workflow_task(admin, tq, namespace=b)
+    await complete_workflow_task(admin, task.task_token, schedule_activity("act", task_queue=tq, start_to_close=60))
+    activity = await next_activity_task(admin, tq, namespace=b)
+    # B's task tokens, in the hands of A's worker: refused, naming B.
+    for call in (
+        worker.RespondActivityTaskCompleted(S.RespondActivityTaskCompletedRequest(task_token=activity.task_token)),
+        worker.RecordActivityTaskHeartbeat(S.RecordActivityTaskHeartbeatRequest(task_token=activity.task_token)),
+        worker.RespondActivityTaskFailed(S.RespondActivityTaskFailedRequest(task_token=activity.task_token)),
+    ):
+        err = await rpc_error(call)
+        assert err.code() == DENIED and f"in namespace {b!r}" in (err.details() or "")
+    # A query that tries to leave its namespace stays in it.
+    listed = await worker.ListWorkflowExecutions(S.ListWorkflowExecutionsRequest(
+        namespace=a, query=f"WorkflowId = '{victim}' OR WorkflowId != ''"), timeout=10)
+    assert victim not in {e.execution.workflow_id for e in listed.executions}
+    # A child in B, asked by a workflow of A, is refused with its workflow task: nothing starts in B.
+    wid = new_id()
+    await admin.StartWorkflowExecution(start_request(wid, tq, namespace=a), timeout=10)
+    task = await next_workflow_task(worker, tq, namespace=a)
+    child = command_pb2.Command(
+        command_type=command_pb2.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+        start_child_workflow_execution_command_attributes=command_pb2.StartChildWorkflowExecutionCommandAttributes(
+            namespace=b, workflow_id=new_id("child"), workflow_type=common_pb2.WorkflowType(name="Child")),
+    )
+    err = await rpc_error(complete_workflow_task(worker, task.task_token, child))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "a child must run in its parent's namespace" in (
+        err.details() or "")
+    assert "StartChildWorkflowExecutionInitiated" not in event_types(await fetch_history(admin, wid, namespace=a))
+    assert (await admin.DescribeWorkflowExecution(S.DescribeWorkflowExecutionRequest(
+        namespace=b, execution=common_pb2.WorkflowExecution(workflow_id=victim)), timeout=10)).pending_activities
