@@ -343,3 +343,22 @@ async def test_a_worker_key_of_one_namespace_cannot_use_anothers_tasks_rows_or_c
     assert "StartChildWorkflowExecutionInitiated" not in event_types(await fetch_history(admin, wid, namespace=a))
     assert (await admin.DescribeWorkflowExecution(S.DescribeWorkflowExecutionRequest(
         namespace=b, execution=common_pb2.WorkflowExecution(workflow_id=victim)), timeout=10)).pending_activities
+
+
+async def test_revoking_a_key_of_another_namespace_tells_nothing_of_it(cluster: Cluster) -> None:
+    a, b = cluster.a, cluster.b
+    async with channel(cluster.server) as stub:
+        theirs = await create_key(stub, cluster.admin_key, f"b-reader-{uuid.uuid4().hex[:6]}", b, roles.READER)
+        key_id = theirs.split("_")[1]
+        err = await rpc_error(stub.RevokeApiKey(S.RevokeApiKeyRequest(key_id=key_id),
+                                                metadata=bearer(cluster.keys["admin"]), timeout=10))
+        assert (err.code(), err.details()) == (grpc.StatusCode.NOT_FOUND, f"no API key with id {key_id!r}")
+        assert b not in (err.details() or "")
+        # Nothing changed: the key still works in its namespace.
+        await stub.DescribeNamespace(S.DescribeNamespaceRequest(namespace=b), metadata=bearer(theirs), timeout=10)
+        # A reader of a may not revoke a's keys either, and is told the role it lacks.
+        mine = (await stub.ListApiKeys(S.ListApiKeysRequest(namespace=a), metadata=bearer(cluster.keys["admin"]),
+                                       timeout=10)).keys[0].key_id
+        err = await rpc_error(stub.RevokeApiKey(S.RevokeApiKeyRequest(key_id=mine),
+                                                metadata=bearer(cluster.keys["reader"]), timeout=10))
+        assert (err.code(), err.details()) == (DENIED, f"RevokeApiKey needs role admin in namespace {a!r}")
