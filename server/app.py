@@ -242,7 +242,7 @@ class Server:
         printed once to standard output (never logged) so an operator can make the others."""
         cfg = self.config
         assert self._pool is not None
-        keys = ApiKeys(self._pool)
+        keys = ApiKeys(self._pool, self._notifier)
         subjects = load_subjects(cfg.auth_subjects) if cfg.auth_subjects else {}
 
         async def token_namespace(data: bytes) -> str:

@@ -6,6 +6,7 @@ it writes cannot forge audit lines; guesses cost no slow hash; credentials never
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,7 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from tests.auth_helpers import Cluster, bearer, channel, create_key, scratch_database, two_namespaces
+from tests.auth_helpers import Cluster, auth_server, bearer, channel, create_key, scratch_database, two_namespaces
 from tests.helpers import (
     assert_eventually,
     complete_workflow_task,
@@ -24,9 +25,11 @@ from tests.helpers import (
     next_activity_task,
     next_workflow_task,
     payloads,
+    poll_workflow_task,
     rpc_error,
     schedule_activity,
     start_request,
+    waiting_polls,
 )
 from wf.server.app import Server
 from wf.server.auth import roles
@@ -362,3 +365,34 @@ async def test_revoking_a_key_of_another_namespace_tells_nothing_of_it(cluster: 
         err = await rpc_error(stub.RevokeApiKey(S.RevokeApiKeyRequest(key_id=mine),
                                                 metadata=bearer(cluster.keys["reader"]), timeout=10))
         assert (err.code(), err.details()) == (DENIED, f"RevokeApiKey needs role admin in namespace {a!r}")
+
+
+async def test_a_long_poll_ends_when_its_key_is_revoked_on_any_server(cluster: Cluster) -> None:
+    a, tq = cluster.a, f"tq-{uuid.uuid4().hex[:8]}"
+    async with channel(cluster.server) as stub:
+        key = await create_key(stub, cluster.admin_key, f"leaving-{uuid.uuid4().hex[:6]}", a, roles.WORKER)
+        async with auth_server(cluster.server.config.db_url) as other:
+            polls = []
+            for server, multiplex in ((cluster.server, False), (other, True)):
+                client = await Client.connect(server.address, namespace=a, api_key=key, multiplex=multiplex)
+                polls.append((client, asyncio.ensure_future(poll_workflow_task(client.service, tq, namespace=a,
+                                                                                timeout=30))))
+
+                def waiting(server: Server = server) -> None:
+                    assert waiting_polls(server, tq, namespace=a) == 1
+
+                await assert_eventually(waiting)
+            await stub.RevokeApiKey(S.RevokeApiKeyRequest(key_id=key.split("_")[1]),
+                                    metadata=bearer(cluster.admin_key), timeout=10)
+            for client, poll in polls:
+                err = await rpc_error(asyncio.wait_for(poll, 10))
+                assert err.code() == grpc.StatusCode.UNAUTHENTICATED, err.details()
+                assert "was revoked while PollWorkflowTaskQueue waited" in (err.details() or "")
+                await client.close()
+        # The task that comes next goes to a poller that may have it.
+        wid = new_id()
+        await stub.StartWorkflowExecution(start_request(wid, tq, namespace=a), metadata=bearer(cluster.admin_key),
+                                          timeout=10)
+        async with await Client.connect(cluster.server.address, namespace=a, api_key=cluster.admin_key) as admin:
+            task = await next_workflow_task(admin.service, tq, namespace=a)
+        assert task.workflow_execution.workflow_id == wid

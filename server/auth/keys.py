@@ -4,8 +4,9 @@ A key's text is ``wf_<key id>_<secret>``: self-describing (a scanner finds ``wf_
 logs), and its public key id leads to its one row, so verifying a key costs one hash. The stored
 hash is PBKDF2-HMAC-SHA256 with a per-key salt; the secret is 256 random bits, so the hash resists a
 stolen table and the iteration count only has to cost an attacker, not the server on every call:
-verifications are cached in memory for :data:`CACHE_SECONDS`, which is also how long a revoked or
-expired key may still be accepted by a server that verified it just before. Nor may it cost the
+verifications are cached in memory for :data:`CACHE_SECONDS`, which is also how long an expired key
+may still be accepted by a server that verified it just before, and a revoked one by a server that
+missed the notification of its revocation (each server forgets its verifications when told). Nor may it cost the
 server on an attacker's call: a key's secret is hashed once per server (later its fingerprint is
 compared), and one hash runs at a time.
 """
@@ -13,10 +14,12 @@ compared), and one hash runs at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, cast
@@ -24,11 +27,14 @@ from typing import Any, Final, cast
 import asyncpg
 
 from wf.history.errors import AlreadyExists, InvalidArgument
+from wf.history.notify import Notifier
 from wf.server.auth.principal import ANONYMOUS_NAME, Principal
 from wf.v1 import auth_pb2
 
 PREFIX: Final = "wf_"
 CACHE_SECONDS: Final = 5.0
+REVOKED: Final = "ak"
+"""The notification of a revoked key: ``ak|<key id>``."""
 MAX_NAME: Final = 200
 _ITERATIONS: Final = 100_000
 _KEY_ID_BYTES: Final = 8
@@ -95,8 +101,15 @@ class ApiKeys:
     The pool is asyncpg's (the server's own, or one opened by ``wf operator api-key create --db``).
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, notifier: Notifier | None = None) -> None:
+        """``notifier``: how servers of the database tell each other of a revoked key (none: this
+        server alone hears of its own revocations)."""
         self._pool = pool
+        self._notifier = notifier
+        # Key id → the events of its calls waiting now (long polls), set when the key is revoked.
+        self._waiting: dict[str, set[asyncio.Event]] = {}
+        if notifier is not None:
+            notifier.subscribe(REVOKED, self.forget)
         # sha256 of a key's text → (principal, or None for a refused key; monotonic time it expires).
         self._cache: dict[bytes, tuple[Principal | None, float]] = {}
         # Key id → sha256 of the secret that verified under it. A key id has one secret, so once it is
@@ -163,8 +176,33 @@ class ApiKeys:
         done = await self._pool.fetchval(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 RETURNING key_id", key_id
         )
-        self._cache.clear()  # this server stops accepting it at once; others within CACHE_SECONDS
+        self.forget(key_id)  # this server stops accepting it at once
+        if self._notifier is not None:
+            self._notifier.publish(REVOKED, key_id)  # the others as soon as they hear
         return done is not None
+
+    def forget(self, key_id: str) -> None:
+        """The key ``key_id`` was revoked, here or by another server: accept it no more, and end the
+        waits of its calls (see :meth:`waiting`). "" (notifications were missed): forget every
+        verification, ending no wait."""
+        self._cache.clear()
+        for event in self._waiting.get(key_id, ()) if key_id else ():
+            event.set()
+
+    @contextlib.contextmanager
+    def waiting(self, key_id: str) -> Iterator[asyncio.Event]:
+        """An event set if the key ``key_id`` is revoked while a call of it waits (a long poll,
+        verified when it began, would otherwise hand a task to a key revoked a minute ago)."""
+        event = asyncio.Event()
+        self._waiting.setdefault(key_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            events = self._waiting.get(key_id)
+            if events is not None:
+                events.discard(event)
+                if not events:
+                    del self._waiting[key_id]
 
     async def count(self) -> int:
         return int(await self._pool.fetchval("SELECT count(*) FROM api_keys"))

@@ -20,22 +20,31 @@ open without credentials, as load balancers and tools expect.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import grpc
 
 from wf.server.auth import roles
-from wf.server.auth.keys import ApiKeys, mask
+from wf.server.auth.keys import ApiKeys, mask, split
 from wf.server.auth.principal import ANONYMOUS, ANONYMOUS_ADMIN, Principal
 from wf.server.auth.subjects import Grants, principal_of
 from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
+from wf.v1 import auth_pb2
 
 OFF: Final = "off"
 REQUIRED: Final = "required"
 MODES: Final = (OFF, REQUIRED)
 
 TokenNamespace = Callable[[bytes], Awaitable[str]]
+
+
+def _waits(call: Call) -> bool:
+    """Whether the call may wait long for something to happen (a long poll)."""
+    return call.method in ("PollWorkflowTaskQueue", "PollActivityTaskQueue") or (
+        call.method == "GetWorkflowExecutionHistory" and bool(call.request.wait_new_event)
+    )
 
 
 def bearer(call: Call) -> str | None:
@@ -84,7 +93,33 @@ class Authentication(Interceptor):
                 f"{call.method} needs credentials: an API key (authorization: Bearer wf_…) or a mapped "
                 "client certificate",
             )
+        if principal.kind == auth_pb2.IDENTITY_KIND_API_KEY and self._keys is not None and _waits(call):
+            return await self._unless_revoked(call, next)
         return await next(call)
+
+    async def _unless_revoked(self, call: Call, next: CallHandler) -> Any:
+        """Run a call that waits (a long poll), ending it UNAUTHENTICATED if its key is revoked
+        meanwhile: it was verified when it began, and would otherwise hand out a task later."""
+        assert self._keys is not None
+        key = bearer(call) or ""
+        parts = split(key)
+        with self._keys.waiting(parts[0] if parts else "") as revoked:
+            running = asyncio.ensure_future(next(call))
+            watching = asyncio.ensure_future(revoked.wait())
+            try:
+                await asyncio.wait((running, watching), return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # the caller gave up: so does the call
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+                raise
+            finally:
+                watching.cancel()
+            if not running.done():
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+                raise CallError(grpc.StatusCode.UNAUTHENTICATED,
+                                f"the API key {mask(key)} was revoked while {call.method} waited")
+            return running.result()
 
 
 class Authorization(Interceptor):
