@@ -30,6 +30,7 @@ from wf.server.auth import roles
 from wf.server.auth.keys import ApiKeys, mask, split
 from wf.server.auth.principal import ANONYMOUS, ANONYMOUS_ADMIN, Principal
 from wf.server.auth.subjects import Grants, principal_of
+from wf.server.multiplex import is_poll
 from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
 from wf.v1 import auth_pb2
 
@@ -38,13 +39,6 @@ REQUIRED: Final = "required"
 MODES: Final = (OFF, REQUIRED)
 
 TokenNamespace = Callable[[bytes], Awaitable[str]]
-
-
-def _waits(call: Call) -> bool:
-    """Whether the call may wait long for something to happen (a long poll)."""
-    return call.method in ("PollWorkflowTaskQueue", "PollActivityTaskQueue") or (
-        call.method == "GetWorkflowExecutionHistory" and bool(call.request.wait_new_event)
-    )
 
 
 def bearer(call: Call) -> str | None:
@@ -93,7 +87,8 @@ class Authentication(Interceptor):
                 f"{call.method} needs credentials: an API key (authorization: Bearer wf_…) or a mapped "
                 "client certificate",
             )
-        if principal.kind == auth_pb2.IDENTITY_KIND_API_KEY and self._keys is not None and _waits(call):
+        waits = is_poll(call.method, call.request)
+        if waits and principal.kind == auth_pb2.IDENTITY_KIND_API_KEY and self._keys is not None:
             return await self._unless_revoked(call, next)
         return await next(call)
 
