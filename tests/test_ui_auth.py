@@ -273,3 +273,23 @@ async def test_no_other_site_may_frame_the_ui(auth_server: Server, keys: dict[st
             assert response.headers["x-frame-options"] == "DENY", path
             assert response.headers["content-security-policy"] == "frame-ancestors 'none'", path
             assert response.headers["x-content-type-options"] == "nosniff", path
+
+
+@pytest.mark.timeout(60)
+async def test_signing_in_never_sends_the_browser_to_another_site(auth_server: Server, keys: dict[str, str]) -> None:
+    from urllib.parse import urljoin, urlsplit
+
+    tricks = ["//evil.example/", "/\\evil.example/", "\\/evil.example/", "https://evil.example/",
+              "/\t/evil.example/", "/\n/evil.example/", " //evil.example/", "/%2F%2Fevil.example/",
+              "javascript:alert(1)", "/./\\evil.example"]
+    for trick in tricks:
+        async with ui(auth_server.address) as http:
+            form = await http.get("/login", params={"next": trick})
+            signed = await http.post("/login", data={"csrf_token": csrf_token(form.text), "api_key": keys["reader"],
+                                                     "next": trick})
+            assert signed.status_code == 303, trick
+            # Where a browser goes: resolve the Location as it would, after stripping tabs and newlines.
+            location = signed.headers["location"]
+            cleaned = "".join(c for c in location if c not in "\t\r\n")
+            target = urlsplit(urljoin("https://ui.test/login", cleaned.replace("\\", "/")))
+            assert (target.scheme, target.netloc) == ("https", "ui.test"), (trick, location)
