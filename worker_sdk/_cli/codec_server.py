@@ -4,9 +4,11 @@
 base64}]}`` and run the user's codec (``--codec module:attr``), so people see plaintext in their
 browser or terminal while the wf server only ever holds ciphertext. CORS admits the UI's origin
 (``--cors-origin``); with ``--codec-auth`` a request must carry exactly that ``Authorization`` header
-(compared in constant time; never logged). A request body larger than ``--max-request-bytes`` is
-refused (413) as it arrives, before it is held whole, so no caller can make the server hold more.
-Starlette and uvicorn, as the UI, imported only when the command runs.
+(compared in constant time; never logged). Bound to a loopback address (the default) without
+``--codec-auth``, it answers only requests to a loopback name, which defeats DNS rebinding. A request
+body larger than ``--max-request-bytes`` is refused (413) as it arrives, before it is held whole, so
+no caller can make the server hold more. Starlette and uvicorn, as the UI, imported only when the
+command runs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
+from worker_sdk._cli.ui_cmd import is_loopback
 from worker_sdk._converter import DataConverter, PayloadCodec
 from worker_sdk._remote_codec import payload_from_json, payload_to_json
 
@@ -66,9 +69,22 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+def _host_name(header: str) -> str:
+    """A ``Host`` header's name, without its port: ``[::1]:8081`` → ``::1``, ``localhost:8081`` → ``localhost``."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
 def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = None,
-                     authorization: str | None = None, max_request_bytes: int = MAX_REQUEST_BYTES) -> Starlette:
-    """The codec server as an ASGI app (``wf codec-server`` serves it; tests mount it directly)."""
+                     authorization: str | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
+                     loopback_only: bool = False) -> Starlette:
+    """The codec server as an ASGI app (``wf codec-server`` serves it; tests mount it directly).
+
+    ``loopback_only`` (a server bound to a loopback address, without ``authorization``): refuse a
+    request whose ``Host`` is not a loopback name or address. A page of any site the user opens could
+    otherwise rebind its own name to 127.0.0.1 and, being then of the same origin, read what
+    ``/decode`` answers; with ``authorization`` it could not, lacking the token."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
@@ -79,6 +95,10 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
 
     def endpoint(op: str) -> Any:
         async def handle(request: Request) -> Response:
+            if loopback_only and not is_loopback(_host_name(request.headers.get("host", ""))):
+                return JSONResponse({"error": "without --codec-auth, this codec server answers requests to a "
+                                              "loopback name only (a web page can point its own name here)"},
+                                    status_code=421)
             if expected is not None:
                 given = request.headers.get("authorization", "").encode()
                 if not hmac.compare_digest(given, expected):
@@ -138,7 +158,8 @@ def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[st
         ) from exc
     codec = load_codec(codec_spec)
     app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth,
-                           max_request_bytes=max_request_bytes)
+                           max_request_bytes=max_request_bytes,
+                           loopback_only=is_loopback(ip) and not codec_auth)
     click.echo(f"codec server on http://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
                err=True)
     config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False)
