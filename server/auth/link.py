@@ -6,10 +6,13 @@ Every call, as its own RPC or on a Multiplex stream, passes both before its hand
   request: it decides :attr:`Call.principal` (from an ``authorization: Bearer wf_…`` header, else a
   mapped client certificate) and, with ``--auth required``, refuses a call without valid credentials
   (UNAUTHENTICATED). A caller without credentials learns nothing else: not whether its request was
-  well formed, not whether the namespace it names exists.
+  well formed, not whether the namespace it names exists. A long poll of a key ends UNAUTHENTICATED
+  if the key is revoked while it waits.
 - :class:`Authorization`, after validation and before the namespace check: a caller lacking the role
   the method needs in the namespace its request names is refused (PERMISSION_DENIED, naming the
-  role), whether or not that namespace exists, so only those who hold a role there learn that.
+  role), whether or not that namespace exists, so only those who hold a role there learn that. What
+  an answer by task token asks beyond the answer (commands acting in another namespace, a worker's
+  shortcuts) is checked as the calls it amounts to.
 
 A refused call never reaches its handler, so it changes nothing. With ``--auth off`` (the default)
 every caller is a cluster admin named "anonymous", as before wf had security.
