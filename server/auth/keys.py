@@ -6,9 +6,9 @@ hash is PBKDF2-HMAC-SHA256 with a per-key salt; the secret is 256 random bits, s
 stolen table and the iteration count only has to cost an attacker, not the server on every call:
 verifications are cached in memory for :data:`CACHE_SECONDS`, which is also how long an expired key
 may still be accepted by a server that verified it just before, and a revoked one by a server that
-missed the notification of its revocation (each server forgets its verifications when told). Nor may it cost the
-server on an attacker's call: a key's secret is hashed once per server (later its fingerprint is
-compared), and one hash runs at a time.
+missed the notification of its revocation (each server forgets its verifications when told). Nor
+may the hash cost the server on an attacker's call: a key's secret is hashed once per server (later
+its fingerprint is compared), and one hash runs at a time.
 """
 
 from __future__ import annotations
