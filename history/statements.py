@@ -51,6 +51,7 @@ from sqlalchemy.sql.expression import CTE, ClauseElement
 from wf.history.notify import CHANNEL
 from wf.history.schema import (
     RUNNING,
+    api_keys,
     executions,
     history_events,
     namespaces,
@@ -824,8 +825,13 @@ UPDATE_NAMESPACE = _update_namespace()
 
 
 def _delete_namespace() -> Statement:
-    """Mark a registered namespace deleted; its runs go in the background (``wf.history.retention``)."""
-    n = namespaces
+    """Mark a registered namespace deleted; its runs go in the background (``wf.history.retention``).
+
+    Its API keys are revoked in the same statement: a namespace registered later under the same name
+    is another's, and the keys of the one deleted must not open it (a key verified in the last few
+    seconds may be accepted until its cache entry ends, as after any revocation).
+    """
+    n, k = namespaces, api_keys.c
     upd = (
         update(n)
         .where(n.c.name == bindparam("name"), n.c.state == NAMESPACE_REGISTERED)
@@ -833,7 +839,16 @@ def _delete_namespace() -> Statement:
         .returning(n.c.name)
         .cte("upd")
     )
-    return Statement(select(upd.c.name, _told_namespaces).select_from(upd))
+    revoked = (
+        update(api_keys)
+        .where(k.namespace.in_(select(upd.c.name)), k.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(k.key_id)
+        .cte("revoked")
+    )
+    # PostgreSQL runs a data-modifying WITH whether or not it is read; reading it makes SQLAlchemy keep it.
+    keys_revoked = select(func.count()).select_from(revoked).scalar_subquery().label("keys_revoked")
+    return Statement(select(upd.c.name, _told_namespaces, keys_revoked).select_from(upd))
 
 
 DELETE_NAMESPACE = _delete_namespace()

@@ -153,6 +153,8 @@ class Server:
         # The TLS certificate files being served, when the port serves TLS.
         self.certificates: CertificateFiles | None = None
         self.audit: AuditLog | None = None
+        self.api_keys: ApiKeys | None = None
+        """The API key table the authentication link verifies keys with."""
 
     async def start(self) -> None:
         cfg = self.config
@@ -210,7 +212,7 @@ class Server:
         # The one call pipeline, served as the service's RPCs and on its Multiplex streams.
         pipeline = Pipeline(
             unary_methods(service),
-            interceptors(cfg, self._added, history.namespaces, self._start_audit(store), auth),
+            interceptors(cfg, self._added, history.namespaces, self._start_audit(store, tokens), auth),
             health=health,
         )
         service.attach(pipeline)
@@ -240,7 +242,7 @@ class Server:
         printed once to standard output (never logged) so an operator can make the others."""
         cfg = self.config
         assert self._pool is not None
-        keys = ApiKeys(self._pool)
+        keys = ApiKeys(self._pool, self._notifier)
         subjects = load_subjects(cfg.auth_subjects) if cfg.auth_subjects else {}
 
         async def token_namespace(data: bytes) -> str:
@@ -248,7 +250,7 @@ class Server:
 
         authentication = Authentication(cfg.auth, keys, subjects)
         authorization = Authorization(cfg.auth, token_namespace)
-        service.api_keys = keys
+        service.api_keys = self.api_keys = keys
         service.auth_required = authorization.required
         if authorization.required and await keys.count() == 0:
             key, _ = await keys.create("bootstrap-admin", "", ROLE_CLUSTER_ADMIN, "server (first start)")
@@ -306,9 +308,10 @@ class Server:
         if self._pool is not None:
             await self._pool.close()
 
-    def _start_audit(self, store: Store) -> AuditLog:
-        """The audit log's link, and its background writer (``server/audit.py``)."""
-        self.audit = audit = AuditLog(AuditStore(store))
+    def _start_audit(self, store: Store, tokens: TaskTokens) -> AuditLog:
+        """The audit log's link, and its background writer (``server/audit.py``); ``tokens`` name the
+        run of a call by task token."""
+        self.audit = audit = AuditLog(AuditStore(store), token_of=tokens.verify)
         task = asyncio.create_task(audit.run(), name="wf-audit")
         task.add_done_callback(_report_end)
         self._background.append(task)

@@ -13,13 +13,16 @@ PERMISSION_DENIED is: an attempt to read what one may not is exactly what an aud
 
 A line names the caller by ``call.principal`` (a key's name or a certificate's subject, never a
 secret; "anonymous" when there is none), the method, the namespace, the workflow id and run id the
-request names (a schedule's id goes in the detail), a short detail (the signal's or update's name,
-a reason, an activity id; never payloads), the peer and the status code's name.
+request names (those of its task token for a call by token; a schedule's id goes in the detail), a
+short detail (the signal's or update's name, a reason, an activity id; never payloads), the peer and
+the status code's name.
 
 The link sits outside authentication, validation and authorization (see ``interceptors()`` in
 ``server/app.py``): it reads the principal authentication set once the call has run, so every refusal
 is recorded with its status. It therefore sees requests before validation: every text it keeps is cut
-to :data:`MAX_FIELD` characters and freed of NUL characters, which PostgreSQL's text refuses.
+to :data:`MAX_FIELD` characters and freed of NUL characters, which PostgreSQL's text refuses, and of
+every other control or text-reordering character, which would let a caller's text rewrite what a
+terminal or a page shows of the log.
 
 Writing never slows a call: lines go to an in-memory buffer that a
 background task (:meth:`AuditLog.run`) inserts in batches at least every second and at shutdown. A
@@ -33,9 +36,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -59,6 +63,9 @@ MAX_DETAIL: Final = 200
 MAX_FIELD: Final = 1000
 """Any other text's longest length in a line (an unvalidated request's ids may be longer)."""
 
+TokenOf = Callable[[bytes], Awaitable[Any]]
+"""A verified task token (with ``namespace``, ``workflow_id``, ``run_id``) of a token's bytes."""
+
 _REFUSED: Final = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 # Roles that poll and respond: their by-token completions are a worker's traffic.
 _POLLING_ROLES: Final = frozenset({auth_pb2.ROLE_WORKER, auth_pb2.ROLE_ADMIN, auth_pb2.ROLE_CLUSTER_ADMIN})
@@ -71,9 +78,20 @@ def _short(text: str, limit: int = MAX_DETAIL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# What a line may not hold: control characters (NUL, which PostgreSQL's text refuses; ESC, which
+# starts a terminal's escape sequences; CR and LF, which start a new line on a screen) and the
+# characters that reorder text when shown (bidirectional overrides and isolates).
+_UNSHOWABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(text: str, limit: int = MAX_FIELD) -> str:
-    """``text`` as a line may keep it: cut, and with no NUL character."""
-    return _short(text, limit).replace("\x00", "\ufffd")
+    """``text`` as a line may keep it: cut, and with U+FFFD for each character it may not hold.
+
+    A line keeps text of the caller's choosing, of refused and unauthenticated calls too; shown in a
+    terminal (``wf operator audit list``) or a page as it was sent, it could move the cursor, erase
+    or rewrite other lines, or reorder its own: show a line that was never written.
+    """
+    return _UNSHOWABLE.sub("\ufffd", _short(text, limit))
 
 
 def _reason(r: Any) -> str:
@@ -146,8 +164,11 @@ def _external(principal: Any) -> bool:
     return bool(grants) and not any(role in _POLLING_ROLES for _, role in grants)
 
 
-def line_of(call: Call, when: datetime, code: grpc.StatusCode, response: Any = None) -> AuditLine:
-    """The audit line of ``call``, which ended with ``code`` (and ``response`` when it answered)."""
+def line_of(
+    call: Call, when: datetime, code: grpc.StatusCode, response: Any = None, token: Any = None
+) -> AuditLine:
+    """The audit line of ``call``, which ended with ``code`` (and ``response`` when it answered);
+    ``token``: the verified task token of a call that names its run by one (``wf.v1.TaskToken``)."""
     request = call.request
     principal = call.principal
     workflow_id, run_id = _ids(request)
@@ -158,6 +179,8 @@ def line_of(call: Call, when: datetime, code: grpc.StatusCode, response: Any = N
     namespace = request.namespace if "namespace" in fields else ""
     if call.method == "CreateApiKey":
         namespace = request.grant.namespace
+    if token is not None:
+        namespace, workflow_id, run_id = token.namespace, token.workflow_id, token.run_id
     return AuditLine(
         time=when,
         namespace=_text(namespace),
@@ -175,9 +198,15 @@ def line_of(call: Call, when: datetime, code: grpc.StatusCode, response: Any = N
 class AuditLog(Interceptor):
     """The pipeline's audit link, and the buffer its background task writes to ``audit_log``."""
 
-    def __init__(self, store: AuditStore, flush_interval: float = FLUSH_INTERVAL) -> None:
+    def __init__(
+        self, store: AuditStore, flush_interval: float = FLUSH_INTERVAL, token_of: TokenOf | None = None
+    ) -> None:
+        """``token_of``: the verified task token of a request's ``task_token`` (history's
+        ``TaskTokens.verify``), so a line of a call by token names its namespace and run; without
+        it, and for a token that does not verify, the line names none."""
         self.store = store
         self.flush_interval = flush_interval
+        self._token_of = token_of
         self._buffer: deque[AuditLine] = deque()
         self._full = asyncio.Event()
         self.rounds = 0
@@ -190,6 +219,17 @@ class AuditLog(Interceptor):
             return True
         return call.method in _BY_TOKEN and _external(call.principal)
 
+    async def _token(self, call: Call, code: grpc.StatusCode) -> Any:
+        # A caller without credentials gets no work done for it, not even its token's verification
+        # (which may read the database, for a token naming a key this server does not know).
+        if self._token_of is None or code == grpc.StatusCode.UNAUTHENTICATED \
+                or "task_token" not in call.request.DESCRIPTOR.fields_by_name:
+            return None
+        try:
+            return await self._token_of(call.request.task_token)
+        except Exception:  # a forged or retired token (or no database now): the line names no run
+            return None
+
     async def intercept(self, call: Call, next: CallHandler) -> Any:
         when = datetime.now(UTC)
         try:
@@ -197,10 +237,10 @@ class AuditLog(Interceptor):
         except BaseException as exc:
             code = status_of(exc)
             if self._audited(call, code):
-                self.add(line_of(call, when, code))
+                self.add(line_of(call, when, code, token=await self._token(call, code)))
             raise
         if self._audited(call, grpc.StatusCode.OK):
-            self.add(line_of(call, when, grpc.StatusCode.OK, response))
+            self.add(line_of(call, when, grpc.StatusCode.OK, response, await self._token(call, grpc.StatusCode.OK)))
         return response
 
     @property

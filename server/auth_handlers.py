@@ -76,7 +76,9 @@ class AuthHandlers:
         keys = self._keys()
         row = await keys.get(request.key_id)
         principal = principal_of_call(call)
-        if row is None:
+        # A key of a namespace the caller holds no role in is, to the caller, no key: refusing it
+        # by name would tell of that namespace (a cluster admin's key names none).
+        if row is None or (row.namespace and not roles.role_in(principal.grants, row.namespace)):
             raise NotFound(f"no API key with id {request.key_id!r}")
         if not roles.allows(principal.grants, row.namespace, (roles.ADMIN,)):
             where = f" in namespace {row.namespace!r}" if row.namespace else ""

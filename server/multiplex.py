@@ -53,7 +53,8 @@ MAX_MESSAGE_REPLY_BYTES = 1024 * 1024
 _POLLS = frozenset({"PollWorkflowTaskQueue", "PollActivityTaskQueue"})
 
 
-def _is_poll(method: str, request: Any) -> bool:
+def is_poll(method: str, request: Any) -> bool:
+    """Whether a call of ``method`` with ``request`` waits for something else to happen (a long poll)."""
     return method in _POLLS or (method == "GetWorkflowExecutionHistory" and request.wait_new_event)
 
 
@@ -198,7 +199,7 @@ class Multiplexer:
             self._answer(_reply(msg.id, grpc.StatusCode.INVALID_ARGUMENT, undecodable(method.request_type, exc)))
             return
         timeout = msg.timeout.seconds + msg.timeout.nanos / 1e9 if msg.HasField("timeout") else None
-        if _is_poll(msg.method, request):
+        if is_poll(msg.method, request):
             if self._polls >= self._limits.max_stream_polls:
                 self._answer(_reply(msg.id, grpc.StatusCode.RESOURCE_EXHAUSTED,
                                     f"{self._polls:,} polls already wait on this stream, the "

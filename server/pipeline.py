@@ -65,8 +65,9 @@ class Call:
     """The method's name, e.g. ``"StartWorkflowExecution"``."""
     request: Any
     """The decoded request message."""
-    metadata: Collection[tuple[str, str | bytes]]
-    """Incoming metadata: the RPC's, or that of the stream that carries the call."""
+    metadata: Collection[tuple[str, str | bytes]] = field(repr=False)
+    """Incoming metadata: the RPC's, or that of the stream that carries the call. Not in the call's
+    repr: it holds the caller's credentials (``authorization: Bearer wf_…``), which no log may show."""
     deadline: float | None
     """When the caller gives up, on ``time.monotonic()``'s clock; None for never."""
     transport: str

@@ -125,7 +125,10 @@ async def start_server_ui(
 
     With ``tls`` (the server serves TLS) the UI is served over HTTPS with the same certificate and
     dials the gRPC port with TLS, trusting that certificate and, under mutual TLS, presenting it as
-    its client certificate (it must then allow client authentication too)."""
+    its client certificate (it must then allow client authentication too). Under mutual TLS the UI
+    requires a client certificate of the same CA from each browser, as the gRPC port does of each
+    client: otherwise anyone who can reach the UI would act through it with the server's own
+    certificate, past the check the gRPC port makes."""
     address = dial_address(server_host, server_port)
     client_tls: TLSConfig | bool = False
     if tls is not None:
@@ -134,6 +137,7 @@ async def start_server_ui(
         address=address, host=ui.host, port=ui.port,
         codec_endpoint=ui.codec_endpoint, port_flag="--ui-port", codec_auth=ui.codec_auth, tls=client_tls,
         ssl_certfile=str(tls.cert) if tls else None, ssl_keyfile=str(tls.key) if tls else None,
+        ssl_client_ca=str(tls.client_ca) if tls and tls.client_ca else None,
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,7 @@ import grpc
 from tests.test_migrations import with_database
 from wf import migrations
 from wf.server.app import Server, asyncpg_dsn
+from wf.server.auth import roles
 from wf.server.config import ServerConfig
 from wf.v1 import auth_pb2, service_pb2, service_pb2_grpc
 
@@ -69,3 +71,31 @@ async def create_key(
 async def channel(server: Server) -> AsyncIterator[service_pb2_grpc.WorkflowServiceStub]:
     async with grpc.aio.insecure_channel(server.address) as ch:
         yield service_pb2_grpc.WorkflowServiceStub(ch)
+
+
+@dataclass
+class Cluster:
+    """A server requiring credentials, its bootstrap key, two namespaces and a key per role in the first."""
+
+    server: Server
+    admin_key: str
+    a: str
+    b: str
+    keys: dict[str, str]  # role name → a key with that role in namespace a
+
+
+@contextlib.asynccontextmanager
+async def two_namespaces(db_url: str) -> AsyncIterator[Cluster]:
+    """A :class:`Cluster` on a database of its own (for a module's fixture)."""
+    async with scratch_database(db_url) as url, auth_server(url) as server:
+        assert server.bootstrap_key is not None
+        admin = server.bootstrap_key
+        a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
+        async with channel(server) as stub:
+            for ns in (a, b):
+                await stub.RegisterNamespace(service_pb2.RegisterNamespaceRequest(namespace=ns), metadata=bearer(admin))
+            keys = {
+                name: await create_key(stub, admin, f"{name}-key", a, role)
+                for name, role in roles.BY_NAME.items() if role != roles.CLUSTER_ADMIN
+            }
+        yield Cluster(server, admin, a, b, keys)

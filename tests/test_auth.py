@@ -8,7 +8,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -16,9 +15,8 @@ import pytest
 import pytest_asyncio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.auth_helpers import auth_server, bearer, channel, create_key, scratch_database
+from tests.auth_helpers import Cluster, auth_server, bearer, channel, create_key, scratch_database, two_namespaces
 from tests.helpers import assert_eventually, new_id, rpc_error, start_request
-from wf.server.app import Server
 from wf.server.auth import keys as keys_module
 from wf.server.auth import roles
 from wf.server.auth.keys import split
@@ -31,29 +29,10 @@ DENIED = grpc.StatusCode.PERMISSION_DENIED
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
 
 
-@dataclass
-class Cluster:
-    server: Server
-    admin_key: str
-    a: str
-    b: str
-    keys: dict[str, str]  # role name → a key with that role in namespace a
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(db_url: str) -> AsyncIterator[Cluster]:
-    async with scratch_database(db_url) as url, auth_server(url) as server:
-        assert server.bootstrap_key is not None
-        admin = server.bootstrap_key
-        a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
-        async with channel(server) as stub:
-            for ns in (a, b):
-                await stub.RegisterNamespace(S.RegisterNamespaceRequest(namespace=ns), metadata=bearer(admin))
-            keys = {
-                name: await create_key(stub, admin, f"{name}-key", a, role)
-                for name, role in roles.BY_NAME.items() if role != roles.CLUSTER_ADMIN
-            }
-        yield Cluster(server, admin, a, b, keys)
+    async with two_namespaces(db_url) as made:
+        yield made
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -285,35 +264,25 @@ async def test_a_namespace_admin_manages_the_keys_of_its_namespace_only(
     assert key_id not in {k.key_id for k in current.keys}
 
 
-async def test_a_key_is_hashed_once_per_server_however_many_calls_and_refreshes(
-    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    hashes = []
-    real = keys_module._hash
-
-    def counted(secret: str, salt: bytes) -> bytes:
-        hashes.append(salt)
-        return real(secret, salt)
-
-    monkeypatch.setattr(keys_module, "_hash", counted)
+async def test_a_key_is_hashed_once_per_server_however_many_calls_and_refreshes(cluster: Cluster) -> None:
     pool = cluster.server._pool
     assert pool is not None
     table, other_server = keys_module.ApiKeys(pool), keys_module.ApiKeys(pool)
-    key, row = await table.create("hashed-once", cluster.a, roles.READER, "test")
-    hashes.clear()
+    name = new_id("hashed-once")
+    key, row = await table.create(name, cluster.a, roles.READER, "test")
     # Calls in flight together share one verification: one hash.
     found = await asyncio.gather(*(table.verify(key) for _ in range(50)))
-    assert all(p is not None and p.name == "hashed-once" for p in found) and len(hashes) == 1
+    assert all(p is not None and p.name == name for p in found) and table.hashed == 1
     # Its cache entry gone (as after CACHE_SECONDS), the key is checked again by its row, not hashed.
     table._cache.clear()
-    assert await table.verify(key) is not None and len(hashes) == 1
-    # A wrong secret for the same key id is hashed, and refused.
+    assert await table.verify(key) is not None and table.hashed == 1
+    # A wrong secret under the same key id is refused, with no hash either.
     key_id, _ = split(key) or ("", "")
-    assert await table.verify(f"wf_{key_id}_{'x' * 43}") is None and len(hashes) == 2
-    # Revoked by another server: refused at this one's next check, without a hash.
+    assert await table.verify(f"wf_{key_id}_{'x' * 43}") is None and table.hashed == 1
+    # Revoked by another server: refused at this one's next check.
     assert await other_server.revoke(row.key_id)
     table._cache.clear()
-    assert await table.verify(key) is None and len(hashes) == 2
+    assert await table.verify(key) is None and table.hashed == 1
 
 
 async def test_an_expired_key_is_refused(cluster: Cluster, stub: service_pb2_grpc.WorkflowServiceStub) -> None:

@@ -29,6 +29,11 @@ async def test_the_first_admin_key_from_the_database_then_keys_made_listed_used_
         assert (root["name"], root["role"], root["namespace"], root["createdBy"]) == (
             "root", "cluster-admin", "", "database")
         root_key = root["key"]
+        # A name is one key's for good: a second "root" would pass, in the audit log, for the first.
+        again = await wf("operator", "api-key", "create", "--db", url, "--name", "root", "--role", "reader",
+                         "-n", "default")
+        assert again.returncode == 1 and "an API key named 'root' exists already" in again.stderr, again.stderr
+        assert "Traceback" not in again.stderr
         async with auth_server(url) as server:
             assert server.bootstrap_key is None  # a key exists: nothing printed at start
             address = ["--address", server.address]

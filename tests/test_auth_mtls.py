@@ -11,7 +11,7 @@ import pytest
 
 from tests.auth_helpers import auth_server, scratch_database
 from tests.helpers import new_id, rpc_error, start_request
-from tests.tls_certs import issue, make_pki
+from tests.tls_certs import Issued, issue, make_pki
 from wf.server.auth.subjects import load
 from wf.v1 import auth_pb2, service_pb2
 from worker_sdk import Client, TLSConfig
@@ -56,6 +56,35 @@ async def test_a_mapped_certificate_holds_its_grants_and_an_unmapped_one_none(
                                         multiplex=multiplex) as admin:
             me = await admin.service.GetCallerIdentity(S.GetCallerIdentityRequest(), timeout=10)
             assert (me.principal, me.kind) == ("bootstrap-admin", auth_pb2.IDENTITY_KIND_API_KEY)
+
+
+async def test_a_certificate_whose_common_name_spells_a_mapped_subject_gets_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    pki = make_pki(tmp_path)
+    ops = "CN=ops,O=wf tests"  # mapped as a whole subject
+    # Anyone who may choose the name on a certificate of the same CA can ask for these.
+    spoof = issue(pki.ca, tmp_path, ops, organization="intruder", stem="spoof")
+    plain = issue(pki.ca, tmp_path, "console", organization="wf tests", stem="console")
+    subjects = tmp_path / "subjects.json"
+    subjects.write_text(json.dumps({"subjects": {ops: [["", "cluster-admin"]], "console": [["default", "reader"]]}}))
+    tls = dict(tls_cert=str(pki.server.cert_path), tls_key=str(pki.server.key_path),
+               tls_client_ca=str(pki.ca.cert_path), auth_subjects=str(subjects))
+    ca = pki.ca.cert_path.read_bytes()
+
+    def holding(issued: Issued) -> TLSConfig:
+        return TLSConfig(server_root_ca_cert=ca, client_cert=issued.cert_path.read_bytes(),
+                         client_private_key=issued.key_path.read_bytes())
+
+    async with scratch_database(db_url) as url, auth_server(url, **tls) as server:
+        address = f"localhost:{server.port}"
+        with pytest.raises(RPCError) as refused:
+            await Client.connect(address, tls=holding(spoof), multiplex=False)
+        assert refused.value.status == grpc.StatusCode.UNAUTHENTICATED
+        # A common name mapped as one still holds its grants.
+        async with await Client.connect(address, tls=holding(plain), multiplex=False) as client:
+            me = await client.service.GetCallerIdentity(S.GetCallerIdentityRequest(namespace="default"), timeout=10)
+            assert (me.principal, me.role) == ("console", auth_pb2.ROLE_READER)
 
 
 def test_the_subjects_file_is_toml_or_json_and_a_wrong_one_is_named(tmp_path: Path) -> None:

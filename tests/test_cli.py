@@ -609,3 +609,19 @@ async def test_otel_console_prints_a_span_per_rpc(db_url: str) -> None:
         await assert_eventually(
             lambda: '"name": "wf.v1.WorkflowService/DescribeWorkflowExecution"' in proc.output()
         )
+
+
+async def test_what_others_wrote_cannot_drive_the_readers_terminal(server: Server, client: Client) -> None:
+    # A writer's text, shown as sent, would erase the line and retitle or recolour the terminal.
+    hostile = "\x1b[2K\x1b]0;pwned\x1b\\\u202e"
+    kind, base = wid("Nobody"), wid("cli-ansi")
+    handle = await client.start_workflow(kind, f"input {hostile}", id=base + hostile,
+                                         task_queue=wid("nobody"))
+    await handle.signal("poke" + hostile, hostile)
+    shown = await wf("show", "-w", handle.id, address=server.address)
+    listed = await wf("list", "-q", f"WorkflowType = '{kind}'", address=server.address)
+    for result in (shown, listed):
+        assert result.returncode == 0, result.stderr
+        assert not set("\x1b\u202e") & set(result.stdout), repr(result.stdout)
+    assert "poke\ufffd[2K" in shown.stdout and base + "\ufffd[2K" in listed.stdout
+    await handle.terminate()

@@ -185,6 +185,62 @@ async def test_codec_server_protocol_cors_and_authorization() -> None:
         assert "codec-test-token" not in str(caught.value) + repr(remote)
 
 
+def _post_chunked(url: str, chunks: list[bytes]) -> tuple[int, Any]:
+    """POST ``chunks`` with chunked transfer encoding (no Content-Length to refuse it by)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        conn.request("POST", parts.path, body=iter(chunks), headers={"Authorization": AUTH}, encode_chunked=True)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+async def test_the_codec_server_refuses_a_body_over_its_limit_and_deep_json_without_crashing() -> None:
+    payload = payload_to_json(_json_payload("x" * 100))
+    async with serve(create_codec_app(CODEC, authorization=AUTH, max_request_bytes=2_000)) as url:
+        headers = {"Content-Type": "application/json", "Authorization": AUTH}
+        status, _, answer = await asyncio.to_thread(_post, url + "/encode", {"payloads": [payload]}, headers)
+        assert status == 200, answer
+        status, _, answer = await asyncio.to_thread(_post, url + "/encode", {"payloads": [payload] * 20}, headers)
+        assert (status, answer) == (413, {"error": "the request is larger than 2,000 bytes"})
+        # Without a Content-Length the body is cut off as it arrives.
+        status, answer = await asyncio.to_thread(_post_chunked, url + "/encode", [b" " * 1_000] * 50)
+        assert (status, answer) == (413, {"error": "the request is larger than 2,000 bytes"})
+        status, answer = await asyncio.to_thread(_post_chunked, url + "/decode", [b"[" * 1_500])
+        assert status == 400 and "[" not in answer["error"]
+
+
+def _post_as(url: str, host: str) -> int:
+    """The status of an /encode POST to ``url`` whose Host header says ``host``."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        conn.request("POST", "/encode", body=json.dumps({"payloads": []}),
+                     headers={"Host": host, "Content-Type": "application/json"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+async def test_a_codec_server_on_loopback_answers_loopback_names_only() -> None:
+    # A page of another site that rebinds its name to 127.0.0.1 is of the same origin, and asks with
+    # its own name as the Host.
+    async with serve(create_codec_app(CODEC, loopback_only=True)) as url:
+        port = url.rsplit(":", 1)[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            assert await asyncio.to_thread(_post_as, url, host) == 200, host
+        for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", ""):
+            assert await asyncio.to_thread(_post_as, url, host) == 421, host
+
+
 # -- the workflow whose payloads carry the marker -----------------------------------------------
 
 

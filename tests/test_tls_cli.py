@@ -84,10 +84,16 @@ async def test_a_mutual_tls_server_its_cli_clients_and_its_https_ui(db_url: str,
         # Plaintext: refused, and told to use --tls.
         plain = await wf("workflow", "list", "--address", address)
         assert plain.returncode == 1 and "--tls" in plain.stderr
-        # The UI over HTTPS with the server's certificate, reaching its own port with mutual TLS.
+        # The UI over HTTPS with the server's certificate, reaching its own port with mutual TLS; it
+        # asks each browser for a client certificate of the CA, as the gRPC port asks each client.
+        url = f"https://localhost:{ui_port}/namespaces/default/workflows"
         context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
         async with httpx.AsyncClient(verify=context, timeout=10) as http:
-            page = await http.get(f"https://localhost:{ui_port}/namespaces/default/workflows")
+            with pytest.raises(httpx.TransportError):
+                await http.get(url)
+        context.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
+        async with httpx.AsyncClient(verify=context, timeout=10) as http:
+            page = await http.get(url)
         assert page.status_code == 200
         assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
         assert await proc.terminate() == 0

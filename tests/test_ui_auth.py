@@ -92,6 +92,8 @@ async def test_a_page_asks_to_sign_in_and_a_good_key_opens_it(
         assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
         form = await http.get(first.headers["location"])
         assert 'type="password" name="api_key"' in form.text and "API key" in form.text and "Sign in" in form.text
+        # The form's CSRF cookie is Secure over https too.
+        assert form.headers["set-cookie"].startswith("wf_csrf=") and "secure" in form.headers["set-cookie"].lower()
 
         signed = await sign_in(http, keys["reader"], "/namespaces/default/workflows")
         assert signed.status_code == 303 and signed.headers["location"] == "/namespaces/default/workflows"
@@ -246,3 +248,48 @@ async def test_a_ui_with_its_own_identity_serves_everyone_as_it_without_sign_in(
             assert (await http.get("/login")).status_code == 303
     finally:
         await own.close()
+
+
+@pytest.mark.timeout(60)
+async def test_the_codec_token_is_in_signed_in_pages_only(auth_server: Server, keys: dict[str, str]) -> None:
+    token = f"Bearer codec-{uuid.uuid4().hex}"
+    async with ui(auth_server.address, codec_endpoint="http://codec.test", codec_auth=token) as http:
+        # Whoever reaches the UI sees the sign-in page: it must not hand out the codec server's token.
+        form = await http.get("/login")
+        assert form.status_code == 200 and token not in form.text
+        missing = await http.get("/no-such-page")
+        assert token not in missing.text
+        assert (await sign_in(http, keys["reader"])).status_code == 303
+        page = await http.get("/namespaces/default/workflows")
+        assert page.status_code == 200 and f'data-codec-auth="{token}"' in page.text
+
+
+@pytest.mark.timeout(60)
+async def test_no_other_site_may_frame_the_ui(auth_server: Server, keys: dict[str, str]) -> None:
+    async with ui(auth_server.address) as http:
+        assert (await sign_in(http, keys["writer"])).status_code == 303
+        for path in ("/login", "/namespaces/default/workflows", "/static/app.js", "/no-such-page"):
+            response = await http.get(path)
+            assert response.headers["x-frame-options"] == "DENY", path
+            assert response.headers["content-security-policy"] == "frame-ancestors 'none'", path
+            assert response.headers["x-content-type-options"] == "nosniff", path
+
+
+@pytest.mark.timeout(60)
+async def test_signing_in_never_sends_the_browser_to_another_site(auth_server: Server, keys: dict[str, str]) -> None:
+    from urllib.parse import urljoin, urlsplit
+
+    tricks = ["//evil.example/", "/\\evil.example/", "\\/evil.example/", "https://evil.example/",
+              "/\t/evil.example/", "/\n/evil.example/", " //evil.example/", "/%2F%2Fevil.example/",
+              "javascript:alert(1)", "/./\\evil.example"]
+    for trick in tricks:
+        async with ui(auth_server.address) as http:
+            form = await http.get("/login", params={"next": trick})
+            signed = await http.post("/login", data={"csrf_token": csrf_token(form.text), "api_key": keys["reader"],
+                                                     "next": trick})
+            assert signed.status_code == 303, trick
+            # Where a browser goes: resolve the Location as it would, after stripping tabs and newlines.
+            location = signed.headers["location"]
+            cleaned = "".join(c for c in location if c not in "\t\r\n")
+            target = urlsplit(urljoin("https://ui.test/login", cleaned.replace("\\", "/")))
+            assert (target.scheme, target.netloc) == ("https", "ui.test"), (trick, location)

@@ -15,6 +15,7 @@ import grpc
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -77,7 +78,10 @@ class Ui:
         )
         response = HTMLResponse(body, status_code=status_code)
         if fresh:
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+            # Secure over https, as the session's: cookies are not kept apart by port, so a
+            # plain-http request to the same host would otherwise carry it in clear.
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                                secure=request.url.scheme == "https")
         return response
 
     def fragment(self, template: str, **context: Any) -> str:
@@ -107,6 +111,33 @@ def qs(**params: Any) -> str:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+# Sent with every response: no other site may frame the UI (its buttons signal, cancel, terminate:
+# a page that framed it could trick a click), and no response is read as another type than it says.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+)
+
+
+class _SecurityHeaders:
+    """ASGI middleware adding :data:`SECURITY_HEADERS` to every HTTP response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(
@@ -220,6 +251,7 @@ def create_app(
         routes=routes,
         exception_handlers={HTTPException: not_found, Exception: crashed},
         lifespan=lifespan,
+        middleware=[Middleware(_SecurityHeaders)],
     )
     app.state.ui = ui
     return app

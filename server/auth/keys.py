@@ -4,41 +4,43 @@ A key's text is ``wf_<key id>_<secret>``: self-describing (a scanner finds ``wf_
 logs), and its public key id leads to its one row, so verifying a key costs one hash. The stored
 hash is PBKDF2-HMAC-SHA256 with a per-key salt; the secret is 256 random bits, so the hash resists a
 stolen table and the iteration count only has to cost an attacker, not the server on every call:
-verifications are cached in memory for :data:`CACHE_SECONDS`, which is also how long a revoked or
-expired key may still be accepted by a server that verified it just before.
-
-The hash is paid once per key and server, never again on the hot path:
-- calls that find the cache empty or expired at the same moment share one verification (a busy
-  client's hundreds of calls in flight would otherwise each hash the key when its entry expires);
-- a key proven once is checked again, every :data:`CACHE_SECONDS`, by reading its row only (revoked,
-  expired, its hash unchanged), with no new hash;
-- hashes of keys not proven yet run :data:`MAX_HASHING` at a time, so a flood of wrong secrets for a
-  known key id costs at most that many threads, while proven keys go on being accepted.
+verifications are cached in memory for :data:`CACHE_SECONDS`, which is also how long an expired key
+may still be accepted by a server that verified it just before, and a revoked one by a server that
+missed the notification of its revocation (each server forgets its verifications when told). Nor
+may the hash cost the server on an attacker's call: a key's secret is hashed once per server (later
+its fingerprint is compared), and one hash runs at a time. Calls that find a key's cache entry
+empty or expired at the same moment share one verification (a busy client's hundreds of calls in
+flight would otherwise each verify the key at once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 import asyncpg
 
-from wf.server.auth.principal import Principal
+from wf.history.errors import AlreadyExists, InvalidArgument
+from wf.history.notify import Notifier
+from wf.server.auth.principal import ANONYMOUS_NAME, Principal
 from wf.v1 import auth_pb2
 
 PREFIX: Final = "wf_"
 CACHE_SECONDS: Final = 5.0
+REVOKED: Final = "ak"
+"""The notification of a revoked key: ``ak|<key id>``."""
+MAX_NAME: Final = 200
 _ITERATIONS: Final = 100_000
 _KEY_ID_BYTES: Final = 8
 _SECRET_BYTES: Final = 32
-MAX_HASHING: Final = 2
-"""Most key hashes computed at once by one server (each takes tens of milliseconds of a core)."""
 _MAX_REMEMBERED: Final = 10_000
 
 
@@ -102,29 +104,64 @@ class ApiKeys:
     The pool is asyncpg's (the server's own, or one opened by ``wf operator api-key create --db``).
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, notifier: Notifier | None = None) -> None:
+        """``notifier``: how servers of the database tell each other of a revoked key (none: this
+        server alone hears of its own revocations)."""
         self._pool = pool
+        self._notifier = notifier
+        # Key id → the events of its calls waiting now (long polls), set when the key is revoked.
+        self._waiting: dict[str, set[asyncio.Event]] = {}
+        if notifier is not None:
+            notifier.subscribe(REVOKED, self.forget)
         # sha256 of a key's text → (principal, or None for a refused key; monotonic time it expires).
         self._cache: dict[bytes, tuple[Principal | None, float]] = {}
-        # Verifications running, by the same fingerprint: later callers wait for the first.
+        # Verifications running, by the key's fingerprint: later callers wait for the first.
         self._running: dict[bytes, asyncio.Task[Principal | None]] = {}
-        # Keys whose secret matched their row's hash: fingerprint → that hash.
-        self._proven: dict[bytes, bytes] = {}
-        self._hashing = asyncio.Semaphore(MAX_HASHING)
+        self._generation = 0  # moved on by each revocation: a verification begun before is not cached
+        # Key id → sha256 of the secret that verified under it. A key id has one secret, so once it is
+        # known any other is wrong without a slow hash: an attacker who learnt a key's public id
+        # cannot make the server hash its guesses, once that key has been used here.
+        self._known: dict[str, bytes] = {}
+        # One slow hash at a time: guesses under ids of keys not used here yet take one core at most.
+        self._hashing = asyncio.Semaphore(1)
+        self.hashed = 0
+        """Secrets this server has hashed to verify them (each costs tens of milliseconds of CPU)."""
 
     async def create(
         self, name: str, namespace: str, role: int, created_by: str, expires_at: datetime | None = None
     ) -> tuple[str, KeyRow]:
-        """A new key: its text (to be shown once) and its row."""
+        """A new key: its text (to be shown once) and its row.
+
+        The name is who the key is in the audit log and to every later call, so it must say one key
+        only: a name any key of the cluster ever had (revoked ones too) is refused (AlreadyExists),
+        as are "anonymous" and a name with "=" in it, which are how callers without a key and
+        certificates' subjects are named, and one longer than :data:`MAX_NAME` or with a character
+        that is not printable (a terminal's escape) (InvalidArgument). Otherwise a namespace admin
+        could make a key named "bootstrap-admin" and act, as far as the log shows, as the cluster
+        admin.
+        """
+        if name == ANONYMOUS_NAME or "=" in name:
+            raise InvalidArgument(f"an API key may not be named {name!r}: \"anonymous\" and names with \"=\" "
+                                  "are those of callers without a key and of certificates")
+        if len(name) > MAX_NAME or not name.isprintable():
+            raise InvalidArgument(f"an API key's name is at most {MAX_NAME} printable characters "
+                                  "(it is shown in lists and the audit log)")
         key_id = secrets.token_hex(_KEY_ID_BYTES)
         secret = secrets.token_urlsafe(_SECRET_BYTES)
         salt = secrets.token_bytes(16)
         digest = await asyncio.to_thread(_hash, secret, salt)
-        r = await self._pool.fetchrow(
-            f"INSERT INTO api_keys (key_id, name, namespace, role, salt, secret_hash, created_by, expires_at)"
-            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
-            key_id, name, namespace, role, salt, digest, created_by, expires_at,
-        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            # One creation at a time, so two of the same name cannot both find it free.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('wf api_keys.name'))")
+            if await conn.fetchval("SELECT true FROM api_keys WHERE name = $1", name):
+                raise AlreadyExists(
+                    f"an API key named {name!r} exists already (revoked or not): the audit log names "
+                    "callers by their key's name, so each name is one key's for good", run_id="")
+            r = await conn.fetchrow(
+                f"INSERT INTO api_keys (key_id, name, namespace, role, salt, secret_hash, created_by, expires_at)"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
+                key_id, name, namespace, role, salt, digest, created_by, expires_at,
+            )
         return f"{PREFIX}{key_id}_{secret}", _row(r)
 
     async def list(self, namespace: str | None, include_revoked: bool) -> list[KeyRow]:
@@ -145,8 +182,34 @@ class ApiKeys:
         done = await self._pool.fetchval(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 RETURNING key_id", key_id
         )
-        self._cache.clear()  # this server stops accepting it at once; others within CACHE_SECONDS
+        self.forget(key_id)  # this server stops accepting it at once
+        if self._notifier is not None:
+            self._notifier.publish(REVOKED, key_id)  # the others as soon as they hear
         return done is not None
+
+    def forget(self, key_id: str) -> None:
+        """The key ``key_id`` was revoked, here or by another server: accept it no more, and end the
+        waits of its calls (see :meth:`waiting`). "" (notifications were missed): forget every
+        verification, ending no wait."""
+        self._generation += 1
+        self._cache.clear()
+        for event in self._waiting.get(key_id, ()) if key_id else ():
+            event.set()
+
+    @contextlib.contextmanager
+    def waiting(self, key_id: str) -> Iterator[asyncio.Event]:
+        """An event set if the key ``key_id`` is revoked while a call of it waits (a long poll,
+        verified when it began, would otherwise hand a task to a key revoked a minute ago)."""
+        event = asyncio.Event()
+        self._waiting.setdefault(key_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            events = self._waiting.get(key_id)
+            if events is not None:
+                events.discard(event)
+                if not events:
+                    del self._waiting[key_id]
 
     async def count(self) -> int:
         return int(await self._pool.fetchval("SELECT count(*) FROM api_keys"))
@@ -165,14 +228,17 @@ class ApiKeys:
         return await asyncio.shield(running)
 
     async def _verify_and_cache(self, key: str, fingerprint: bytes) -> Principal | None:
-        principal = await self._verify(key, fingerprint)
+        generation = self._generation
+        principal = await self._verify(key)
+        if generation != self._generation:
+            return principal  # it read the key's row before a revocation: not for later calls
         now = time.monotonic()
         if len(self._cache) > _MAX_REMEMBERED:
             self._cache = {k: v for k, v in self._cache.items() if v[1] > now and v[0] is not None}
         self._cache[fingerprint] = (principal, now + CACHE_SECONDS)
         return principal
 
-    async def _verify(self, key: str, fingerprint: bytes) -> Principal | None:
+    async def _verify(self, key: str) -> Principal | None:
         parts = split(key)
         if parts is None:
             return None
@@ -182,21 +248,21 @@ class ApiKeys:
             key_id,
         )
         if r is None or r["revoked_at"] is not None:
-            self._proven.pop(fingerprint, None)
             return None
         if r["expires_at"] is not None and r["expires_at"] <= datetime.now(UTC):
-            self._proven.pop(fingerprint, None)
             return None
-        stored = bytes(r["secret_hash"])
-        proven = self._proven.get(fingerprint)
-        if proven is None or not hmac.compare_digest(proven, stored):
-            async with self._hashing:
-                digest = await asyncio.to_thread(_hash, secret, bytes(r["salt"]))
-            if not hmac.compare_digest(digest, stored):
+        fingerprint = hashlib.sha256(secret.encode()).digest()
+        known = self._known.get(key_id)
+        if known is not None:
+            if not hmac.compare_digest(fingerprint, known):
                 return None
-            if len(self._proven) >= _MAX_REMEMBERED:
-                self._proven.clear()
-            self._proven[fingerprint] = stored
+        else:
+            async with self._hashing:
+                self.hashed += 1
+                digest = await asyncio.to_thread(_hash, secret, bytes(r["salt"]))
+            if not hmac.compare_digest(digest, bytes(r["secret_hash"])):
+                return None
+            self._known[key_id] = fingerprint
         return Principal(r["name"], auth_pb2.IDENTITY_KIND_API_KEY, ((r["namespace"], r["role"]),))
 
 

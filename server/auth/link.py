@@ -6,10 +6,13 @@ Every call, as its own RPC or on a Multiplex stream, passes both before its hand
   request: it decides :attr:`Call.principal` (from an ``authorization: Bearer wf_…`` header, else a
   mapped client certificate) and, with ``--auth required``, refuses a call without valid credentials
   (UNAUTHENTICATED). A caller without credentials learns nothing else: not whether its request was
-  well formed, not whether the namespace it names exists.
+  well formed, not whether the namespace it names exists. A long poll of a key ends UNAUTHENTICATED
+  if the key is revoked while it waits.
 - :class:`Authorization`, after validation and before the namespace check: a caller lacking the role
   the method needs in the namespace its request names is refused (PERMISSION_DENIED, naming the
-  role), whether or not that namespace exists, so only those who hold a role there learn that.
+  role), whether or not that namespace exists, so only those who hold a role there learn that. What
+  an answer by task token asks beyond the answer (commands acting in another namespace, a worker's
+  shortcuts) is checked as the calls it amounts to.
 
 A refused call never reaches its handler, so it changes nothing. With ``--auth off`` (the default)
 every caller is a cluster admin named "anonymous", as before wf had security.
@@ -20,16 +23,19 @@ open without credentials, as load balancers and tools expect.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import grpc
 
 from wf.server.auth import roles
-from wf.server.auth.keys import ApiKeys, mask
+from wf.server.auth.keys import ApiKeys, mask, split
 from wf.server.auth.principal import ANONYMOUS, ANONYMOUS_ADMIN, Principal
 from wf.server.auth.subjects import Grants, principal_of
+from wf.server.multiplex import is_poll
 from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
+from wf.v1 import auth_pb2
 
 OFF: Final = "off"
 REQUIRED: Final = "required"
@@ -84,7 +90,34 @@ class Authentication(Interceptor):
                 f"{call.method} needs credentials: an API key (authorization: Bearer wf_…) or a mapped "
                 "client certificate",
             )
+        waits = is_poll(call.method, call.request)
+        if waits and principal.kind == auth_pb2.IDENTITY_KIND_API_KEY and self._keys is not None:
+            return await self._unless_revoked(call, next)
         return await next(call)
+
+    async def _unless_revoked(self, call: Call, next: CallHandler) -> Any:
+        """Run a call that waits (a long poll), ending it UNAUTHENTICATED if its key is revoked
+        meanwhile: it was verified when it began, and would otherwise hand out a task later."""
+        assert self._keys is not None
+        key = bearer(call) or ""
+        parts = split(key)
+        with self._keys.waiting(parts[0] if parts else "") as revoked:
+            running = asyncio.ensure_future(next(call))
+            watching = asyncio.ensure_future(revoked.wait())
+            try:
+                await asyncio.wait((running, watching), return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # the caller gave up: so does the call
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+                raise
+            finally:
+                watching.cancel()
+            if not running.done():
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+                raise CallError(grpc.StatusCode.UNAUTHENTICATED,
+                                f"the API key {mask(key)} was revoked while {call.method} waited")
+            return running.result()
 
 
 class Authorization(Interceptor):
@@ -112,6 +145,8 @@ class Authorization(Interceptor):
         if need.scope != "handler" and not roles.allows(principal.grants, namespace, need.roles):
             where = f" in namespace {namespace!r}" if namespace and need.roles != (roles.CLUSTER_ADMIN,) else ""
             raise CallError(grpc.StatusCode.PERMISSION_DENIED, f"{call.method} needs role {need.describe()}{where}")
+        if need.scope == "token":
+            _check_what_a_response_asks(call, principal, namespace)
         response = await next(call)
         if call.method == "ListNamespaces" and not roles.is_cluster_admin(principal.grants):
             held = {ns for ns, _ in principal.grants}
@@ -128,6 +163,53 @@ class Authorization(Interceptor):
         if need.scope == "token" and self._token_namespace is not None:
             return await self._token_namespace(call.request.task_token)
         return ""
+
+
+# RespondActivityTaskCompleted's fields that make it a worker's poll and workflow task as well.
+_WORKER_SHORTCUTS: Final = ("eager_workflow_task_queue", "next_activity_task_queue")
+# Commands that act on another workflow, which may be in another namespace: attributes → command.
+_EXTERNAL_COMMANDS: Final = {
+    "signal_external_workflow_execution_command_attributes": "SignalExternalWorkflowExecution",
+    "request_cancel_external_workflow_execution_command_attributes": "RequestCancelExternalWorkflowExecution",
+}
+
+
+def _check_what_a_response_asks(call: Call, principal: Principal, namespace: str) -> None:
+    """What a call answering a task by token asks beyond answering it, checked like a call of its own.
+
+    - RespondActivityTaskCompleted's shortcuts (the next workflow task, the next activity task, a
+      workflow task completed ahead) are a worker's polls and workflow task: they need role worker,
+      whereas completing the activity alone is a writer's right too (a person completing it).
+    - A command signalling or cancelling a workflow of another namespace acts in that namespace as
+      SignalWorkflowExecution or RequestCancelWorkflowExecution would: the caller needs role writer
+      there. Without this a worker key of one namespace could reach every other through its
+      workflows' commands.
+    """
+    request = call.request
+    commands: Any = ()
+    if call.method == "RespondActivityTaskCompleted":
+        asked = [f for f in _WORKER_SHORTCUTS if getattr(request, f)]
+        if request.HasField("workflow_task_ahead"):
+            asked.append("workflow_task_ahead")
+        if asked and not roles.allows(principal.grants, namespace, (roles.WORKER,)):
+            raise CallError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{call.method} with {', '.join(asked)} needs role worker in namespace {namespace!r}",
+            )
+        commands = request.workflow_task_ahead.commands
+    elif call.method == "RespondWorkflowTaskCompleted":
+        commands = request.commands
+    for command in commands:
+        kind = command.WhichOneof("attributes")
+        if kind not in _EXTERNAL_COMMANDS:
+            continue
+        target = getattr(command, kind).namespace
+        if target and target != namespace and not roles.allows(principal.grants, target, (roles.WRITER,)):
+            raise CallError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{call.method}: a {_EXTERNAL_COMMANDS[kind]} command into namespace {target!r} needs role "
+                f"writer in namespace {target!r}",
+            )
 
 
 def principal_of_call(call: Call) -> Principal:

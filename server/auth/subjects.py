@@ -2,8 +2,9 @@
 
 The file is TOML (``.toml``) or JSON (anything else): a table from a certificate's subject, as gRPC
 gives it in the connection's ``x509_subject`` (e.g. ``"CN=worker-1,O=Acme"``), or from its common
-name (``x509_common_name``), to a list of ``[namespace, role]`` pairs; role names are those of
-``wf operator api-key create --role`` (``cluster-admin`` with the namespace ``""``)::
+name (``x509_common_name``; a name with "=" in it is a subject, never a common name), to a list of
+``[namespace, role]`` pairs; role names are those of ``wf operator api-key create --role``
+(``cluster-admin`` with the namespace ``""``)::
 
     [subjects]
     "CN=billing-worker,O=Acme" = [["billing", "worker"]]
@@ -61,12 +62,23 @@ def load(path: str | Path) -> dict[str, Grants]:
     return parse(data, str(p))
 
 
+def _is_subject(name: str) -> bool:
+    """Whether a key of the table is a whole subject (``CN=…,O=…``) rather than a common name."""
+    return "=" in name
+
+
 def principal_of(auth_context: Mapping[str, Iterable[bytes]], table: Mapping[str, Grants]) -> Principal | None:
-    """The principal of a connection's client certificate, if its subject (or common name) is mapped."""
-    for field in ("x509_subject", "x509_common_name"):
+    """The principal of a connection's client certificate, if its subject (or common name) is mapped.
+
+    A subject is looked up among the table's subjects only, and a common name among its common names
+    (those without "=") only: a certificate whose common name is the text of a mapped subject, which
+    anyone who may choose the name of a certificate from the same CA could get, must not take that
+    subject's grants.
+    """
+    for field, wanted in (("x509_subject", True), ("x509_common_name", False)):
         for value in auth_context.get(field, ()):
             name = value.decode(errors="replace")
-            grants = table.get(name)
+            grants = table.get(name) if _is_subject(name) == wanted else None
             if grants is not None:
                 return Principal(name, auth_pb2.IDENTITY_KIND_CERTIFICATE, grants)
     return None

@@ -72,7 +72,11 @@ def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | Non
             keys = importlib.import_module("wf.server.auth.keys")
         except ImportError as exc:
             raise CliError("--db needs the wf server installed (pip install 'wf-workflows[server]')") from exc
-        key, info = asyncio.run(keys.create_in_database(db_url, name, namespace, _ROLES[role], expires))
+        refused = importlib.import_module("wf.history.errors").HistoryError
+        try:
+            key, info = asyncio.run(keys.create_in_database(db_url, name, namespace, _ROLES[role], expires))
+        except refused as exc:  # a name taken or reserved: said as the server would
+            raise CliError(str(exc)) from exc
         _print_created(settings, key, info)
         return
 

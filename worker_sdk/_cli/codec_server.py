@@ -4,7 +4,10 @@
 base64}]}`` and run the user's codec (``--codec module:attr``), so people see plaintext in their
 browser or terminal while the wf server only ever holds ciphertext. CORS admits the UI's origin
 (``--cors-origin``); with ``--codec-auth`` a request must carry exactly that ``Authorization`` header
-(compared in constant time; never logged). Starlette and uvicorn, as the UI, imported only when the
+(compared in constant time; never logged). Bound to a loopback address (the default) without
+``--codec-auth``, it answers only requests to a loopback name, which defeats DNS rebinding. A request
+body larger than ``--max-request-bytes`` is refused (413) as it arrives, before it is held whole, so
+no caller can make the server hold more. Starlette and uvicorn, as the UI, imported only when the
 command runs.
 """
 
@@ -14,15 +17,21 @@ import asyncio
 import hmac
 import importlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
+from worker_sdk._cli.ui_cmd import is_loopback
 from worker_sdk._converter import DataConverter, PayloadCodec
 from worker_sdk._remote_codec import payload_from_json, payload_to_json
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+    from starlette.requests import Request
+
+MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
+"""The largest request body served by default: a page's payloads (each at most the server's 2 MiB by
+default, a third more in base64) with room to spare."""
 
 
 def load_codec(spec: str) -> PayloadCodec:
@@ -47,13 +56,38 @@ def load_codec(spec: str) -> PayloadCodec:
     return value
 
 
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is known to be longer than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _host_name(header: str) -> str:
+    """A ``Host`` header's name, without its port: ``[::1]:8081`` → ``::1``, ``localhost:8081`` → ``localhost``."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
 def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = None,
-                     authorization: str | None = None) -> Starlette:
-    """The codec server as an ASGI app (``wf codec-server`` serves it; tests mount it directly)."""
+                     authorization: str | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
+                     loopback_only: bool = False) -> Starlette:
+    """The codec server as an ASGI app (``wf codec-server`` serves it; tests mount it directly).
+
+    ``loopback_only`` (a server bound to a loopback address, without ``authorization``): refuse a
+    request whose ``Host`` is not a loopback name or address. A page of any site the user opens could
+    otherwise rebind its own name to 127.0.0.1 and, being then of the same origin, read what
+    ``/decode`` answers; with ``authorization`` it could not, lacking the token."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
-    from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
@@ -61,17 +95,25 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
 
     def endpoint(op: str) -> Any:
         async def handle(request: Request) -> Response:
+            if loopback_only and not is_loopback(_host_name(request.headers.get("host", ""))):
+                return JSONResponse({"error": "without --codec-auth, this codec server answers requests to a "
+                                              "loopback name only (a web page can point its own name here)"},
+                                    status_code=421)
             if expected is not None:
                 given = request.headers.get("authorization", "").encode()
                 if not hmac.compare_digest(given, expected):
                     return JSONResponse({"error": "missing or wrong Authorization"}, status_code=401)
+            raw = await _body(request, max_request_bytes)
+            if raw is None:
+                return JSONResponse({"error": f"the request is larger than {max_request_bytes:,} bytes"},
+                                    status_code=413)
             try:
-                body = json.loads(await request.body())
+                body = json.loads(raw)
                 items = body.get("payloads") if isinstance(body, dict) else None
                 if not isinstance(items, list):
                     raise ValueError('expected {"payloads": [...]}')
                 payloads = [payload_from_json(p) for p in items]
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
                 return JSONResponse({"error": str(exc)}, status_code=400)
             try:
                 out = await (codec.encode(payloads) if op == "encode" else codec.decode(payloads))
@@ -102,8 +144,10 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
                    "Repeat for several.")
 @click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, show_envvar=True,
               help="Refuse requests whose Authorization header is not exactly this value.")
+@click.option("--max-request-bytes", type=click.IntRange(min=1), default=MAX_REQUEST_BYTES, show_default=True,
+              help="Refuse (413) a request whose body is larger than this.")
 def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[str, ...],
-                     codec_auth: str | None) -> None:
+                     codec_auth: str | None, max_request_bytes: int) -> None:
     """Serve /encode and /decode for your codec (Temporal's codec server protocol), so the UI and
     `wf workflow --codec-endpoint` show decoded payloads while the wf server stores ciphertext."""
     try:
@@ -113,7 +157,9 @@ def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[st
             f"`wf codec-server` needs Starlette and uvicorn (pip install 'wf-workflows[ui]'): {exc}"
         ) from exc
     codec = load_codec(codec_spec)
-    app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth)
+    app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth,
+                           max_request_bytes=max_request_bytes,
+                           loopback_only=is_loopback(ip) and not codec_auth)
     click.echo(f"codec server on http://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
                err=True)
     config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False)

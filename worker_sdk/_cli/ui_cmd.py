@@ -18,6 +18,7 @@ import importlib
 import ipaddress
 import signal
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -214,12 +215,14 @@ async def start_ui(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     codec_auth: str | None = None,
+    ssl_client_ca: str | None = None,
 ) -> RunningUi:
     """Serve the UI for the wf server at ``address`` on ``host:port``, on the running event loop.
 
     Returns once it takes requests. Raises :class:`UiUnavailable` when it cannot (dependencies
     missing, port taken: ``port_flag`` is the flag the message suggests). ``tls``: how the UI's
-    clients reach a TLS server; ``ssl_certfile``/``ssl_keyfile``: serve the UI itself over HTTPS.
+    clients reach a TLS server; ``ssl_certfile``/``ssl_keyfile``: serve the UI itself over HTTPS;
+    ``ssl_client_ca``: and require of each browser a client certificate that CA signed.
     """
     create_app = load_create_app()
     import uvicorn
@@ -239,6 +242,7 @@ async def start_ui(
     config = uvicorn.Config(
         app, log_config=None, log_level="warning", access_log=False, lifespan="auto",
         timeout_graceful_shutdown=_GRACE, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        ssl_ca_certs=ssl_client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED if ssl_client_ca else ssl.CERT_NONE,
     )
     server = EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="wf web UI")

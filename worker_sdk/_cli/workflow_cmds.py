@@ -17,14 +17,15 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
 from google.protobuf import json_format
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 from rich.text import Text
 
 from wf.v1 import common_pb2, service_pb2
@@ -322,14 +323,39 @@ def _run(
     ctx.exit(code)
 
 
+# Characters of the text shown that a terminal would act on or that reorder it: C0 controls but the
+# line feed (rich lays lines out with it), DEL and C1 controls, and bidirectional overrides/isolates.
+_UNSHOWABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class _Inert:
+    """A renderable shown with U+FFFD for each :data:`_UNSHOWABLE` character of its text.
+
+    What ``wf`` prints holds text of others' choosing (workflow ids, signal names, payloads, audit
+    lines); printed as sent, an ESC in it would move the reader's cursor, rewrite lines already shown
+    or set their clipboard. rich's own styling is not text, so it survives.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        for segment in console.render(self.renderable, options):
+            if segment.control or not _UNSHOWABLE.search(segment.text):
+                yield segment
+            else:
+                yield Segment(_UNSHOWABLE.sub("\ufffd", segment.text), segment.style)
+
+
 def _print(*renderables: RenderableType) -> None:
     """Print for people. Piped output is not cut to 80 columns (ids and event names survive
-    ``| grep``), and table cells' trailing padding is trimmed."""
+    ``| grep``), and table cells' trailing padding is trimmed; no character of the text shown is one
+    a terminal would act on (:class:`_Inert`)."""
     wide = Console().is_terminal or "COLUMNS" in os.environ
     console = Console(highlight=False, emoji=False, markup=False, width=None if wide else 240)
     with console.capture() as captured:
         for renderable in renderables:
-            console.print(renderable)
+            console.print(_Inert(renderable))
     click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
