@@ -89,3 +89,50 @@ def _printed_key(output: str) -> str:
     keys = [word for word in output.split() if word.startswith("wf_") and word.count("_") >= 2]
     assert keys, "no key printed yet"
     return keys[0]
+
+
+async def test_the_first_admin_key_from_a_database_no_server_has_started_on(db_url: str) -> None:
+    """The README's order: the key before the first start, on a database with no schema yet."""
+    async with scratch_database(db_url, migrated=False) as url:
+        made = await wf("operator", "api-key", "create", "--db", url, "--name", "root", "--role", "cluster-admin",
+                        "-o", "json")
+        assert made.returncode == 0, made.stderr
+        root_key = json.loads(made.stdout)["key"]
+        async with auth_server(url) as server:
+            listed = await wf("workflow", "list", "--address", server.address, "--api-key", root_key)
+            assert listed.returncode == 0, listed.stderr
+    unreachable = await wf("operator", "api-key", "create", "--db", "postgresql://wf:hunter2@127.0.0.1:1/wf",
+                           "--name", "root", "--role", "cluster-admin")
+    assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
+    assert "cannot reach the database" in unreachable.stderr and "hunter2" not in unreachable.stderr
+
+
+async def test_refusals_and_mistakes_are_one_line_with_a_hint_never_a_traceback(db_url: str) -> None:
+    async with scratch_database(db_url) as url:
+        async with auth_server(url) as server:
+            address = ["--address", server.address]
+            assert server.bootstrap_key is not None  # the first start on a database without keys prints one
+            root_key = server.bootstrap_key
+            reader = await wf("operator", "api-key", "create", *address, "--api-key", root_key, "--name", "r",
+                              "--role", "reader", "-o", "json")
+            reader_key = json.loads(reader.stdout)["key"]
+
+            no_key = await wf("workflow", "list", *address)
+            assert no_key.returncode == 1 and "UNAUTHENTICATED" in no_key.stderr
+            # The server was reached and said no: the hint is about credentials, not about starting one.
+            assert "cannot reach" not in no_key.stderr and "start-dev" not in no_key.stderr
+            assert "--api-key" in no_key.stderr and "WF_API_KEY" in no_key.stderr
+
+            unknown = await wf("operator", "api-key", "revoke", "0000000000000000", *address, "--api-key", root_key)
+            assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+            assert unknown.stderr.startswith("error: no API key with id '0000000000000000' (NOT_FOUND)")
+
+            denied = await wf("operator", "api-key", "list", *address, "--api-key", reader_key)
+            assert denied.returncode == 1 and "Traceback" not in denied.stderr
+            assert "ListApiKeys needs role admin in namespace 'default' (PERMISSION_DENIED)" in denied.stderr
+
+            past = await wf("operator", "api-key", "create", *address, "--api-key", root_key, "--name", "p",
+                            "--role", "reader", "--expires", "0d")
+            assert past.returncode == 2 and "Traceback" not in past.stderr and "--expires" in past.stderr
+            keys = await wf("operator", "api-key", "list", *address, "--api-key", root_key, "-o", "json")
+            assert [k["name"] for k in json.loads(keys.stdout)] == ["r"]  # the refused create made nothing

@@ -311,6 +311,9 @@ async def test_with_encryption_no_plaintext_reaches_the_database_and_decoders_sh
             assert "codec-test-token" not in done.stdout + done.stderr
         refused = await wf("show", "-w", workflow_id, "--codec-endpoint", url, address=server.address)
         assert refused.returncode != 0 and "401" in refused.stderr and marker not in refused.stdout
+        # One line and a hint, not a traceback.
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert "--codec-auth" in refused.stderr and "codec-test-token" not in refused.stderr
 
 
 @pytest.mark.timeout(180)

@@ -474,6 +474,9 @@ class Client:
             )
         except grpc.aio.AioRpcError as exc:
             await client.close()
+            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                # The server answered: it is reached, and it refused the credentials sent (or none).
+                raise RPCError(f"the wf server at {target} refused this client: {exc.details()}", exc.code()) from exc
             reason = _unreachable(exc, timeout)
             if exc.code() == grpc.StatusCode.UNAVAILABLE:  # a server that answers nothing is not TLS's doing
                 reason += connect_hint(exc.details() or "", tls is not False)

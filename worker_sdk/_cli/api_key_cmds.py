@@ -39,9 +39,12 @@ def _expiry(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     if value is None:
         return None
     try:
-        return datetime.now(UTC) + parse_duration(value)
+        lifetime = parse_duration(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a duration such as 30d, 12h or 90m", ctx=ctx, param=param) from None
+    if lifetime.total_seconds() <= 0:
+        raise click.BadParameter(f"{value!r}: a key's lifetime must be longer than nothing", ctx=ctx, param=param)
+    return datetime.now(UTC) + lifetime
 
 
 def _shown(info: Any) -> dict[str, Any]:
@@ -72,7 +75,10 @@ def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | Non
             keys = importlib.import_module("wf.server.auth.keys")
         except ImportError as exc:
             raise CliError("--db needs the wf server installed (pip install 'wf-workflows[server]')") from exc
-        key, info = asyncio.run(keys.create_in_database(db_url, name, namespace, _ROLES[role], expires))
+        try:
+            key, info = asyncio.run(keys.create_in_database(db_url, name, namespace, _ROLES[role], expires))
+        except keys.BootstrapError as exc:
+            raise CliError(str(exc)) from exc
         _print_created(settings, key, info)
         return
 
@@ -81,7 +87,8 @@ def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | Non
                                                                                    role=_ROLES[role]))
         if expires is not None:
             request.expire_time.FromDatetime(expires)
-        resp = await client.service.CreateApiKey(request, timeout=30)
+        # Not retried: a create the server took before the connection dropped would make two keys.
+        resp = await client.call(client.service.CreateApiKey, request, retry=False)
         _print_created(settings, resp.key, resp.info)
         return 0
 
@@ -104,8 +111,8 @@ def list_cmd(all_namespaces: bool, include_revoked: bool) -> None:
     """List the namespace's keys (never their secrets)."""
 
     async def body(client: Client, settings: _Settings) -> int:
-        resp = await client.service.ListApiKeys(service_pb2.ListApiKeysRequest(
-            namespace="" if all_namespaces else settings.namespace, include_revoked=include_revoked), timeout=30)
+        resp = await client.call(client.service.ListApiKeys, service_pb2.ListApiKeysRequest(
+            namespace="" if all_namespaces else settings.namespace, include_revoked=include_revoked))
         rows = [_shown(k) for k in resp.keys]
         if settings.json:
             _print_json(rows)
@@ -127,7 +134,7 @@ def revoke_cmd(key_id: str) -> None:
     """Revoke a key by its id (servers refuse it within 5 seconds)."""
 
     async def body(client: Client, settings: _Settings) -> int:
-        await client.service.RevokeApiKey(service_pb2.RevokeApiKeyRequest(key_id=key_id), timeout=30)
+        await client.call(client.service.RevokeApiKey, service_pb2.RevokeApiKeyRequest(key_id=key_id))
         return _confirm(settings, f"API key {key_id} revoked", {"revoked": key_id})
 
     _run(body)

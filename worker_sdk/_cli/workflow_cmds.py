@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
+import grpc
 from google.protobuf import json_format
 from rich.console import Console, RenderableType
 from rich.text import Text
@@ -42,6 +43,7 @@ from worker_sdk._client import (
     default_identity,
 )
 from worker_sdk._converter import DataConverter
+from worker_sdk._remote_codec import CodecServerError
 from worker_sdk.errors import (
     FailureError,
     RPCError,
@@ -300,11 +302,7 @@ def _run(
                 data_converter=_data_converter(settings),
             )
         except RPCError as exc:
-            raise CliError(
-                f"{exc.message} ({exc.status.name})\n"
-                "hint: is a server running there? Start one with `wf server start-dev`, "
-                "or point --address / WF_ADDRESS at yours."
-            ) from exc
+            raise CliError(f"{exc.message} ({exc.status.name})\n{_connect_hint(exc.status)}") from exc
         try:
             return await body(client, settings)
         finally:
@@ -316,10 +314,26 @@ def _run(
         raise CliError(f"{exc.message} ({exc.status.name})") from exc
     except WorkflowAlreadyStartedError as exc:
         raise CliError(f"{exc} (ALREADY_EXISTS)") from exc
+    except CodecServerError as exc:
+        hint = ("\nhint: does --codec-auth / WF_CODEC_AUTH hold the value the codec server's --codec-auth "
+                "expects?" if exc.status in (401, 403) else "")
+        raise CliError(f"{exc}{hint}") from exc
     except KeyboardInterrupt:
         click.echo(f"interrupted ({interrupted})", err=True)
         ctx.exit(130)
     ctx.exit(code)
+
+
+def _connect_hint(status: grpc.StatusCode) -> str:
+    """What to check when connecting failed: the credentials when the server refused them, else
+    whether a server listens where the CLI dialled."""
+    if status == grpc.StatusCode.UNAUTHENTICATED:
+        return ("hint: the server requires credentials: pass an API key with --api-key or WF_API_KEY "
+                "(`wf operator api-key create` makes one), or a client certificate it maps.")
+    if status == grpc.StatusCode.PERMISSION_DENIED:
+        return "hint: the credentials given lack the role this needs; ask an admin of the namespace."
+    return ("hint: is a server running there? Start one with `wf server start-dev`, "
+            "or point --address / WF_ADDRESS at yours.")
 
 
 def _print(*renderables: RenderableType) -> None:
