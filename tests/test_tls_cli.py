@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Sequence
@@ -93,6 +95,42 @@ async def test_a_mutual_tls_server_its_cli_clients_and_its_https_ui(db_url: str,
         assert await proc.terminate() == 0
     key = pki.server.key_path.read_text()
     assert key not in proc.output() and "PRIVATE KEY" not in proc.output()
+
+
+def served_name(port: int, ca: Path) -> str:
+    """The common name of the certificate a TLS port serves to a new connection."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as tls:
+        subject = (tls.getpeercert() or {})["subject"]
+    return str(dict(pair[0] for pair in subject)["commonName"])
+
+
+async def test_a_renewed_certificate_is_served_by_the_https_ui_which_still_reaches_its_server(
+    db_url: str, tmp_path: Path
+) -> None:
+    pki = make_pki(tmp_path)
+    ui_port = free_port()
+    args = ["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path),
+            "--tls-client-ca", str(pki.ca.cert_path), "--ui-port", str(ui_port)]
+    async with tls_server_process(db_url, args, tmp_path) as proc:
+        assert await asyncio.to_thread(served_name, ui_port, pki.ca.cert_path) == "wf-test-server"
+        # Renewed by the same CA, renamed into place as a deployment would.
+        (tmp_path / "renewed").mkdir()
+        renewed = issue(pki.ca, tmp_path / "renewed", "wf-renewed-server", server=True, stem="server")
+        for src, dst in ((renewed.key_path, pki.server.key_path), (renewed.cert_path, pki.server.cert_path)):
+            staged = dst.with_suffix(".new")
+            shutil.copyfile(src, staged)
+            os.replace(staged, dst)
+        assert await asyncio.to_thread(served_name, proc.port, pki.ca.cert_path) == "wf-renewed-server"
+        assert await asyncio.to_thread(served_name, ui_port, pki.ca.cert_path) == "wf-renewed-server"
+        # The UI dials its own port afresh and trusts the certificate served now, not the one it started with.
+        context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
+        async with httpx.AsyncClient(verify=context, timeout=10) as http:
+            page = await http.get(f"https://localhost:{ui_port}/namespaces/default/workflows")
+        assert page.status_code == 200
+        assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+        assert await proc.terminate() == 0
 
 
 @pytest.fixture

@@ -16,17 +16,21 @@ import contextlib
 import errno
 import importlib
 import ipaddress
+import logging
 import signal
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
 from worker_sdk._cli.tls_options import tls_from_context, with_tls_options
-from worker_sdk._tls import TLSConfig
+from worker_sdk._tls import FileWatch, RenewedTls, TLSConfig
 
+log = logging.getLogger(__name__)
 UI_INSTALL_HINT = "pip install 'wf-workflows[ui]'"
 DEFAULT_UI_PORT = 8233
 # What the UI needs beyond the SDK (the `ui` extra); looked for before the UI loads.
@@ -210,7 +214,7 @@ async def start_ui(
     namespace: str = "default",
     codec_endpoint: str | None = None,
     port_flag: str = "--port",
-    tls: TLSConfig | bool = False,
+    tls: TLSConfig | RenewedTls | bool = False,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     codec_auth: str | None = None,
@@ -240,6 +244,10 @@ async def start_ui(
         app, log_config=None, log_level="warning", access_log=False, lifespan="auto",
         timeout_graceful_shutdown=_GRACE, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
     )
+    if ssl_certfile is not None:
+        config.load()  # makes config.ssl, which serve() then uses as it is
+        assert config.ssl is not None
+        serve_renewed_certificates(config.ssl, Path(ssl_certfile), Path(ssl_keyfile or ssl_certfile))
     server = EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="wf web UI")
     # uvicorn says it has started by a flag only; the socket already listens, so this is short.
@@ -250,6 +258,36 @@ async def start_ui(
             raise UiUnavailable(f"the web UI did not start: {exc!r}")
         await asyncio.sleep(0.01)
     return RunningUi(url=url_of(sock, https=ssl_certfile is not None), _server=server, _draining=app, task=task)
+
+
+def serve_renewed_certificates(context: ssl.SSLContext, certfile: Path, keyfile: Path) -> None:
+    """Make ``context`` serve the certificate of ``certfile``/``keyfile`` as they are when each new
+    connection arrives: a renewed certificate is served without a restart, as the gRPC port does.
+
+    Every handshake (with or without SNI) asks the files whether they changed since last taken; a
+    changed pair that loads becomes the context handshakes switch to, one that does not (caught half
+    written) is logged and the last good one stays. Connections already open keep theirs."""
+    watch = FileWatch(certfile, keyfile)
+    current = context
+
+    def on_hello(conn: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, base: ssl.SSLContext) -> None:
+        nonlocal current
+        stamps = watch.changed()
+        if stamps is not None:
+            fresh = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                fresh.load_cert_chain(certfile, keyfile)
+            except (OSError, ssl.SSLError) as exc:
+                log.warning("web UI certificate files changed but cannot be used yet (%s): keeping the "
+                            "current certificate", getattr(exc, "reason", None) or exc.__class__.__name__)
+            else:
+                watch.accept(stamps)
+                current = fresh
+                log.info("web UI certificate files changed: new connections use the new certificate")
+        if current is not base:
+            conn.context = current
+
+    context.sni_callback = on_hello
 
 
 # -- wf ui --------------------------------------------------------------------------------------
