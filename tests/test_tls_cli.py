@@ -92,6 +92,9 @@ async def test_a_mutual_tls_server_its_cli_clients_and_its_https_ui(db_url: str,
             page = await http.get(f"https://localhost:{ui_port}/namespaces/default/workflows")
         assert page.status_code == 200
         assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+        # Over HTTPS every cookie the UI sets is Secure: the CSRF cookie as the session's.
+        cookies = page.headers.get_list("set-cookie")
+        assert cookies and all("; secure" in c.lower() and "httponly" in c.lower() for c in cookies), cookies
         assert await proc.terminate() == 0
     key = pki.server.key_path.read_text()
     assert key not in proc.output() and "PRIVATE KEY" not in proc.output()

@@ -78,7 +78,9 @@ class Ui:
         )
         response = HTMLResponse(body, status_code=status_code)
         if fresh:
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+            # Secure over HTTPS, as the session's cookie: never sent back over plain HTTP then.
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                                secure=request.url.scheme == "https")
         return response
 
     def fragment(self, template: str, **context: Any) -> str:
