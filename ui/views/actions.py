@@ -13,6 +13,7 @@ import grpc
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from wf.ui import render
 from wf.ui.app import qs
 from wf.ui.connection import CALL_TIMEOUT, is_down
 from wf.ui.csrf import COOKIE, FIELD
@@ -109,6 +110,9 @@ async def act(ui: Ui, request: Request) -> Response:
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
         return outcome_response(ui, request, fragment, 200, namespace, workflow_id, run_id,
                                 f"{action.capitalize()} failed: {exc}{cause}", ok=False)
+    except ValueError as exc:  # the answer's payload, encoded by the workers' codec: the call itself was made
+        return outcome_response(ui, request, fragment, 200, namespace, workflow_id, run_id,
+                                f"{action.capitalize()} answered, but {render.undecodable(exc)}.", ok=False)
     except TimeoutError:
         return outcome_response(ui, request, fragment, 504, namespace, workflow_id, run_id,
                                 f"No answer in time: is a worker polling this workflow's task queue? ({action})",
