@@ -316,6 +316,42 @@ async def test_with_encryption_no_plaintext_reaches_the_database_and_decoders_sh
         assert "--codec-auth" in refused.stderr and "codec-test-token" not in refused.stderr
 
 
+@pytest.mark.timeout(120)
+async def test_inputs_the_cli_sends_with_a_codec_endpoint_reach_the_server_encrypted(
+    server: Server, db_url: str, secret_client: Client, task_queue: str
+) -> None:
+    """start, signal, signal-with-start and update take --codec-endpoint as show and query do: their
+    inputs are encoded through the codec server, so the workers' encryption is not bypassed."""
+    marker = f"marker-{uuid.uuid4().hex}"
+    workflow_id = f"codec-cli-{uuid.uuid4().hex[:8]}"
+    async with serve(create_codec_app(CODEC, authorization=AUTH)) as url:
+        codec = ["--codec-endpoint", url]
+        env = {"WF_CODEC_AUTH": AUTH}
+        started = await wf("start", "--type", "CodecSecret", "-t", task_queue, "-w", workflow_id,
+                           "-i", json.dumps(f"input {marker}"), *codec, address=server.address, env=env)
+        assert started.returncode == 0, started.stderr
+        signalled = await wf("signal", "-w", workflow_id, "--name", "add_note", "-i", json.dumps(f"signal {marker}"),
+                             *codec, address=server.address, env=env)
+        assert signalled.returncode == 0, signalled.stderr
+        both = await wf("signal-with-start", "--type", "CodecSecret", "-t", task_queue, "-w", workflow_id,
+                        "-i", json.dumps(f"input {marker}"), "--signal-name", "add_note",
+                        "--signal-input", json.dumps(f"again {marker}"), *codec, address=server.address, env=env)
+        assert both.returncode == 0, both.stderr
+        for cmd in ("execute", "update"):
+            assert "--codec-endpoint" in (await wf(cmd, "--help")).stdout
+    assert await _database_holds(db_url, marker) == []
+    history = await secret_client.get_workflow_handle(workflow_id).fetch_history()
+    inputs = [e.workflow_execution_started_event_attributes.input for e in history.events[:1]] + [
+        e.workflow_execution_signaled_event_attributes.input for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")]
+    assert len(inputs) == 3
+    assert all(p.metadata["encoding"] == ENCRYPTED_ENCODING for ps in inputs for p in ps.payloads)
+    # The workers' codec opens them: they were sealed with its key, not merely hidden.
+    decoded = await CODEC.decode(list(inputs[1].payloads))
+    assert json.loads(decoded[0].data) == f"signal {marker}"
+    await secret_client.get_workflow_handle(workflow_id).terminate("done")
+
+
 @pytest.mark.timeout(180)
 async def test_the_ui_shows_the_payload_decoded_in_the_browser_never_in_its_html(
     server: Server, secret_client: Client, task_queue: str

@@ -245,15 +245,16 @@ def _start_options(f: F) -> F:
 
 
 def _codec_options(f: F) -> F:
-    """``--codec-endpoint URL`` and ``--codec-auth``: decode payloads through a codec server (Temporal's
-    remote codec protocol) before printing them, so encrypted payloads show as plaintext here."""
+    """``--codec-endpoint URL`` and ``--codec-auth``: encode the payloads sent and decode those printed
+    through a codec server (Temporal's remote codec protocol), so inputs reach the server encrypted
+    as the workers' own, and encrypted payloads show as plaintext here."""
     f = click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, expose_value=False,
                      callback=_override,
                      help="The Authorization header sent to the codec server [env WF_CODEC_AUTH].")(f)
     return click.option("--codec-endpoint", envvar="WF_CODEC_ENDPOINT", default=None, expose_value=False,
                         callback=_override, metavar="URL",
-                        help="A codec server: payloads are decoded through <URL>/decode before printing "
-                             "[env WF_CODEC_ENDPOINT].")(f)
+                        help="A codec server: inputs are encoded through <URL>/encode before sending, and "
+                             "payloads decoded through <URL>/decode before printing [env WF_CODEC_ENDPOINT].")(f)
 
 
 def _data_converter(settings: _Settings) -> DataConverter | None:
@@ -502,6 +503,7 @@ def workflow_group(ctx: click.Context, address: str, namespace: str, output: str
 
 @workflow_group.command("start")
 @_start_options
+@_codec_options
 @_connection_options(group=False)
 def start_cmd(**opts: Any) -> None:
     """Start a workflow and print its workflow id and run id."""
@@ -529,6 +531,7 @@ def _show_started(handle: WorkflowHandle, opts: dict[str, Any], settings: _Setti
 
 @workflow_group.command("execute")
 @_start_options
+@_codec_options
 @_connection_options(group=False)
 def execute_cmd(**opts: Any) -> None:
     """Start a workflow, wait for it, and print its result.
@@ -642,6 +645,7 @@ def show_cmd(workflow_id: str, run_id: str | None, follow: bool) -> None:
 @batch.target_options
 @click.option("--name", required=True, help="The signal's name (its handler's name in the workflow).")
 @_input_option
+@_codec_options
 @_connection_options(group=False)
 def signal_cmd(
     workflow_id: str | None, run_id: str | None, query: str | None, yes: bool, name: str, inputs: list[Any]
@@ -702,6 +706,7 @@ def query_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any]
 @_input_option
 @click.option("--update-id", help="The update's id (default: a new UUID). Sending the same id again does "
                                   "not run the update twice: it waits for the first one's outcome.")
+@_codec_options
 @_connection_options(group=False)
 def update_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any], update_id: str | None) -> None:
     """Run an update on a running workflow, wait for its handler, and print its result as JSON.
@@ -838,6 +843,7 @@ def list_cmd(query: str, limit: int | None) -> None:
               help="One signal argument as JSON; repeat it for several arguments.")
 @click.option("--signal-input-file", "signal_input_files", multiple=True, callback=_parse_input_files,
               metavar="PATH", help="A file holding one signal argument as JSON; repeat it. Not with --signal-input.")
+@_codec_options
 @_connection_options(group=False)
 def signal_with_start_cmd(**opts: Any) -> None:
     """Send a signal to a workflow, starting it first if it is not running (in one step: the signal is
