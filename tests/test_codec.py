@@ -354,7 +354,7 @@ async def test_inputs_the_cli_sends_with_a_codec_endpoint_reach_the_server_encry
 
 @pytest.mark.timeout(180)
 async def test_the_ui_shows_the_payload_decoded_in_the_browser_never_in_its_html(
-    server: Server, secret_client: Client, task_queue: str
+    server: Server, db_url: str, secret_client: Client, task_queue: str
 ) -> None:
     _check_versions()
     import httpx
@@ -395,6 +395,27 @@ async def test_the_ui_shows_the_payload_decoded_in_the_browser_never_in_its_html
                     page.set_default_timeout(15_000)
                     await page.goto(page_url)
                     await expect(page.get_by_text(f"input {marker}").first).to_be_visible()
+
+                    # A signal's Input typed in the page is encoded in the browser through the codec
+                    # server, so it reaches the wf server sealed like the workers' own payloads.
+                    running = await secret_client.start_workflow(
+                        CodecSecret.run, "waits", id=f"{workflow_id}-running", task_queue=f"{task_queue}-none")
+                    await page.goto(f"{ui.url}/namespaces/default/workflow?id={running.id}")
+                    form = page.locator("form.action", has=page.get_by_role("button", name="Signal"))
+                    await form.get_by_label("Name").fill("add_note")
+                    await form.get_by_label("Input").fill(json.dumps(f"typed {marker}"))
+                    await form.get_by_role("button", name="Signal").click()
+                    await page.get_by_role("button", name="Confirm").click()
+                    await expect(page.get_by_role("alert")).to_contain_text("Signal 'add_note' sent.")
+                    history = await running.fetch_history()
+                    [signalled] = [e.workflow_execution_signaled_event_attributes.input.payloads[0]
+                                   for e in history.events
+                                   if e.HasField("workflow_execution_signaled_event_attributes")]
+                    assert signalled.metadata["encoding"] == ENCRYPTED_ENCODING
+                    [opened] = await CODEC.decode([signalled])
+                    assert json.loads(opened.data) == f"typed {marker}"
+                    assert await _database_holds(db_url, f"typed {marker}") == []
+                    await running.terminate("done")
                 finally:
                     await browser.close()
         finally:
