@@ -483,3 +483,68 @@ async def test_wf_codec_server_command_serves_the_named_codec() -> None:
         proc.terminate()
         out, err = await asyncio.to_thread(proc.communicate, timeout=20)
     assert "codec-test-token" not in out + err
+
+
+async def test_wf_codec_server_serves_https_with_tls_cert_and_warns_without_it_off_this_machine(
+    tmp_path: Path,
+) -> None:
+    """A UI served over HTTPS from another machine can only call an HTTPS codec server (browsers
+    refuse plain HTTP from an HTTPS page), and plaintext should not cross a network in clear."""
+    import ssl
+    import subprocess
+    import sys
+
+    from tests.tls_certs import make_pki
+
+    pki = make_pki(tmp_path)
+    root = Path(__file__).resolve().parent.parent
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    wf_bin = Path(sys.executable).parent / "wf"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | {"PYTHONPATH": str(root)}
+    proc = subprocess.Popen(
+        [str(wf_bin), "codec-server", "--codec", "tests.test_codec:CODEC", "--port", str(port),
+         "--codec-auth", AUTH, "--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path)],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
+        body = {"payloads": [payload_to_json(_json_payload("over https"))]}
+
+        def encode() -> Any:
+            import urllib.request
+
+            request = urllib.request.Request(
+                f"https://localhost:{port}/encode", data=json.dumps(body).encode(), method="POST",
+                headers={"Content-Type": "application/json", "Authorization": AUTH},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5, context=context) as response:
+                    return json.loads(response.read())
+            except OSError as exc:
+                raise AssertionError(str(exc)) from exc
+
+        answer = await assert_eventually(lambda: asyncio.to_thread(encode), timeout=30)
+        assert len(answer["payloads"]) == 1
+    finally:
+        proc.terminate()
+        out, err = await asyncio.to_thread(proc.communicate, timeout=20)
+    assert f"codec server on https://127.0.0.1:{port}" in err
+    assert "codec-test-token" not in out + err
+
+    # Plain HTTP on an address other machines reach: a warning at start.
+    warned = subprocess.Popen(
+        [str(wf_bin), "codec-server", "--codec", "tests.test_codec:CODEC", "--port", str(port), "--ip", "0.0.0.0"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert warned.stderr is not None
+        first = await asyncio.to_thread(warned.stderr.readline)
+        second = await asyncio.to_thread(warned.stderr.readline)
+    finally:
+        warned.terminate()
+        await asyncio.to_thread(warned.communicate, timeout=20)
+    assert first.startswith("codec server on http://0.0.0.0")
+    assert second.startswith("warning: the codec server listens on 0.0.0.0 without TLS")

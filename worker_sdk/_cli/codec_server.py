@@ -14,10 +14,12 @@ import asyncio
 import hmac
 import importlib
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from worker_sdk._cli.ui_cmd import is_loopback, serve_renewed_certificates
 from worker_sdk._converter import DataConverter, PayloadCodec
 from worker_sdk._remote_codec import payload_from_json, payload_to_json
 
@@ -102,10 +104,17 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
                    "Repeat for several.")
 @click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, show_envvar=True,
               help="Refuse requests whose Authorization header is not exactly this value.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM certificate chain to serve HTTPS with (with --tls-key); re-read when it changes. "
+                   "Needed when the UI is served over HTTPS from another machine (browsers refuse plain HTTP there).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM private key of --tls-cert.")
 def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[str, ...],
-                     codec_auth: str | None) -> None:
+                     codec_auth: str | None, tls_cert: str | None, tls_key: str | None) -> None:
     """Serve /encode and /decode for your codec (Temporal's codec server protocol), so the UI and
     `wf workflow --codec-endpoint` show decoded payloads while the wf server stores ciphertext."""
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     try:
         import uvicorn
     except ImportError as exc:
@@ -114,7 +123,16 @@ def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[st
         ) from exc
     codec = load_codec(codec_spec)
     app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth)
-    click.echo(f"codec server on http://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"codec server on {scheme}://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
                err=True)
-    config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False)
+    if tls_cert is None and not is_loopback(ip):
+        click.echo(f"warning: the codec server listens on {ip} without TLS: the plaintext it decodes, and the "
+                   "--codec-auth header, cross the network in clear; give --tls-cert and --tls-key", err=True)
+    config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False,
+                            ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+    if tls_cert is not None and tls_key is not None:
+        config.load()  # makes config.ssl, which serve() then uses as it is
+        assert config.ssl is not None
+        serve_renewed_certificates(config.ssl, Path(tls_cert), Path(tls_key))
     asyncio.run(uvicorn.Server(config).serve())
