@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 from tests.auth_helpers import auth_server, scratch_database
 from tests.helpers import assert_eventually, wf_executable, wf_server_process
@@ -101,6 +104,17 @@ async def test_the_first_admin_key_from_a_database_no_server_has_started_on(db_u
         async with auth_server(url) as server:
             listed = await wf("workflow", "list", "--address", server.address, "--api-key", root_key)
             assert listed.returncode == 0, listed.stderr
+    # The password from a file, as `wf server start --db-password-file` takes it, never on the command line.
+    async with scratch_database(db_url, migrated=False) as url:
+        password_file = Path(tempfile.mkdtemp(prefix="wf-auth-")) / "password"
+        password_file.write_text("not-on-the-command-line\n")
+        from_file = await wf("operator", "api-key", "create", "--db", url, "--db-password-file", str(password_file),
+                             "--name", "root", "--role", "cluster-admin")
+        assert from_file.returncode == 0, from_file.stderr
+        shutil.rmtree(password_file.parent)
+    alone = await wf("operator", "api-key", "create", "--db-password-file", "/etc/hostname", "--name", "x",
+                     "--role", "reader")
+    assert alone.returncode == 2 and "--db-password-file goes with --db" in alone.stderr
     unreachable = await wf("operator", "api-key", "create", "--db", "postgresql://wf:hunter2@127.0.0.1:1/wf",
                            "--name", "root", "--role", "cluster-admin")
     assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -63,18 +64,27 @@ def _shown(info: Any) -> dict[str, Any]:
 @click.option("--expires", callback=_expiry, help="Lifetime, e.g. 30d, 12h (default: never expires).")
 @click.option("--db", "db_url", help="Write the key straight to this PostgreSQL database "
               "(no server needed: the first admin key).")
+@click.option("--db-password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="With --db: a file holding the database password (its first line), as wf server start "
+                   "takes it, so the password shows neither in `ps` nor in the shell's history.")
 @_connection_options(group=False)
 @click.pass_context
-def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | None, db_url: str | None) -> None:
+def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | None, db_url: str | None,
+               db_password_file: Path | None) -> None:
     """Create a key and print it once."""
     settings = ctx.find_object(_Settings) or _Settings()
     # A cluster admin's grant names no namespace; every other key's is --namespace / WF_NAMESPACE.
     namespace = "" if role == "cluster-admin" else settings.namespace
+    if db_password_file is not None and not db_url:
+        raise click.UsageError("--db-password-file goes with --db")
     if db_url:
         try:
             keys = importlib.import_module("wf.server.auth.keys")
+            server_cli = importlib.import_module("wf.server.cli")
         except ImportError as exc:
             raise CliError("--db needs the wf server installed (pip install 'wf-workflows[server]')") from exc
+        # The server's own handling: the file's password put into the URL, a warning for one typed in it.
+        db_url = server_cli._db_url(db_url, db_password_file)
         try:
             key, info = asyncio.run(keys.create_in_database(db_url, name, namespace, _ROLES[role], expires))
         except keys.BootstrapError as exc:
