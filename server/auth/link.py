@@ -110,8 +110,15 @@ class Authorization(Interceptor):
             need = roles.Need((roles.CLUSTER_ADMIN,), "none")
         namespace = await self._namespace_of(call, need)
         if need.scope != "handler" and not roles.allows(principal.grants, namespace, need.roles):
-            where = f" in namespace {namespace!r}" if namespace and need.roles != (roles.CLUSTER_ADMIN,) else ""
-            raise CallError(grpc.StatusCode.PERMISSION_DENIED, f"{call.method} needs role {need.describe()}{where}")
+            if namespace and need.roles != (roles.CLUSTER_ADMIN,):
+                needed = f"{need.describe()} in namespace {namespace!r}"
+            elif need.roles and need.scope in ("request", "grant"):
+                # A request that names no namespace is about every one (ListApiKeys of all keys, a
+                # cluster-admin key): only a cluster admin may, whatever role the table names.
+                needed = roles.NAMES[roles.CLUSTER_ADMIN]
+            else:
+                needed = need.describe()
+            raise CallError(grpc.StatusCode.PERMISSION_DENIED, f"{call.method} needs role {needed}")
         response = await next(call)
         if call.method == "ListNamespaces" and not roles.is_cluster_admin(principal.grants):
             held = {ns for ns, _ in principal.grants}
