@@ -18,6 +18,8 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -29,7 +31,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, free_port
 from tests.test_cli import wf
 from tests.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, _check_versions
 from wf.server.app import Server
@@ -448,25 +450,23 @@ async def test_the_readme_encryption_snippet_connects_with_the_codec(
         await client.close()
 
 
+def wf_codec_server(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], int]:
+    """``wf codec-server --codec tests.test_codec:CODEC --port P ARGS``, run from the repository's root
+    with none of the caller's ``WF_`` variables but ``env``; and P."""
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | {"PYTHONPATH": str(root)}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "wf"), "codec-server", "--codec", "tests.test_codec:CODEC",
+         "--port", str(port), *args],
+        cwd=root, env=environ | (env or {}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    return proc, port
+
+
 @pytest.mark.timeout(60)
 async def test_wf_codec_server_command_serves_the_named_codec() -> None:
-    import subprocess
-    import sys
-    from pathlib import Path as _Path
-
-    root = _Path(__file__).resolve().parent.parent
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    wf_bin = _Path(sys.executable).parent / "wf"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | {
-        "PYTHONPATH": str(root), "WF_CODEC_AUTH": AUTH,
-    }
-    proc = subprocess.Popen(
-        [str(wf_bin), "codec-server", "--codec", "tests.test_codec:CODEC", "--port", str(port)],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc, port = wf_codec_server(env={"WF_CODEC_AUTH": AUTH})
     try:
         remote = RemoteCodec(f"http://127.0.0.1:{port}", authorization=AUTH, timeout=5)
 
@@ -491,24 +491,12 @@ async def test_wf_codec_server_serves_https_with_tls_cert_and_warns_without_it_o
     """A UI served over HTTPS from another machine can only call an HTTPS codec server (browsers
     refuse plain HTTP from an HTTPS page), and plaintext should not cross a network in clear."""
     import ssl
-    import subprocess
-    import sys
 
     from tests.tls_certs import make_pki
 
     pki = make_pki(tmp_path)
-    root = Path(__file__).resolve().parent.parent
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    wf_bin = Path(sys.executable).parent / "wf"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | {"PYTHONPATH": str(root)}
-    proc = subprocess.Popen(
-        [str(wf_bin), "codec-server", "--codec", "tests.test_codec:CODEC", "--port", str(port),
-         "--codec-auth", AUTH, "--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path)],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc, port = wf_codec_server("--codec-auth", AUTH, "--tls-cert", str(pki.server.cert_path),
+                                 "--tls-key", str(pki.server.key_path))
     try:
         context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
         body = {"payloads": [payload_to_json(_json_payload("over https"))]}
@@ -535,10 +523,7 @@ async def test_wf_codec_server_serves_https_with_tls_cert_and_warns_without_it_o
     assert "codec-test-token" not in out + err
 
     # Plain HTTP on an address other machines reach: a warning at start.
-    warned = subprocess.Popen(
-        [str(wf_bin), "codec-server", "--codec", "tests.test_codec:CODEC", "--port", str(port), "--ip", "0.0.0.0"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    warned, port = wf_codec_server("--ip", "0.0.0.0")
     try:
         assert warned.stderr is not None
         first = await asyncio.to_thread(warned.stderr.readline)
