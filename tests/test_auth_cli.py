@@ -143,6 +143,7 @@ async def test_refusals_and_mistakes_are_one_line_with_a_hint_never_a_traceback(
 
             denied = await wf("operator", "api-key", "list", *address, "--api-key", reader_key)
             assert denied.returncode == 1 and "Traceback" not in denied.stderr
+            assert "plaintext" not in denied.stderr  # a key sent to this machine crosses no network
             assert "ListApiKeys needs role admin in namespace 'default' (PERMISSION_DENIED)" in denied.stderr
 
             past = await wf("operator", "api-key", "create", *address, "--api-key", root_key, "--name", "p",
@@ -150,3 +151,13 @@ async def test_refusals_and_mistakes_are_one_line_with_a_hint_never_a_traceback(
             assert past.returncode == 2 and "Traceback" not in past.stderr and "--expires" in past.stderr
             keys = await wf("operator", "api-key", "list", *address, "--api-key", root_key, "-o", "json")
             assert [k["name"] for k in json.loads(keys.stdout)] == ["r"]  # the refused create made nothing
+
+
+async def test_a_key_sent_without_tls_to_another_machine_is_warned_of() -> None:
+    """The key is a bearer secret: over plaintext gRPC anyone on the way can replay it."""
+    sent = await wf("workflow", "list", "--address", "192.0.2.1:7233", env={"WF_API_KEY": "wf_0123abcd_s3cret"})
+    assert sent.returncode == 1
+    assert "the API key is sent to 192.0.2.1:7233 over plaintext gRPC" in sent.stderr and "--tls" in sent.stderr
+    assert "s3cret" not in sent.stderr
+    without_key = await wf("workflow", "list", "--address", "192.0.2.1:7233")
+    assert "plaintext gRPC" not in without_key.stderr

@@ -30,7 +30,7 @@ from worker_sdk._namespaces import NamespaceDescription
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._schedule_client import ScheduleAsyncIterator, ScheduleHandle
 from worker_sdk._schedules import Schedule, ScheduleBackfill
-from worker_sdk._tls import TLSConfig, connect_hint, open_channel
+from worker_sdk._tls import TLSConfig, connect_hint, open_channel, plaintext_key_warning
 from worker_sdk._visibility import (
     SearchAttributeIndexedValueType,
     WorkflowExecutionCount,
@@ -459,6 +459,10 @@ class Client:
                 # which would leave an idle connection unwatched.
                 ("grpc.http2.max_pings_without_data", 0),
             ]
+        if api_key and tls is False:
+            warning = plaintext_key_warning(target)
+            if warning is not None:
+                log.warning(warning)
         channel = open_channel(target, options, tls, interceptors=key_interceptors(api_key))
         client = cls(
             channel,

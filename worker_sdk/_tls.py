@@ -9,6 +9,7 @@ mutual TLS, and the name the server's certificate must carry when it differs fro
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -19,6 +20,26 @@ from typing import Any
 import grpc
 
 Stamps = tuple[tuple[int, int] | None, ...]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_key_warning(target: str) -> str | None:
+    """The warning for an API key about to be sent without TLS to ``target`` ("host:port"), or None
+    when the host is this machine (where nobody else can read it on the way)."""
+    host = target.rpartition(":")[0] or target
+    if is_loopback(host):
+        return None
+    return (f"the API key is sent to {target} over plaintext gRPC: anyone on the network between can read and "
+            "use it. Connect with TLS (tls=True or a TLSConfig; the CLI's --tls or --tls-ca-path).")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import errno
 import importlib
-import ipaddress
 import logging
 import signal
 import socket
@@ -28,7 +27,7 @@ from typing import Any
 import click
 
 from worker_sdk._cli.tls_options import tls_from_context, with_tls_options
-from worker_sdk._tls import FileWatch, RenewedTls, TLSConfig
+from worker_sdk._tls import FileWatch, RenewedTls, TLSConfig, is_loopback
 
 log = logging.getLogger(__name__)
 UI_INSTALL_HINT = "pip install 'wf-workflows[ui]'"
@@ -60,16 +59,6 @@ def load_create_app() -> Callable[..., Any]:
         raise UiUnavailable(f"the web UI needs its dependencies installed ({UI_INSTALL_HINT}): {exc}") from exc
     create_app: Callable[..., Any] = module.create_app
     return create_app
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_warning(host: str, *, https: bool = False, auth_required: bool | None = None) -> str | None:
