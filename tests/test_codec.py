@@ -450,18 +450,56 @@ async def test_the_readme_encryption_snippet_connects_with_the_codec(
         await client.close()
 
 
-def wf_codec_server(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], int]:
-    """``wf codec-server --codec tests.test_codec:CODEC --port P ARGS``, run from the repository's root
-    with none of the caller's ``WF_`` variables but ``env``; and P."""
+async def encoded_once_up(remote: RemoteCodec, text: str) -> common_pb2.Payload:
+    """``text`` as the codec server behind ``remote`` encodes it, once that server answers (it is
+    starting in a process of its own)."""
+
+    async def answers() -> list[common_pb2.Payload]:
+        try:
+            return await remote.encode([_json_payload(text)])
+        except ValueError as exc:
+            raise AssertionError(str(exc)) from exc
+
+    [sealed] = await assert_eventually(answers, timeout=30)
+    return sealed
+
+
+def wf_codec_server(
+    *args: str, env: dict[str, str] | None = None, codec: str = "tests.test_codec:CODEC", cwd: Path | None = None
+) -> tuple[subprocess.Popen[str], int]:
+    """``wf codec-server --codec CODEC --port P ARGS``, run from the repository's root (or ``cwd``, then
+    without PYTHONPATH) with none of the caller's ``WF_`` variables but ``env``; and P."""
     root = Path(__file__).resolve().parent.parent
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | {"PYTHONPATH": str(root)}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_") and k != "PYTHONPATH"}
+    if cwd is None:
+        environ["PYTHONPATH"] = str(root)
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "wf"), "codec-server", "--codec", "tests.test_codec:CODEC",
-         "--port", str(port), *args],
-        cwd=root, env=environ | (env or {}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [str(Path(sys.executable).parent / "wf"), "codec-server", "--codec", codec, "--port", str(port), *args],
+        cwd=cwd or root, env=environ | (env or {}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     return proc, port
+
+
+@pytest.mark.timeout(60)
+async def test_wf_codec_server_loads_the_codec_of_the_directory_it_runs_in(tmp_path: Path) -> None:
+    """As the README runs it (`--codec myapp.codec:codec` in the project), and as `wf replay` imports."""
+    (tmp_path / "mycodec.py").write_text(
+        "from worker_sdk.codecs import EncryptionCodec\ncodec = EncryptionCodec.from_env('MY_CODEC_KEYS')\n"
+    )
+    keys = json.dumps({"2026-12": base64.b64encode(NEW_KEY).decode()})
+    proc, port = wf_codec_server(codec="mycodec:codec", cwd=tmp_path, env={"MY_CODEC_KEYS": keys})
+    try:
+        sealed = await encoded_once_up(RemoteCodec(f"http://127.0.0.1:{port}", timeout=5), "from my module")
+        assert await CODEC.decode([sealed]) == [_json_payload("from my module")]
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.communicate, timeout=20)
+    # Its keys not set: one line naming what is missing, no traceback.
+    unset, _ = wf_codec_server(codec="mycodec:codec", cwd=tmp_path)
+    out, err = await asyncio.to_thread(unset.communicate, timeout=30)
+    assert unset.returncode == 2 and "Traceback" not in err
+    assert "cannot load 'mycodec:codec' (ValueError: environment variable MY_CODEC_KEYS is not set" in err
 
 
 @pytest.mark.timeout(60)
@@ -469,14 +507,7 @@ async def test_wf_codec_server_command_serves_the_named_codec() -> None:
     proc, port = wf_codec_server(env={"WF_CODEC_AUTH": AUTH})
     try:
         remote = RemoteCodec(f"http://127.0.0.1:{port}", authorization=AUTH, timeout=5)
-
-        async def answers() -> list[common_pb2.Payload]:
-            try:
-                return await remote.encode([_json_payload("from the command")])
-            except ValueError as exc:
-                raise AssertionError(str(exc)) from exc
-
-        [sealed] = await assert_eventually(answers, timeout=30)
+        sealed = await encoded_once_up(remote, "from the command")
         assert sealed.metadata[KEY_ID] == b"2026-12"
         assert await CODEC.decode([sealed]) == [_json_payload("from the command")]
     finally:

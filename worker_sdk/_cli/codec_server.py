@@ -14,6 +14,8 @@ import asyncio
 import hmac
 import importlib
 import json
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,14 +35,21 @@ def load_codec(spec: str) -> PayloadCodec:
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise click.BadParameter(f"{spec!r} is not module:attr", param_hint="--codec")
+    # As `wf replay` (and `python -m`): the user's own modules, next to where they run the command, import.
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         value: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             value = getattr(value, part)
-    except (ImportError, AttributeError) as exc:
-        raise click.BadParameter(f"cannot load {spec!r}: {exc}", param_hint="--codec") from exc
-    if callable(value) and not isinstance(value, PayloadCodec | DataConverter):
-        value = value()
+        if callable(value) and not isinstance(value, PayloadCodec | DataConverter):
+            value = value()
+    except Exception as exc:  # ImportError, AttributeError, and what the module raises (keys not set, say)
+        raise click.BadParameter(
+            f"cannot load {spec!r} ({type(exc).__name__}: {exc}); it is imported with the current directory "
+            f"({cwd}) on sys.path", param_hint="--codec",
+        ) from exc
     if isinstance(value, DataConverter):
         value = value.payload_codec
     if not isinstance(value, PayloadCodec):
