@@ -161,3 +161,29 @@ async def test_a_key_sent_without_tls_to_another_machine_is_warned_of() -> None:
     assert "s3cret" not in sent.stderr
     without_key = await wf("workflow", "list", "--address", "192.0.2.1:7233")
     assert "plaintext gRPC" not in without_key.stderr
+
+
+async def test_a_revoked_key_still_in_use_is_named_in_the_audit_log_by_its_id(db_url: str) -> None:
+    async with scratch_database(db_url) as url:
+        async with auth_server(url) as server:
+            address = ["--address", server.address]
+            assert server.bootstrap_key is not None
+            root = {"WF_API_KEY": server.bootstrap_key}
+            made = await wf("operator", "api-key", "create", *address, "--name", "leaked", "--role", "writer",
+                            "-o", "json", env=root)
+            leaked = json.loads(made.stdout)
+            await wf("operator", "api-key", "revoke", leaked["keyId"], *address, env=root)
+            refused = await wf("workflow", "list", *address, env={"WF_API_KEY": leaked["key"]})
+            assert "UNAUTHENTICATED" in refused.stderr
+
+            async def line() -> dict[str, str]:
+                listed = await wf("operator", "audit", "list", *address, "--all-namespaces", "-o", "json", env=root)
+                lines = [e for e in json.loads(listed.stdout) if e["status"] == "UNAUTHENTICATED"]
+                assert lines, "not written yet"
+                return dict(lines[0])
+
+            found = await assert_eventually(line)
+            assert (found["principal"], found["principalKind"]) == (f"wf_{leaked['keyId']}_…", "api_key")
+            secret = leaked["key"].split("_", 2)[2]
+            listed = await wf("operator", "audit", "list", *address, "--all-namespaces", "-o", "json", env=root)
+            assert secret not in listed.stdout

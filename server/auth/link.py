@@ -30,6 +30,7 @@ from wf.server.auth.keys import ApiKeys, mask
 from wf.server.auth.principal import ANONYMOUS, ANONYMOUS_ADMIN, Principal
 from wf.server.auth.subjects import Grants, principal_of
 from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
+from wf.v1 import auth_pb2
 
 OFF: Final = "off"
 REQUIRED: Final = "required"
@@ -68,6 +69,10 @@ class Authentication(Interceptor):
         if key is not None:
             principal = None if self._keys is None else await self._keys.verify(key)
             if principal is None:
+                if mask(key) != "…":
+                    # The audit line names the key presented by its public id (never its secret), so a
+                    # revoked or leaked key still in use shows which one it is; it holds no role.
+                    call.principal = Principal(mask(key), auth_pb2.IDENTITY_KIND_API_KEY, ())
                 raise CallError(
                     grpc.StatusCode.UNAUTHENTICATED,
                     f"the API key {mask(key)} is not valid (unknown, revoked or expired)",
