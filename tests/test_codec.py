@@ -104,6 +104,7 @@ async def test_keys_from_the_environment_and_from_a_file(tmp_path: Path, monkeyp
     from_env = EncryptionCodec.from_env("WF_CODEC_KEYS_TEST")
     path = tmp_path / "keys.json"
     path.write_text(text)
+    path.chmod(0o600)
     from_file = EncryptionCodec.from_file(path)
     assert from_env.key_ids == from_file.key_ids == ["a", "b"]
     [sealed] = await from_env.encode([_json_payload(1)])
@@ -115,6 +116,21 @@ async def test_keys_from_the_environment_and_from_a_file(tmp_path: Path, monkeyp
     assert "MDEyMw" not in str(caught.value)
     with pytest.raises(ValueError, match="WF_CODEC_KEYS_MISSING is not set"):
         EncryptionCodec.from_env("WF_CODEC_KEYS_MISSING")
+
+
+def test_a_key_file_other_users_may_read_is_warned_of(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({"a": base64.b64encode(OLD_KEY).decode()}))
+    path.chmod(0o600)
+    with caplog.at_level("WARNING", logger="worker_sdk._codecs"):
+        EncryptionCodec.from_file(path)
+    assert caplog.records == []
+    path.chmod(0o644)
+    with caplog.at_level("WARNING", logger="worker_sdk._codecs"):
+        assert EncryptionCodec.from_file(path).key_ids == ["a"]  # still loads: a warning, as ssh's
+    [warned] = [r.getMessage() for r in caplog.records]
+    assert f"key file {path} may be read by other users of this machine (mode 644)" in warned
+    assert base64.b64encode(OLD_KEY).decode() not in warned
 
 
 def test_the_codec_server_loads_module_attr() -> None:
