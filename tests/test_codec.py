@@ -339,7 +339,8 @@ async def test_inputs_the_cli_sends_with_a_codec_endpoint_reach_the_server_encry
     server: Server, db_url: str, secret_client: Client, task_queue: str
 ) -> None:
     """start, signal, signal-with-start and update take --codec-endpoint as show and query do: their
-    inputs are encoded through the codec server, so the workers' encryption is not bypassed."""
+    inputs are encoded through the codec server, so the workers' encryption is not bypassed; so does
+    schedule create (and update) for the input of the runs it starts."""
     marker = f"marker-{uuid.uuid4().hex}"
     workflow_id = f"codec-cli-{uuid.uuid4().hex[:8]}"
     async with serve(create_codec_app(CODEC, authorization=AUTH)) as url:
@@ -357,7 +358,18 @@ async def test_inputs_the_cli_sends_with_a_codec_endpoint_reach_the_server_encry
         assert both.returncode == 0, both.stderr
         for cmd in ("execute", "update"):
             assert "--codec-endpoint" in (await wf(cmd, "--help")).stdout
+        schedule_id = f"{workflow_id}-every-hour"
+        scheduled = await asyncio.to_thread(subprocess.run, [
+            str(Path(sys.executable).parent / "wf"), "schedule", "create", "-s", schedule_id,
+            "-w", f"{workflow_id}-scheduled", "--interval", "1h", "--type", "CodecSecret", "--task-queue", task_queue,
+            "-i", json.dumps(f"scheduled {marker}"), *codec, "--address", server.address,
+        ], capture_output=True, text=True, timeout=30, env={**os.environ, **env})
+        assert scheduled.returncode == 0, scheduled.stderr
     assert await _database_holds(db_url, marker) == []
+    action = (await secret_client.get_schedule_handle(schedule_id).describe()).raw_description.schedule.action
+    [scheduled_input] = action.start_workflow.input.payloads
+    assert scheduled_input.metadata["encoding"] == ENCRYPTED_ENCODING
+    await secret_client.get_schedule_handle(schedule_id).delete()
     history = await secret_client.get_workflow_handle(workflow_id).fetch_history()
     inputs = [e.workflow_execution_started_event_attributes.input for e in history.events[:1]] + [
         e.workflow_execution_signaled_event_attributes.input for e in history.events
