@@ -23,7 +23,8 @@ from click.core import ParameterSource
 from wf.history.limits import Limits, Setting, settings
 from wf.server.config import ServerConfig
 from wf.server.ui_serving import UiOptions, check_ui, start_server_ui, take_ui_options, ui_options
-from worker_sdk._cli.ui_cmd import RunningUi, UiUnavailable, is_loopback
+from worker_sdk._cli.ui_cmd import RunningUi, UiUnavailable
+from worker_sdk._tls import is_loopback
 
 if TYPE_CHECKING:
     from wf.server.app import Server

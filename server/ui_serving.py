@@ -28,7 +28,7 @@ from worker_sdk._cli.ui_cmd import (
     load_create_app,
     start_ui,
 )
-from worker_sdk._tls import TLSConfig
+from worker_sdk._tls import FileWatch, RenewedTls, TLSConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,9 +130,12 @@ async def start_server_ui(
     client: otherwise anyone who can reach the UI would act through it with the server's own
     certificate, past the check the gRPC port makes."""
     address = dial_address(server_host, server_port)
-    client_tls: TLSConfig | bool = False
+    client_tls: RenewedTls | bool = False
     if tls is not None:
-        client_tls = await asyncio.to_thread(_own_server_tls, address, tls)
+        files = tls  # narrowed, for the closure
+        client_tls = await asyncio.to_thread(
+            RenewedTls, lambda: _own_server_tls(address, files), FileWatch(files.cert, files.key)
+        )
     return await start_ui(
         address=address, host=ui.host, port=ui.port,
         codec_endpoint=ui.codec_endpoint, port_flag="--ui-port", codec_auth=ui.codec_auth, tls=client_tls,

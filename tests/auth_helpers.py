@@ -21,8 +21,9 @@ from wf.v1 import auth_pb2, service_pb2, service_pb2_grpc
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(db_url: str) -> AsyncIterator[str]:
-    """A new database on the session's PostgreSQL, migrated to head; dropped afterwards."""
+async def scratch_database(db_url: str, *, migrated: bool = True) -> AsyncIterator[str]:
+    """A new database on the session's PostgreSQL, migrated to head (or empty: ``migrated=False``);
+    dropped afterwards."""
     name = f"wf_auth_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(asyncpg_dsn(db_url))
     try:
@@ -31,7 +32,8 @@ async def scratch_database(db_url: str) -> AsyncIterator[str]:
         await conn.close()
     url = with_database(db_url, name)
     try:
-        await asyncio.to_thread(migrations.upgrade, url)
+        if migrated:
+            await asyncio.to_thread(migrations.upgrade, url)
         yield url
     finally:
         conn = await asyncpg.connect(asyncpg_dsn(db_url))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 from tests.auth_helpers import auth_server, scratch_database
 from tests.helpers import assert_eventually, wf_executable, wf_server_process
@@ -94,3 +97,98 @@ def _printed_key(output: str) -> str:
     keys = [word for word in output.split() if word.startswith("wf_") and word.count("_") >= 2]
     assert keys, "no key printed yet"
     return keys[0]
+
+
+async def test_the_first_admin_key_from_a_database_no_server_has_started_on(db_url: str) -> None:
+    """The README's order: the key before the first start, on a database with no schema yet."""
+    async with scratch_database(db_url, migrated=False) as url:
+        made = await wf("operator", "api-key", "create", "--db", url, "--name", "root", "--role", "cluster-admin",
+                        "-o", "json")
+        assert made.returncode == 0, made.stderr
+        root_key = json.loads(made.stdout)["key"]
+        async with auth_server(url) as server:
+            listed = await wf("workflow", "list", "--address", server.address, "--api-key", root_key)
+            assert listed.returncode == 0, listed.stderr
+    # The password from a file, as `wf server start --db-password-file` takes it, never on the command line.
+    async with scratch_database(db_url, migrated=False) as url:
+        password_file = Path(tempfile.mkdtemp(prefix="wf-auth-")) / "password"
+        password_file.write_text("not-on-the-command-line\n")
+        from_file = await wf("operator", "api-key", "create", "--db", url, "--db-password-file", str(password_file),
+                             "--name", "root", "--role", "cluster-admin")
+        assert from_file.returncode == 0, from_file.stderr
+        shutil.rmtree(password_file.parent)
+    alone = await wf("operator", "api-key", "create", "--db-password-file", "/etc/hostname", "--name", "x",
+                     "--role", "reader")
+    assert alone.returncode == 2 and "--db-password-file goes with --db" in alone.stderr
+    unreachable = await wf("operator", "api-key", "create", "--db", "postgresql://wf:hunter2@127.0.0.1:1/wf",
+                           "--name", "root", "--role", "cluster-admin")
+    assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
+    assert "cannot reach the database" in unreachable.stderr and "hunter2" not in unreachable.stderr
+
+
+async def test_refusals_and_mistakes_are_one_line_with_a_hint_never_a_traceback(db_url: str) -> None:
+    async with scratch_database(db_url) as url:
+        async with auth_server(url) as server:
+            address = ["--address", server.address]
+            assert server.bootstrap_key is not None  # the first start on a database without keys prints one
+            root_key = server.bootstrap_key
+            reader = await wf("operator", "api-key", "create", *address, "--api-key", root_key, "--name", "r",
+                              "--role", "reader", "-o", "json")
+            reader_key = json.loads(reader.stdout)["key"]
+
+            no_key = await wf("workflow", "list", *address)
+            assert no_key.returncode == 1 and "UNAUTHENTICATED" in no_key.stderr
+            # The server was reached and said no: the hint is about credentials, not about starting one.
+            assert "cannot reach" not in no_key.stderr and "start-dev" not in no_key.stderr
+            assert "--api-key" in no_key.stderr and "WF_API_KEY" in no_key.stderr
+
+            unknown = await wf("operator", "api-key", "revoke", "0000000000000000", *address, "--api-key", root_key)
+            assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+            assert unknown.stderr.startswith("error: no API key with id '0000000000000000' (NOT_FOUND)")
+
+            denied = await wf("operator", "api-key", "list", *address, "--api-key", reader_key)
+            assert denied.returncode == 1 and "Traceback" not in denied.stderr
+            assert "plaintext" not in denied.stderr  # a key sent to this machine crosses no network
+            assert "ListApiKeys needs role admin in namespace 'default' (PERMISSION_DENIED)" in denied.stderr
+
+            past = await wf("operator", "api-key", "create", *address, "--api-key", root_key, "--name", "p",
+                            "--role", "reader", "--expires", "0d")
+            assert past.returncode == 2 and "Traceback" not in past.stderr and "--expires" in past.stderr
+            keys = await wf("operator", "api-key", "list", *address, "--api-key", root_key, "-o", "json")
+            assert [k["name"] for k in json.loads(keys.stdout)] == ["r"]  # the refused create made nothing
+
+
+async def test_a_key_sent_without_tls_to_another_machine_is_warned_of() -> None:
+    """The key is a bearer secret: over plaintext gRPC anyone on the way can replay it."""
+    sent = await wf("workflow", "list", "--address", "192.0.2.1:7233", env={"WF_API_KEY": "wf_0123abcd_s3cret"})
+    assert sent.returncode == 1
+    assert "the API key is sent to 192.0.2.1:7233 over plaintext gRPC" in sent.stderr and "--tls" in sent.stderr
+    assert "s3cret" not in sent.stderr
+    without_key = await wf("workflow", "list", "--address", "192.0.2.1:7233")
+    assert "plaintext gRPC" not in without_key.stderr
+
+
+async def test_a_revoked_key_still_in_use_is_named_in_the_audit_log_by_its_id(db_url: str) -> None:
+    async with scratch_database(db_url) as url:
+        async with auth_server(url) as server:
+            address = ["--address", server.address]
+            assert server.bootstrap_key is not None
+            root = {"WF_API_KEY": server.bootstrap_key}
+            made = await wf("operator", "api-key", "create", *address, "--name", "leaked", "--role", "writer",
+                            "-o", "json", env=root)
+            leaked = json.loads(made.stdout)
+            await wf("operator", "api-key", "revoke", leaked["keyId"], *address, env=root)
+            refused = await wf("workflow", "list", *address, env={"WF_API_KEY": leaked["key"]})
+            assert "UNAUTHENTICATED" in refused.stderr
+
+            async def line() -> dict[str, str]:
+                listed = await wf("operator", "audit", "list", *address, "--all-namespaces", "-o", "json", env=root)
+                lines = [e for e in json.loads(listed.stdout) if e["status"] == "UNAUTHENTICATED"]
+                assert lines, "not written yet"
+                return dict(lines[0])
+
+            found = await assert_eventually(line)
+            assert (found["principal"], found["principalKind"]) == (f"wf_{leaked['keyId']}_…", "api_key")
+            secret = leaked["key"].split("_", 2)[2]
+            listed = await wf("operator", "audit", "list", *address, "--all-namespaces", "-o", "json", env=root)
+            assert secret not in listed.stdout

@@ -18,6 +18,8 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -29,7 +31,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, free_port
 from tests.test_cli import wf
 from tests.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, _check_versions
 from wf.server.app import Server
@@ -102,6 +104,7 @@ async def test_keys_from_the_environment_and_from_a_file(tmp_path: Path, monkeyp
     from_env = EncryptionCodec.from_env("WF_CODEC_KEYS_TEST")
     path = tmp_path / "keys.json"
     path.write_text(text)
+    path.chmod(0o600)
     from_file = EncryptionCodec.from_file(path)
     assert from_env.key_ids == from_file.key_ids == ["a", "b"]
     [sealed] = await from_env.encode([_json_payload(1)])
@@ -113,6 +116,21 @@ async def test_keys_from_the_environment_and_from_a_file(tmp_path: Path, monkeyp
     assert "MDEyMw" not in str(caught.value)
     with pytest.raises(ValueError, match="WF_CODEC_KEYS_MISSING is not set"):
         EncryptionCodec.from_env("WF_CODEC_KEYS_MISSING")
+
+
+def test_a_key_file_other_users_may_read_is_warned_of(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({"a": base64.b64encode(OLD_KEY).decode()}))
+    path.chmod(0o600)
+    with caplog.at_level("WARNING", logger="worker_sdk._codecs"):
+        EncryptionCodec.from_file(path)
+    assert caplog.records == []
+    path.chmod(0o644)
+    with caplog.at_level("WARNING", logger="worker_sdk._codecs"):
+        assert EncryptionCodec.from_file(path).key_ids == ["a"]  # still loads: a warning, as ssh's
+    [warned] = [r.getMessage() for r in caplog.records]
+    assert f"key file {path} may be read by other users of this machine (mode 644)" in warned
+    assert base64.b64encode(OLD_KEY).decode() not in warned
 
 
 def test_the_codec_server_loads_module_attr() -> None:
@@ -367,11 +385,62 @@ async def test_with_encryption_no_plaintext_reaches_the_database_and_decoders_sh
             assert "codec-test-token" not in done.stdout + done.stderr
         refused = await wf("show", "-w", workflow_id, "--codec-endpoint", url, address=server.address)
         assert refused.returncode != 0 and "401" in refused.stderr and marker not in refused.stdout
+        # One line and a hint, not a traceback.
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert "--codec-auth" in refused.stderr and "codec-test-token" not in refused.stderr
+
+
+@pytest.mark.timeout(120)
+async def test_inputs_the_cli_sends_with_a_codec_endpoint_reach_the_server_encrypted(
+    server: Server, db_url: str, secret_client: Client, task_queue: str
+) -> None:
+    """start, signal, signal-with-start and update take --codec-endpoint as show and query do: their
+    inputs are encoded through the codec server, so the workers' encryption is not bypassed; so does
+    schedule create (and update) for the input of the runs it starts."""
+    marker = f"marker-{uuid.uuid4().hex}"
+    workflow_id = f"codec-cli-{uuid.uuid4().hex[:8]}"
+    async with serve(create_codec_app(CODEC, authorization=AUTH)) as url:
+        codec = ["--codec-endpoint", url]
+        env = {"WF_CODEC_AUTH": AUTH}
+        started = await wf("start", "--type", "CodecSecret", "-t", task_queue, "-w", workflow_id,
+                           "-i", json.dumps(f"input {marker}"), *codec, address=server.address, env=env)
+        assert started.returncode == 0, started.stderr
+        signalled = await wf("signal", "-w", workflow_id, "--name", "add_note", "-i", json.dumps(f"signal {marker}"),
+                             *codec, address=server.address, env=env)
+        assert signalled.returncode == 0, signalled.stderr
+        both = await wf("signal-with-start", "--type", "CodecSecret", "-t", task_queue, "-w", workflow_id,
+                        "-i", json.dumps(f"input {marker}"), "--signal-name", "add_note",
+                        "--signal-input", json.dumps(f"again {marker}"), *codec, address=server.address, env=env)
+        assert both.returncode == 0, both.stderr
+        for cmd in ("execute", "update"):
+            assert "--codec-endpoint" in (await wf(cmd, "--help")).stdout
+        schedule_id = f"{workflow_id}-every-hour"
+        scheduled = await asyncio.to_thread(subprocess.run, [
+            str(Path(sys.executable).parent / "wf"), "schedule", "create", "-s", schedule_id,
+            "-w", f"{workflow_id}-scheduled", "--interval", "1h", "--type", "CodecSecret", "--task-queue", task_queue,
+            "-i", json.dumps(f"scheduled {marker}"), *codec, "--address", server.address,
+        ], capture_output=True, text=True, timeout=30, env={**os.environ, **env})
+        assert scheduled.returncode == 0, scheduled.stderr
+    assert await _database_holds(db_url, marker) == []
+    action = (await secret_client.get_schedule_handle(schedule_id).describe()).raw_description.schedule.action
+    [scheduled_input] = action.start_workflow.input.payloads
+    assert scheduled_input.metadata["encoding"] == ENCRYPTED_ENCODING
+    await secret_client.get_schedule_handle(schedule_id).delete()
+    history = await secret_client.get_workflow_handle(workflow_id).fetch_history()
+    inputs = [e.workflow_execution_started_event_attributes.input for e in history.events[:1]] + [
+        e.workflow_execution_signaled_event_attributes.input for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")]
+    assert len(inputs) == 3
+    assert all(p.metadata["encoding"] == ENCRYPTED_ENCODING for ps in inputs for p in ps.payloads)
+    # The workers' codec opens them: they were sealed with its key, not merely hidden.
+    decoded = await CODEC.decode(list(inputs[1].payloads))
+    assert json.loads(decoded[0].data) == f"signal {marker}"
+    await secret_client.get_workflow_handle(workflow_id).terminate("done")
 
 
 @pytest.mark.timeout(180)
 async def test_the_ui_shows_the_payload_decoded_in_the_browser_never_in_its_html(
-    server: Server, secret_client: Client, task_queue: str
+    server: Server, db_url: str, secret_client: Client, task_queue: str
 ) -> None:
     _check_versions()
     import httpx
@@ -412,6 +481,27 @@ async def test_the_ui_shows_the_payload_decoded_in_the_browser_never_in_its_html
                     page.set_default_timeout(15_000)
                     await page.goto(page_url)
                     await expect(page.get_by_text(f"input {marker}").first).to_be_visible()
+
+                    # A signal's Input typed in the page is encoded in the browser through the codec
+                    # server, so it reaches the wf server sealed like the workers' own payloads.
+                    running = await secret_client.start_workflow(
+                        CodecSecret.run, "waits", id=f"{workflow_id}-running", task_queue=f"{task_queue}-none")
+                    await page.goto(f"{ui.url}/namespaces/default/workflow?id={running.id}")
+                    form = page.locator("form.action", has=page.get_by_role("button", name="Signal"))
+                    await form.get_by_label("Name").fill("add_note")
+                    await form.get_by_label("Input").fill(json.dumps(f"typed {marker}"))
+                    await form.get_by_role("button", name="Signal").click()
+                    await page.get_by_role("button", name="Confirm").click()
+                    await expect(page.get_by_role("alert")).to_contain_text("Signal 'add_note' sent.")
+                    history = await running.fetch_history()
+                    [signalled] = [e.workflow_execution_signaled_event_attributes.input.payloads[0]
+                                   for e in history.events
+                                   if e.HasField("workflow_execution_signaled_event_attributes")]
+                    assert signalled.metadata["encoding"] == ENCRYPTED_ENCODING
+                    [opened] = await CODEC.decode([signalled])
+                    assert json.loads(opened.data) == f"typed {marker}"
+                    assert await _database_holds(db_url, f"typed {marker}") == []
+                    await running.terminate("done")
                 finally:
                     await browser.close()
         finally:
@@ -444,38 +534,117 @@ async def test_the_readme_encryption_snippet_connects_with_the_codec(
         await client.close()
 
 
+async def encoded_once_up(remote: RemoteCodec, text: str) -> common_pb2.Payload:
+    """``text`` as the codec server behind ``remote`` encodes it, once that server answers (it is
+    starting in a process of its own)."""
+
+    async def answers() -> list[common_pb2.Payload]:
+        try:
+            return await remote.encode([_json_payload(text)])
+        except ValueError as exc:
+            raise AssertionError(str(exc)) from exc
+
+    [sealed] = await assert_eventually(answers, timeout=30)
+    return sealed
+
+
+def wf_codec_server(
+    *args: str, env: dict[str, str] | None = None, codec: str = "tests.test_codec:CODEC", cwd: Path | None = None
+) -> tuple[subprocess.Popen[str], int]:
+    """``wf codec-server --codec CODEC --port P ARGS``, run from the repository's root (or ``cwd``, then
+    without PYTHONPATH) with none of the caller's ``WF_`` variables but ``env``; and P."""
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WF_") and k != "PYTHONPATH"}
+    if cwd is None:
+        environ["PYTHONPATH"] = str(root)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "wf"), "codec-server", "--codec", codec, "--port", str(port), *args],
+        cwd=cwd or root, env=environ | (env or {}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    return proc, port
+
+
+@pytest.mark.timeout(60)
+async def test_wf_codec_server_loads_the_codec_of_the_directory_it_runs_in(tmp_path: Path) -> None:
+    """As the README runs it (`--codec myapp.codec:codec` in the project), and as `wf replay` imports."""
+    (tmp_path / "mycodec.py").write_text(
+        "from worker_sdk.codecs import EncryptionCodec\ncodec = EncryptionCodec.from_env('MY_CODEC_KEYS')\n"
+    )
+    keys = json.dumps({"2026-12": base64.b64encode(NEW_KEY).decode()})
+    proc, port = wf_codec_server(codec="mycodec:codec", cwd=tmp_path, env={"MY_CODEC_KEYS": keys})
+    try:
+        sealed = await encoded_once_up(RemoteCodec(f"http://127.0.0.1:{port}", timeout=5), "from my module")
+        assert await CODEC.decode([sealed]) == [_json_payload("from my module")]
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.communicate, timeout=20)
+    # Its keys not set: one line naming what is missing, no traceback.
+    unset, _ = wf_codec_server(codec="mycodec:codec", cwd=tmp_path)
+    out, err = await asyncio.to_thread(unset.communicate, timeout=30)
+    assert unset.returncode == 2 and "Traceback" not in err
+    assert "cannot load 'mycodec:codec' (ValueError: environment variable MY_CODEC_KEYS is not set" in err
+
+
 @pytest.mark.timeout(60)
 async def test_wf_codec_server_command_serves_the_named_codec() -> None:
-    import subprocess
-    import sys
-    from pathlib import Path as _Path
-
-    root = _Path(__file__).resolve().parent.parent
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    wf_bin = _Path(sys.executable).parent / "wf"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WF_")} | {
-        "PYTHONPATH": str(root), "WF_CODEC_AUTH": AUTH,
-    }
-    proc = subprocess.Popen(
-        [str(wf_bin), "codec-server", "--codec", "tests.test_codec:CODEC", "--port", str(port)],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc, port = wf_codec_server(env={"WF_CODEC_AUTH": AUTH})
     try:
         remote = RemoteCodec(f"http://127.0.0.1:{port}", authorization=AUTH, timeout=5)
-
-        async def answers() -> list[common_pb2.Payload]:
-            try:
-                return await remote.encode([_json_payload("from the command")])
-            except ValueError as exc:
-                raise AssertionError(str(exc)) from exc
-
-        [sealed] = await assert_eventually(answers, timeout=30)
+        sealed = await encoded_once_up(remote, "from the command")
         assert sealed.metadata[KEY_ID] == b"2026-12"
         assert await CODEC.decode([sealed]) == [_json_payload("from the command")]
     finally:
         proc.terminate()
         out, err = await asyncio.to_thread(proc.communicate, timeout=20)
     assert "codec-test-token" not in out + err
+
+
+async def test_wf_codec_server_serves_https_with_tls_cert_and_warns_without_it_off_this_machine(
+    tmp_path: Path,
+) -> None:
+    """A UI served over HTTPS from another machine can only call an HTTPS codec server (browsers
+    refuse plain HTTP from an HTTPS page), and plaintext should not cross a network in clear."""
+    import ssl
+
+    from tests.tls_certs import make_pki
+
+    pki = make_pki(tmp_path)
+    proc, port = wf_codec_server("--codec-auth", AUTH, "--tls-cert", str(pki.server.cert_path),
+                                 "--tls-key", str(pki.server.key_path))
+    try:
+        context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
+        body = {"payloads": [payload_to_json(_json_payload("over https"))]}
+
+        def encode() -> Any:
+            import urllib.request
+
+            request = urllib.request.Request(
+                f"https://localhost:{port}/encode", data=json.dumps(body).encode(), method="POST",
+                headers={"Content-Type": "application/json", "Authorization": AUTH},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5, context=context) as response:
+                    return json.loads(response.read())
+            except OSError as exc:
+                raise AssertionError(str(exc)) from exc
+
+        answer = await assert_eventually(lambda: asyncio.to_thread(encode), timeout=30)
+        assert len(answer["payloads"]) == 1
+    finally:
+        proc.terminate()
+        out, err = await asyncio.to_thread(proc.communicate, timeout=20)
+    assert f"codec server on https://127.0.0.1:{port}" in err
+    assert "codec-test-token" not in out + err
+
+    # Plain HTTP on an address other machines reach: a warning at start.
+    warned, port = wf_codec_server("--ip", "0.0.0.0")
+    try:
+        assert warned.stderr is not None
+        first = await asyncio.to_thread(warned.stderr.readline)
+        second = await asyncio.to_thread(warned.stderr.readline)
+    finally:
+        warned.terminate()
+        await asyncio.to_thread(warned.communicate, timeout=20)
+    assert first.startswith("codec server on http://0.0.0.0")
+    assert second.startswith("warning: the codec server listens on 0.0.0.0 without TLS")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Sequence
@@ -96,9 +98,54 @@ async def test_a_mutual_tls_server_its_cli_clients_and_its_https_ui(db_url: str,
             page = await http.get(url)
         assert page.status_code == 200
         assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+        # Over HTTPS every cookie the UI sets is Secure: the CSRF cookie as the session's.
+        cookies = page.headers.get_list("set-cookie")
+        assert cookies and all("; secure" in c.lower() and "httponly" in c.lower() for c in cookies), cookies
         assert await proc.terminate() == 0
     key = pki.server.key_path.read_text()
     assert key not in proc.output() and "PRIVATE KEY" not in proc.output()
+
+
+def served_name(port: int, ca: Path) -> str:
+    """The common name of the certificate a TLS port serves to a new connection."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as tls:
+        subject = (tls.getpeercert() or {})["subject"]
+    return str(dict(pair[0] for pair in subject)["commonName"])
+
+
+async def test_a_renewed_certificate_is_served_by_the_https_ui_which_still_reaches_its_server(
+    db_url: str, tmp_path: Path
+) -> None:
+    pki = make_pki(tmp_path)
+    ui_port = free_port()
+    args = ["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path),
+            "--tls-client-ca", str(pki.ca.cert_path), "--ui-port", str(ui_port)]
+    async with tls_server_process(db_url, args, tmp_path) as proc:
+        assert await asyncio.to_thread(served_name, ui_port, pki.ca.cert_path) == "wf-test-server"
+        # Renewed by the same CA, renamed into place as a deployment would.
+        (tmp_path / "renewed").mkdir()
+        renewed = issue(pki.ca, tmp_path / "renewed", "wf-renewed-server", server=True, stem="server")
+        for src, dst in ((renewed.key_path, pki.server.key_path), (renewed.cert_path, pki.server.cert_path)):
+            staged = dst.with_suffix(".new")
+            shutil.copyfile(src, staged)
+            os.replace(staged, dst)
+        assert await asyncio.to_thread(served_name, proc.port, pki.ca.cert_path) == "wf-renewed-server"
+        assert await asyncio.to_thread(served_name, ui_port, pki.ca.cert_path) == "wf-renewed-server"
+        # The renewed HTTPS still asks each browser for a client certificate of the CA.
+        url = f"https://localhost:{ui_port}/namespaces/default/workflows"
+        context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
+        async with httpx.AsyncClient(verify=context, timeout=10) as http:
+            with pytest.raises(httpx.TransportError):
+                await http.get(url)
+        # The UI dials its own port afresh and trusts the certificate served now, not the one it started with.
+        context.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
+        async with httpx.AsyncClient(verify=context, timeout=10) as http:
+            page = await http.get(url)
+        assert page.status_code == 200
+        assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+        assert await proc.terminate() == 0
 
 
 @pytest.fixture
@@ -124,6 +171,10 @@ async def test_server_name_and_disabled_host_verification(named_server: tuple[Se
     assert named.returncode == 0, named.stderr
     unchecked = await wf("workflow", "count", "--address", address, *ca, "--tls-disable-host-verification")
     assert unchecked.returncode == 0, unchecked.stderr
+    # With a server name the certificate does not carry either, as Temporal's CLI: no host check.
+    other_name = await wf("workflow", "count", "--address", address, *ca, "--tls-server-name", "wf.elsewhere",
+                          "--tls-disable-host-verification")
+    assert other_name.returncode == 0, other_name.stderr
     # The CA is still checked: a server certificate no trusted CA signed is refused.
     other = make_pki(Path(str(pki.ca.cert_path.parent) + "-other"))
     untrusted = await wf("workflow", "count", "--address", address, "--tls-ca-path", str(other.ca.cert_path),

@@ -167,3 +167,32 @@ async def test_the_page_follows_a_running_workflow_live(server: Server, client: 
             assert f'data-event-id="{last}"' not in rows  # only what the page did not show
             statuses = [p["status"] for k, p in zip(kinds, payloads, strict=True) if k == "status"]
             assert statuses[0] == "Running" and statuses[-1] == "Completed"
+
+
+async def test_answers_encoded_by_the_workers_codec_are_a_sentence_not_a_server_error(
+    server: Server, client: Client, task_queue: str
+) -> None:
+    """Workers with an encryption codec answer queries and the stack query with ciphertext; the UI,
+    which holds no key, says so on the page instead of failing the request."""
+    from worker_sdk import DataConverter
+    from worker_sdk.codecs import EncryptionCodec
+
+    codec = EncryptionCodec({"k1": EncryptionCodec.generate_key()})
+    async with await Client.connect(server.address, data_converter=DataConverter(payload_codec=codec)) as sealed:
+        async with Worker(sealed, task_queue=task_queue, workflows=[Order]):
+            handle = await sealed.start_workflow(Order.run, id=new_id("sealed"), task_queue=task_queue)
+            assert await handle.query(Order.count) == 0  # the worker answers (encrypted, on the wire)
+            async with ui_client(server.address, client) as http:
+                stack = await http.get(workflow_url(handle.id, path="/stack"))
+                assert stack.status_code == 200, stack.text
+                no_traceback(stack.text)
+                assert "could not be decoded here" in stack.text and "--codec-endpoint" in stack.text
+
+                page = await http.get(workflow_url(handle.id))
+                r = await http.post("/namespaces/default/workflow/query",
+                                    data={"csrf_token": csrf_token(page.text), "id": handle.id, "name": "count"})
+                assert r.status_code == 200, r.text
+                no_traceback(r.text)
+                assert "Query answered, but the answer could not be decoded here" in r.text
+            await handle.signal(Order.finish)
+            await handle.result()

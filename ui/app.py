@@ -26,6 +26,7 @@ from wf.ui.connection import Connections, is_down
 from wf.ui.csrf import COOKIE, FIELD, CsrfTokens
 from wf.ui.session import CURRENT, IDLE, Identity, Sessions
 from worker_sdk import Client, TLSConfig
+from worker_sdk._tls import RenewedTls
 from worker_sdk.errors import RPCError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class Ui:
 
     def __init__(
         self, address: str, namespace: str, codec_endpoint: str | None, client: Client | None,
-        tls: TLSConfig | bool = False, session_idle: timedelta = IDLE,
+        tls: TLSConfig | RenewedTls | bool = False, session_idle: timedelta = IDLE,
     ) -> None:
         self.address = address
         self.namespace = namespace
@@ -146,7 +147,7 @@ def create_app(
     namespace: str = "default",
     codec_endpoint: str | None = None,
     client: Client | None = None,
-    tls: TLSConfig | bool = False,
+    tls: TLSConfig | RenewedTls | bool = False,
     codec_auth: str | None = None,
     session_idle: timedelta = IDLE,
 ) -> Starlette:
@@ -156,7 +157,8 @@ def create_app(
     is not closed by the app). With ``codec_endpoint`` the browser decodes payloads through that
     codec server (``POST <endpoint>/decode``); this process never decodes them. The app binds
     nothing itself: serve it with any ASGI server. ``tls`` is how its clients connect to a TLS server
-    (``Client.connect``'s ``tls=``). ``codec_auth`` is the ``Authorization`` header the browser sends
+    (``Client.connect``'s ``tls=``, or a ``RenewedTls`` re-read when the server's certificate is
+    renewed). ``codec_auth`` is the ``Authorization`` header the browser sends
     with codec requests (a codec server started with ``--codec-auth``); every page then carries it, so
     it must be a token meant for the UI's users, never a payload key.
 

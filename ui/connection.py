@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 
 from worker_sdk import Client
+from worker_sdk._tls import RenewedTls
 from worker_sdk.errors import RPCError
 
 # How long a page waits for the server before it shows the banner instead.
@@ -46,12 +47,14 @@ class Connections:
         if client is not None:
             self._clients[client.namespace] = client
         self._lock: asyncio.Lock | None = None
+        self._generation = 0  # of a RenewedTls ``tls=``: the renewal the cached clients were made with
 
     def with_credential(self, credential_kwargs: Mapping[str, Any]) -> Connections:
         """Clients for one signed-in person: connected as these are (``tls=``), plus their credential."""
         return Connections(self.address, None, {**self._connect_kwargs, **credential_kwargs})
 
     async def client(self, namespace: str) -> Client:
+        await self._renew()
         found = self._clients.get(namespace)
         if found is not None:
             return found
@@ -64,9 +67,11 @@ class Connections:
             try:
                 # No multiplexing: a page's calls are few, and a plain RPC fails at once when the
                 # server is gone rather than waiting on a stream.
+                kwargs = dict(self._connect_kwargs)
+                if isinstance(kwargs.get("tls"), RenewedTls):
+                    kwargs["tls"] = kwargs["tls"].config
                 found = await Client.connect(
-                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False,
-                    **self._connect_kwargs,
+                    self.address, namespace=namespace, timeout=CONNECT_TIMEOUT, multiplex=False, **kwargs,
                 )
             except RPCError as exc:
                 if exc.status in REFUSED:
@@ -75,6 +80,19 @@ class Connections:
             self._clients[namespace] = found
             self._owned.append(found)
             return found
+
+    async def _renew(self) -> None:
+        """Forget the clients made before the server's certificate was renewed: their connections
+        trust the old one and fail once they reconnect. They are closed with the others, by
+        :meth:`close`, as a page may be using one now."""
+        tls = self._connect_kwargs.get("tls")
+        if not isinstance(tls, RenewedTls):
+            return
+        if tls.changed():
+            await asyncio.to_thread(tls.refresh)
+        if tls.generation != self._generation:
+            self._generation = tls.generation
+            self._clients = {ns: c for ns, c in self._clients.items() if c not in self._owned}
 
     async def close(self) -> None:
         owned, self._owned = self._owned, []

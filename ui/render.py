@@ -117,6 +117,14 @@ def payload(p: common_pb2.Payload, *, raw: bool = False) -> Payload:
     return Payload(encoding or "(none)", is_json, text, codec_form)
 
 
+def undecodable(exc: ValueError) -> str:
+    """What a page says of an answer (a query's, an update's, the stack) it could not decode: the
+    workers encoded it with a payload codec (encryption, say) this process does not hold, and must
+    not. The CLI decodes it through a codec server."""
+    return (f"the answer could not be decoded here ({exc}): the workers encode it with a payload codec this UI "
+            "does not hold; `wf workflow query --codec-endpoint URL` shows it through your codec server")
+
+
 def payloads(ps: common_pb2.Payloads | None, *, raw: bool = False) -> list[Payload]:
     return [payload(p, raw=raw) for p in ps.payloads] if ps is not None else []
 

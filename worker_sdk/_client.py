@@ -30,7 +30,7 @@ from worker_sdk._namespaces import NamespaceDescription
 from worker_sdk._reset import ResetReapplyExcludeType, ResetReapplyType, ResetType
 from worker_sdk._schedule_client import ScheduleAsyncIterator, ScheduleHandle
 from worker_sdk._schedules import Schedule, ScheduleBackfill
-from worker_sdk._tls import TLSConfig, connect_hint, open_channel
+from worker_sdk._tls import TLSConfig, connect_hint, open_channel, plaintext_key_warning
 from worker_sdk._visibility import (
     SearchAttributeIndexedValueType,
     WorkflowExecutionCount,
@@ -459,6 +459,10 @@ class Client:
                 # which would leave an idle connection unwatched.
                 ("grpc.http2.max_pings_without_data", 0),
             ]
+        if api_key and tls is False:
+            warning = plaintext_key_warning(target)
+            if warning is not None:
+                log.warning(warning)
         channel = open_channel(target, options, tls, interceptors=key_interceptors(api_key))
         client = cls(
             channel,
@@ -474,6 +478,9 @@ class Client:
             )
         except grpc.aio.AioRpcError as exc:
             await client.close()
+            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                # The server answered: it is reached, and it refused the credentials sent (or none).
+                raise RPCError(f"the wf server at {target} refused this client: {exc.details()}", exc.code()) from exc
             reason = _unreachable(exc, timeout)
             if exc.code() == grpc.StatusCode.UNAVAILABLE:  # a server that answers nothing is not TLS's doing
                 reason += connect_hint(exc.details() or "", tls is not False)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from wf.v1 import common_pb2
 from worker_sdk._converter import ENCODING, PayloadCodec
+
+log = logging.getLogger(__name__)
 
 ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -95,7 +99,12 @@ class EncryptionCodec(PayloadCodec):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> EncryptionCodec:
-        """Keys from a JSON file, as :meth:`from_json` reads (keep it readable by its owner only)."""
+        """Keys from a JSON file, as :meth:`from_json` reads (keep it readable by its owner only: a
+        warning is logged, as ssh does for a private key, when other users may read it)."""
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if os.name == "posix" and mode & 0o077:
+            log.warning("key file %s may be read by other users of this machine (mode %03o): make it its owner's "
+                        "only (chmod 600)", os.fspath(path), mode)
         return cls.from_json(Path(path).read_text(encoding="utf-8"), source=f"key file {os.fspath(path)}")
 
     async def encode(self, payloads: Sequence[common_pb2.Payload]) -> list[common_pb2.Payload]:

@@ -68,6 +68,9 @@ class PayloadConverter:
     """Converts one value to one payload and back, guided by the expected type."""
 
     def to_payload(self, value: Any) -> common_pb2.Payload:
+        if isinstance(value, common_pb2.Payload):
+            # Already a payload (encoded elsewhere, e.g. by a codec server for the web UI): as it is.
+            return value
         if value is None:
             return common_pb2.Payload(metadata={ENCODING: _NULL})
         if isinstance(value, bytes):

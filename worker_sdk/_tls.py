@@ -9,11 +9,37 @@ mutual TLS, and the name the server's certificate must carry when it differs fro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ipaddress
+import os
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
+
+Stamps = tuple[tuple[int, int] | None, ...]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_key_warning(target: str) -> str | None:
+    """The warning for an API key about to be sent without TLS to ``target`` ("host:port"), or None
+    when the host is this machine (where nobody else can read it on the way)."""
+    host = target.rpartition(":")[0] or target
+    if is_loopback(host):
+        return None
+    return (f"the API key is sent to {target} over plaintext gRPC: anyone on the network between can read and "
+            "use it. Connect with TLS (tls=True or a TLSConfig; the CLI's --tls or --tls-ca-path).")
 
 
 @dataclass(frozen=True)
@@ -86,3 +112,69 @@ def connect_hint(details: str, tls: bool) -> str:
                 "--tls-ca-path) and valid for the name dialled (domain=, --tls-server-name)? Does the server "
                 "require a client certificate? Does it serve TLS at all?)")
     return ""
+
+
+class FileWatch:
+    """Whether certificate files changed since they were last taken: their modification times and
+    sizes, a ``stat`` each (cheap enough to look before every new connection). A change is taken
+    only once its files proved usable (:meth:`accept`), so a file caught half-written is looked at
+    again next time."""
+
+    def __init__(self, *paths: Path) -> None:
+        self._paths = paths
+        self._taken = self._read()
+
+    def _read(self) -> Stamps:
+        stamps: list[tuple[int, int] | None] = []
+        for path in self._paths:
+            try:
+                st = os.stat(path)
+            except OSError:
+                stamps.append(None)  # mid-rename: not usable yet
+            else:
+                stamps.append((st.st_mtime_ns, st.st_size))
+        return tuple(stamps)
+
+    def changed(self) -> Stamps | None:
+        """The files' new stamps when any differs from those taken, else None."""
+        stamps = self._read()
+        return None if stamps == self._taken else stamps
+
+    def accept(self, stamps: Stamps) -> None:
+        """The files of ``stamps`` are in use now."""
+        self._taken = stamps
+
+
+class RenewedTls:
+    """``tls=`` for a server whose certificate files are renewed while its clients run: the web UI
+    that ``wf server`` serves trusts the very certificate the server serves (and, under mutual TLS,
+    presents it), so a renewed certificate must replace the old one on the UI's side too, or its new
+    connections fail the handshake. :attr:`config` is the configuration for new connections, made by
+    ``load`` again when :meth:`refresh` finds the files changed; :attr:`generation` counts the
+    renewals, so connections made before one can be replaced."""
+
+    def __init__(self, load: Callable[[], TLSConfig], watch: FileWatch) -> None:
+        self._load = load
+        self._watch = watch
+        self._lock = threading.Lock()
+        self.config = load()
+        self.generation = 0
+
+    def changed(self) -> bool:
+        """Whether the files changed since :attr:`config` was made (a ``stat`` each)."""
+        return self._watch.changed() is not None
+
+    def refresh(self) -> None:
+        """Make :attr:`config` again if the files changed (blocking: it reads them, and ``load`` may
+        dial the server). Files that do not make a configuration yet are tried again next time."""
+        with self._lock:
+            stamps = self._watch.changed()
+            if stamps is None:
+                return
+            try:
+                config = self._load()
+            except (OSError, ValueError):
+                return
+            self.config = config
+            self._watch.accept(stamps)
+            self.generation += 1

@@ -270,12 +270,31 @@ async def create_in_database(
     db_url: str, name: str, namespace: str, role: int, expires_at: datetime | None
 ) -> tuple[str, auth_pb2.ApiKeyInfo]:
     """A key written straight to the database at ``db_url``, with no server: ``wf operator api-key
-    create --db``, the bootstrap of the first admin key. Its creator is recorded as "database"."""
+    create --db``, the bootstrap of the first admin key. Its creator is recorded as "database".
+
+    The schema is brought up to date first, as ``wf server start`` does by default: the bootstrap
+    comes before the first start, on a database that may hold no schema yet.
+
+    Raises:
+        BootstrapError: the database cannot be reached or migrated (the message says why, never the URL's password).
+    """
+    import sqlalchemy.exc
+
+    from wf import migrations
     from wf.server.app import asyncpg_dsn  # the server's URL handling; app imports this module
 
-    pool = await asyncpg.create_pool(asyncpg_dsn(db_url), min_size=1, max_size=1)
+    try:
+        await asyncio.to_thread(migrations.upgrade, db_url)
+        pool = await asyncpg.create_pool(asyncpg_dsn(db_url), min_size=1, max_size=1)
+    except (OSError, asyncpg.PostgresError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        reason = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+        raise BootstrapError(f"cannot reach the database: {reason}") from None
     try:
         key, row = await ApiKeys(pool).create(name, namespace, role, "database", expires_at)
         return key, row.info()
     finally:
         await pool.close()
+
+
+class BootstrapError(Exception):
+    """``wf operator api-key create --db`` could not write to the database it was given."""

@@ -74,6 +74,10 @@ class Authentication(Interceptor):
         if key is not None:
             principal = None if self._keys is None else await self._keys.verify(key)
             if principal is None:
+                if mask(key) != "…":
+                    # The audit line names the key presented by its public id (never its secret), so a
+                    # revoked or leaked key still in use shows which one it is; it holds no role.
+                    call.principal = Principal(mask(key), auth_pb2.IDENTITY_KIND_API_KEY, ())
                 raise CallError(
                     grpc.StatusCode.UNAUTHENTICATED,
                     f"the API key {mask(key)} is not valid (unknown, revoked or expired)",
@@ -143,8 +147,15 @@ class Authorization(Interceptor):
             need = roles.Need((roles.CLUSTER_ADMIN,), "none")
         namespace = await self._namespace_of(call, need)
         if need.scope != "handler" and not roles.allows(principal.grants, namespace, need.roles):
-            where = f" in namespace {namespace!r}" if namespace and need.roles != (roles.CLUSTER_ADMIN,) else ""
-            raise CallError(grpc.StatusCode.PERMISSION_DENIED, f"{call.method} needs role {need.describe()}{where}")
+            if namespace and need.roles != (roles.CLUSTER_ADMIN,):
+                needed = f"{need.describe()} in namespace {namespace!r}"
+            elif need.roles and need.scope in ("request", "grant"):
+                # A request that names no namespace is about every one (ListApiKeys of all keys, a
+                # cluster-admin key): only a cluster admin may, whatever role the table names.
+                needed = roles.NAMES[roles.CLUSTER_ADMIN]
+            else:
+                needed = need.describe()
+            raise CallError(grpc.StatusCode.PERMISSION_DENIED, f"{call.method} needs role {needed}")
         if need.scope == "token":
             _check_what_a_response_asks(call, principal, namespace)
         response = await next(call)

@@ -157,9 +157,22 @@ function actions() {
     dialog.onclose = async () => {
       if (dialog.returnValue !== "confirm") return;
       outcome.innerHTML = "";
+      const body = new FormData(form);
+      if (window.wfCodec) {
+        try {
+          await window.wfCodec.encodeInput(body);
+        } catch (e) {
+          const alert = document.createElement("div");
+          alert.setAttribute("role", "alert");
+          alert.className = "outcome bad";
+          alert.textContent = "Not sent: the input could not be encoded (" + e.message + ").";
+          outcome.replaceChildren(alert);
+          return;
+        }
+      }
       try {
         const r = await fetch(form.action, {
-          method: "POST", body: new FormData(form), headers: { "X-WF-Fragment": "outcome" },
+          method: "POST", body, headers: { "X-WF-Fragment": "outcome" },
         });
         outcome.innerHTML = await r.text();
         if (r.ok) await refreshMarked();

@@ -10,6 +10,39 @@ function b64ToText(b64) {
   return new TextDecoder().decode(bytes);
 }
 
+function textToB64(text) {
+  let binary = "";
+  new TextEncoder().encode(text).forEach((b) => { binary += String.fromCharCode(b); });
+  return btoa(binary);
+}
+
+function headers() {
+  return {
+    "Content-Type": "application/json", "X-Namespace": document.querySelector("[data-namespace]")?.dataset.namespace || "",
+    ...(codecAuth ? { Authorization: codecAuth } : {}),
+  };
+}
+
+// An action's Input, encoded here through <endpoint>/encode before the form is sent, as Temporal's UI
+// does: the workers' codec (encryption, say) seals it, so it reaches the wf server as theirs would.
+// The form then carries input_payload (the protocol's JSON form) instead of input. Throws, and
+// nothing is sent, when the Input is not JSON or the codec server does not encode it.
+async function encodeInput(body) {
+  const input = String(body.get("input") || "");
+  if (!input.trim()) return;
+  let value;
+  try { value = JSON.parse(input); } catch (e) { throw new Error("Input is not JSON: " + e.message); }
+  const payload = { metadata: { encoding: textToB64("json/plain") }, data: textToB64(JSON.stringify(value)) };
+  const r = await fetch(endpoint + "/encode", {
+    method: "POST", headers: headers(), body: JSON.stringify({ payloads: [payload] }),
+  });
+  if (!r.ok) throw new Error("the codec server answered " + r.status + " to /encode");
+  const answer = await r.json();
+  if (!answer.payloads || answer.payloads.length !== 1) throw new Error("the codec server encoded nothing");
+  body.delete("input");
+  body.set("input_payload", JSON.stringify(answer.payloads[0]));
+}
+
 function show(el, payload) {
   const encoding = payload.metadata && payload.metadata.encoding ? b64ToText(payload.metadata.encoding) : "";
   let text;
@@ -35,14 +68,7 @@ async function decodeWithin(root) {
   if (!els.length) return;
   const payloads = els.map((el) => JSON.parse(el.dataset.payload));
   try {
-    const r = await fetch(endpoint + "/decode", {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json", "X-Namespace": document.querySelector("[data-namespace]")?.dataset.namespace || "",
-        ...(codecAuth ? { Authorization: codecAuth } : {}),
-      },
-      body: JSON.stringify({ payloads }),
-    });
+    const r = await fetch(endpoint + "/decode", { method: "POST", headers: headers(), body: JSON.stringify({ payloads }) });
     if (!r.ok) throw new Error("codec server answered " + r.status);
     const answer = await r.json();
     (answer.payloads || []).forEach((p, i) => { if (els[i]) show(els[i], p); });
@@ -53,3 +79,4 @@ async function decodeWithin(root) {
 
 decodeWithin(document);
 window.addEventListener("wf:content", (ev) => decodeWithin(ev.detail || document));
+if (endpoint) window.wfCodec = { encodeInput };

@@ -13,10 +13,12 @@ import grpc
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from wf.ui import render
 from wf.ui.app import qs
 from wf.ui.connection import CALL_TIMEOUT, is_down
 from wf.ui.csrf import COOKIE, FIELD
 from worker_sdk import ResetType
+from worker_sdk._remote_codec import payload_from_json
 from worker_sdk.errors import RPCError, WorkflowQueryFailedError, WorkflowUpdateFailedError
 
 if TYPE_CHECKING:
@@ -34,8 +36,17 @@ class Refused(Exception):
     """The form is wrong; ``str()`` says which field and why. Nothing was sent."""
 
 
-def arguments(text: str) -> list[Any]:
-    """The form's JSON Input as the call's arguments: one JSON value is one argument; none is none."""
+def arguments(text: str, encoded: Any = None) -> list[Any]:
+    """The form's JSON Input as the call's arguments: one JSON value is one argument; none is none.
+
+    ``encoded`` (field ``input_payload``): the Input as the browser encoded it through the codec server
+    (``ui/static/codec.js``), in the codec protocol's JSON form; it is sent as it is, so an input to
+    workflows whose workers encrypt reaches the server encrypted, as theirs do."""
+    if isinstance(encoded, str) and encoded:
+        try:
+            return [payload_from_json(json.loads(encoded))]
+        except ValueError as exc:
+            raise Refused(f"The encoded input is not a payload: {exc}") from None
     if not text.strip():
         return []
     try:
@@ -72,7 +83,8 @@ async def act(ui: Ui, request: Request) -> Response:
         reason = str(form.get("reason") or "").strip()
         if action in ("signal", "query", "update") and not name:
             raise Refused(f"Name is required: the {action}'s handler name.")
-        args = arguments(str(form.get("input") or "")) if action in ("signal", "query", "update") else []
+        args = arguments(str(form.get("input") or ""), form.get("input_payload")) \
+            if action in ("signal", "query", "update") else []
         answer: str | None = None
         new_run: str | None = None
         async with asyncio.timeout(UPDATE_TIMEOUT.total_seconds() + CALL_TIMEOUT.total_seconds()):
@@ -109,6 +121,9 @@ async def act(ui: Ui, request: Request) -> Response:
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
         return outcome_response(ui, request, fragment, 200, namespace, workflow_id, run_id,
                                 f"{action.capitalize()} failed: {exc}{cause}", ok=False)
+    except ValueError as exc:  # the answer's payload, encoded by the workers' codec: the call itself was made
+        return outcome_response(ui, request, fragment, 200, namespace, workflow_id, run_id,
+                                f"{action.capitalize()} answered, but {render.undecodable(exc)}.", ok=False)
     except TimeoutError:
         return outcome_response(ui, request, fragment, 504, namespace, workflow_id, run_id,
                                 f"No answer in time: is a worker polling this workflow's task queue? ({action})",

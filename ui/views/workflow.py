@@ -234,6 +234,8 @@ async def stack_fragment(ui: Ui, request: Request) -> Response:
                        f"{desc.task_queue!r}.")
         else:
             problem = f"The stack could not be read: {exc.message}"
+    except ValueError as exc:  # the answer's payload, encoded by the workers' codec
+        problem = f"The stack could not be shown: {render.undecodable(exc)}."
     return HTMLResponse(ui.fragment("_stack.html", stack=stack, problem=problem))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -39,9 +40,12 @@ def _expiry(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     if value is None:
         return None
     try:
-        return datetime.now(UTC) + parse_duration(value)
+        lifetime = parse_duration(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a duration such as 30d, 12h or 90m", ctx=ctx, param=param) from None
+    if lifetime.total_seconds() <= 0:
+        raise click.BadParameter(f"{value!r}: a key's lifetime must be longer than nothing", ctx=ctx, param=param)
+    return datetime.now(UTC) + lifetime
 
 
 def _shown(info: Any) -> dict[str, Any]:
@@ -60,22 +64,31 @@ def _shown(info: Any) -> dict[str, Any]:
 @click.option("--expires", callback=_expiry, help="Lifetime, e.g. 30d, 12h (default: never expires).")
 @click.option("--db", "db_url", help="Write the key straight to this PostgreSQL database "
               "(no server needed: the first admin key).")
+@click.option("--db-password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="With --db: a file holding the database password (its first line), as wf server start "
+                   "takes it, so the password shows neither in `ps` nor in the shell's history.")
 @_connection_options(group=False)
 @click.pass_context
-def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | None, db_url: str | None) -> None:
+def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | None, db_url: str | None,
+               db_password_file: Path | None) -> None:
     """Create a key and print it once."""
     settings = ctx.find_object(_Settings) or _Settings()
     # A cluster admin's grant names no namespace; every other key's is --namespace / WF_NAMESPACE.
     namespace = "" if role == "cluster-admin" else settings.namespace
+    if db_password_file is not None and not db_url:
+        raise click.UsageError("--db-password-file goes with --db")
     if db_url:
         try:
             keys = importlib.import_module("wf.server.auth.keys")
+            server_cli = importlib.import_module("wf.server.cli")
         except ImportError as exc:
             raise CliError("--db needs the wf server installed (pip install 'wf-workflows[server]')") from exc
         refused = importlib.import_module("wf.history.errors").HistoryError
+        # The server's own handling: the file's password put into the URL, a warning for one typed in it.
+        db_url = server_cli._db_url(db_url, db_password_file)
         try:
             key, info = asyncio.run(keys.create_in_database(db_url, name, namespace, _ROLES[role], expires))
-        except refused as exc:  # a name taken or reserved: said as the server would
+        except (keys.BootstrapError, refused) as exc:  # a name taken or reserved: said as the server would
             raise CliError(str(exc)) from exc
         _print_created(settings, key, info)
         return
@@ -85,7 +98,8 @@ def create_cmd(ctx: click.Context, name: str, role: str, expires: datetime | Non
                                                                                    role=_ROLES[role]))
         if expires is not None:
             request.expire_time.FromDatetime(expires)
-        resp = await client.service.CreateApiKey(request, timeout=30)
+        # Not retried: a create the server took before the connection dropped would make two keys.
+        resp = await client.call(client.service.CreateApiKey, request, retry=False)
         _print_created(settings, resp.key, resp.info)
         return 0
 
@@ -108,8 +122,8 @@ def list_cmd(all_namespaces: bool, include_revoked: bool) -> None:
     """List the namespace's keys (never their secrets)."""
 
     async def body(client: Client, settings: _Settings) -> int:
-        resp = await client.service.ListApiKeys(service_pb2.ListApiKeysRequest(
-            namespace="" if all_namespaces else settings.namespace, include_revoked=include_revoked), timeout=30)
+        resp = await client.call(client.service.ListApiKeys, service_pb2.ListApiKeysRequest(
+            namespace="" if all_namespaces else settings.namespace, include_revoked=include_revoked))
         rows = [_shown(k) for k in resp.keys]
         if settings.json:
             _print_json(rows)
@@ -131,7 +145,7 @@ def revoke_cmd(key_id: str) -> None:
     """Revoke a key by its id (servers refuse it within 5 seconds)."""
 
     async def body(client: Client, settings: _Settings) -> int:
-        await client.service.RevokeApiKey(service_pb2.RevokeApiKeyRequest(key_id=key_id), timeout=30)
+        await client.call(client.service.RevokeApiKey, service_pb2.RevokeApiKeyRequest(key_id=key_id))
         return _confirm(settings, f"API key {key_id} revoked", {"revoked": key_id})
 
     _run(body)

@@ -17,13 +17,17 @@ import asyncio
 import hmac
 import importlib
 import json
+import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from worker_sdk._cli.ui_cmd import is_loopback
+from worker_sdk._cli.ui_cmd import serve_renewed_certificates
 from worker_sdk._converter import DataConverter, PayloadCodec
 from worker_sdk._remote_codec import payload_from_json, payload_to_json
+from worker_sdk._tls import is_loopback
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -40,14 +44,21 @@ def load_codec(spec: str) -> PayloadCodec:
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise click.BadParameter(f"{spec!r} is not module:attr", param_hint="--codec")
+    # As `wf replay` (and `python -m`): the user's own modules, next to where they run the command, import.
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         value: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             value = getattr(value, part)
-    except (ImportError, AttributeError) as exc:
-        raise click.BadParameter(f"cannot load {spec!r}: {exc}", param_hint="--codec") from exc
-    if callable(value) and not isinstance(value, PayloadCodec | DataConverter):
-        value = value()
+        if callable(value) and not isinstance(value, PayloadCodec | DataConverter):
+            value = value()
+    except Exception as exc:  # ImportError, AttributeError, and what the module raises (keys not set, say)
+        raise click.BadParameter(
+            f"cannot load {spec!r} ({type(exc).__name__}: {exc}); it is imported with the current directory "
+            f"({cwd}) on sys.path", param_hint="--codec",
+        ) from exc
     if isinstance(value, DataConverter):
         value = value.payload_codec
     if not isinstance(value, PayloadCodec):
@@ -146,10 +157,18 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
               help="Refuse requests whose Authorization header is not exactly this value.")
 @click.option("--max-request-bytes", type=click.IntRange(min=1), default=MAX_REQUEST_BYTES, show_default=True,
               help="Refuse (413) a request whose body is larger than this.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM certificate chain to serve HTTPS with (with --tls-key); re-read when it changes. "
+                   "Needed when the UI is served over HTTPS from another machine (browsers refuse plain HTTP there).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM private key of --tls-cert.")
 def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[str, ...],
-                     codec_auth: str | None, max_request_bytes: int) -> None:
+                     codec_auth: str | None, max_request_bytes: int, tls_cert: str | None,
+                     tls_key: str | None) -> None:
     """Serve /encode and /decode for your codec (Temporal's codec server protocol), so the UI and
     `wf workflow --codec-endpoint` show decoded payloads while the wf server stores ciphertext."""
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     try:
         import uvicorn
     except ImportError as exc:
@@ -160,7 +179,16 @@ def codec_server_cmd(codec_spec: str, port: int, ip: str, cors_origins: tuple[st
     app = create_codec_app(codec, cors_origins=list(cors_origins), authorization=codec_auth,
                            max_request_bytes=max_request_bytes,
                            loopback_only=is_loopback(ip) and not codec_auth)
-    click.echo(f"codec server on http://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"codec server on {scheme}://{ip}:{port} ({'Authorization required' if codec_auth else 'no auth'})",
                err=True)
-    config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False)
+    if tls_cert is None and not is_loopback(ip):
+        click.echo(f"warning: the codec server listens on {ip} without TLS: the plaintext it decodes, and the "
+                   "--codec-auth header, cross the network in clear; give --tls-cert and --tls-key", err=True)
+    config = uvicorn.Config(app, host=ip, port=port, log_level="warning", access_log=False,
+                            ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+    if tls_cert is not None and tls_key is not None:
+        config.load()  # makes config.ssl, which serve() then uses as it is
+        assert config.ssl is not None
+        serve_renewed_certificates(config.ssl, Path(tls_cert), Path(tls_key))
     asyncio.run(uvicorn.Server(config).serve())

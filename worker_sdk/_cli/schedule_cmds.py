@@ -24,6 +24,7 @@ from rich.text import Text
 from worker_sdk._cli import _render as render
 from worker_sdk._cli.workflow_cmds import (
     CliError,
+    _codec_options,
     _connection_options,
     _Duration,
     _parse_inputs,
@@ -348,6 +349,7 @@ def _done(settings: _Settings, line: str, schedule_id: str) -> int:
 
 @schedule_group.command("create")
 @_schedule_options
+@_codec_options
 @_connection_options(group=False)
 def create_cmd(**opts: Any) -> None:
     """Create a schedule that starts a workflow at the times of its spec."""
@@ -371,6 +373,7 @@ def create_cmd(**opts: Any) -> None:
 
 @schedule_group.command("update")
 @_schedule_options
+@_codec_options
 @_connection_options(group=False)
 def update_cmd(**opts: Any) -> None:
     """Replace a schedule's spec, action, policies and state with what the flags say (as Temporal's

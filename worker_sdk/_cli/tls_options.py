@@ -85,8 +85,10 @@ def tls_from_context(ctx: click.Context | None, address: str) -> TLSConfig | boo
         raise click.UsageError("--tls-cert-path and --tls-key-path go together (mutual TLS needs both)")
     ca: Path | None = given.get("tls_ca_path")
     domain: str | None = given.get("tls_server_name")
-    if given.get("tls_disable_host_verification") and domain is None:
-        domain = certificate_name(address, ca, cert, key)
+    if given.get("tls_disable_host_verification"):
+        # With --tls-server-name too (a proxy routing by SNI), that name is asked for and whatever
+        # name the certificate carries is accepted, as Temporal's CLI skips the host check then too.
+        domain = certificate_name(address, ca, cert, key, server_name=domain)
     if ca is None and cert is None and domain is None:
         return True
     return TLSConfig(
@@ -97,11 +99,14 @@ def tls_from_context(ctx: click.Context | None, address: str) -> TLSConfig | boo
     )
 
 
-def certificate_name(address: str, ca: Path | None, cert: Path | None, key: Path | None) -> str | None:
+def certificate_name(
+    address: str, ca: Path | None, cert: Path | None, key: Path | None, *, server_name: str | None = None
+) -> str | None:
     """A name the certificate of the server at ``address`` is valid for, read from it after checking
     it against ``ca`` (or the system's roots), without checking the host name: what
-    ``--tls-disable-host-verification`` then tells gRPC to expect. None when it cannot be read (the
-    connection then fails with gRPC's own message)."""
+    ``--tls-disable-host-verification`` then tells gRPC to expect. ``server_name`` is the name asked
+    for (SNI; default: the host dialled). None when it cannot be read (the connection then fails with
+    gRPC's own message)."""
     host, _, port = address.rpartition(":")
     host = host.strip("[]") or "localhost"
     context = ssl.create_default_context(cafile=str(ca) if ca else None)
@@ -112,7 +117,7 @@ def certificate_name(address: str, ca: Path | None, cert: Path | None, key: Path
         context.load_cert_chain(cert, key)
     try:
         with socket.create_connection((host, int(port)), timeout=5) as raw, \
-                context.wrap_socket(raw, server_hostname=host) as tls:
+                context.wrap_socket(raw, server_hostname=server_name or host) as tls:
             peer: dict[str, Any] = dict(tls.getpeercert() or {})
     except (OSError, ValueError):
         return None

@@ -15,19 +15,21 @@ import asyncio
 import contextlib
 import errno
 import importlib
-import ipaddress
+import logging
 import signal
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
 from worker_sdk._cli.tls_options import tls_from_context, with_tls_options
-from worker_sdk._tls import TLSConfig
+from worker_sdk._tls import FileWatch, RenewedTls, TLSConfig, is_loopback
 
+log = logging.getLogger(__name__)
 UI_INSTALL_HINT = "pip install 'wf-workflows[ui]'"
 DEFAULT_UI_PORT = 8233
 # What the UI needs beyond the SDK (the `ui` extra); looked for before the UI loads.
@@ -57,16 +59,6 @@ def load_create_app() -> Callable[..., Any]:
         raise UiUnavailable(f"the web UI needs its dependencies installed ({UI_INSTALL_HINT}): {exc}") from exc
     create_app: Callable[..., Any] = module.create_app
     return create_app
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_warning(host: str, *, https: bool = False, auth_required: bool | None = None) -> str | None:
@@ -211,7 +203,7 @@ async def start_ui(
     namespace: str = "default",
     codec_endpoint: str | None = None,
     port_flag: str = "--port",
-    tls: TLSConfig | bool = False,
+    tls: TLSConfig | RenewedTls | bool = False,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     codec_auth: str | None = None,
@@ -244,6 +236,11 @@ async def start_ui(
         timeout_graceful_shutdown=_GRACE, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
         ssl_ca_certs=ssl_client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED if ssl_client_ca else ssl.CERT_NONE,
     )
+    if ssl_certfile is not None:
+        config.load()  # makes config.ssl, which serve() then uses as it is
+        assert config.ssl is not None
+        serve_renewed_certificates(config.ssl, Path(ssl_certfile), Path(ssl_keyfile or ssl_certfile),
+                                   Path(ssl_client_ca) if ssl_client_ca else None)
     server = EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="wf web UI")
     # uvicorn says it has started by a flag only; the socket already listens, so this is short.
@@ -254,6 +251,43 @@ async def start_ui(
             raise UiUnavailable(f"the web UI did not start: {exc!r}")
         await asyncio.sleep(0.01)
     return RunningUi(url=url_of(sock, https=ssl_certfile is not None), _server=server, _draining=app, task=task)
+
+
+def serve_renewed_certificates(
+    context: ssl.SSLContext, certfile: Path, keyfile: Path, client_ca: Path | None = None
+) -> None:
+    """Make ``context`` serve the certificate of ``certfile``/``keyfile`` as they are when each new
+    connection arrives: a renewed certificate is served without a restart, as the gRPC port does.
+    With ``client_ca`` (mutual TLS), every context switched to requires a client certificate that CA
+    signed, as ``context`` does, the CA's file renewed with the others.
+
+    Every handshake (with or without SNI) asks the files whether they changed since last taken; a
+    changed pair that loads becomes the context handshakes switch to, one that does not (caught half
+    written) is logged and the last good one stays. Connections already open keep theirs."""
+    watch = FileWatch(certfile, keyfile, *([client_ca] if client_ca is not None else []))
+    current = context
+
+    def on_hello(conn: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, base: ssl.SSLContext) -> None:
+        nonlocal current
+        stamps = watch.changed()
+        if stamps is not None:
+            fresh = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                fresh.load_cert_chain(certfile, keyfile)
+                if client_ca is not None:
+                    fresh.load_verify_locations(cafile=client_ca)
+                    fresh.verify_mode = ssl.CERT_REQUIRED
+            except (OSError, ssl.SSLError) as exc:
+                log.warning("web UI certificate files changed but cannot be used yet (%s): keeping the "
+                            "current certificate", getattr(exc, "reason", None) or exc.__class__.__name__)
+            else:
+                watch.accept(stamps)
+                current = fresh
+                log.info("web UI certificate files changed: new connections use the new certificate")
+        if current is not base:
+            conn.context = current
+
+    context.sni_callback = on_hello
 
 
 # -- wf ui --------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
+import grpc
 from google.protobuf import json_format
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
@@ -43,6 +44,7 @@ from worker_sdk._client import (
     default_identity,
 )
 from worker_sdk._converter import DataConverter
+from worker_sdk._remote_codec import CodecServerError
 from worker_sdk.errors import (
     FailureError,
     RPCError,
@@ -244,15 +246,16 @@ def _start_options(f: F) -> F:
 
 
 def _codec_options(f: F) -> F:
-    """``--codec-endpoint URL`` and ``--codec-auth``: decode payloads through a codec server (Temporal's
-    remote codec protocol) before printing them, so encrypted payloads show as plaintext here."""
+    """``--codec-endpoint URL`` and ``--codec-auth``: encode the payloads sent and decode those printed
+    through a codec server (Temporal's remote codec protocol), so inputs reach the server encrypted
+    as the workers' own, and encrypted payloads show as plaintext here."""
     f = click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, expose_value=False,
                      callback=_override,
                      help="The Authorization header sent to the codec server [env WF_CODEC_AUTH].")(f)
     return click.option("--codec-endpoint", envvar="WF_CODEC_ENDPOINT", default=None, expose_value=False,
                         callback=_override, metavar="URL",
-                        help="A codec server: payloads are decoded through <URL>/decode before printing "
-                             "[env WF_CODEC_ENDPOINT].")(f)
+                        help="A codec server: inputs are encoded through <URL>/encode before sending, and "
+                             "payloads decoded through <URL>/decode before printing [env WF_CODEC_ENDPOINT].")(f)
 
 
 def _data_converter(settings: _Settings) -> DataConverter | None:
@@ -301,11 +304,7 @@ def _run(
                 data_converter=_data_converter(settings),
             )
         except RPCError as exc:
-            raise CliError(
-                f"{exc.message} ({exc.status.name})\n"
-                "hint: is a server running there? Start one with `wf server start-dev`, "
-                "or point --address / WF_ADDRESS at yours."
-            ) from exc
+            raise CliError(f"{exc.message} ({exc.status.name})\n{_connect_hint(exc.status)}") from exc
         try:
             return await body(client, settings)
         finally:
@@ -317,6 +316,10 @@ def _run(
         raise CliError(f"{exc.message} ({exc.status.name})") from exc
     except WorkflowAlreadyStartedError as exc:
         raise CliError(f"{exc} (ALREADY_EXISTS)") from exc
+    except CodecServerError as exc:
+        hint = ("\nhint: does --codec-auth / WF_CODEC_AUTH hold the value the codec server's --codec-auth "
+                "expects?" if exc.status in (401, 403) else "")
+        raise CliError(f"{exc}{hint}") from exc
     except KeyboardInterrupt:
         click.echo(f"interrupted ({interrupted})", err=True)
         ctx.exit(130)
@@ -345,6 +348,18 @@ class _Inert:
                 yield segment
             else:
                 yield Segment(_UNSHOWABLE.sub("\ufffd", segment.text), segment.style)
+
+
+def _connect_hint(status: grpc.StatusCode) -> str:
+    """What to check when connecting failed: the credentials when the server refused them, else
+    whether a server listens where the CLI dialled."""
+    if status == grpc.StatusCode.UNAUTHENTICATED:
+        return ("hint: the server requires credentials: pass an API key with --api-key or WF_API_KEY "
+                "(`wf operator api-key create` makes one), or a client certificate it maps.")
+    if status == grpc.StatusCode.PERMISSION_DENIED:
+        return "hint: the credentials given lack the role this needs; ask an admin of the namespace."
+    return ("hint: is a server running there? Start one with `wf server start-dev`, "
+            "or point --address / WF_ADDRESS at yours.")
 
 
 def _print(*renderables: RenderableType) -> None:
@@ -514,6 +529,7 @@ def workflow_group(ctx: click.Context, address: str, namespace: str, output: str
 
 @workflow_group.command("start")
 @_start_options
+@_codec_options
 @_connection_options(group=False)
 def start_cmd(**opts: Any) -> None:
     """Start a workflow and print its workflow id and run id."""
@@ -541,6 +557,7 @@ def _show_started(handle: WorkflowHandle, opts: dict[str, Any], settings: _Setti
 
 @workflow_group.command("execute")
 @_start_options
+@_codec_options
 @_connection_options(group=False)
 def execute_cmd(**opts: Any) -> None:
     """Start a workflow, wait for it, and print its result.
@@ -654,6 +671,7 @@ def show_cmd(workflow_id: str, run_id: str | None, follow: bool) -> None:
 @batch.target_options
 @click.option("--name", required=True, help="The signal's name (its handler's name in the workflow).")
 @_input_option
+@_codec_options
 @_connection_options(group=False)
 def signal_cmd(
     workflow_id: str | None, run_id: str | None, query: str | None, yes: bool, name: str, inputs: list[Any]
@@ -714,6 +732,7 @@ def query_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any]
 @_input_option
 @click.option("--update-id", help="The update's id (default: a new UUID). Sending the same id again does "
                                   "not run the update twice: it waits for the first one's outcome.")
+@_codec_options
 @_connection_options(group=False)
 def update_cmd(workflow_id: str, run_id: str | None, name: str, inputs: list[Any], update_id: str | None) -> None:
     """Run an update on a running workflow, wait for its handler, and print its result as JSON.
@@ -850,6 +869,7 @@ def list_cmd(query: str, limit: int | None) -> None:
               help="One signal argument as JSON; repeat it for several arguments.")
 @click.option("--signal-input-file", "signal_input_files", multiple=True, callback=_parse_input_files,
               metavar="PATH", help="A file holding one signal argument as JSON; repeat it. Not with --signal-input.")
+@_codec_options
 @_connection_options(group=False)
 def signal_with_start_cmd(**opts: Any) -> None:
     """Send a signal to a workflow, starting it first if it is not running (in one step: the signal is
