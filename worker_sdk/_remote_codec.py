@@ -44,7 +44,7 @@ def payload_from_json(value: Any) -> common_pb2.Payload:
         raise ValueError("a payload's metadata values and data must be base64 strings") from None
 
 
-class CodecServerError(ValueError):
+class _RemoteCodecError(ValueError):
     """The codec server refused, could not be reached, or answered what is not the protocol's. A
     ``ValueError``, as every payload codec's failure to decode; its message names the URL, never the
     ``Authorization`` header."""
@@ -90,15 +90,15 @@ class RemoteCodec(PayloadCodec):
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             exc.close()  # its response's socket
-            raise CodecServerError(f"codec server {url} answered HTTP {exc.code}", exc.code) from None
+            raise _RemoteCodecError(f"codec server {url} answered HTTP {exc.code}", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
-            raise CodecServerError(f"codec server {url} could not be reached: {exc}") from None
+            raise _RemoteCodecError(f"codec server {url} could not be reached: {exc}") from None
         except ValueError:  # not JSON
-            raise CodecServerError(f"codec server {url} answered what is not JSON") from None
+            raise _RemoteCodecError(f"codec server {url} answered what is not JSON") from None
         items = answer.get("payloads") if isinstance(answer, dict) else None
         if not isinstance(items, list) or len(items) != count:
-            raise CodecServerError(f"codec server {url} answered without {count} payloads")
+            raise _RemoteCodecError(f"codec server {url} answered without {count} payloads")
         try:
             return [payload_from_json(p) for p in items]
         except ValueError as exc:
-            raise CodecServerError(f"codec server {url} answered a malformed payload: {exc}") from None
+            raise _RemoteCodecError(f"codec server {url} answered a malformed payload: {exc}") from None

@@ -44,7 +44,7 @@ from worker_sdk._client import (
     default_identity,
 )
 from worker_sdk._converter import DataConverter
-from worker_sdk._remote_codec import CodecServerError
+from worker_sdk._remote_codec import _RemoteCodecError
 from worker_sdk.errors import (
     FailureError,
     RPCError,
@@ -316,7 +316,7 @@ def _run(
         raise CliError(f"{exc.message} ({exc.status.name})") from exc
     except WorkflowAlreadyStartedError as exc:
         raise CliError(f"{exc} (ALREADY_EXISTS)") from exc
-    except CodecServerError as exc:
+    except _RemoteCodecError as exc:
         hint = ("\nhint: does --codec-auth / WF_CODEC_AUTH hold the value the codec server's --codec-auth "
                 "expects?" if exc.status in (401, 403) else "")
         raise CliError(f"{exc}{hint}") from exc
