@@ -44,6 +44,7 @@ class UiOptions:
     port: int
     codec_endpoint: str | None = None
     codec_auth: str | None = field(default=None, repr=False)  # the Authorization header sent to it
+    allowed_hosts: tuple[str, ...] = ()  # names besides loopback ones it answers to without sign-in
 
 
 def ui_options(*, dev: bool) -> Callable[[F], F]:
@@ -65,6 +66,10 @@ def ui_options(*, dev: bool) -> Callable[[F], F]:
         click.option("--ui-codec-auth", "ui_codec_auth", default=None, envvar="WF_UI_CODEC_AUTH",
                      show_envvar=True,
                      help="The Authorization header the browser sends to the codec server (its --codec-auth)."),
+        click.option("--ui-allowed-host", "ui_allowed_hosts", multiple=True, metavar="NAME",
+                     help="On a loopback --ui-ip, a name besides localhost and loopback addresses the UI "
+                          "answers to while it asks no one to sign in (a proxy on this machine that forwards "
+                          "another Host). Repeatable."),
     ]
     if dev:
         options.append(click.option("--headless", is_flag=True, default=False, help="Serve no web UI."))
@@ -83,6 +88,7 @@ def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
     host: str = opts.pop("ui_ip", "127.0.0.1")
     codec_endpoint: str | None = opts.pop("ui_codec_endpoint", None)
     codec_auth: str | None = opts.pop("ui_codec_auth", None)
+    allowed_hosts: tuple[str, ...] = tuple(opts.pop("ui_allowed_hosts", ()))
     headless: bool = opts.pop("headless", False)
     if dev and headless:
         return None
@@ -96,7 +102,8 @@ def take_ui_options(opts: dict[str, Any], *, dev: bool) -> UiOptions | None:
                 f"the web UI's default port (--port + {UI_PORT_OFFSET} = {port}) does not exist: "
                 "give --ui-port, or --headless"
             )
-    return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint, codec_auth=codec_auth)
+    return UiOptions(host=host, port=port, codec_endpoint=codec_endpoint, codec_auth=codec_auth,
+                     allowed_hosts=allowed_hosts)
 
 
 def check_ui(ui: UiOptions | None, *, dev: bool, https: bool, auth_required: bool) -> None:
@@ -140,7 +147,7 @@ async def start_server_ui(
         address=address, host=ui.host, port=ui.port,
         codec_endpoint=ui.codec_endpoint, port_flag="--ui-port", codec_auth=ui.codec_auth, tls=client_tls,
         ssl_certfile=str(tls.cert) if tls else None, ssl_keyfile=str(tls.key) if tls else None,
-        ssl_client_ca=str(tls.client_ca) if tls and tls.client_ca else None,
+        ssl_client_ca=str(tls.client_ca) if tls and tls.client_ca else None, allowed_hosts=ui.allowed_hosts,
     )
 
 

@@ -293,3 +293,29 @@ async def test_signing_in_never_sends_the_browser_to_another_site(auth_server: S
             cleaned = "".join(c for c in location if c not in "\t\r\n")
             target = urlsplit(urljoin("https://ui.test/login", cleaned.replace("\\", "/")))
             assert (target.scheme, target.netloc) == ("https", "ui.test"), (trick, location)
+
+
+async def test_a_ui_without_sign_in_answers_only_loopback_names_and_those_allowed(
+    server: Server, auth_server: Server, keys: dict[str, str]
+) -> None:
+    page = "/namespaces/default/workflows"
+    # The server asks no credentials, so the UI serves everyone: a name a web page pointed here is refused.
+    async with ui(server.address, host_check=("wf.proxy",)) as http:
+        for host in ("localhost:8233", "127.0.0.1:8233", "[::1]:8233", "wf.proxy"):
+            answer = await http.get(page, headers={"host": host})
+            assert answer.status_code == 200, (host, answer.text[:500])
+        refused = await http.get(page, headers={"host": "attacker.example:8233"})
+        assert refused.status_code == 421
+        assert "--allowed-host NAME" in refused.text and "<table" not in refused.text
+        posted = await http.post("/namespaces/default/workflow/terminate", headers={"host": "attacker.example"},
+                                 data={"id": "w", "reason": "x"})
+        assert posted.status_code == 421
+    # A UI with no host check (not on a loopback address) answers any name.
+    async with ui(server.address) as http:
+        assert (await http.get(page, headers={"host": "attacker.example"})).status_code == 200
+    # Where everyone signs in, a page of another site has no session: the sign-in page, whatever the name.
+    async with ui(auth_server.address, host_check=()) as http:
+        answer = await http.get(page, headers={"host": "wf.example.com"})
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+        await sign_in(http, keys["reader"])
+        assert (await http.get(page, headers={"host": "wf.example.com"})).status_code == 200

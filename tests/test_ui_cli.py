@@ -114,6 +114,20 @@ async def test_wf_ui_serves_a_running_server_and_stops_cleanly(server: Server, s
     assert port_is_free(port)
 
 
+async def test_wf_ui_on_loopback_answers_the_names_allowed(server: Server, short_dir: Path) -> None:
+    port = free_port()
+    log_path = short_dir / "ui.log"
+    args = ["ui", "--address", server.address, "--port", str(port), "--allowed-host", "wf.proxy"]
+    async with wf_process(args, log_path) as ui:
+        await ui_answers(f"http://127.0.0.1:{port}/")
+        async with httpx.AsyncClient(timeout=10) as http:
+            page = f"http://127.0.0.1:{port}/namespaces/default/workflows"
+            assert (await http.get(page, headers={"host": "wf.proxy"})).status_code == 200
+            assert (await http.get(page, headers={"host": "rebound.example"})).status_code == 421
+        await stop(ui, log_path)
+    assert port_is_free(port)
+
+
 async def test_wf_ui_beyond_loopback_warns_of_plain_http_and_sign_in(server: Server, short_dir: Path) -> None:
     port = free_port()
     log_path = short_dir / "ui.log"

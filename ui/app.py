@@ -4,7 +4,7 @@ server is down, the CSRF cookie, error pages that never show a traceback)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +49,9 @@ class Ui:
         # Signed-in people (when the server requires credentials), and who the UI's own connection is.
         self.sessions = Sessions(session_idle)
         self.own: Identity | None = None
+        # A UI listening on a loopback address: the other names it may be addressed by when it serves
+        # everyone without sign-in (None: any name; see ``login.gate``).
+        self.host_check: tuple[str, ...] | None = None
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -150,6 +153,7 @@ def create_app(
     tls: TLSConfig | RenewedTls | bool = False,
     codec_auth: str | None = None,
     session_idle: timedelta = IDLE,
+    host_check: Sequence[str] | None = None,
 ) -> Starlette:
     """The web UI for the wf server at ``address`` ("host:port"), opening on ``namespace``.
 
@@ -164,11 +168,16 @@ def create_app(
 
     When the server requires credentials and the UI's own connection has none, each person signs in
     with an API key (``/login``) and their calls carry it; a session unused for ``session_idle`` ends.
+
+    ``host_check`` (a UI listening on a loopback address): while it serves everyone without sign-in,
+    it answers only requests addressed to a loopback name or to one of these names, so a web page
+    that points a name of its own at 127.0.0.1 (DNS rebinding) cannot read or drive it.
     """
     from wf.ui.views import actions, live, login, misc, schedules, workflow, workflows
 
     ui = Ui(address, namespace, codec_endpoint, client, tls, session_idle)
     ui.codec_auth = codec_auth
+    ui.host_check = tuple(name.lower() for name in host_check) if host_check is not None else None
 
     def guarded(view: Callable[[Ui, Request], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:

@@ -22,6 +22,13 @@ import grpc
 Stamps = tuple[tuple[int, int] | None, ...]
 
 
+def host_of(header: str) -> str:
+    """A ``Host`` header's name, without its port: ``[::1]:8081`` → ``::1``, ``localhost:8081`` → ``localhost``."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host == "localhost":

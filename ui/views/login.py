@@ -23,6 +23,7 @@ from wf.ui.session import COOKIE, ApiKeyCredential, Identity, Viewer
 from wf.v1 import auth_pb2
 from wf.v1 import service_pb2 as S
 from worker_sdk import Client
+from worker_sdk._tls import host_of, is_loopback
 from worker_sdk.errors import RPCError
 
 if TYPE_CHECKING:
@@ -66,14 +67,36 @@ def signs_in(identity: Identity) -> bool:
 
 
 async def gate(ui: Ui, request: Request) -> Viewer | Response:
-    """The viewer of this request, or the redirect to the sign-in page."""
+    """The viewer of this request, or the redirect to the sign-in page (or the refusal of a request
+    addressed by a name the UI does not answer to, when it serves everyone without sign-in)."""
     own = await own_identity(ui)
     if not signs_in(own):
+        if not addressed_as_allowed(ui, request):
+            return misaddressed(ui, request)
         return Viewer(own if own.auth_required else None)
     session = await ui.sessions.get(request.cookies.get(COOKIE))
     if session is None:
         return to_login(request)
     return Viewer(session.identity, session)
+
+
+def addressed_as_allowed(ui: Ui, request: Request) -> bool:
+    """Whether the request's ``Host`` is one the UI answers to without sign-in (``Ui.host_check``)."""
+    if ui.host_check is None:
+        return True
+    name = host_of(request.headers.get("host", "")).lower()
+    return is_loopback(name) or name in ui.host_check
+
+
+def misaddressed(ui: Ui, request: Request) -> Response:
+    message = (
+        "This web UI serves everyone without sign-in, so it answers only requests addressed to this "
+        "machine by a loopback name (localhost, 127.0.0.1, [::1]): a web page could otherwise point a name "
+        "of its own here and read it. To reach it by another name through a proxy on this machine, start "
+        "it with --allowed-host NAME (wf ui) or --ui-allowed-host NAME (wf server)."
+    )
+    return ui.page(request, "error.html", 421, namespace=ui.namespace, title="Misdirected request",
+                   message=message)
 
 
 def to_login(request: Request) -> Response:

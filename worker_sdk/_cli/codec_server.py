@@ -27,7 +27,7 @@ import click
 from worker_sdk._cli.ui_cmd import serve_renewed_certificates
 from worker_sdk._converter import DataConverter, PayloadCodec
 from worker_sdk._remote_codec import payload_from_json, payload_to_json
-from worker_sdk._tls import is_loopback
+from worker_sdk._tls import host_of, is_loopback
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -80,13 +80,6 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _host_name(header: str) -> str:
-    """A ``Host`` header's name, without its port: ``[::1]:8081`` → ``::1``, ``localhost:8081`` → ``localhost``."""
-    if header.startswith("["):
-        return header[1:].partition("]")[0]
-    return header.rpartition(":")[0] if header.count(":") == 1 else header
-
-
 def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = None,
                      authorization: str | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                      loopback_only: bool = False) -> Starlette:
@@ -106,7 +99,7 @@ def create_codec_app(codec: PayloadCodec, *, cors_origins: list[str] | None = No
 
     def endpoint(op: str) -> Any:
         async def handle(request: Request) -> Response:
-            if loopback_only and not is_loopback(_host_name(request.headers.get("host", ""))):
+            if loopback_only and not is_loopback(host_of(request.headers.get("host", ""))):
                 return JSONResponse({"error": "without --codec-auth, this codec server answers requests to a "
                                               "loopback name only (a web page can point its own name here)"},
                                     status_code=421)

@@ -19,7 +19,7 @@ import logging
 import signal
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,7 @@ async def start_ui(
     ssl_keyfile: str | None = None,
     codec_auth: str | None = None,
     ssl_client_ca: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> RunningUi:
     """Serve the UI for the wf server at ``address`` on ``host:port``, on the running event loop.
 
@@ -215,6 +216,8 @@ async def start_ui(
     missing, port taken: ``port_flag`` is the flag the message suggests). ``tls``: how the UI's
     clients reach a TLS server; ``ssl_certfile``/``ssl_keyfile``: serve the UI itself over HTTPS;
     ``ssl_client_ca``: and require of each browser a client certificate that CA signed.
+    ``allowed_hosts``: names besides loopback ones a UI on a loopback address answers to while it
+    serves everyone without sign-in (the app's ``host_check``).
     """
     create_app = load_create_app()
     import uvicorn
@@ -227,7 +230,8 @@ async def start_ui(
             yield
 
     app = _Draining(create_app(address=address, namespace=namespace, codec_endpoint=codec_endpoint,
-                               codec_auth=codec_auth, tls=tls))
+                               codec_auth=codec_auth, tls=tls,
+                               host_check=allowed_hosts if is_loopback(host) else None))
     sock = bind(host, port, port_flag=port_flag)
     # Logging is left to the process (the server configures it); uvicorn's own lines are warnings
     # and errors only, as the start line printed by the caller says where the UI is.
@@ -295,11 +299,11 @@ def serve_renewed_certificates(
 
 async def _serve_ui(
     address: str, namespace: str, host: str, port: int, codec_endpoint: str | None,
-    codec_auth: str | None = None, tls: TLSConfig | bool = False,
+    codec_auth: str | None = None, tls: TLSConfig | bool = False, allowed_hosts: Sequence[str] = (),
 ) -> None:
     ui = await start_ui(
         address=address, host=host, port=port, namespace=namespace, codec_endpoint=codec_endpoint,
-        codec_auth=codec_auth, tls=tls,
+        codec_auth=codec_auth, tls=tls, allowed_hosts=allowed_hosts,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -327,13 +331,17 @@ async def _serve_ui(
                    "payloads are decoded there and never in the UI process.")
 @click.option("--codec-auth", envvar="WF_CODEC_AUTH", default=None, show_envvar=True,
               help="The Authorization header the browser sends to the codec server (its --codec-auth).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="On a loopback --ip, a name besides localhost and loopback addresses the UI answers to "
+                   "while it asks no one to sign in (a proxy on this machine that forwards another Host). "
+                   "Repeatable.")
 @with_tls_options
 def ui_cmd(address: str, namespace: str, port: int, ip: str, codec_endpoint: str | None,
-           codec_auth: str | None) -> None:
+           codec_auth: str | None, allowed_hosts: tuple[str, ...]) -> None:
     """Serve the web UI for a wf server: every workflow, its history as a timeline, what it waits
     on, and the actions on it (signal, query, update, cancel, terminate, reset)."""
     warning = exposure_warning(ip)
     if warning is not None:
         click.echo(warning, err=True)
     tls = tls_from_context(click.get_current_context(), address)
-    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint, codec_auth, tls))
+    asyncio.run(_serve_ui(address, namespace, ip, port, codec_endpoint, codec_auth, tls, allowed_hosts))
