@@ -9,7 +9,7 @@ once its key is read here.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 
@@ -19,6 +19,9 @@ from wf.server.auth.keys import ApiKeys
 from wf.server.auth.link import principal_of_call
 from wf.server.pipeline import Call, CallError
 from wf.v1 import service_pb2
+
+if TYPE_CHECKING:
+    from wf.history.service import HistoryService
 
 S = service_pb2
 _NOT_YET = "this server does not serve API keys and audit yet"
@@ -31,6 +34,7 @@ class AuthHandlers:
     """The key table, set when the server is assembled."""
     auth_required: bool = False
     """Whether the server runs with ``--auth required`` (GetCallerIdentity says so)."""
+    history: HistoryService  # the service's (WorkflowService sets it)
 
     def _keys(self) -> ApiKeys:
         if self.api_keys is None:
@@ -56,6 +60,9 @@ class AuthHandlers:
             raise InvalidArgument(f"an API key needs a role: one of {', '.join(roles.BY_NAME)}")
         if (grant.role == roles.CLUSTER_ADMIN) != (grant.namespace == ""):
             raise InvalidArgument("a cluster-admin key names no namespace, and every other key names one")
+        if grant.namespace:
+            # A key for a namespace not registered (yet) would open it to its holder the day it is.
+            await self.history.namespaces.check(grant.namespace)
         expires_at = None
         if request.HasField("expire_time"):
             expires_at = request.expire_time.ToDatetime(tzinfo=UTC)

@@ -226,6 +226,18 @@ async def test_each_role_does_what_it_may_and_is_refused_the_rest(cluster: Clust
             await c.close()
 
 
+async def test_no_key_is_made_for_a_namespace_that_is_not_registered(
+    cluster: Cluster, stub: service_pb2_grpc.WorkflowServiceStub
+) -> None:
+    ghost = new_id("not-registered")
+    grant = auth_pb2.Grant(namespace=ghost, role=auth_pb2.ROLE_WRITER)
+    err = await rpc_error(stub.CreateApiKey(
+        S.CreateApiKeyRequest(name=new_id("ghost-key"), grant=grant), metadata=bearer(cluster.admin_key), timeout=10))
+    assert err.code() == grpc.StatusCode.NOT_FOUND and ghost in (err.details() or "")
+    listed = await stub.ListApiKeys(S.ListApiKeysRequest(), metadata=bearer(cluster.admin_key), timeout=10)
+    assert ghost not in {k.grant.namespace for k in listed.keys}
+
+
 async def test_a_namespace_admin_manages_the_keys_of_its_namespace_only(
     cluster: Cluster, stub: service_pb2_grpc.WorkflowServiceStub
 ) -> None:
