@@ -53,7 +53,6 @@ class RunAhead:
     replay: Replay
     reserved: int  # activity slots taken for the activities it asks to get back started
     run_id: str
-    sent: datetime  # this worker's clock when it was sent
 
 
 class Shortcuts(Protocol):
@@ -108,10 +107,13 @@ class ServerClock:
         activity attempt's start, which the server's bounds begin at)."""
         return max(datetime.now(UTC) + self.offset, not_before)
 
-    def refused(self, server_time: datetime, sent: datetime) -> None:
-        """The server refused a proposal sent at ``sent`` and answered with its clock: estimate the
-        offset from the middle of the call."""
-        offset = server_time - (sent + (datetime.now(UTC) - sent) / 2)
+    def refused(self, server_time: datetime) -> None:
+        """The server refused a proposal and answered with its clock as it checked it. The offset is
+        taken as of this answer's arrival: the server's clock has moved on since it read it by the
+        time the answer took, so later proposals fall at or a little behind its clock, never ahead
+        of it, where it would refuse them again (a middle-of-the-call estimate errs ahead whenever the
+        call waited on the server's side before it was checked)."""
+        offset = server_time - datetime.now(UTC)
         if abs(offset - self.offset) > _CLOCK_NOTICE:
             log.info(
                 "this worker's clock is %.3f s off the server's: tasks run ahead use the server's time",

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any, TypeVar
 
 import grpc
@@ -595,7 +595,7 @@ class Worker:
             ahead.sticky_schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
         # Last: from here on, the activity slots taken are given back in ahead_answered.
         reserved = await self.reserve_eager_activities(ahead.commands)
-        return RunAhead(ahead, replay, reserved, execution.run_id, datetime.now(UTC))
+        return RunAhead(ahead, replay, reserved, execution.run_id)
 
     async def ahead_answered(
         self, ahead: RunAhead, response: service_pb2.RespondActivityTaskCompletedResponse | None
@@ -613,7 +613,7 @@ class Worker:
             tasks = response.activity_tasks
         elif response is not None and response.HasField("server_time"):
             # Refused for its time: later tasks run ahead propose the server's.
-            self._server_clock.refused(response.server_time.ToDatetime(UTC), ahead.sent)
+            self._server_clock.refused(response.server_time.ToDatetime(UTC))
         self.run_eager(tasks, ahead.reserved)
 
 
