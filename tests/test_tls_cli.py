@@ -59,6 +59,22 @@ async def wf(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+async def ui_page_with_a_client_certificate_only(ui_port: int, pki: Pki) -> httpx.Response:
+    """The HTTPS UI's workflows page: refused to a browser without a client certificate of the CA,
+    served to one with it, and showing the server reached (the UI dials its own port with TLS)."""
+    url = f"https://localhost:{ui_port}/namespaces/default/workflows"
+    context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
+    async with httpx.AsyncClient(verify=context, timeout=10) as http:
+        with pytest.raises(httpx.TransportError):
+            await http.get(url)
+    context.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
+    async with httpx.AsyncClient(verify=context, timeout=10) as http:
+        page = await http.get(url)
+    assert page.status_code == 200
+    assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+    return page
+
+
 async def test_a_mutual_tls_server_its_cli_clients_and_its_https_ui(db_url: str, tmp_path: Path) -> None:
     pki = make_pki(tmp_path)
     ui_port = free_port()
@@ -88,16 +104,7 @@ async def test_a_mutual_tls_server_its_cli_clients_and_its_https_ui(db_url: str,
         assert plain.returncode == 1 and "--tls" in plain.stderr
         # The UI over HTTPS with the server's certificate, reaching its own port with mutual TLS; it
         # asks each browser for a client certificate of the CA, as the gRPC port asks each client.
-        url = f"https://localhost:{ui_port}/namespaces/default/workflows"
-        context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
-        async with httpx.AsyncClient(verify=context, timeout=10) as http:
-            with pytest.raises(httpx.TransportError):
-                await http.get(url)
-        context.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
-        async with httpx.AsyncClient(verify=context, timeout=10) as http:
-            page = await http.get(url)
-        assert page.status_code == 200
-        assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+        page = await ui_page_with_a_client_certificate_only(ui_port, pki)
         # Over HTTPS every cookie the UI sets is Secure: the CSRF cookie as the session's.
         cookies = page.headers.get_list("set-cookie")
         assert cookies and all("; secure" in c.lower() and "httponly" in c.lower() for c in cookies), cookies
@@ -133,18 +140,9 @@ async def test_a_renewed_certificate_is_served_by_the_https_ui_which_still_reach
             os.replace(staged, dst)
         assert await asyncio.to_thread(served_name, proc.port, pki.ca.cert_path) == "wf-renewed-server"
         assert await asyncio.to_thread(served_name, ui_port, pki.ca.cert_path) == "wf-renewed-server"
-        # The renewed HTTPS still asks each browser for a client certificate of the CA.
-        url = f"https://localhost:{ui_port}/namespaces/default/workflows"
-        context = ssl.create_default_context(cafile=str(pki.ca.cert_path))
-        async with httpx.AsyncClient(verify=context, timeout=10) as http:
-            with pytest.raises(httpx.TransportError):
-                await http.get(url)
-        # The UI dials its own port afresh and trusts the certificate served now, not the one it started with.
-        context.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
-        async with httpx.AsyncClient(verify=context, timeout=10) as http:
-            page = await http.get(url)
-        assert page.status_code == 200
-        assert "cannot reach" not in page.text.lower() and "unavailable" not in page.text.lower()
+        # The renewed HTTPS still asks each browser for a client certificate of the CA, and the UI
+        # dials its own port afresh, trusting the certificate served now, not the one it started with.
+        await ui_page_with_a_client_certificate_only(ui_port, pki)
         assert await proc.terminate() == 0
 
 
