@@ -40,6 +40,7 @@ import re
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -57,6 +58,9 @@ FLUSH_INTERVAL: Final = 1.0
 BATCH: Final = 500
 """A buffer this full is written at once, without waiting for the interval."""
 MAX_BUFFERED: Final = 100_000
+MAX_UNAUTHENTICATED_ADDRESSES: Final = 1_000
+"""Most addresses whose calls without credentials get lines of their own in one write (see
+:meth:`AuditLog.add`): beyond, one line counts the rest."""
 """Most lines held while the database cannot take them."""
 MAX_DETAIL: Final = 200
 """A detail's longest length (a reason is cut)."""
@@ -213,6 +217,11 @@ class AuditLog(Interceptor):
         """The writer's rounds so far (each a wait, then a flush)."""
         self.dropped = 0
         """Lines dropped because the buffer was full while the database could not take them."""
+        # Calls refused UNAUTHENTICATED since the last write, by the caller's address (port left out):
+        # the line buffered for the first and how many calls it stands for; and those past
+        # MAX_UNAUTHENTICATED_ADDRESSES addresses, counted only.
+        self._unauthenticated: dict[str, tuple[AuditLine, int]] = {}
+        self._unauthenticated_beyond = 0
 
     def _audited(self, call: Call, code: grpc.StatusCode) -> bool:
         if call.method in AUDITED or code in _REFUSED:
@@ -249,7 +258,23 @@ class AuditLog(Interceptor):
         return len(self._buffer)
 
     def add(self, line: AuditLine) -> None:
-        """Buffer one line; written within :attr:`flush_interval`."""
+        """Buffer one line; written within :attr:`flush_interval`.
+
+        Calls without credentials are the one kind anyone can make without limit, so they may not
+        grow the table as fast as they come: those of one address between two writes are one line,
+        whose detail says how many calls it stands for, and past
+        :data:`MAX_UNAUTHENTICATED_ADDRESSES` addresses one more line counts the rest.
+        """
+        if line.status == grpc.StatusCode.UNAUTHENTICATED.name:
+            address = line.peer.rpartition(":")[0] or line.peer
+            seen = self._unauthenticated.get(address)
+            if seen is not None:
+                self._unauthenticated[address] = (seen[0], seen[1] + 1)
+                return
+            if len(self._unauthenticated) >= MAX_UNAUTHENTICATED_ADDRESSES:
+                self._unauthenticated_beyond += 1
+                return
+            self._unauthenticated[address] = (line, 1)
         self._buffer.append(line)
         if len(self._buffer) > MAX_BUFFERED:
             self._buffer.popleft()
@@ -257,9 +282,31 @@ class AuditLog(Interceptor):
         if len(self._buffer) >= BATCH:
             self._full.set()
 
+    def _count_unauthenticated(self) -> None:
+        """Put the counts of the calls without credentials merged since the last write into their lines."""
+        merged = {id(line): count for line, count in self._unauthenticated.values() if count > 1}
+        if merged:
+            self._buffer = deque(
+                replace(line, detail=_and_more(line.detail, merged[id(line)] - 1, "from this address"))
+                if id(line) in merged else line
+                for line in self._buffer
+            )
+        if self._unauthenticated_beyond:
+            self._buffer.append(AuditLine(
+                time=datetime.now(UTC), namespace="", principal="anonymous",
+                principal_kind=auth_pb2.IDENTITY_KIND_ANONYMOUS, method="", workflow_id="", run_id="",
+                peer="", status=grpc.StatusCode.UNAUTHENTICATED.name,
+                detail=_and_more("", self._unauthenticated_beyond, "from other addresses"),
+            ))
+        self._unauthenticated.clear()
+        self._unauthenticated_beyond = 0
+
     async def flush(self) -> None:
         """Write every buffered line; on failure they stay buffered, in order, and the error is raised."""
-        while self._buffer:
+        while True:
+            self._count_unauthenticated()  # before each batch: lines added while one was written too
+            if not self._buffer:
+                return
             batch = [self._buffer.popleft() for _ in range(min(BATCH, len(self._buffer)))]
             try:
                 await self.store.write(batch)
@@ -293,6 +340,11 @@ class AuditLog(Interceptor):
             await self.flush()
         except Exception:
             log.exception("audit log: %d lines could not be written at shutdown", len(self._buffer))
+
+
+def _and_more(detail: str, more: int, where: str) -> str:
+    said = f"and {more} more call{'s' if more != 1 else ''} without credentials {where} within a second"
+    return f"{detail}; {said}" if detail else said
 
 
 # -- listing ------------------------------------------------------------------------------------------

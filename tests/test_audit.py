@@ -20,10 +20,12 @@ import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from tests.auth_helpers import auth_server
 from tests.helpers import assert_eventually, new_id
 from tests.test_cli import WF
 from wf.history.audit import AuditLine, AuditStore
 from wf.history.limits import Limits
+from wf.server import audit as audit_module
 from wf.server.app import Server, asyncpg_dsn
 from wf.server.config import ServerConfig
 from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
@@ -350,3 +352,39 @@ async def test_a_malformed_request_is_audited_with_its_text_made_storable(
     assert bad.status == "INVALID_ARGUMENT"
     assert bad.workflow_id.startswith("nul\ufffdxxx") and len(bad.workflow_id) <= 1000
     assert "\x00" not in bad.detail and len(bad.detail) <= 400
+
+
+async def test_calls_without_credentials_are_counted_not_each_written(
+    db_url: str, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tag = new_id("flood")
+    async with auth_server(db_url) as s:
+        assert s.audit is not None
+        audit = s.audit
+        audit.flush_interval = 3600.0  # from its next round on, only shutdown writes
+        rounds = audit.rounds
+        await assert_eventually(lambda: audit.rounds > rounds, timeout=5)
+        async with grpc.aio.insecure_channel(s.address) as channel:
+            stub = service_pb2_grpc.WorkflowServiceStub(channel)
+            for i in range(40):  # a namespace of its own each: names chosen by the caller merge too
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await stub.DescribeNamespace(S.DescribeNamespaceRequest(namespace=f"{tag}-{i}"))
+                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert audit.buffered == 1
+        # Past the most addresses one write keeps apart, the rest are one line that counts them.
+        monkeypatch.setattr(audit_module, "MAX_UNAUTHENTICATED_ADDRESSES", audit.buffered + 2)
+        now = datetime.now(UTC)
+        for i in range(5):
+            audit.add(AuditLine(time=now, namespace=f"{tag}-x{i}", principal="anonymous", principal_kind=0,
+                                method="GetSystemInfo", workflow_id="", run_id="", peer=f"ipv4:10.0.0.{i}:4000",
+                                status="UNAUTHENTICATED", detail=""))
+        assert audit.buffered == 3
+    rows = await db.fetch(
+        "SELECT namespace, peer, detail FROM audit_log WHERE namespace LIKE $1 OR (peer = '' AND time >= $2)"
+        " ORDER BY id", f"{tag}-%", now)
+    lines = [tuple(r) for r in rows]
+    assert lines[0][0] == f"{tag}-0" and lines[0][1].startswith("ipv4:127.0.0.1:")
+    assert lines[0][2] == "and 39 more calls without credentials from this address within a second"
+    assert [line[0] for line in lines[1:3]] == [f"{tag}-x0", f"{tag}-x1"]
+    assert lines[3] == ("", "", "and 3 more calls without credentials from other addresses within a second")
+    assert len(lines) == 4
