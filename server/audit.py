@@ -58,9 +58,10 @@ FLUSH_INTERVAL: Final = 1.0
 BATCH: Final = 500
 """A buffer this full is written at once, without waiting for the interval."""
 MAX_BUFFERED: Final = 100_000
-MAX_UNAUTHENTICATED_ADDRESSES: Final = 1_000
-"""Most addresses whose calls without credentials get lines of their own in one write (see
-:meth:`AuditLog.add`): beyond, one line counts the rest."""
+MAX_UNAUTHENTICATED_LINES: Final = 1_000
+"""Most lines of calls without credentials between two writes (see :meth:`AuditLog.add`)."""
+MAX_UNAUTHENTICATED_PER_ADDRESS: Final = 100
+"""Most of those lines one address gets between two writes."""
 """Most lines held while the database cannot take them."""
 MAX_DETAIL: Final = 200
 """A detail's longest length (a reason is cut)."""
@@ -217,10 +218,10 @@ class AuditLog(Interceptor):
         """The writer's rounds so far (each a wait, then a flush)."""
         self.dropped = 0
         """Lines dropped because the buffer was full while the database could not take them."""
-        # Calls refused UNAUTHENTICATED since the last write, by the caller's address (port left out):
-        # the line buffered for the first and how many calls it stands for; and those past
-        # MAX_UNAUTHENTICATED_ADDRESSES addresses, counted only.
-        self._unauthenticated: dict[str, tuple[AuditLine, int]] = {}
+        # Calls refused UNAUTHENTICATED since the last write, by the caller's address (port left out);
+        # the lines they got; and those of addresses that got none, counted only.
+        self._unauthenticated: dict[str, _Unauthenticated] = {}
+        self._unauthenticated_lines = 0
         self._unauthenticated_beyond = 0
 
     def _audited(self, call: Call, code: grpc.StatusCode) -> bool:
@@ -261,20 +262,27 @@ class AuditLog(Interceptor):
         """Buffer one line; written within :attr:`flush_interval`.
 
         Calls without credentials are the one kind anyone can make without limit, so they may not
-        grow the table as fast as they come: those of one address between two writes are one line,
-        whose detail says how many calls it stands for, and past
-        :data:`MAX_UNAUTHENTICATED_ADDRESSES` addresses one more line counts the rest.
+        grow the table as fast as they come. Between two writes, a call of one address that repeats
+        an earlier one's method, namespace and workflow, or comes past its
+        :data:`MAX_UNAUTHENTICATED_PER_ADDRESS` lines, or past :data:`MAX_UNAUTHENTICATED_LINES` in
+        all, is counted rather than written: in the detail of that address's first line, or in one
+        line for addresses that got none.
         """
         if line.status == grpc.StatusCode.UNAUTHENTICATED.name:
             address = line.peer.rpartition(":")[0] or line.peer
+            target = (line.method, line.namespace, line.workflow_id)
             seen = self._unauthenticated.get(address)
-            if seen is not None:
-                self._unauthenticated[address] = (seen[0], seen[1] + 1)
+            if seen is not None and (target in seen.targets or len(seen.targets) >= MAX_UNAUTHENTICATED_PER_ADDRESS
+                                     or self._unauthenticated_lines >= MAX_UNAUTHENTICATED_LINES):
+                seen.more += 1
                 return
-            if len(self._unauthenticated) >= MAX_UNAUTHENTICATED_ADDRESSES:
+            if seen is None and self._unauthenticated_lines >= MAX_UNAUTHENTICATED_LINES:
                 self._unauthenticated_beyond += 1
                 return
-            self._unauthenticated[address] = (line, 1)
+            if seen is None:
+                seen = self._unauthenticated[address] = _Unauthenticated(line)
+            seen.targets.add(target)
+            self._unauthenticated_lines += 1
         self._buffer.append(line)
         if len(self._buffer) > MAX_BUFFERED:
             self._buffer.popleft()
@@ -284,10 +292,10 @@ class AuditLog(Interceptor):
 
     def _count_unauthenticated(self) -> None:
         """Put the counts of the calls without credentials merged since the last write into their lines."""
-        merged = {id(line): count for line, count in self._unauthenticated.values() if count > 1}
+        merged = {id(seen.first): seen.more for seen in self._unauthenticated.values() if seen.more}
         if merged:
             self._buffer = deque(
-                replace(line, detail=_and_more(line.detail, merged[id(line)] - 1, "from this address"))
+                replace(line, detail=_and_more(line.detail, merged[id(line)], "from this address"))
                 if id(line) in merged else line
                 for line in self._buffer
             )
@@ -299,6 +307,7 @@ class AuditLog(Interceptor):
                 detail=_and_more("", self._unauthenticated_beyond, "from other addresses"),
             ))
         self._unauthenticated.clear()
+        self._unauthenticated_lines = 0
         self._unauthenticated_beyond = 0
 
     async def flush(self) -> None:
@@ -340,6 +349,18 @@ class AuditLog(Interceptor):
             await self.flush()
         except Exception:
             log.exception("audit log: %d lines could not be written at shutdown", len(self._buffer))
+
+
+class _Unauthenticated:
+    """One address's calls without credentials since the last write: its first line, the method,
+    namespace and workflow of each line it got, and how many calls were counted instead."""
+
+    __slots__ = ("first", "more", "targets")
+
+    def __init__(self, first: AuditLine) -> None:
+        self.first = first
+        self.targets: set[tuple[str, str, str]] = set()
+        self.more = 0
 
 
 def _and_more(detail: str, more: int, where: str) -> str:

@@ -361,30 +361,40 @@ async def test_calls_without_credentials_are_counted_not_each_written(
     async with auth_server(db_url) as s:
         assert s.audit is not None
         audit = s.audit
-        audit.flush_interval = 3600.0  # from its next round on, only shutdown writes
+        audit.flush_interval = 3600.0  # from its next round on, only explicit flushes write
         rounds = audit.rounds
         await assert_eventually(lambda: audit.rounds > rounds, timeout=5)
         async with grpc.aio.insecure_channel(s.address) as channel:
             stub = service_pb2_grpc.WorkflowServiceStub(channel)
-            for i in range(40):  # a namespace of its own each: names chosen by the caller merge too
+            for _ in range(40):  # the same call again and again: one line
                 with pytest.raises(grpc.aio.AioRpcError) as refused:
-                    await stub.DescribeNamespace(S.DescribeNamespaceRequest(namespace=f"{tag}-{i}"))
+                    await stub.DescribeNamespace(S.DescribeNamespaceRequest(namespace=f"{tag}-same"))
                 assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert audit.buffered == 1
-        # Past the most addresses one write keeps apart, the rest are one line that counts them.
-        monkeypatch.setattr(audit_module, "MAX_UNAUTHENTICATED_ADDRESSES", audit.buffered + 2)
+        await audit.flush()
+        # Calls of other targets get lines of their own, up to a number per address and in all.
+        monkeypatch.setattr(audit_module, "MAX_UNAUTHENTICATED_PER_ADDRESS", 3)
+        monkeypatch.setattr(audit_module, "MAX_UNAUTHENTICATED_LINES", 4)
         now = datetime.now(UTC)
-        for i in range(5):
-            audit.add(AuditLine(time=now, namespace=f"{tag}-x{i}", principal="anonymous", principal_kind=0,
-                                method="GetSystemInfo", workflow_id="", run_id="", peer=f"ipv4:10.0.0.{i}:4000",
-                                status="UNAUTHENTICATED", detail=""))
-        assert audit.buffered == 3
+
+        def refused_call(peer: str, namespace: str) -> AuditLine:
+            return AuditLine(time=now, namespace=namespace, principal="anonymous", principal_kind=0,
+                             method="DescribeNamespace", workflow_id="", run_id="", peer=peer,
+                             status="UNAUTHENTICATED", detail="")
+
+        for i in range(5):  # one address, five namespaces: three lines, the rest counted in its first
+            audit.add(refused_call("ipv4:10.0.0.1:4000", f"{tag}-a{i}"))
+        for i in range(3):  # three more addresses: one line (the fourth in all), then counted apart
+            audit.add(refused_call(f"ipv4:10.0.0.{i + 2}:4000", f"{tag}-b{i}"))
+        assert audit.buffered == 4
     rows = await db.fetch(
         "SELECT namespace, peer, detail FROM audit_log WHERE namespace LIKE $1 OR (peer = '' AND time >= $2)"
         " ORDER BY id", f"{tag}-%", now)
     lines = [tuple(r) for r in rows]
-    assert lines[0][0] == f"{tag}-0" and lines[0][1].startswith("ipv4:127.0.0.1:")
+    assert lines[0][0] == f"{tag}-same" and lines[0][1].startswith("ipv4:127.0.0.1:")
     assert lines[0][2] == "and 39 more calls without credentials from this address within a second"
-    assert [line[0] for line in lines[1:3]] == [f"{tag}-x0", f"{tag}-x1"]
-    assert lines[3] == ("", "", "and 3 more calls without credentials from other addresses within a second")
-    assert len(lines) == 4
+    assert lines[1] == (f"{tag}-a0", "ipv4:10.0.0.1:4000",
+                        "and 2 more calls without credentials from this address within a second")
+    assert [line[0] for line in lines[2:5]] == [f"{tag}-a1", f"{tag}-a2", f"{tag}-b0"]
+    assert lines[5] == ("", "", "and 2 more calls without credentials from other addresses within a second")
+    assert len(lines) == 6
