@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import grpc
 
-from tests.test_migrations import with_database
-from wf import migrations
-from wf.server.app import Server, asyncpg_dsn
+from tests.helpers import scratch_database
+from wf.server.app import Server
 from wf.server.auth import roles
 from wf.server.config import ServerConfig
 from wf.v1 import auth_pb2, service_pb2, service_pb2_grpc
-
-
-@contextlib.asynccontextmanager
-async def scratch_database(db_url: str, *, migrated: bool = True) -> AsyncIterator[str]:
-    """A new database on the session's PostgreSQL, migrated to head (or empty: ``migrated=False``);
-    dropped afterwards."""
-    name = f"wf_auth_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(asyncpg_dsn(db_url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(db_url, name)
-    try:
-        if migrated:
-            await asyncio.to_thread(migrations.upgrade, url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(asyncpg_dsn(db_url))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 @contextlib.asynccontextmanager

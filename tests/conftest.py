@@ -26,12 +26,13 @@ import uuid  # noqa: E402
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import asyncpg  # noqa: E402
 import grpc  # noqa: E402
 import pytest  # noqa: E402
 import pytest_asyncio  # noqa: E402
 
 from wf import migrations  # noqa: E402
-from wf.server.app import Server  # noqa: E402
+from wf.server.app import Server, asyncpg_dsn  # noqa: E402
 from wf.server.config import ServerConfig  # noqa: E402
 from wf.server.embedded import EmbeddedPostgres  # noqa: E402
 from wf.v1 import service_pb2_grpc  # noqa: E402
@@ -58,6 +59,16 @@ async def db_url() -> AsyncIterator[str]:
     finally:
         await asyncio.to_thread(pg.stop)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the test's own to the session's database, to read what the server wrote."""
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

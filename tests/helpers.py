@@ -24,13 +24,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import grpc
+import pytest
 from google.protobuf.duration_pb2 import Duration
 
+from wf import migrations
 from wf.history.tasks import TaskKind
-from wf.server.app import Server
+from wf.server.app import Server, asyncpg_dsn
 from wf.v1 import command_pb2, common_pb2, history_pb2, service_pb2, service_pb2_grpc
 
 T = TypeVar("T")
@@ -142,14 +145,20 @@ async def wf_server_process(
     args: Sequence[str] = (),
     ready_timeout: float = 30.0,
     env: Mapping[str, str] | None = None,
+    ready: Callable[[ServerProcess], bool] | None = None,
+    log_dir: Path | None = None,
 ) -> AsyncIterator[ServerProcess]:
     """Run ``wf server start --db URL --port P`` until the block ends; it is always stopped after.
 
-    ``env``: environment variables set for the process on top of the tests' own.
+    ``env``: environment variables set for the process on top of the tests' own. ``ready``: when it
+    serves, if not once a plaintext gRPC call is answered (a TLS server: its start line, say).
+    ``log_dir``: where its log goes and stays, to be read after it stopped (else a directory
+    removed afterwards).
     """
     port = port or free_port()
-    log_dir = Path(tempfile.mkdtemp(prefix="wf-server-log-"))
-    log_path = log_dir / "server.log"
+    own_log_dir = log_dir is None
+    log_dir = Path(tempfile.mkdtemp(prefix="wf-server-log-")) if log_dir is None else log_dir
+    log_path = log_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         popen = subprocess.Popen(
             [wf_executable(), "server", "start", "--db", db_url, "--port", str(port), *args],
@@ -161,7 +170,10 @@ async def wf_server_process(
     proc = ServerProcess(popen, port, log_path)
     try:
         try:
-            await wait_until_serving(proc.address, timeout=ready_timeout, alive=proc.running)
+            if ready is None:
+                await wait_until_serving(proc.address, timeout=ready_timeout, alive=proc.running)
+            else:
+                await assert_eventually(lambda: proc.running() and ready(proc), timeout=ready_timeout, interval=0.1)
         except AssertionError as exc:
             raise AssertionError(f"wf server on port {port} did not start: {exc}\n{proc.output()}") from None
         yield proc
@@ -170,7 +182,8 @@ async def wf_server_process(
             with contextlib.suppress(AssertionError):
                 await proc.terminate()
         await asyncio.to_thread(popen.wait)
-        shutil.rmtree(log_dir, ignore_errors=True)
+        if own_log_dir:
+            shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def waiting_polls(
@@ -522,3 +535,36 @@ async def background(*coroutines: Awaitable[None]) -> AsyncIterator[list[asyncio
         if failures:
             # Raised here, a worker's error is shown first; a failure of the block stays as its context.
             raise failures[0]
+
+
+# -- databases of their own ------------------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` instead."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(db_url: str, prefix: str = "wf_scratch", *, migrated: bool = True) -> AsyncIterator[str]:
+    """The URL of a new database on the session's PostgreSQL (``db_url``'s), named ``prefix`` and a
+    random suffix, migrated to head (or empty: ``migrated=False``); dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.InsufficientPrivilegeError as exc:
+        pytest.skip(f"cannot create a scratch database on this PostgreSQL: {exc}")
+    finally:
+        await conn.close()
+    url = with_database(db_url, name)
+    try:
+        if migrated:
+            await asyncio.to_thread(migrations.upgrade, url)
+        yield url
+    finally:
+        conn = await asyncpg.connect(asyncpg_dsn(db_url))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()

@@ -26,7 +26,7 @@ from tests.test_cli import WF
 from wf.history.audit import AuditLine, AuditStore
 from wf.history.limits import Limits
 from wf.server import audit as audit_module
-from wf.server.app import Server, asyncpg_dsn
+from wf.server.app import Server
 from wf.server.config import ServerConfig
 from wf.server.pipeline import Call, CallError, CallHandler, Interceptor
 from wf.v1 import auth_pb2, common_pb2, service_pb2, service_pb2_grpc
@@ -74,15 +74,6 @@ async def audited(db_url: str) -> AsyncIterator[Server]:
         yield s
     finally:
         await s.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(asyncpg_dsn(db_url))
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def _events(stub: service_pb2_grpc.WorkflowServiceStub, namespace: str, **kw: Any) -> list[auth_pb2.AuditEvent]:

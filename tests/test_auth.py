@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.auth_helpers import Cluster, auth_server, bearer, channel, create_key, scratch_database, two_namespaces
-from tests.helpers import assert_eventually, new_id, rpc_error, start_request
+from tests.auth_helpers import Cluster, auth_server, bearer, channel, create_key, two_namespaces
+from tests.helpers import assert_eventually, new_id, rpc_error, scratch_database, start_request
 from wf.server.auth import keys as keys_module
 from wf.server.auth import roles
 from wf.server.auth.keys import split

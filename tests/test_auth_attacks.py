@@ -15,7 +15,7 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from tests.auth_helpers import Cluster, auth_server, bearer, channel, create_key, scratch_database, two_namespaces
+from tests.auth_helpers import Cluster, auth_server, bearer, channel, create_key, two_namespaces
 from tests.helpers import (
     assert_eventually,
     complete_workflow_task,
@@ -28,6 +28,7 @@ from tests.helpers import (
     poll_workflow_task,
     rpc_error,
     schedule_activity,
+    scratch_database,
     start_request,
     waiting_polls,
 )

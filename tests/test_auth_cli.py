@@ -10,8 +10,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.auth_helpers import auth_server, scratch_database
-from tests.helpers import assert_eventually, wf_executable, wf_server_process
+from tests.auth_helpers import auth_server
+from tests.helpers import assert_eventually, scratch_database, wf_executable, wf_server_process
 
 WF = wf_executable()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.auth_helpers import auth_server, scratch_database
-from tests.helpers import new_id, rpc_error, start_request
+from tests.auth_helpers import auth_server
+from tests.helpers import new_id, rpc_error, scratch_database, start_request
 from tests.tls_certs import Issued, issue, make_pki
 from wf.server.auth.subjects import load
 from wf.v1 import auth_pb2, service_pb2

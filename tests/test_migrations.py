@@ -8,13 +8,10 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import pytest
 import pytest_asyncio
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Index, MetaData, inspect
@@ -22,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.helpers import wf_executable
+from tests.helpers import scratch_database, wf_executable
 from wf import migrations
 from wf.history.schema import metadata
 from wf.server.app import asyncpg_dsn
@@ -31,31 +28,11 @@ Schema = dict[str, dict[str, Any]]
 PG = postgresql.dialect()
 
 
-def with_database(url: str, name: str) -> str:
-    """``url`` pointing at database ``name`` instead."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def empty_db(db_url: str) -> AsyncIterator[str]:
     """The URL of a new, empty database on the session's PostgreSQL; dropped after the test."""
-    name = f"wf_migrate_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(asyncpg_dsn(db_url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    except asyncpg.InsufficientPrivilegeError as exc:
-        pytest.skip(f"cannot create a scratch database on this PostgreSQL: {exc}")
-    finally:
-        await conn.close()
-    try:
-        yield with_database(db_url, name)
-    finally:
-        conn = await asyncpg.connect(asyncpg_dsn(db_url))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with scratch_database(db_url, "wf_migrate", migrated=False) as url:
+        yield url
 
 
 # -- the schema as comparable data -------------------------------------------------------------

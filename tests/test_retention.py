@@ -22,7 +22,7 @@ import pytest_asyncio
 from tests.helpers import assert_eventually, new_id
 from tests.test_cli import WF
 from wf.history.limits import Limits
-from wf.server.app import Server, asyncpg_dsn
+from wf.server.app import Server
 from wf.server.config import ServerConfig
 from worker_sdk import Client, Worker, workflow
 from worker_sdk.errors import RPCError
@@ -59,15 +59,6 @@ async def short(db_url: str) -> AsyncIterator[Server]:
         yield s
     finally:
         await s.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(asyncpg_dsn(db_url))
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def wf(*args: str, address: str, input: str | None = None) -> subprocess.CompletedProcess[str]:

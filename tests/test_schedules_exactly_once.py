@@ -30,8 +30,7 @@ import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from tests.helpers import Stub, assert_eventually, dur, free_port, list_all, wf_server_process
-from wf import migrations
+from tests.helpers import Stub, assert_eventually, dur, free_port, list_all, scratch_database, wf_server_process
 from wf.server.app import asyncpg_dsn
 from wf.v1 import common_pb2, schedule_pb2, service_pb2, service_pb2_grpc
 from worker_sdk import Client, Worker, activity, workflow
@@ -47,31 +46,6 @@ SKIP = P.SCHEDULE_OVERLAP_POLICY_SKIP
 
 
 # -- a database of their own -----------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def scratch_database(db_url: str, prefix: str) -> AsyncIterator[str]:
-    """A new database on the session's PostgreSQL, migrated to head; dropped afterwards."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(asyncpg_dsn(db_url))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    except asyncpg.InsufficientPrivilegeError as exc:
-        pytest.skip(f"cannot create a scratch database on this PostgreSQL: {exc}")
-    finally:
-        await admin.close()
-    url = urlunsplit(urlsplit(db_url)._replace(path=f"/{name}"))
-    try:
-        await asyncio.to_thread(migrations.upgrade, url)
-        yield url
-    finally:
-        admin = await asyncpg.connect(asyncpg_dsn(db_url))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

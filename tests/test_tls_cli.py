@@ -4,13 +4,13 @@ variables, the web UI served over HTTPS by a mutual-TLS server, the start line a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
@@ -30,26 +30,11 @@ def started(proc: ServerProcess) -> bool:
     return any(line.startswith("wf server listening on") for line in proc.output().splitlines())
 
 
-@contextlib.asynccontextmanager
-async def tls_server_process(db_url: str, args: Sequence[str], log_dir: Path) -> AsyncIterator[ServerProcess]:
-    """``wf server start`` with ``args``, once its start line is printed (it serves then)."""
-    port = free_port()
-    log_path = log_dir / f"server-{port}.log"
-    with open(log_path, "wb") as log:
-        popen = subprocess.Popen(
-            [WF, "server", "start", "--db", db_url, "--port", str(port), "--no-migrate", *args],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    proc = ServerProcess(popen, port, log_path)
-    try:
-        await assert_eventually(lambda: proc.running() and started(proc), timeout=60, interval=0.1)
-        yield proc
-    finally:
-        if proc.running():
-            with contextlib.suppress(AssertionError):
-                await proc.terminate()
-        await asyncio.to_thread(popen.wait)
+def tls_server_process(db_url: str, args: Sequence[str], log_dir: Path) -> AbstractAsyncContextManager[ServerProcess]:
+    """``wf server start`` with ``args``, once its start line is printed (it serves then), its log
+    kept in ``log_dir``."""
+    return wf_server_process(db_url, args=["--no-migrate", *args], ready=started, log_dir=log_dir,
+                             ready_timeout=60)
 
 
 async def wf(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
