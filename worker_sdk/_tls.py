@@ -10,7 +10,9 @@ mutual TLS, and the name the server's certificate must carry when it differs fro
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+
+log = logging.getLogger(__name__)
 
 Stamps = tuple[tuple[int, int] | None, ...]
 
@@ -185,3 +189,40 @@ class RenewedTls:
             self.config = config
             self._watch.accept(stamps)
             self.generation += 1
+
+
+def serve_renewed_certificates(
+    context: ssl.SSLContext, certfile: Path, keyfile: Path, client_ca: Path | None = None
+) -> None:
+    """Make ``context`` serve the certificate of ``certfile``/``keyfile`` as they are when each new
+    connection arrives: a renewed certificate is served without a restart, as the gRPC port does.
+    With ``client_ca`` (mutual TLS), every context switched to requires a client certificate that CA
+    signed, as ``context`` does, the CA's file renewed with the others.
+
+    Every handshake (with or without SNI) asks the files whether they changed since last taken; a
+    changed pair that loads becomes the context handshakes switch to, one that does not (caught half
+    written) is logged and the last good one stays. Connections already open keep theirs."""
+    watch = FileWatch(certfile, keyfile, *([client_ca] if client_ca is not None else []))
+    current = context
+
+    def on_hello(conn: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, base: ssl.SSLContext) -> None:
+        nonlocal current
+        stamps = watch.changed()
+        if stamps is not None:
+            fresh = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                fresh.load_cert_chain(certfile, keyfile)
+                if client_ca is not None:
+                    fresh.load_verify_locations(cafile=client_ca)
+                    fresh.verify_mode = ssl.CERT_REQUIRED
+            except (OSError, ssl.SSLError) as exc:
+                log.warning("HTTPS certificate files changed but cannot be used yet (%s): keeping the "
+                            "current certificate", getattr(exc, "reason", None) or exc.__class__.__name__)
+            else:
+                watch.accept(stamps)
+                current = fresh
+                log.info("HTTPS certificate files changed: new connections use the new certificate")
+        if current is not base:
+            conn.context = current
+
+    context.sni_callback = on_hello

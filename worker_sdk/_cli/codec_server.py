@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from worker_sdk._cli.ui_cmd import serve_renewed_certificates
 from worker_sdk._converter import DataConverter, PayloadCodec
 from worker_sdk._remote_codec import payload_from_json, payload_to_json
-from worker_sdk._tls import host_of, is_loopback
+from worker_sdk._tls import host_of, is_loopback, serve_renewed_certificates
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import errno
 import importlib
-import logging
 import signal
 import socket
 import ssl
@@ -27,9 +26,8 @@ from typing import Any
 import click
 
 from worker_sdk._cli.tls_options import tls_from_context, with_tls_options
-from worker_sdk._tls import FileWatch, RenewedTls, TLSConfig, is_loopback
+from worker_sdk._tls import RenewedTls, TLSConfig, is_loopback, serve_renewed_certificates
 
-log = logging.getLogger(__name__)
 UI_INSTALL_HINT = "pip install 'wf-workflows[ui]'"
 DEFAULT_UI_PORT = 8233
 # What the UI needs beyond the SDK (the `ui` extra); looked for before the UI loads.
@@ -255,43 +253,6 @@ async def start_ui(
             raise UiUnavailable(f"the web UI did not start: {exc!r}")
         await asyncio.sleep(0.01)
     return RunningUi(url=url_of(sock, https=ssl_certfile is not None), _server=server, _draining=app, task=task)
-
-
-def serve_renewed_certificates(
-    context: ssl.SSLContext, certfile: Path, keyfile: Path, client_ca: Path | None = None
-) -> None:
-    """Make ``context`` serve the certificate of ``certfile``/``keyfile`` as they are when each new
-    connection arrives: a renewed certificate is served without a restart, as the gRPC port does.
-    With ``client_ca`` (mutual TLS), every context switched to requires a client certificate that CA
-    signed, as ``context`` does, the CA's file renewed with the others.
-
-    Every handshake (with or without SNI) asks the files whether they changed since last taken; a
-    changed pair that loads becomes the context handshakes switch to, one that does not (caught half
-    written) is logged and the last good one stays. Connections already open keep theirs."""
-    watch = FileWatch(certfile, keyfile, *([client_ca] if client_ca is not None else []))
-    current = context
-
-    def on_hello(conn: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, base: ssl.SSLContext) -> None:
-        nonlocal current
-        stamps = watch.changed()
-        if stamps is not None:
-            fresh = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            try:
-                fresh.load_cert_chain(certfile, keyfile)
-                if client_ca is not None:
-                    fresh.load_verify_locations(cafile=client_ca)
-                    fresh.verify_mode = ssl.CERT_REQUIRED
-            except (OSError, ssl.SSLError) as exc:
-                log.warning("web UI certificate files changed but cannot be used yet (%s): keeping the "
-                            "current certificate", getattr(exc, "reason", None) or exc.__class__.__name__)
-            else:
-                watch.accept(stamps)
-                current = fresh
-                log.info("web UI certificate files changed: new connections use the new certificate")
-        if current is not base:
-            conn.context = current
-
-    context.sni_callback = on_hello
 
 
 # -- wf ui --------------------------------------------------------------------------------------
