@@ -137,6 +137,20 @@ def apply(ex: Execution, commands: Sequence[command_pb2.Command], applying: Appl
             return
 
 
+def other_namespaces(commands: Sequence[command_pb2.Command], own: str) -> list[tuple[str, str]]:
+    """The namespaces other than ``own`` (the run's) that commands act in, each with the command's
+    name, in order."""
+    named = []
+    for command in commands:
+        handler = handler_of(command)
+        if handler is not None:
+            attrs = handler.attributes(command)
+            target = handler.acts_in(attrs)
+            if target and target != own:
+                named.append((target, handler.name))
+    return named
+
+
 def describe(command: command_pb2.Command) -> str:
     """The command in a message to a person."""
     handler = handler_of(command)
@@ -145,5 +159,5 @@ def describe(command: command_pb2.Command) -> str:
 
 __all__ = [
     "HANDLERS", "Applying", "CommandHandler", "apply", "search_attribute_names", "closes", "describe",
-    "target_gone", "validate",
+    "other_namespaces", "target_gone", "validate",
 ]

@@ -59,6 +59,11 @@ class CommandHandler(ABC, Generic[A]):
     # Whether the command closes the run (then it must be the last of its workflow task).
     closes: ClassVar[bool] = False
 
+    @property
+    def name(self) -> str:
+        """The command's name as Temporal's API spells it: ``SignalExternalWorkflowExecution``."""
+        return "".join(w.title() for w in self.attribute.removesuffix("_command_attributes").split("_"))
+
     def attributes(self, command: command_pb2.Command) -> A:
         return getattr(command, self.attribute)  # type: ignore[no-any-return]
 
@@ -74,6 +79,11 @@ class CommandHandler(ABC, Generic[A]):
         """Whether the command acts on something that finished while its workflow task ran (a timer
         that fired, an activity that completed): the worker must see that first."""
         return False
+
+    def acts_in(self, attrs: A) -> str:
+        """The namespace the command acts in, when it names one ("": the run's own). A caller
+        completing the workflow task must be allowed to act there (the authorization link checks)."""
+        return ""
 
     def describe(self, attrs: A) -> str:
         """The command in a message to a person: its type and what tells it apart."""

@@ -37,5 +37,8 @@ class RequestCancelExternal(CommandHandler[Attrs]):
     def apply(self, ex: Execution, c: Attrs, applying: Applying) -> None:
         ex.add_request_cancel_external_workflow_execution_initiated(c, applying.completed_id)
 
+    def acts_in(self, c: Attrs) -> str:
+        return c.namespace
+
     def describe(self, c: Attrs) -> str:
         return f"{super().describe(c)}(workflow {c.workflow_id!r})"

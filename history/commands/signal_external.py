@@ -36,5 +36,8 @@ class SignalExternal(CommandHandler[Attrs]):
     def apply(self, ex: Execution, c: Attrs, applying: Applying) -> None:
         ex.add_signal_external_workflow_execution_initiated(c, applying.completed_id)
 
+    def acts_in(self, c: Attrs) -> str:
+        return c.namespace
+
     def describe(self, c: Attrs) -> str:
         return f"{super().describe(c)}(signal {c.signal_name!r} to workflow {c.execution.workflow_id!r})"

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import grpc
 
+from wf.history.commands import other_namespaces
 from wf.server.auth import roles
 from wf.server.auth.keys import ApiKeys, mask, split
 from wf.server.auth.principal import ANONYMOUS, ANONYMOUS_ADMIN, Principal
@@ -178,11 +179,6 @@ class Authorization(Interceptor):
 
 # RespondActivityTaskCompleted's fields that make it a worker's poll and workflow task as well.
 _WORKER_SHORTCUTS: Final = ("eager_workflow_task_queue", "next_activity_task_queue")
-# Commands that act on another workflow, which may be in another namespace: attributes → command.
-_EXTERNAL_COMMANDS: Final = {
-    "signal_external_workflow_execution_command_attributes": "SignalExternalWorkflowExecution",
-    "request_cancel_external_workflow_execution_command_attributes": "RequestCancelExternalWorkflowExecution",
-}
 
 
 def _check_what_a_response_asks(call: Call, principal: Principal, namespace: str) -> None:
@@ -191,9 +187,9 @@ def _check_what_a_response_asks(call: Call, principal: Principal, namespace: str
     - RespondActivityTaskCompleted's shortcuts (the next workflow task, the next activity task, a
       workflow task completed ahead) are a worker's polls and workflow task: they need role worker,
       whereas completing the activity alone is a writer's right too (a person completing it).
-    - A command signalling or cancelling a workflow of another namespace acts in that namespace as
-      SignalWorkflowExecution or RequestCancelWorkflowExecution would: the caller needs role writer
-      there. Without this a worker key of one namespace could reach every other through its
+    - A command acting in another namespace (``CommandHandler.acts_in``: signalling or cancelling a
+      workflow there) acts as SignalWorkflowExecution or RequestCancelWorkflowExecution would: the
+      caller needs role writer there. Without this a worker key of one namespace could reach every other through its
       workflows' commands.
     """
     request = call.request
@@ -210,16 +206,12 @@ def _check_what_a_response_asks(call: Call, principal: Principal, namespace: str
         commands = request.workflow_task_ahead.commands
     elif call.method == "RespondWorkflowTaskCompleted":
         commands = request.commands
-    for command in commands:
-        kind = command.WhichOneof("attributes")
-        if kind not in _EXTERNAL_COMMANDS:
-            continue
-        target = getattr(command, kind).namespace
-        if target and target != namespace and not roles.allows(principal.grants, target, (roles.WRITER,)):
+    for target, command in other_namespaces(commands, namespace):
+        if not roles.allows(principal.grants, target, (roles.WRITER,)):
             raise CallError(
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"{call.method}: a {_EXTERNAL_COMMANDS[kind]} command into namespace {target!r} needs role "
-                f"writer in namespace {target!r}",
+                f"{call.method}: a {command} command into namespace {target!r} needs role writer in "
+                f"namespace {target!r}",
             )
 
 
