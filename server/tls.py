@@ -15,7 +15,6 @@ keep the certificate they were made with, as in every TLS server.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import cast
 
 import grpc
+
+from worker_sdk._tls import FileWatch
 
 log = logging.getLogger(__name__)
 
@@ -57,27 +58,16 @@ class TlsFiles:
         return files
 
 
-def _stamp(path: Path | None) -> tuple[int, int] | None:
-    if path is None:
-        return None
-    st = os.stat(path)
-    return (st.st_mtime_ns, st.st_size)
-
-
 class CertificateFiles:
     """The certificate configuration of :class:`TlsFiles`, read again whenever a file changes."""
 
     def __init__(self, files: TlsFiles) -> None:
         self.files = files
         self._lock = threading.Lock()
-        self._stamps = self._read_stamps()
+        self._watch = FileWatch(files.cert, files.key, *([files.client_ca] if files.client_ca else []))
         self.initial = self._configuration()
         # How many times a changed set of files was taken (tests and logs).
         self.reloads = 0
-
-    def _read_stamps(self) -> tuple[tuple[int, int] | None, ...]:
-        f = self.files
-        return (_stamp(f.cert), _stamp(f.key), _stamp(f.client_ca))
 
     def _configuration(self) -> grpc.ServerCertificateConfiguration:
         f = self.files
@@ -93,15 +83,15 @@ class CertificateFiles:
     def fetch(self) -> grpc.ServerCertificateConfiguration | None:
         """gRPC's certificate-configuration fetcher: a new configuration when a file changed, else None."""
         with self._lock:
+            stamps = self._watch.changed()
+            if stamps is None:
+                return None
             try:
-                stamps = self._read_stamps()
-                if stamps == self._stamps:
-                    return None
                 configuration = self._configuration()
             except (OSError, TlsConfigError) as exc:
                 log.warning("TLS files changed but cannot be used yet (%s): keeping the current certificate", exc)
                 return None
-            self._stamps = stamps
+            self._watch.accept(stamps)
             self.reloads += 1
             log.info("TLS certificate files changed: new connections use the new certificate")
             return configuration
