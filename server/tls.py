@@ -106,22 +106,18 @@ class CertificateFiles:
 
 
 def _check_pair(cert: bytes, key: bytes, files: TlsFiles) -> None:
-    """Whether ``key`` is the private key of ``cert``'s public key, checked with the ssl module so
-    a mismatched or half-written pair is refused here rather than by every handshake."""
-    import ssl
-    import tempfile
+    """Whether ``key`` is the private key of ``cert``'s public key, so a mismatched or half-written
+    pair is refused here rather than by every handshake."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    # load_cert_chain reads files only: a private temporary directory, removed at once.
-    with tempfile.TemporaryDirectory(prefix="wf-tls-") as tmp:
-        cert_path = Path(tmp) / "cert.pem"
-        key_path = Path(tmp) / "key.pem"
-        cert_path.write_bytes(cert)
-        key_path.touch(mode=0o600)
-        key_path.write_bytes(key)
-        try:
-            context.load_cert_chain(cert_path, key_path)
-        except ssl.SSLError as exc:
-            raise TlsConfigError(
-                f"--tls-key {files.key} is not the private key of --tls-cert {files.cert} ({exc.reason})"
-            ) from None
+    try:
+        public = x509.load_pem_x509_certificate(cert).public_key()
+        private = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError) as exc:  # not PEM, not a certificate or key, or an encrypted key
+        raise TlsConfigError(
+            f"--tls-key {files.key} is not the private key of --tls-cert {files.cert} (cannot read them: {exc})"
+        ) from None
+    der = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if private.public_key().public_bytes(*der) != public.public_bytes(*der):
+        raise TlsConfigError(f"--tls-key {files.key} is not the private key of --tls-cert {files.cert}")
